@@ -1,0 +1,104 @@
+# ctrace — see README.md. `make deps` then `make check`.
+VERSION := 0.1.0
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+BUILD ?= build
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+CT_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. $(WARN) -fno-strict-aliasing \
+	-DCT_VERSION='"$(VERSION)"' -DCT_GIT_REV='"$(GIT_REV)"'
+CT_LDFLAGS :=
+ifneq ($(SANITIZE),)
+CT_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+CT_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -lpthread
+
+LIB_SRC := $(sort $(wildcard lib/*.c target/*.c attach/*.c unwind/*.c symbolize/*.c analyze/*.c \
+	analyze/dumps/*.c report/*.c memory/*.c))
+CLI_SRC := $(sort $(filter-out cli/main.c,$(wildcard cli/*.c)))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+FIXTURE_SRC := $(sort $(wildcard tests/fixtures/*.c))
+FIXTURE_BIN := $(FIXTURE_SRC:tests/fixtures/%.c=$(BUILD)/fixtures/%)
+
+# Fixture flags: each documents the code shape it stands for.
+FIX_CFLAGS := -g -O0 -fno-omit-frame-pointer -pthread -Wall
+$(BUILD)/fixtures/omitfp: FIX_CFLAGS := -g -O2 -fomit-frame-pointer -fno-optimize-sibling-calls -pthread -Wall
+$(BUILD)/fixtures/inlined: FIX_CFLAGS := -g -O2 -fno-optimize-sibling-calls -pthread -Wall
+$(BUILD)/fixtures/benchsleep: FIX_CFLAGS := -g -O2 -fno-optimize-sibling-calls -pthread -Wall
+
+.PHONY: all deps check unit integration demo bench clean install uninstall
+all: $(BUILD)/ctrace
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CT_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libctrace.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libctcli.a: $(CLI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ctrace: $(BUILD)/cli/main.o $(BUILD)/libctcli.a $(BUILD)/libctrace.a
+	$(CC) $(CT_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libctcli.a $(BUILD)/libctrace.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CT_CFLAGS) $(CFLAGS) $(CT_LDFLAGS) -o $@ $< $(BUILD)/libctcli.a $(BUILD)/libctrace.a $(LIBS) -lcmocka
+
+$(BUILD)/fixtures/%: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FIX_CFLAGS) -o $@ $< -lpthread
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/cli/main.d
+
+# Build and test dependencies, from Debian's archive. Quick when all are present.
+DEB_DEPS := gcc make pkg-config libdw-dev libelf-dev libunwind-dev libcmocka-dev libc6-dbg gdb \
+	elfutils mandoc python3 procps
+deps:
+	@missing=$$(for p in $(DEB_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -z "$$missing" ]; then echo "make deps: all $(words $(DEB_DEPS)) packages present"; exit 0; fi; \
+	echo "make deps: installing $$missing"; \
+	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update -q && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing
+
+check: all $(UNIT_BIN) $(FIXTURE_BIN)
+	@BUILD=$(BUILD) sh tests/run-tests.sh
+
+unit: $(UNIT_BIN)
+	@BUILD=$(BUILD) ONLY=unit sh tests/run-tests.sh
+
+integration: all $(FIXTURE_BIN)
+	@BUILD=$(BUILD) ONLY=integration sh tests/run-tests.sh
+
+demo: all $(FIXTURE_BIN)
+	@sh tests/demo.sh $(BUILD)
+
+bench: all $(FIXTURE_BIN)
+	@sh bench/bench-backtraces.sh $(BUILD)
+
+install: all
+	install -D -m 0755 $(BUILD)/ctrace $(DESTDIR)$(PREFIX)/bin/ctrace
+	install -D -m 0644 man/ctrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ctrace $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "attach/snapshot.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/model.h"
+#include "lib/procfs.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+#ifndef __x86_64__
+#error "ctrace's capture supports x86_64 only for now"
+#endif
+
+/* Threads seized whose stop we stopped waiting for. */
+static pid_t pending[256];
+static size_t npending;
+
+static void pending_add(pid_t tid)
+{
+	if (npending < CT_ARRAY_SIZE(pending))
+		pending[npending++] = tid;
+}
+
+size_t ct_attach_release_pending(void)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < npending; i++) {
+		int status;
+		pid_t w = waitpid(pending[i], &status, __WALL | WNOHANG);
+		if (w == 0) {
+			pending[keep++] = pending[i];
+			continue;
+		}
+		if (w > 0 && WIFSTOPPED(status)) {
+			int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
+			(void)ptrace(PTRACE_DETACH, pending[i], 0, sig);
+		}
+	}
+	npending = keep;
+	return keep;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Waits for tid to stop or exit, until deadline. Returns 0, -ETIMEDOUT or -errno. A periodic timer
+ * breaks the blocking wait so a lost wake-up cannot hang us past the deadline. */
+static int wait_stop(pid_t tid, int *status, uint64_t deadline)
+{
+	for (;;) {
+		pid_t w = waitpid(tid, status, __WALL | WNOHANG);
+		if (w == tid)
+			return 0;
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		uint64_t now = ct_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		struct itimerval it = { { 0, 5000 }, { 0, 5000 } };
+		setitimer(ITIMER_REAL, &it, NULL);
+		w = waitpid(tid, status, __WALL);
+		struct itimerval off = { { 0, 0 }, { 0, 0 } };
+		setitimer(ITIMER_REAL, &off, NULL);
+		if (w == tid)
+			return 0;
+		if (w < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static void regs_from_user(const struct user_regs_struct *u, struct ct_capture *c)
+{
+	const uint64_t v[CT_NREGS] = {
+		u->rax, u->rdx, u->rcx, u->rbx, u->rsi, u->rdi, u->rbp, u->rsp,
+		u->r8, u->r9, u->r10, u->r11, u->r12, u->r13, u->r14, u->r15, u->rip,
+	};
+	memcpy(c->regs, v, sizeof(v));
+	c->regs_valid = (1u << CT_NREGS) - 1;
+	/* orig_rax >= 0 means the thread stopped inside (or restarting) a system call */
+	if ((int64_t)u->orig_rax >= 0) {
+		c->syscall_nr = (long)u->orig_rax;
+		const uint64_t a[6] = { u->rdi, u->rsi, u->rdx, u->r10, u->r8, u->r9 };
+		memcpy(c->syscall_args, a, sizeof(a));
+	} else {
+		c->syscall_nr = CT_SYSCALL_NONE;
+	}
+}
+
+static int copy_stack(pid_t tid, uint64_t sp, size_t len, struct ct_capture *c)
+{
+	if (len == 0)
+		return 0;
+	c->stack = malloc(len);
+	if (!c->stack)
+		return -ENOMEM;
+	ssize_t n = ct_mem_read(tid, sp, c->stack, len);
+	if (n <= 0) {
+		free(c->stack);
+		c->stack = NULL;
+		return n < 0 ? (int)n : -EFAULT;
+	}
+	c->stack_start = sp;
+	c->stack_len = (size_t)n;
+	return 0;
+}
+
+static bool is_socket_fd(pid_t pid, uint64_t fd)
+{
+	char path[64], buf[64];
+	if (fd > 1u << 30)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)pid, (unsigned long long)fd);
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return ct_startswith(buf, "socket:");
+}
+
+bool ct_syscall_eintr_prone(pid_t pid, long nr, const uint64_t args[6])
+{
+	switch (nr) {
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait:
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2:
+#endif
+	case SYS_rt_sigtimedwait:
+	case SYS_semop:
+	case SYS_semtimedop:
+	case SYS_io_getevents:
+#ifdef SYS_io_pgetevents
+	case SYS_io_pgetevents:
+#endif
+#ifdef SYS_io_uring_enter
+	case SYS_io_uring_enter:
+#endif
+		return true;
+	/* socket calls with SO_RCVTIMEO/SO_SNDTIMEO return EINTR instead of restarting */
+	case SYS_read:
+	case SYS_write:
+	case SYS_readv:
+	case SYS_writev:
+	case SYS_recvfrom:
+	case SYS_recvmsg:
+	case SYS_recvmmsg:
+	case SYS_sendto:
+	case SYS_sendmsg:
+	case SYS_sendmmsg:
+	case SYS_accept:
+	case SYS_accept4:
+	case SYS_connect:
+		return is_socket_fd(pid, args[0]);
+	default:
+		return false;
+	}
+}
+
+static int read_runs(pid_t pid, pid_t tid, uint64_t *ret)
+{
+	_cleanup_free_ char *s = NULL;
+	int r = ct_proc_read(pid, tid, "schedstat", 256, &s);
+	if (r == 0 && ct_parse_proc_schedstat(s, ret) == 0)
+		return 0;
+	free(s);
+	s = NULL;
+	r = ct_proc_read(pid, tid, "status", 1 << 16, &s);
+	if (r < 0)
+		return r;
+	struct ct_proc_status st;
+	if (ct_parse_proc_status(s, &st) < 0 || !st.has_ctxt)
+		return -EINVAL;
+	*ret = st.voluntary_ctxt + st.nonvoluntary_ctxt;
+	return 0;
+}
+
+static int read_syscall(pid_t pid, pid_t tid, struct ct_proc_syscall *ret)
+{
+	_cleanup_free_ char *s = NULL;
+	int r = ct_proc_read(pid, tid, "syscall", 512, &s);
+	if (r < 0)
+		return r;
+	return ct_parse_proc_syscall(s, ret);
+}
+
+/* A thread blocked in the kernel does not touch its user stack or registers, so both can be copied
+ * while it keeps running; the capture counts only if the thread did not run in between (its
+ * schedstat run count and syscall position are unchanged). Returns -EAGAIN to ask for a stop. */
+static int capture_passive(pid_t pid, pid_t tid, const struct ct_attach_opts *o, struct ct_capture *c)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		uint64_t runs1, runs2;
+		struct ct_proc_syscall s1, s2;
+		if (read_runs(pid, tid, &runs1) < 0 || read_syscall(pid, tid, &s1) < 0)
+			return -EAGAIN;
+		if (s1.nr < 0 || !ct_syscall_eintr_prone(pid, s1.nr, s1.args))
+			return -EAGAIN;
+		free(c->stack);
+		c->stack = NULL;
+		if (copy_stack(tid, s1.sp, o->stack_bytes, c) < 0)
+			return -EAGAIN;
+		if (read_syscall(pid, tid, &s2) < 0 || read_runs(pid, tid, &runs2) < 0)
+			return -EAGAIN;
+		if (runs1 != runs2 || memcmp(&s1, &s2, sizeof(s1)) != 0)
+			continue;
+		memset(c->regs, 0, sizeof(c->regs));
+		c->regs[CT_REG_RSP] = s1.sp;
+		c->regs[CT_REG_RIP] = s1.pc;
+		c->regs_valid = (1u << CT_REG_RSP) | (1u << CT_REG_RIP);
+		c->syscall_nr = s1.nr;
+		memcpy(c->syscall_args, s1.args, sizeof(s1.args));
+		c->flags |= CT_THREAD_PASSIVE;
+		return 0;
+	}
+	free(c->stack);
+	c->stack = NULL;
+	return -EAGAIN;
+}
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+static int capture_active(pid_t tid, const struct ct_attach_opts *o, uint64_t deadline,
+			  struct ct_capture *c)
+{
+	uint64_t t0 = ct_now_ns();
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		int e = -errno;
+		/* seized but not interruptible: it is exiting; the kernel drops us when it is gone */
+		return e == -ESRCH ? -ESRCH : e;
+	}
+	int status, r = wait_stop(tid, &status, deadline);
+	if (r == -ETIMEDOUT) {
+		pending_add(tid);
+		return r;
+	}
+	if (r < 0)
+		return r == -ECHILD ? -ESRCH : r;
+	if (!WIFSTOPPED(status))
+		return -ESRCH; /* exited or killed while we waited */
+
+	uint64_t t_stopped = ct_now_ns();
+	int sig = WSTOPSIG(status), event = status >> 16, inject = 0;
+	if (event == PTRACE_EVENT_STOP) {
+		if (is_stop_signal(sig))
+			c->flags |= CT_THREAD_GROUP_STOPPED;
+	} else if (event == 0) {
+		/* signal-delivery-stop: the signal is ours to re-inject, or it is lost */
+		inject = sig;
+		c->flags |= CT_THREAD_SIGNAL;
+		c->reinjected_sig = sig;
+	}
+
+	struct user_regs_struct u;
+	struct iovec iov = { &u, sizeof(u) };
+	int err = 0;
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) == 0) {
+		regs_from_user(&u, c);
+		err = copy_stack(tid, u.rsp, o->stack_bytes, c);
+		if (err == -EFAULT)
+			err = 0; /* registers alone still give frame 0 */
+	} else {
+		err = -errno;
+	}
+	if (ptrace(PTRACE_DETACH, tid, 0, inject) < 0 && errno != ESRCH)
+		err = err ? err : -errno;
+	uint64_t t1 = ct_now_ns();
+	/* The stop began somewhere between the interrupt and our seeing it; count from the interrupt
+	 * only when the wait was short, so a slow wake-up of ctrace is not billed to the target. */
+	c->stop_ns = t1 - (t_stopped - t0 < 1000000 ? t0 : t_stopped);
+	return err;
+}
+
+int ct_attach_thread(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline_ns,
+		     struct ct_capture *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->tid = tid;
+	c->syscall_nr = CT_SYSCALL_NONE;
+	c->state_before = '?';
+	_cleanup_free_ char *stat_text = NULL;
+	struct ct_proc_stat st;
+	int r = ct_proc_read(pid, tid, "stat", 4096, &stat_text);
+	if (r < 0 || ct_parse_proc_stat(stat_text, &st) < 0) {
+		c->err = -ESRCH;
+		return c->err;
+	}
+	c->state_before = st.state;
+	if (st.state == 'Z' || st.state == 'X') {
+		c->err = -ESRCH;
+		return c->err;
+	}
+	if (o->passive && st.state == 'S' && capture_passive(pid, tid, o, c) == 0)
+		return 0;
+	c->err = capture_active(tid, o, deadline_ns, c);
+	return c->err;
+}
+
+static bool contains(const struct ct_capture_set *s, pid_t tid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->caps[i].tid == tid)
+			return true;
+	return false;
+}
+
+int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capture_set **ret)
+{
+	struct ct_capture_set *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->pid = pid;
+	uint64_t start = ct_now_ns(), deadline = start + o->timeout_ns;
+
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* no SA_RESTART: the wait must return */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	ct_attach_release_pending();
+
+	int r = 0;
+	/* Threads born while we capture are caught by listing again; churn cannot keep us forever. */
+	for (int round = 0; round < 64; round++) {
+		pid_t *tids = NULL;
+		size_t n = 0;
+		r = ct_proc_list_tasks(pid, &tids, &n);
+		if (r < 0)
+			break;
+		size_t added = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (contains(s, tids[i]))
+				continue;
+			if (ct_grow(&s->caps, &s->cap, s->n + 1, sizeof(*s->caps)) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			struct ct_capture *c = &s->caps[s->n++];
+			added++;
+			if (ct_now_ns() >= deadline) {
+				memset(c, 0, sizeof(*c));
+				c->tid = tids[i];
+				c->err = -ETIMEDOUT;
+				c->syscall_nr = CT_SYSCALL_NONE;
+				c->state_before = '?';
+				s->timed_out = true;
+				continue;
+			}
+			ct_attach_thread(pid, tids[i], o, deadline, c);
+			if (c->err == -ETIMEDOUT)
+				s->timed_out = true;
+			s->total_stop_ns += c->stop_ns;
+			s->max_stop_ns = CT_MAX(s->max_stop_ns, c->stop_ns);
+		}
+		free(tids);
+		if (r < 0 || added == 0 || s->timed_out)
+			break;
+	}
+	sigaction(SIGALRM, &old, NULL);
+	s->wall_ns = ct_now_ns() - start;
+	if (r < 0 && s->n == 0) {
+		ct_capture_set_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The snapshot engine: every thread stopped only for a register read and one stack copy. */
+#ifndef CT_SNAPSHOT_H
+#define CT_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/capture.h"
+
+struct ct_attach_opts {
+	size_t stack_bytes;   /* bytes copied from SP upward (default 64 KiB) */
+	uint64_t timeout_ns;  /* give up and release everything after this long */
+	bool passive;         /* capture threads blocked in EINTR-prone calls without stopping them */
+};
+
+#define CT_ATTACH_OPTS_DEFAULT { 64 * 1024, 5000000000ull, true }
+
+/* Captures every thread of pid, re-reading /proc/PID/task until no new thread shows up.
+ * Threads that vanish are recorded with err -ESRCH; threads not captured before the deadline with
+ * -ETIMEDOUT (and set->timed_out). Returns 0 with *ret set (even if some threads failed), or -errno
+ * when the process itself cannot be read (-ESRCH gone, -EPERM). */
+int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capture_set **ret);
+
+/* Captures one thread (the same rules as above). */
+int ct_attach_thread(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline_ns,
+		     struct ct_capture *ret);
+
+/* Threads seized but not stopped before a deadline stay seized (the kernel releases them when ctrace
+ * exits). This releases those that have stopped since. Returns how many are still pending. */
+size_t ct_attach_release_pending(void);
+
+/* True for system calls that return EINTR (not restart) when a ptrace stop interrupts them. */
+bool ct_syscall_eintr_prone(pid_t pid, long nr, const uint64_t args[6]);
+
+#endif

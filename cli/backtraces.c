@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/error.h"
+#include "target/inspect.h"
+#include "target/target.h"
+#include "lib/banned.h"
+
+void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o);
+
+void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->attach.stack_bytes = env->stack_bytes;
+	o->attach.timeout_ns = (uint64_t)(env->timeout_s * 1e9);
+	o->attach.passive = !env->always_stop;
+	o->unwinder = env->unwinder;
+	o->max_frames = env->max_frames;
+	o->sym.debug_dirs = env->debug_dirs;
+	o->sym.no_inlines = env->no_inlines;
+	o->only_tid = env->tid;
+}
+
+int cmd_backtraces(struct ct_env *env)
+{
+	pid_t pid = env->pids[0];
+	uint64_t t0 = ct_now_ns();
+	int code = ct_cli_check_target(pid);
+	if (code)
+		return code;
+	if (env->format != CT_FMT_DEFAULT && env->format != CT_FMT_TEXT && env->format != CT_FMT_JSON) {
+		ct_error("--backtraces writes text or json, not %s", ct_format_name(env->format));
+		return CT_EXIT_USAGE;
+	}
+	if (env->tid) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)env->tid);
+		if (access(path, F_OK) < 0) {
+			ct_error("process %d has no thread %d (list them with 'ls /proc/%d/task')", (int)pid,
+				 (int)env->tid, (int)pid);
+			return CT_EXIT_TARGET;
+		}
+	}
+
+	struct ct_inspect_opts o;
+	ct_cli_inspect_opts(env, &o);
+	struct ct_inspector *in = NULL;
+	int r = ct_inspector_open(pid, &o, &in);
+	if (r < 0) {
+		if (r == -ESRCH)
+			ct_error("process %d exited before it could be captured", (int)pid);
+		else
+			ct_error("cannot read the memory map of process %d: %s", (int)pid, ct_strerror(r));
+		return CT_EXIT_TARGET;
+	}
+	struct ct_snapshot *s = NULL;
+	r = ct_inspector_snapshot(in, &s);
+	if (r < 0) {
+		ct_inspector_close(in);
+		if (r == -ESRCH)
+			ct_error("process %d exited before it could be captured", (int)pid);
+		else if (r == -EPERM) {
+			char *why = ct_target_explain_eperm(pid);
+			ct_error("cannot inspect process %d: %s", (int)pid, why ? why : "permission denied");
+			free(why);
+		} else
+			ct_error("capture of process %d failed: %s", (int)pid, ct_strerror(r));
+		return CT_EXIT_TARGET;
+	}
+	for (const char *w; (w = ct_inspector_next_warning(in));)
+		ct_warn("%s", w);
+	s->wall_ns = ct_now_ns() - t0;
+
+	size_t gone = 0, failed = 0, eperm = 0;
+	for (size_t i = 0; i < s->nthreads; i++) {
+		const struct ct_thread *t = &s->threads[i];
+		if (t->flags & CT_THREAD_GONE)
+			gone++;
+		else if (t->error)
+			failed++;
+		if (t->error && strstr(t->error, "not permitted"))
+			eperm++;
+	}
+	struct ct_buf out = CT_BUF_INIT;
+	if (env->format == CT_FMT_JSON)
+		ct_report_snapshot_json(s, &out);
+	else
+		ct_report_snapshot_text(s, &out);
+	if (out.err) {
+		ct_error("out of memory while writing the report");
+		code = CT_EXIT_TARGET;
+	} else {
+		code = ct_cli_write_output(env, &out);
+	}
+	ct_buf_free(&out);
+
+	if (code == CT_EXIT_OK) {
+		if (gone == s->nthreads) {
+			ct_error("process %d exited during capture", (int)pid);
+			code = CT_EXIT_TARGET;
+		} else if (eperm == s->nthreads) {
+			char *why = ct_target_explain_eperm(pid);
+			ct_error("cannot inspect process %d: %s", (int)pid, why ? why : "permission denied");
+			free(why);
+			code = CT_EXIT_TARGET;
+		} else if (failed) {
+			ct_error("%zu of %zu threads were not captured (see the report); the result is partial",
+				 failed, s->nthreads);
+			code = CT_EXIT_PARTIAL;
+		}
+	}
+	ct_snapshot_free(s);
+	ct_inspector_close(in);
+	ct_attach_release_pending();
+	return code;
+}

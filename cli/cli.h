@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Command-line front end: options, one file per command, messages and exit codes. */
+#ifndef CT_CLI_H
+#define CT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/util.h"
+#include "report/report.h"
+#include "unwind/unwind.h"
+
+enum ct_exit {
+	CT_EXIT_OK = 0,
+	CT_EXIT_TARGET = 1,  /* target-side failure: gone, not permitted */
+	CT_EXIT_PARTIAL = 2, /* some threads or parts could not be captured */
+	CT_EXIT_FOUND = 3,   /* --fail-on condition found */
+	CT_EXIT_USAGE = 64,
+};
+
+enum ct_mode { CT_MODE_NONE, CT_MODE_BACKTRACES, CT_MODE_PROFILE, CT_MODE_MEMORY, CT_MODE_THREADS,
+	       CT_MODE_ANALYZE, CT_MODE_HELP, CT_MODE_VERSION };
+
+#define CT_MAX_PIDS 64
+
+/* Every option of every command; the defaults are in ct_env_init(). */
+struct ct_env {
+	enum ct_mode mode;
+	pid_t pids[CT_MAX_PIDS];
+	size_t npids;
+	pid_t tid;
+	enum ct_format format;
+	const char *output;
+	double timeout_s;
+	size_t stack_bytes;
+	enum ct_unwinder_kind unwinder;
+	size_t max_frames;
+	const char *debug_dirs;
+	bool no_inlines;
+	bool always_stop;
+	int verbose;
+	char **args;         /* operands (analyze FILE…) */
+	size_t nargs;
+};
+
+void ct_env_init(struct ct_env *env);
+/* Parses argv into env. Returns 0, or CT_EXIT_USAGE with a one-line message in *err. */
+int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err);
+extern const char ct_usage_text[];
+
+/* Messages: one line on stderr, prefixed "ctrace: ". */
+void ct_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ct_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ct_verbose(const struct ct_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Validates a PID operand the way every live command does; prints the error and returns an exit
+ * code, or returns CT_EXIT_OK. */
+int ct_cli_check_target(pid_t pid);
+/* Writes out to env->output atomically (temp file + rename), or to stdout. */
+int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
+
+int cmd_backtraces(struct ct_env *env);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <elfutils/version.h>
+#include <libunwind.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lib/banned.h"
+
+#ifndef CT_VERSION
+#define CT_VERSION "0.0.0"
+#endif
+#ifndef CT_GIT_REV
+#define CT_GIT_REV "unknown"
+#endif
+
+static int refuse_setuid(void)
+{
+	/* ctrace reads files the target controls; as a set-uid program it would let any user read
+	 * and stop any process. */
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		ct_error("ctrace must not run set-uid or set-gid; remove the bit (chmod u-s,g-s) and run "
+			 "it as root or with CAP_SYS_PTRACE");
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (refuse_setuid())
+		return CT_EXIT_USAGE;
+	struct ct_env env;
+	ct_env_init(&env);
+	struct ct_buf err = CT_BUF_INIT;
+	int code = ct_cli_parse(argc, argv, &env, &err);
+	if (code) {
+		ct_error("%s", ct_buf_cstr(&err));
+		ct_buf_free(&err);
+		return code;
+	}
+	ct_buf_free(&err);
+	switch (env.mode) {
+	case CT_MODE_HELP:
+		fputs(ct_usage_text, stdout);
+		return CT_EXIT_OK;
+	case CT_MODE_VERSION:
+		printf("ctrace %s (git %s)\nbackends: unwind libdw 0.%d, libunwind %d.%d, frame pointers; "
+		       "symbols libdw/libelf\n",
+		       CT_VERSION, CT_GIT_REV, _ELFUTILS_VERSION % 1000, UNW_VERSION_MAJOR, UNW_VERSION_MINOR);
+		return CT_EXIT_OK;
+	case CT_MODE_BACKTRACES:
+		return cmd_backtraces(&env);
+	default:
+		ct_error("this mode is not available in this build (see ctrace --help)");
+		return CT_EXIT_USAGE;
+	}
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lib/error.h"
+#include "target/target.h"
+#include "lib/banned.h"
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	struct ct_buf b = CT_BUF_INIT;
+	ct_buf_puts(&b, prefix);
+	ct_buf_vprintf(&b, fmt, ap);
+	ct_buf_putc(&b, '\n');
+	/* one write, so the line is not interleaved with the target's or another tool's output */
+	fflush(stdout);
+	ssize_t n = write(STDERR_FILENO, b.data, b.len);
+	(void)n;
+	ct_buf_free(&b);
+}
+
+void ct_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg("ctrace: ", fmt, ap);
+	va_end(ap);
+}
+
+void ct_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg("ctrace: warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void ct_verbose(const struct ct_env *env, const char *fmt, ...)
+{
+	if (!env->verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg("ctrace: ", fmt, ap);
+	va_end(ap);
+}
+
+int ct_cli_check_target(pid_t pid)
+{
+	struct ct_target t;
+	int r = ct_target_open(pid, &t);
+	switch (-r) {
+	case 0:
+		break;
+	case ESRCH:
+		ct_error("no process %d (it exited, or the PID is wrong; find it with 'pgrep NAME')", (int)pid);
+		return CT_EXIT_TARGET;
+	case EACCES:
+	case EPERM: {
+		char *why = ct_target_explain_eperm(pid);
+		ct_error("cannot inspect process %d: %s", (int)pid, why ? why : "permission denied");
+		free(why);
+		return CT_EXIT_TARGET;
+	}
+	case CT_EZOMBIE:
+		ct_error("process %d (%s) is a zombie: it has exited and waits for its parent to reap it; "
+			 "there is no stack to capture", (int)pid, t.comm ? t.comm : "?");
+		ct_target_clear(&t);
+		return CT_EXIT_TARGET;
+	case CT_EKTHREAD:
+		ct_error("process %d (%s) is a kernel thread; ctrace inspects user-space processes "
+			 "(its kernel stack is in /proc/%d/stack)", (int)pid, t.comm ? t.comm : "?", (int)pid);
+		ct_target_clear(&t);
+		return CT_EXIT_TARGET;
+	case CT_ESELF:
+		ct_error("process %d is this ctrace; give the PID of another process", (int)pid);
+		ct_target_clear(&t);
+		return CT_EXIT_USAGE;
+	case CT_ETRACED:
+		ct_error("process %d (%s) is already traced by %d (%s); a process has one tracer at a time: "
+			 "detach that one (quit gdb, stop strace) and run ctrace again",
+			 (int)pid, t.comm ? t.comm : "?", (int)t.tracer_pid,
+			 t.tracer_comm ? t.tracer_comm : "?");
+		ct_target_clear(&t);
+		return CT_EXIT_TARGET;
+	default:
+		ct_error("cannot read /proc/%d: %s", (int)pid, ct_strerror(r));
+		return CT_EXIT_TARGET;
+	}
+	ct_target_clear(&t);
+	return CT_EXIT_OK;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out)
+{
+	const char *data = out->data ? out->data : "";
+	if (!env->output || strcmp(env->output, "-") == 0) {
+		int r = write_all(STDOUT_FILENO, data, out->len);
+		if (r < 0 && r != -EPIPE) {
+			ct_error("cannot write the report to standard output: %s", strerror(-r));
+			return CT_EXIT_TARGET;
+		}
+		return CT_EXIT_OK;
+	}
+	/* A temporary file beside the target, created exclusively (no planted symlink is followed),
+	 * then renamed over it: a crash never leaves half a report, and rename replaces a symlink at
+	 * the path rather than writing through it. */
+	struct stat st;
+	if (stat(env->output, &st) == 0 && S_ISDIR(st.st_mode)) {
+		ct_error("cannot write to '%s': it is a directory; give a file name with -o", env->output);
+		return CT_EXIT_USAGE;
+	}
+	struct ct_buf tmp = CT_BUF_INIT;
+	ct_buf_printf(&tmp, "%s.ctrace-tmp.%d", env->output, (int)getpid());
+	int fd = open(ct_buf_cstr(&tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ct_error("cannot write to '%s': %s; choose another -o path", env->output, strerror(errno));
+		ct_buf_free(&tmp);
+		return CT_EXIT_USAGE;
+	}
+	int r = write_all(fd, data, out->len);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(ct_buf_cstr(&tmp), env->output) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(ct_buf_cstr(&tmp));
+		ct_error("cannot write to '%s': %s", env->output, strerror(-r));
+		ct_buf_free(&tmp);
+		return CT_EXIT_TARGET;
+	}
+	ct_buf_free(&tmp);
+	return CT_EXIT_OK;
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/banned.h"
+
+const char ct_usage_text[] =
+	"Usage: ctrace -p PID --backtraces [OPTIONS]\n"
+	"       ctrace --help | --version\n"
+	"\n"
+	"Inspect a live process without stopping it for more than a register and stack copy.\n"
+	"\n"
+	"Modes:\n"
+	"  --backtraces           every thread's stack, symbolized, once\n"
+	"\n"
+	"Options:\n"
+	"  -p, --pid PID          the process to inspect\n"
+	"      --tid TID          only this thread of the process\n"
+	"  -f, --format FORMAT    text (default) or json\n"
+	"  -o, --output FILE      write the report to FILE (replaced atomically) instead of stdout\n"
+	"      --timeout SECS     give up and release the target after SECS (default 5)\n"
+	"      --stack-bytes N    bytes of stack copied per thread (default 65536)\n"
+	"      --unwinder NAME    libdw (default), libunwind or fp\n"
+	"      --max-frames N     frames per thread at most (default 256)\n"
+	"      --debug-dir DIR    also look for separate debug files in DIR\n"
+	"      --no-inlines       do not expand inlined calls into frames\n"
+	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
+	"  -v, --verbose          say more on stderr\n"
+	"  -h, --help             show this help\n"
+	"  -V, --version          show version and enabled backends\n"
+	"\n"
+	"Exit status: 0 success, 1 target-side failure, 2 partial result, 64 usage error.\n";
+
+enum {
+	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
+	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
+};
+
+static const struct option long_options[] = {
+	{ "backtraces", no_argument, NULL, OPT_BACKTRACES },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "tid", required_argument, NULL, OPT_TID },
+	{ "format", required_argument, NULL, 'f' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
+	{ "unwinder", required_argument, NULL, OPT_UNWINDER },
+	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
+	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+	{ "no-inlines", no_argument, NULL, OPT_NO_INLINES },
+	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void ct_env_init(struct ct_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->format = CT_FMT_DEFAULT;
+	env->timeout_s = 5.0;
+	env->stack_bytes = 64 * 1024;
+	env->unwinder = CT_UNWIND_LIBDW;
+	env->max_frames = 256;
+}
+
+static int set_mode(struct ct_env *env, enum ct_mode m, struct ct_buf *err)
+{
+	if (env->mode != CT_MODE_NONE && env->mode != m && env->mode != CT_MODE_HELP &&
+	    env->mode != CT_MODE_VERSION) {
+		ct_buf_puts(err, "choose one mode: --backtraces, --profile, --memory or --threads");
+		return CT_EXIT_USAGE;
+	}
+	if (env->mode != CT_MODE_HELP && env->mode != CT_MODE_VERSION)
+		env->mode = m;
+	return 0;
+}
+
+static int parse_pid(const char *opt, const char *arg, pid_t *ret, struct ct_buf *err)
+{
+	long v;
+	int r = ct_parse_long(arg, 1, 0x3fffffff, &v);
+	if (r == -EINVAL) {
+		ct_buf_printf(err, "%s wants a process ID (a positive number), got '%s'", opt, arg);
+		return CT_EXIT_USAGE;
+	}
+	if (r < 0) {
+		ct_buf_printf(err, "%s: '%s' is not a valid process ID (1 to 1073741823)", opt, arg);
+		return CT_EXIT_USAGE;
+	}
+	*ret = (pid_t)v;
+	return 0;
+}
+
+static int parse_num(const char *opt, const char *arg, long min, long max, long *ret, struct ct_buf *err)
+{
+	int r = ct_parse_long(arg, min, max, ret);
+	if (r < 0) {
+		ct_buf_printf(err, "%s wants a whole number from %ld to %ld, got '%s'", opt, min, max, arg);
+		return CT_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
+{
+	int c, r = 0;
+	long v;
+	double d;
+	optind = 0; /* full re-initialization, so tests can parse repeatedly */
+	opterr = 0;
+	if (argc > 1 && strcmp(argv[1], "analyze") == 0) {
+		/* "ctrace analyze FILE…": parse what follows as if "analyze" were the program name */
+		env->mode = CT_MODE_ANALYZE;
+		argc--;
+		argv++;
+	}
+	while ((c = getopt_long(argc, argv, "p:f:o:vhV", long_options, NULL)) != -1) {
+		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+		switch (c) {
+		case OPT_BACKTRACES:
+			r = set_mode(env, CT_MODE_BACKTRACES, err);
+			break;
+		case 'p':
+			if (env->npids >= CT_MAX_PIDS) {
+				ct_buf_printf(err, "at most %d -p options", CT_MAX_PIDS);
+				return CT_EXIT_USAGE;
+			}
+			r = parse_pid("-p", optarg, &env->pids[env->npids], err);
+			if (!r)
+				env->npids++;
+			break;
+		case OPT_TID:
+			r = parse_pid("--tid", optarg, &env->tid, err);
+			break;
+		case 'f':
+			if (ct_format_parse(optarg, &env->format) < 0) {
+				ct_buf_printf(err, "unknown format '%s' (text, json, folded, svg, speedscope, pprof)",
+					      optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case 'o':
+			if (!*optarg) {
+				ct_buf_puts(err, "-o wants a file name");
+				return CT_EXIT_USAGE;
+			}
+			env->output = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (ct_parse_double(optarg, 0.001, 86400, &d) < 0) {
+				ct_buf_printf(err, "--timeout wants seconds from 0.001 to 86400, got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			env->timeout_s = d;
+			break;
+		case OPT_STACK_BYTES:
+			r = parse_num("--stack-bytes", optarg, 0, 64L << 20, &v, err);
+			env->stack_bytes = (size_t)v;
+			break;
+		case OPT_UNWINDER:
+			if (ct_unwinder_parse(optarg, &env->unwinder) < 0) {
+				ct_buf_printf(err, "unknown unwinder '%s' (libdw, libunwind or fp)", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case OPT_MAX_FRAMES:
+			r = parse_num("--max-frames", optarg, 1, 65536, &v, err);
+			env->max_frames = (size_t)v;
+			break;
+		case OPT_DEBUG_DIR:
+			env->debug_dirs = optarg;
+			break;
+		case OPT_NO_INLINES:
+			env->no_inlines = true;
+			break;
+		case OPT_ALWAYS_STOP:
+			env->always_stop = true;
+			break;
+		case 'v':
+			env->verbose++;
+			break;
+		case 'h':
+			env->mode = CT_MODE_HELP;
+			return 0;
+		case 'V':
+			env->mode = CT_MODE_VERSION;
+			return 0;
+		case ':':
+			ct_buf_printf(err, "option '%s' wants a value (see ctrace --help)", opt);
+			return CT_EXIT_USAGE;
+		case '?':
+		default:
+			if (optopt && optopt < 256)
+				ct_buf_printf(err, "unknown option '-%c' (see ctrace --help)", optopt);
+			else
+				ct_buf_printf(err, "unknown option '%s' (see ctrace --help)", opt);
+			return CT_EXIT_USAGE;
+		}
+		if (r)
+			return r;
+	}
+	env->args = argv + optind;
+	env->nargs = (size_t)(argc - optind);
+	if (env->mode == CT_MODE_HELP || env->mode == CT_MODE_VERSION)
+		return 0;
+	if (env->mode == CT_MODE_NONE) {
+		ct_buf_puts(err, "say what to do: --backtraces (see ctrace --help)");
+		return CT_EXIT_USAGE;
+	}
+	if (env->mode != CT_MODE_ANALYZE) {
+		if (env->nargs) {
+			ct_buf_printf(err, "unexpected argument '%s' (the process is given with -p PID)",
+				      env->args[0]);
+			return CT_EXIT_USAGE;
+		}
+		if (env->npids == 0) {
+			ct_buf_puts(err, "which process? give -p PID (find it with pgrep NAME)");
+			return CT_EXIT_USAGE;
+		}
+		if (env->npids > 1 && env->mode != CT_MODE_PROFILE) {
+			ct_buf_puts(err, "only --profile takes several -p; give one PID");
+			return CT_EXIT_USAGE;
+		}
+	}
+	return 0;
+}

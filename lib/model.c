@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "lib/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+#include "lib/banned.h"
+
+struct ct_snapshot *ct_snapshot_new(void)
+{
+	return calloc(1, sizeof(struct ct_snapshot));
+}
+
+void ct_frame_clear(struct ct_frame *f)
+{
+	free(f->function);
+	free(f->module);
+	free(f->file);
+	memset(f, 0, sizeof(*f));
+}
+
+void ct_thread_clear(struct ct_thread *t)
+{
+	for (size_t i = 0; i < t->nframes; i++)
+		ct_frame_clear(&t->frames[i]);
+	free(t->frames);
+	for (size_t i = 0; i < t->nlocks_held; i++)
+		free(t->locks_held[i]);
+	free(t->locks_held);
+	free(t->name);
+	free(t->wchan);
+	free(t->waiting_on);
+	free(t->unwind_error);
+	free(t->error);
+	free(t->lock_waiting);
+	memset(t, 0, sizeof(*t));
+}
+
+void ct_snapshot_free(struct ct_snapshot *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nthreads; i++)
+		ct_thread_clear(&s->threads[i]);
+	free(s->threads);
+	free(s->comm);
+	free(s->exe);
+	free(s->source);
+	free(s);
+}
+
+struct ct_thread *ct_snapshot_add_thread(struct ct_snapshot *s)
+{
+	if (ct_grow(&s->threads, &s->cap_threads, s->nthreads + 1, sizeof(*s->threads)) < 0)
+		return NULL;
+	struct ct_thread *t = &s->threads[s->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->state = '?';
+	t->syscall_nr = CT_SYSCALL_UNKNOWN;
+	return t;
+}
+
+struct ct_frame *ct_thread_add_frame(struct ct_thread *t)
+{
+	/* frames grow by doubling; capacity is implied by nframes rounded up to a power of two */
+	size_t cap = 0;
+	if (t->nframes)
+		for (cap = 8; cap < t->nframes; cap *= 2)
+			;
+	if (t->nframes == cap) {
+		size_t ncap = cap ? cap * 2 : 8;
+		struct ct_frame *nf = realloc(t->frames, ncap * sizeof(*nf));
+		if (!nf)
+			return NULL;
+		t->frames = nf;
+	}
+	struct ct_frame *f = &t->frames[t->nframes++];
+	memset(f, 0, sizeof(*f));
+	return f;
+}
+
+const char *ct_state_name(char state)
+{
+	switch (state) {
+	case 'R': return "running";
+	case 'S': return "sleeping";
+	case 'D': return "disk sleep";
+	case 'T': return "stopped";
+	case 't': return "tracing stop";
+	case 'Z': return "zombie";
+	case 'X': return "dead";
+	case 'I': return "idle";
+	case 'P': return "parked";
+	default: return "unknown";
+	}
+}

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "lib/procfs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+#include "lib/banned.h"
+
+/* Parses an unsigned number in the given base at *p, advancing it; -EINVAL on no digits. */
+static int take_u64(const char **p, int base, uint64_t *ret)
+{
+	const char *s = *p;
+	while (*s == ' ')
+		s++;
+	if (!isxdigit((unsigned char)*s))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, base);
+	if (end == s || errno == ERANGE)
+		return -EINVAL;
+	*p = end;
+	*ret = v;
+	return 0;
+}
+
+static int take_i64(const char **p, int64_t *ret)
+{
+	const char *s = *p;
+	while (*s == ' ')
+		s++;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || errno == ERANGE)
+		return -EINVAL;
+	*p = end;
+	*ret = v;
+	return 0;
+}
+
+int ct_parse_proc_stat(const char *text, struct ct_proc_stat *ret)
+{
+	struct ct_proc_stat st;
+	memset(&st, 0, sizeof(st));
+	/* "pid (comm) S ppid …": comm may hold spaces and parentheses, so take the last ')'. */
+	const char *open = strchr(text, '(');
+	const char *close = strrchr(text, ')');
+	if (!open || !close || close < open)
+		return -EINVAL;
+	size_t n = CT_MIN((size_t)(close - open - 1), sizeof(st.comm) - 1);
+	memcpy(st.comm, open + 1, n);
+	st.comm[n] = '\0';
+	const char *p = close + 1;
+	while (*p == ' ')
+		p++;
+	if (!*p || !isalpha((unsigned char)*p))
+		return -EINVAL;
+	st.state = *p++;
+	/* fields 4.. as numbers; we want 4 (ppid), 9 (flags), 14 (utime), 15 (stime), 22 (starttime), 39 (cpu) */
+	int64_t v;
+	for (int field = 4; field <= 39; field++) {
+		if (take_i64(&p, &v) < 0) {
+			if (field <= 22)
+				return -EINVAL;
+			break;
+		}
+		switch (field) {
+		case 4: st.ppid = (pid_t)v; break;
+		case 9: st.flags = (unsigned long)v; break;
+		case 14: st.utime = (uint64_t)v; break;
+		case 15: st.stime = (uint64_t)v; break;
+		case 22: st.starttime = (uint64_t)v; break;
+		case 39: st.processor = (int)v; break;
+		default: break;
+		}
+	}
+	*ret = st;
+	return 0;
+}
+
+int ct_parse_proc_status(const char *text, struct ct_proc_status *ret)
+{
+	struct ct_proc_status st;
+	memset(&st, 0, sizeof(st));
+	st.state = '?';
+	bool have_name = false, have_tgid = false;
+	const char *line = text;
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char buf[512];
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		char *colon = strchr(buf, ':');
+		if (colon) {
+			*colon = '\0';
+			const char *val = colon + 1;
+			while (*val == ' ' || *val == '\t')
+				val++;
+			const char *q = val;
+			uint64_t u;
+			if (strcmp(buf, "Name") == 0) {
+				size_t vn = CT_MIN(strlen(val), sizeof(st.name) - 1);
+				memcpy(st.name, val, vn);
+				st.name[vn] = '\0';
+				have_name = true;
+			} else if (strcmp(buf, "State") == 0) {
+				st.state = *val ? *val : '?';
+			} else if (strcmp(buf, "Tgid") == 0 && take_u64(&q, 10, &u) == 0) {
+				st.tgid = (pid_t)u;
+				have_tgid = true;
+			} else if (strcmp(buf, "PPid") == 0 && take_u64(&q, 10, &u) == 0) {
+				st.ppid = (pid_t)u;
+			} else if (strcmp(buf, "TracerPid") == 0 && take_u64(&q, 10, &u) == 0) {
+				st.tracer_pid = (pid_t)u;
+			} else if (strcmp(buf, "Uid") == 0) {
+				for (int i = 0; i < 4 && take_u64(&q, 10, &u) == 0; i++)
+					st.uid[i] = (uid_t)u;
+			} else if (strcmp(buf, "Threads") == 0 && take_u64(&q, 10, &u) == 0) {
+				st.threads = (long)u;
+			} else if (strcmp(buf, "CapEff") == 0 && take_u64(&q, 16, &u) == 0) {
+				st.cap_eff = u;
+			} else if (strcmp(buf, "voluntary_ctxt_switches") == 0 && take_u64(&q, 10, &u) == 0) {
+				st.voluntary_ctxt = u;
+				st.has_ctxt = true;
+			} else if (strcmp(buf, "nonvoluntary_ctxt_switches") == 0 && take_u64(&q, 10, &u) == 0) {
+				st.nonvoluntary_ctxt = u;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	if (!have_name || !have_tgid)
+		return -EINVAL;
+	*ret = st;
+	return 0;
+}
+
+int ct_parse_proc_syscall(const char *text, struct ct_proc_syscall *ret)
+{
+	struct ct_proc_syscall sc;
+	memset(&sc, 0, sizeof(sc));
+	if (ct_startswith(text, "running")) {
+		sc.nr = -2;
+		*ret = sc;
+		return 0;
+	}
+	const char *p = text;
+	int64_t nr;
+	if (take_i64(&p, &nr) < 0 || nr < -1 || nr > 4096)
+		return -EINVAL;
+	sc.nr = (long)nr;
+	if (nr >= 0) {
+		for (int i = 0; i < 6; i++) {
+			while (*p == ' ')
+				p++;
+			if (take_u64(&p, 16, &sc.args[i]) < 0)
+				return -EINVAL;
+		}
+	}
+	if (take_u64(&p, 16, &sc.sp) < 0 || take_u64(&p, 16, &sc.pc) < 0)
+		return -EINVAL;
+	*ret = sc;
+	return 0;
+}
+
+int ct_parse_proc_maps_line(const char *line, struct ct_proc_map *ret)
+{
+	struct ct_proc_map m;
+	memset(&m, 0, sizeof(m));
+	const char *p = line;
+	uint64_t dev_major, dev_minor, inode;
+	if (take_u64(&p, 16, &m.start) < 0 || *p++ != '-' || take_u64(&p, 16, &m.end) < 0)
+		return -EINVAL;
+	if (m.end < m.start || *p++ != ' ')
+		return -EINVAL;
+	for (int i = 0; i < 4; i++) {
+		if (!strchr("rwxps-", *p) || !*p)
+			return -EINVAL;
+		m.perms[i] = *p++;
+	}
+	m.perms[4] = '\0';
+	if (take_u64(&p, 16, &m.offset) < 0 || take_u64(&p, 16, &dev_major) < 0 || *p++ != ':' ||
+	    take_u64(&p, 16, &dev_minor) < 0 || take_u64(&p, 10, &inode) < 0)
+		return -EINVAL;
+	m.inode = (unsigned long)inode;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t len = strcspn(p, "\n");
+	if (len > 0) {
+		m.path = strndup(p, len);
+		if (!m.path)
+			return -ENOMEM;
+		static const char del[] = " (deleted)";
+		size_t dl = sizeof(del) - 1;
+		if (len > dl && strcmp(m.path + len - dl, del) == 0) {
+			m.deleted = true;
+			m.path[len - dl] = '\0';
+		}
+	}
+	*ret = m;
+	return 0;
+}
+
+void ct_proc_maps_free(struct ct_proc_map *maps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(maps[i].path);
+	free(maps);
+}
+
+int ct_parse_proc_maps(const char *text, size_t max_maps, struct ct_proc_map **ret, size_t *ret_n)
+{
+	struct ct_proc_map *maps = NULL;
+	size_t n = 0, cap = 0;
+	const char *line = text;
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		if (n >= max_maps) {
+			ct_proc_maps_free(maps, n);
+			return -E2BIG;
+		}
+		if (ct_grow(&maps, &cap, n + 1, sizeof(*maps)) < 0) {
+			ct_proc_maps_free(maps, n);
+			return -ENOMEM;
+		}
+		int r = ct_parse_proc_maps_line(line, &maps[n]);
+		if (r < 0) {
+			ct_proc_maps_free(maps, n);
+			return r;
+		}
+		n++;
+		line = nl ? nl + 1 : NULL;
+	}
+	*ret = maps;
+	*ret_n = n;
+	return 0;
+}
+
+int ct_parse_proc_schedstat(const char *text, uint64_t *ret_pcount)
+{
+	const char *p = text;
+	uint64_t run, wait, pcount;
+	if (take_u64(&p, 10, &run) < 0 || take_u64(&p, 10, &wait) < 0 || take_u64(&p, 10, &pcount) < 0)
+		return -EINVAL;
+	*ret_pcount = pcount;
+	return 0;
+}
+
+int ct_proc_read(pid_t pid, pid_t tid, const char *file, size_t max, char **ret)
+{
+	char path[96];
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid, (int)tid, file);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	return ct_read_file(path, max, ret, NULL);
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+int ct_proc_list_tasks(pid_t pid, pid_t **ret, size_t *ret_n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	pid_t *tids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int r = 0;
+	while ((de = readdir(d))) {
+		long v;
+		if (ct_parse_long(de->d_name, 1, INT32_MAX, &v) < 0)
+			continue;
+		if (n >= 1u << 20) {
+			r = -E2BIG;
+			break;
+		}
+		if (ct_grow(&tids, &cap, n + 1, sizeof(*tids)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		tids[n++] = (pid_t)v;
+	}
+	closedir(d);
+	if (r < 0) {
+		free(tids);
+		return r;
+	}
+	qsort(tids, n, sizeof(*tids), cmp_pid);
+	*ret = tids;
+	*ret_n = n;
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Parsers for /proc text formats. Pure functions over text, so they can be unit-tested and fuzzed;
+ * every one rejects malformed input with -EINVAL instead of guessing. */
+#ifndef CT_PROCFS_H
+#define CT_PROCFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ct_proc_stat {
+	char comm[64];
+	char state;
+	pid_t ppid;
+	unsigned long flags;     /* PF_* */
+	uint64_t utime, stime;   /* clock ticks */
+	uint64_t starttime;
+	int processor;
+};
+
+#define CT_PF_KTHREAD 0x00200000ul
+
+struct ct_proc_status {
+	char name[64];
+	char state;
+	pid_t tgid, ppid, tracer_pid;
+	uid_t uid[4];            /* real, effective, saved, fs */
+	long threads;
+	uint64_t cap_eff;
+	uint64_t voluntary_ctxt, nonvoluntary_ctxt;
+	bool has_ctxt;
+};
+
+struct ct_proc_syscall {
+	long nr;                 /* >= 0 in a syscall; -1 blocked outside one; -2 "running" */
+	uint64_t args[6];
+	uint64_t sp, pc;
+};
+
+struct ct_proc_map {
+	uint64_t start, end, offset;
+	unsigned long inode;
+	char perms[5];
+	char *path;              /* NULL for anonymous; "[stack]", "[heap]", "/usr/lib/…", "… (deleted)" */
+	bool deleted;
+};
+
+int ct_parse_proc_stat(const char *text, struct ct_proc_stat *ret);
+int ct_parse_proc_status(const char *text, struct ct_proc_status *ret);
+int ct_parse_proc_syscall(const char *text, struct ct_proc_syscall *ret);
+/* Parses one line of /proc/PID/maps; ret->path is allocated (free it). */
+int ct_parse_proc_maps_line(const char *line, struct ct_proc_map *ret);
+/* Parses a whole maps file; at most max_maps entries. */
+int ct_parse_proc_maps(const char *text, size_t max_maps, struct ct_proc_map **ret, size_t *ret_n);
+void ct_proc_maps_free(struct ct_proc_map *maps, size_t n);
+/* "pcount" (times run on a CPU) from /proc/TID/schedstat: "run_ns wait_ns pcount". */
+int ct_parse_proc_schedstat(const char *text, uint64_t *ret_pcount);
+
+/* Reads /proc/PID/task/TID/<file> (tid 0: /proc/PID/<file>) into a fresh string, at most max bytes. */
+int ct_proc_read(pid_t pid, pid_t tid, const char *file, size_t max, char **ret);
+/* Lists /proc/PID/task, sorted. */
+int ct_proc_list_tasks(pid_t pid, pid_t **ret, size_t *ret_n);
+
+#endif

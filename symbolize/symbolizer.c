@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "symbolize/symbolizer.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/procfs.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+struct ct_symbolizer {
+	pid_t pid;
+	Dwfl *dwfl;
+	Dwfl_Callbacks cb;
+	char *debuginfo_path;
+	struct ct_proc_map *maps;
+	size_t nmaps;
+	int root_fd;
+	bool no_inlines;
+	char **warnings;
+	size_t nwarnings, cap_warnings, next_warning;
+};
+
+static void warn(struct ct_symbolizer *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct ct_symbolizer *s, const char *fmt, ...)
+{
+	struct ct_buf b = CT_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	ct_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	char *msg = ct_buf_steal(&b);
+	if (!msg)
+		return;
+	for (size_t i = 0; i < s->nwarnings; i++) {
+		if (strcmp(s->warnings[i], msg) == 0) {
+			free(msg);
+			return;
+		}
+	}
+	if (ct_grow(&s->warnings, &s->cap_warnings, s->nwarnings + 1, sizeof(char *)) < 0) {
+		free(msg);
+		return;
+	}
+	s->warnings[s->nwarnings++] = msg;
+}
+
+const char *ct_sym_next_warning(struct ct_symbolizer *s)
+{
+	if (s->next_warning >= s->nwarnings)
+		return NULL;
+	return s->warnings[s->next_warning++];
+}
+
+/* Opens path inside the target's root without letting symlinks escape it. */
+static int open_in_root(int root_fd, const char *path)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	while (*path == '/')
+		path++;
+	long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static const struct ct_proc_map *find_map(struct ct_symbolizer *s, const char *name)
+{
+	for (size_t i = 0; i < s->nmaps; i++)
+		if (s->maps[i].path && strcmp(s->maps[i].path, name) == 0)
+			return &s->maps[i];
+	return NULL;
+}
+
+/* ELF for a module: through /proc/PID/map_files first (right even when the file was replaced or
+ * deleted, or lives in another mount namespace), then relative to /proc/PID/root. */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	struct ct_symbolizer *s = *userdata;
+	if (!s || !modname || modname[0] != '/')
+		return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+	const struct ct_proc_map *m = find_map(s, modname);
+	int fd = -1;
+	if (m) {
+		char path[96];
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->pid, m->start,
+			 m->end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 && s->root_fd >= 0)
+		fd = open_in_root(s->root_fd, modname);
+	if (fd < 0) {
+		warn(s, "%s: cannot open the module (%s); its frames have no symbols", modname, strerror(-fd > 0 ? -fd : errno));
+		return -1;
+	}
+	*file_name = strdup(modname);
+	return fd;
+}
+
+static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)mod;
+	(void)name;
+	(void)start;
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
+int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **ret)
+{
+	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->pid = pid;
+	s->root_fd = -1;
+	s->no_inlines = o && o->no_inlines;
+
+	/* Default search path as gdb's: beside the file, .debug/, then /usr/lib/debug (build-id too). */
+	struct ct_buf p = CT_BUF_INIT;
+	ct_buf_puts(&p, "-:.debug");
+	if (o && o->debug_dirs && *o->debug_dirs)
+		ct_buf_printf(&p, ":%s", o->debug_dirs);
+	ct_buf_puts(&p, ":/usr/lib/debug");
+	s->debuginfo_path = ct_buf_steal(&p);
+
+	_cleanup_free_ char *maps_text = NULL;
+	int r = ct_proc_read(pid, 0, "maps", 64 << 20, &maps_text);
+	if (r == 0)
+		r = ct_parse_proc_maps(maps_text, 1 << 20, &s->maps, &s->nmaps);
+	if (r < 0 || !s->debuginfo_path) {
+		ct_sym_close(s);
+		return r == -ENOENT ? -ESRCH : (r < 0 ? r : -ENOMEM);
+	}
+	char root[64];
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	s->cb.find_elf = find_elf;
+	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = dwfl_begin(&s->cb);
+	if (!s->dwfl) {
+		ct_sym_close(s);
+		return -ENOMEM;
+	}
+	dwfl_report_begin(s->dwfl);
+	r = dwfl_linux_proc_report(s->dwfl, pid);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	if (r != 0) {
+		ct_sym_close(s);
+		return r > 0 ? -r : -ESRCH;
+	}
+	dwfl_getmodules(s->dwfl, set_userdata, s, 0);
+	*ret = s;
+	return 0;
+}
+
+void ct_sym_close(struct ct_symbolizer *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
+	ct_proc_maps_free(s->maps, s->nmaps);
+	for (size_t i = 0; i < s->nwarnings; i++)
+		free(s->warnings[i]);
+	free(s->warnings);
+	free(s->debuginfo_path);
+	free(s);
+}
+
+Dwfl *ct_sym_dwfl(struct ct_symbolizer *s) { return s->dwfl; }
+
+bool ct_sym_is_exec(struct ct_symbolizer *s, uint64_t addr)
+{
+	for (size_t i = 0; i < s->nmaps; i++)
+		if (addr >= s->maps[i].start && addr < s->maps[i].end)
+			return s->maps[i].perms[2] == 'x';
+	return false;
+}
+
+bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end)
+{
+	for (size_t i = 0; i < s->nmaps; i++) {
+		if (addr >= s->maps[i].start && addr < s->maps[i].end) {
+			if (ret_end)
+				*ret_end = s->maps[i].end;
+			return s->maps[i].perms[0] == 'r' && s->maps[i].perms[1] == 'w';
+		}
+	}
+	return false;
+}
+pid_t ct_sym_pid(struct ct_symbolizer *s) { return s->pid; }
+
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_diename(die);
+	return name;
+}
+
+static bool is_deleted(struct ct_symbolizer *s, const char *modname)
+{
+	const struct ct_proc_map *m = find_map(s, modname);
+	return m && m->deleted;
+}
+
+static struct ct_frame *new_frame(struct ct_thread *t, uint64_t pc, const char *modname, bool deleted)
+{
+	struct ct_frame *f = ct_thread_add_frame(t);
+	if (!f)
+		return NULL;
+	f->pc = pc;
+	f->deleted = deleted;
+	if (modname && !(f->module = strdup(modname))) {
+		t->nframes--;
+		return NULL;
+	}
+	return f;
+}
+
+static int set_str(char **dst, const char *src)
+{
+	if (!src)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* Emits the inline chain for the DIE scopes at pc (as eu-stack does): scopes[0] is the innermost
+ * inlined call, with the line table's location; each outer one gets the call site of the one inside. */
+static int inline_frames(struct ct_symbolizer *s, struct ct_thread *t, uint64_t pc, uint64_t pc_adj,
+			 Dwfl_Module *mod, const char *modname, bool deleted, Dwarf_Die *cudie,
+			 Dwarf_Die *scopes, int nscopes, const char *symname, uint64_t symoff,
+			 const char *file, int line)
+{
+	(void)s;
+	(void)pc_adj;
+	(void)mod;
+	struct ct_frame *f = new_frame(t, pc, modname, deleted);
+	if (!f || set_str(&f->function, die_name(&scopes[0])) < 0 || set_str(&f->file, file) < 0)
+		return -ENOMEM;
+	f->line = line;
+	f->inlined = true;
+	int n = 1;
+	Dwarf_Files *files = NULL;
+	(void)dwarf_getsrcfiles(cudie, &files, NULL);
+	Dwarf_Die *last = &scopes[0];
+	for (int i = 1; i < nscopes && n < 64; i++) {
+		Dwarf_Die *scope = &scopes[i];
+		int tag = dwarf_tag(scope);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram && tag != DW_TAG_entry_point)
+			continue;
+		f = new_frame(t, pc, modname, deleted);
+		if (!f)
+			return -ENOMEM;
+		n++;
+		const char *name = tag == DW_TAG_subprogram && symname ? symname : die_name(scope);
+		if (set_str(&f->function, name) < 0)
+			return -ENOMEM;
+		Dwarf_Attribute attr;
+		Dwarf_Word val;
+		if (files && dwarf_formudata(dwarf_attr(last, DW_AT_call_file, &attr), &val) == 0) {
+			if (set_str(&f->file, dwarf_filesrc(files, val, NULL, NULL)) < 0)
+				return -ENOMEM;
+			if (dwarf_formudata(dwarf_attr(last, DW_AT_call_line, &attr), &val) == 0)
+				f->line = (int)val;
+		}
+		if (tag == DW_TAG_subprogram) {
+			f->offset = symoff;
+			break;
+		}
+		f->inlined = true;
+		last = scope;
+	}
+	return n;
+}
+
+int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
+{
+	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc_adj);
+	const char *modname = NULL;
+	if (mod)
+		modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	bool deleted = modname && is_deleted(s, modname);
+
+	const char *symname = NULL;
+	GElf_Off off = 0;
+	GElf_Sym sym;
+	if (mod) {
+		symname = dwfl_module_addrinfo(mod, pc_adj, &off, &sym, NULL, NULL, NULL);
+		if (!symname && !dwfl_module_getelf(mod, &(GElf_Addr){ 0 }))
+			warn(s, "%s: %s; its frames have no symbols", modname ? modname : "?",
+			     dwfl_errmsg(-1));
+	}
+	uint64_t symoff = symname ? off + (pc - pc_adj) : 0;
+	char unversioned[256];
+	const char *at = symname ? strchr(symname, '@') : NULL;
+	if (at && at != symname && (size_t)(at - symname) < sizeof(unversioned)) {
+		/* "__libc_start_main@@GLIBC_2.34" -> "__libc_start_main", as gdb shows it */
+		memcpy(unversioned, symname, (size_t)(at - symname));
+		unversioned[at - symname] = '\0';
+		symname = unversioned;
+	}
+
+	const char *file = NULL;
+	int line = 0;
+	Dwfl_Line *l = mod ? dwfl_module_getsrc(mod, pc_adj) : NULL;
+	if (l)
+		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+
+	if (mod && !s->no_inlines) {
+		Dwarf_Addr bias = 0;
+		Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc_adj, &bias);
+		if (cudie) {
+			Dwarf_Die *scopes = NULL;
+			int nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
+			if (nscopes > 0 && dwarf_tag(&scopes[0]) == DW_TAG_inlined_subroutine) {
+				/* the chain of the inlined instance itself, up to its containing subprogram */
+				Dwarf_Die *chain = NULL;
+				int nchain = dwarf_getscopes_die(&scopes[0], &chain);
+				int n = -1;
+				if (nchain > 0)
+					n = inline_frames(s, t, pc, pc_adj, mod, modname, deleted, cudie,
+							  chain, nchain, symname, symoff, file, line);
+				free(chain);
+				free(scopes);
+				if (n != -1)
+					return n;
+			}
+			free(scopes);
+		}
+	}
+	struct ct_frame *f = new_frame(t, pc, modname, deleted);
+	if (!f || set_str(&f->function, symname) < 0 || set_str(&f->file, file) < 0)
+		return -ENOMEM;
+	f->offset = symoff;
+	f->line = line;
+	return 1;
+}

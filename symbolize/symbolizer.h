@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* PC -> module, function+offset, file:line and inline chain, with libdw/libelf.
+ * One symbolizer per target process; each module is opened and parsed once and serves every thread
+ * and every sample. Never used while a target thread is stopped. */
+#ifndef CT_SYMBOLIZER_H
+#define CT_SYMBOLIZER_H
+
+#include <elfutils/libdwfl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/model.h"
+
+struct ct_sym_opts {
+	const char *debug_dirs; /* extra debug directories, ':'-separated, searched before the defaults */
+	bool no_inlines;
+};
+
+struct ct_symbolizer;
+
+/* Reads the target's module list from /proc/PID/maps (nothing is stopped; ELF files open lazily). */
+int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **ret);
+void ct_sym_close(struct ct_symbolizer *s);
+Dwfl *ct_sym_dwfl(struct ct_symbolizer *s);
+pid_t ct_sym_pid(struct ct_symbolizer *s);
+/* True when addr lies in an executable mapping of the target (as mapped when opened). */
+bool ct_sym_is_exec(struct ct_symbolizer *s, uint64_t addr);
+/* True when addr lies in a readable, writable mapping; *ret_end is that mapping's end. */
+bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end);
+
+/* Appends the frames for pc to t: the inline chain innermost first, then the function that holds it.
+ * activation: pc is exact (frame 0, or interrupted by a signal); otherwise it is a return address and
+ * pc-1 is looked up. Returns the number of frames appended or -ENOMEM. */
+int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t);
+
+/* One line per module whose symbols could not be read ("libfoo.so: no ELF: …"), each said once.
+ * Returns the next warning not yet taken, or NULL. */
+const char *ct_sym_next_warning(struct ct_symbolizer *s);
+
+#endif

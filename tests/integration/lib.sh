@@ -1,0 +1,67 @@
+# Shared helpers for integration tests. Source it: . "$TOP/tests/integration/lib.sh"
+# A test exits 0 (pass), 77 (skip, with the reason as its last line) or 1 (fail, saying why).
+set -u
+: "${CTRACE:?run through make check}" "${FIXTURES:?}" "${TOP:?}"
+TMP=$(mktemp -d /tmp/ctrace-test.XXXXXX)
+PIDS=""
+
+cleanup() {
+	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "# $*"; }
+
+need_ptrace() {
+	"$FIXTURES/chain" >/dev/null 2>&1 &
+	p=$!
+	sleep 0.2
+	if ! "$CTRACE" -p "$p" --backtraces >/dev/null 2>"$TMP/ptrace-probe"; then
+		kill -KILL $p 2>/dev/null
+		skip "ptrace is not permitted here: $(cat "$TMP/ptrace-probe")"
+	fi
+	kill -KILL $p 2>/dev/null
+	wait $p 2>/dev/null
+}
+
+# start_fixture NAME [ARGS…]: starts a fixture, waits for its "ready" line, sets FPID.
+start_fixture() {
+	name=$1; shift
+	out="$TMP/$name.$$.out"
+	"$FIXTURES/$name" "$@" >"$out" 2>&1 &
+	FPID=$!
+	PIDS="$PIDS $FPID"
+	i=0
+	while ! grep -q '^ready' "$out" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && fail "fixture $name did not get ready: $(cat "$out")"
+		kill -0 $FPID 2>/dev/null || fail "fixture $name died: $(cat "$out")"
+		sleep 0.05
+	done
+	FOUT=$out
+}
+
+# No thread of PID may be left in tracing stop after ctrace ran.
+assert_not_traced() {
+	for s in /proc/$1/task/*/stat; do
+		st=$(sed 's/.*) \(.\).*/\1/' "$s" 2>/dev/null) || continue
+		[ "$st" = t ] && fail "thread $(basename "$(dirname "$s")") of $1 left in tracing stop"
+	done
+	tp=$(awk '/^TracerPid:/ {print $2}' /proc/$1/status)
+	[ "$tp" = 0 ] || fail "process $1 still traced by $tp"
+}
+
+# expect_exit CODE CMD…: runs CMD, checks the exit code, keeps stdout in $OUT and stderr in $ERR.
+expect_exit() {
+	want=$1; shift
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	got=$?
+	OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+	[ "$got" = "$want" ] || fail "'$*' exited $got, want $want; stderr: $ERR"
+}
+
+json_check() { python3 "$TOP/tests/integration/jsoncheck.py" "$@"; }

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* libunwind backend: a remote address space whose accessors serve the capture. Unwind tables are
+ * found by libunwind-ptrace's _UPT_find_proc_info, which reads /proc/PID/maps and the ELF files and
+ * never calls ptrace itself; memory and registers come from our accessors only. */
+#include <errno.h>
+#include <libunwind-ptrace.h>
+#include <libunwind.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unwind/unwind.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+/* _UPT_find_proc_info hands its own argument to the accessors, so the capture being unwound is
+ * reached through this pointer; unwinding is single-threaded. */
+static struct ct_unwinder *current;
+
+struct lu_priv {
+	unw_addr_space_t as;
+	void *upt;
+	pid_t upt_tid;
+};
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
+{
+	return _UPT_find_proc_info(as, ip, pi, need, arg);
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	_UPT_put_unwind_info(as, pi, arg);
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg)
+{
+	(void)as;
+	(void)addr;
+	(void)arg;
+	return -UNW_ENOINFO;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+	(void)as;
+	(void)arg;
+	if (write || !current)
+		return -UNW_EINVAL;
+	uint64_t v;
+	if (ct_capture_read(current->cur, current->pid, addr, &v, sizeof(v)) < 0)
+		return -UNW_EINVAL;
+	*val = v;
+	return 0;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+	(void)as;
+	(void)arg;
+	if (write || !current || reg < 0 || reg >= CT_NREGS)
+		return -UNW_EBADREG;
+	const struct ct_capture *c = current->cur;
+	if (!(c->regs_valid & (1u << reg)))
+		return -UNW_EBADREG;
+	*val = c->regs[reg];
+	return 0;
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
+{
+	(void)as;
+	(void)reg;
+	(void)val;
+	(void)write;
+	(void)arg;
+	return -UNW_EBADREG;
+}
+
+static int resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+	(void)as;
+	(void)c;
+	(void)arg;
+	return -UNW_EINVAL;
+}
+
+static unw_accessors_t accessors = {
+	.find_proc_info = find_proc_info,
+	.put_unwind_info = put_unwind_info,
+	.get_dyn_info_list_addr = get_dyn_info_list_addr,
+	.access_mem = access_mem,
+	.access_reg = access_reg,
+	.access_fpreg = access_fpreg,
+	.resume = resume,
+	.get_proc_name = NULL,
+};
+
+static int lu_init(struct ct_unwinder *u)
+{
+	struct lu_priv *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->as = unw_create_addr_space(&accessors, 0);
+	if (!p->as) {
+		free(p);
+		return -ENOMEM;
+	}
+	unw_set_caching_policy(p->as, UNW_CACHE_GLOBAL);
+	u->priv = p;
+	return 0;
+}
+
+static int lu_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct ct_upc *out, size_t max,
+		     char **ret_err)
+{
+	struct lu_priv *p = u->priv;
+	if (!p->upt) {
+		/* the maps of the process are the same for every thread: one UPT serves them all */
+		p->upt = _UPT_create(u->pid);
+		if (!p->upt)
+			return -ENOMEM;
+		p->upt_tid = c->tid;
+	}
+	current = u;
+	unw_cursor_t cur;
+	int r = unw_init_remote(&cur, p->as, p->upt);
+	size_t n = 0;
+	if (r < 0) {
+		current = NULL;
+		*ret_err = ct_strdup(unw_strerror(r));
+		return 0;
+	}
+	bool activation = true;
+	uint64_t last_pc = 0;
+	unsigned repeats = 0;
+	while (n < max) {
+		unw_word_t ip;
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
+			break;
+		if (n > 0 && ip == last_pc && ++repeats >= 16)
+			break;
+		last_pc = ip;
+		out[n].pc = ip;
+		out[n].activation = activation;
+		n++;
+		activation = unw_is_signal_frame(&cur) > 0;
+		r = unw_step(&cur);
+		if (r <= 0) {
+			if (r < 0)
+				*ret_err = ct_strdup(unw_strerror(r));
+			break;
+		}
+	}
+	current = NULL;
+	return (int)n;
+}
+
+static void lu_fini(struct ct_unwinder *u)
+{
+	struct lu_priv *p = u->priv;
+	if (!p)
+		return;
+	if (p->upt)
+		_UPT_destroy(p->upt);
+	unw_destroy_addr_space(p->as);
+	free(p);
+}
+
+const struct ct_unwind_ops ct_unwind_libunwind_ops = {
+	.name = "libunwind",
+	.init = lu_init,
+	.unwind = lu_unwind,
+	.fini = lu_fini,
+};
