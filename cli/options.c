@@ -119,7 +119,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		argc--;
 		argv++;
 	}
-	while ((c = getopt_long(argc, argv, "p:f:o:vhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:f:o:vhV", long_options, NULL)) != -1) {
 		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case OPT_BACKTRACES:

@@ -110,7 +110,7 @@ static const char *capture_error(int err)
 {
 	switch (-err) {
 	case ESRCH: return "thread exited during capture";
-	case ETIMEDOUT: return "thread did not stop before the deadline (uninterruptible sleep?)";
+	case ETIMEDOUT: return "thread did not stop before the deadline (in uninterruptible sleep?)";
 	case EPERM: return "not permitted to trace this thread";
 	default: return NULL;
 	}
