@@ -418,12 +418,15 @@ static char *describe(const struct ct_thread *t, enum ct_wait_kind k)
 		break;
 	case CT_WAIT_NONE:
 		return NULL;
+	case CT_WAIT_CONDVAR:
+	case CT_WAIT_SEMAPHORE:
+	case CT_WAIT_FUTEX:
+		ct_buf_puts(&b, ct_wait_kind_name(k));
+		if (t->waiting_on)
+			ct_buf_printf(&b, " (%s)", t->waiting_on);
+		break;
 	default:
 		ct_buf_puts(&b, ct_wait_kind_name(k));
-		if (sc && k != CT_WAIT_FUTEX)
-			ct_buf_printf(&b, " (%s)", sc);
-		else if (t->waiting_on)
-			ct_buf_printf(&b, " (%s)", t->waiting_on);
 		break;
 	}
 	if (b.err) {
@@ -507,6 +510,8 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 		prev = seen[i];
 	}
 	double cpu = (double)(ti->utime_delta + ti->stime_delta);
+	if (ticks_per_interval > 0)
+		ti->cpu_share = cpu / ticks_per_interval;
 	bool burning = ticks_per_interval > 0 ? cpu >= 0.1 * ticks_per_interval : cpu > 0;
 	ti->cls = same && burning ? CT_CLASS_SPINNING : CT_CLASS_RUNNING;
 }
@@ -885,6 +890,7 @@ int ct_analyze(struct ct_snapshot *const *snaps, size_t nsnaps, const struct ct_
 			seen[s] = find_tid(refs[s], nrefs[s], tids[i]);
 		ti->tid = tids[i];
 		ti->waits_for = ti->deadlock = -1;
+		ti->cpu_share = -1;
 		classify(a, ti, seen, nsnaps, o, ticks);
 		ti->name = ti->thread && ti->thread->name ? ti->thread->name : "?";
 		a->class_count[ti->cls]++;

@@ -50,6 +50,7 @@ struct ct_thread_info {
 	unsigned seen;                    /* in how many snapshots it appears */
 	unsigned same_stack;              /* in how many consecutive newest snapshots the stack held */
 	uint64_t utime_delta, stime_delta; /* CPU ticks between first and last snapshot */
+	double cpu_share;                 /* CPU time / wall time between them (1.0: one core), -1 unknown */
 };
 
 /* Threads whose newest symbolized stacks are identical. */
