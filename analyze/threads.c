@@ -512,7 +512,7 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 	double cpu = (double)(ti->utime_delta + ti->stime_delta);
 	if (ticks_per_interval > 0)
 		ti->cpu_share = cpu / ticks_per_interval;
-	bool burning = ticks_per_interval > 0 ? cpu >= 0.1 * ticks_per_interval : cpu > 0;
+	bool burning = ticks_per_interval > 0 ? cpu >= 0.05 * ticks_per_interval : cpu > 0;
 	ti->cls = same && burning ? CT_CLASS_SPINNING : CT_CLASS_RUNNING;
 }
 
