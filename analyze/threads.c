@@ -471,7 +471,11 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 		ti->cls = CT_CLASS_GONE;
 		return;
 	}
+	ti->wait = ct_wait_kind_of(newest);
+	ti->lock_waiting = newest->lock_waiting;
 	if ((newest->flags & CT_THREAD_GROUP_STOPPED) || newest->state == 'T') {
+		/* what it waited for when stopped still counts for the lock graph */
+		ti->why = describe(newest, ti->wait);
 		ti->cls = CT_CLASS_STOPPED;
 		return;
 	}
@@ -479,8 +483,6 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 		ti->cls = CT_CLASS_UNKNOWN;
 		return;
 	}
-	ti->wait = ct_wait_kind_of(newest);
-	ti->lock_waiting = newest->lock_waiting;
 	if (is_waiting(newest, ti->wait)) {
 		ti->why = describe(newest, ti->wait);
 		bool lockish = ti->wait == CT_WAIT_MUTEX || ti->wait == CT_WAIT_RWLOCK || ti->wait == CT_WAIT_LOCK;
