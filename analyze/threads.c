@@ -274,9 +274,13 @@ static int cmp_run(const void *x, const void *y)
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
+/* Ranges printed per name at most; "…" stands for the rest (the group's size is printed anyway). */
+#define MAX_RANGES 8
+
 static void emit_numbers(struct ct_buf *b, const struct name_part *p, size_t n)
 {
 	/* p sorted by number; duplicates are printed once */
+	size_t ranges = 0;
 	ct_buf_append(b, p[0].name, p[0].prefix_len);
 	ct_buf_putc(b, '[');
 	size_t i = 0;
@@ -286,6 +290,10 @@ static void emit_numbers(struct ct_buf *b, const struct name_part *p, size_t n)
 		size_t j = i + 1;
 		while (j < n && (p[j].number == hi || p[j].number == hi + 1))
 			hi = p[j++].number;
+		if (++ranges > MAX_RANGES) {
+			ct_buf_puts(b, ",…");
+			break;
+		}
 		ct_buf_printf(b, first ? "%ld" : ",%ld", lo);
 		if (hi != lo)
 			ct_buf_printf(b, "-%ld", hi);

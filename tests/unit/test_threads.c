@@ -93,6 +93,8 @@ static void test_collapse_names(void **state)
 	const char *digits[] = { "123", "124", NULL };
 	check_collapse(digits, 3, "123, 124, ?");
 	check_collapse(NULL, 0, "");
+	const char *many[] = { "p-1", "p-3", "p-5", "p-7", "p-9", "p-11", "p-13", "p-15", "p-17", "p-19" };
+	check_collapse(many, 10, "p-[1,3,5,7,9,11,13,15,…]");
 }
 
 static void test_wait_kind(void **state)
