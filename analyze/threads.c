@@ -590,8 +590,9 @@ static int build_locks(struct ct_analysis *a)
 		ti->deadlock = -1;
 		if (!ti->lock_waiting || ti->cls == CT_CLASS_GONE)
 			continue;
+		/* a thread waiting for a lock it holds itself is a deadlock of one (a relock) */
 		ssize_t l = lock_find(a, ti->lock_waiting);
-		if (l >= 0 && a->locks[l].holder != (ssize_t)i)
+		if (l >= 0)
 			ti->waits_for = a->locks[l].holder;
 	}
 	return 0;

@@ -183,14 +183,26 @@ static void test_cycles_and_chains(void **state)
 	hold(add(s, 7, "t7", '?', CT_SYSCALL_UNKNOWN, 0, sl), NULL, "L9");
 	/* a waiter on a deadlocked lock (L1, held by t1) is not in the deadlock */
 	hold(add(s, 8, "t8", '?', CT_SYSCALL_UNKNOWN, 0, lk), "L1", NULL);
+	/* relocking a mutex it holds: a deadlock of one */
+	hold(add(s, 11, "self", '?', CT_SYSCALL_UNKNOWN, 0, lk), "L7", "L7");
 	/* a lock nobody is known to hold */
 	hold(add(s, 9, "t9", '?', CT_SYSCALL_UNKNOWN, 0, lk), "L0", NULL);
 	struct ct_analysis *a = NULL;
 	assert_int_equal(ct_analyze(&s, 1, NULL, &a), 0);
 	assert_true(ct_analysis_has_deadlock(a));
-	assert_int_equal(a->ndeadlocks, 2);
-	const struct ct_deadlock *d2 = a->deadlocks[0].n == 2 ? &a->deadlocks[0] : &a->deadlocks[1];
-	const struct ct_deadlock *d3 = a->deadlocks[0].n == 3 ? &a->deadlocks[0] : &a->deadlocks[1];
+	assert_int_equal(a->ndeadlocks, 3);
+	const struct ct_deadlock *d1 = NULL, *d2 = NULL, *d3 = NULL;
+	for (size_t d = 0; d < a->ndeadlocks; d++) {
+		if (a->deadlocks[d].n == 1)
+			d1 = &a->deadlocks[d];
+		else if (a->deadlocks[d].n == 2)
+			d2 = &a->deadlocks[d];
+		else if (a->deadlocks[d].n == 3)
+			d3 = &a->deadlocks[d];
+	}
+	assert_true(d1 && d2 && d3);
+	assert_int_equal(a->threads[d1->threads[0]].tid, 11);
+	assert_string_equal(a->locks[d1->locks[0]].id, "L7");
 	assert_int_equal(d2->n, 2);
 	assert_int_equal(d3->n, 3);
 	/* starts at the lowest tid and follows waits-for */
@@ -239,12 +251,18 @@ static void test_cycles_and_chains(void **state)
 	free(s->threads[2].lock_waiting);
 	s->threads[2].lock_waiting = NULL;
 	assert_int_equal(ct_analyze(&s, 1, NULL, &a), 0);
-	assert_int_equal(a->ndeadlocks, 1);
+	assert_int_equal(a->ndeadlocks, 2);
 	ssize_t t3 = index_of(a, 3);
 	assert_int_equal(a->threads[t3].deadlock, -1);
 	for (size_t c = 0; c < a->nchains; c++)
 		if (strcmp(a->locks[a->chains[c].lock].id, "L4") == 0)
 			assert_int_equal(a->chains[c].npath, 2); /* t4, then t5 which waits for nothing */
+	struct ct_buf out = CT_BUF_INIT;
+	ct_report_analysis_text(a, &out);
+	assert_non_null(strstr(ct_buf_cstr(&out), "lock L4: 1 waiting (t3), held by \"t4\" (tid 4), blocked in lock L5\n"
+					      "    \"t4\" (tid 4) waits for lock L5, held by \"t5\" (tid 5), running\n"));
+	assert_non_null(strstr(ct_buf_cstr(&out), "\"self\" (tid 11) waits for lock L7, held by \"self\" (tid 11)\n"));
+	ct_buf_free(&out);
 	ct_analysis_free(a);
 	ct_snapshot_free(s);
 }
