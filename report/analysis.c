@@ -191,9 +191,13 @@ void ct_report_analysis_text(const struct ct_analysis *a, struct ct_buf *out)
 	if (a->source && strcmp(a->source, "live") != 0)
 		ct_buf_printf(out, " (from %s)", a->source);
 	ct_buf_puts(out, "\n ");
-	for (int c = 0; c < CT_CLASS_COUNT; c++)
-		if (a->class_count[c])
-			ct_buf_printf(out, " %s %zu", ct_class_name((enum ct_thread_class)c), a->class_count[c]);
+	const char *sep = " ";
+	for (int c = 0; c < CT_CLASS_COUNT; c++) {
+		if (a->class_count[c]) {
+			ct_buf_printf(out, "%s%zu %s", sep, a->class_count[c], ct_class_name((enum ct_thread_class)c));
+			sep = ", ";
+		}
+	}
 	ct_buf_puts(out, "\n\n");
 	text_deadlocks(a, out);
 	text_chains(a, out);
