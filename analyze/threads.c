@@ -622,8 +622,15 @@ static int find_cycles(struct ct_analysis *a)
 			continue;
 		/* a new cycle through `next` */
 		size_t len = 1;
-		for (ssize_t u = a->threads[next].waits_for; u != next; u = a->threads[u].waits_for)
+		bool moved = a->threads[next].cls == CT_CLASS_RUNNING || a->threads[next].cls == CT_CLASS_SPINNING;
+		for (ssize_t u = a->threads[next].waits_for; u != next; u = a->threads[u].waits_for) {
 			len++;
+			moved |= a->threads[u].cls == CT_CLASS_RUNNING || a->threads[u].cls == CT_CLASS_SPINNING;
+		}
+		/* Over several snapshots a deadlocked thread cannot move: a cycle with a thread whose stack
+		 * changed comes from owners read at different moments, not from a deadlock. */
+		if (moved && a->nsnaps > 1)
+			continue;
 		if (ct_grow(&a->deadlocks, &cap, a->ndeadlocks + 1, sizeof(*a->deadlocks)) < 0)
 			goto oom;
 		struct ct_deadlock *d = &a->deadlocks[a->ndeadlocks];

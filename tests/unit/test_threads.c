@@ -316,6 +316,32 @@ static void test_classify_snapshots(void **state)
 		ct_snapshot_free(s[i]);
 }
 
+/* Over several snapshots, a cycle through a thread whose stack moved is no deadlock. */
+static void test_cycle_needs_stuck_threads(void **state)
+{
+	(void)state;
+	const char *lk[] = { "__lll_lock_wait", "pthread_mutex_lock", "f", NULL };
+	const char *lk2[] = { "__lll_lock_wait", "pthread_mutex_lock", "g", NULL };
+	struct ct_snapshot *s[2];
+	for (int i = 0; i < 2; i++) {
+		s[i] = snap("live", 1000000000ull * (uint64_t)(i + 1));
+		hold(add(s[i], 1, "a", 'S', SYS_futex, 0, lk), "0x10", "0x20");
+		hold(add(s[i], 2, "b", 'S', SYS_futex, 0, i ? lk2 : lk), "0x20", "0x10");
+	}
+	struct ct_analysis *a = NULL;
+	assert_int_equal(ct_analyze(s, 2, NULL, &a), 0);
+	assert_int_equal(a->threads[1].cls, CT_CLASS_RUNNING);
+	assert_int_equal(a->ndeadlocks, 0);
+	assert_int_equal(a->nchains, 2);
+	ct_analysis_free(a);
+	/* the newest snapshot alone shows the cycle */
+	assert_int_equal(ct_analyze(&s[1], 1, NULL, &a), 0);
+	assert_int_equal(a->ndeadlocks, 1);
+	ct_analysis_free(a);
+	ct_snapshot_free(s[0]);
+	ct_snapshot_free(s[1]);
+}
+
 static void test_report_renders(void **state)
 {
 	(void)state;
@@ -347,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_grouping),
 		cmocka_unit_test(test_cycles_and_chains),
 		cmocka_unit_test(test_classify_snapshots),
+		cmocka_unit_test(test_cycle_needs_stuck_threads),
 		cmocka_unit_test(test_report_renders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
