@@ -508,13 +508,14 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 		return;
 	}
 	/* On CPU: spinning when it kept (nearly) the same stack, never waited, and used CPU. */
-	bool same = true;
+	bool same = true, always_runnable = true;
 	const struct ct_thread *prev = NULL;
 	for (size_t i = 0; i < nsnaps; i++) {
 		if (!seen[i])
 			continue;
 		if (is_waiting(seen[i], ct_wait_kind_of(seen[i])))
 			same = false;
+		always_runnable &= seen[i]->state == 'R';
 		if (prev && !stacks_nearly_equal(prev, seen[i], o ? o->spin_common_frames : 0))
 			same = false;
 		prev = seen[i];
@@ -522,7 +523,9 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 	double cpu = (double)(ti->utime_delta + ti->stime_delta);
 	if (ticks_per_interval > 0)
 		ti->cpu_share = cpu / ticks_per_interval;
-	bool burning = ticks_per_interval > 0 ? cpu >= 0.05 * ticks_per_interval : cpu > 0;
+	/* On a loaded machine a spinner gets little CPU, but it is runnable at every look and its
+	 * CPU time still rises. */
+	bool burning = (ticks_per_interval > 0 && cpu >= 0.05 * ticks_per_interval) || (cpu > 0 && always_runnable);
 	ti->cls = same && burning ? CT_CLASS_SPINNING : CT_CLASS_RUNNING;
 }
 
