@@ -102,3 +102,9 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# ctrace --threads on 1000 threads against three --backtraces and three eu-stack runs (issue 7).
+.PHONY: bench-threads
+bench-threads: all $(BUILD)/fixtures/manythreads
+	@sh bench/bench-threads.sh $(BUILD)
+bench: bench-threads
