@@ -40,7 +40,8 @@ z=$(ps -o pid= --ppid $! | tr -d ' ')
 check 1 "zombie" "$CTRACE" -p "$z" --backtraces
 
 start_fixture traced
-check 1 "already traced by [0-9]+ \(traced\)" "$CTRACE" -p "$FPID" --backtraces
+child=$(sed -n 's/^ready //p' "$FOUT")
+check 1 "already traced by $FPID \(traced\)" "$CTRACE" -p "$child" --backtraces
 
 start_fixture chain
 check 1 "has no thread 4000000" "$CTRACE" -p "$FPID" --tid 4000000 --backtraces
