@@ -74,6 +74,9 @@ int cmd_backtraces(struct ct_env *env)
 	for (const char *w; (w = ct_inspector_next_warning(in));)
 		ct_warn("%s", w);
 	s->wall_ns = ct_now_ns() - t0;
+	ct_verbose(env, "captured %zu threads in %.3f ms (longest stop %.3f ms); whole run %.3f ms",
+		   s->nthreads, (double)s->capture_ns / 1e6, (double)s->max_stop_ns / 1e6,
+		   (double)s->wall_ns / 1e6);
 
 	size_t gone = 0, failed = 0, eperm = 0;
 	for (size_t i = 0; i < s->nthreads; i++) {
