@@ -19,7 +19,7 @@ ifneq ($(SANITIZE),)
 CT_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 CT_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
-LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -lpthread
+LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -ljson-c -lpthread
 
 LIB_SRC := $(sort $(wildcard lib/*.c target/*.c attach/*.c unwind/*.c symbolize/*.c analyze/*.c \
 	analyze/dumps/*.c report/*.c memory/*.c))
@@ -67,7 +67,7 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c
 
 # Build and test dependencies, from Debian's archive. Quick when all are present.
 DEB_DEPS := gcc make pkg-config libdw-dev libelf-dev libunwind-dev libcmocka-dev libc6-dbg gdb \
-	elfutils mandoc python3 procps
+	elfutils mandoc python3 procps libjson-c-dev
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
