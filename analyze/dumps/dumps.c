@@ -334,8 +334,8 @@ static int reader_feed(struct reader *r, char *data, size_t len)
 			r->json = true;
 			c->format = c->res->format = CT_DUMP_CTRACE_JSON;
 			c->lim.max_bytes = CT_MIN(c->lim.max_bytes, CT_DUMP_JSON_MAX);
-			for (size_t k = 0; k < i; k++)
-				c->lineno += data[k] == '\n';
+			for (size_t b = 0; b < i; b++)
+				c->lineno += data[b] == '\n';
 			return ct_dump_json_feed(c, data + i, len - i);
 		}
 	}
