@@ -40,6 +40,10 @@ struct ct_env {
 	bool no_inlines;
 	bool always_stop;
 	int verbose;
+	/* --threads */
+	long snapshots;      /* how many snapshots (default 3) */
+	long interval_ms;    /* between them (default 500) */
+	enum ct_fail_on { CT_FAIL_NEVER, CT_FAIL_DEADLOCK, CT_FAIL_STUCK } fail_on;
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;
 };
@@ -61,5 +65,6 @@ int ct_cli_check_target(pid_t pid);
 int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
 
 int cmd_backtraces(struct ct_env *env);
+int cmd_threads(struct ct_env *env);
 
 #endif

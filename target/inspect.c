@@ -54,6 +54,11 @@ void ct_inspector_close(struct ct_inspector *in)
 	free(in);
 }
 
+Dwfl *ct_inspector_dwfl(struct ct_inspector *in)
+{
+	return ct_sym_dwfl(in->sym);
+}
+
 const char *ct_inspector_next_warning(struct ct_inspector *in)
 {
 	return ct_sym_next_warning(in->sym);
