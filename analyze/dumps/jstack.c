@@ -169,8 +169,14 @@ static int lock_line(struct ct_dump_ctx *c, const char *s)
 		int err = lock_id(c, p, &t->lock_waiting);
 		if (err < 0)
 			return err;
-		const char *what = strchr(p, '<');
-		return ct_dump_set(c, &t->waiting_on, p, what ? (size_t)(what - p) + strcspn(what, ">") + 1 : strlen(p));
+		if ((err = ct_dump_set(c, &t->waiting_on, p, strlen(p))) < 0)
+			return err;
+		char *w = t->waiting_on, *d = w; /* "parking to wait for  <…>": one space */
+		for (; *w; w++)
+			if (!(w[0] == ' ' && w[1] == ' '))
+				*d++ = *w;
+		*d = '\0';
+		return 0;
 	}
 	if (ct_startswith(p, "waiting on ")) {
 		int err = lock_id(c, p, &c->waited_obj);
