@@ -225,6 +225,7 @@ int ct_dump_json_feed(struct ct_dump_ctx *c, const char *data, size_t len)
 	if (!tok) {
 		if (!(tok = json_tokener_new_ex(JSON_MAX_DEPTH)))
 			return ct_dump_fail(c, "out of memory");
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS); /* ctrace writes strict JSON */
 		c->json = tok;
 	}
 	while (len) {
@@ -255,7 +256,10 @@ int ct_dump_json_feed(struct ct_dump_ctx *c, const char *data, size_t len)
 		}
 		c->json_in_doc = false;
 		json_tokener_reset(tok);
+		size_t end_line = c->lineno;
+		c->lineno = c->json_start_line; /* errors name the line the document starts on */
 		int err = document(c, o);
+		c->lineno = end_line;
 		json_object_put(o);
 		if (err < 0)
 			return err;

@@ -293,8 +293,12 @@ static int parse_line(struct reader *r, char *s, size_t n)
 		return ct_dump_fail(c, "binary data (a NUL byte): not a text dump");
 	if (c->format == CT_DUMP_UNKNOWN) {
 		c->format = ct_dump_detect_line(s, n);
-		if (c->format == CT_DUMP_UNKNOWN)
+		if (c->format == CT_DUMP_UNKNOWN) {
+			uint64_t ts = ct_dump_jstack_timestamp(s, n); /* precedes "Full thread dump" */
+			if (ts)
+				c->pending_ts = ts;
 			return 0;
+		}
 		c->res->format = c->format;
 	}
 	switch (c->format) {

@@ -188,8 +188,10 @@ static int lock_line(struct ct_dump_ctx *c, const char *s)
 	return 0; /* "eliminated", "waiting on <no object reference available>", … */
 }
 
-static uint64_t parse_timestamp(const char *s)
+uint64_t ct_dump_jstack_timestamp(const char *s, size_t n)
 {
+	if (n != 19 || !isdigit((unsigned char)s[0]) || s[4] != '-' || s[10] != ' ')
+		return 0;
 	struct tm tm;
 	memset(&tm, 0, sizeof(tm));
 	const char *e = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
@@ -234,7 +236,7 @@ int ct_dump_jstack_line(struct ct_dump_ctx *c, char *s, size_t n)
 		return 0;
 	}
 	if (n == 19 && isdigit((unsigned char)s[0]) && s[4] == '-')
-		c->pending_ts = parse_timestamp(s);
+		c->pending_ts = ct_dump_jstack_timestamp(s, n);
 	else if (ct_startswith(s, "JNI global refs"))
 		thread_done(c);
 	return 0;

@@ -66,6 +66,8 @@ int ct_dump_ctext_line(struct ct_dump_ctx *c, char *s, size_t n);
 int ct_dump_pyspy_line(struct ct_dump_ctx *c, char *s, size_t n);
 int ct_dump_jstack_line(struct ct_dump_ctx *c, char *s, size_t n);
 int ct_dump_jstack_finish(struct ct_dump_ctx *c);
+/* "2026-11-23 12:49:05" (the line before "Full thread dump") as ns since the epoch, or 0. */
+uint64_t ct_dump_jstack_timestamp(const char *s, size_t n);
 /* JSON is not line-based: the reader hands it raw bytes. */
 int ct_dump_json_feed(struct ct_dump_ctx *c, const char *data, size_t len);
 int ct_dump_json_finish(struct ct_dump_ctx *c);
