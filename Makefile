@@ -102,3 +102,27 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer targets: tests/fuzz/fuzz_*.c, each linked with the library sources under ASan+UBSan;
+# `make fuzz` runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME, if any).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -DCT_VERSION='"$(VERSION)"' -DCT_GIT_REV='"$(GIT_REV)"'
+.PHONY: fuzz
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+		name=$$(basename $$f); work=$(BUILD)/fuzz/$$name.corpus; mkdir -p $$work; \
+		seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 $$work $$seeds 2>$(BUILD)/fuzz/$$name.log || \
+			{ tail -n 60 $(BUILD)/fuzz/$$name.log; echo "fuzz: $$name FAILED (see $(BUILD)/fuzz/$$name.log)"; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(BUILD)/fuzz/$$name.log; \
+	done
