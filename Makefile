@@ -126,3 +126,7 @@ fuzz: $(FUZZ_BIN)
 			{ tail -n 60 $(BUILD)/fuzz/$$name.log; echo "fuzz: $$name FAILED (see $(BUILD)/fuzz/$$name.log)"; exit 1; }; \
 		grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(BUILD)/fuzz/$$name.log; \
 	done
+
+.PHONY: bench-analyze
+bench-analyze: all $(FIXTURE_BIN)
+	@sh bench/bench-analyze.sh $(BUILD)
