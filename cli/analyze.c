@@ -58,6 +58,8 @@ static int read_one(const struct ct_env *env, const char *name, struct snaps *al
 			ct_error("cannot read %s: %s", shown, msg);
 		return CT_EXIT_TARGET;
 	}
+	if (res.truncated)
+		ct_warn("%s ends in the middle of a line or document; analyzing what comes before it", shown);
 	ct_verbose(env, "%s: %s dump, %zu snapshot%s, %zu lines", shown, ct_dump_format_name(res.format),
 		   res.nsnaps, res.nsnaps == 1 ? "" : "s", res.lines);
 	size_t n;

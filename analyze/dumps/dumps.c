@@ -384,6 +384,13 @@ static int reader_finish(struct reader *r)
 		size_t n = r->carry.len;
 		err = parse_line(r, (char *)ct_buf_cstr(&r->carry), n);
 		r->carry.len = 0;
+		if (err == -CT_EBADDUMP && res->nsnaps) {
+			/* cut short (a dump copied while written, a full disk): keep what came before */
+			res->truncated = true;
+			res->err_msg[0] = '\0';
+			res->err_line = 0;
+			err = 0;
+		}
 	}
 	if (err < 0)
 		return err;

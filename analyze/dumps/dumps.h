@@ -39,6 +39,8 @@ struct ct_dump_result {
 	enum ct_dump_format format;
 	size_t bytes;               /* input bytes read */
 	size_t lines;               /* input lines read */
+	bool truncated;             /* the input ended inside a line or a JSON document that did not
+				     * parse; it was left out (the rest is good) */
 	size_t err_line;            /* on error: the 1-based line it refers to, 0 when none */
 	char err_msg[CT_DUMP_MSG_MAX]; /* on error: what is wrong, for people */
 };

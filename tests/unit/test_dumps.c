@@ -85,6 +85,23 @@ static void test_crlf_and_no_final_newline(void **state)
 	ct_dump_result_free(&r);
 }
 
+static void test_cut_short(void **state)
+{
+	/* the last line is cut in the middle and does not parse: left out, the rest kept */
+	const char *t = "PID 7 - process\nTID 7:\n#0  0x0000000000401000 main\nTID 8:\n#0  main";
+	struct ct_dump_result r = parse_ok(t);
+	assert_true(r.truncated);
+	assert_int_equal(r.snaps[0]->nthreads, 2);
+	ct_dump_result_free(&r);
+	t = "PID 7 - process\nTID 7:\n#0  0x0000000000401000 main\nTID 8:\n#0  main\n";
+	parse_bad(t, strlen(t), -CT_EBADDUMP, 5); /* with its newline it is a bad line */
+	t = "{\"threads\":[{\"tid\":1}]}\n{\"threads\":[{\"ti";
+	r = parse_ok(t);
+	assert_true(r.truncated);
+	assert_int_equal(r.nsnaps, 1);
+	ct_dump_result_free(&r);
+}
+
 static void test_read_fd_pipe(void **state)
 {
 	int p[2];
@@ -137,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_crlf_and_no_final_newline),
+		cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_read_fd_pipe),
 		cmocka_unit_test(test_detect_names),
 		cmocka_unit_test(test_chunk_boundaries),
