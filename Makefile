@@ -103,6 +103,12 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
+# ctrace --threads on 1000 threads against three --backtraces and three eu-stack runs (issue 7).
+.PHONY: bench-threads
+bench-threads: all $(BUILD)/fixtures/manythreads
+	@sh bench/bench-threads.sh $(BUILD)
+bench: bench-threads
+
 # libFuzzer targets: tests/fuzz/fuzz_*.c, each linked with the library sources under ASan+UBSan;
 # `make fuzz` runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME, if any).
 FUZZ_CC ?= clang

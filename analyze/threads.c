@@ -274,9 +274,13 @@ static int cmp_run(const void *x, const void *y)
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
+/* Ranges printed per name at most; "…" stands for the rest (the group's size is printed anyway). */
+#define MAX_RANGES 8
+
 static void emit_numbers(struct ct_buf *b, const struct name_part *p, size_t n)
 {
 	/* p sorted by number; duplicates are printed once */
+	size_t ranges = 0;
 	ct_buf_append(b, p[0].name, p[0].prefix_len);
 	ct_buf_putc(b, '[');
 	size_t i = 0;
@@ -286,6 +290,10 @@ static void emit_numbers(struct ct_buf *b, const struct name_part *p, size_t n)
 		size_t j = i + 1;
 		while (j < n && (p[j].number == hi || p[j].number == hi + 1))
 			hi = p[j++].number;
+		if (++ranges > MAX_RANGES) {
+			ct_buf_puts(b, ",…");
+			break;
+		}
 		ct_buf_printf(b, first ? "%ld" : ",%ld", lo);
 		if (hi != lo)
 			ct_buf_printf(b, "-%ld", hi);
@@ -471,7 +479,11 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 		ti->cls = CT_CLASS_GONE;
 		return;
 	}
+	ti->wait = ct_wait_kind_of(newest);
+	ti->lock_waiting = newest->lock_waiting;
 	if ((newest->flags & CT_THREAD_GROUP_STOPPED) || newest->state == 'T') {
+		/* what it waited for when stopped still counts for the lock graph */
+		ti->why = describe(newest, ti->wait);
 		ti->cls = CT_CLASS_STOPPED;
 		return;
 	}
@@ -479,8 +491,6 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 		ti->cls = CT_CLASS_UNKNOWN;
 		return;
 	}
-	ti->wait = ct_wait_kind_of(newest);
-	ti->lock_waiting = newest->lock_waiting;
 	if (is_waiting(newest, ti->wait)) {
 		ti->why = describe(newest, ti->wait);
 		bool lockish = ti->wait == CT_WAIT_MUTEX || ti->wait == CT_WAIT_RWLOCK || ti->wait == CT_WAIT_LOCK;
@@ -498,13 +508,14 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 		return;
 	}
 	/* On CPU: spinning when it kept (nearly) the same stack, never waited, and used CPU. */
-	bool same = true;
+	bool same = true, always_runnable = true;
 	const struct ct_thread *prev = NULL;
 	for (size_t i = 0; i < nsnaps; i++) {
 		if (!seen[i])
 			continue;
 		if (is_waiting(seen[i], ct_wait_kind_of(seen[i])))
 			same = false;
+		always_runnable &= seen[i]->state == 'R';
 		if (prev && !stacks_nearly_equal(prev, seen[i], o ? o->spin_common_frames : 0))
 			same = false;
 		prev = seen[i];
@@ -512,7 +523,9 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 	double cpu = (double)(ti->utime_delta + ti->stime_delta);
 	if (ticks_per_interval > 0)
 		ti->cpu_share = cpu / ticks_per_interval;
-	bool burning = ticks_per_interval > 0 ? cpu >= 0.05 * ticks_per_interval : cpu > 0;
+	/* On a loaded machine a spinner gets little CPU, but it is runnable at every look and its
+	 * CPU time still rises. */
+	bool burning = (ticks_per_interval > 0 && cpu >= 0.05 * ticks_per_interval) || (cpu > 0 && always_runnable);
 	ti->cls = same && burning ? CT_CLASS_SPINNING : CT_CLASS_RUNNING;
 }
 
@@ -580,8 +593,9 @@ static int build_locks(struct ct_analysis *a)
 		ti->deadlock = -1;
 		if (!ti->lock_waiting || ti->cls == CT_CLASS_GONE)
 			continue;
+		/* a thread waiting for a lock it holds itself is a deadlock of one (a relock) */
 		ssize_t l = lock_find(a, ti->lock_waiting);
-		if (l >= 0 && a->locks[l].holder != (ssize_t)i)
+		if (l >= 0)
 			ti->waits_for = a->locks[l].holder;
 	}
 	return 0;
@@ -611,8 +625,15 @@ static int find_cycles(struct ct_analysis *a)
 			continue;
 		/* a new cycle through `next` */
 		size_t len = 1;
-		for (ssize_t u = a->threads[next].waits_for; u != next; u = a->threads[u].waits_for)
+		bool moved = a->threads[next].cls == CT_CLASS_RUNNING || a->threads[next].cls == CT_CLASS_SPINNING;
+		for (ssize_t u = a->threads[next].waits_for; u != next; u = a->threads[u].waits_for) {
 			len++;
+			moved |= a->threads[u].cls == CT_CLASS_RUNNING || a->threads[u].cls == CT_CLASS_SPINNING;
+		}
+		/* Over several snapshots a deadlocked thread cannot move: a cycle with a thread whose stack
+		 * changed comes from owners read at different moments, not from a deadlock. */
+		if (moved && a->nsnaps > 1)
+			continue;
 		if (ct_grow(&a->deadlocks, &cap, a->ndeadlocks + 1, sizeof(*a->deadlocks)) < 0)
 			goto oom;
 		struct ct_deadlock *d = &a->deadlocks[a->ndeadlocks];

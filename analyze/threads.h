@@ -110,7 +110,7 @@ int ct_analyze(struct ct_snapshot *const *snaps, size_t nsnaps, const struct ct_
 	       struct ct_analysis **ret);
 void ct_analysis_free(struct ct_analysis *a);
 bool ct_analysis_has_deadlock(const struct ct_analysis *a);
-/* Any thread blocked (not idle) in the same place in every snapshot, or spinning. */
+/* A deadlock, a spinning thread, or (over 2+ snapshots) a thread blocked on a lock throughout. */
 bool ct_analysis_has_stuck(const struct ct_analysis *a);
 
 const char *ct_class_name(enum ct_thread_class c);  /* "blocked", "spinning", … */

@@ -115,7 +115,9 @@ int cmd_analyze(struct ct_env *env)
 		}
 	}
 	struct ct_analysis *a = NULL;
-	int r = ct_analyze(all.v, all.n, NULL, &a);
+	struct ct_analyze_opts ao = { .idle_patterns = env->idle_patterns,
+				      .nidle_patterns = env->nidle_patterns };
+	int r = ct_analyze(all.v, all.n, &ao, &a);
 	if (r < 0) {
 		ct_error("thread analysis failed: %s", ct_strerror(r));
 		snaps_free(&all);

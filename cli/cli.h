@@ -23,6 +23,7 @@ enum ct_mode { CT_MODE_NONE, CT_MODE_BACKTRACES, CT_MODE_PROFILE, CT_MODE_MEMORY
 	       CT_MODE_ANALYZE, CT_MODE_HELP, CT_MODE_VERSION };
 
 #define CT_MAX_PIDS 64
+#define CT_MAX_IDLE 32
 
 /* Every option of every command; the defaults are in ct_env_init(). */
 struct ct_env {
@@ -44,6 +45,8 @@ struct ct_env {
 	long snapshots;      /* how many snapshots (default 3) */
 	long interval_ms;    /* between them (default 500) */
 	enum ct_fail_on { CT_FAIL_NEVER, CT_FAIL_DEADLOCK, CT_FAIL_STUCK } fail_on;
+	const char *idle_patterns[CT_MAX_IDLE]; /* --idle FUNC… */
+	size_t nidle_patterns;
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;
 };

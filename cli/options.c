@@ -9,8 +9,9 @@
 
 const char ct_usage_text[] =
 	"Usage: ctrace -p PID --backtraces [OPTIONS]\n"
-	"       ctrace -p PID --threads [--snapshots N] [--interval MS] [--fail-on WHAT] [OPTIONS]\n"
-	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [-o FILE] FILE... | -\n"
+	"       ctrace -p PID --threads [--snapshots N] [--interval MS] [--fail-on WHAT] [--idle FUNC]\n"
+	"              [OPTIONS]\n"
+	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [--idle FUNC] [-o FILE] FILE... | -\n"
 	"       ctrace --help | --version\n"
 	"\n"
 	"Inspect a live process without stopping it for more than a register and stack copy.\n"
@@ -35,8 +36,10 @@ const char ct_usage_text[] =
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
 	"      --snapshots N      --threads: snapshots to compare (default 3)\n"
 	"      --interval MS      --threads: milliseconds between snapshots (default 500)\n"
-	"      --fail-on WHAT     --threads, analyze: exit 3 when a deadlock (WHAT=deadlock) or a stuck or\n"
-	"                         spinning thread (WHAT=stuck) is found\n"
+	"      --fail-on WHAT     --threads, analyze: exit 3 when a deadlock (WHAT=deadlock) or a\n"
+	"                         stuck or spinning thread (WHAT=stuck) is found\n"
+	"      --idle FUNC        --threads, analyze: a thread waiting under a function matching FUNC (a glob,\n"
+	"                         repeatable) is idle, not blocked\n"
 	"  -v, --verbose          say more on stderr\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
@@ -47,7 +50,7 @@ const char ct_usage_text[] =
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
-	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON,
+	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +70,7 @@ static const struct option long_options[] = {
 	{ "snapshots", required_argument, NULL, OPT_SNAPSHOTS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -216,6 +220,13 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 				ct_buf_printf(err, "--fail-on wants 'deadlock' or 'stuck', got '%s'", optarg);
 				return CT_EXIT_USAGE;
 			}
+			break;
+		case OPT_IDLE:
+			if (env->nidle_patterns >= CT_MAX_IDLE || !*optarg) {
+				ct_buf_printf(err, "--idle wants a function name or glob, at most %d of them", CT_MAX_IDLE);
+				return CT_EXIT_USAGE;
+			}
+			env->idle_patterns[env->nidle_patterns++] = optarg;
 			break;
 		case 'v':
 			env->verbose++;

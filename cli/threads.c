@@ -106,7 +106,9 @@ int cmd_threads(struct ct_env *env)
 	long n = take_snapshots(env, in, snaps);
 	struct ct_analysis *a = NULL;
 	if (n > 0) {
-		r = ct_analyze(snaps, (size_t)n, NULL, &a);
+		struct ct_analyze_opts ao = { .idle_patterns = env->idle_patterns,
+					      .nidle_patterns = env->nidle_patterns };
+		r = ct_analyze(snaps, (size_t)n, &ao, &a);
 		if (r < 0) {
 			ct_error("thread analysis failed: %s", ct_strerror(r));
 			code = CT_EXIT_TARGET;
@@ -131,10 +133,19 @@ int cmd_threads(struct ct_env *env)
 			ct_error("process %d exited during capture", (int)pid);
 			code = CT_EXIT_TARGET;
 		}
+		size_t failed = 0;
+		for (size_t i = 0; i < a->nthreads; i++)
+			if (a->threads[i].cls != CT_CLASS_GONE && a->threads[i].thread && a->threads[i].thread->error)
+				failed++;
 		if (code == CT_EXIT_OK &&
 		    ((env->fail_on == CT_FAIL_DEADLOCK && ct_analysis_has_deadlock(a)) ||
-		     (env->fail_on == CT_FAIL_STUCK && ct_analysis_has_stuck(a))))
+		     (env->fail_on == CT_FAIL_STUCK && ct_analysis_has_stuck(a)))) {
 			code = CT_EXIT_FOUND;
+		} else if (code == CT_EXIT_OK && failed) {
+			ct_error("%zu of %zu threads were not captured (see the report); the result is partial",
+				 failed, a->nthreads);
+			code = CT_EXIT_PARTIAL;
+		}
 	}
 	ct_analysis_free(a);
 	for (long i = 0; i < n; i++)

@@ -17,12 +17,14 @@ static void text_who(struct ct_buf *out, const struct ct_analysis *a, size_t i)
 	ct_buf_printf(out, "\"%s\" (tid %d)", ti->name, (int)ti->tid);
 }
 
+/* ", held by X" or ", holder unknown" */
 static void text_holder(struct ct_buf *out, const struct ct_analysis *a, ssize_t h)
 {
 	if (h < 0) {
-		ct_buf_puts(out, "an unknown holder");
+		ct_buf_puts(out, ", holder unknown");
 		return;
 	}
+	ct_buf_puts(out, ", held by ");
 	text_who(out, a, (size_t)h);
 }
 
@@ -56,7 +58,7 @@ static void text_deadlocks(const struct ct_analysis *a, struct ct_buf *out)
 	ct_buf_printf(out, "Found %zu deadlock%s.\n", a->ndeadlocks, a->ndeadlocks == 1 ? "" : "s");
 	for (size_t d = 0; d < a->ndeadlocks; d++) {
 		const struct ct_deadlock *dl = &a->deadlocks[d];
-		ct_buf_printf(out, "\nDeadlock %zu (%zu threads):\n", d + 1, dl->n);
+		ct_buf_printf(out, "\nDeadlock %zu (%zu thread%s):\n", d + 1, dl->n, dl->n == 1 ? "" : "s");
 		for (size_t k = 0; k < dl->n; k++) {
 			const struct ct_lock *l = &a->locks[dl->locks[k]];
 			ct_buf_puts(out, "  ");
@@ -88,7 +90,7 @@ static void text_chains(const struct ct_analysis *a, struct ct_buf *out)
 			if (a->threads[l->waiters[w]].deadlock < 0)
 				names[nw++] = a->threads[l->waiters[w]].name;
 		char *who = names ? ct_collapse_names(names, nw) : NULL;
-		ct_buf_printf(out, "  %s %s: %zu waiting (%s), held by ", ct_wait_kind_name(l->kind), l->id, nw,
+		ct_buf_printf(out, "  %s %s: %zu waiting (%s)", ct_wait_kind_name(l->kind), l->id, nw,
 			      who ? who : "?");
 		free(who);
 		free(names);
@@ -100,10 +102,11 @@ static void text_chains(const struct ct_analysis *a, struct ct_buf *out)
 		for (size_t p = 0; p < ch->npath; p++) {
 			const struct ct_thread_info *h = &a->threads[ch->path[p]];
 			if (p > 0) {
-				ct_buf_puts(out, "\n    which holds what ");
+				const struct ct_thread_info *prev = &a->threads[ch->path[p - 1]];
+				ct_buf_puts(out, "\n    ");
 				text_who(out, a, ch->path[p - 1]);
-				ct_buf_puts(out, " waits for: ");
-				text_who(out, a, ch->path[p]);
+				ct_buf_printf(out, " waits for %s %s", ct_wait_kind_name(prev->wait), prev->lock_waiting);
+				text_holder(out, a, (ssize_t)ch->path[p]);
 			}
 			ct_buf_puts(out, ", ");
 			if (h->deadlock >= 0)
@@ -112,9 +115,9 @@ static void text_chains(const struct ct_analysis *a, struct ct_buf *out)
 				text_thread_state(out, h);
 		}
 		ct_buf_putc(out, '\n');
-		/* the holder's stack: where it sits while others wait */
+		/* the last holder's stack: where it sits while the others wait */
 		const struct ct_thread_info *last = &a->threads[ch->path[ch->npath - 1]];
-		if (ch->npath && last->deadlock < 0) {
+		if (last->deadlock < 0) {
 			ct_buf_printf(out, "    holder %d \"%s\" stack:\n", (int)last->tid, last->name);
 			text_stack(out, last->thread, "    ");
 		}
@@ -138,10 +141,8 @@ static void text_why_line(struct ct_buf *out, const struct ct_analysis *a, const
 	if (!ti->why)
 		return;
 	ct_buf_printf(out, "%s", ti->why);
-	if (ti->lock_waiting) {
-		ct_buf_puts(out, ", held by ");
+	if (ti->lock_waiting)
 		text_holder(out, a, ti->waits_for);
-	}
 	if (ti->deadlock >= 0)
 		ct_buf_printf(out, " (deadlock %zd)", ti->deadlock + 1);
 }
@@ -190,9 +191,13 @@ void ct_report_analysis_text(const struct ct_analysis *a, struct ct_buf *out)
 	if (a->source && strcmp(a->source, "live") != 0)
 		ct_buf_printf(out, " (from %s)", a->source);
 	ct_buf_puts(out, "\n ");
-	for (int c = 0; c < CT_CLASS_COUNT; c++)
-		if (a->class_count[c])
-			ct_buf_printf(out, " %s %zu", ct_class_name((enum ct_thread_class)c), a->class_count[c]);
+	const char *sep = " ";
+	for (int c = 0; c < CT_CLASS_COUNT; c++) {
+		if (a->class_count[c]) {
+			ct_buf_printf(out, "%s%zu %s", sep, a->class_count[c], ct_class_name((enum ct_thread_class)c));
+			sep = ", ";
+		}
+	}
 	ct_buf_puts(out, "\n\n");
 	text_deadlocks(a, out);
 	text_chains(a, out);

@@ -60,6 +60,15 @@ assert d["groups"][0]["count"] == 4 and d["groups"][0]["names"] == "waiter-[0-3]
 assert d["summary"]["stuck"] is True
 PY
 
+# --idle: the reader's loop declared an idle place
+expect_exit 0 "$CTRACE" -p "$FPID" --threads --snapshots 1 --idle 'reader_*' --format json
+printf '%s\n' "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+cls = {t["name"]: t["class"] for t in d["threads"]}
+assert cls["reader"] == "idle" and cls["holder"] == "blocked", cls
+' || fail "--idle did not make the reader idle"
+
 expect_exit 3 "$CTRACE" -p "$FPID" --threads --snapshots 1 --fail-on deadlock
 expect_exit 3 "$CTRACE" -p "$FPID" --threads --snapshots 2 --interval 100 --fail-on stuck
 assert_not_traced "$FPID"
