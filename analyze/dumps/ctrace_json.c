@@ -182,6 +182,10 @@ static int snapshot_from(struct ct_dump_ctx *c, struct json_object *o, const cha
 				return err;
 		return 0;
 	}
+	struct json_object *report;
+	if (json_object_object_get_ex(o, "groups", &report) || json_object_object_get_ex(o, "summary", &report))
+		return ct_dump_fail(c, "%s: a ctrace --threads report, not a dump: give analyze the output "
+				       "of --backtraces --format json", where);
 	struct json_object *threads = get(o, "threads", json_type_array, &bad);
 	if (!threads)
 		return ct_dump_fail(c, "%s: no \"threads\" array (not ctrace --backtraces --format json "
@@ -206,8 +210,7 @@ static int snapshot_from(struct ct_dump_ctx *c, struct json_object *o, const cha
 
 static int document(struct ct_dump_ctx *c, struct json_object *o)
 {
-	char where[64];
-	snprintf(where, sizeof(where), "JSON document starting at line %zu", c->json_start_line);
+	const char *where = "JSON document"; /* the error's line is where the document starts */
 	if (json_object_is_type(o, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(o); i++) {
 			int err = snapshot_from(c, json_object_array_get_idx(o, i), where);

@@ -29,6 +29,9 @@ static int process_line(struct ct_dump_ctx *c, const char *s)
 	uint64_t pid;
 	if (!ct_dump_num(&p, &pid) || !ct_startswith(p, " (") || pid > 0x7fffffff)
 		return ct_dump_fail(c, "malformed ctrace process line");
+	if (strstr(p, "): ") && strstr(p, " snapshot"))
+		return ct_dump_fail(c, "a ctrace --threads report, not a dump: give analyze the output of "
+				       "--backtraces (or the dump itself)");
 	struct ct_snapshot *snap = ct_dump_snapshot(c);
 	if (!snap)
 		return -CT_EBADDUMP;

@@ -157,6 +157,9 @@ static void test_json_bad(void **state)
 	t = "{\"version\":1}";
 	r = parse_bad(t, strlen(t), -CT_EBADDUMP, 0);
 	assert_non_null(strstr(r.err_msg, "threads"));
+	t = "{\"version\":1,\"summary\":{},\"groups\":[],\"threads\":[{\"tid\":1}]}"; /* --threads json */
+	r = parse_bad(t, strlen(t), -CT_EBADDUMP, 1);
+	assert_non_null(strstr(r.err_msg, "--threads report"));
 	t = "[]";
 	parse_bad(t, strlen(t), -CT_EBADDUMP, 0);
 	/* nesting bomb: refused by the depth limit, not by the stack */
@@ -177,6 +180,9 @@ static void test_text_bad(void **state)
 	assert_non_null(strstr(r.err_msg, "ctrace frame"));
 	t = "Process 5 (x) /x — 1 threads\nThread 5 \"x S (sleeping)\n";
 	parse_bad(t, strlen(t), -CT_EBADDUMP, 2);
+	t = "Process 5 (x): 1 threads, 2 snapshots (from live)\n"; /* --threads text */
+	r = parse_bad(t, strlen(t), -CT_EBADDUMP, 1);
+	assert_non_null(strstr(r.err_msg, "--threads report"));
 }
 
 int main(void)
