@@ -156,6 +156,41 @@ static const char *skip_args(const char *s)
 	return NULL;
 }
 
+/* A thread inside pthread_mutex_lock(mutex=0x…) (or an rwlock lock) waits for that lock: the
+ * analysis groups its waiters under it, as for a live capture (the holder is not in a backtrace). */
+static int lock_arg(struct ct_dump_ctx *c, const char *function, const char *args, size_t n)
+{
+	static const char *const lockers[][2] = {
+		{ "pthread_mutex_lock", "mutex=" }, { "pthread_mutex_timedlock", "mutex=" },
+		{ "pthread_mutex_clocklock", "mutex=" }, { "pthread_rwlock_rdlock", "rwlock=" },
+		{ "pthread_rwlock_wrlock", "rwlock=" }, { "pthread_rwlock_timedrdlock", "rwlock=" },
+		{ "pthread_rwlock_timedwrlock", "rwlock=" },
+	};
+	if (!function || c->thread->lock_waiting)
+		return 0;
+	const char *name = function;
+	while (*name == '_')
+		name++;
+	if (ct_startswith(name, "GI_"))
+		name += 3;
+	while (*name == '_')
+		name++;
+	for (size_t i = 0; i < CT_ARRAY_SIZE(lockers); i++) {
+		if (strcmp(name, lockers[i][0]) != 0)
+			continue;
+		const char *a = memmem(args, n, lockers[i][1], strlen(lockers[i][1]));
+		uint64_t addr;
+		if (!a)
+			return 0;
+		a += strlen(lockers[i][1]);
+		const char *h = a;
+		if (!ct_dump_hex(&h, &addr) || !addr)
+			return 0;
+		return ct_dump_set(c, &c->thread->lock_waiting, a, (size_t)(h - a));
+	}
+	return 0;
+}
+
 static int frame_line(struct ct_dump_ctx *c, const char *s)
 {
 	const char *p = s + 1;
@@ -187,6 +222,8 @@ static int frame_line(struct ct_dump_ctx *c, const char *s)
 		const char *end = skip_args(p + 1);
 		if (!end)
 			return 0; /* arguments cut short: keep the function */
+		if ((err = lock_arg(c, f->function, p + 1, (size_t)(end - p - 1))) < 0)
+			return err;
 		p = end;
 	}
 	if (ct_startswith(p, " at ")) {

@@ -48,8 +48,10 @@ static void test_sample(void **state)
 	assert_int_equal(t->frames[4].pc, 0x5604d0e5d2d4);
 	assert_int_equal(t->frames[4].line, 39);
 	assert_string_equal(t->frames[6].function, "clone3");
+	assert_string_equal(t->lock_waiting, "0x5604d0e600e0"); /* from ___pthread_mutex_lock (mutex=…) */
 	t = find_tid(s, 6154);
 	assert_string_equal(t->frames[2].function, "main");
+	assert_null(t->lock_waiting);
 	ct_dump_result_free(&r);
 }
 
