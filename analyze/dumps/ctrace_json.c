@@ -12,6 +12,8 @@
 #include "lib/banned.h"
 
 #define JSON_MAX_DEPTH 16
+/* json-c's object tree takes several times the text: one document at a time, at most this big */
+#define JSON_MAX_DOC ((size_t)64 << 20)
 
 static struct json_object *get(struct json_object *o, const char *key, enum json_type type, bool *bad)
 {
@@ -242,6 +244,7 @@ int ct_dump_json_feed(struct ct_dump_ctx *c, const char *data, size_t len)
 				return 0;
 			c->json_start_line = c->lineno + 1;
 			c->json_in_doc = true;
+			c->json_doc_bytes = 0;
 		}
 		struct json_object *o = json_tokener_parse_ex(tok, data, (int)len);
 		enum json_tokener_error e = json_tokener_get_error(tok);
@@ -251,6 +254,11 @@ int ct_dump_json_feed(struct ct_dump_ctx *c, const char *data, size_t len)
 		for (size_t i = 0; i < used; i++)
 			c->lineno += data[i] == '\n';
 		c->res->lines = c->lineno;
+		c->json_doc_bytes += used;
+		if (c->json_doc_bytes > JSON_MAX_DOC) {
+			c->lineno = c->json_start_line;
+			return ct_dump_fail(c, "JSON document larger than %zu MiB", JSON_MAX_DOC >> 20);
+		}
 		if (e == json_tokener_continue)
 			return 0;
 		if (!o) {

@@ -14,7 +14,6 @@
 #include "lib/banned.h"
 
 #define CT_DUMP_CHUNK (256u * 1024)
-#define CT_DUMP_JSON_MAX ((size_t)256 << 20)
 
 static const char *const format_names[CT_DUMP_FORMAT_COUNT] = {
 	[CT_DUMP_UNKNOWN] = "unknown", [CT_DUMP_CTRACE_JSON] = "ctrace-json",
@@ -337,7 +336,6 @@ static int reader_feed(struct reader *r, char *data, size_t len)
 		if (data[i] == '{' || (data[i] == '[' && (k == len || data[k] == '{' || data[k] == ']'))) {
 			r->json = true;
 			c->format = c->res->format = CT_DUMP_CTRACE_JSON;
-			c->lim.max_bytes = CT_MIN(c->lim.max_bytes, CT_DUMP_JSON_MAX);
 			for (size_t b = 0; b < i; b++)
 				c->lineno += data[b] == '\n';
 			return ct_dump_json_feed(c, data + i, len - i);

@@ -23,7 +23,7 @@ enum ct_dump_format {
 };
 
 struct ct_dump_limits {
-	size_t max_bytes;     /* whole input (default 1 GiB; JSON: 256 MiB) */
+	size_t max_bytes;     /* whole input (default 1 GiB; one JSON document: 64 MiB at most) */
 	size_t max_line;      /* one line (default 1 MiB) */
 	size_t max_snapshots; /* dumps in one input (default 10000) */
 	size_t max_threads;   /* threads in one dump (default 1 << 20) */

@@ -28,6 +28,7 @@ struct ct_dump_ctx {
 	struct ct_tidset *tids;     /* gdb: tids of the current snapshot */
 	void *json;                 /* json_tokener */
 	bool json_in_doc;           /* inside a JSON document */
+	size_t json_doc_bytes;      /* its size so far */
 	size_t json_start_line;     /* line where the current JSON document began */
 };
 
