@@ -43,6 +43,25 @@ expect_exit 1 "$CTRACE" analyze "$TMP/empty.txt"
 printf '%s\n' "$ERR" | grep -q "empty" || fail "empty file: $ERR"
 expect_exit 1 "$CTRACE" analyze "$TMP"
 printf '%s\n' "$ERR" | grep -q "is a directory" || fail "directory: $ERR"
+# a 1 GiB line (streamed, never on disk) is refused at the 1 MiB line cap, in bounded memory
+python3 - "$CTRACE" <<'PY' || fail "1 GiB line (see above)"
+import os, subprocess, sys
+p = subprocess.Popen([sys.argv[1], "analyze", "-"], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                     stdout=subprocess.DEVNULL)
+try:
+    p.stdin.write(b"PID 1 - process\nTID 1:\n#0  0x1 ")
+    block = b"A" * (1 << 20)
+    for _ in range(1024):
+        p.stdin.write(block)
+    p.stdin.close()
+except BrokenPipeError:
+    pass
+err = p.stderr.read().decode()
+_, status, ru = os.wait4(p.pid, 0)
+assert os.waitstatus_to_exitcode(status) == 1, status
+assert "standard input:3: line longer than 1048576 bytes" in err, err
+assert ru.ru_maxrss < 64 * 1024, "max rss %d KiB" % ru.ru_maxrss
+PY
 expect_exit 64 "$CTRACE" analyze
 expect_exit 64 "$CTRACE" analyze - -
 expect_exit 64 "$CTRACE" analyze -p 1 "$DATA/jstack-deadlock.txt"
