@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "analyze/dumps/dumps.h"
@@ -27,6 +28,14 @@ static void snaps_free(struct snaps *s)
 	free(s->v);
 }
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Reads one FILE (or stdin for "-") and appends its snapshots. Returns an exit code. */
 static int read_one(const struct ct_env *env, const char *name, struct snaps *all)
 {
@@ -45,7 +54,9 @@ static int read_one(const struct ct_env *env, const char *name, struct snaps *al
 		return CT_EXIT_TARGET;
 	}
 	struct ct_dump_result res;
+	uint64_t cpu0 = cpu_ns();
 	int r = ct_dump_read_fd(fd, NULL, &res);
+	uint64_t cpu = cpu_ns() - cpu0;
 	if (!is_stdin)
 		close(fd);
 	if (r < 0) {
@@ -60,8 +71,9 @@ static int read_one(const struct ct_env *env, const char *name, struct snaps *al
 	}
 	if (res.truncated)
 		ct_warn("%s ends in the middle of a line or document; analyzing what comes before it", shown);
-	ct_verbose(env, "%s: %s dump, %zu snapshot%s, %zu lines", shown, ct_dump_format_name(res.format),
-		   res.nsnaps, res.nsnaps == 1 ? "" : "s", res.lines);
+	ct_verbose(env, "%s: %s dump, %zu snapshot%s, %zu lines, read in %.0f ms of CPU (%.0f MB/s)", shown,
+		   ct_dump_format_name(res.format), res.nsnaps, res.nsnaps == 1 ? "" : "s", res.lines,
+		   (double)cpu / 1e6, cpu ? (double)res.bytes / 1e6 / ((double)cpu / 1e9) : 0.0);
 	size_t n;
 	struct ct_snapshot **v = ct_dump_result_steal(&res, &n);
 	if (ct_grow(&all->v, &all->cap, all->n + n, sizeof(*all->v)) < 0) {
