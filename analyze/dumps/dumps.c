@@ -222,8 +222,8 @@ enum ct_dump_format ct_dump_detect_line(const char *s, size_t n)
 		s += 6;
 		n -= 6;
 	}
-	if (starts(s, n, "Full thread dump ") || starts(s, n, "\tat ") ||
-	    starts(s, n, "   java.lang.Thread.State: "))
+	/* not "\tat …" alone: Java exception traces in a log before a kill -3 dump look the same */
+	if (starts(s, n, "Full thread dump ") || starts(s, n, "   java.lang.Thread.State: "))
 		return CT_DUMP_JSTACK;
 	if (s[0] == '"' && (strstr(s, " nid=") || strstr(s, " prio=")))
 		return CT_DUMP_JSTACK;
@@ -293,9 +293,7 @@ static int parse_line(struct reader *r, char *s, size_t n)
 	if (c->format == CT_DUMP_UNKNOWN) {
 		c->format = ct_dump_detect_line(s, n);
 		if (c->format == CT_DUMP_UNKNOWN) {
-			uint64_t ts = ct_dump_jstack_timestamp(s, n); /* precedes "Full thread dump" */
-			if (ts)
-				c->pending_ts = ts;
+			ct_dump_jstack_preamble(c, s, n); /* timestamp, jcmd's "PID:" */
 			return 0;
 		}
 		c->res->format = c->format;

@@ -188,7 +188,7 @@ static int lock_line(struct ct_dump_ctx *c, const char *s)
 	return 0; /* "eliminated", "waiting on <no object reference available>", … */
 }
 
-uint64_t ct_dump_jstack_timestamp(const char *s, size_t n)
+static uint64_t parse_timestamp(const char *s, size_t n)
 {
 	if (n != 19 || !isdigit((unsigned char)s[0]) || s[4] != '-' || s[10] != ' ')
 		return 0;
@@ -199,6 +199,16 @@ uint64_t ct_dump_jstack_timestamp(const char *s, size_t n)
 		return 0;
 	time_t t = timegm(&tm);
 	return t > 0 ? (uint64_t)t * 1000000000ull : 0;
+}
+
+void ct_dump_jstack_preamble(struct ct_dump_ctx *c, const char *s, size_t n)
+{
+	uint64_t v;
+	const char *p = s;
+	if (n == 19 && (v = parse_timestamp(s, n)))
+		c->pending_ts = v;
+	else if (n >= 2 && s[n - 1] == ':' && ct_dump_num(&p, &v) && p == s + n - 1 && v <= 0x7fffffff)
+		c->pending_pid = (pid_t)v; /* jcmd PID Thread.print starts with "PID:" */
 }
 
 int ct_dump_jstack_line(struct ct_dump_ctx *c, char *s, size_t n)
@@ -214,11 +224,15 @@ int ct_dump_jstack_line(struct ct_dump_ctx *c, char *s, size_t n)
 		if (!snap)
 			return -CT_EBADDUMP;
 		snap->timestamp_ns = c->pending_ts;
+		snap->pid = c->pending_pid;
 		c->pending_ts = 0;
+		c->pending_pid = 0;
 		return 0;
 	}
-	if (s[0] == '"')
+	if (s[0] == '"' && (strstr(s, " nid=") || strstr(s, " prio=") || strstr(s, " tid=")))
 		return header_line(c, s);
+	if (ct_startswith(s, "\tat ") && !c->thread)
+		return 0; /* an exception trace in the log a kill -3 dump went to */
 	if (ct_startswith(s, "\tat "))
 		return frame_line(c, s, n);
 	if (ct_startswith(s, "\t- "))
@@ -235,10 +249,10 @@ int ct_dump_jstack_line(struct ct_dump_ctx *c, char *s, size_t n)
 		c->skip = true;
 		return 0;
 	}
-	if (n == 19 && isdigit((unsigned char)s[0]) && s[4] == '-')
-		c->pending_ts = ct_dump_jstack_timestamp(s, n);
-	else if (ct_startswith(s, "JNI global refs"))
+	if (ct_startswith(s, "JNI global refs"))
 		thread_done(c);
+	else
+		ct_dump_jstack_preamble(c, s, n);
 	return 0;
 }
 

@@ -25,6 +25,7 @@ struct ct_dump_ctx {
 	bool owned_syncs;           /* jstack: inside "Locked ownable synchronizers:" */
 	char *waited_obj;           /* jstack: "waiting on <X>" of the current thread */
 	uint64_t pending_ts;        /* jstack: timestamp line seen before "Full thread dump" */
+	pid_t pending_pid;          /* jstack: jcmd's "PID:" line seen before it */
 	struct ct_tidset *tids;     /* gdb: tids of the current snapshot */
 	void *json;                 /* json_tokener */
 	bool json_in_doc;           /* inside a JSON document */
@@ -67,8 +68,8 @@ int ct_dump_ctext_line(struct ct_dump_ctx *c, char *s, size_t n);
 int ct_dump_pyspy_line(struct ct_dump_ctx *c, char *s, size_t n);
 int ct_dump_jstack_line(struct ct_dump_ctx *c, char *s, size_t n);
 int ct_dump_jstack_finish(struct ct_dump_ctx *c);
-/* "2026-11-23 12:49:05" (the line before "Full thread dump") as ns since the epoch, or 0. */
-uint64_t ct_dump_jstack_timestamp(const char *s, size_t n);
+/* Lines before "Full thread dump": the timestamp ("2026-11-23 12:49:05") and jcmd's "PID:". */
+void ct_dump_jstack_preamble(struct ct_dump_ctx *c, const char *s, size_t n);
 /* JSON is not line-based: the reader hands it raw bytes. */
 int ct_dump_json_feed(struct ct_dump_ctx *c, const char *data, size_t len);
 int ct_dump_json_finish(struct ct_dump_ctx *c);

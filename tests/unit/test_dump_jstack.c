@@ -96,14 +96,42 @@ static void test_jdk21_decimal_nid(void **state)
 	ct_dump_result_free(&r);
 }
 
+static void test_jcmd_and_log(void **state)
+{
+	/* kill -3 into an application log: exception traces and quoted log lines around the dump
+	 * are not threads; jcmd's first line gives the pid */
+	const char *t = "4242:\n"
+			"2026-11-23 12:49:05\n"
+			"Full thread dump OpenJDK 64-Bit Server VM (17.0.15+6 mixed mode):\n\n"
+			"\"main\" #1 prio=5 os_prio=0 tid=0x7f nid=0x1092 runnable  [0x7f]\n"
+			"   java.lang.Thread.State: RUNNABLE\n"
+			"\tat Main.main(Main.java:5)\n\n";
+	struct ct_dump_result r = parse_ok(t);
+	assert_int_equal(r.snaps[0]->pid, 4242);
+	assert_int_equal(r.snaps[0]->timestamp_ns, 1795438145ull * 1000000000ull);
+	ct_dump_result_free(&r);
+	t = "12:00:01 ERROR request failed\n"
+	    "java.lang.IllegalStateException: boom\n"
+	    "\tat com.example.Handler.run(Handler.java:42)\n"
+	    "\"GET / HTTP/1.1\" 500 12\n"
+	    "Full thread dump OpenJDK 64-Bit Server VM (17.0.15+6 mixed mode):\n\n"
+	    "\"main\" #1 prio=5 os_prio=0 tid=0x7f nid=0x1092 runnable  [0x7f]\n"
+	    "\tat Main.main(Main.java:5)\n";
+	r = parse_ok(t);
+	assert_int_equal(r.nsnaps, 1);
+	assert_int_equal(r.snaps[0]->nthreads, 1);
+	assert_int_equal(r.snaps[0]->threads[0].nframes, 1);
+	ct_dump_result_free(&r);
+}
+
 static void test_malformed(void **state)
 {
 	const char *t = "Full thread dump X:\n\"main\" #1 nid=0x10 runnable\n\tat broken frame\n";
 	struct ct_dump_result r = parse_bad(t, strlen(t), -CT_EBADDUMP, 3);
 	assert_non_null(strstr(r.err_msg, "jstack frame"));
-	t = "Full thread dump X:\n\tat A.b(A.java:1)\n";
-	parse_bad(t, strlen(t), -CT_EBADDUMP, 2);
 	t = "Full thread dump X:\n\"main\" #1 nid=0x10 runnable\n\tat A.b(A.java:1)\n\t- locked 0x10\n";
+	parse_bad(t, strlen(t), -CT_EBADDUMP, 4);
+	t = "Full thread dump X:\n\"main\" #1 nid=0x10 runnable\n\tat A.b(A.java:1)\n\t- locked <0x10\n";
 	parse_bad(t, strlen(t), -CT_EBADDUMP, 4);
 	t = "Full thread dump X:\n\"main #1 nid=0x10 runnable\n";
 	parse_bad(t, strlen(t), -CT_EBADDUMP, 2);
@@ -117,6 +145,7 @@ int main(void)
 		cmocka_unit_test(test_locks_l),
 		cmocka_unit_test(test_two_dumps),
 		cmocka_unit_test(test_jdk21_decimal_nid),
+		cmocka_unit_test(test_jcmd_and_log),
 		cmocka_unit_test(test_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
