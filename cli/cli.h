@@ -69,5 +69,6 @@ int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
 
 int cmd_backtraces(struct ct_env *env);
 int cmd_threads(struct ct_env *env);
+int cmd_analyze(struct ct_env *env);
 
 #endif
