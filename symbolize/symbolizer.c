@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/procfs.h"
+#include "symbolize/debugcache.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -108,6 +109,20 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	return fd;
 }
 
+/* Separate debug files as gdb finds them (build-id, .gnu_debuglink with CRC), served from the
+ * inflated-copy cache when they have compressed sections. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			  char **debuginfo_file_name)
+{
+	struct ct_symbolizer *s = *userdata;
+	int fd = ct_debugcache_find(mod, s ? s->debuginfo_path : NULL, debuginfo_file_name);
+	if (fd >= 0)
+		return fd;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
 static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
 {
 	(void)mod;
@@ -147,7 +162,7 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	s->cb.find_elf = find_elf;
-	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.find_debuginfo = find_debuginfo;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->cb);
 	if (!s->dwfl) {

@@ -10,6 +10,7 @@ unshare -m sh -c 'mount -t tmpfs none /usr/lib/debug' 2>/dev/null ||
 need_ptrace
 start_fixture stuck
 
+export CTRACE_CACHE_DIR=off # the cache would still serve libc's inflated debug file
 expect_exit 0 unshare -m sh -c "mount -t tmpfs none /usr/lib/debug && exec \"$CTRACE\" -p $FPID --threads --snapshots 2 --interval 100"
 n=$(printf '%s\n' "$ERR" | grep -c 'no usable debug information for pthread_mutex_t (install its debug symbols, e.g. libc6-dbg); mutex owners are not shown')
 [ "$n" = 1 ] || fail "want the missing debug information said once, got $n times: $ERR"
