@@ -415,13 +415,38 @@ static void inflight_remove(struct inflight *in, size_t *n, size_t i)
 }
 
 /* Captures caps[first..last) with a window of threads in flight. */
+/* Handles one waitpid event for the threads in flight. */
+static void handle_event(pid_t w, int status, bool blocked, const struct ct_attach_opts *o,
+			 struct inflight *in, size_t *n)
+{
+	size_t i;
+	for (i = 0; i < *n && in[i].tid != w; i++)
+		;
+	if (i == *n) {
+		/* a thread given up on earlier stopped after all: let it go */
+		if (is_pending(w) && WIFSTOPPED(status))
+			(void)ptrace(PTRACE_DETACH, w, 0, (status >> 16) == 0 ? WSTOPSIG(status) : 0);
+		return;
+	}
+	uint64_t t_start = blocked ? ct_now_ns() : in[i].t_interrupt;
+	in[i].c->err = finish_active(w, status, o, t_start, in[i].c);
+	inflight_remove(in, n, i);
+}
+
+/* Captures caps[first..last) with a window of threads in flight. Threads that have stopped are
+ * always released before the next one is prepared, so /proc reads and passive copies never keep a
+ * stopped thread waiting. */
 static void capture_batch(pid_t pid, const struct ct_attach_opts *o, uint64_t deadline,
 			  struct ct_capture *caps, size_t first, size_t last)
 {
 	struct inflight in[CT_WINDOW];
 	size_t n = 0, next = first;
 	while (next < last || n > 0) {
-		while (n < CT_WINDOW && next < last) {
+		int status;
+		pid_t w;
+		while (n > 0 && (w = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
+			handle_event(w, status, false, o, in, &n);
+		if (n < CT_WINDOW && next < last) {
 			struct ct_capture *c = &caps[next++];
 			pid_t tid = c->tid;
 			uint64_t d;
@@ -438,12 +463,12 @@ static void capture_batch(pid_t pid, const struct ct_attach_opts *o, uint64_t de
 				continue;
 			}
 			in[n++] = (struct inflight){ tid, c, t0, d };
+			continue;
 		}
 		if (n == 0)
 			break;
-		pid_t w = -1;
-		int status;
 		bool blocked;
+		w = -1;
 		int r = wait_any(in, n, &w, &status, &blocked);
 		if (r == -ETIMEDOUT) {
 			uint64_t now = ct_now_ns();
@@ -465,18 +490,7 @@ static void capture_batch(pid_t pid, const struct ct_attach_opts *o, uint64_t de
 			n = 0;
 			continue;
 		}
-		size_t i;
-		for (i = 0; i < n && in[i].tid != w; i++)
-			;
-		if (i == n) {
-			/* a thread given up on earlier stopped after all: let it go */
-			if (is_pending(w) && WIFSTOPPED(status))
-				(void)ptrace(PTRACE_DETACH, w, 0, (status >> 16) == 0 ? WSTOPSIG(status) : 0);
-			continue;
-		}
-		uint64_t t_start = blocked ? ct_now_ns() : in[i].t_interrupt;
-		in[i].c->err = finish_active(w, status, o, t_start, in[i].c);
-		inflight_remove(in, &n, i);
+		handle_event(w, status, blocked, o, in, &n);
 	}
 }
 

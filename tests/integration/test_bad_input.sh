@@ -41,6 +41,7 @@ check 1 "zombie" "$CTRACE" -p "$z" --backtraces
 
 start_fixture traced
 child=$(sed -n 's/^ready //p' "$FOUT")
+PIDS="$PIDS $child" # the traced child outlives its tracer otherwise
 check 1 "already traced by $FPID \(traced\)" "$CTRACE" -p "$child" --backtraces
 
 start_fixture chain
