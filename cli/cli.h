@@ -42,6 +42,11 @@ struct ct_env {
 	int verbose;
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;
+	/* --memory */
+	double duration_s;       /* -d: 0 = until Ctrl-C */
+	double watch_s;          /* --watch SECS: 0 = one report */
+	size_t mem_top;          /* --top N: mapping groups listed */
+	bool no_arenas;          /* --no-arenas: skip the allocator's own statistics */
 };
 
 void ct_env_init(struct ct_env *env);
@@ -61,5 +66,6 @@ int ct_cli_check_target(pid_t pid);
 int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
 
 int cmd_backtraces(struct ct_env *env);
+int cmd_memory(struct ct_env *env);
 
 #endif

@@ -9,12 +9,14 @@
 
 const char ct_usage_text[] =
 	"Usage: ctrace -p PID --backtraces [OPTIONS]\n"
+	"       ctrace -p PID --memory [--watch SECS [-d SECS]] [OPTIONS]\n"
 	"       ctrace --help | --version\n"
 	"\n"
 	"Inspect a live process without stopping it for more than a register and stack copy.\n"
 	"\n"
 	"Modes:\n"
 	"  --backtraces           every thread's stack, symbolized, once\n"
+	"  --memory               where the memory is, and what malloc holds (no thread is stopped)\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID          the process to inspect\n"
@@ -28,6 +30,13 @@ const char ct_usage_text[] =
 	"      --debug-dir DIR    also look for separate debug files in DIR\n"
 	"      --no-inlines       do not expand inlined calls into frames\n"
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
+"\n"
+	"Memory options:\n"
+	"      --top N            mapping groups listed (default 15)\n"
+	"      --no-arenas        skip reading malloc's arenas (level 1 only)\n"
+	"      --watch SECS       a row every SECS until Ctrl-C or -d, then what grew\n"
+	"  -d, --duration SECS    stop watching after SECS\n"
+	"\n"
 	"  -v, --verbose          say more on stderr\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
@@ -37,6 +46,7 @@ const char ct_usage_text[] =
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
+	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +62,11 @@ static const struct option long_options[] = {
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "no-inlines", no_argument, NULL, OPT_NO_INLINES },
 	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
+	{ "memory", no_argument, NULL, OPT_MEMORY },
+	{ "watch", required_argument, NULL, OPT_WATCH },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "no-arenas", no_argument, NULL, OPT_NO_ARENAS },
+	{ "duration", required_argument, NULL, 'd' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -66,6 +81,7 @@ void ct_env_init(struct ct_env *env)
 	env->stack_bytes = 64 * 1024;
 	env->unwinder = CT_UNWIND_LIBDW;
 	env->max_frames = 256;
+	env->mem_top = 15;
 }
 
 static int set_mode(struct ct_env *env, enum ct_mode m, struct ct_buf *err)
@@ -119,7 +135,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		argc--;
 		argv++;
 	}
-	while ((c = getopt_long(argc, argv, "p:f:o:vhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:f:o:d:vhV", long_options, NULL)) != -1) {
 		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case OPT_BACKTRACES:
@@ -181,6 +197,30 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		case OPT_ALWAYS_STOP:
 			env->always_stop = true;
 			break;
+		case OPT_MEMORY:
+			r = set_mode(env, CT_MODE_MEMORY, err);
+			break;
+		case OPT_WATCH:
+			if (ct_parse_double(optarg, 0.1, 86400, &d) < 0) {
+				ct_buf_printf(err, "--watch wants seconds from 0.1 to 86400, got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			env->watch_s = d;
+			break;
+		case 'd':
+			if (ct_parse_double(optarg, 0.001, 31536000, &d) < 0) {
+				ct_buf_printf(err, "-d wants seconds from 0.001 to 31536000, got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			env->duration_s = d;
+			break;
+		case OPT_TOP:
+			r = parse_num("--top", optarg, 1, 1000000, &v, err);
+			env->mem_top = (size_t)v;
+			break;
+		case OPT_NO_ARENAS:
+			env->no_arenas = true;
+			break;
 		case 'v':
 			env->verbose++;
 			break;
@@ -209,7 +249,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 	if (env->mode == CT_MODE_HELP || env->mode == CT_MODE_VERSION)
 		return 0;
 	if (env->mode == CT_MODE_NONE) {
-		ct_buf_puts(err, "say what to do: --backtraces (see ctrace --help)");
+		ct_buf_puts(err, "say what to do: --backtraces or --memory (see ctrace --help)");
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode != CT_MODE_ANALYZE) {

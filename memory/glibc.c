@@ -1,0 +1,841 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "memory/glibc.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/capture.h"
+#include "lib/error.h"
+#include "lib/util.h"
+#include "memory/alloc.h"
+#include "lib/banned.h"
+
+/* Where the fields the walk reads sit, all from libc's DWARF. */
+struct member {
+	const char *name;
+	size_t off, size;
+	size_t count;  /* arrays: number of elements; else 1 */
+	bool found;
+};
+
+enum { MS_MUTEX, MS_FASTBINS, MS_TOP, MS_BINS, MS_NEXT, MS_SYSTEM_MEM, MS_N };
+enum { MC_SIZE, MC_FD, MC_BK, MC_FD_NEXTSIZE, MC_N };
+enum { HI_AR_PTR, HI_PREV, HI_SIZE, HI_N };
+enum { MP_N_MMAPS, MP_MMAPPED_MEM, MP_N };
+
+struct layout {
+	struct member ms[MS_N], mc[MC_N], hi[HI_N], mp[MP_N];
+	size_t ms_size, mc_size, hi_size, mp_size;
+	bool have_heap_info;
+	bool safe_linking;  /* glibc >= 2.32 mangles singly linked fd pointers (PROTECT_PTR) */
+	size_t word;        /* sizeof(INTERNAL_SIZE_T) */
+};
+
+static void init_layout(struct layout *l)
+{
+	memset(l, 0, sizeof(*l));
+	static const char *const ms[] = { "mutex", "fastbinsY", "top", "bins", "next", "system_mem" };
+	static const char *const mc[] = { "mchunk_size", "fd", "bk", "fd_nextsize" };
+	static const char *const hi[] = { "ar_ptr", "prev", "size" };
+	static const char *const mp[] = { "n_mmaps", "mmapped_mem" };
+	for (int i = 0; i < MS_N; i++) l->ms[i].name = ms[i];
+	for (int i = 0; i < MC_N; i++) l->mc[i].name = mc[i];
+	for (int i = 0; i < HI_N; i++) l->hi[i].name = hi[i];
+	for (int i = 0; i < MP_N; i++) l->mp[i].name = mp[i];
+}
+
+static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *strf(const char *fmt, ...)
+{
+	struct ct_buf b = CT_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	ct_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return ct_buf_steal(&b);
+}
+
+/* ---- DWARF ---------------------------------------------------------------------------------- */
+
+static bool peel(Dwarf_Die *die)
+{
+	for (int depth = 0; depth < 16; depth++) {
+		int tag = dwarf_tag(die);
+		if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type &&
+		    tag != DW_TAG_restrict_type && tag != DW_TAG_atomic_type)
+			return true;
+		Dwarf_Attribute a;
+		if (!dwarf_formref_die(dwarf_attr_integrate(die, DW_AT_type, &a), die))
+			return false;
+	}
+	return false;
+}
+
+static bool type_of(Dwarf_Die *die, Dwarf_Die *ret)
+{
+	Dwarf_Attribute a;
+	return dwarf_formref_die(dwarf_attr_integrate(die, DW_AT_type, &a), ret) && peel(ret);
+}
+
+static int type_size(Dwarf_Die *t, size_t *ret)
+{
+	Dwarf_Die d = *t;
+	if (!peel(&d))
+		return -EPROTO;
+	Dwarf_Word sz;
+	Dwarf_Attribute a;
+	if (dwarf_tag(&d) == DW_TAG_pointer_type) {
+		if (dwarf_formudata(dwarf_attr(&d, DW_AT_byte_size, &a), &sz) == 0) {
+			*ret = (size_t)sz;
+			return 0;
+		}
+		Dwarf_Die cu;
+		uint8_t asz = 0;
+		if (!dwarf_diecu(&d, &cu, &asz, NULL) || !asz)
+			return -EPROTO;
+		*ret = asz;
+		return 0;
+	}
+	if (dwarf_aggregate_size(&d, &sz) != 0)
+		return -EPROTO;
+	*ret = (size_t)sz;
+	return 0;
+}
+
+/* Element count of an array type (one dimension), or 1. */
+static size_t array_count(Dwarf_Die *t)
+{
+	if (dwarf_tag(t) != DW_TAG_array_type)
+		return 1;
+	Dwarf_Die sub;
+	if (dwarf_child(t, &sub) != 0)
+		return 0;
+	do {
+		if (dwarf_tag(&sub) != DW_TAG_subrange_type)
+			continue;
+		Dwarf_Attribute a;
+		Dwarf_Word v;
+		if (dwarf_formudata(dwarf_attr(&sub, DW_AT_count, &a), &v) == 0)
+			return (size_t)v;
+		if (dwarf_formudata(dwarf_attr(&sub, DW_AT_upper_bound, &a), &v) == 0)
+			return (size_t)v + 1;
+		return 0;
+	} while (dwarf_siblingof(&sub, &sub) == 0);
+	return 0;
+}
+
+/* Fills the wanted members of a struct type; every one must be found. */
+static int read_struct(Dwarf_Die *st, struct member *m, size_t nm, size_t *ret_size)
+{
+	if (dwarf_tag(st) != DW_TAG_structure_type)
+		return -EPROTO;
+	Dwarf_Word sz;
+	if (dwarf_aggregate_size(st, &sz) != 0)
+		return -EPROTO;
+	*ret_size = (size_t)sz;
+	Dwarf_Die c;
+	if (dwarf_child(st, &c) != 0)
+		return -EPROTO;
+	int guard = 0;
+	do {
+		if (dwarf_tag(&c) != DW_TAG_member)
+			continue;
+		const char *name = dwarf_diename(&c);
+		if (!name)
+			continue;
+		for (size_t i = 0; i < nm; i++) {
+			if (m[i].found || strcmp(name, m[i].name) != 0)
+				continue;
+			Dwarf_Attribute a;
+			Dwarf_Word off;
+			Dwarf_Die t, tp;
+			if (dwarf_formudata(dwarf_attr(&c, DW_AT_data_member_location, &a), &off) != 0)
+				return -EPROTO;
+			if (!dwarf_formref_die(dwarf_attr_integrate(&c, DW_AT_type, &a), &t))
+				return -EPROTO;
+			tp = t;
+			if (!peel(&tp))
+				return -EPROTO;
+			m[i].count = array_count(&tp);
+			if (m[i].count == 0 || type_size(&t, &m[i].size) < 0)
+				return -EPROTO;
+			m[i].off = (size_t)off;
+			m[i].found = true;
+		}
+	} while (dwarf_siblingof(&c, &c) == 0 && ++guard < 4096);
+	for (size_t i = 0; i < nm; i++)
+		if (!m[i].found || m[i].off + m[i].size > *ret_size)
+			return -EPROTO;
+	return 0;
+}
+
+struct syms {
+	uint64_t main_arena, mp, malloc_fn;
+	bool glibc_2_32;
+};
+
+static void find_syms(Dwfl_Module *mod, struct syms *s)
+{
+	memset(s, 0, sizeof(*s));
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n && i < (1 << 24); i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (!name)
+			continue;
+		if (strcmp(name, "main_arena") == 0 && GELF_ST_TYPE(sym.st_info) == STT_OBJECT)
+			s->main_arena = addr;
+		else if (strcmp(name, "mp_") == 0 && GELF_ST_TYPE(sym.st_info) == STT_OBJECT)
+			s->mp = addr;
+		else if (strcmp(name, "__libc_malloc") == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC)
+			s->malloc_fn = addr;
+		else if (strcmp(name, "GLIBC_2.32") == 0)
+			s->glibc_2_32 = true;
+	}
+}
+
+/* The struct type of the variable name among the CU's children. */
+static bool var_type(Dwarf_Die *cu, const char *name, Dwarf_Die *ret)
+{
+	Dwarf_Die c;
+	if (dwarf_child(cu, &c) != 0)
+		return false;
+	do {
+		if (dwarf_tag(&c) == DW_TAG_variable) {
+			const char *n = dwarf_diename(&c);
+			if (n && strcmp(n, name) == 0 && type_of(&c, ret))
+				return true;
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return false;
+}
+
+static bool typedef_struct(Dwarf_Die *cu, const char *name, Dwarf_Die *ret)
+{
+	Dwarf_Die c;
+	if (dwarf_child(cu, &c) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(&c);
+		if (tag == DW_TAG_typedef || tag == DW_TAG_structure_type) {
+			const char *n = dwarf_diename(&c);
+			if (n && strcmp(n, name) == 0) {
+				*ret = c;
+				if (peel(ret) && dwarf_tag(ret) == DW_TAG_structure_type && dwarf_hasattr(ret, DW_AT_byte_size))
+					return true;
+			}
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return false;
+}
+
+static int learn_layout(Dwfl_Module *mod, const struct syms *s, struct layout *l, char **ret_why)
+{
+	Dwarf_Addr bias;
+	const char *modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	if (!dw) {
+		*ret_why = strf("%s has no debug information, so malloc's arena layout is unknown; install "
+				"libc6-dbg (apt-get install libc6-dbg) and run again", modname ? modname : "libc");
+		return -CT_ENODEBUG;
+	}
+	Dwarf_Die cu;
+	if (!s->malloc_fn || !dwfl_module_addrdie(mod, s->malloc_fn, &bias)) {
+		*ret_why = strf("%s: no debug information for malloc.c; install libc6-dbg", modname ? modname : "libc");
+		return -CT_ENODEBUG;
+	}
+	Dwarf_Die *cup = dwfl_module_addrdie(mod, s->malloc_fn, &bias);
+	cu = *cup;
+	init_layout(l);
+	Dwarf_Die ms, mp, top, mc, hi;
+	int r = -EPROTO;
+	if (!var_type(&cu, "main_arena", &ms) || read_struct(&ms, l->ms, MS_N, &l->ms_size) < 0)
+		goto bad;
+	if (!var_type(&cu, "mp_", &mp) || read_struct(&mp, l->mp, MP_N, &l->mp_size) < 0)
+		goto bad;
+	/* struct malloc_chunk: what malloc_state.top points to */
+	Dwarf_Die c;
+	if (dwarf_child(&ms, &c) != 0)
+		goto bad;
+	bool got = false;
+	do {
+		const char *n = dwarf_diename(&c);
+		if (dwarf_tag(&c) == DW_TAG_member && n && strcmp(n, "top") == 0 && type_of(&c, &top) &&
+		    dwarf_tag(&top) == DW_TAG_pointer_type && type_of(&top, &mc))
+			got = true;
+	} while (!got && dwarf_siblingof(&c, &c) == 0);
+	if (!got || read_struct(&mc, l->mc, MC_N, &l->mc_size) < 0)
+		goto bad;
+	if (typedef_struct(&cu, "heap_info", &hi) && read_struct(&hi, l->hi, HI_N, &l->hi_size) == 0)
+		l->have_heap_info = true;
+	l->word = l->mc[MC_SIZE].size;
+	if ((l->word != 8 && l->word != 4) || l->ms[MS_TOP].size != sizeof(uint64_t) ||
+	    l->ms[MS_FASTBINS].size % l->ms[MS_FASTBINS].count || l->ms[MS_BINS].count < 4 ||
+	    l->ms[MS_BINS].count > 1024 || l->ms[MS_FASTBINS].count > 64 ||
+	    l->mc[MC_FD].size != 8 || l->mc[MC_BK].size != 8 || l->ms[MS_NEXT].size != 8)
+		goto bad;
+	l->safe_linking = s->glibc_2_32;
+	return 0;
+bad:
+	*ret_why = strf("%s: malloc_state, malloc_chunk or malloc_par in its debug information does not "
+			"have the fields ctrace reads; arenas not read", modname ? modname : "libc");
+	return r;
+}
+
+/* ---- reading the target --------------------------------------------------------------------- */
+
+struct region {
+	uint64_t start, end;
+};
+
+struct walker {
+	pid_t pid;
+	const struct layout *l;
+	const struct ct_smaps_entry *maps;
+	size_t nmaps;
+	size_t budget;       /* chunks left to walk in all */
+	size_t pagesize;
+	int err;             /* sticky read error (-ESRCH when the process is gone) */
+	/* a small direct-mapped cache of pages read from the target, dropped on every retry */
+	uint64_t *tags;
+	uint8_t *pages;
+	size_t npages;
+	size_t range_cap;
+};
+
+enum { CACHE_PAGES = 4096, CACHE_PAGE = 4096 };
+
+static int rd(struct walker *w, uint64_t addr, void *buf, size_t len)
+{
+	if (len <= CACHE_PAGE && (addr & (CACHE_PAGE - 1)) + len <= CACHE_PAGE && w->pages) {
+		uint64_t pg = addr / CACHE_PAGE;
+		size_t slot = (size_t)(pg % w->npages);
+		uint8_t *p = w->pages + slot * CACHE_PAGE;
+		if (w->tags[slot] != pg + 1) {
+			ssize_t n = ct_mem_read(w->pid, pg * CACHE_PAGE, p, CACHE_PAGE);
+			if (n != CACHE_PAGE) {
+				w->tags[slot] = 0;
+				goto direct;
+			}
+			w->tags[slot] = pg + 1;
+		}
+		memcpy(buf, p + (addr & (CACHE_PAGE - 1)), len);
+		return 0;
+	}
+direct:;
+	ssize_t n = ct_mem_read(w->pid, addr, buf, len);
+	if (n == (ssize_t)len)
+		return 0;
+	int e = n < 0 ? (int)n : -EFAULT;
+	if (e == -ESRCH)
+		w->err = e;
+	return e;
+}
+
+static void drop_cache(struct walker *w)
+{
+	if (w->tags)
+		memset(w->tags, 0, w->npages * sizeof(*w->tags));
+}
+
+static uint64_t get_word(const uint8_t *base, size_t off, size_t size)
+{
+	if (size == 4) {
+		uint32_t v;
+		memcpy(&v, base + off, 4);
+		return v;
+	}
+	uint64_t v;
+	memcpy(&v, base + off, 8);
+	return v;
+}
+
+static const struct ct_smaps_entry *map_of(const struct walker *w, uint64_t addr)
+{
+	size_t lo = 0, hi = w->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr < w->maps[mid].map.start)
+			hi = mid;
+		else if (addr >= w->maps[mid].map.end)
+			lo = mid + 1;
+		else
+			return &w->maps[mid];
+	}
+	return NULL;
+}
+
+static bool in_regions(const struct region *rg, size_t n, uint64_t p, uint64_t size)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p >= rg[i].start && p < rg[i].end && size <= rg[i].end - p)
+			return true;
+	return false;
+}
+
+/* One chunk's header, read from the target. */
+struct chunk {
+	uint64_t size, fd, bk;
+};
+
+static int read_chunk(struct walker *w, uint64_t p, struct chunk *c)
+{
+	const struct layout *l = w->l;
+	size_t lo = l->mc[MC_SIZE].off, hi = l->mc[MC_BK].off + l->mc[MC_BK].size;
+	if (hi > 64 || l->mc[MC_FD].off < lo || l->mc[MC_BK].off < lo)
+		return -EPROTO;
+	uint8_t buf[64];
+	int r = rd(w, p + lo, buf, hi - lo);
+	if (r < 0)
+		return r;
+	c->size = get_word(buf, 0, l->word) & ~(uint64_t)7; /* PREV_INUSE | IS_MMAPPED | NON_MAIN_ARENA */
+	c->fd = get_word(buf, l->mc[MC_FD].off - lo, 8);
+	c->bk = get_word(buf, l->mc[MC_BK].off - lo, 8);
+	return 0;
+}
+
+struct arena_pass {
+	struct ct_mallinfo mi;
+	uint64_t top_size, trimmable;
+	size_t chunks;
+	char *problem;   /* set when the lists did not hold together */
+};
+
+static void trim_chunk(const struct walker *w, uint64_t p, uint64_t size, uint64_t *trim)
+{
+	uint64_t psm1 = w->pagesize - 1;
+	if (size <= psm1 + w->l->mc_size)
+		return;
+	uint64_t paligned = (p + w->l->mc_size + psm1) & ~psm1;
+	if (paligned - p >= size)
+		return;
+	size -= paligned - p;
+	if (size > psm1)
+		*trim += size & ~psm1;
+}
+
+/* Walks one arena from a fresh copy of its malloc_state, as int_mallinfo does. */
+static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const struct region *rg, size_t nrg,
+		      bool main, struct arena_pass *ret)
+{
+	const struct layout *l = w->l;
+	struct arena_pass a;
+	memset(&a, 0, sizeof(a));
+	uint64_t align = 2 * l->word - 1;
+	uint64_t top = get_word(st, l->ms[MS_TOP].off, 8);
+	uint64_t system_mem = get_word(st, l->ms[MS_SYSTEM_MEM].off, l->ms[MS_SYSTEM_MEM].size);
+	uint64_t bins_addr = addr + l->ms[MS_BINS].off;
+	uint64_t initial_top = bins_addr - l->mc[MC_FD].off; /* bin_at(av, 1): top before first use */
+	struct chunk c;
+	int r;
+
+	if (top && top != initial_top && !in_regions(rg, nrg, top, 1)) {
+		ret->problem = strf("top chunk 0x%" PRIx64 " is outside the arena's memory", top);
+		return -EAGAIN;
+	}
+	if (top) {
+		if ((r = read_chunk(w, top, &c)) < 0)
+			return r;
+		a.top_size = c.size;
+		if (top != initial_top && !in_regions(rg, nrg, top, c.size)) {
+			ret->problem = strf("top chunk 0x%" PRIx64 " of %" PRIu64 " bytes overruns the arena's memory",
+					    top, c.size);
+			return -EAGAIN;
+		}
+	}
+	uint64_t avail = a.top_size, nblocks = 1, fastavail = 0, nfast = 0;
+
+	size_t nfb = l->ms[MS_FASTBINS].count, fbsz = l->ms[MS_FASTBINS].size / nfb;
+	for (size_t i = 0; i < nfb; i++) {
+		uint64_t p = get_word(st, l->ms[MS_FASTBINS].off + i * fbsz, fbsz);
+		while (p) {
+			if (!w->budget) {
+				ret->problem = strf("stopped after the chunk limit");
+				return -E2BIG;
+			}
+			w->budget--;
+			if ((p & align) || !in_regions(rg, nrg, p, 4 * l->word)) {
+				ret->problem = strf("fastbin %zu: chunk 0x%" PRIx64 " is outside the arena", i, p);
+				return -EAGAIN;
+			}
+			if ((r = read_chunk(w, p, &c)) < 0)
+				return r;
+			/* fastbin_index(): the size must belong to this bin */
+			uint64_t idx = (c.size >> (l->word == 8 ? 4 : 3)) - 2;
+			if (c.size < 4 * l->word || idx != i || !in_regions(rg, nrg, p, c.size)) {
+				ret->problem = strf("fastbin %zu: chunk 0x%" PRIx64 " has size %" PRIu64
+						    ", not this bin's", i, p, c.size);
+				return -EAGAIN;
+			}
+			nfast++;
+			fastavail += c.size;
+			uint64_t fd = c.fd;
+			if (l->safe_linking)
+				fd ^= (p + l->mc[MC_FD].off) >> 12; /* REVEAL_PTR */
+			p = fd;
+		}
+	}
+	avail += fastavail;
+
+	size_t nbins = l->ms[MS_BINS].count / 2 + 1; /* NBINS: bins[NBINS * 2 - 2] */
+	for (size_t i = 1; i < nbins; i++) {
+		uint64_t b = bins_addr + (i - 1) * 2 * 8 - l->mc[MC_FD].off; /* bin_at(av, i) */
+		uint64_t prev = b;
+		uint64_t p = get_word(st, l->ms[MS_BINS].off + ((i - 1) * 2 + 1) * 8, 8); /* last(b) = b->bk */
+		while (p != b) {
+			if (!w->budget) {
+				ret->problem = strf("stopped after the chunk limit");
+				return -E2BIG;
+			}
+			w->budget--;
+			if ((p & align) || !in_regions(rg, nrg, p, 4 * l->word)) {
+				ret->problem = strf("bin %zu: chunk 0x%" PRIx64 " is outside the arena", i, p);
+				return -EAGAIN;
+			}
+			if ((r = read_chunk(w, p, &c)) < 0)
+				return r;
+			if (c.fd != prev || c.size < 4 * l->word || !in_regions(rg, nrg, p, c.size)) {
+				ret->problem = strf("bin %zu: chunk 0x%" PRIx64 " does not link back (size %" PRIu64 ")",
+						    i, p, c.size);
+				return -EAGAIN;
+			}
+			nblocks++;
+			avail += c.size;
+			a.chunks++;
+			trim_chunk(w, p, c.size, &a.trimmable);
+			prev = p;
+			p = c.bk;
+		}
+	}
+	a.chunks += nfast;
+	if (avail > system_mem) {
+		ret->problem = strf("free bytes (%" PRIu64 ") exceed the arena's system memory (%" PRIu64 ")",
+				    avail, system_mem);
+		return -EAGAIN;
+	}
+	a.mi.smblks = nfast;
+	a.mi.ordblks = nblocks;
+	a.mi.fordblks = avail;
+	a.mi.uordblks = system_mem - avail;
+	a.mi.arena = system_mem;
+	a.mi.fsmblks = fastavail;
+	if (main) {
+		a.mi.keepcost = a.top_size;
+		/* systrim(0): the top beyond MINSIZE, in whole pages */
+		uint64_t minsize = l->mc[MC_FD_NEXTSIZE].off;
+		if (a.top_size > minsize + 1)
+			a.trimmable += (a.top_size - minsize - 1) & ~(uint64_t)(w->pagesize - 1);
+	}
+	free(ret->problem);
+	*ret = a;
+	return 0;
+}
+
+/* The memory an arena's chunks may live in. Main arena: [heap] and anonymous private memory (it
+ * falls back to mmap when brk fails). Thread arena: its heaps, found from the heap holding top and
+ * their prev links; each must name this arena. */
+static int arena_regions(struct walker *w, uint64_t addr, const uint8_t *st, bool main, struct region **ret,
+			 size_t *ret_n, size_t *ret_nheaps, uint64_t *ret_heap_bytes, char **problem)
+{
+	const struct layout *l = w->l;
+	struct region *rg = NULL;
+	size_t n = 0, cap = 0;
+	*ret_nheaps = 0;
+	*ret_heap_bytes = 0;
+	if (main || !l->have_heap_info) {
+		for (size_t i = 0; i < w->nmaps; i++) {
+			const struct ct_smaps_entry *e = &w->maps[i];
+			bool heap = e->map.path && strcmp(e->map.path, "[heap]") == 0;
+			if (!heap && (e->map.path || e->map.perms[0] != 'r' || e->map.perms[1] != 'w' ||
+				      e->map.perms[3] != 'p'))
+				continue;
+			if (ct_grow(&rg, &cap, n + 1, sizeof(*rg)) < 0) {
+				free(rg);
+				return -ENOMEM;
+			}
+			rg[n++] = (struct region){ e->map.start, e->map.end };
+		}
+		*ret = rg;
+		*ret_n = n;
+		return 0;
+	}
+	uint64_t top = get_word(st, l->ms[MS_TOP].off, 8);
+	const struct ct_smaps_entry *m = map_of(w, top);
+	if (!m) {
+		*problem = strf("its top chunk 0x%" PRIx64 " is in no mapping", top);
+		return -EAGAIN;
+	}
+	uint64_t h = m->map.start;
+	uint8_t hib[256];
+	if (l->hi_size > sizeof(hib))
+		return -EPROTO;
+	for (size_t k = 0; h && k < 65536; k++) {
+		int r = rd(w, h, hib, l->hi_size);
+		if (r < 0)
+			break;
+		uint64_t ar = get_word(hib, l->hi[HI_AR_PTR].off, 8);
+		uint64_t size = get_word(hib, l->hi[HI_SIZE].off, l->hi[HI_SIZE].size);
+		uint64_t prev = get_word(hib, l->hi[HI_PREV].off, 8);
+		const struct ct_smaps_entry *hm = map_of(w, h);
+		if (ar != addr || !hm || size > (1ull << 40) || size < l->hi_size) {
+			if (k == 0) {
+				free(rg);
+				*problem = strf("no heap_info names this arena at 0x%" PRIx64, h);
+				return -EAGAIN;
+			}
+			break;
+		}
+		if (ct_grow(&rg, &cap, n + 1, sizeof(*rg)) < 0) {
+			free(rg);
+			return -ENOMEM;
+		}
+		rg[n++] = (struct region){ h, h + size };
+		(*ret_nheaps)++;
+		*ret_heap_bytes += size;
+		h = prev;
+	}
+	*ret = rg;
+	*ret_n = n;
+	return 0;
+}
+
+static void add_mi(struct ct_mallinfo *t, const struct ct_mallinfo *a)
+{
+	t->arena += a->arena;
+	t->ordblks += a->ordblks;
+	t->smblks += a->smblks;
+	t->hblks += a->hblks;
+	t->hblkhd += a->hblkhd;
+	t->fsmblks += a->fsmblks;
+	t->uordblks += a->uordblks;
+	t->fordblks += a->fordblks;
+	t->keepcost += a->keepcost;
+}
+
+/* Reads one arena (retrying when its lists change under the walk) into ar. Returns the address of
+ * the next arena in *ret_next, or -errno when the arena itself could not be read. */
+static int read_arena(struct walker *w, uint64_t addr, bool main, int tries, struct ct_glibc_stats *s,
+		      struct ct_glibc_arena *ar, uint64_t *ret_next)
+{
+	const struct layout *l = w->l;
+	uint8_t *st = malloc(l->ms_size);
+	if (!st)
+		return -ENOMEM;
+	int r = 0;
+	struct arena_pass pass;
+	memset(&pass, 0, sizeof(pass));
+	ar->addr = addr;
+	ar->main = main;
+	for (int t = 0; t < tries; t++) {
+		if (t)
+			drop_cache(w);
+		s->tries = CT_MAX(s->tries, (size_t)t + 1);
+		ssize_t n = ct_mem_read(w->pid, addr, st, l->ms_size);
+		if (n != (ssize_t)l->ms_size) {
+			r = n < 0 ? (int)n : -EFAULT;
+			break;
+		}
+		*ret_next = get_word(st, l->ms[MS_NEXT].off, 8);
+		ar->locked = get_word(st, l->ms[MS_MUTEX].off, CT_MIN(l->ms[MS_MUTEX].size, 4)) != 0;
+		struct region *rg = NULL;
+		size_t nrg = 0;
+		free(pass.problem);
+		pass.problem = NULL;
+		r = arena_regions(w, addr, st, main, &rg, &nrg, &ar->nheaps, &ar->heap_bytes, &pass.problem);
+		if (r == 0)
+			r = walk_arena(w, addr, st, rg, nrg, main, &pass);
+		if ((r != -EAGAIN || t == tries - 1) && !main) {
+			for (size_t i = 0; i < nrg; i++) {
+				if (ct_grow(&s->heap_ranges, &w->range_cap, s->nheap_ranges + 1,
+					    sizeof(*s->heap_ranges)) < 0) {
+					r = -ENOMEM;
+					break;
+				}
+				s->heap_ranges[s->nheap_ranges][0] = rg[i].start;
+				s->heap_ranges[s->nheap_ranges][1] = rg[i].end;
+				s->nheap_ranges++;
+			}
+		}
+		free(rg);
+		if (r != -EAGAIN)
+			break;
+	}
+	free(st);
+	if (w->err)
+		r = w->err;
+	if (r == -ENOMEM || r == -ESRCH || r == -EPROTO)
+		return r;
+	if (r == 0) {
+		ar->mi = pass.mi;
+		ar->top_size = pass.top_size;
+		ar->trimmable = pass.trimmable;
+		ar->chunks = pass.chunks;
+		return 0;
+	}
+	/* read, but its lists never held together: say so, count what the arena's header says */
+	ar->approximate = true;
+	ar->problem = pass.problem ? pass.problem : strf("could not be read: %s", ct_strerror(r));
+	return r == -EAGAIN || r == -E2BIG || r == -EFAULT ? 0 : r;
+}
+
+struct find_ctx {
+	Dwfl_Module *mod;
+	const char *name;
+};
+
+static int find_libc_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	struct find_ctx *f = arg;
+	(void)userdata;
+	(void)start;
+	if (ct_alloc_library_kind(name) == CT_ALLOC_GLIBC) {
+		f->mod = mod;
+		f->name = name;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+static int walk_all(struct walker *w, const struct syms *sy, const struct ct_glibc_opts *o,
+		    struct ct_glibc_stats *s)
+{
+	const struct layout *l = w->l;
+	size_t max_arenas = o && o->max_arenas ? o->max_arenas : 1024;
+	int tries = o && o->tries ? o->tries : 3;
+	uint8_t mpb[1024];
+	if (l->mp_size > sizeof(mpb))
+		return -EPROTO;
+	ssize_t n = ct_mem_read(w->pid, sy->mp, mpb, l->mp_size);
+	if (n != (ssize_t)l->mp_size)
+		return n < 0 ? (int)n : -EIO;
+	uint64_t addr = sy->main_arena;
+	for (size_t k = 0;; k++) {
+		if (k >= max_arenas) {
+			s->arenas_truncated = true;
+			break;
+		}
+		struct ct_glibc_arena *ar = NULL;
+		if (ct_grow(&s->arenas, &(size_t){ s->narenas }, s->narenas + 1, sizeof(*s->arenas)) < 0)
+			return -ENOMEM;
+		ar = &s->arenas[s->narenas];
+		memset(ar, 0, sizeof(*ar));
+		s->narenas++;
+		uint64_t next = 0;
+		int r = read_arena(w, addr, k == 0, tries, s, ar, &next);
+		if (r < 0)
+			return r;
+		if (ar->approximate)
+			s->approximate = true;
+		add_mi(&s->total, &ar->mi);
+		s->trimmable += ar->trimmable;
+		if (next == 0 && k == 0)
+			break; /* malloc was never used: main_arena is still all zeros */
+		if (next == sy->main_arena)
+			break;
+		bool seen = false;
+		for (size_t i = 0; i < s->narenas; i++)
+			seen |= s->arenas[i].addr == next;
+		if (seen || !map_of(w, next)) {
+			s->arenas_truncated = true;
+			s->approximate = true;
+			break;
+		}
+		addr = next;
+	}
+	/* mallinfo2: hblks and hblkhd come from mp_, counted once, with the main arena */
+	struct ct_mallinfo *m0 = &s->arenas[0].mi;
+	m0->hblks = get_word(mpb, l->mp[MP_N_MMAPS].off, l->mp[MP_N_MMAPS].size);
+	m0->hblkhd = get_word(mpb, l->mp[MP_MMAPPED_MEM].off, l->mp[MP_MMAPPED_MEM].size);
+	if (l->mp[MP_N_MMAPS].size == 4)
+		m0->hblks = (uint64_t)(int64_t)(int32_t)m0->hblks;
+	s->total.hblks = m0->hblks;
+	s->total.hblkhd = m0->hblkhd;
+	return 0;
+}
+
+int ct_glibc_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_smaps_entry *maps, size_t nmaps,
+		  const struct ct_glibc_opts *o, struct ct_glibc_stats **ret, char **ret_why)
+{
+	*ret_why = NULL;
+	uint64_t t0 = ct_now_ns();
+	struct find_ctx f = { NULL, NULL };
+	dwfl_getmodules(ct_sym_dwfl(sym), find_libc_cb, &f, 0);
+	if (!f.mod) {
+		*ret_why = strf("no libc.so.6 is mapped; glibc's malloc arenas are not there to read");
+		return -ENOENT;
+	}
+	struct syms sy;
+	find_syms(f.mod, &sy);
+	if (!sy.main_arena || !sy.mp) {
+		*ret_why = strf("%s has no symbols main_arena and mp_ (its debug information is missing); install "
+				"libc6-dbg (apt-get install libc6-dbg) and run again", f.name);
+		return -CT_ENODEBUG;
+	}
+	struct layout l;
+	int r = learn_layout(f.mod, &sy, &l, ret_why);
+	if (r < 0)
+		return r;
+	struct ct_glibc_stats *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	const char *mainfile = NULL, *debugfile = NULL;
+	dwfl_module_info(f.mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	s->libc = strdup(f.name);
+	s->debug_file = ct_strdup(debugfile);
+	s->layout_ns = ct_now_ns() - t0;
+
+	struct walker w;
+	memset(&w, 0, sizeof(w));
+	w.pid = pid;
+	w.l = &l;
+	w.maps = maps;
+	w.nmaps = nmaps;
+	w.budget = o && o->max_chunks ? o->max_chunks : 50000000;
+	long ps = sysconf(_SC_PAGESIZE);
+	w.pagesize = ps > 0 ? (size_t)ps : 4096;
+	w.npages = CACHE_PAGES;
+	w.tags = calloc(w.npages, sizeof(*w.tags));
+	w.pages = malloc(w.npages * CACHE_PAGE);
+	if (!s->libc || !w.tags || !w.pages) {
+		r = -ENOMEM;
+		goto out;
+	}
+	uint64_t t1 = ct_now_ns();
+	r = walk_all(&w, &sy, o, s);
+	s->walk_ns = ct_now_ns() - t1;
+out:
+	free(w.tags);
+	free(w.pages);
+	if (r < 0) {
+		if (r == -ESRCH)
+			*ret_why = strf("the process exited while its arenas were read");
+		else if (r == -EPERM || r == -EACCES)
+			*ret_why = strf("reading the process's memory was refused (process_vm_readv: %s)", ct_strerror(r));
+		else if (!*ret_why)
+			*ret_why = strf("malloc's arenas could not be read: %s", ct_strerror(r));
+		ct_glibc_stats_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+void ct_glibc_stats_free(struct ct_glibc_stats *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->narenas; i++)
+		free(s->arenas[i].problem);
+	free(s->arenas);
+	free(s->heap_ranges);
+	free(s->libc);
+	free(s->debug_file);
+	free(s);
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "report/memory.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "lib/json.h"
+#include "report/report.h"
+#include "lib/banned.h"
+
+const char *ct_fmt_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	if (v < 1024) {
+		snprintf(buf, len, "%" PRIu64 " B", v);
+		return buf;
+	}
+	double d = (double)v / 1024;
+	size_t u = 0;
+	while (d >= 1024 && u + 1 < CT_ARRAY_SIZE(units)) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, len, d < 10 && u >= 2 ? "%.2f %s" : "%.1f %s", d, units[u]);
+	return buf;
+}
+
+#define B(v) ct_fmt_bytes((v), (char[24]){ 0 }, 24)
+
+/* The last width bytes of a long name, marked with "...". */
+static const char *fit(const char *s, size_t width, char *buf, size_t len)
+{
+	size_t n = strlen(s);
+	if (n <= width)
+		return s;
+	snprintf(buf, len, "...%s", s + n - (width - 3));
+	return buf;
+}
+
+static void group_label(const struct ct_mem_group *g, char *buf, size_t len)
+{
+	if (g->kind == CT_MEM_STACK && g->tid > 0)
+		snprintf(buf, len, "stack of thread %d%s%s%s", (int)g->tid, g->thread_name ? " (" : "",
+			 g->thread_name ? g->thread_name : "", g->thread_name ? ")" : "");
+	else if (g->kind == CT_MEM_STACK && g->tid < 0)
+		snprintf(buf, len, "stack of a thread at 0x%" PRIx64, g->first_start);
+	else
+		snprintf(buf, len, "%s", g->name);
+}
+
+static void text_mappings(const struct ct_mem_report *r, struct ct_buf *out)
+{
+	const struct ct_mem_l1 *l = r->l1;
+	enum { W = 44 };
+	ct_buf_printf(out, "\n%-*s %-9s %10s %10s %10s %10s %5s\n", W + 2, "largest mappings, by RSS", "kind", "RSS",
+		      "PSS", "size", "swap", "maps");
+	size_t shown = CT_MIN(l->ngroups, r->top);
+	for (size_t i = 0; i < shown; i++) {
+		const struct ct_mem_group *g = &l->groups[i];
+		char label[512], fbuf[64];
+		group_label(g, label, sizeof(label));
+		ct_buf_printf(out, "  %-*s %-9s %10s %10s %10s %10s %5zu\n", W, fit(label, W, fbuf, sizeof(fbuf)),
+			      ct_mem_kind_name(g->kind), B(g->rss), B(g->pss), B(g->size), B(g->swap), g->nmaps);
+	}
+	if (l->ngroups > shown) {
+		struct ct_mem_group rest;
+		memset(&rest, 0, sizeof(rest));
+		for (size_t i = shown; i < l->ngroups; i++) {
+			rest.rss += l->groups[i].rss;
+			rest.pss += l->groups[i].pss;
+			rest.size += l->groups[i].size;
+			rest.swap += l->groups[i].swap;
+			rest.nmaps += l->groups[i].nmaps;
+		}
+		char label[64];
+		snprintf(label, sizeof(label), "(%zu more groups)", l->ngroups - shown);
+		ct_buf_printf(out, "  %-*s %-9s %10s %10s %10s %10s %5zu\n", W, label, "", B(rest.rss), B(rest.pss),
+			      B(rest.size), B(rest.swap), rest.nmaps);
+	}
+}
+
+static void text_malloc(const struct ct_mem_report *r, struct ct_buf *out)
+{
+	const struct ct_alloc_info *a = r->alloc;
+	ct_buf_puts(out, "\nallocator: ");
+	if (!a || a->kind == CT_ALLOC_UNKNOWN)
+		ct_buf_puts(out, "unknown (no glibc, jemalloc, tcmalloc or mimalloc found)\n");
+	else
+		ct_buf_printf(out, "%s%s%s (%s%s)\n", ct_allocator_name(a->kind), a->kind == CT_ALLOC_GLIBC ? " malloc" : "",
+			      a->static_glibc ? ", statically linked" : "",
+			      a->linked_in ? "linked into " : "", a->module ? a->module : "?");
+	if (r->malloc_note)
+		ct_buf_printf(out, "  %s\n", r->malloc_note);
+	const struct ct_glibc_stats *g = r->glibc;
+	if (!g)
+		return;
+	ct_buf_printf(out, "malloc arenas, as mallinfo2() would count them (read without stopping the process%s):\n",
+		      g->approximate ? "; APPROXIMATE, lists changed during the walk" : "");
+	ct_buf_printf(out, "  %-22s %10s %10s %10s %8s %8s %10s %10s %10s\n", "arena", "system", "in use", "free",
+		      "ordblks", "smblks", "fastbin", "top", "trimmable");
+	for (size_t i = 0; i < g->narenas; i++) {
+		const struct ct_glibc_arena *ar = &g->arenas[i];
+		char name[48];
+		snprintf(name, sizeof(name), "%s 0x%" PRIx64 "%s", ar->main ? "main" : "thread", ar->addr,
+			 ar->approximate ? "~" : "");
+		ct_buf_printf(out, "  %-22s %10s %10s %10s %8" PRIu64 " %8" PRIu64 " %10s %10s %10s\n", name,
+			      B(ar->mi.arena), B(ar->mi.uordblks), B(ar->mi.fordblks), ar->mi.ordblks, ar->mi.smblks,
+			      B(ar->mi.fsmblks), B(ar->top_size), B(ar->trimmable));
+	}
+	const struct ct_mallinfo *t = &g->total;
+	ct_buf_printf(out, "  %-22s %10s %10s %10s %8" PRIu64 " %8" PRIu64 " %10s %10s %10s\n", "total", B(t->arena),
+		      B(t->uordblks), B(t->fordblks), t->ordblks, t->smblks, B(t->fsmblks), "", B(g->trimmable));
+	ct_buf_printf(out, "  mmapped chunks: %" PRIu64 " holding %s; keepcost %s\n", t->hblks, B(t->hblkhd),
+		      B(t->keepcost));
+	ct_buf_printf(out, "  in use by the program: %s (arenas) + %s (mmapped) = %s; free inside malloc: %s; "
+		      "malloc_trim(0) could return about %s\n",
+		      B(t->uordblks), B(t->hblkhd), B(t->uordblks + t->hblkhd), B(t->fordblks), B(g->trimmable));
+	for (size_t i = 0; i < g->narenas; i++)
+		if (g->arenas[i].problem)
+			ct_buf_printf(out, "  arena 0x%" PRIx64 ": %s\n", g->arenas[i].addr, g->arenas[i].problem);
+	if (g->arenas_truncated)
+		ct_buf_puts(out, "  the arena list did not close; only the arenas above were read\n");
+}
+
+void ct_report_memory_text(const struct ct_mem_report *r, struct ct_buf *out)
+{
+	const struct ct_mem_l1 *l = r->l1;
+	const struct ct_mem_status *s = &l->status;
+	ct_buf_printf(out, "process %d (%s): %ld thread%s", (int)l->pid, s->name, s->threads, s->threads == 1 ? "" : "s");
+	if (l->fds >= 0)
+		ct_buf_printf(out, ", %ld open fds", l->fds);
+	ct_buf_putc(out, '\n');
+	ct_buf_printf(out, "  %-8s %10s", "RSS", B(s->vm_rss));
+	if (s->has_rss_split)
+		ct_buf_printf(out, "   anon %s, file %s, shmem %s", B(s->rss_anon), B(s->rss_file), B(s->rss_shmem));
+	ct_buf_putc(out, '\n');
+	ct_buf_printf(out, "  %-8s %10s", "PSS", B(l->pss));
+	if (l->has_rollup)
+		ct_buf_printf(out, "   anon %s, file %s, shmem %s", B(l->pss_anon), B(l->pss_file), B(l->pss_shmem));
+	ct_buf_putc(out, '\n');
+	ct_buf_printf(out, "  %-8s %10s\n", "swap", B(s->vm_swap));
+	ct_buf_printf(out, "  %-8s %10s   peak RSS %s, peak virtual %s\n", "virtual", B(s->vm_size), B(s->vm_hwm),
+		      B(s->vm_peak));
+	ct_buf_printf(out, "  %-8s %10s   reserved for %zu thread stacks (%s resident)\n", "stacks", B(l->stack_size),
+		      l->nstacks, B(l->stack_rss));
+	text_mappings(r, out);
+	text_malloc(r, out);
+}
+
+static void json_mallinfo(struct ct_json *j, const struct ct_mallinfo *m)
+{
+	ct_json_key(j, "arena"); ct_json_uint(j, m->arena);
+	ct_json_key(j, "ordblks"); ct_json_uint(j, m->ordblks);
+	ct_json_key(j, "smblks"); ct_json_uint(j, m->smblks);
+	ct_json_key(j, "hblks"); ct_json_uint(j, m->hblks);
+	ct_json_key(j, "hblkhd"); ct_json_uint(j, m->hblkhd);
+	ct_json_key(j, "usmblks"); ct_json_uint(j, m->usmblks);
+	ct_json_key(j, "fsmblks"); ct_json_uint(j, m->fsmblks);
+	ct_json_key(j, "uordblks"); ct_json_uint(j, m->uordblks);
+	ct_json_key(j, "fordblks"); ct_json_uint(j, m->fordblks);
+	ct_json_key(j, "keepcost"); ct_json_uint(j, m->keepcost);
+}
+
+static void json_malloc(struct ct_json *j, const struct ct_mem_report *r)
+{
+	const struct ct_alloc_info *a = r->alloc;
+	ct_json_key(j, "allocator");
+	ct_json_obj_begin(j);
+	ct_json_key(j, "name"); ct_json_str(j, ct_allocator_name(a ? a->kind : CT_ALLOC_UNKNOWN));
+	ct_json_key(j, "module"); ct_json_str(j, a ? a->module : NULL);
+	ct_json_key(j, "linked_in"); ct_json_bool(j, a && a->linked_in);
+	ct_json_key(j, "static"); ct_json_bool(j, a && a->static_glibc);
+	ct_json_obj_end(j);
+	ct_json_key(j, "malloc_note"); ct_json_str(j, r->malloc_note);
+	ct_json_key(j, "malloc");
+	const struct ct_glibc_stats *g = r->glibc;
+	if (!g) {
+		ct_json_null(j);
+		return;
+	}
+	ct_json_obj_begin(j);
+	ct_json_key(j, "source"); ct_json_str(j, "glibc-arenas");
+	ct_json_key(j, "libc"); ct_json_str(j, g->libc);
+	ct_json_key(j, "debug_file"); ct_json_str(j, g->debug_file);
+	ct_json_key(j, "approximate"); ct_json_bool(j, g->approximate);
+	ct_json_key(j, "arenas_truncated"); ct_json_bool(j, g->arenas_truncated);
+	ct_json_key(j, "tries"); ct_json_uint(j, g->tries);
+	ct_json_key(j, "walk_ms"); ct_json_double(j, (double)g->walk_ns / 1e6, 2);
+	ct_json_key(j, "total");
+	ct_json_obj_begin(j);
+	json_mallinfo(j, &g->total);
+	ct_json_key(j, "trimmable"); ct_json_uint(j, g->trimmable);
+	ct_json_obj_end(j);
+	ct_json_key(j, "arenas");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < g->narenas; i++) {
+		const struct ct_glibc_arena *ar = &g->arenas[i];
+		ct_json_obj_begin(j);
+		ct_json_key(j, "address"); ct_json_hex(j, ar->addr);
+		ct_json_key(j, "main"); ct_json_bool(j, ar->main);
+		ct_json_key(j, "heaps"); ct_json_uint(j, ar->nheaps);
+		ct_json_key(j, "heap_bytes"); ct_json_uint(j, ar->heap_bytes);
+		ct_json_key(j, "top"); ct_json_uint(j, ar->top_size);
+		ct_json_key(j, "free_chunks"); ct_json_uint(j, ar->chunks);
+		ct_json_key(j, "trimmable"); ct_json_uint(j, ar->trimmable);
+		json_mallinfo(j, &ar->mi);
+		ct_json_key(j, "approximate"); ct_json_bool(j, ar->approximate);
+		ct_json_key(j, "problem"); ct_json_str(j, ar->problem);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+	ct_json_obj_end(j);
+}
+
+void ct_report_memory_json(const struct ct_mem_report *r, struct ct_buf *out)
+{
+	const struct ct_mem_l1 *l = r->l1;
+	const struct ct_mem_status *s = &l->status;
+	struct ct_json j;
+	ct_json_init(&j, out);
+	ct_json_obj_begin(&j);
+	ct_json_key(&j, "version"); ct_json_int(&j, CT_JSON_VERSION);
+	ct_json_key(&j, "pid"); ct_json_int(&j, l->pid);
+	ct_json_key(&j, "process"); ct_json_str(&j, s->name);
+	ct_json_key(&j, "threads"); ct_json_int(&j, s->threads);
+	ct_json_key(&j, "fds");
+	if (l->fds >= 0)
+		ct_json_int(&j, l->fds);
+	else
+		ct_json_null(&j);
+	ct_json_key(&j, "wall_ms"); ct_json_double(&j, (double)r->wall_ns / 1e6, 2);
+	ct_json_key(&j, "totals");
+	ct_json_obj_begin(&j);
+	ct_json_key(&j, "rss"); ct_json_uint(&j, s->vm_rss);
+	ct_json_key(&j, "rss_anon"); ct_json_uint(&j, s->rss_anon);
+	ct_json_key(&j, "rss_file"); ct_json_uint(&j, s->rss_file);
+	ct_json_key(&j, "rss_shmem"); ct_json_uint(&j, s->rss_shmem);
+	ct_json_key(&j, "pss"); ct_json_uint(&j, l->pss);
+	ct_json_key(&j, "pss_anon"); ct_json_uint(&j, l->pss_anon);
+	ct_json_key(&j, "pss_file"); ct_json_uint(&j, l->pss_file);
+	ct_json_key(&j, "pss_shmem"); ct_json_uint(&j, l->pss_shmem);
+	ct_json_key(&j, "swap"); ct_json_uint(&j, s->vm_swap);
+	ct_json_key(&j, "virtual"); ct_json_uint(&j, s->vm_size);
+	ct_json_key(&j, "peak_rss"); ct_json_uint(&j, s->vm_hwm);
+	ct_json_key(&j, "peak_virtual"); ct_json_uint(&j, s->vm_peak);
+	ct_json_obj_end(&j);
+	ct_json_key(&j, "stacks");
+	ct_json_obj_begin(&j);
+	ct_json_key(&j, "count"); ct_json_uint(&j, l->nstacks);
+	ct_json_key(&j, "size"); ct_json_uint(&j, l->stack_size);
+	ct_json_key(&j, "rss"); ct_json_uint(&j, l->stack_rss);
+	ct_json_obj_end(&j);
+	ct_json_key(&j, "mappings");
+	ct_json_arr_begin(&j);
+	size_t shown = CT_MIN(l->ngroups, r->top);
+	for (size_t i = 0; i < shown; i++) {
+		const struct ct_mem_group *g = &l->groups[i];
+		ct_json_obj_begin(&j);
+		ct_json_key(&j, "kind"); ct_json_str(&j, ct_mem_kind_name(g->kind));
+		ct_json_key(&j, "name"); ct_json_str(&j, g->name);
+		ct_json_key(&j, "tid");
+		if (g->kind == CT_MEM_STACK && g->tid > 0)
+			ct_json_int(&j, g->tid);
+		else
+			ct_json_null(&j);
+		ct_json_key(&j, "thread_name"); ct_json_str(&j, g->thread_name);
+		ct_json_key(&j, "start"); ct_json_hex(&j, g->first_start);
+		ct_json_key(&j, "maps"); ct_json_uint(&j, g->nmaps);
+		ct_json_key(&j, "size"); ct_json_uint(&j, g->size);
+		ct_json_key(&j, "rss"); ct_json_uint(&j, g->rss);
+		ct_json_key(&j, "pss"); ct_json_uint(&j, g->pss);
+		ct_json_key(&j, "swap"); ct_json_uint(&j, g->swap);
+		ct_json_key(&j, "anonymous"); ct_json_uint(&j, g->anonymous);
+		ct_json_obj_end(&j);
+	}
+	ct_json_arr_end(&j);
+	ct_json_key(&j, "mappings_omitted"); ct_json_uint(&j, l->ngroups - shown);
+	json_malloc(&j, r);
+	ct_json_obj_end(&j);
+	ct_buf_putc(out, '\n');
+}
