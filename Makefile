@@ -102,3 +102,10 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# --memory (issue 6): a static fixture, and the benchmark against gdb's malloc_stats().
+$(BUILD)/fixtures/staticheap: FIX_CFLAGS := -g -O0 -static -Wall
+.PHONY: bench-memory
+bench-memory: all $(FIXTURE_BIN)
+	@sh bench/bench-memory.sh $(BUILD)
+DEB_DEPS += redis-server

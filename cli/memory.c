@@ -82,9 +82,11 @@ static void read_allocator(const struct ct_env *env, pid_t pid, struct mem_run *
 	case CT_ALLOC_JEMALLOC:
 	case CT_ALLOC_TCMALLOC:
 	case CT_ALLOC_MIMALLOC:
-		m->note = strf("%s keeps its statistics behind its own API (mallctl, MallocExtension), which "
-			       "this build of ctrace does not call; the mappings above show its memory",
-			       ct_allocator_name(m->alloc.kind));
+		m->note = strf("%s keeps its statistics behind its own API (%s), which only code run inside "
+			       "the process can call; ctrace does not do that, so the mappings above are what is known",
+			       ct_allocator_name(m->alloc.kind),
+			       m->alloc.kind == CT_ALLOC_JEMALLOC ? "mallctl" :
+			       m->alloc.kind == CT_ALLOC_TCMALLOC ? "MallocExtension" : "mi_stats");
 		ct_sym_close(sym);
 		return;
 	case CT_ALLOC_UNKNOWN:
@@ -145,10 +147,12 @@ static int one_report(struct ct_env *env, pid_t pid)
 		code = ct_cli_write_output(env, &out);
 	}
 	ct_buf_free(&out);
-	if (code == CT_EXIT_OK && m.note)
+	/* the text report already says it; JSON and -o get it on stderr too */
+	bool quiet = env->format != CT_FMT_JSON && !env->output;
+	if (code == CT_EXIT_OK && m.note && !quiet)
 		ct_warn("%s", m.note);
 	if (code == CT_EXIT_OK && m.glibc && m.glibc->approximate)
-		ct_warn("malloc's lists changed while they were read; the arena numbers are approximate");
+		ct_warn("malloc's free lists did not hold together while they were read (changing, or corrupt); the arena numbers are approximate");
 	if (code == CT_EXIT_OK)
 		code = m.code;
 	mem_run_clear(&m);

@@ -421,7 +421,24 @@ static void trim_chunk(const struct walker *w, uint64_t p, uint64_t size, uint64
 		*trim += size & ~psm1;
 }
 
-/* Walks one arena from a fresh copy of its malloc_state, as int_mallinfo does. */
+/* Notes the first problem of a pass; later ones add nothing new for the reader. */
+static void problem(struct arena_pass *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(struct arena_pass *a, const char *fmt, ...)
+{
+	if (a->problem)
+		return;
+	struct ct_buf b = CT_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	ct_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	a->problem = ct_buf_steal(&b);
+}
+
+/* Walks one arena from a fresh copy of its malloc_state, as int_mallinfo does. A list that does
+ * not hold together is cut where it breaks and the walk goes on with the next one, so *ret always
+ * has what could be counted; the return is -EAGAIN when anything was cut, -E2BIG at the chunk limit,
+ * another -errno when memory could not be read. */
 static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const struct region *rg, size_t nrg,
 		      bool main, struct arena_pass *ret)
 {
@@ -434,21 +451,22 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 	uint64_t bins_addr = addr + l->ms[MS_BINS].off;
 	uint64_t initial_top = bins_addr - l->mc[MC_FD].off; /* bin_at(av, 1): top before first use */
 	struct chunk c;
-	int r;
+	int r = 0;
 
-	if (top && top != initial_top && !in_regions(rg, nrg, top, 1)) {
-		ret->problem = strf("top chunk 0x%" PRIx64 " is outside the arena's memory", top);
-		return -EAGAIN;
+	if (top == 0 && system_mem == 0) {
+		*ret = a; /* malloc was never called: ptmalloc_init has not run, all is zero */
+		return 0;
 	}
-	if (top) {
+	if (top != initial_top && !in_regions(rg, nrg, top, 1)) {
+		problem(&a, "top chunk 0x%" PRIx64 " is outside the arena's memory", top);
+	} else {
 		if ((r = read_chunk(w, top, &c)) < 0)
-			return r;
-		a.top_size = c.size;
-		if (top != initial_top && !in_regions(rg, nrg, top, c.size)) {
-			ret->problem = strf("top chunk 0x%" PRIx64 " of %" PRIu64 " bytes overruns the arena's memory",
-					    top, c.size);
-			return -EAGAIN;
-		}
+			goto out;
+		if (top != initial_top && !in_regions(rg, nrg, top, c.size))
+			problem(&a, "top chunk 0x%" PRIx64 " claims %" PRIu64 " bytes, beyond the arena's memory",
+				top, c.size);
+		else
+			a.top_size = c.size;
 	}
 	uint64_t avail = a.top_size, nblocks = 1, fastavail = 0, nfast = 0;
 
@@ -457,22 +475,23 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 		uint64_t p = get_word(st, l->ms[MS_FASTBINS].off + i * fbsz, fbsz);
 		while (p) {
 			if (!w->budget) {
-				ret->problem = strf("stopped after the chunk limit");
-				return -E2BIG;
+				problem(&a, "stopped at the limit of chunks walked");
+				r = -E2BIG;
+				goto out;
 			}
 			w->budget--;
 			if ((p & align) || !in_regions(rg, nrg, p, 4 * l->word)) {
-				ret->problem = strf("fastbin %zu: chunk 0x%" PRIx64 " is outside the arena", i, p);
-				return -EAGAIN;
+				problem(&a, "fastbin %zu: chunk 0x%" PRIx64 " is outside the arena", i, p);
+				break;
 			}
 			if ((r = read_chunk(w, p, &c)) < 0)
-				return r;
+				goto out;
 			/* fastbin_index(): the size must belong to this bin */
 			uint64_t idx = (c.size >> (l->word == 8 ? 4 : 3)) - 2;
 			if (c.size < 4 * l->word || idx != i || !in_regions(rg, nrg, p, c.size)) {
-				ret->problem = strf("fastbin %zu: chunk 0x%" PRIx64 " has size %" PRIu64
-						    ", not this bin's", i, p, c.size);
-				return -EAGAIN;
+				problem(&a, "fastbin %zu: chunk 0x%" PRIx64 " has size %" PRIu64 ", not this bin's",
+					i, p, c.size);
+				break;
 			}
 			nfast++;
 			fastavail += c.size;
@@ -491,20 +510,21 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 		uint64_t p = get_word(st, l->ms[MS_BINS].off + ((i - 1) * 2 + 1) * 8, 8); /* last(b) = b->bk */
 		while (p != b) {
 			if (!w->budget) {
-				ret->problem = strf("stopped after the chunk limit");
-				return -E2BIG;
+				problem(&a, "stopped at the limit of chunks walked");
+				r = -E2BIG;
+				goto out;
 			}
 			w->budget--;
 			if ((p & align) || !in_regions(rg, nrg, p, 4 * l->word)) {
-				ret->problem = strf("bin %zu: chunk 0x%" PRIx64 " is outside the arena", i, p);
-				return -EAGAIN;
+				problem(&a, "bin %zu: chunk 0x%" PRIx64 " is outside the arena", i, p);
+				break;
 			}
 			if ((r = read_chunk(w, p, &c)) < 0)
-				return r;
+				goto out;
 			if (c.fd != prev || c.size < 4 * l->word || !in_regions(rg, nrg, p, c.size)) {
-				ret->problem = strf("bin %zu: chunk 0x%" PRIx64 " does not link back (size %" PRIu64 ")",
-						    i, p, c.size);
-				return -EAGAIN;
+				problem(&a, "bin %zu: chunk 0x%" PRIx64 " (size %" PRIu64 ") does not link back to "
+					"0x%" PRIx64, i, p, c.size, prev);
+				break;
 			}
 			nblocks++;
 			avail += c.size;
@@ -516,9 +536,9 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 	}
 	a.chunks += nfast;
 	if (avail > system_mem) {
-		ret->problem = strf("free bytes (%" PRIu64 ") exceed the arena's system memory (%" PRIu64 ")",
-				    avail, system_mem);
-		return -EAGAIN;
+		problem(&a, "free bytes (%" PRIu64 ") exceed the arena's system memory (%" PRIu64 ")", avail,
+			system_mem);
+		avail = system_mem;
 	}
 	a.mi.smblks = nfast;
 	a.mi.ordblks = nblocks;
@@ -533,14 +553,43 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 		if (a.top_size > minsize + 1)
 			a.trimmable += (a.top_size - minsize - 1) & ~(uint64_t)(w->pagesize - 1);
 	}
+	r = 0;
+out:
 	free(ret->problem);
 	*ret = a;
-	return 0;
+	if (r == 0 && a.problem)
+		r = -EAGAIN;
+	return r;
 }
 
 /* The memory an arena's chunks may live in. Main arena: [heap] and anonymous private memory (it
  * falls back to mmap when brk fails). Thread arena: its heaps, found from the heap holding top and
  * their prev links; each must name this arena. */
+/* Every [heap] and anonymous private read-write mapping. */
+static int broad_regions(struct walker *w, struct region **ret, size_t *ret_n)
+{
+	struct region *rg = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < w->nmaps; i++) {
+		const struct ct_smaps_entry *e = &w->maps[i];
+		bool heap = e->map.path && strcmp(e->map.path, "[heap]") == 0;
+		if (!heap && (e->map.path || e->map.perms[0] != 'r' || e->map.perms[1] != 'w' || e->map.perms[3] != 'p'))
+			continue;
+		if (ct_grow(&rg, &cap, n + 1, sizeof(*rg)) < 0) {
+			free(rg);
+			return -ENOMEM;
+		}
+		rg[n++] = (struct region){ e->map.start, e->map.end };
+	}
+	*ret = rg;
+	*ret_n = n;
+	return 0;
+}
+
+/* The memory an arena's chunks may live in. Main arena: [heap] and anonymous private memory (it
+ * falls back to mmap when brk fails). Thread arena: its heaps, found from the heap holding top and
+ * their prev links; each must name this arena. When they cannot be found, *problem says so and the
+ * broad set is used. */
 static int arena_regions(struct walker *w, uint64_t addr, const uint8_t *st, bool main, struct region **ret,
 			 size_t *ret_n, size_t *ret_nheaps, uint64_t *ret_heap_bytes, char **problem)
 {
@@ -549,49 +598,22 @@ static int arena_regions(struct walker *w, uint64_t addr, const uint8_t *st, boo
 	size_t n = 0, cap = 0;
 	*ret_nheaps = 0;
 	*ret_heap_bytes = 0;
-	if (main || !l->have_heap_info) {
-		for (size_t i = 0; i < w->nmaps; i++) {
-			const struct ct_smaps_entry *e = &w->maps[i];
-			bool heap = e->map.path && strcmp(e->map.path, "[heap]") == 0;
-			if (!heap && (e->map.path || e->map.perms[0] != 'r' || e->map.perms[1] != 'w' ||
-				      e->map.perms[3] != 'p'))
-				continue;
-			if (ct_grow(&rg, &cap, n + 1, sizeof(*rg)) < 0) {
-				free(rg);
-				return -ENOMEM;
-			}
-			rg[n++] = (struct region){ e->map.start, e->map.end };
-		}
-		*ret = rg;
-		*ret_n = n;
-		return 0;
-	}
+	if (main || !l->have_heap_info)
+		return broad_regions(w, ret, ret_n);
 	uint64_t top = get_word(st, l->ms[MS_TOP].off, 8);
 	const struct ct_smaps_entry *m = map_of(w, top);
-	if (!m) {
-		*problem = strf("its top chunk 0x%" PRIx64 " is in no mapping", top);
-		return -EAGAIN;
-	}
-	uint64_t h = m->map.start;
 	uint8_t hib[256];
 	if (l->hi_size > sizeof(hib))
 		return -EPROTO;
-	for (size_t k = 0; h && k < 65536; k++) {
-		int r = rd(w, h, hib, l->hi_size);
-		if (r < 0)
+	for (uint64_t h = m ? m->map.start : 0, k = 0; h && k < 65536; k++) {
+		if (rd(w, h, hib, l->hi_size) < 0)
 			break;
 		uint64_t ar = get_word(hib, l->hi[HI_AR_PTR].off, 8);
 		uint64_t size = get_word(hib, l->hi[HI_SIZE].off, l->hi[HI_SIZE].size);
 		uint64_t prev = get_word(hib, l->hi[HI_PREV].off, 8);
 		const struct ct_smaps_entry *hm = map_of(w, h);
-		if (ar != addr || !hm || size > (1ull << 40) || size < l->hi_size) {
-			if (k == 0) {
-				free(rg);
-				*problem = strf("no heap_info names this arena at 0x%" PRIx64, h);
-				return -EAGAIN;
-			}
+		if (ar != addr || !hm || size > (1ull << 40) || size < l->hi_size)
 			break;
-		}
 		if (ct_grow(&rg, &cap, n + 1, sizeof(*rg)) < 0) {
 			free(rg);
 			return -ENOMEM;
@@ -600,6 +622,11 @@ static int arena_regions(struct walker *w, uint64_t addr, const uint8_t *st, boo
 		(*ret_nheaps)++;
 		*ret_heap_bytes += size;
 		h = prev;
+	}
+	if (n == 0) {
+		*problem = strf("no heap of this arena holds its top chunk 0x%" PRIx64 "; chunks were checked "
+				"against all anonymous memory instead", top);
+		return broad_regions(w, ret, ret_n);
 	}
 	*ret = rg;
 	*ret_n = n;
@@ -648,9 +675,16 @@ static int read_arena(struct walker *w, uint64_t addr, bool main, int tries, str
 		size_t nrg = 0;
 		free(pass.problem);
 		pass.problem = NULL;
-		r = arena_regions(w, addr, st, main, &rg, &nrg, &ar->nheaps, &ar->heap_bytes, &pass.problem);
+		char *region_problem = NULL;
+		r = arena_regions(w, addr, st, main, &rg, &nrg, &ar->nheaps, &ar->heap_bytes, &region_problem);
 		if (r == 0)
 			r = walk_arena(w, addr, st, rg, nrg, main, &pass);
+		if (region_problem && !pass.problem && (r == 0 || r == -EAGAIN)) {
+			pass.problem = region_problem;
+			region_problem = NULL;
+			r = -EAGAIN;
+		}
+		free(region_problem);
 		if ((r != -EAGAIN || t == tries - 1) && !main) {
 			for (size_t i = 0; i < nrg; i++) {
 				if (ct_grow(&s->heap_ranges, &w->range_cap, s->nheap_ranges + 1,
@@ -672,14 +706,13 @@ static int read_arena(struct walker *w, uint64_t addr, bool main, int tries, str
 		r = w->err;
 	if (r == -ENOMEM || r == -ESRCH || r == -EPROTO)
 		return r;
-	if (r == 0) {
-		ar->mi = pass.mi;
-		ar->top_size = pass.top_size;
-		ar->trimmable = pass.trimmable;
-		ar->chunks = pass.chunks;
+	ar->mi = pass.mi;
+	ar->top_size = pass.top_size;
+	ar->trimmable = pass.trimmable;
+	ar->chunks = pass.chunks;
+	if (r == 0)
 		return 0;
-	}
-	/* read, but its lists never held together: say so, count what the arena's header says */
+	/* its lists never held together: what was counted before they broke, marked as such */
 	ar->approximate = true;
 	ar->problem = pass.problem ? pass.problem : strf("could not be read: %s", ct_strerror(r));
 	return r == -EAGAIN || r == -E2BIG || r == -EFAULT ? 0 : r;

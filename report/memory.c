@@ -95,7 +95,7 @@ static void text_malloc(const struct ct_mem_report *r, struct ct_buf *out)
 	if (!g)
 		return;
 	ct_buf_printf(out, "malloc arenas, as mallinfo2() would count them (read without stopping the process%s):\n",
-		      g->approximate ? "; APPROXIMATE, lists changed during the walk" : "");
+		      g->approximate ? "; APPROXIMATE, see below" : "");
 	ct_buf_printf(out, "  %-22s %10s %10s %10s %8s %8s %10s %10s %10s\n", "arena", "system", "in use", "free",
 		      "ordblks", "smblks", "fastbin", "top", "trimmable");
 	for (size_t i = 0; i < g->narenas; i++) {
@@ -115,6 +115,8 @@ static void text_malloc(const struct ct_mem_report *r, struct ct_buf *out)
 	ct_buf_printf(out, "  in use by the program: %s (arenas) + %s (mmapped) = %s; free inside malloc: %s; "
 		      "malloc_trim(0) could return about %s\n",
 		      B(t->uordblks), B(t->hblkhd), B(t->uordblks + t->hblkhd), B(t->fordblks), B(g->trimmable));
+	if (g->narenas == 1 && t->arena == 0 && t->hblks == 0)
+		ct_buf_puts(out, "  malloc has not been called by this process yet: its arenas hold nothing\n");
 	for (size_t i = 0; i < g->narenas; i++)
 		if (g->arenas[i].problem)
 			ct_buf_printf(out, "  arena 0x%" PRIx64 ": %s\n", g->arenas[i].addr, g->arenas[i].problem);
