@@ -793,8 +793,15 @@ static int walk_all(struct walker *w, const struct syms *sy, const struct ct_gli
 	return 0;
 }
 
-int ct_glibc_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_smaps_entry *maps, size_t nmaps,
-		  const struct ct_glibc_opts *o, struct ct_glibc_stats **ret, char **ret_why)
+struct ct_glibc_reader {
+	pid_t pid;
+	struct layout l;
+	struct syms sy;
+	char *libc, *debug_file;
+	uint64_t layout_ns;
+};
+
+int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader **ret, char **ret_why)
 {
 	*ret_why = NULL;
 	uint64_t t0 = ct_now_ns();
@@ -804,30 +811,58 @@ int ct_glibc_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_smaps_en
 		*ret_why = strf("no libc.so.6 is mapped; glibc's malloc arenas are not there to read");
 		return -ENOENT;
 	}
-	struct syms sy;
-	find_syms(f.mod, &sy);
-	if (!sy.main_arena || !sy.mp) {
+	struct ct_glibc_reader *g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->pid = pid;
+	find_syms(f.mod, &g->sy);
+	if (!g->sy.main_arena || !g->sy.mp) {
 		*ret_why = strf("%s has no symbols main_arena and mp_ (its debug information is missing); install "
 				"libc6-dbg (apt-get install libc6-dbg) and run again", f.name);
+		free(g);
 		return -CT_ENODEBUG;
 	}
-	struct layout l;
-	int r = learn_layout(f.mod, &sy, &l, ret_why);
-	if (r < 0)
+	int r = learn_layout(f.mod, &g->sy, &g->l, ret_why);
+	if (r < 0) {
+		free(g);
 		return r;
+	}
+	const char *mainfile = NULL, *debugfile = NULL;
+	dwfl_module_info(f.mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	g->libc = strdup(f.name);
+	g->debug_file = ct_strdup(debugfile);
+	if (!g->libc || (debugfile && !g->debug_file)) {
+		ct_glibc_close(g);
+		return -ENOMEM;
+	}
+	g->layout_ns = ct_now_ns() - t0;
+	*ret = g;
+	return 0;
+}
+
+void ct_glibc_close(struct ct_glibc_reader *g)
+{
+	if (!g)
+		return;
+	free(g->libc);
+	free(g->debug_file);
+	free(g);
+}
+
+int ct_glibc_walk(struct ct_glibc_reader *g, const struct ct_smaps_entry *maps, size_t nmaps,
+		  const struct ct_glibc_opts *o, struct ct_glibc_stats **ret, char **ret_why)
+{
+	*ret_why = NULL;
 	struct ct_glibc_stats *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	const char *mainfile = NULL, *debugfile = NULL;
-	dwfl_module_info(f.mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
-	s->libc = strdup(f.name);
-	s->debug_file = ct_strdup(debugfile);
-	s->layout_ns = ct_now_ns() - t0;
-
+	s->libc = strdup(g->libc);
+	s->debug_file = ct_strdup(g->debug_file);
+	s->layout_ns = g->layout_ns;
 	struct walker w;
 	memset(&w, 0, sizeof(w));
-	w.pid = pid;
-	w.l = &l;
+	w.pid = g->pid;
+	w.l = &g->l;
 	w.maps = maps;
 	w.nmaps = nmaps;
 	w.budget = o && o->max_chunks ? o->max_chunks : 50000000;
@@ -836,12 +871,13 @@ int ct_glibc_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_smaps_en
 	w.npages = CACHE_PAGES;
 	w.tags = calloc(w.npages, sizeof(*w.tags));
 	w.pages = malloc(w.npages * CACHE_PAGE);
+	int r;
 	if (!s->libc || !w.tags || !w.pages) {
 		r = -ENOMEM;
 		goto out;
 	}
 	uint64_t t1 = ct_now_ns();
-	r = walk_all(&w, &sy, o, s);
+	r = walk_all(&w, &g->sy, o, s);
 	s->walk_ns = ct_now_ns() - t1;
 out:
 	free(w.tags);
@@ -851,13 +887,25 @@ out:
 			*ret_why = strf("the process exited while its arenas were read");
 		else if (r == -EPERM || r == -EACCES)
 			*ret_why = strf("reading the process's memory was refused (process_vm_readv: %s)", ct_strerror(r));
-		else if (!*ret_why)
+		else
 			*ret_why = strf("malloc's arenas could not be read: %s", ct_strerror(r));
 		ct_glibc_stats_free(s);
 		return r;
 	}
 	*ret = s;
 	return 0;
+}
+
+int ct_glibc_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_smaps_entry *maps, size_t nmaps,
+		  const struct ct_glibc_opts *o, struct ct_glibc_stats **ret, char **ret_why)
+{
+	struct ct_glibc_reader *g = NULL;
+	int r = ct_glibc_open(pid, sym, &g, ret_why);
+	if (r < 0)
+		return r;
+	r = ct_glibc_walk(g, maps, nmaps, o, ret, ret_why);
+	ct_glibc_close(g);
+	return r;
 }
 
 void ct_glibc_stats_free(struct ct_glibc_stats *s)

@@ -63,4 +63,12 @@ int ct_glibc_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_smaps_en
 		  const struct ct_glibc_opts *o, struct ct_glibc_stats **ret, char **ret_why);
 void ct_glibc_stats_free(struct ct_glibc_stats *s);
 
+/* The same in two steps, for reading one process again and again (--watch): open learns the
+ * layout once (the slow part: libc's DWARF), walk reads the arenas as they are now. */
+struct ct_glibc_reader;
+int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader **ret, char **ret_why);
+int ct_glibc_walk(struct ct_glibc_reader *g, const struct ct_smaps_entry *maps, size_t nmaps,
+		  const struct ct_glibc_opts *o, struct ct_glibc_stats **ret, char **ret_why);
+void ct_glibc_close(struct ct_glibc_reader *g);
+
 #endif

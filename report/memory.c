@@ -281,3 +281,146 @@ void ct_report_memory_json(const struct ct_mem_report *r, struct ct_buf *out)
 	ct_json_obj_end(&j);
 	ct_buf_putc(out, '\n');
 }
+
+/* "+2.0 MiB", "-512 B" */
+static const char *fmt_delta(int64_t d, char *buf, size_t len)
+{
+	char b[24];
+	ct_fmt_bytes(d < 0 ? (uint64_t)-d : (uint64_t)d, b, sizeof(b));
+	snprintf(buf, len, "%c%s", d < 0 ? '-' : '+', b);
+	return buf;
+}
+
+#define D(v) fmt_delta((v), (char[32]){ 0 }, 32)
+
+void ct_report_watch_header(struct ct_buf *out)
+{
+	ct_buf_printf(out, "%8s %10s %10s %10s %10s   %s\n", "time", "RSS", "anon", "heap used", "heap free",
+		      "grew since the last row");
+}
+
+static void growth_label(const struct ct_mem_group *g, char *buf, size_t len)
+{
+	char label[512], fbuf[64];
+	group_label(g, label, sizeof(label));
+	snprintf(buf, len, "%s", fit(label, 40, fbuf, sizeof(fbuf)));
+}
+
+static void json_sample_common(struct ct_json *j, const struct ct_mem_sample *s, const char *type)
+{
+	const struct ct_mem_status *st = &s->l1.status;
+	ct_json_key(j, "version"); ct_json_int(j, CT_JSON_VERSION);
+	ct_json_key(j, "type"); ct_json_str(j, type);
+	ct_json_key(j, "pid"); ct_json_int(j, s->l1.pid);
+	ct_json_key(j, "t"); ct_json_double(j, (double)s->t_ns / 1e9, 3);
+	ct_json_key(j, "rss"); ct_json_uint(j, st->vm_rss);
+	ct_json_key(j, "rss_anon"); ct_json_uint(j, st->rss_anon);
+	ct_json_key(j, "swap"); ct_json_uint(j, st->vm_swap);
+	ct_json_key(j, "heap_in_use");
+	if (s->have_heap)
+		ct_json_uint(j, s->heap_in_use);
+	else
+		ct_json_null(j);
+	ct_json_key(j, "heap_free");
+	if (s->have_heap)
+		ct_json_uint(j, s->heap_free);
+	else
+		ct_json_null(j);
+	ct_json_key(j, "approximate"); ct_json_bool(j, s->approximate);
+}
+
+static void json_growth(struct ct_json *j, const struct ct_mem_growth *gr, size_t ngr)
+{
+	ct_json_key(j, "grew");
+	ct_json_arr_begin(j);
+	for (size_t i = 0; i < ngr; i++) {
+		const struct ct_mem_group *g = gr[i].g;
+		ct_json_obj_begin(j);
+		ct_json_key(j, "kind"); ct_json_str(j, ct_mem_kind_name(g->kind));
+		ct_json_key(j, "name"); ct_json_str(j, g->name);
+		ct_json_key(j, "tid");
+		if (g->kind == CT_MEM_STACK && g->tid > 0)
+			ct_json_int(j, g->tid);
+		else
+			ct_json_null(j);
+		ct_json_key(j, "rss_before"); ct_json_uint(j, gr[i].before);
+		ct_json_key(j, "rss"); ct_json_uint(j, g->rss);
+		ct_json_key(j, "delta"); ct_json_int(j, gr[i].delta);
+		ct_json_obj_end(j);
+	}
+	ct_json_arr_end(j);
+}
+
+void ct_report_watch_row(const struct ct_mem_sample *s, const struct ct_mem_growth *gr, size_t ngr, bool json,
+			 struct ct_buf *out)
+{
+	if (json) {
+		struct ct_json j;
+		ct_json_init(&j, out);
+		ct_json_obj_begin(&j);
+		json_sample_common(&j, s, "sample");
+		json_growth(&j, gr, ngr);
+		ct_json_obj_end(&j);
+		ct_buf_putc(out, '\n');
+		return;
+	}
+	const struct ct_mem_status *st = &s->l1.status;
+	char t[24];
+	snprintf(t, sizeof(t), "%.1f s", (double)s->t_ns / 1e9);
+	ct_buf_printf(out, "%8s %10s %10s %10s %10s  ", t, B(st->vm_rss), B(st->rss_anon),
+		      s->have_heap ? B(s->heap_in_use) : "-", s->have_heap ? B(s->heap_free) : "-");
+	for (size_t i = 0; i < ngr; i++) {
+		char label[64];
+		growth_label(gr[i].g, label, sizeof(label));
+		ct_buf_printf(out, "%s %s %s", i ? "," : "", label, D(gr[i].delta));
+	}
+	ct_buf_puts(out, s->approximate ? " (approximate)\n" : "\n");
+}
+
+void ct_report_watch_summary(const struct ct_mem_sample *first, const struct ct_mem_sample *last,
+			     const struct ct_mem_growth *gr, size_t ngr, size_t nsamples, const char *ended,
+			     bool json, struct ct_buf *out)
+{
+	const struct ct_mem_status *a = &first->l1.status, *b = &last->l1.status;
+	if (json) {
+		struct ct_json j;
+		ct_json_init(&j, out);
+		ct_json_obj_begin(&j);
+		json_sample_common(&j, last, "summary");
+		ct_json_key(&j, "samples"); ct_json_uint(&j, nsamples);
+		ct_json_key(&j, "ended"); ct_json_str(&j, ended);
+		ct_json_key(&j, "rss_delta"); ct_json_int(&j, (int64_t)(b->vm_rss - a->vm_rss));
+		ct_json_key(&j, "rss_anon_delta"); ct_json_int(&j, (int64_t)(b->rss_anon - a->rss_anon));
+		ct_json_key(&j, "heap_in_use_delta");
+		if (first->have_heap && last->have_heap)
+			ct_json_int(&j, (int64_t)(last->heap_in_use - first->heap_in_use));
+		else
+			ct_json_null(&j);
+		ct_json_key(&j, "heap_free_delta");
+		if (first->have_heap && last->have_heap)
+			ct_json_int(&j, (int64_t)(last->heap_free - first->heap_free));
+		else
+			ct_json_null(&j);
+		json_growth(&j, gr, ngr);
+		ct_json_obj_end(&j);
+		ct_buf_putc(out, '\n');
+		return;
+	}
+	ct_buf_printf(out, "\nover %.1f s (%zu samples, %s): RSS %s (%s -> %s), anon %s", (double)last->t_ns / 1e9,
+		      nsamples, ended, D((int64_t)(b->vm_rss - a->vm_rss)), B(a->vm_rss), B(b->vm_rss),
+		      D((int64_t)(b->rss_anon - a->rss_anon)));
+	if (first->have_heap && last->have_heap)
+		ct_buf_printf(out, ", heap in use %s, heap free %s", D((int64_t)(last->heap_in_use - first->heap_in_use)),
+			      D((int64_t)(last->heap_free - first->heap_free)));
+	ct_buf_putc(out, '\n');
+	if (!ngr) {
+		ct_buf_puts(out, "no mapping grew\n");
+		return;
+	}
+	ct_buf_puts(out, "what grew (RSS):\n");
+	for (size_t i = 0; i < ngr; i++) {
+		char label[64];
+		growth_label(gr[i].g, label, sizeof(label));
+		ct_buf_printf(out, "  %-40s %10s  (%s -> %s)\n", label, D(gr[i].delta), B(gr[i].before), B(gr[i].g->rss));
+	}
+}
