@@ -307,29 +307,42 @@ struct walker {
 	uint64_t *tags;
 	uint8_t *pages;
 	size_t npages;
+	size_t hits, misses;
+	bool scattered;
 	size_t range_cap;
 };
 
-enum { CACHE_PAGES = 4096, CACHE_PAGE = 4096 };
+enum { CACHE_PAGES = 256, CACHE_PAGE = 65536 };
 
+/* Reads target memory through a cache of 64 KiB blocks. Free lists often run through memory in
+ * address order (a block then serves dozens of chunks, and one system call replaces dozens); when
+ * they jump around instead (hits per miss stay low), blocks are no longer filled except one miss in
+ * eight, which keeps measuring, and each read asks for just its bytes. */
 static int rd(struct walker *w, uint64_t addr, void *buf, size_t len)
 {
-	if (len <= CACHE_PAGE && (addr & (CACHE_PAGE - 1)) + len <= CACHE_PAGE && w->pages) {
+	if (w->npages && len <= CACHE_PAGE && (addr & (CACHE_PAGE - 1)) + len <= CACHE_PAGE) {
 		uint64_t pg = addr / CACHE_PAGE;
 		size_t slot = (size_t)(pg % w->npages);
 		uint8_t *p = w->pages + slot * CACHE_PAGE;
-		if (w->tags[slot] != pg + 1) {
-			ssize_t n = ct_mem_read(w->pid, pg * CACHE_PAGE, p, CACHE_PAGE);
-			if (n != CACHE_PAGE) {
-				w->tags[slot] = 0;
-				goto direct;
-			}
-			w->tags[slot] = pg + 1;
+		if (w->tags[slot] == pg + 1) {
+			w->hits++;
+			memcpy(buf, p + (addr & (CACHE_PAGE - 1)), len);
+			return 0;
 		}
-		memcpy(buf, p + (addr & (CACHE_PAGE - 1)), len);
-		return 0;
+		if (++w->misses >= 256) {
+			w->scattered = w->hits < w->misses;
+			w->hits = w->misses = 0;
+		}
+		if (!w->scattered || w->misses % 8 == 0) {
+			ssize_t n = ct_mem_read(w->pid, pg * CACHE_PAGE, p, CACHE_PAGE);
+			if (n == CACHE_PAGE) {
+				w->tags[slot] = pg + 1;
+				memcpy(buf, p + (addr & (CACHE_PAGE - 1)), len);
+				return 0;
+			}
+			w->tags[slot] = 0;
+		}
 	}
-direct:;
 	ssize_t n = ct_mem_read(w->pid, addr, buf, len);
 	if (n == (ssize_t)len)
 		return 0;
