@@ -117,9 +117,13 @@ static void text_malloc(const struct ct_mem_report *r, struct ct_buf *out)
 		      B(t->uordblks), B(t->hblkhd), B(t->uordblks + t->hblkhd), B(t->fordblks), B(g->trimmable));
 	if (g->narenas == 1 && t->arena == 0 && t->hblks == 0)
 		ct_buf_puts(out, "  malloc has not been called by this process yet: its arenas hold nothing\n");
-	for (size_t i = 0; i < g->narenas; i++)
+	for (size_t i = 0; i < g->narenas; i++) {
+		if (g->arenas[i].locked)
+			ct_buf_printf(out, "  arena 0x%" PRIx64 ": locked while read (a thread was inside malloc or "
+				      "free, or holds the lock)\n", g->arenas[i].addr);
 		if (g->arenas[i].problem)
 			ct_buf_printf(out, "  arena 0x%" PRIx64 ": %s\n", g->arenas[i].addr, g->arenas[i].problem);
+	}
 	if (g->arenas_truncated)
 		ct_buf_puts(out, "  the arena list did not close; only the arenas above were read\n");
 }
@@ -207,6 +211,7 @@ static void json_malloc(struct ct_json *j, const struct ct_mem_report *r)
 		ct_json_key(j, "free_chunks"); ct_json_uint(j, ar->chunks);
 		ct_json_key(j, "trimmable"); ct_json_uint(j, ar->trimmable);
 		json_mallinfo(j, &ar->mi);
+		ct_json_key(j, "locked"); ct_json_bool(j, ar->locked);
 		ct_json_key(j, "approximate"); ct_json_bool(j, ar->approximate);
 		ct_json_key(j, "problem"); ct_json_str(j, ar->problem);
 		ct_json_obj_end(j);

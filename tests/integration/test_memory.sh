@@ -1,6 +1,7 @@
 #!/bin/sh
 # ctrace --memory: level 1 on fixtures, glibc arenas against the fixture's own mallinfo2() (every
-# field within 1 %), and the bad cases: corrupted heap, lists changing, no heap, static binary,
+# field within 1 %), and the bad cases: corrupted heap, arena lock held, lists changing, no heap,
+# static binary,
 # libc without debug information, a process that exits, jemalloc (redis-server) when installed.
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
@@ -62,6 +63,15 @@ assert d["malloc"]["approximate"]
 bad = [a for a in d["malloc"]["arenas"] if a["problem"]]
 assert bad and bad[0]["main"], d["malloc"]["arenas"]
 print(bad[0]["problem"])' || fail "corrupted arena not marked"
+
+# 2b. the main arena's lock held by a thread of the target (blocked in malloc_stats()): read anyway,
+# said to be locked, and nothing waits for the lock
+start_fixture heapmix "$TMP/mi2b.txt" locked
+expect_exit 0 "$CTRACE" -p "$FPID" --memory -f json
+echo "$OUT" >"$TMP/l.json"
+compare "$TMP/mi2b.txt" "$TMP/l.json"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["malloc"]["arenas"]; assert a[0]["locked"], a[0]' "$TMP/l.json" ||
+	fail "held arena lock not reported"
 
 # 3. lists changing during the walk: any answer is 0 or 2 with valid JSON
 start_fixture heapmix "$TMP/mi3.txt" churn
