@@ -139,11 +139,17 @@ static int one_report(struct ct_env *env, pid_t pid)
 	if (r < 0)
 		return l1_error(pid, r);
 	struct alloc_ctx a;
+	uint64_t t1 = ct_now_ns();
+	ct_verbose(env, "level 1 (/proc status, smaps_rollup, smaps: %zu mappings) read in %.1f ms", l1.nmaps,
+		   (double)(t1 - t0) / 1e6);
 	if (alloc_open(env, pid, &l1, &a) < 0) {
 		ct_error("out of memory");
 		ct_mem_l1_clear(&l1);
 		return CT_EXIT_TARGET;
 	}
+	uint64_t t2 = ct_now_ns();
+	ct_verbose(env, "allocator %s found%s in %.1f ms", ct_allocator_name(a.alloc.kind),
+		   a.glibc ? ", and libc's malloc layout read from its DWARF," : "", (double)(t2 - t1) / 1e6);
 	struct ct_glibc_stats *gs = NULL;
 	char *why = NULL;
 	int code = a.code;
@@ -153,6 +159,9 @@ static int one_report(struct ct_env *env, pid_t pid)
 		note = why;
 		code = CT_EXIT_PARTIAL;
 	}
+	if (gs)
+		ct_verbose(env, "%zu arenas walked in %.1f ms (%zu passes; DWARF from %s)", gs->narenas,
+			   (double)gs->walk_ns / 1e6, gs->tries, gs->debug_file ? gs->debug_file : "?");
 	struct ct_mem_report rep = { &l1, &a.alloc, gs, note, env->mem_top, ct_now_ns() - t0 };
 	struct ct_buf out = CT_BUF_INIT;
 	if (env->format == CT_FMT_JSON)

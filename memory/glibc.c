@@ -312,7 +312,7 @@ struct walker {
 	size_t range_cap;
 };
 
-enum { CACHE_PAGES = 256, CACHE_PAGE = 65536 };
+enum { CACHE_PAGES = 64, CACHE_PAGE = 65536 };
 
 /* Reads target memory through a cache of 64 KiB blocks. Free lists often run through memory in
  * address order (a block then serves dozens of chunks, and one system call replaces dozens); when
