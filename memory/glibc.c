@@ -434,6 +434,25 @@ static void trim_chunk(const struct walker *w, uint64_t p, uint64_t size, uint64
 		*trim += size & ~psm1;
 }
 
+/* Brent's cycle detection: a corrupted list that loops is noticed within twice its length,
+ * without waiting for the chunk limit. */
+struct cycle {
+	uint64_t mark;
+	size_t steps, power;
+};
+
+static bool looped(struct cycle *c, uint64_t p)
+{
+	if (p == c->mark)
+		return true;
+	if (++c->steps == c->power) {
+		c->mark = p;
+		c->power *= 2;
+		c->steps = 0;
+	}
+	return false;
+}
+
 /* Notes the first problem of a pass; later ones add nothing new for the reader. */
 static void problem(struct arena_pass *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(struct arena_pass *a, const char *fmt, ...)
@@ -486,6 +505,7 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 	size_t nfb = l->ms[MS_FASTBINS].count, fbsz = l->ms[MS_FASTBINS].size / nfb;
 	for (size_t i = 0; i < nfb; i++) {
 		uint64_t p = get_word(st, l->ms[MS_FASTBINS].off + i * fbsz, fbsz);
+		struct cycle cy = { p, 0, 1 };
 		while (p) {
 			if (!w->budget) {
 				problem(&a, "stopped at the limit of chunks walked");
@@ -512,6 +532,10 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 			if (l->safe_linking)
 				fd ^= (p + l->mc[MC_FD].off) >> 12; /* REVEAL_PTR */
 			p = fd;
+			if (looped(&cy, p)) {
+				problem(&a, "fastbin %zu loops back to chunk 0x%" PRIx64, i, p);
+				break;
+			}
 		}
 	}
 	avail += fastavail;
@@ -520,6 +544,7 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 	for (size_t i = 1; i < nbins; i++) {
 		uint64_t b = bins_addr + (i - 1) * 2 * 8 - l->mc[MC_FD].off; /* bin_at(av, i) */
 		uint64_t prev = b;
+		struct cycle cy = { b, 0, 1 };
 		uint64_t p = get_word(st, l->ms[MS_BINS].off + ((i - 1) * 2 + 1) * 8, 8); /* last(b) = b->bk */
 		while (p != b) {
 			if (!w->budget) {
@@ -545,6 +570,10 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 			trim_chunk(w, p, c.size, &a.trimmable);
 			prev = p;
 			p = c.bk;
+			if (p != b && looped(&cy, p)) {
+				problem(&a, "bin %zu loops back to chunk 0x%" PRIx64, i, p);
+				break;
+			}
 		}
 	}
 	a.chunks += nfast;

@@ -1,8 +1,7 @@
 #!/bin/sh
 # ctrace --memory: level 1 on fixtures, glibc arenas against the fixture's own mallinfo2() (every
 # field within 1 %), and the bad cases: corrupted heap, arena lock held, lists changing, no heap,
-# static binary,
-# libc without debug information, a process that exits, jemalloc (redis-server) when installed.
+# a static binary, libc without debug information, a process that exits, jemalloc (redis-server).
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 
@@ -63,6 +62,11 @@ assert d["malloc"]["approximate"]
 bad = [a for a in d["malloc"]["arenas"] if a["problem"]]
 assert bad and bad[0]["main"], d["malloc"]["arenas"]
 print(bad[0]["problem"])' || fail "corrupted arena not marked"
+
+# 2a. a fastbin that loops onto itself: cut, said, no hang
+start_fixture heapmix "$TMP/mi2a.txt" loop
+expect_exit 2 "$CTRACE" -p "$FPID" --memory
+echo "$OUT" | grep -q 'fastbin [0-9]* loops back' || fail "fastbin loop not reported: $OUT"
 
 # 2b. the main arena's lock held by a thread of the target (blocked in malloc_stats()): read anyway,
 # said to be locked, and nothing waits for the lock
