@@ -467,6 +467,25 @@ static void problem(struct arena_pass *a, const char *fmt, ...)
 	a->problem = ct_buf_steal(&b);
 }
 
+/* One step of a list walk: spends one chunk of the budget, checks that p may be a chunk of this
+ * arena and reads its header. 1: go on; 0: the list is cut here (the problem is noted);
+ * -E2BIG: the budget is spent; another -errno: the memory could not be read. */
+static int visit(struct walker *w, struct arena_pass *a, const struct region *rg, size_t nrg, const char *list,
+		 size_t i, uint64_t p, struct chunk *c)
+{
+	if (!w->budget) {
+		problem(a, "stopped at the limit of chunks walked");
+		return -E2BIG;
+	}
+	w->budget--;
+	if ((p & (2 * w->l->word - 1)) || !in_regions(rg, nrg, p, 4 * w->l->word)) {
+		problem(a, "%s %zu: chunk 0x%" PRIx64 " is outside the arena", list, i, p);
+		return 0;
+	}
+	int r = read_chunk(w, p, c);
+	return r < 0 ? r : 1;
+}
+
 /* Walks one arena from a fresh copy of its malloc_state, as int_mallinfo does. A list that does
  * not hold together is cut where it breaks and the walk goes on with the next one, so *ret always
  * has what could be counted; the return is -EAGAIN when anything was cut, -E2BIG at the chunk limit,
@@ -477,7 +496,6 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 	const struct layout *l = w->l;
 	struct arena_pass a;
 	memset(&a, 0, sizeof(a));
-	uint64_t align = 2 * l->word - 1;
 	uint64_t top = get_word(st, l->ms[MS_TOP].off, 8);
 	uint64_t system_mem = get_word(st, l->ms[MS_SYSTEM_MEM].off, l->ms[MS_SYSTEM_MEM].size);
 	uint64_t bins_addr = addr + l->ms[MS_BINS].off;
@@ -507,18 +525,8 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 		uint64_t p = get_word(st, l->ms[MS_FASTBINS].off + i * fbsz, fbsz);
 		struct cycle cy = { p, 0, 1 };
 		while (p) {
-			if (!w->budget) {
-				problem(&a, "stopped at the limit of chunks walked");
-				r = -E2BIG;
-				goto out;
-			}
-			w->budget--;
-			if ((p & align) || !in_regions(rg, nrg, p, 4 * l->word)) {
-				problem(&a, "fastbin %zu: chunk 0x%" PRIx64 " is outside the arena", i, p);
+			if ((r = visit(w, &a, rg, nrg, "fastbin", i, p, &c)) <= 0)
 				break;
-			}
-			if ((r = read_chunk(w, p, &c)) < 0)
-				goto out;
 			/* fastbin_index(): the size must belong to this bin */
 			uint64_t idx = (c.size >> (l->word == 8 ? 4 : 3)) - 2;
 			if (c.size < 4 * l->word || idx != i || !in_regions(rg, nrg, p, c.size)) {
@@ -537,6 +545,8 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 				break;
 			}
 		}
+		if (r < 0)
+			goto out;
 	}
 	avail += fastavail;
 
@@ -547,18 +557,8 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 		struct cycle cy = { b, 0, 1 };
 		uint64_t p = get_word(st, l->ms[MS_BINS].off + ((i - 1) * 2 + 1) * 8, 8); /* last(b) = b->bk */
 		while (p != b) {
-			if (!w->budget) {
-				problem(&a, "stopped at the limit of chunks walked");
-				r = -E2BIG;
-				goto out;
-			}
-			w->budget--;
-			if ((p & align) || !in_regions(rg, nrg, p, 4 * l->word)) {
-				problem(&a, "bin %zu: chunk 0x%" PRIx64 " is outside the arena", i, p);
+			if ((r = visit(w, &a, rg, nrg, "bin", i, p, &c)) <= 0)
 				break;
-			}
-			if ((r = read_chunk(w, p, &c)) < 0)
-				goto out;
 			if (c.fd != prev || c.size < 4 * l->word || !in_regions(rg, nrg, p, c.size)) {
 				problem(&a, "bin %zu: chunk 0x%" PRIx64 " (size %" PRIu64 ") does not link back to "
 					"0x%" PRIx64, i, p, c.size, prev);
@@ -575,6 +575,8 @@ static int walk_arena(struct walker *w, uint64_t addr, const uint8_t *st, const 
 				break;
 			}
 		}
+		if (r < 0)
+			goto out;
 	}
 	a.chunks += nfast;
 	if (avail > system_mem) {

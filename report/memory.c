@@ -2,6 +2,7 @@
 #include "report/memory.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "lib/json.h"
@@ -155,16 +156,22 @@ void ct_report_memory_text(const struct ct_mem_report *r, struct ct_buf *out)
 
 static void json_mallinfo(struct ct_json *j, const struct ct_mallinfo *m)
 {
-	ct_json_key(j, "arena"); ct_json_uint(j, m->arena);
-	ct_json_key(j, "ordblks"); ct_json_uint(j, m->ordblks);
-	ct_json_key(j, "smblks"); ct_json_uint(j, m->smblks);
-	ct_json_key(j, "hblks"); ct_json_uint(j, m->hblks);
-	ct_json_key(j, "hblkhd"); ct_json_uint(j, m->hblkhd);
-	ct_json_key(j, "usmblks"); ct_json_uint(j, m->usmblks);
-	ct_json_key(j, "fsmblks"); ct_json_uint(j, m->fsmblks);
-	ct_json_key(j, "uordblks"); ct_json_uint(j, m->uordblks);
-	ct_json_key(j, "fordblks"); ct_json_uint(j, m->fordblks);
-	ct_json_key(j, "keepcost"); ct_json_uint(j, m->keepcost);
+	static const struct { const char *key; size_t off; } f[] = {
+		{ "arena", offsetof(struct ct_mallinfo, arena) },
+		{ "ordblks", offsetof(struct ct_mallinfo, ordblks) },
+		{ "smblks", offsetof(struct ct_mallinfo, smblks) },
+		{ "hblks", offsetof(struct ct_mallinfo, hblks) },
+		{ "hblkhd", offsetof(struct ct_mallinfo, hblkhd) },
+		{ "usmblks", offsetof(struct ct_mallinfo, usmblks) },
+		{ "fsmblks", offsetof(struct ct_mallinfo, fsmblks) },
+		{ "uordblks", offsetof(struct ct_mallinfo, uordblks) },
+		{ "fordblks", offsetof(struct ct_mallinfo, fordblks) },
+		{ "keepcost", offsetof(struct ct_mallinfo, keepcost) },
+	};
+	for (size_t i = 0; i < CT_ARRAY_SIZE(f); i++) {
+		ct_json_key(j, f[i].key);
+		ct_json_uint(j, *(const uint64_t *)((const char *)m + f[i].off));
+	}
 }
 
 static void json_malloc(struct ct_json *j, const struct ct_mem_report *r)
