@@ -113,9 +113,10 @@ static void text_malloc(const struct ct_mem_report *r, struct ct_buf *out)
 		      B(t->uordblks), B(t->fordblks), t->ordblks, t->smblks, B(t->fsmblks), "", B(g->trimmable));
 	ct_buf_printf(out, "  mmapped chunks: %" PRIu64 " holding %s; keepcost %s\n", t->hblks, B(t->hblkhd),
 		      B(t->keepcost));
-	ct_buf_printf(out, "  in use by the program: %s (arenas) + %s (mmapped) = %s; free inside malloc: %s; "
-		      "malloc_trim(0) could return about %s\n",
-		      B(t->uordblks), B(t->hblkhd), B(t->uordblks + t->hblkhd), B(t->fordblks), B(g->trimmable));
+	ct_buf_printf(out, "  in use by the program: %s (%s in arenas + %s mmapped)\n", B(t->uordblks + t->hblkhd),
+		      B(t->uordblks), B(t->hblkhd));
+	ct_buf_printf(out, "  free inside malloc: %s; malloc_trim(0) could return up to %s\n", B(t->fordblks),
+		      B(g->trimmable));
 	if (g->narenas == 1 && t->arena == 0 && t->hblks == 0)
 		ct_buf_puts(out, "  malloc has not been called by this process yet: its arenas hold nothing\n");
 	for (size_t i = 0; i < g->narenas; i++) {

@@ -136,7 +136,13 @@ expect_exit 0 "$CTRACE" -p "$PY" --memory -f json
 echo "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["malloc"]["total"]["uordblks"] > 1000000, d["malloc"]' ||
 	fail "python3: implausible arena numbers"
 
-# 8. jemalloc, when redis-server is installed (Debian links it with libjemalloc2)
+# 8. an allocator linked into the executable is found by its symbols
+start_fixture linkedalloc
+expect_exit 0 "$CTRACE" -p "$FPID" --memory -f json
+echo "$OUT" | python3 -c 'import json,sys; a=json.load(sys.stdin)["allocator"]; assert a["name"] == "jemalloc" and a["linked_in"], a' ||
+	fail "linked-in jemalloc not found: $OUT"
+
+# 9. jemalloc, when redis-server is installed (Debian links it with libjemalloc2)
 if command -v redis-server >/dev/null; then
 	port=$((20000 + $$ % 20000))
 	redis-server --port $port --save '' --appendonly no >"$TMP/redis.log" 2>&1 &
