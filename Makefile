@@ -103,6 +103,12 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
+# ctrace --threads on 1000 threads against three --backtraces and three eu-stack runs (issue 7).
+.PHONY: bench-threads
+bench-threads: all $(BUILD)/fixtures/manythreads
+	@sh bench/bench-threads.sh $(BUILD)
+bench: bench-threads
+
 # --memory (issue 6): a static fixture, and the benchmark against gdb's malloc_stats().
 $(BUILD)/fixtures/staticheap: FIX_CFLAGS := -g -O0 -static -Wall
 .PHONY: bench-memory

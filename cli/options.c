@@ -9,6 +9,8 @@
 
 const char ct_usage_text[] =
 	"Usage: ctrace -p PID --backtraces [OPTIONS]\n"
+	"       ctrace -p PID --threads [--snapshots N] [--interval MS] [--fail-on WHAT] [--idle FUNC]\n"
+	"              [OPTIONS]\n"
 	"       ctrace -p PID --memory [--watch SECS [-d SECS]] [OPTIONS]\n"
 	"       ctrace --help | --version\n"
 	"\n"
@@ -16,6 +18,7 @@ const char ct_usage_text[] =
 	"\n"
 	"Modes:\n"
 	"  --backtraces           every thread's stack, symbolized, once\n"
+	"  --threads              stuck threads: groups of stacks, blocked on what, spinning, deadlocks\n"
 	"  --memory               where the memory is, and what malloc holds (no thread is stopped)\n"
 	"\n"
 	"Options:\n"
@@ -30,22 +33,27 @@ const char ct_usage_text[] =
 	"      --debug-dir DIR    also look for separate debug files in DIR\n"
 	"      --no-inlines       do not expand inlined calls into frames\n"
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
-"\n"
-	"Memory options:\n"
-	"      --top N            mapping groups listed (default 15)\n"
-	"      --no-arenas        skip reading malloc's arenas (level 1 only)\n"
-	"      --watch SECS       a row every SECS until Ctrl-C or -d, then what grew\n"
-	"  -d, --duration SECS    stop watching after SECS\n"
-	"\n"
+	"      --snapshots N      --threads: snapshots to compare (default 3)\n"
+	"      --interval MS      --threads: milliseconds between snapshots (default 500)\n"
+	"      --fail-on WHAT     --threads: exit 3 when a deadlock (WHAT=deadlock) or a stuck or\n"
+	"                         spinning thread (WHAT=stuck) is found\n"
+	"      --idle FUNC        --threads: a thread waiting under a function matching FUNC (a glob,\n"
+	"                         repeatable) is idle, not blocked\n"
+	"      --top N            --memory: mapping groups listed (default 15)\n"
+	"      --no-arenas        --memory: skip reading malloc's arenas (level 1 only)\n"
+	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
+	"  -d, --duration SECS    --watch: stop after SECS\n"
 	"  -v, --verbose          say more on stderr\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
 	"\n"
-	"Exit status: 0 success, 1 target-side failure, 2 partial result, 64 usage error.\n";
+	"Exit status: 0 success, 1 target-side failure, 2 partial result, 3 --fail-on condition found,\n"
+	"64 usage error.\n";
 
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
+	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
 	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS,
 };
 
@@ -62,6 +70,11 @@ static const struct option long_options[] = {
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "no-inlines", no_argument, NULL, OPT_NO_INLINES },
 	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
+	{ "threads", no_argument, NULL, OPT_THREADS },
+	{ "snapshots", required_argument, NULL, OPT_SNAPSHOTS },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "memory", no_argument, NULL, OPT_MEMORY },
 	{ "watch", required_argument, NULL, OPT_WATCH },
 	{ "top", required_argument, NULL, OPT_TOP },
@@ -81,6 +94,8 @@ void ct_env_init(struct ct_env *env)
 	env->stack_bytes = 64 * 1024;
 	env->unwinder = CT_UNWIND_LIBDW;
 	env->max_frames = 256;
+	env->snapshots = 3;
+	env->interval_ms = 500;
 	env->mem_top = 15;
 }
 
@@ -135,7 +150,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		argc--;
 		argv++;
 	}
-	while ((c = getopt_long(argc, argv, "p:f:o:d:vhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:f:o:d:vhV", long_options, NULL)) != -1) {
 		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case OPT_BACKTRACES:
@@ -197,6 +212,32 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		case OPT_ALWAYS_STOP:
 			env->always_stop = true;
 			break;
+		case OPT_THREADS:
+			r = set_mode(env, CT_MODE_THREADS, err);
+			break;
+		case OPT_SNAPSHOTS:
+			r = parse_num("--snapshots", optarg, 1, 100, &env->snapshots, err);
+			break;
+		case OPT_INTERVAL:
+			r = parse_num("--interval", optarg, 0, 3600 * 1000, &env->interval_ms, err);
+			break;
+		case OPT_FAIL_ON:
+			if (strcmp(optarg, "deadlock") == 0) {
+				env->fail_on = CT_FAIL_DEADLOCK;
+			} else if (strcmp(optarg, "stuck") == 0) {
+				env->fail_on = CT_FAIL_STUCK;
+			} else {
+				ct_buf_printf(err, "--fail-on wants 'deadlock' or 'stuck', got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case OPT_IDLE:
+			if (env->nidle_patterns >= CT_MAX_IDLE || !*optarg) {
+				ct_buf_printf(err, "--idle wants a function name or glob, at most %d of them", CT_MAX_IDLE);
+				return CT_EXIT_USAGE;
+			}
+			env->idle_patterns[env->nidle_patterns++] = optarg;
+			break;
 		case OPT_MEMORY:
 			r = set_mode(env, CT_MODE_MEMORY, err);
 			break;
@@ -249,7 +290,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 	if (env->mode == CT_MODE_HELP || env->mode == CT_MODE_VERSION)
 		return 0;
 	if (env->mode == CT_MODE_NONE) {
-		ct_buf_puts(err, "say what to do: --backtraces or --memory (see ctrace --help)");
+		ct_buf_puts(err, "say what to do: --backtraces, --threads or --memory (see ctrace --help)");
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode != CT_MODE_ANALYZE) {
