@@ -1,7 +1,7 @@
 #!/bin/sh
 # make bench-memory: ctrace --memory level 1 and level 2 against gdb's malloc_stats() on a process
 # with a 280 MB heap and 100000 free chunks, measured in the same run. Prints wall times (median of
-# N runs) and the longest time the target's heartbeat thread could not run during each tool.
+# N runs; level 2 with libc's DWARF read and with the layout cached) and the longest time the target's heartbeat thread could not run during each tool.
 # No assertion on absolute times: the numbers are for the reader.
 BUILD=${1:-build}
 CTRACE=$BUILD/ctrace
@@ -47,7 +47,10 @@ gap >/dev/null; sleep 1; echo "heartbeat gap with no tool attached: $(gap) ms (s
 echo
 printf "%-34s %13s %17s\n" "tool" "wall (median)" "longest stop/gap"
 run "ctrace level 1 (--no-arenas)" "$CTRACE" -p $P --memory --no-arenas
-run "ctrace level 2 (glibc arenas)" "$CTRACE" -p $P --memory -f json
+run "ctrace level 2, layout from DWARF" env XDG_CACHE_HOME=/proc/no-cache "$CTRACE" -p $P --memory -f json
+export XDG_CACHE_HOME="$TMP/cache"
+"$CTRACE" -p $P --memory --top 1 >/dev/null 2>&1 # fills the layout cache
+run "ctrace level 2, layout cached" "$CTRACE" -p $P --memory -f json
 cp "$TMP/last.out" "$TMP/l2.json"
 if command -v gdb >/dev/null; then
 	run "gdb -batch call malloc_stats()" gdb -p $P -batch -ex 'call (void)malloc_stats()'
@@ -64,4 +67,5 @@ print(f"ctrace level 2: walk {m['walk_ms']} ms for {sum(a['free_chunks'] for a i
 worst = max(abs(m["total"][k] - v) / v if v else 0 for k, v in want.items())
 print(f"largest difference from the fixture's mallinfo2(): {worst * 100:.3f} %")
 PY
-echo "ratio gdb/ctrace-level2: $(echo "${T_gdb__batch_call_malloc_stats__:-0} ${T_ctrace_level_2__glibc_arenas_:-1}" | awk '{printf "%.1fx", $1 / $2}')"
+echo "gdb / ctrace level 2: $(echo "${T_gdb__batch_call_malloc_stats__:-0} ${T_ctrace_level_2__layout_from_DWARF:-1} ${T_ctrace_level_2__layout_cached:-1}" |
+	awk '{printf "%.1fx (layout from DWARF), %.1fx (layout cached)", $1 / $2, $1 / $3}')"

@@ -149,7 +149,7 @@ static int one_report(struct ct_env *env, pid_t pid)
 	}
 	uint64_t t2 = ct_now_ns();
 	ct_verbose(env, "allocator %s found%s in %.1f ms", ct_allocator_name(a.alloc.kind),
-		   a.glibc ? ", and libc's malloc layout read from its DWARF," : "", (double)(t2 - t1) / 1e6);
+		   a.glibc ? ", and the layout of its malloc learnt," : "", (double)(t2 - t1) / 1e6);
 	struct ct_glibc_stats *gs = NULL;
 	char *why = NULL;
 	int code = a.code;
@@ -160,8 +160,9 @@ static int one_report(struct ct_env *env, pid_t pid)
 		code = CT_EXIT_PARTIAL;
 	}
 	if (gs)
-		ct_verbose(env, "%zu arenas walked in %.1f ms (%zu passes; DWARF from %s)", gs->narenas,
-			   (double)gs->walk_ns / 1e6, gs->tries, gs->debug_file ? gs->debug_file : "?");
+		ct_verbose(env, "%zu arenas walked in %.1f ms (%zu passes); malloc layout %s", gs->narenas,
+			   (double)gs->walk_ns / 1e6, gs->tries,
+			   gs->layout_cached ? "from ctrace's cache" : gs->debug_file ? gs->debug_file : "from DWARF");
 	struct ct_mem_report rep = { &l1, &a.alloc, gs, note, env->mem_top, ct_now_ns() - t0 };
 	struct ct_buf out = CT_BUF_INIT;
 	if (env->format == CT_FMT_JSON)

@@ -8,6 +8,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/capture.h"
@@ -236,34 +239,67 @@ static bool typedef_struct(Dwarf_Die *cu, const char *name, Dwarf_Die *ret)
 	return false;
 }
 
+static bool word_size(const struct member *m)
+{
+	return m->count == 1 && (m->size == 4 || m->size == 8);
+}
+
+/* What the walker relies on, whether the layout came from DWARF or from the cache: every field it
+ * reads is a 4- or 8-byte word inside its struct, the arrays have 8-byte elements, and the structs
+ * are small enough to copy whole. */
+static bool layout_ok(const struct layout *l)
+{
+	const struct { const struct member *m; size_t n, size, cap; } all[] = {
+		{ l->ms, MS_N, l->ms_size, 1 << 16 }, { l->mc, MC_N, l->mc_size, 64 },
+		{ l->hi, HI_N, l->hi_size, 256 }, { l->mp, MP_N, l->mp_size, 1024 },
+	};
+	for (size_t i = 0; i < CT_ARRAY_SIZE(all); i++) {
+		if (i == 2 && !l->have_heap_info)
+			continue;
+		if (all[i].size == 0 || all[i].size > all[i].cap)
+			return false;
+		for (size_t k = 0; k < all[i].n; k++) {
+			const struct member *m = &all[i].m[k];
+			if (!m->found || m->off > all[i].size || m->size > all[i].size - m->off)
+				return false;
+		}
+	}
+	const struct member *fb = &l->ms[MS_FASTBINS], *bins = &l->ms[MS_BINS];
+	return (l->word == 8 || l->word == 4) && l->word == l->mc[MC_SIZE].size &&
+	       word_size(&l->ms[MS_MUTEX]) && word_size(&l->ms[MS_SYSTEM_MEM]) && l->ms[MS_TOP].size == 8 &&
+	       l->ms[MS_NEXT].size == 8 && fb->count >= 1 && fb->count <= 64 && fb->size == fb->count * 8 &&
+	       bins->count >= 4 && bins->count <= 1024 && bins->size == bins->count * 8 &&
+	       l->mc[MC_FD].size == 8 && l->mc[MC_BK].size == 8 && l->mc[MC_FD].off >= l->mc[MC_SIZE].off &&
+	       l->mc[MC_BK].off >= l->mc[MC_SIZE].off && l->mc[MC_BK].off + 8 - l->mc[MC_SIZE].off <= 64 &&
+	       (!l->have_heap_info || (l->hi[HI_AR_PTR].size == 8 && l->hi[HI_PREV].size == 8 &&
+				       word_size(&l->hi[HI_SIZE]))) &&
+	       word_size(&l->mp[MP_N_MMAPS]) && word_size(&l->mp[MP_MMAPPED_MEM]);
+}
+
 static int learn_layout(Dwfl_Module *mod, const struct syms *s, struct layout *l, char **ret_why)
 {
 	Dwarf_Addr bias;
 	const char *modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-	if (!dw) {
+	if (!modname)
+		modname = "libc";
+	if (!dwfl_module_getdwarf(mod, &bias)) {
 		*ret_why = strf("%s has no debug information, so malloc's arena layout is unknown; install "
-				"libc6-dbg (apt-get install libc6-dbg) and run again", modname ? modname : "libc");
+				"libc6-dbg (apt-get install libc6-dbg) and run again", modname);
 		return -CT_ENODEBUG;
 	}
-	Dwarf_Die cu;
-	if (!s->malloc_fn || !dwfl_module_addrdie(mod, s->malloc_fn, &bias)) {
-		*ret_why = strf("%s: no debug information for malloc.c; install libc6-dbg", modname ? modname : "libc");
+	Dwarf_Die *cup = s->malloc_fn ? dwfl_module_addrdie(mod, s->malloc_fn, &bias) : NULL;
+	if (!cup) {
+		*ret_why = strf("%s: no debug information for malloc.c; install libc6-dbg", modname);
 		return -CT_ENODEBUG;
 	}
-	Dwarf_Die *cup = dwfl_module_addrdie(mod, s->malloc_fn, &bias);
-	cu = *cup;
+	Dwarf_Die cu = *cup;
 	init_layout(l);
-	Dwarf_Die ms, mp, top, mc, hi;
-	int r = -EPROTO;
-	if (!var_type(&cu, "main_arena", &ms) || read_struct(&ms, l->ms, MS_N, &l->ms_size) < 0)
-		goto bad;
-	if (!var_type(&cu, "mp_", &mp) || read_struct(&mp, l->mp, MP_N, &l->mp_size) < 0)
+	Dwarf_Die ms, mp, top, mc, hi, c;
+	if (!var_type(&cu, "main_arena", &ms) || read_struct(&ms, l->ms, MS_N, &l->ms_size) < 0 ||
+	    !var_type(&cu, "mp_", &mp) || read_struct(&mp, l->mp, MP_N, &l->mp_size) < 0 ||
+	    dwarf_child(&ms, &c) != 0)
 		goto bad;
 	/* struct malloc_chunk: what malloc_state.top points to */
-	Dwarf_Die c;
-	if (dwarf_child(&ms, &c) != 0)
-		goto bad;
 	bool got = false;
 	do {
 		const char *n = dwarf_diename(&c);
@@ -276,17 +312,152 @@ static int learn_layout(Dwfl_Module *mod, const struct syms *s, struct layout *l
 	if (typedef_struct(&cu, "heap_info", &hi) && read_struct(&hi, l->hi, HI_N, &l->hi_size) == 0)
 		l->have_heap_info = true;
 	l->word = l->mc[MC_SIZE].size;
-	if ((l->word != 8 && l->word != 4) || l->ms[MS_TOP].size != sizeof(uint64_t) ||
-	    l->ms[MS_FASTBINS].size % l->ms[MS_FASTBINS].count || l->ms[MS_BINS].count < 4 ||
-	    l->ms[MS_BINS].count > 1024 || l->ms[MS_FASTBINS].count > 64 ||
-	    l->mc[MC_FD].size != 8 || l->mc[MC_BK].size != 8 || l->ms[MS_NEXT].size != 8)
+	if (!layout_ok(l))
 		goto bad;
-	l->safe_linking = s->glibc_2_32;
 	return 0;
 bad:
 	*ret_why = strf("%s: malloc_state, malloc_chunk or malloc_par in its debug information does not "
-			"have the fields ctrace reads; arenas not read", modname ? modname : "libc");
+			"have the fields ctrace reads; arenas not read", modname);
+	return -EPROTO;
+}
+
+/* ---- the layout cache --------------------------------------------------------------------------
+ * Reading libc's DWARF costs most of a level-2 run (its sections are compressed), and the answer
+ * depends only on libc's build. So the layout is kept in $XDG_CACHE_HOME/ctrace (or
+ * ~/.cache/ctrace), one small text file per build-id, mode 0600; a file not owned by us, writable
+ * by others, malformed, or describing a layout the walker would not accept is ignored. */
+
+static int cache_path(Dwfl_Module *mod, char *buf, size_t len, bool make_dir)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &id, &vaddr);
+	if (n <= 0 || n > 64)
+		return -ENOENT;
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	struct ct_buf dir = CT_BUF_INIT;
+	if (xdg && xdg[0] == '/')
+		ct_buf_printf(&dir, "%s/ctrace", xdg);
+	else if (home && home[0] == '/')
+		ct_buf_printf(&dir, "%s/.cache/ctrace", home);
+	else
+		return -ENOENT;
+	if (make_dir) {
+		char *slash = strrchr(dir.data, '/');
+		*slash = '\0';
+		mkdir(dir.data, 0700); /* ~/.cache may not exist yet */
+		*slash = '/';
+		if (mkdir(dir.data, 0700) < 0 && errno != EEXIST) {
+			ct_buf_free(&dir);
+			return -errno;
+		}
+	}
+	ct_buf_puts(&dir, "/glibc-malloc-");
+	for (int i = 0; i < n; i++)
+		ct_buf_printf(&dir, "%02x", id[i]);
+	ct_buf_puts(&dir, ".layout");
+	int r = dir.err || dir.len >= len ? -ENAMETOOLONG : 0;
+	if (!r)
+		memcpy(buf, dir.data, dir.len + 1);
+	ct_buf_free(&dir);
 	return r;
+}
+
+struct group_ref {
+	const char *prefix;
+	struct member *m;
+	size_t n;
+	size_t *size;
+};
+
+static void groups_of(struct layout *l, struct group_ref g[4])
+{
+	g[0] = (struct group_ref){ "malloc_state", l->ms, MS_N, &l->ms_size };
+	g[1] = (struct group_ref){ "malloc_chunk", l->mc, MC_N, &l->mc_size };
+	g[2] = (struct group_ref){ "heap_info", l->hi, HI_N, &l->hi_size };
+	g[3] = (struct group_ref){ "malloc_par", l->mp, MP_N, &l->mp_size };
+}
+
+static void cache_store(Dwfl_Module *mod, struct layout *l)
+{
+	char path[4096], tmp[4200];
+	if (cache_path(mod, path, sizeof(path), true) < 0)
+		return;
+	struct ct_buf b = CT_BUF_INIT;
+	struct group_ref g[4];
+	groups_of(l, g);
+	ct_buf_puts(&b, "ctrace glibc malloc layout 1\n");
+	for (int i = 0; i < 4; i++) {
+		if (i == 2 && !l->have_heap_info)
+			continue;
+		ct_buf_printf(&b, "%s %zu\n", g[i].prefix, *g[i].size);
+		for (size_t k = 0; k < g[i].n; k++)
+			ct_buf_printf(&b, "%s.%s %zu %zu %zu\n", g[i].prefix, g[i].m[k].name, g[i].m[k].off,
+				      g[i].m[k].size, g[i].m[k].count);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		bool ok = !b.err && write(fd, b.data, b.len) == (ssize_t)b.len;
+		ok = close(fd) == 0 && ok;
+		if (!ok || rename(tmp, path) < 0)
+			unlink(tmp);
+	}
+	ct_buf_free(&b);
+}
+
+static int cache_load(Dwfl_Module *mod, struct layout *l)
+{
+	char path[4096];
+	int r = cache_path(mod, path, sizeof(path), false);
+	if (r < 0)
+		return r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	char text[4096];
+	ssize_t n = -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) &&
+	    st.st_size < (off_t)sizeof(text))
+		n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	text[n] = '\0';
+	init_layout(l);
+	struct group_ref g[4];
+	groups_of(l, g);
+	char *save = NULL, *line = strtok_r(text, "\n", &save);
+	if (!line || strcmp(line, "ctrace glibc malloc layout 1") != 0)
+		return -EINVAL;
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char key[96];
+		unsigned long a, b2, c;
+		int f = sscanf(line, "%95s %lu %lu %lu", key, &a, &b2, &c);
+		bool used = false;
+		for (int i = 0; i < 4 && !used; i++) {
+			size_t pl = strlen(g[i].prefix);
+			if (strncmp(key, g[i].prefix, pl) != 0)
+				continue;
+			if (key[pl] == '\0' && f == 2) {
+				*g[i].size = a;
+				used = true;
+				if (i == 2)
+					l->have_heap_info = true;
+			}
+			for (size_t k = 0; k < g[i].n && key[pl] == '.' && f == 4; k++) {
+				if (strcmp(key + pl + 1, g[i].m[k].name) == 0 && !g[i].m[k].found) {
+					g[i].m[k] = (struct member){ g[i].m[k].name, a, b2, c, true };
+					used = true;
+				}
+			}
+		}
+		if (!used)
+			return -EINVAL;
+	}
+	l->word = l->mc[MC_SIZE].size;
+	return layout_ok(l) ? 0 : -EINVAL;
 }
 
 /* ---- reading the target --------------------------------------------------------------------- */
@@ -843,6 +1014,7 @@ struct ct_glibc_reader {
 	struct syms sy;
 	char *libc, *debug_file;
 	uint64_t layout_ns;
+	bool cached;  /* the layout came from the cache, not from DWARF this time */
 };
 
 int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader **ret, char **ret_why)
@@ -866,11 +1038,17 @@ int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader *
 		free(g);
 		return -CT_ENODEBUG;
 	}
-	int r = learn_layout(f.mod, &g->sy, &g->l, ret_why);
-	if (r < 0) {
-		free(g);
-		return r;
+	int r = 0;
+	g->cached = cache_load(f.mod, &g->l) == 0;
+	if (!g->cached) {
+		r = learn_layout(f.mod, &g->sy, &g->l, ret_why);
+		if (r < 0) {
+			free(g);
+			return r;
+		}
+		cache_store(f.mod, &g->l);
 	}
+	g->l.safe_linking = g->sy.glibc_2_32;
 	const char *mainfile = NULL, *debugfile = NULL;
 	dwfl_module_info(f.mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
 	g->libc = strdup(f.name);
@@ -903,6 +1081,7 @@ int ct_glibc_walk(struct ct_glibc_reader *g, const struct ct_smaps_entry *maps, 
 	s->libc = strdup(g->libc);
 	s->debug_file = ct_strdup(g->debug_file);
 	s->layout_ns = g->layout_ns;
+	s->layout_cached = g->cached;
 	struct walker w;
 	memset(&w, 0, sizeof(w));
 	w.pid = g->pid;

@@ -47,6 +47,7 @@ struct ct_glibc_stats {
 	size_t nheap_ranges;
 	size_t tries;           /* passes needed (1 when nothing changed under the walk) */
 	uint64_t walk_ns, layout_ns;
+	bool layout_cached;     /* the layout came from ctrace's cache (see ct_glibc_open) */
 };
 
 struct ct_glibc_opts {
@@ -64,7 +65,8 @@ int ct_glibc_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_smaps_en
 void ct_glibc_stats_free(struct ct_glibc_stats *s);
 
 /* The same in two steps, for reading one process again and again (--watch): open learns the
- * layout once (the slow part: libc's DWARF), walk reads the arenas as they are now. */
+ * layout once (the slow part: libc's DWARF, so the result is cached per libc build-id in
+ * $XDG_CACHE_HOME/ctrace or ~/.cache/ctrace), walk reads the arenas as they are now. */
 struct ct_glibc_reader;
 int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader **ret, char **ret_why);
 int ct_glibc_walk(struct ct_glibc_reader *g, const struct ct_smaps_entry *maps, size_t nmaps,

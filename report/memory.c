@@ -199,6 +199,7 @@ static void json_malloc(struct ct_json *j, const struct ct_mem_report *r)
 	ct_json_key(j, "approximate"); ct_json_bool(j, g->approximate);
 	ct_json_key(j, "arenas_truncated"); ct_json_bool(j, g->arenas_truncated);
 	ct_json_key(j, "tries"); ct_json_uint(j, g->tries);
+	ct_json_key(j, "layout_cached"); ct_json_bool(j, g->layout_cached);
 	ct_json_key(j, "layout_ms"); ct_json_double(j, (double)g->layout_ns / 1e6, 2);
 	ct_json_key(j, "walk_ms"); ct_json_double(j, (double)g->walk_ns / 1e6, 2);
 	ct_json_key(j, "total");

@@ -4,6 +4,8 @@
 # a static binary, libc without debug information, a process that exits, jemalloc (redis-server).
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
+XDG_CACHE_HOME="$TMP/cache"
+export XDG_CACHE_HOME
 
 # compare FILE JSON: every mallinfo2 field the fixture wrote must match within 1 %
 compare() {
@@ -41,6 +43,21 @@ kinds = {g["kind"] for g in d["mappings"]}
 assert {"heap", "arena", "stack", "file"} <= kinds, kinds
 assert d["totals"]["rss"] > 0 and d["fds"] >= 3
 PY
+# the layout is cached per libc build-id; a second run uses it and gets the same numbers; a cache
+# file that is malformed, or writable by others, is ignored
+layout=$(ls "$XDG_CACHE_HOME"/ctrace/glibc-malloc-*.layout) || fail "no layout cached"
+cached_run() { # cached_run True|False: the numbers still match, and the cache was (not) used
+	expect_exit 0 "$CTRACE" -p "$FPID" --memory -f json
+	echo "$OUT" >"$TMP/m2.json"
+	compare "$TMP/mi.txt" "$TMP/m2.json"
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["malloc"]["layout_cached"])' "$TMP/m2.json" |
+		grep -qx "$1" || fail "layout_cached is not $1 ($2)"
+}
+cached_run True "a second run"
+printf 'ctrace glibc malloc layout 1\nmalloc_state.top 99999 8 1\n' >"$layout"
+cached_run False "a malformed cache file"
+chmod 0666 "$layout"          # the run above wrote a good one again
+cached_run False "a cache file others may write"
 expect_exit 0 "$CTRACE" -p "$FPID" --memory
 echo "$OUT" | grep -q '^  \[heap\] ' || fail "no [heap] line: $OUT"
 echo "$OUT" | grep -q 'stack of thread' || fail "no thread stacks: $OUT"
