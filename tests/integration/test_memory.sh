@@ -96,7 +96,7 @@ python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["malloc"]["arenas"];
 
 # 3. lists changing during the walk: any answer is 0 or 2 with valid JSON
 start_fixture heapmix "$TMP/mi3.txt" churn
-for i in 1 2 3; do
+for i in 1 2; do
 	"$CTRACE" -p "$FPID" --memory -f json >"$TMP/c.json" 2>"$TMP/c.err"
 	rc=$?
 	[ $rc = 0 ] || [ $rc = 2 ] || fail "churn: exit $rc: $(cat "$TMP/c.err")"
@@ -131,7 +131,7 @@ else
 fi
 
 # 6. a process that exits while ctrace reads it: exit 0, 1 or 2 with a message, never a crash
-for i in 1 2 3 4 5; do
+for i in 1 3 5; do
 	"$FIXTURES/heapmix" "$TMP/mi6.txt" >/dev/null 2>&1 &
 	XP=$!
 	sleep 0.0$i

@@ -3,6 +3,8 @@
 # and an end when the process exits.
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
+XDG_CACHE_HOME="$TMP/cache"
+export XDG_CACHE_HOME
 
 start_fixture heapmix "$TMP/mi.txt" grow
 expect_exit 0 "$CTRACE" -p "$FPID" --memory --watch 0.2 -d 1.2 -f json
