@@ -480,7 +480,7 @@ struct walker {
 	size_t npages;
 	size_t hits, misses;
 	bool scattered;
-	size_t range_cap;
+	size_t range_cap, arena_cap;
 };
 
 enum { CACHE_PAGES = 64, CACHE_PAGE = 65536 };
@@ -525,6 +525,8 @@ static int rd(struct walker *w, uint64_t addr, void *buf, size_t len)
 
 static void drop_cache(struct walker *w)
 {
+	w->hits = w->misses = 0;
+	w->scattered = false;
 	if (w->tags)
 		memset(w->tags, 0, w->npages * sizeof(*w->tags));
 }
@@ -900,7 +902,7 @@ static int read_arena(struct walker *w, uint64_t addr, bool main, int tries, str
 			r = -EAGAIN;
 		}
 		free(region_problem);
-		if ((r != -EAGAIN || t == tries - 1) && !main) {
+		if (((r != -EAGAIN && r != -EFAULT) || t == tries - 1) && !main) {
 			for (size_t i = 0; i < nrg; i++) {
 				if (ct_grow(&s->heap_ranges, &w->range_cap, s->nheap_ranges + 1,
 					    sizeof(*s->heap_ranges)) < 0) {
@@ -913,7 +915,7 @@ static int read_arena(struct walker *w, uint64_t addr, bool main, int tries, str
 			}
 		}
 		free(rg);
-		if (r != -EAGAIN)
+		if (r != -EAGAIN && r != -EFAULT) /* EFAULT: memory went away under the walk (a trim) */
 			break;
 	}
 	free(st);
@@ -970,7 +972,7 @@ static int walk_all(struct walker *w, const struct syms *sy, const struct ct_gli
 			break;
 		}
 		struct ct_glibc_arena *ar = NULL;
-		if (ct_grow(&s->arenas, &(size_t){ s->narenas }, s->narenas + 1, sizeof(*s->arenas)) < 0)
+		if (ct_grow(&s->arenas, &w->arena_cap, s->narenas + 1, sizeof(*s->arenas)) < 0)
 			return -ENOMEM;
 		ar = &s->arenas[s->narenas];
 		memset(ar, 0, sizeof(*ar));
