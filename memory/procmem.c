@@ -280,6 +280,10 @@ static enum ct_mem_kind classify(const struct ct_smaps_entry *all, size_t i, con
 	}
 	if (path && is_shmem_path(path))
 		return CT_MEM_SHMEM;
+	if (path && e->map.perms[3] == 's' && strcmp(path, "/dev/zero") == 0 && e->map.deleted) {
+		*ret_name = "shared anonymous"; /* how mmap(MAP_SHARED | MAP_ANONYMOUS) shows */
+		return CT_MEM_SHMEM;
+	}
 	if (path && ct_startswith(path, "[anon:"))
 		return CT_MEM_ANON;
 	if (path && path[0] == '[')

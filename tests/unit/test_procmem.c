@@ -102,7 +102,10 @@ static const char smaps_text[] =
 	"Rss:                  64 kB\n"
 	"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n"
 	"Size:                132 kB\n"
-	"Rss:                  12 kB\n";
+	"Rss:                  12 kB\n"
+	"7ffe00000000-7ffe00100000 rw-s 00000000 00:01 1024                       /dev/zero (deleted)\n"
+	"Size:               1024 kB\n"
+	"Rss:                 600 kB\n";
 
 static void test_smaps_and_groups(void **state)
 {
@@ -110,7 +113,7 @@ static void test_smaps_and_groups(void **state)
 	struct ct_smaps_entry *e;
 	size_t n;
 	assert_int_equal(ct_mem_parse_smaps(smaps_text, 100, &e, &n), 0);
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 9);
 	assert_int_equal(e[0].rss, 100 * 1024);
 	assert_int_equal(e[0].swap, 8 * 1024);
 	assert_int_equal(e[0].anonymous, 100 * 1024);
@@ -123,15 +126,17 @@ static void test_smaps_and_groups(void **state)
 	struct ct_mem_group *g;
 	size_t ng;
 	assert_int_equal(ct_mem_group_maps(e, n, &h, &g, &ng), 0);
-	/* [heap], guard, stack 43, libfoo (2 maps), shm, anonymous, [stack] */
-	assert_int_equal(ng, 7);
-	assert_string_equal(g[0].name, "/usr/lib/libfoo.so.1");
-	assert_int_equal(g[0].nmaps, 2);
-	assert_int_equal(g[0].rss, 564 * 1024);
-	assert_int_equal(g[0].kind, CT_MEM_FILE);
-	assert_int_equal(g[1].kind, CT_MEM_SHMEM);
-	assert_string_equal(g[1].name, "/dev/shm/pool");
-	assert_int_equal(g[2].kind, CT_MEM_HEAP);
+	/* shared anonymous, [heap], guard, stack 43, libfoo (2 maps), shm, anonymous, [stack] */
+	assert_int_equal(ng, 8);
+	assert_int_equal(g[0].kind, CT_MEM_SHMEM);
+	assert_string_equal(g[0].name, "shared anonymous");
+	assert_string_equal(g[1].name, "/usr/lib/libfoo.so.1");
+	assert_int_equal(g[1].nmaps, 2);
+	assert_int_equal(g[1].rss, 564 * 1024);
+	assert_int_equal(g[1].kind, CT_MEM_FILE);
+	assert_int_equal(g[2].kind, CT_MEM_SHMEM);
+	assert_string_equal(g[2].name, "/dev/shm/pool");
+	assert_int_equal(g[3].kind, CT_MEM_HEAP);
 	bool seen43 = false, seen42 = false;
 	for (size_t i = 0; i < ng; i++) {
 		if (g[i].kind == CT_MEM_STACK && g[i].tid == 43) {
