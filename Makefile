@@ -136,3 +136,9 @@ fuzz: $(FUZZ_BIN)
 .PHONY: bench-analyze
 bench-analyze: all $(FIXTURE_BIN)
 	@sh bench/bench-analyze.sh $(BUILD)
+# --memory (issue 6): a static fixture, and the benchmark against gdb's malloc_stats().
+$(BUILD)/fixtures/staticheap: FIX_CFLAGS := -g -O0 -static -Wall
+.PHONY: bench-memory
+bench-memory: all $(FIXTURE_BIN)
+	@sh bench/bench-memory.sh $(BUILD)
+DEB_DEPS += redis-server

@@ -49,6 +49,11 @@ struct ct_env {
 	size_t nidle_patterns;
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;
+	/* --memory */
+	double duration_s;       /* -d: 0 = until Ctrl-C */
+	double watch_s;          /* --watch SECS: 0 = one report */
+	size_t mem_top;          /* --top N: mapping groups listed */
+	bool no_arenas;          /* --no-arenas: skip the allocator's own statistics */
 };
 
 void ct_env_init(struct ct_env *env);
@@ -70,5 +75,6 @@ int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
 int cmd_backtraces(struct ct_env *env);
 int cmd_threads(struct ct_env *env);
 int cmd_analyze(struct ct_env *env);
+int cmd_memory(struct ct_env *env);
 
 #endif

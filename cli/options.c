@@ -11,6 +11,7 @@ const char ct_usage_text[] =
 	"Usage: ctrace -p PID --backtraces [OPTIONS]\n"
 	"       ctrace -p PID --threads [--snapshots N] [--interval MS] [--fail-on WHAT] [--idle FUNC]\n"
 	"              [OPTIONS]\n"
+	"       ctrace -p PID --memory [--watch SECS [-d SECS]] [OPTIONS]\n"
 	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [--idle FUNC] [-o FILE] FILE... | -\n"
 	"       ctrace --help | --version\n"
 	"\n"
@@ -19,6 +20,7 @@ const char ct_usage_text[] =
 	"Modes:\n"
 	"  --backtraces           every thread's stack, symbolized, once\n"
 	"  --threads              stuck threads: groups of stacks, blocked on what, spinning, deadlocks\n"
+	"  --memory               where the memory is, and what malloc holds (no thread is stopped)\n"
 	"  analyze FILE... | -    the --threads analysis of saved dumps: gdb, eu-stack, pstack, jstack,\n"
 	"                         py-spy or ctrace output (- reads standard input)\n"
 	"\n"
@@ -40,6 +42,10 @@ const char ct_usage_text[] =
 	"                         stuck or spinning thread (WHAT=stuck) is found\n"
 	"      --idle FUNC        --threads, analyze: a thread waiting under a function matching FUNC (a glob,\n"
 	"                         repeatable) is idle, not blocked\n"
+	"      --top N            --memory: mapping groups listed (default 15)\n"
+	"      --no-arenas        --memory: skip reading malloc's arenas (level 1 only)\n"
+	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
+	"  -d, --duration SECS    --watch: stop after SECS\n"
 	"  -v, --verbose          say more on stderr\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
@@ -51,6 +57,7 @@ enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
 	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
+	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +78,11 @@ static const struct option long_options[] = {
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 	{ "idle", required_argument, NULL, OPT_IDLE },
+	{ "memory", no_argument, NULL, OPT_MEMORY },
+	{ "watch", required_argument, NULL, OPT_WATCH },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "no-arenas", no_argument, NULL, OPT_NO_ARENAS },
+	{ "duration", required_argument, NULL, 'd' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -87,6 +99,7 @@ void ct_env_init(struct ct_env *env)
 	env->max_frames = 256;
 	env->snapshots = 3;
 	env->interval_ms = 500;
+	env->mem_top = 15;
 }
 
 static int set_mode(struct ct_env *env, enum ct_mode m, struct ct_buf *err)
@@ -140,7 +153,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		argc--;
 		argv++;
 	}
-	while ((c = getopt_long(argc, argv, ":p:f:o:vhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:f:o:d:vhV", long_options, NULL)) != -1) {
 		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case OPT_BACKTRACES:
@@ -228,6 +241,30 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			}
 			env->idle_patterns[env->nidle_patterns++] = optarg;
 			break;
+		case OPT_MEMORY:
+			r = set_mode(env, CT_MODE_MEMORY, err);
+			break;
+		case OPT_WATCH:
+			if (ct_parse_double(optarg, 0.1, 86400, &d) < 0) {
+				ct_buf_printf(err, "--watch wants seconds from 0.1 to 86400, got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			env->watch_s = d;
+			break;
+		case 'd':
+			if (ct_parse_double(optarg, 0.001, 31536000, &d) < 0) {
+				ct_buf_printf(err, "-d wants seconds from 0.001 to 31536000, got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			env->duration_s = d;
+			break;
+		case OPT_TOP:
+			r = parse_num("--top", optarg, 1, 1000000, &v, err);
+			env->mem_top = (size_t)v;
+			break;
+		case OPT_NO_ARENAS:
+			env->no_arenas = true;
+			break;
 		case 'v':
 			env->verbose++;
 			break;
@@ -256,7 +293,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 	if (env->mode == CT_MODE_HELP || env->mode == CT_MODE_VERSION)
 		return 0;
 	if (env->mode == CT_MODE_NONE) {
-		ct_buf_puts(err, "say what to do: --backtraces (see ctrace --help)");
+		ct_buf_puts(err, "say what to do: --backtraces, --threads or --memory (see ctrace --help)");
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode != CT_MODE_ANALYZE) {

@@ -12,52 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/cache.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
 /* Debug files larger than this inflated are not copied. */
 #define CT_DEBUGCACHE_MAX_BYTES (1ull << 30)
-
-const char *ct_debugcache_dir(void)
-{
-	static char dir[4096];
-	const char *env = getenv("CTRACE_CACHE_DIR");
-	if (env) {
-		if (!*env || strcmp(env, "off") == 0)
-			return NULL;
-		snprintf(dir, sizeof(dir), "%s", env);
-		return dir;
-	}
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-	if (xdg && *xdg == '/')
-		snprintf(dir, sizeof(dir), "%s/ctrace", xdg);
-	else if (home && *home == '/')
-		snprintf(dir, sizeof(dir), "%s/.cache/ctrace", home);
-	else
-		return NULL;
-	return dir;
-}
-
-/* Creates dir (and its parent) owned by us, mode 0700; refuses one that is not ours or a link. */
-static int ensure_dir(const char *dir)
-{
-	char parent[4096];
-	snprintf(parent, sizeof(parent), "%s", dir);
-	char *slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = '\0';
-		(void)mkdir(parent, 0700);
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	struct stat st;
-	if (lstat(dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
-		return -EPERM;
-	return 0;
-}
 
 static bool has_compressed(Elf *e, uint64_t *ret_size)
 {
@@ -189,7 +149,7 @@ out_in:
 int ct_debugcache_open(int fd, char **ret_path)
 {
 	*ret_path = NULL;
-	const char *dir = ct_debugcache_dir();
+	const char *dir = ct_cache_dir();
 	if (!dir || fd < 0)
 		return fd;
 	elf_version(EV_CURRENT);
@@ -201,7 +161,7 @@ int ct_debugcache_open(int fd, char **ret_path)
 	bool worth = has_compressed(e, &size) && size <= CT_DEBUGCACHE_MAX_BYTES &&
 		     build_id_hex(e, id, sizeof(id)) == 0;
 	elf_end(e);
-	if (!worth || ensure_dir(dir) < 0)
+	if (!worth || ct_cache_dir_ensure(dir) < 0)
 		return fd;
 	struct ct_buf path = CT_BUF_INIT;
 	ct_buf_printf(&path, "%s/%s.debug", dir, id);
@@ -250,7 +210,7 @@ int ct_debugcache_find(struct Dwfl_Module *mod, const char *debuginfo_path, char
 	char id[130];
 	for (int i = 0; i < len; i++)
 		snprintf(id + 2 * i, 3, "%02x", bits[i]);
-	const char *dir = ct_debugcache_dir();
+	const char *dir = ct_cache_dir();
 	if (dir) {
 		struct ct_buf p = CT_BUF_INIT;
 		ct_buf_printf(&p, "%s/%s.debug", dir, id);

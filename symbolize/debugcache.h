@@ -8,10 +8,6 @@
 
 #include <stddef.h>
 
-/* The cache directory: $CTRACE_CACHE_DIR, else $XDG_CACHE_HOME/ctrace, else $HOME/.cache/ctrace;
- * NULL when none can be named. "" or "off" in CTRACE_CACHE_DIR turns the cache off. */
-const char *ct_debugcache_dir(void);
-
 /* Given fd, an open debug file, returns an fd of its uncompressed copy (taking ownership of fd and
  * closing it), or fd itself when it has no compressed section or the cache cannot be used.
  * *ret_path is set to the copy's path when one is returned (caller frees). Never fails harder than

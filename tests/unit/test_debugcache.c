@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "lib/cache.h"
 #include "symbolize/debugcache.h"
 
 static char dir[] = "/tmp/ctrace-dc.XXXXXX";
@@ -83,7 +84,7 @@ static void test_cache(void **state)
 	free(name);
 	dwfl_end(dwfl);
 	setenv("CTRACE_CACHE_DIR", "off", 1);
-	assert_null(ct_debugcache_dir());
+	assert_null(ct_cache_dir());
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
