@@ -19,7 +19,7 @@ ifneq ($(SANITIZE),)
 CT_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 CT_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
-LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -lpthread
+LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -lpthread -liberty
 
 LIB_SRC := $(sort $(wildcard lib/*.c target/*.c attach/*.c unwind/*.c symbolize/*.c analyze/*.c \
 	analyze/dumps/*.c report/*.c memory/*.c))
@@ -102,3 +102,19 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# Symbols (issue 4): C++ and Rust fixtures, symbol tests' packages.
+CXX ?= c++
+RUSTC ?= $(shell command -v rustc 2>/dev/null || ls $$HOME/.cargo/bin/rustc 2>/dev/null)
+SYM_FIXTURE_BIN := $(BUILD)/fixtures/cxx
+ifneq ($(RUSTC),)
+SYM_FIXTURE_BIN += $(BUILD)/fixtures/rusty
+endif
+$(BUILD)/fixtures/%: tests/fixtures/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -g -O0 -fno-omit-frame-pointer -pthread -Wall -o $@ $<
+$(BUILD)/fixtures/%: tests/fixtures/%.rs
+	@mkdir -p $(dir $@)
+	$(RUSTC) -g -C opt-level=0 -C force-frame-pointers=yes -o $@ $<
+check integration: $(SYM_FIXTURE_BIN)
+DEB_DEPS += g++ libiberty-dev rustc

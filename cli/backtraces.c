@@ -22,6 +22,7 @@ void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o)
 	o->max_frames = env->max_frames;
 	o->sym.debug_dirs = env->debug_dirs;
 	o->sym.no_inlines = env->no_inlines;
+	o->sym.no_demangle = env->no_demangle;
 	o->only_tid = env->tid;
 }
 

@@ -39,6 +39,7 @@ struct ct_env {
 	const char *debug_dirs;
 	bool no_inlines;
 	bool always_stop;
+	bool no_demangle;    /* symbols: keep mangled names */
 	int verbose;
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libiberty/demangle.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ struct ct_symbolizer {
 	size_t nmaps;
 	int root_fd;
 	bool no_inlines;
+	bool no_demangle;
 	char **warnings;
 	size_t nwarnings, cap_warnings, next_warning;
 };
@@ -125,6 +127,7 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	s->pid = pid;
 	s->root_fd = -1;
 	s->no_inlines = o && o->no_inlines;
+	s->no_demangle = o && o->no_demangle;
 
 	/* Default search path as gdb's: beside the file, .debug/, then /usr/lib/debug (build-id too). */
 	struct ct_buf p = CT_BUF_INIT;
@@ -216,6 +219,34 @@ static const char *die_name(Dwarf_Die *die)
 	return name;
 }
 
+/* The name people read: "__libc_start_main@@GLIBC_2.34" loses its version, as in gdb; C++ (_Z) and
+ * Rust (_ZN…h<hash>E, _R) names are demangled unless --no-demangle. Returns a malloc'd string or NULL. */
+char *ct_sym_display_name(const char *raw, bool demangle)
+{
+	if (!raw || !*raw)
+		return NULL;
+	size_t len = strnlen(raw, 4096);
+	const char *at = memchr(raw, '@', len);
+	if (at && at != raw)
+		len = (size_t)(at - raw);
+	char *name = strndup(raw, len);
+	if (!name || !demangle || !(name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')))
+		return name;
+	char *d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+	if (!d)
+		return name;
+	free(name);
+	return d;
+}
+
+static int set_name(struct ct_symbolizer *s, char **dst, const char *raw)
+{
+	if (!raw)
+		return 0;
+	*dst = ct_sym_display_name(raw, !s->no_demangle);
+	return *dst ? 0 : -ENOMEM;
+}
+
 static bool is_deleted(struct ct_symbolizer *s, const char *modname)
 {
 	const struct ct_proc_map *m = find_map(s, modname);
@@ -251,11 +282,10 @@ static int inline_frames(struct ct_symbolizer *s, struct ct_thread *t, uint64_t 
 			 Dwarf_Die *scopes, int nscopes, const char *symname, uint64_t symoff,
 			 const char *file, int line)
 {
-	(void)s;
 	(void)pc_adj;
 	(void)mod;
 	struct ct_frame *f = new_frame(t, pc, modname, deleted);
-	if (!f || set_str(&f->function, die_name(&scopes[0])) < 0 || set_str(&f->file, file) < 0)
+	if (!f || set_name(s, &f->function, die_name(&scopes[0])) < 0 || set_str(&f->file, file) < 0)
 		return -ENOMEM;
 	f->line = line;
 	f->inlined = true;
@@ -272,8 +302,11 @@ static int inline_frames(struct ct_symbolizer *s, struct ct_thread *t, uint64_t 
 		if (!f)
 			return -ENOMEM;
 		n++;
-		const char *name = tag == DW_TAG_subprogram && symname ? symname : die_name(scope);
-		if (set_str(&f->function, name) < 0)
+		/* gdb names a function by its DWARF subprogram (__lll_lock_wait, not __GI___lll_lock_wait) */
+		const char *name = die_name(scope);
+		if (!name)
+			name = symname;
+		if (set_name(s, &f->function, name) < 0)
 			return -ENOMEM;
 		Dwarf_Attribute attr;
 		Dwarf_Word val;
@@ -312,14 +345,6 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 			     dwfl_errmsg(-1));
 	}
 	uint64_t symoff = symname ? off + (pc - pc_adj) : 0;
-	char unversioned[256];
-	const char *at = symname ? strchr(symname, '@') : NULL;
-	if (at && at != symname && (size_t)(at - symname) < sizeof(unversioned)) {
-		/* "__libc_start_main@@GLIBC_2.34" -> "__libc_start_main", as gdb shows it */
-		memcpy(unversioned, symname, (size_t)(at - symname));
-		unversioned[at - symname] = '\0';
-		symname = unversioned;
-	}
 
 	const char *file = NULL;
 	int line = 0;
@@ -327,30 +352,43 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 	if (l)
 		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
 
-	if (mod && !s->no_inlines) {
+	const char *dwname = NULL; /* the DWARF subprogram holding pc, the name gdb shows */
+	Dwarf_Die *scopes = NULL;
+	int nscopes = 0;
+	Dwarf_Die *cudie = NULL;
+	if (mod) {
 		Dwarf_Addr bias = 0;
-		Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc_adj, &bias);
-		if (cudie) {
-			Dwarf_Die *scopes = NULL;
-			int nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
-			if (nscopes > 0 && dwarf_tag(&scopes[0]) == DW_TAG_inlined_subroutine) {
-				/* the chain of the inlined instance itself, up to its containing subprogram */
-				Dwarf_Die *chain = NULL;
-				int nchain = dwarf_getscopes_die(&scopes[0], &chain);
-				int n = -1;
-				if (nchain > 0)
-					n = inline_frames(s, t, pc, pc_adj, mod, modname, deleted, cudie,
-							  chain, nchain, symname, symoff, file, line);
-				free(chain);
-				free(scopes);
-				if (n != -1)
-					return n;
+		cudie = dwfl_module_addrdie(mod, pc_adj, &bias);
+		if (cudie)
+			nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
+		for (int i = 0; i < nscopes; i++) {
+			if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
+				Dwarf_Addr low;
+				dwname = die_name(&scopes[i]);
+				if (dwname && !symname && dwarf_lowpc(&scopes[i], &low) == 0 &&
+				    pc_adj - bias >= low)
+					symoff = pc - bias - low;
+				break;
 			}
-			free(scopes);
 		}
 	}
+	if (!s->no_inlines && nscopes > 0 && dwarf_tag(&scopes[0]) == DW_TAG_inlined_subroutine) {
+		/* the chain of the inlined instance itself, up to its containing subprogram */
+		Dwarf_Die *chain = NULL;
+		int nchain = dwarf_getscopes_die(&scopes[0], &chain);
+		int n = -1;
+		if (nchain > 0)
+			n = inline_frames(s, t, pc, pc_adj, mod, modname, deleted, cudie, chain, nchain,
+					  symname, symoff, file, line);
+		free(chain);
+		if (n != -1) {
+			free(scopes);
+			return n;
+		}
+	}
+	free(scopes);
 	struct ct_frame *f = new_frame(t, pc, modname, deleted);
-	if (!f || set_str(&f->function, symname) < 0 || set_str(&f->file, file) < 0)
+	if (!f || set_name(s, &f->function, dwname ? dwname : symname) < 0 || set_str(&f->file, file) < 0)
 		return -ENOMEM;
 	f->offset = symoff;
 	f->line = line;

@@ -15,6 +15,7 @@
 struct ct_sym_opts {
 	const char *debug_dirs; /* extra debug directories, ':'-separated, searched before the defaults */
 	bool no_inlines;
+	bool no_demangle;  /* keep C++/Rust names as the linker sees them */
 };
 
 struct ct_symbolizer;
@@ -37,5 +38,9 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 /* One line per module whose symbols could not be read ("libfoo.so: no ELF: …"), each said once.
  * Returns the next warning not yet taken, or NULL. */
 const char *ct_sym_next_warning(struct ct_symbolizer *s);
+
+/* The name shown for a raw symbol or DWARF linkage name: without "@VERSION", demangled (C++, Rust)
+ * when demangle is set. Returns a malloc'd string, or NULL (raw NULL or empty, or ENOMEM). */
+char *ct_sym_display_name(const char *raw, bool demangle);
 
 #endif
