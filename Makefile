@@ -117,4 +117,13 @@ $(BUILD)/fixtures/%: tests/fixtures/%.rs
 	@mkdir -p $(dir $@)
 	$(RUSTC) -g -C opt-level=0 -C force-frame-pointers=yes -o $@ $<
 check integration: $(SYM_FIXTURE_BIN)
-DEB_DEPS += g++ libiberty-dev rustc
+DEB_DEPS += g++ libiberty-dev rustc nodejs
+# libFuzzer targets (clang): make fuzz, then run e.g. build/fuzz/fuzz_perfmap -max_total_time=60
+FUZZ_CC ?= clang
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+.PHONY: fuzz
+fuzz: $(FUZZ_BIN)
+$(BUILD)/fuzz/fuzz_perfmap: tests/fuzz/fuzz_perfmap.c symbolize/perfmap.c lib/util.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/procfs.h"
+#include "symbolize/perfmap.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -28,6 +30,8 @@ struct ct_symbolizer {
 	int root_fd;
 	bool no_inlines;
 	bool no_demangle;
+	bool perfmap_loaded;
+	struct ct_perfmap perfmap;
 	char **warnings;
 	size_t nwarnings, cap_warnings, next_warning;
 };
@@ -178,6 +182,7 @@ void ct_sym_close(struct ct_symbolizer *s)
 	if (s->root_fd >= 0)
 		close(s->root_fd);
 	ct_proc_maps_free(s->maps, s->nmaps);
+	ct_perfmap_free(&s->perfmap);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);
@@ -186,6 +191,19 @@ void ct_sym_close(struct ct_symbolizer *s)
 }
 
 Dwfl *ct_sym_dwfl(struct ct_symbolizer *s) { return s->dwfl; }
+
+static const struct ct_proc_map *addr_map(struct ct_symbolizer *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nmaps; /* /proc/PID/maps is sorted by address */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->maps[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nmaps && addr >= s->maps[lo].start ? &s->maps[lo] : NULL;
+}
 
 bool ct_sym_is_exec(struct ct_symbolizer *s, uint64_t addr)
 {
@@ -326,14 +344,106 @@ static int inline_frames(struct ct_symbolizer *s, struct ct_thread *t, uint64_t 
 	return n;
 }
 
+/* The target's PID in its own PID namespace: the number its JIT writes into the perf map's name. */
+static pid_t ns_pid(pid_t pid)
+{
+	_cleanup_free_ char *status = NULL;
+	if (ct_proc_read(pid, 0, "status", 1 << 16, &status) < 0)
+		return pid;
+	const char *l = strstr(status, "\nNSpid:");
+	if (!l)
+		return pid;
+	l += 8;
+	const char *eol = strchr(l, '\n');
+	long last = pid;
+	while (*l && (!eol || l < eol)) {
+		char *end;
+		long v = strtol(l, &end, 10);
+		if (end == l)
+			break;
+		last = v;
+		l = end;
+	}
+	return last > 0 && last < (1L << 30) ? (pid_t)last : pid;
+}
+
+#define CT_PERFMAP_MAX_BYTES (256u << 20)
+#define CT_PERFMAP_MAX_ENTRIES (4u << 20)
+
+/* /tmp/perf-NSPID.map inside the target's root, read once, trusted only when the target's user (or
+ * root) owns it: anyone can write a file of that name into /tmp. */
+static void load_perfmap(struct ct_symbolizer *s)
+{
+	s->perfmap_loaded = true;
+	if (s->root_fd < 0)
+		return;
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)ns_pid(s->pid));
+	_cleanup_close_ int fd = open_in_root(s->root_fd, path);
+	if (fd < 0)
+		return; /* no JIT map: the usual case */
+	struct stat st, proc;
+	char procdir[32];
+	snprintf(procdir, sizeof(procdir), "/proc/%d", (int)s->pid);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || stat(procdir, &proc) < 0) {
+		warn(s, "%s: not a regular file; JIT frames stay unnamed", path);
+		return;
+	}
+	if (st.st_uid != 0 && st.st_uid != proc.st_uid) {
+		warn(s, "%s is owned by uid %u, not by the target's uid %u or root; ignoring it, JIT frames stay unnamed",
+		     path, (unsigned)st.st_uid, (unsigned)proc.st_uid);
+		return;
+	}
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	char self[48];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd); /* the file checked above, reopened */
+	int r = ct_read_file(self, CT_PERFMAP_MAX_BYTES, &text, &len);
+	if (r < 0) {
+		warn(s, "%s: %s; JIT frames stay unnamed", path, strerror(-r));
+		return;
+	}
+	if (ct_perfmap_parse(text, len, CT_PERFMAP_MAX_ENTRIES, &s->perfmap) < 0)
+		warn(s, "%s: out of memory; JIT frames stay unnamed", path);
+	else if (s->perfmap.bad)
+		warn(s, "%s: %zu malformed lines skipped", path, s->perfmap.bad);
+}
+
+static int jit_frame(struct ct_symbolizer *s, uint64_t pc, uint64_t pc_adj, struct ct_thread *t)
+{
+	if (!s->perfmap_loaded)
+		load_perfmap(s);
+	const struct ct_perfmap_entry *e = ct_perfmap_lookup(&s->perfmap, pc_adj);
+	if (!e)
+		return 0;
+	struct ct_frame *f = new_frame(t, pc, NULL, false);
+	if (!f)
+		return -ENOMEM;
+	f->jit = true;
+	f->offset = pc - e->start;
+	if (set_str(&f->function, e->name) < 0)
+		return -ENOMEM;
+	return 1;
+}
+
 int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
 {
 	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc_adj);
+	/* libdwfl spans a module from its first to its last mapping: anonymous memory in between (node
+	 * remaps its text near its JIT heap) is not the module's. */
+	const struct ct_proc_map *am = addr_map(s, pc_adj);
+	if (am && !am->path)
+		mod = NULL;
 	const char *modname = NULL;
 	if (mod)
 		modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	bool deleted = modname && is_deleted(s, modname);
+	if (!mod && ct_sym_is_exec(s, pc_adj)) {
+		int r = jit_frame(s, pc, pc_adj, t);
+		if (r != 0)
+			return r;
+	}
 
 	const char *symname = NULL;
 	GElf_Off off = 0;
