@@ -60,6 +60,16 @@ static void warn(struct ct_symbolizer *s, const char *fmt, ...)
 	s->warnings[s->nwarnings++] = msg;
 }
 
+/* True when a warning about this module (or file) was already said: one per module is enough. */
+static bool warned_about(struct ct_symbolizer *s, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < s->nwarnings; i++)
+		if (strncmp(s->warnings[i], name, n) == 0 && s->warnings[i][n] == ':')
+			return true;
+	return false;
+}
+
 const char *ct_sym_next_warning(struct ct_symbolizer *s)
 {
 	if (s->next_warning >= s->nwarnings)
@@ -80,10 +90,20 @@ static int open_in_root(int root_fd, const char *path)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+static const char deleted_suffix[] = " (deleted)";
+
+/* Length of a module name without the " (deleted)" libdwfl copies from /proc/PID/maps. */
+static size_t name_len(const char *name)
+{
+	size_t n = strlen(name), d = sizeof(deleted_suffix) - 1;
+	return n > d && strcmp(name + n - d, deleted_suffix) == 0 ? n - d : n;
+}
+
 static const struct ct_proc_map *find_map(struct ct_symbolizer *s, const char *name)
 {
+	size_t n = name_len(name);
 	for (size_t i = 0; i < s->nmaps; i++)
-		if (s->maps[i].path && strcmp(s->maps[i].path, name) == 0)
+		if (s->maps[i].path && strncmp(s->maps[i].path, name, n) == 0 && s->maps[i].path[n] == '\0')
 			return &s->maps[i];
 	return NULL;
 }
@@ -104,13 +124,21 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 			 m->end);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
-	if (fd < 0 && s->root_fd >= 0)
+	if (fd < 0 && s->root_fd >= 0 && !(m && m->deleted))
 		fd = open_in_root(s->root_fd, modname);
 	if (fd < 0) {
-		warn(s, "%s: cannot open the module (%s); its frames have no symbols", modname, strerror(-fd > 0 ? -fd : errno));
+		int err = fd < -1 ? -fd : errno;
+		_cleanup_free_ char *name = strndup(modname, name_len(modname));
+		if (!name)
+			return -1;
+		if (m && m->deleted)
+			warn(s, "%s: deleted from disk and /proc/%d/map_files is not readable (%s; needs CAP_SYS_ADMIN); its frames have no symbols",
+			     name, (int)s->pid, strerror(err));
+		else
+			warn(s, "%s: cannot open the module (%s); its frames have no symbols", name, strerror(err));
 		return -1;
 	}
-	*file_name = strdup(modname);
+	*file_name = strndup(modname, name_len(modname));
 	return fd;
 }
 
@@ -278,7 +306,7 @@ static struct ct_frame *new_frame(struct ct_thread *t, uint64_t pc, const char *
 		return NULL;
 	f->pc = pc;
 	f->deleted = deleted;
-	if (modname && !(f->module = strdup(modname))) {
+	if (modname && !(f->module = strndup(modname, name_len(modname)))) {
 		t->nframes--;
 		return NULL;
 	}
@@ -450,9 +478,11 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 	GElf_Sym sym;
 	if (mod) {
 		symname = dwfl_module_addrinfo(mod, pc_adj, &off, &sym, NULL, NULL, NULL);
-		if (!symname && !dwfl_module_getelf(mod, &(GElf_Addr){ 0 }))
-			warn(s, "%s: %s; its frames have no symbols", modname ? modname : "?",
-			     dwfl_errmsg(-1));
+		if (!symname && !dwfl_module_getelf(mod, &(GElf_Addr){ 0 })) {
+			_cleanup_free_ char *name = strndup(modname ? modname : "?", name_len(modname ? modname : "?"));
+			if (name && !warned_about(s, name))
+				warn(s, "%s: %s; its frames have no symbols", name, dwfl_errmsg(-1));
+		}
 	}
 	uint64_t symoff = symname ? off + (pc - pc_adj) : 0;
 

@@ -20,7 +20,7 @@ trap 'rm -f "$MAP"; cleanup' EXIT
 # the optimized function may be caught in hot() or in outer(): retry a few captures
 found=""
 for try in 1 2 3 4 5 6 7 8 9 10; do
-	expect_exit 0 "$CTRACE" -p "$NPID" --backtraces --tid "$NPID"
+	expect_exit 0 "$CTRACE" -p "$NPID" --backtraces
 	if printf '%s\n' "$OUT" | grep -Eq ' in JS:\*(hot|outer) .*jitloop\.js.* \[jit\]'; then found=1; break; fi
 	sleep 0.1
 done
@@ -30,7 +30,7 @@ printf '%s\n' "$OUT" | grep -q 'node::Start' || fail "unwinding stopped in JIT c
 assert_not_traced "$NPID"
 
 for try in 1 2 3 4 5 6 7 8 9 10; do
-	expect_exit 0 "$CTRACE" -p "$NPID" --backtraces --tid "$NPID" --format json
+	expect_exit 0 "$CTRACE" -p "$NPID" --backtraces --format json
 	printf '%s\n' "$OUT" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
