@@ -127,3 +127,8 @@ fuzz: $(FUZZ_BIN)
 $(BUILD)/fuzz/fuzz_perfmap: tests/fuzz/fuzz_perfmap.c symbolize/perfmap.c lib/util.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^
+$(BUILD)/fixtures/plugin: FIX_CFLAGS += -ldl
+$(BUILD)/fixtures/libplugin-%.so: tests/fixtures/lib/plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) -g -O0 -fno-omit-frame-pointer -fPIC -shared -DPLUGIN_FLAVOR=$* -o $@ $<
+check integration: $(BUILD)/fixtures/libplugin-host.so $(BUILD)/fixtures/libplugin-container.so
