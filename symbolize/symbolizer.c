@@ -142,6 +142,57 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	return fd;
 }
 
+/* Separate debug info the standard way (build-id directories, .gnu_debuglink checked by build-id or
+ * CRC); when a debuglink names a file that exists but does not match, say so once rather than use it. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			  char **debuginfo_file_name)
+{
+	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					      debuglink_crc, debuginfo_file_name);
+	struct ct_symbolizer *s = *userdata;
+	if (fd >= 0 || !s || !file_name)
+		return fd;
+	const unsigned char *id = NULL;
+	GElf_Addr id_vaddr;
+	int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
+	char hex[2 * 64 + 2] = "";
+	for (int i = 0; i < idlen && i < 64; i++)
+		snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), i == 1 ? "/%02x" : "%02x", id[i]);
+	const char *slash = strrchr(file_name, '/');
+	int dlen = slash ? (int)(slash - file_name) : 0;
+	struct ct_buf cand = CT_BUF_INIT;
+	if (debuglink_file && !strchr(debuglink_file, '/'))
+		ct_buf_printf(&cand, "%.*s/%s:%.*s/.debug/%s", dlen, file_name, debuglink_file, dlen,
+			      file_name, debuglink_file);
+	/* absolute entries of the search path: DIR/.build-id/xx/rest.debug, and the module's directory
+	 * tree holding the debuglink name (gdb's layout) */
+	const char *p = s->debuginfo_path;
+	while (p && *p) {
+		const char *end = strchrnul(p, ':');
+		if (*p == '/' && idlen >= 2)
+			ct_buf_printf(&cand, ":%.*s/.build-id/%s.debug", (int)(end - p), p, hex);
+		if (*p == '/' && debuglink_file && !strchr(debuglink_file, '/'))
+			ct_buf_printf(&cand, ":%.*s%.*s/%s", (int)(end - p), p, dlen, file_name, debuglink_file);
+		p = *end ? end + 1 : end;
+	}
+	char *list = ct_buf_steal(&cand);
+	for (char *c = list, *next; c && *c; c = next) {
+		next = strchrnul(c, ':');
+		if (*next)
+			*next++ = '\0';
+		if (access(c, R_OK) == 0) {
+			_cleanup_free_ char *name = strndup(modname, name_len(modname));
+			if (name && !warned_about(s, name))
+				warn(s, "%s: debug file %s is unreadable or does not match it (%s); ignored", name,
+				     c, idlen > 0 ? "build-id" : "CRC");
+			break;
+		}
+	}
+	free(list);
+	return fd;
+}
+
 static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
 {
 	(void)mod;
@@ -161,9 +212,10 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	s->no_inlines = o && o->no_inlines;
 	s->no_demangle = o && o->no_demangle;
 
-	/* Default search path as gdb's: beside the file, .debug/, then /usr/lib/debug (build-id too). */
+	/* Search path as gdb's: beside the file, .debug/, --debug-dir, /usr/lib/debug (build-id too); "+": check
+	 * a .gnu_debuglink CRC when the module has no build-id to match. */
 	struct ct_buf p = CT_BUF_INIT;
-	ct_buf_puts(&p, "-:.debug");
+	ct_buf_puts(&p, "+:.debug");
 	if (o && o->debug_dirs && *o->debug_dirs)
 		ct_buf_printf(&p, ":%s", o->debug_dirs);
 	ct_buf_puts(&p, ":/usr/lib/debug");
@@ -182,7 +234,7 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	s->cb.find_elf = find_elf;
-	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.find_debuginfo = find_debuginfo;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->cb);
 	if (!s->dwfl) {
@@ -372,6 +424,24 @@ static int inline_frames(struct ct_symbolizer *s, struct ct_thread *t, uint64_t 
 	return n;
 }
 
+/* A module with a debug file whose DWARF cannot be read: said once; symbols still come from its
+ * symbol table. */
+static void check_dwarf(struct ct_symbolizer *s, Dwfl_Module *mod, const char *modname)
+{
+	Dwarf_Addr bias;
+	const char *debugfile = NULL;
+	if (!modname || dwfl_module_getdwarf(mod, &bias))
+		return;
+	int err = dwfl_errno();
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	if (!debugfile)
+		return; /* no debug information at all: the usual case for a stripped library */
+	_cleanup_free_ char *name = strndup(modname, name_len(modname));
+	if (name && !warned_about(s, name))
+		warn(s, "%s: debug information in %s is corrupt (%s); no file:line for its frames", name,
+		     debugfile, dwfl_errmsg(err));
+}
+
 /* The target's PID in its own PID namespace: the number its JIT writes into the perf map's name. */
 static pid_t ns_pid(pid_t pid)
 {
@@ -501,6 +571,8 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 		cudie = dwfl_module_addrdie(mod, pc_adj, &bias);
 		if (cudie)
 			nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
+		else
+			check_dwarf(s, mod, modname);
 		for (int i = 0; i < nscopes; i++) {
 			if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
 				Dwarf_Addr low;
