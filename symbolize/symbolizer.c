@@ -358,6 +358,8 @@ static struct ct_frame *new_frame(struct ct_thread *t, uint64_t pc, const char *
 		return NULL;
 	f->pc = pc;
 	f->deleted = deleted;
+	if (modname && strncmp(modname, "[vdso", 5) == 0)
+		modname = "[vdso]"; /* libdwfl says "[vdso: PID]" */
 	if (modname && !(f->module = strndup(modname, name_len(modname)))) {
 		t->nframes--;
 		return NULL;
