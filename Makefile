@@ -19,7 +19,7 @@ ifneq ($(SANITIZE),)
 CT_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 CT_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
-LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -lpthread -liberty
+LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -lpthread -liberty -ldebuginfod
 
 LIB_SRC := $(sort $(wildcard lib/*.c target/*.c attach/*.c unwind/*.c symbolize/*.c analyze/*.c \
 	analyze/dumps/*.c report/*.c memory/*.c))
@@ -117,7 +117,7 @@ $(BUILD)/fixtures/%: tests/fixtures/%.rs
 	@mkdir -p $(dir $@)
 	$(RUSTC) -g -C opt-level=0 -C force-frame-pointers=yes -o $@ $<
 check integration: $(SYM_FIXTURE_BIN)
-DEB_DEPS += g++ libiberty-dev rustc nodejs
+DEB_DEPS += g++ libiberty-dev libdebuginfod-dev rustc nodejs
 # libFuzzer targets (clang): make fuzz, then run e.g. build/fuzz/fuzz_perfmap -max_total_time=60
 FUZZ_CC ?= clang
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

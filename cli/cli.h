@@ -40,6 +40,7 @@ struct ct_env {
 	bool no_inlines;
 	bool always_stop;
 	bool no_demangle;    /* symbols: keep mangled names */
+	bool debuginfod;     /* symbols: --debuginfod given */
 	int verbose;
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;

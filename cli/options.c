@@ -28,6 +28,7 @@ const char ct_usage_text[] =
 	"      --debug-dir DIR    also look for separate debug files in DIR\n"
 	"      --no-inlines       do not expand inlined calls into frames\n"
 	"      --no-demangle      show C++ and Rust names as the linker sees them\n"
+	"      --debuginfod       download missing debug files from DEBUGINFOD_URLS (off by default)\n"
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
 	"  -v, --verbose          say more on stderr\n"
 	"  -h, --help             show this help\n"
@@ -38,7 +39,7 @@ const char ct_usage_text[] =
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
-	OPT_NO_DEMANGLE = 400,
+	OPT_NO_DEMANGLE = 400, OPT_DEBUGINFOD,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +56,7 @@ static const struct option long_options[] = {
 	{ "no-inlines", no_argument, NULL, OPT_NO_INLINES },
 	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -186,6 +188,9 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_NO_DEMANGLE:
 			env->no_demangle = true;
+			break;
+		case OPT_DEBUGINFOD:
+			env->debuginfod = true;
 			break;
 		case 'v':
 			env->verbose++;

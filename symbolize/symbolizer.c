@@ -2,6 +2,7 @@
 #include "symbolize/symbolizer.h"
 
 #include <dwarf.h>
+#include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,9 @@ struct ct_symbolizer {
 	int root_fd;
 	bool no_inlines;
 	bool no_demangle;
+	bool debuginfod;
+	uint64_t debuginfod_budget_ns, debuginfod_deadline;
+	debuginfod_client *dbgd;
 	bool perfmap_loaded;
 	struct ct_perfmap perfmap;
 	char **warnings;
@@ -142,15 +146,72 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	return fd;
 }
 
+/* debuginfod's progress callback: a non-zero return cancels the download past our deadline. */
+static int debuginfod_progress(debuginfod_client *c, long a, long b)
+{
+	(void)a;
+	(void)b;
+	const uint64_t *deadline = debuginfod_get_user_data(c);
+	return deadline && ct_now_ns() > *deadline;
+}
+
+/* Opt-in: asks the DEBUGINFOD_URLS servers for the module's debug file by build-id. Runs only while
+ * symbolizing, after every target thread was resumed; all downloads of a run share one time budget;
+ * libdebuginfod keeps what it fetched in its cache ($DEBUGINFOD_CACHE_PATH or ~/.cache/debuginfod_client). */
+static int debuginfod_fetch(struct ct_symbolizer *s, Dwfl_Module *mod, const char *modname, char **ret_path)
+{
+	const unsigned char *id = NULL;
+	GElf_Addr id_vaddr;
+	int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
+	if (idlen <= 0)
+		return -1;
+	if (!s->dbgd) {
+		s->dbgd = debuginfod_begin();
+		if (!s->dbgd) {
+			s->debuginfod = false;
+			return -1;
+		}
+		s->debuginfod_deadline = ct_now_ns() + s->debuginfod_budget_ns;
+		debuginfod_set_user_data(s->dbgd, &s->debuginfod_deadline);
+		debuginfod_set_progressfn(s->dbgd, debuginfod_progress);
+	}
+	if (ct_now_ns() > s->debuginfod_deadline)
+		return -1;
+	char *path = NULL;
+	int fd = debuginfod_find_debuginfo(s->dbgd, id, idlen, &path);
+	if (fd < 0) {
+		if (fd == -ENOSYS) /* no server configured */
+			s->debuginfod = false;
+		else if (fd != -ENOENT || ct_now_ns() > s->debuginfod_deadline) { /* the server: stop asking */
+			warn(s, "debuginfod: %s (asking for %s); no more downloads in this run",
+			     ct_now_ns() > s->debuginfod_deadline ? "timed out" : strerror(-fd), modname);
+			s->debuginfod = false;
+		}
+		return -1;
+	}
+	*ret_path = path;
+	return fd;
+}
+
 /* Separate debug info the standard way (build-id directories, .gnu_debuglink checked by build-id or
  * CRC); when a debuglink names a file that exists but does not match, say so once rather than use it. */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
 			  char **debuginfo_file_name)
 {
+	/* libdwfl asks debuginfod itself whenever DEBUGINFOD_URLS was set at start-up, with no time
+	 * budget: hide the variable for the local search, and ask below, bounded, when opted in. */
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	_cleanup_free_ char *saved = urls ? strdup(urls) : NULL;
+	if (urls && saved)
+		unsetenv("DEBUGINFOD_URLS");
 	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
 					      debuglink_crc, debuginfo_file_name);
+	if (saved)
+		setenv("DEBUGINFOD_URLS", saved, 1);
 	struct ct_symbolizer *s = *userdata;
+	if (fd < 0 && s && s->debuginfod)
+		fd = debuginfod_fetch(s, mod, modname, debuginfo_file_name);
 	if (fd >= 0 || !s || !file_name)
 		return fd;
 	const unsigned char *id = NULL;
@@ -211,6 +272,8 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	s->root_fd = -1;
 	s->no_inlines = o && o->no_inlines;
 	s->no_demangle = o && o->no_demangle;
+	s->debuginfod = o && o->debuginfod;
+	s->debuginfod_budget_ns = (o && o->debuginfod_timeout_ms ? o->debuginfod_timeout_ms : 10000) * 1000000ull;
 
 	/* Search path as gdb's: beside the file, .debug/, --debug-dir, /usr/lib/debug (build-id too); "+": check
 	 * a .gnu_debuglink CRC when the module has no build-id to match. */
@@ -263,6 +326,8 @@ void ct_sym_close(struct ct_symbolizer *s)
 		close(s->root_fd);
 	ct_proc_maps_free(s->maps, s->nmaps);
 	ct_perfmap_free(&s->perfmap);
+	if (s->dbgd)
+		debuginfod_end(s->dbgd);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);

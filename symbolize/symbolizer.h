@@ -16,6 +16,8 @@ struct ct_sym_opts {
 	const char *debug_dirs; /* extra debug directories, ':'-separated, searched before the defaults */
 	bool no_inlines;
 	bool no_demangle;  /* keep C++/Rust names as the linker sees them */
+	bool debuginfod;   /* ask DEBUGINFOD_URLS servers for missing debug files (off by default) */
+	unsigned debuginfod_timeout_ms; /* all downloads of one symbolizer together; 0: 10 s */
 };
 
 struct ct_symbolizer;
