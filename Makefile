@@ -132,3 +132,6 @@ $(BUILD)/fixtures/libplugin-%.so: tests/fixtures/lib/plugin.c
 	@mkdir -p $(dir $@)
 	$(CC) -g -O0 -fno-omit-frame-pointer -fPIC -shared -DPLUGIN_FLAVOR=$* -o $@ $<
 check integration: $(BUILD)/fixtures/libplugin-host.so $(BUILD)/fixtures/libplugin-container.so
+.PHONY: bench-symbols
+bench-symbols: all
+	@sh bench/bench-symbols.sh $(BUILD)

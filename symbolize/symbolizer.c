@@ -633,38 +633,47 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 	Dwarf_Die *scopes = NULL;
 	int nscopes = 0;
 	Dwarf_Die *cudie = NULL;
+	Dwarf_Addr bias = 0;
 	if (mod) {
-		Dwarf_Addr bias = 0;
 		cudie = dwfl_module_addrdie(mod, pc_adj, &bias);
 		if (cudie)
 			nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
 		else
 			check_dwarf(s, mod, modname);
-		for (int i = 0; i < nscopes; i++) {
-			if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) {
-				Dwarf_Addr low;
-				dwname = die_name(&scopes[i]);
-				if (dwname && !symname && dwarf_lowpc(&scopes[i], &low) == 0 &&
-				    pc_adj - bias >= low)
-					symoff = pc - bias - low;
-				break;
-			}
+	}
+	/* The innermost inlined instance, behind any lexical blocks (glibc's are). Past it, dwarf_getscopes
+	 * follows the inlined function's own definition, so the call chain comes from
+	 * dwarf_getscopes_die, as in eu-addr2line -i. */
+	Dwarf_Die *chain = NULL;
+	int nchain = 0;
+	for (int i = 0; i < nscopes; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine) {
+			nchain = dwarf_getscopes_die(&scopes[i], &chain);
+			break;
+		}
+		if (tag == DW_TAG_subprogram)
+			break;
+	}
+	Dwarf_Die *outer = nchain > 0 ? chain : scopes; /* where the containing subprogram is */
+	for (int i = 0, n = nchain > 0 ? nchain : nscopes; i < n; i++) {
+		if (dwarf_tag(&outer[i]) == DW_TAG_subprogram) {
+			Dwarf_Addr low;
+			dwname = die_name(&outer[i]);
+			if (dwname && !symname && dwarf_lowpc(&outer[i], &low) == 0 && pc_adj - bias >= low)
+				symoff = pc - bias - low;
+			break;
 		}
 	}
-	if (!s->no_inlines && nscopes > 0 && dwarf_tag(&scopes[0]) == DW_TAG_inlined_subroutine) {
+	if (!s->no_inlines && nchain > 0) {
 		/* the chain of the inlined instance itself, up to its containing subprogram */
-		Dwarf_Die *chain = NULL;
-		int nchain = dwarf_getscopes_die(&scopes[0], &chain);
-		int n = -1;
-		if (nchain > 0)
-			n = inline_frames(s, t, pc, pc_adj, mod, modname, deleted, cudie, chain, nchain,
-					  symname, symoff, file, line);
+		int n = inline_frames(s, t, pc, pc_adj, mod, modname, deleted, cudie, chain, nchain,
+				      symname, symoff, file, line);
 		free(chain);
-		if (n != -1) {
-			free(scopes);
-			return n;
-		}
+		free(scopes);
+		return n;
 	}
+	free(chain);
 	free(scopes);
 	struct ct_frame *f = new_frame(t, pc, modname, deleted);
 	if (!f || set_name(s, &f->function, dwname ? dwname : symname) < 0 || set_str(&f->file, file) < 0)
