@@ -21,6 +21,18 @@
 #include "lib/util.h"
 #include "lib/banned.h"
 
+struct alias {
+	uint64_t addr;
+	const char *name; /* in libelf's string table; lives as long as the Dwfl */
+	size_t len;       /* without "@VERSION" */
+};
+
+struct alias_index {
+	Dwfl_Module *mod;
+	struct alias *v;
+	size_t n;
+};
+
 struct ct_symbolizer {
 	pid_t pid;
 	Dwfl *dwfl;
@@ -36,6 +48,8 @@ struct ct_symbolizer {
 	debuginfod_client *dbgd;
 	bool perfmap_loaded;
 	struct ct_perfmap perfmap;
+	struct alias_index *aliases; /* per module, built when a frame is named from the ELF symtab */
+	size_t naliases, cap_aliases;
 	char **warnings;
 	size_t nwarnings, cap_warnings, next_warning;
 };
@@ -326,6 +340,9 @@ void ct_sym_close(struct ct_symbolizer *s)
 		close(s->root_fd);
 	ct_proc_maps_free(s->maps, s->nmaps);
 	ct_perfmap_free(&s->perfmap);
+	for (size_t i = 0; i < s->naliases; i++)
+		free(s->aliases[i].v);
+	free(s->aliases);
 	if (s->dbgd)
 		debuginfod_end(s->dbgd);
 	for (size_t i = 0; i < s->nwarnings; i++)
@@ -509,6 +526,65 @@ static void check_dwarf(struct ct_symbolizer *s, Dwfl_Module *mod, const char *m
 		     debugfile, dwfl_errmsg(err));
 }
 
+static int cmp_alias(const void *a, const void *b)
+{
+	const struct alias *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	int c = strncmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+#define CT_MAX_SYMBOLS (4u << 20)
+
+static struct alias_index *alias_index(struct ct_symbolizer *s, Dwfl_Module *mod)
+{
+	for (size_t i = 0; i < s->naliases; i++)
+		if (s->aliases[i].mod == mod)
+			return &s->aliases[i];
+	if (ct_grow(&s->aliases, &s->cap_aliases, s->naliases + 1, sizeof(*s->aliases)) < 0)
+		return NULL;
+	struct alias_index *ix = &s->aliases[s->naliases++];
+	memset(ix, 0, sizeof(*ix));
+	ix->mod = mod;
+	int n = dwfl_module_getsymtab(mod);
+	if (n <= 0 || (unsigned)n > CT_MAX_SYMBOLS || !(ix->v = calloc((size_t)n, sizeof(*ix->v))))
+		return ix;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!name || !*name || sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		const char *at = strchr(name, '@');
+		ix->v[ix->n++] = (struct alias){ addr, name, at && at != name ? (size_t)(at - name) : strlen(name) };
+	}
+	qsort(ix->v, ix->n, sizeof(*ix->v), cmp_alias);
+	return ix;
+}
+
+/* Several ELF symbols often name one address (clone3/__clone3, clock_gettime/__vdso_clock_gettime).
+ * gdb sorts its minimal symbols by address then name and takes the last: do the same, so that a frame
+ * without DWARF reads as in gdb. Returns a name (possibly versioned) or sym itself. */
+static const char *gdb_alias(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t addr, const char *sym)
+{
+	struct alias_index *ix = alias_index(s, mod);
+	if (!ix || !ix->n)
+		return sym;
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) { /* first entry with addr > the symbol's */
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->v[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || ix->v[lo - 1].addr != addr)
+		return sym;
+	return ix->v[lo - 1].name;
+}
+
 /* The target's PID in its own PID namespace: the number its JIT writes into the perf map's name. */
 static pid_t ns_pid(pid_t pid)
 {
@@ -656,7 +732,9 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 			break;
 	}
 	Dwarf_Die *outer = nchain > 0 ? chain : scopes; /* where the containing subprogram is */
-	for (int i = 0, n = nchain > 0 ? nchain : nscopes; i < n; i++) {
+	/* gdb names code from assembler sources by its ELF symbols (clone3, not __clone3) */
+	int nouter = cudie && dwarf_srclang(cudie) == DW_LANG_Mips_Assembler ? 0 : nchain > 0 ? nchain : nscopes;
+	for (int i = 0; i < nouter; i++) {
 		if (dwarf_tag(&outer[i]) == DW_TAG_subprogram) {
 			Dwarf_Addr low;
 			dwname = die_name(&outer[i]);
@@ -675,6 +753,8 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 	}
 	free(chain);
 	free(scopes);
+	if (!dwname && symname)
+		symname = gdb_alias(s, mod, pc_adj - off, symname);
 	struct ct_frame *f = new_frame(t, pc, modname, deleted);
 	if (!f || set_name(s, &f->function, dwname ? dwname : symname) < 0 || set_str(&f->file, file) < 0)
 		return -ENOMEM;
