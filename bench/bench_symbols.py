@@ -132,11 +132,11 @@ def start_postgres():
     subprocess.run([bindir + "/initdb", "-D", data, "-A", "trust", "--no-sync"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=as_user("postgres"))
     port = free_port()
-    p = spawn([bindir + "/postgres", "-D", data, "-k", TMP, "-p", str(port), "-c", "listen_addresses="],
+    p = spawn([bindir + "/postgres", "-D", data, "-k", data, "-p", str(port), "-c", "listen_addresses="],
               preexec_fn=as_user("postgres"))
-    wait_for(lambda: os.path.exists(os.path.join(TMP, ".s.PGSQL.%d" % port)), "postgres")
+    wait_for(lambda: os.path.exists(os.path.join(data, ".s.PGSQL.%d" % port)), "postgres")
     time.sleep(0.5)
-    spawn(["psql", "-h", TMP, "-p", str(port), "-U", "postgres", "-c", "select pg_sleep(600)"],
+    spawn(["psql", "-h", data, "-p", str(port), "-U", "postgres", "-c", "select pg_sleep(600)"],
           preexec_fn=as_user("postgres"))
     backend = wait_for(lambda: [c for c in children(p.pid) if "SELECT" in cmdline(c)], "postgres backend")
     time.sleep(0.3)

@@ -2,6 +2,7 @@
 #include "symbolize/symbolizer.h"
 
 #include <dwarf.h>
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
@@ -160,12 +161,46 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	return fd;
 }
 
+/* libdebuginfod pulls in libcurl and TLS libraries: loaded only when debuginfod is turned on, as
+ * libdwfl itself does, so that a plain run starts fast and small. */
+static struct {
+	bool tried;
+	debuginfod_client *(*begin)(void);
+	int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
+	void (*set_progressfn)(debuginfod_client *, debuginfod_progressfn_t);
+	void (*set_user_data)(debuginfod_client *, void *);
+	void *(*get_user_data)(debuginfod_client *);
+	void (*end)(debuginfod_client *);
+} dbgd_lib;
+
+static bool dbgd_load(void)
+{
+	if (dbgd_lib.tried)
+		return dbgd_lib.end != NULL;
+	dbgd_lib.tried = true;
+	void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return false;
+	*(void **)&dbgd_lib.begin = dlsym(h, "debuginfod_begin");
+	*(void **)&dbgd_lib.find_debuginfo = dlsym(h, "debuginfod_find_debuginfo");
+	*(void **)&dbgd_lib.set_progressfn = dlsym(h, "debuginfod_set_progressfn");
+	*(void **)&dbgd_lib.set_user_data = dlsym(h, "debuginfod_set_user_data");
+	*(void **)&dbgd_lib.get_user_data = dlsym(h, "debuginfod_get_user_data");
+	*(void **)&dbgd_lib.end = dlsym(h, "debuginfod_end");
+	if (!dbgd_lib.begin || !dbgd_lib.find_debuginfo || !dbgd_lib.set_progressfn ||
+	    !dbgd_lib.set_user_data || !dbgd_lib.get_user_data || !dbgd_lib.end) {
+		dbgd_lib.end = NULL;
+		return false;
+	}
+	return true;
+}
+
 /* debuginfod's progress callback: a non-zero return cancels the download past our deadline. */
 static int debuginfod_progress(debuginfod_client *c, long a, long b)
 {
 	(void)a;
 	(void)b;
-	const uint64_t *deadline = debuginfod_get_user_data(c);
+	const uint64_t *deadline = dbgd_lib.get_user_data(c);
 	return deadline && ct_now_ns() > *deadline;
 }
 
@@ -180,19 +215,24 @@ static int debuginfod_fetch(struct ct_symbolizer *s, Dwfl_Module *mod, const cha
 	if (idlen <= 0)
 		return -1;
 	if (!s->dbgd) {
-		s->dbgd = debuginfod_begin();
+		if (!dbgd_load()) {
+			warn(s, "debuginfod: cannot load libdebuginfod.so.1 (install libdebuginfod1)");
+			s->debuginfod = false;
+			return -1;
+		}
+		s->dbgd = dbgd_lib.begin();
 		if (!s->dbgd) {
 			s->debuginfod = false;
 			return -1;
 		}
 		s->debuginfod_deadline = ct_now_ns() + s->debuginfod_budget_ns;
-		debuginfod_set_user_data(s->dbgd, &s->debuginfod_deadline);
-		debuginfod_set_progressfn(s->dbgd, debuginfod_progress);
+		dbgd_lib.set_user_data(s->dbgd, &s->debuginfod_deadline);
+		dbgd_lib.set_progressfn(s->dbgd, debuginfod_progress);
 	}
 	if (ct_now_ns() > s->debuginfod_deadline)
 		return -1;
 	char *path = NULL;
-	int fd = debuginfod_find_debuginfo(s->dbgd, id, idlen, &path);
+	int fd = dbgd_lib.find_debuginfo(s->dbgd, id, idlen, &path);
 	if (fd < 0) {
 		if (fd == -ENOSYS) /* no server configured */
 			s->debuginfod = false;
@@ -344,7 +384,7 @@ void ct_sym_close(struct ct_symbolizer *s)
 		free(s->aliases[i].v);
 	free(s->aliases);
 	if (s->dbgd)
-		debuginfod_end(s->dbgd);
+		dbgd_lib.end(s->dbgd);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);
