@@ -135,3 +135,13 @@ check integration: $(BUILD)/fixtures/libplugin-host.so $(BUILD)/fixtures/libplug
 .PHONY: bench-symbols
 bench-symbols: all
 	@sh bench/bench-symbols.sh $(BUILD)
+# Go fixture (golang-go): built when go is installed; its test skips otherwise.
+GO ?= $(shell command -v go 2>/dev/null)
+ifneq ($(GO),)
+check integration: $(BUILD)/fixtures/gospin
+endif
+$(BUILD)/fixtures/%: tests/fixtures/%.go
+	@mkdir -p $(dir $@) $(BUILD)/go-cache
+	GOCACHE=$(abspath $(BUILD)/go-cache) GOPATH=$(abspath $(BUILD)/go-path) GO111MODULE=off GOFLAGS= \
+		$(GO) build -o $@ $<
+DEB_DEPS += golang-go

@@ -148,7 +148,7 @@ def start_python():
             "def work(n):\n    return sum(i * i for i in range(n))\n"
             "def loop():\n    while True:\n        work(1000)\n        time.sleep(0.5)\n"
             "loop()\n")
-    p = spawn(["python3", "-c", code])
+    p = spawn([shutil.which("python3", path="/usr/bin") or "python3", "-c", code])
     time.sleep(1.0)
     return [("python3 loop", p.pid)]
 

@@ -34,6 +34,18 @@ struct alias_index {
 	size_t n;
 };
 
+struct cu_range {
+	uint64_t low, high; /* [low, high) in the DWARF's addresses */
+	Dwarf_Off off;      /* of the CU DIE */
+};
+
+/* For DWARF without .debug_aranges (Go): which CU covers an address, from the CUs' own ranges. */
+struct cu_index {
+	Dwfl_Module *mod;
+	struct cu_range *v;
+	size_t n;
+};
+
 struct ct_symbolizer {
 	pid_t pid;
 	Dwfl *dwfl;
@@ -49,6 +61,8 @@ struct ct_symbolizer {
 	debuginfod_client *dbgd;
 	bool perfmap_loaded;
 	struct ct_perfmap perfmap;
+	struct cu_index *cuix; /* per module without .debug_aranges */
+	size_t ncuix, cap_cuix;
 	struct alias_index *aliases; /* per module, built when a frame is named from the ELF symtab */
 	size_t naliases, cap_aliases;
 	char **warnings;
@@ -382,6 +396,9 @@ void ct_sym_close(struct ct_symbolizer *s)
 	ct_perfmap_free(&s->perfmap);
 	for (size_t i = 0; i < s->naliases; i++)
 		free(s->aliases[i].v);
+	for (size_t i = 0; i < s->ncuix; i++)
+		free(s->cuix[i].v);
+	free(s->cuix);
 	free(s->aliases);
 	if (s->dbgd)
 		dbgd_lib.end(s->dbgd);
@@ -625,6 +642,76 @@ static const char *gdb_alias(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t
 	return ix->v[lo - 1].name;
 }
 
+static int cmp_cu_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+	return x->low < y->low ? -1 : x->low > y->low;
+}
+
+#define CT_MAX_CU_RANGES (1u << 20)
+
+static struct cu_index *cu_index(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf *dw)
+{
+	for (size_t i = 0; i < s->ncuix; i++)
+		if (s->cuix[i].mod == mod)
+			return &s->cuix[i];
+	if (ct_grow(&s->cuix, &s->cap_cuix, s->ncuix + 1, sizeof(*s->cuix)) < 0)
+		return NULL;
+	struct cu_index *ix = &s->cuix[s->ncuix++];
+	memset(ix, 0, sizeof(*ix));
+	ix->mod = mod;
+	size_t cap = 0;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(dw, off + hsize, &cu)) {
+			Dwarf_Addr base, start, end;
+			ptrdiff_t it = 0;
+			while ((it = dwarf_ranges(&cu, it, &base, &start, &end)) > 0 && ix->n < CT_MAX_CU_RANGES) {
+				if (start >= end || ct_grow(&ix->v, &cap, ix->n + 1, sizeof(*ix->v)) < 0)
+					continue;
+				ix->v[ix->n++] = (struct cu_range){ start, end, off + hsize };
+			}
+		}
+		off = next;
+	}
+	if (ix->n)
+		qsort(ix->v, ix->n, sizeof(*ix->v), cmp_cu_range);
+	return ix;
+}
+
+/* The CU DIE holding addr (module-relative to the DWARF) when libdw found none through aranges. */
+static bool cu_fallback(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t pc, Dwarf_Die *ret,
+			Dwarf_Addr *ret_bias)
+{
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	if (!dw)
+		return false;
+	struct cu_index *ix = cu_index(s, mod, dw);
+	if (!ix || !ix->n || pc < bias)
+		return false;
+	uint64_t a = pc - bias;
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->v[mid].low <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges of different CUs do not nest; look back a little for the one that holds a */
+	for (size_t i = lo, k = 0; i > 0 && k < 64; i--, k++) {
+		const struct cu_range *r = &ix->v[i - 1];
+		if (a >= r->low && a < r->high) {
+			*ret_bias = bias;
+			return dwarf_offdie(dw, r->off, ret) != NULL;
+		}
+	}
+	return false;
+}
+
 /* The target's PID in its own PID namespace: the number its JIT writes into the perf map's name. */
 static pid_t ns_pid(pid_t pid)
 {
@@ -748,10 +835,19 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 	const char *dwname = NULL; /* the DWARF subprogram holding pc, the name gdb shows */
 	Dwarf_Die *scopes = NULL;
 	int nscopes = 0;
-	Dwarf_Die *cudie = NULL;
+	Dwarf_Die *cudie = NULL, fallback_cu;
 	Dwarf_Addr bias = 0;
 	if (mod) {
 		cudie = dwfl_module_addrdie(mod, pc_adj, &bias);
+		if (!cudie && cu_fallback(s, mod, pc_adj, &fallback_cu, &bias)) {
+			/* no .debug_aranges (Go): the CU from its ranges, the line from its table */
+			cudie = &fallback_cu;
+			Dwarf_Line *dl = dwarf_getsrc_die(cudie, pc_adj - bias);
+			if (dl && !file) {
+				file = dwarf_linesrc(dl, NULL, NULL);
+				dwarf_lineno(dl, &line);
+			}
+		}
 		if (cudie)
 			nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
 		else
