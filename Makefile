@@ -103,6 +103,11 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
+# ctrace --threads on 1000 threads against three --backtraces and three eu-stack runs (issue 7).
+.PHONY: bench-threads
+bench-threads: all $(BUILD)/fixtures/manythreads
+	@sh bench/bench-threads.sh $(BUILD)
+bench: bench-threads
 # Symbols (issue 4): C++ and Rust fixtures, symbol tests' packages.
 CXX ?= c++
 RUSTC ?= $(shell command -v rustc 2>/dev/null || ls $$HOME/.cargo/bin/rustc 2>/dev/null)

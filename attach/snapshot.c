@@ -24,6 +24,8 @@
 #error "ctrace's capture supports x86_64 only for now"
 #endif
 
+#define CT_D_STATE_BUDGET_NS 200000000ull
+
 /* Threads seized whose stop we stopped waiting for. */
 static pid_t pending[256];
 static size_t npending;
@@ -71,11 +73,19 @@ static int wait_stop(pid_t tid, int *status, uint64_t deadline)
 		uint64_t now = ct_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
+		struct sigaction sa, old;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm; /* no SA_RESTART: the wait must return */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, &old);
 		struct itimerval it = { { 0, 5000 }, { 0, 5000 } };
 		setitimer(ITIMER_REAL, &it, NULL);
 		w = waitpid(tid, status, __WALL);
+		int e = errno;
 		struct itimerval off = { { 0, 0 }, { 0, 0 } };
 		setitimer(ITIMER_REAL, &off, NULL);
+		sigaction(SIGALRM, &old, NULL);
+		errno = e;
 		if (w == tid)
 			return 0;
 		if (w < 0 && errno != EINTR)
@@ -311,6 +321,10 @@ int ct_attach_thread(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint6
 	}
 	if (o->passive && st.state == 'S' && capture_passive(pid, tid, o, c) == 0)
 		return 0;
+	/* A thread in uninterruptible sleep stops only when it leaves it, which may be never (vfork,
+	 * hung NFS): give it a short budget so it cannot starve the other threads of the deadline. */
+	if (st.state == 'D')
+		deadline_ns = CT_MIN(deadline_ns, ct_now_ns() + CT_D_STATE_BUDGET_NS);
 	c->err = capture_active(tid, o, deadline_ns, c);
 	return c->err;
 }
@@ -331,11 +345,6 @@ int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capt
 	s->pid = pid;
 	uint64_t start = ct_now_ns(), deadline = start + o->timeout_ns;
 
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm; /* no SA_RESTART: the wait must return */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, &old);
 	ct_attach_release_pending();
 
 	int r = 0;
@@ -366,7 +375,7 @@ int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capt
 				continue;
 			}
 			ct_attach_thread(pid, tids[i], o, deadline, c);
-			if (c->err == -ETIMEDOUT)
+			if (c->err == -ETIMEDOUT && ct_now_ns() >= deadline)
 				s->timed_out = true;
 			s->total_stop_ns += c->stop_ns;
 			s->max_stop_ns = CT_MAX(s->max_stop_ns, c->stop_ns);
@@ -375,7 +384,6 @@ int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capt
 		if (r < 0 || added == 0 || s->timed_out)
 			break;
 	}
-	sigaction(SIGALRM, &old, NULL);
 	s->wall_ns = ct_now_ns() - start;
 	if (r < 0 && s->n == 0) {
 		ct_capture_set_free(s);

@@ -23,6 +23,7 @@ enum ct_mode { CT_MODE_NONE, CT_MODE_BACKTRACES, CT_MODE_PROFILE, CT_MODE_MEMORY
 	       CT_MODE_ANALYZE, CT_MODE_HELP, CT_MODE_VERSION };
 
 #define CT_MAX_PIDS 64
+#define CT_MAX_IDLE 32
 
 /* Every option of every command; the defaults are in ct_env_init(). */
 struct ct_env {
@@ -42,6 +43,12 @@ struct ct_env {
 	bool no_demangle;    /* symbols: keep mangled names */
 	bool debuginfod;     /* symbols: --debuginfod given */
 	int verbose;
+	/* --threads */
+	long snapshots;      /* how many snapshots (default 3) */
+	long interval_ms;    /* between them (default 500) */
+	enum ct_fail_on { CT_FAIL_NEVER, CT_FAIL_DEADLOCK, CT_FAIL_STUCK } fail_on;
+	const char *idle_patterns[CT_MAX_IDLE]; /* --idle FUNC… */
+	size_t nidle_patterns;
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;
 };
@@ -63,5 +70,6 @@ int ct_cli_check_target(pid_t pid);
 int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
 
 int cmd_backtraces(struct ct_env *env);
+int cmd_threads(struct ct_env *env);
 
 #endif

@@ -9,12 +9,15 @@
 
 const char ct_usage_text[] =
 	"Usage: ctrace -p PID --backtraces [OPTIONS]\n"
+	"       ctrace -p PID --threads [--snapshots N] [--interval MS] [--fail-on WHAT] [--idle FUNC]\n"
+	"              [OPTIONS]\n"
 	"       ctrace --help | --version\n"
 	"\n"
 	"Inspect a live process without stopping it for more than a register and stack copy.\n"
 	"\n"
 	"Modes:\n"
 	"  --backtraces           every thread's stack, symbolized, once\n"
+	"  --threads              stuck threads: groups of stacks, blocked on what, spinning, deadlocks\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID          the process to inspect\n"
@@ -30,16 +33,24 @@ const char ct_usage_text[] =
 	"      --no-demangle      show C++ and Rust names as the linker sees them\n"
 	"      --debuginfod       download missing debug files from DEBUGINFOD_URLS (off by default)\n"
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
+	"      --snapshots N      --threads: snapshots to compare (default 3)\n"
+	"      --interval MS      --threads: milliseconds between snapshots (default 500)\n"
+	"      --fail-on WHAT     --threads: exit 3 when a deadlock (WHAT=deadlock) or a stuck or\n"
+	"                         spinning thread (WHAT=stuck) is found\n"
+	"      --idle FUNC        --threads: a thread waiting under a function matching FUNC (a glob,\n"
+	"                         repeatable) is idle, not blocked\n"
 	"  -v, --verbose          say more on stderr\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
 	"\n"
-	"Exit status: 0 success, 1 target-side failure, 2 partial result, 64 usage error.\n";
+	"Exit status: 0 success, 1 target-side failure, 2 partial result, 3 --fail-on condition found,\n"
+	"64 usage error.\n";
 
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
-	OPT_NO_DEMANGLE = 400, OPT_DEBUGINFOD,
+	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
+	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +66,11 @@ static const struct option long_options[] = {
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "no-inlines", no_argument, NULL, OPT_NO_INLINES },
 	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
+	{ "threads", no_argument, NULL, OPT_THREADS },
+	{ "snapshots", required_argument, NULL, OPT_SNAPSHOTS },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -71,6 +87,8 @@ void ct_env_init(struct ct_env *env)
 	env->stack_bytes = 64 * 1024;
 	env->unwinder = CT_UNWIND_LIBDW;
 	env->max_frames = 256;
+	env->snapshots = 3;
+	env->interval_ms = 500;
 }
 
 static int set_mode(struct ct_env *env, enum ct_mode m, struct ct_buf *err)
@@ -124,7 +142,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		argc--;
 		argv++;
 	}
-	while ((c = getopt_long(argc, argv, "p:f:o:vhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:f:o:vhV", long_options, NULL)) != -1) {
 		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case OPT_BACKTRACES:
@@ -185,6 +203,32 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_ALWAYS_STOP:
 			env->always_stop = true;
+			break;
+		case OPT_THREADS:
+			r = set_mode(env, CT_MODE_THREADS, err);
+			break;
+		case OPT_SNAPSHOTS:
+			r = parse_num("--snapshots", optarg, 1, 100, &env->snapshots, err);
+			break;
+		case OPT_INTERVAL:
+			r = parse_num("--interval", optarg, 0, 3600 * 1000, &env->interval_ms, err);
+			break;
+		case OPT_FAIL_ON:
+			if (strcmp(optarg, "deadlock") == 0) {
+				env->fail_on = CT_FAIL_DEADLOCK;
+			} else if (strcmp(optarg, "stuck") == 0) {
+				env->fail_on = CT_FAIL_STUCK;
+			} else {
+				ct_buf_printf(err, "--fail-on wants 'deadlock' or 'stuck', got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case OPT_IDLE:
+			if (env->nidle_patterns >= CT_MAX_IDLE || !*optarg) {
+				ct_buf_printf(err, "--idle wants a function name or glob, at most %d of them", CT_MAX_IDLE);
+				return CT_EXIT_USAGE;
+			}
+			env->idle_patterns[env->nidle_patterns++] = optarg;
 			break;
 		case OPT_NO_DEMANGLE:
 			env->no_demangle = true;

@@ -54,6 +54,11 @@ void ct_inspector_close(struct ct_inspector *in)
 	free(in);
 }
 
+Dwfl *ct_inspector_dwfl(struct ct_inspector *in)
+{
+	return ct_sym_dwfl(in->sym);
+}
+
 const char *ct_inspector_next_warning(struct ct_inspector *in)
 {
 	return ct_sym_next_warning(in->sym);
@@ -110,7 +115,7 @@ static const char *capture_error(int err)
 {
 	switch (-err) {
 	case ESRCH: return "thread exited during capture";
-	case ETIMEDOUT: return "thread did not stop before the deadline (uninterruptible sleep?)";
+	case ETIMEDOUT: return "thread did not stop before the deadline (in uninterruptible sleep?)";
 	case EPERM: return "not permitted to trace this thread";
 	default: return NULL;
 	}
