@@ -28,8 +28,7 @@ import time
 CTRACE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/ctrace")
 WANT = sys.argv[2:] or ["redis", "nginx", "memcached", "postgres", "python", "node"]
 RUNS = 5
-TMP = tempfile.mkdtemp(prefix="ctrace-bench-symbols.")
-os.chmod(TMP, 0o755)
+TMP = None  # made by main()
 started = []  # Popen objects to stop at the end
 
 
@@ -294,9 +293,12 @@ def pct(a, b):
 
 
 def main():
+    global TMP
     if os.geteuid() != 0:
         print("bench-symbols: run as root (gdb and ctrace attach to servers started as other users)")
         return 1
+    TMP = tempfile.mkdtemp(prefix="ctrace-bench-symbols.")
+    os.chmod(TMP, 0o755)
     rows, notes = [], []
     for key in WANT:
         tool, start = PROGRAMS[key]
@@ -349,5 +351,6 @@ if __name__ == "__main__":
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
-        shutil.rmtree(TMP, ignore_errors=True)
+        if TMP:
+            shutil.rmtree(TMP, ignore_errors=True)
     sys.exit(rc)

@@ -37,6 +37,12 @@ bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end);
  * pc-1 is looked up. Returns the number of frames appended or -ENOMEM. */
 int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t);
 
+/* Frames for functions that tail-called their way from the caller's call to the callee, inferred,
+ * as gdb does, from DWARF call-site records (only when the chain is unique). Call between the frames
+ * of callee_pc and caller_pc (a return address). Returns the number of frames appended, or -ENOMEM. */
+int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_activation, uint64_t caller_pc,
+		     struct ct_thread *t);
+
 /* One line per module whose symbols could not be read ("libfoo.so: no ELF: …"), each said once.
  * Returns the next warning not yet taken, or NULL. */
 const char *ct_sym_next_warning(struct ct_symbolizer *s);
