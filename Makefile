@@ -19,7 +19,7 @@ ifneq ($(SANITIZE),)
 CT_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 CT_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
-LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -ljson-c -lpthread
+LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -ljson-c -lpthread -liberty -ldl
 
 LIB_SRC := $(sort $(wildcard lib/*.c target/*.c attach/*.c unwind/*.c symbolize/*.c analyze/*.c \
 	analyze/dumps/*.c report/*.c memory/*.c))
@@ -142,3 +142,36 @@ $(BUILD)/fixtures/staticheap: FIX_CFLAGS := -g -O0 -static -Wall
 bench-memory: all $(FIXTURE_BIN)
 	@sh bench/bench-memory.sh $(BUILD)
 DEB_DEPS += redis-server
+# Symbols (issue 4): C++ and Rust fixtures, symbol tests' packages.
+CXX ?= c++
+RUSTC ?= $(shell command -v rustc 2>/dev/null || ls $$HOME/.cargo/bin/rustc 2>/dev/null)
+SYM_FIXTURE_BIN := $(BUILD)/fixtures/cxx
+ifneq ($(RUSTC),)
+SYM_FIXTURE_BIN += $(BUILD)/fixtures/rusty
+endif
+$(BUILD)/fixtures/%: tests/fixtures/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -g -O0 -fno-omit-frame-pointer -pthread -Wall -o $@ $<
+$(BUILD)/fixtures/%: tests/fixtures/%.rs
+	@mkdir -p $(dir $@)
+	$(RUSTC) -g -C opt-level=0 -C force-frame-pointers=yes -o $@ $<
+check integration: $(SYM_FIXTURE_BIN)
+DEB_DEPS += g++ libiberty-dev libdebuginfod-dev rustc nodejs
+$(BUILD)/fixtures/plugin: FIX_CFLAGS += -ldl
+$(BUILD)/fixtures/libplugin-%.so: tests/fixtures/lib/plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) -g -O0 -fno-omit-frame-pointer -fPIC -shared -DPLUGIN_FLAVOR=$* -o $@ $<
+check integration: $(BUILD)/fixtures/libplugin-host.so $(BUILD)/fixtures/libplugin-container.so
+.PHONY: bench-symbols
+bench-symbols: all
+	@sh bench/bench-symbols.sh $(BUILD)
+# Go fixture (golang-go): built when go is installed; its test skips otherwise.
+GO ?= $(shell command -v go 2>/dev/null)
+ifneq ($(GO),)
+check integration: $(BUILD)/fixtures/gospin
+endif
+$(BUILD)/fixtures/%: tests/fixtures/%.go
+	@mkdir -p $(dir $@) $(BUILD)/go-cache
+	GOCACHE=$(abspath $(BUILD)/go-cache) GOPATH=$(abspath $(BUILD)/go-path) GO111MODULE=off GOFLAGS= \
+		$(GO) build -o $@ $<
+DEB_DEPS += golang-go

@@ -40,6 +40,8 @@ struct ct_env {
 	const char *debug_dirs;
 	bool no_inlines;
 	bool always_stop;
+	bool no_demangle;    /* symbols: keep mangled names */
+	bool debuginfod;     /* symbols: --debuginfod given */
 	int verbose;
 	/* --threads */
 	long snapshots;      /* how many snapshots (default 3) */

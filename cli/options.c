@@ -35,6 +35,8 @@ const char ct_usage_text[] =
 	"      --max-frames N     frames per thread at most (default 256)\n"
 	"      --debug-dir DIR    also look for separate debug files in DIR\n"
 	"      --no-inlines       do not expand inlined calls into frames\n"
+	"      --no-demangle      show C++ and Rust names as the linker sees them\n"
+	"      --debuginfod       download missing debug files from DEBUGINFOD_URLS (off by default)\n"
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
 	"      --snapshots N      --threads: snapshots to compare (default 3)\n"
 	"      --interval MS      --threads: milliseconds between snapshots (default 500)\n"
@@ -58,6 +60,7 @@ enum {
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
 	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
 	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS,
+	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
 };
 
 static const struct option long_options[] = {
@@ -83,6 +86,8 @@ static const struct option long_options[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-arenas", no_argument, NULL, OPT_NO_ARENAS },
 	{ "duration", required_argument, NULL, 'd' },
+	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -264,6 +269,12 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_NO_ARENAS:
 			env->no_arenas = true;
+			break;
+		case OPT_NO_DEMANGLE:
+			env->no_demangle = true;
+			break;
+		case OPT_DEBUGINFOD:
+			env->debuginfod = true;
 			break;
 		case 'v':
 			env->verbose++;

@@ -260,7 +260,9 @@ int ct_inspector_thread(struct ct_inspector *in, const struct ct_capture *c, str
 			t->unwind_error = strdup("--max-frames reached");
 	}
 	for (int i = 0; i < n; i++)
-		if (sym_frames_cached(in, in->pcs[i].pc, in->pcs[i].activation, t) < 0)
+		if (sym_frames_cached(in, in->pcs[i].pc, in->pcs[i].activation, t) < 0 ||
+		    (i + 1 < n && ct_sym_tailcalls(in->sym, in->pcs[i].pc, in->pcs[i].activation,
+						   in->pcs[i + 1].pc, t) < 0))
 			return -ENOMEM;
 	return 0;
 }
