@@ -140,12 +140,7 @@ int cmd_analyze(struct ct_env *env)
 		ct_report_analysis_json(a, &out);
 	else
 		ct_report_analysis_text(a, &out);
-	if (out.err) {
-		ct_error("out of memory while writing the report");
-		code = CT_EXIT_TARGET;
-	} else {
-		code = ct_cli_write_output(env, &out);
-	}
+	code = ct_cli_write_output(env, &out);
 	ct_buf_free(&out);
 	if (code == CT_EXIT_OK &&
 	    ((env->fail_on == CT_FAIL_DEADLOCK && ct_analysis_has_deadlock(a)) ||

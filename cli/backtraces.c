@@ -10,7 +10,6 @@
 #include "target/target.h"
 #include "lib/banned.h"
 
-void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o);
 
 void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o)
 {
@@ -54,17 +53,11 @@ int cmd_backtraces(struct ct_env *env)
 		}
 	}
 
-	struct ct_inspect_opts o;
-	ct_cli_inspect_opts(env, &o);
 	struct ct_inspector *in = NULL;
-	int r = ct_inspector_open(pid, &o, &in);
-	if (r < 0) {
-		if (r == -ESRCH)
-			ct_error("process %d exited before it could be captured", (int)pid);
-		else
-			ct_error("cannot read the memory map of process %d: %s", (int)pid, ct_strerror(r));
-		return CT_EXIT_TARGET;
-	}
+	code = ct_cli_open_inspector(env, pid, &in);
+	if (code)
+		return code;
+	int r;
 	struct ct_snapshot *s = NULL;
 	r = ct_inspector_snapshot(in, &s);
 	if (r < 0) {
@@ -101,12 +94,7 @@ int cmd_backtraces(struct ct_env *env)
 		ct_report_snapshot_json(s, &out);
 	else
 		ct_report_snapshot_text(s, &out);
-	if (out.err) {
-		ct_error("out of memory while writing the report");
-		code = CT_EXIT_TARGET;
-	} else {
-		code = ct_cli_write_output(env, &out);
-	}
+	code = ct_cli_write_output(env, &out);
 	ct_buf_free(&out);
 
 	if (code == CT_EXIT_OK) {

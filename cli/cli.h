@@ -71,8 +71,15 @@ void ct_verbose(const struct ct_env *env, const char *fmt, ...) __attribute__((f
 /* Validates a PID operand the way every live command does; prints the error and returns an exit
  * code, or returns CT_EXIT_OK. */
 int ct_cli_check_target(pid_t pid);
-/* Writes out to env->output atomically (temp file + rename), or to stdout. */
+/* Writes out to env->output atomically (temp file + rename), or to stdout; says so and returns
+ * CT_EXIT_TARGET when out ran out of memory while it was written. */
 int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
+struct ct_inspector;
+struct ct_inspect_opts;
+/* The live pipeline's options from env (cli/backtraces.c). */
+void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o);
+/* Opens the live pipeline for pid with env's options; prints the error and returns an exit code. */
+int ct_cli_open_inspector(const struct ct_env *env, pid_t pid, struct ct_inspector **ret);
 
 int cmd_backtraces(struct ct_env *env);
 int cmd_threads(struct ct_env *env);

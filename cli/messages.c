@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "lib/error.h"
+#include "target/inspect.h"
 #include "target/target.h"
 #include "lib/banned.h"
 
@@ -115,6 +116,10 @@ static int write_all(int fd, const char *p, size_t n)
 
 int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out)
 {
+	if (out->err) {
+		ct_error("out of memory while writing the report");
+		return CT_EXIT_TARGET;
+	}
 	const char *data = out->data ? out->data : "";
 	if (!env->output || strcmp(env->output, "-") == 0) {
 		int r = write_all(STDOUT_FILENO, data, out->len);
@@ -153,4 +158,18 @@ int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out)
 	}
 	ct_buf_free(&tmp);
 	return CT_EXIT_OK;
+}
+
+int ct_cli_open_inspector(const struct ct_env *env, pid_t pid, struct ct_inspector **ret)
+{
+	struct ct_inspect_opts o;
+	ct_cli_inspect_opts(env, &o);
+	int r = ct_inspector_open(pid, &o, ret);
+	if (r == 0)
+		return CT_EXIT_OK;
+	if (r == -ESRCH)
+		ct_error("process %d exited before it could be captured", (int)pid);
+	else
+		ct_error("cannot read the memory map of process %d: %s", (int)pid, ct_strerror(r));
+	return CT_EXIT_TARGET;
 }

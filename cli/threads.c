@@ -13,7 +13,6 @@
 #include "target/target.h"
 #include "lib/banned.h"
 
-void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o);
 
 static void sleep_ms(long ms)
 {
@@ -86,17 +85,11 @@ int cmd_threads(struct ct_env *env)
 		ct_error("--threads looks at every thread (lock owners need them all); drop --tid");
 		return CT_EXIT_USAGE;
 	}
-	struct ct_inspect_opts o;
-	ct_cli_inspect_opts(env, &o);
 	struct ct_inspector *in = NULL;
-	int r = ct_inspector_open(pid, &o, &in);
-	if (r < 0) {
-		if (r == -ESRCH)
-			ct_error("process %d exited before it could be captured", (int)pid);
-		else
-			ct_error("cannot read the memory map of process %d: %s", (int)pid, ct_strerror(r));
-		return CT_EXIT_TARGET;
-	}
+	code = ct_cli_open_inspector(env, pid, &in);
+	if (code)
+		return code;
+	int r;
 	struct ct_snapshot **snaps = calloc((size_t)env->snapshots, sizeof(*snaps));
 	if (!snaps) {
 		ct_inspector_close(in);
@@ -122,12 +115,7 @@ int cmd_threads(struct ct_env *env)
 			ct_report_analysis_json(a, &out);
 		else
 			ct_report_analysis_text(a, &out);
-		if (out.err) {
-			ct_error("out of memory while writing the report");
-			code = CT_EXIT_TARGET;
-		} else {
-			code = ct_cli_write_output(env, &out);
-		}
+		code = ct_cli_write_output(env, &out);
 		ct_buf_free(&out);
 		if (code == CT_EXIT_OK && a->nthreads && a->class_count[CT_CLASS_GONE] == a->nthreads) {
 			ct_error("process %d exited during capture", (int)pid);
