@@ -167,9 +167,14 @@ int ct_cli_open_inspector(const struct ct_env *env, pid_t pid, struct ct_inspect
 	int r = ct_inspector_open(pid, &o, ret);
 	if (r == 0)
 		return CT_EXIT_OK;
-	if (r == -ESRCH)
+	if (r == -ESRCH) {
 		ct_error("process %d exited before it could be captured", (int)pid);
-	else
+	} else if (r == -EACCES || r == -EPERM) {
+		char *why = ct_target_explain_eperm(pid);
+		ct_error("cannot inspect process %d: %s", (int)pid, why ? why : "permission denied");
+		free(why);
+	} else {
 		ct_error("cannot read the memory map of process %d: %s", (int)pid, ct_strerror(r));
+	}
 	return CT_EXIT_TARGET;
 }

@@ -17,7 +17,7 @@
 static int take_u64(const char **p, int base, uint64_t *ret)
 {
 	const char *s = *p;
-	while (*s == ' ')
+	while (*s == ' ' || *s == '\t')
 		s++;
 	if (!isxdigit((unsigned char)*s))
 		return -EINVAL;
@@ -34,7 +34,7 @@ static int take_u64(const char **p, int base, uint64_t *ret)
 static int take_i64(const char **p, int64_t *ret)
 {
 	const char *s = *p;
-	while (*s == ' ')
+	while (*s == ' ' || *s == '\t')
 		s++;
 	char *end;
 	errno = 0;

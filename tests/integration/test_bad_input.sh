@@ -45,6 +45,13 @@ PIDS="$PIDS $child" # the traced child outlives its tracer otherwise
 check 1 "already traced by $FPID \(traced\)" "$CTRACE" -p "$child" --backtraces
 
 start_fixture chain
+# another user without CAP_SYS_PTRACE is told why and what to do
+if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+	check 1 "belongs to uid 0 and ctrace runs as uid 65534 without CAP_SYS_PTRACE; run ctrace as uid 0 or as root" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$CTRACE" -p "$FPID" --backtraces
+else
+	note "setpriv cannot switch to uid 65534 here: the not-permitted case is not checked"
+fi
 check 1 "has no thread 4000000" "$CTRACE" -p "$FPID" --tid 4000000 --backtraces
 mkdir "$TMP/dir"
 check 64 "is a directory" "$CTRACE" -p "$FPID" --backtraces -o "$TMP/dir"

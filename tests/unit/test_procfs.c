@@ -44,7 +44,7 @@ static void test_status(void **state)
 	(void)state;
 	struct ct_proc_status st;
 	const char *s = "Name:\tredis-server\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nNgid:\t0\n"
-			"Pid:\t812\nPPid:\t1\nTracerPid:\t77\nUid:\t105\t105\t105\t105\n"
+			"Pid:\t812\nPPid:\t1\nTracerPid:\t77\nUid:\t0\t105\t7\t105\n"
 			"Threads:\t5\nCapEff:\t000001ffffffffff\nvoluntary_ctxt_switches:\t10\n"
 			"nonvoluntary_ctxt_switches:\t3\n";
 	assert_int_equal(ct_parse_proc_status(s, &st), 0);
@@ -52,7 +52,9 @@ static void test_status(void **state)
 	assert_int_equal(st.state, 'S');
 	assert_int_equal(st.tgid, 812);
 	assert_int_equal(st.tracer_pid, 77);
-	assert_int_equal(st.uid[0], 105);
+	assert_int_equal(st.uid[0], 0);
+	assert_int_equal(st.uid[1], 105); /* tab-separated */
+	assert_int_equal(st.uid[2], 7);
 	assert_int_equal(st.threads, 5);
 	assert_true(st.cap_eff & (1ull << 19));
 	assert_true(st.has_ctxt);
