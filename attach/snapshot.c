@@ -127,6 +127,12 @@ static int copy_stack(pid_t tid, uint64_t sp, size_t len, struct ct_capture *c)
 	}
 	c->stack_start = sp;
 	c->stack_len = (size_t)n;
+	if ((size_t)n < len / 2) {
+		/* most threads sit near the top of their stack: keep only what was read */
+		uint8_t *shrunk = realloc(c->stack, (size_t)n);
+		if (shrunk)
+			c->stack = shrunk;
+	}
 	return 0;
 }
 
