@@ -93,12 +93,17 @@ demo: all $(FIXTURE_BIN)
 bench: all $(FIXTURE_BIN)
 	@sh bench/bench-backtraces.sh $(BUILD)
 
+# Never installed set-uid: ctrace refuses to run that way (cli/main.c).
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 install: all
-	install -D -m 0755 $(BUILD)/ctrace $(DESTDIR)$(PREFIX)/bin/ctrace
-	install -D -m 0644 man/ctrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
+	install -D -m 0755 $(BUILD)/ctrace $(DESTDIR)$(BINDIR)/ctrace
+	install -D -m 0644 man/ctrace.1 $(DESTDIR)$(MANDIR)/man1/ctrace.1
+	install -D -m 0644 completion/ctrace.bash $(DESTDIR)$(BASHCOMPDIR)/ctrace
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/ctrace $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
+	rm -f $(DESTDIR)$(BINDIR)/ctrace $(DESTDIR)$(MANDIR)/man1/ctrace.1 $(DESTDIR)$(BASHCOMPDIR)/ctrace
 
 clean:
 	rm -rf $(BUILD)
