@@ -1,6 +1,7 @@
 # ctrace — see README.md. `make deps` then `make check`.
 VERSION := 0.1.0
-GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# .git-rev: written into package source trees (make deb/rpm), which have no .git
+GIT_REV := $(shell cat .git-rev 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -42,7 +43,7 @@ all: $(BUILD)/ctrace
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CT_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libctrace.a: $(LIB_OBJ)
 	@rm -f $@
@@ -180,3 +181,22 @@ $(BUILD)/fixtures/%: tests/fixtures/%.go
 	GOCACHE=$(abspath $(BUILD)/go-cache) GOPATH=$(abspath $(BUILD)/go-path) GO111MODULE=off GOFLAGS= \
 		$(GO) build -o $@ $<
 DEB_DEPS += golang-go
+
+# Packages (issue 9). `make deb`: a Debian package from a copy of this tree with packaging/debian as
+# debian/, in $(BUILD)/deb. `make rpm`: an RPM from packaging/rpm/ctrace.spec, in $(BUILD)/rpm.
+PKG_SRC := $(BUILD)/pkg-src/ctrace-$(VERSION)
+.PHONY: deb rpm pkg-src
+pkg-src:
+	rm -rf $(BUILD)/pkg-src && mkdir -p $(PKG_SRC)
+	tar -cf - --exclude=./$(BUILD) --exclude='./build*' --exclude=./.git . | tar -xf - -C $(PKG_SRC)
+	echo $(GIT_REV) >$(PKG_SRC)/.git-rev
+
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb: needs dpkg-buildpackage and debhelper (apt-get install dpkg-dev debhelper)"; exit 1; }
+	$(MAKE) --no-print-directory pkg-src
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb && mv $(PKG_SRC) $(BUILD)/deb/
+	cp -r packaging/debian $(BUILD)/deb/ctrace-$(VERSION)/debian
+	cd $(BUILD)/deb/ctrace-$(VERSION) && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u BUILD \
+		DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
