@@ -104,6 +104,8 @@ for b in bad:
 print("%d long options, %d usage lines checked: %s" % (len(opts_help), len(usage), su))
 sys.exit(1 if bad else 0)
 PY
+ver=$(sed -n 's/^VERSION := //p' "$TOP/Makefile")
+grep -q "^\.TH CTRACE 1 .*\"ctrace $ver\"" "$TOP/man/ctrace.1" || fail "man page .TH does not say ctrace $ver"
 if command -v mandoc >/dev/null; then
 	mandoc -Tlint -Wwarning "$TOP/man/ctrace.1" >"$TMP/lint" 2>&1 || fail "mandoc -Tlint: $(cat "$TMP/lint")"
 	[ -s "$TMP/lint" ] && fail "mandoc -Tlint -Wwarning: $(cat "$TMP/lint")"
