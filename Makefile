@@ -191,6 +191,7 @@ pkg-src:
 	tar -cf - --exclude=./$(BUILD) --exclude='./build*' --exclude=./.git . | tar -xf - -C $(PKG_SRC)
 	echo $(GIT_REV) >$(PKG_SRC)/.git-rev
 
+DEB_BUILD_OPTS ?= nocheck parallel=2
 deb:
 	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
 		{ echo "make deb: needs dpkg-buildpackage and debhelper (apt-get install dpkg-dev debhelper)"; exit 1; }
@@ -198,7 +199,7 @@ deb:
 	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb && mv $(PKG_SRC) $(BUILD)/deb/
 	cp -r packaging/debian $(BUILD)/deb/ctrace-$(VERSION)/debian
 	cd $(BUILD)/deb/ctrace-$(VERSION) && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u BUILD \
-		DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b
+		DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTS)" dpkg-buildpackage -us -uc -b
 	@ls $(BUILD)/deb/*.deb
 
 # rpmbuild on Debian has an empty RPM database: --nodeps skips the BuildRequires check there.

@@ -1,7 +1,7 @@
 # make rpm builds packaging/rpm/ctrace.spec with rpmbuild -bb; the RPM declares its libraries,
 # and its ctrace, unpacked with rpm2archive into a temporary root, runs --version and a capture.
 . "$TOP/tests/integration/lib.sh"
-command -v rpmbuild >/dev/null || skip "rpmbuild is missing: apt-get install rpm to test make rpm"
+command -v rpmbuild >/dev/null || skip "rpmbuild is missing: make pkg-deps installs it, to test make rpm"
 out="$TMP/b"
 env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$TOP" --no-print-directory rpm BUILD="$out" >"$TMP/rpm.log" 2>&1 ||
 	fail "make rpm failed: $(tail -n 20 "$TMP/rpm.log")"
