@@ -22,7 +22,7 @@ _ctrace_values()
 		sed -E 's/,? or /, /g; s/, */\n/g'
 }
 
-# _ctrace_pids CUR: live processes whose PID starts with CUR or whose name does. One match
+# _ctrace_pids CUR: user processes whose PID starts with CUR or whose name does. One match
 # completes to its PID; several are listed as PID:NAME so the names are visible.
 _ctrace_pids()
 {
@@ -33,6 +33,10 @@ _ctrace_pids()
 		[[ $pid == "$$" ]] && continue
 		comm=
 		read -r comm 2>/dev/null <"$d/comm" || continue
+		# kernel threads (and zombies) have no command line and cannot be inspected
+		local arg0=
+		IFS= read -r -d '' arg0 2>/dev/null <"$d/cmdline"
+		[[ -n $arg0 ]] || continue
 		if [[ $pid == "$cur"* || ( -n $cur && $comm == "$cur"* ) ]]; then
 			pids[n]=$pid
 			names[n]=${comm// /_}

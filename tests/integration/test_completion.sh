@@ -5,7 +5,13 @@ command -v bash >/dev/null || skip "bash is not installed"
 start_fixture threads
 mkdir -p "$TMP/dumps" && : >"$TMP/dumps/gdb-1.txt"
 "$CTRACE" --help | sed -n -E 's/^ +(-[A-Za-z0-9], )?(--[a-z0-9-]+).*/\2/p' | sort -u >"$TMP/help-opts"
-CT_DIR=$TMP/dumps FPID=$FPID bash -c '
+# a kernel thread (no command line), if this PID namespace shows any: not offered for -p
+KT=
+for d in /proc/[0-9]*; do
+	[ -r "$d/cmdline" ] && [ -z "$(tr -d '\0' <"$d/cmdline" 2>/dev/null)" ] && [ -n "$(cat "$d/comm" 2>/dev/null)" ] &&
+		grep -q '^PPid:[[:space:]]*[02]$' "$d/status" 2>/dev/null && KT=${d#/proc/} && break
+done
+KT=$KT CT_DIR=$TMP/dumps FPID=$FPID bash -c '
 	. "$TOP/completion/ctrace.bash" || exit 1
 	# comp WORD… : completes the last word as if TAB were pressed there; prints COMPREPLY
 	comp() { COMP_WORDS=("$CTRACE" "$@"); COMP_CWORD=$#; COMPREPLY=(); _ctrace; printf "%s\n" "${COMPREPLY[@]}"; }
@@ -20,6 +26,7 @@ CT_DIR=$TMP/dumps FPID=$FPID bash -c '
 	echo "== pid";        comp -p "$FPID"
 	echo "== name";       comp -p threa
 	echo "== tid";        comp -p "$FPID" --tid ""
+	echo "== kthread";    [ -n "$KT" ] && comp -p "$KT"
 	echo "== end"
 ' >"$TMP/comp" 2>"$TMP/comp.err" || fail "bash completion failed: $(cat "$TMP/comp.err")"
 cat "$TMP/comp"
@@ -44,4 +51,9 @@ part pid | grep -Eqx "$FPID|$FPID:threads" || fail "-p $FPID offers: $(part pid 
 part name | grep -Eqx "$FPID|$FPID:threads" || fail "-p threa offers: $(part name | tr '\n' ' ')"
 for t in /proc/$FPID/task/*; do has tid "${t##*/}"; done
 [ "$(part tid | wc -l)" = "$(ls /proc/$FPID/task | wc -l)" ] || fail "--tid offers other than the threads of $FPID"
+if [ -n "$KT" ]; then
+	part kthread | grep -Eq "^$KT(:|\$)" && fail "-p $KT offers kernel thread $KT: $(part kthread | tr '\n' ' ')"
+else
+	note "no kernel thread visible here: not checked that they are left out"
+fi
 echo "completion offers what --help and /proc say"
