@@ -59,12 +59,15 @@ for u in usage:
 if not usage or not opts_help:
     bad.append('could not parse ctrace --help')
 
-# Man page: options are the tags of OPTIONS plus everything in SYNOPSIS.
+# Man page: options are the tags of OPTIONS (and of any "... OPTIONS" section, e.g. MEMORY OPTIONS)
+# plus everything in SYNOPSIS.
 tags = []
-lines = sec.get('OPTIONS', [])
-for i, l in enumerate(lines):
-    if l.startswith('.TP') and i + 1 < len(lines):
-        tags.append(roff_plain(lines[i + 1]))
+for name, lines in sec.items():
+    if not (name == 'OPTIONS' or name.endswith(' OPTIONS')):
+        continue
+    for i, l in enumerate(lines):
+        if l.startswith('.TP') and i + 1 < len(lines):
+            tags.append(roff_plain(lines[i + 1]))
 opts_man, pairs_man = set(), set()
 for t in tags:
     found = re.findall(OPT, t)
@@ -84,7 +87,7 @@ for s in syn:
     opts_man.update(o for o in re.findall(OPT, s) if o.startswith('--'))
 
 for o in sorted(opts_help - opts_man):
-    bad.append('%s is in ctrace --help but not in the man page (OPTIONS or SYNOPSIS)' % o)
+    bad.append('%s is in ctrace --help but not in the man page (an OPTIONS section or SYNOPSIS)' % o)
 for o in sorted(opts_man - opts_help):
     bad.append('%s is in the man page but not in ctrace --help' % o)
 for p in sorted(pairs_help - pairs_man):
@@ -92,12 +95,12 @@ for p in sorted(pairs_help - pairs_man):
 for p in sorted(pairs_man - pairs_help):
     bad.append('the man page pairs %s with %s; --help does not' % p)
 
-# SYNOPSIS against the usage lines: the same modes, in order, each with the same options.
+# SYNOPSIS against the usage lines: the same modes (in any order), each with the same options.
 def shape(line):
     words = re.findall(OPT + r'|\b(analyze|merge)\b', line)
     return [a or b for a, b in words]
 su, ss = [shape(u) for u in usage], [shape(s) for s in syn]
-if su != ss:
+if sorted(su) != sorted(ss):
     bad.append('SYNOPSIS and --help usage differ:\n  --help:   %s\n  SYNOPSIS: %s' % (su, ss))
 for b in bad:
     print('FAIL: ' + b)
