@@ -94,6 +94,12 @@ demo: all $(FIXTURE_BIN)
 bench: all $(FIXTURE_BIN)
 	@sh bench/bench-backtraces.sh $(BUILD)
 
+# --version prints GIT_REV: rebuild cli/version.o whenever the revision changes, not only its source.
+.PHONY: ct-force
+$(BUILD)/git-rev: ct-force
+	@mkdir -p $(BUILD); echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' >$@
+$(BUILD)/cli/version.o: $(BUILD)/git-rev
+
 # Never installed set-uid: ctrace refuses to run that way (cli/main.c).
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
