@@ -1,6 +1,7 @@
 # ctrace — see README.md. `make deps` then `make check`.
 VERSION := 0.1.0
-GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# .git-rev: written into package source trees (make deb/rpm), which have no .git
+GIT_REV := $(shell cat .git-rev 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -42,7 +43,7 @@ all: $(BUILD)/ctrace
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CT_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libctrace.a: $(LIB_OBJ)
 	@rm -f $@
@@ -93,12 +94,23 @@ demo: all $(FIXTURE_BIN)
 bench: all $(FIXTURE_BIN)
 	@sh bench/bench-backtraces.sh $(BUILD)
 
+# --version prints GIT_REV: rebuild cli/version.o whenever the revision changes, not only its source.
+.PHONY: ct-force
+$(BUILD)/git-rev: ct-force
+	@mkdir -p $(BUILD); echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' >$@
+$(BUILD)/cli/version.o: $(BUILD)/git-rev
+
+# Never installed set-uid: ctrace refuses to run that way (cli/main.c).
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 install: all
-	install -D -m 0755 $(BUILD)/ctrace $(DESTDIR)$(PREFIX)/bin/ctrace
-	install -D -m 0644 man/ctrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
+	install -D -m 0755 $(BUILD)/ctrace $(DESTDIR)$(BINDIR)/ctrace
+	install -D -m 0644 man/ctrace.1 $(DESTDIR)$(MANDIR)/man1/ctrace.1
+	install -D -m 0644 completion/ctrace.bash $(DESTDIR)$(BASHCOMPDIR)/ctrace
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/ctrace $(DESTDIR)$(PREFIX)/share/man/man1/ctrace.1
+	rm -f $(DESTDIR)$(BINDIR)/ctrace $(DESTDIR)$(MANDIR)/man1/ctrace.1 $(DESTDIR)$(BASHCOMPDIR)/ctrace
 
 clean:
 	rm -rf $(BUILD)
@@ -175,3 +187,39 @@ $(BUILD)/fixtures/%: tests/fixtures/%.go
 	GOCACHE=$(abspath $(BUILD)/go-cache) GOPATH=$(abspath $(BUILD)/go-path) GO111MODULE=off GOFLAGS= \
 		$(GO) build -o $@ $<
 DEB_DEPS += golang-go
+
+# Packages (issue 9). `make deb`: a Debian package from a copy of this tree with packaging/debian as
+# debian/, in $(BUILD)/deb. `make rpm`: an RPM from packaging/rpm/ctrace.spec, in $(BUILD)/rpm.
+PKG_SRC := $(BUILD)/pkg-src/ctrace-$(VERSION)
+.PHONY: deb rpm pkg-src
+pkg-src:
+	rm -rf $(BUILD)/pkg-src && mkdir -p $(PKG_SRC)
+	tar -cf - --exclude=./$(BUILD) --exclude='./build*' --exclude=./.git . | tar -xf - -C $(PKG_SRC)
+	echo $(GIT_REV) >$(PKG_SRC)/.git-rev
+
+DEB_BUILD_OPTS ?= nocheck parallel=2
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb: needs dpkg-buildpackage and debhelper (apt-get install dpkg-dev debhelper)"; exit 1; }
+	$(MAKE) --no-print-directory pkg-src
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb && mv $(PKG_SRC) $(BUILD)/deb/
+	cp -r packaging/debian $(BUILD)/deb/ctrace-$(VERSION)/debian
+	cd $(BUILD)/deb/ctrace-$(VERSION) && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u BUILD \
+		DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTS)" dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
+
+# rpmbuild on Debian has an empty RPM database: --nodeps skips the BuildRequires check there.
+RPM_FLAGS ?= --nodeps
+rpm:
+	@command -v rpmbuild >/dev/null || { echo "make rpm: needs rpmbuild (apt-get install rpm)"; exit 1; }
+	$(MAKE) --no-print-directory pkg-src
+	rm -rf $(BUILD)/rpm && mkdir -p $(BUILD)/rpm/SOURCES
+	tar -czf $(BUILD)/rpm/SOURCES/ctrace-$(VERSION).tar.gz -C $(BUILD)/pkg-src ctrace-$(VERSION)
+	env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u BUILD rpmbuild -bb $(RPM_FLAGS) \
+		--define '_topdir $(abspath $(BUILD)/rpm)' packaging/rpm/ctrace.spec
+	@ls $(BUILD)/rpm/RPMS/*/*.rpm
+
+# Tools for make deb/rpm and their tests (which skip without them); not needed for make check.
+.PHONY: pkg-deps
+pkg-deps:
+	@$(MAKE) --no-print-directory deps DEB_DEPS="dpkg-dev debhelper lintian rpm"

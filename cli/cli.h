@@ -85,5 +85,6 @@ int cmd_backtraces(struct ct_env *env);
 int cmd_threads(struct ct_env *env);
 int cmd_analyze(struct ct_env *env);
 int cmd_memory(struct ct_env *env);
+int cmd_version(struct ct_env *env);
 
 #endif

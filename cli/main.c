@@ -1,6 +1,4 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <elfutils/version.h>
-#include <libunwind.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,13 +6,6 @@
 
 #include "cli/cli.h"
 #include "lib/banned.h"
-
-#ifndef CT_VERSION
-#define CT_VERSION "0.0.0"
-#endif
-#ifndef CT_GIT_REV
-#define CT_GIT_REV "unknown"
-#endif
 
 static int refuse_setuid(void)
 {
@@ -47,10 +38,7 @@ int main(int argc, char **argv)
 		fputs(ct_usage_text, stdout);
 		return CT_EXIT_OK;
 	case CT_MODE_VERSION:
-		printf("ctrace %s (git %s)\nbackends: unwind libdw 0.%d, libunwind %d.%d, frame pointers; "
-		       "symbols libdw/libelf\n",
-		       CT_VERSION, CT_GIT_REV, _ELFUTILS_VERSION % 1000, UNW_VERSION_MAJOR, UNW_VERSION_MINOR);
-		return CT_EXIT_OK;
+		return cmd_version(&env);
 	case CT_MODE_BACKTRACES:
 		return cmd_backtraces(&env);
 	case CT_MODE_THREADS:

@@ -1,0 +1,59 @@
+# completion/ctrace.bash, sourced in bash: COMPREPLY for options (all of --help), modes, analyze
+# files, --format/--unwinder values, and -p/--tid against a running fixture.
+. "$TOP/tests/integration/lib.sh"
+command -v bash >/dev/null || skip "bash is not installed"
+start_fixture threads
+mkdir -p "$TMP/dumps" && : >"$TMP/dumps/gdb-1.txt"
+"$CTRACE" --help | sed -n -E 's/^ +(-[A-Za-z0-9], )?(--[a-z0-9-]+).*/\2/p' | sort -u >"$TMP/help-opts"
+# a kernel thread (no command line), if this PID namespace shows any: not offered for -p
+KT=
+for d in /proc/[0-9]*; do
+	[ -r "$d/cmdline" ] && [ -z "$(tr -d '\0' <"$d/cmdline" 2>/dev/null)" ] && [ -n "$(cat "$d/comm" 2>/dev/null)" ] &&
+		grep -q '^PPid:[[:space:]]*[02]$' "$d/status" 2>/dev/null && KT=${d#/proc/} && break
+done
+KT=$KT CT_DIR=$TMP/dumps FPID=$FPID bash -c '
+	. "$TOP/completion/ctrace.bash" || exit 1
+	# comp WORD… : completes the last word as if TAB were pressed there; prints COMPREPLY
+	comp() { COMP_WORDS=("$CTRACE" "$@"); COMP_CWORD=$#; COMPREPLY=(); _ctrace; printf "%s\n" "${COMPREPLY[@]}"; }
+	echo "== --ba";       comp --ba
+	echo "== first";      comp ""
+	echo "== all";        comp --
+	echo "== format";     comp -p 1 --backtraces --format ""
+	echo "== unwinder";   comp --unwinder ""
+	echo "== fail-on";    comp --threads --fail-on ""
+	echo "== timeout";    comp --timeout ""
+	echo "== analyze";    comp analyze "$CT_DIR/gdb"
+	echo "== pid";        comp -p "$FPID"
+	echo "== name";       comp -p threa
+	echo "== tid";        comp -p "$FPID" --tid ""
+	echo "== kthread";    [ -n "$KT" ] && comp -p "$KT"
+	echo "== end"
+' >"$TMP/comp" 2>"$TMP/comp.err" || fail "bash completion failed: $(cat "$TMP/comp.err")"
+cat "$TMP/comp"
+part() { sed -n "/^== $1\$/,/^== /p" "$TMP/comp" | grep -v '^== '; }
+has() { part "$1" | grep -qx -- "$2" || fail "completing '$1' does not offer '$2': $(part "$1" | tr '\n' ' ')"; }
+
+[ "$(part --ba)" = --backtraces ] || fail "--ba completes to '$(part --ba)'"
+has first analyze
+has first --threads
+part all | sort -u >"$TMP/comp-opts"
+diff "$TMP/help-opts" "$TMP/comp-opts" >"$TMP/diff" || fail "options completed differ from --help: $(cat "$TMP/diff")"
+has format text
+has format json
+has unwinder libdw
+has unwinder libunwind
+has unwinder fp
+has fail-on deadlock
+has fail-on stuck
+[ -z "$(part timeout)" ] || fail "--timeout SECS offers '$(part timeout)'"
+has analyze "$TMP/dumps/gdb-1.txt"
+part pid | grep -Eqx "$FPID|$FPID:threads" || fail "-p $FPID offers: $(part pid | tr '\n' ' ')"
+part name | grep -Eqx "$FPID|$FPID:threads" || fail "-p threa offers: $(part name | tr '\n' ' ')"
+for t in /proc/$FPID/task/*; do has tid "${t##*/}"; done
+[ "$(part tid | wc -l)" = "$(ls /proc/$FPID/task | wc -l)" ] || fail "--tid offers other than the threads of $FPID"
+if [ -n "$KT" ]; then
+	part kthread | grep -Eq "^$KT(:|\$)" && fail "-p $KT offers kernel thread $KT: $(part kthread | tr '\n' ' ')"
+else
+	note "no kernel thread visible here: not checked that they are left out"
+fi
+echo "completion offers what --help and /proc say"
