@@ -68,7 +68,8 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c
 
 # Build and test dependencies, from Debian's archive. Quick when all are present.
 DEB_DEPS := gcc make pkg-config libdw-dev libelf-dev libunwind-dev libcmocka-dev libc6-dbg gdb \
-	elfutils mandoc python3 procps libjson-c-dev openjdk-17-jdk-headless
+	elfutils mandoc python3 procps libjson-c-dev openjdk-17-jdk-headless \
+	dpkg-dev debhelper lintian rpm
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
