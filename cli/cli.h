@@ -42,6 +42,12 @@ struct ct_env {
 	int verbose;
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;
+	/* --profile */
+	bool stack_bytes_given;  /* --stack-bytes was given (profile's default differs) */
+	double duration_s;       /* -d: 0 = until Ctrl-C */
+	long rate_hz;            /* -r */
+	enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_PTRACE } sampler;
+	bool mode_wall;          /* --mode wall (else cpu) */
 };
 
 void ct_env_init(struct ct_env *env);
@@ -61,5 +67,6 @@ int ct_cli_check_target(pid_t pid);
 int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
 
 int cmd_backtraces(struct ct_env *env);
+int cmd_profile(struct ct_env *env);
 
 #endif

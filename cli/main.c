@@ -53,6 +53,8 @@ int main(int argc, char **argv)
 		return CT_EXIT_OK;
 	case CT_MODE_BACKTRACES:
 		return cmd_backtraces(&env);
+	case CT_MODE_PROFILE:
+		return cmd_profile(&env);
 	default:
 		ct_error("this mode is not available in this build (see ctrace --help)");
 		return CT_EXIT_USAGE;

@@ -9,12 +9,14 @@
 
 const char ct_usage_text[] =
 	"Usage: ctrace -p PID --backtraces [OPTIONS]\n"
+	"       ctrace -p PID [-p PID…] --profile [-d SECS] [-r HZ] [OPTIONS]\n"
 	"       ctrace --help | --version\n"
 	"\n"
 	"Inspect a live process without stopping it for more than a register and stack copy.\n"
 	"\n"
 	"Modes:\n"
 	"  --backtraces           every thread's stack, symbolized, once\n"
+	"  --profile              sample stacks until Ctrl-C or -d; flame graph output\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID          the process to inspect\n"
@@ -28,6 +30,16 @@ const char ct_usage_text[] =
 	"      --debug-dir DIR    also look for separate debug files in DIR\n"
 	"      --no-inlines       do not expand inlined calls into frames\n"
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
+	"\n"
+	"Profile options:\n"
+	"  -d, --duration SECS    stop after SECS (default: until Ctrl-C, SIGTERM or the target exits)\n"
+	"  -r, --rate HZ          samples per second per thread, 1 to 10000 (default 99)\n"
+	"      --sampler NAME     perf (default; falls back to ptrace when refused) or ptrace\n"
+	"      --mode MODE        cpu (default: threads on CPU) or wall (every thread; ptrace sampler)\n"
+	"  -f, --format FORMAT    folded (default when stdout is not a terminal), svg, speedscope,\n"
+	"                         pprof, json or text (top functions)\n"
+	"      --stack-bytes N    for --profile: user stack copied per sample (default 16384)\n"
+	"\n"
 	"  -v, --verbose          say more on stderr\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
@@ -37,6 +49,7 @@ const char ct_usage_text[] =
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
+	OPT_PROFILE, OPT_SAMPLER, OPT_MODE,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +65,11 @@ static const struct option long_options[] = {
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "no-inlines", no_argument, NULL, OPT_NO_INLINES },
 	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
+	{ "profile", no_argument, NULL, OPT_PROFILE },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "sampler", required_argument, NULL, OPT_SAMPLER },
+	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -66,6 +84,7 @@ void ct_env_init(struct ct_env *env)
 	env->stack_bytes = 64 * 1024;
 	env->unwinder = CT_UNWIND_LIBDW;
 	env->max_frames = 256;
+	env->rate_hz = 99;
 }
 
 static int set_mode(struct ct_env *env, enum ct_mode m, struct ct_buf *err)
@@ -119,7 +138,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		argc--;
 		argv++;
 	}
-	while ((c = getopt_long(argc, argv, "p:f:o:vhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:f:o:d:r:vhV", long_options, NULL)) != -1) {
 		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case OPT_BACKTRACES:
@@ -161,6 +180,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		case OPT_STACK_BYTES:
 			r = parse_num("--stack-bytes", optarg, 0, 64L << 20, &v, err);
 			env->stack_bytes = (size_t)v;
+			env->stack_bytes_given = true;
 			break;
 		case OPT_UNWINDER:
 			if (ct_unwinder_parse(optarg, &env->unwinder) < 0) {
@@ -180,6 +200,44 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_ALWAYS_STOP:
 			env->always_stop = true;
+			break;
+		case OPT_PROFILE:
+			r = set_mode(env, CT_MODE_PROFILE, err);
+			break;
+		case 'd':
+			if (ct_parse_double(optarg, 0.001, 31536000, &d) < 0) {
+				ct_buf_printf(err, "-d wants a duration in seconds greater than 0 (at most 31536000), "
+					      "got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			env->duration_s = d;
+			break;
+		case 'r':
+			if (ct_parse_long(optarg, 1, 10000, &v) < 0) {
+				ct_buf_printf(err, "-r wants a sampling rate from 1 to 10000 Hz, got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			env->rate_hz = v;
+			break;
+		case OPT_SAMPLER:
+			if (strcmp(optarg, "perf") == 0)
+				env->sampler = CT_SAMPLER_PERF;
+			else if (strcmp(optarg, "ptrace") == 0)
+				env->sampler = CT_SAMPLER_PTRACE;
+			else {
+				ct_buf_printf(err, "unknown sampler '%s' (perf or ptrace)", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case OPT_MODE:
+			if (strcmp(optarg, "cpu") == 0)
+				env->mode_wall = false;
+			else if (strcmp(optarg, "wall") == 0)
+				env->mode_wall = true;
+			else {
+				ct_buf_printf(err, "unknown mode '%s' (cpu or wall)", optarg);
+				return CT_EXIT_USAGE;
+			}
 			break;
 		case 'v':
 			env->verbose++;
@@ -209,7 +267,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 	if (env->mode == CT_MODE_HELP || env->mode == CT_MODE_VERSION)
 		return 0;
 	if (env->mode == CT_MODE_NONE) {
-		ct_buf_puts(err, "say what to do: --backtraces (see ctrace --help)");
+		ct_buf_puts(err, "say what to do: --backtraces or --profile (see ctrace --help)");
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode != CT_MODE_ANALYZE) {
