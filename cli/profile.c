@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +86,11 @@ static int check_output(const struct ct_env *env)
 {
 	if (!env->output || strcmp(env->output, "-") == 0)
 		return CT_EXIT_OK;
+	struct stat st;
+	if (stat(env->output, &st) == 0 && S_ISDIR(st.st_mode)) {
+		ct_error("cannot write to '%s': it is a directory; give a file name with -o", env->output);
+		return CT_EXIT_USAGE;
+	}
 	struct ct_buf probe = CT_BUF_INIT;
 	ct_buf_printf(&probe, "%s.ctrace-tmp.%d", env->output, (int)getpid());
 	int fd = open(ct_buf_cstr(&probe), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);

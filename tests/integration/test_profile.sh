@@ -1,0 +1,88 @@
+#!/bin/sh
+# ctrace --profile against cpusplit (threads splitting CPU 60/30/10 among hot_60, warm_30, cool_10):
+# folded output in Brendan Gregg's format, rendered by flamegraph.pl; both samplers; the automatic
+# fallback when perf_event_open is refused; Ctrl-C, SIGTERM and target exit all write the profile.
+. "$TOP/tests/integration/lib.sh"
+need_ptrace
+
+# check_folded FILE: every line is "frame;frame;… count", rooted at the process name, and the
+# function doing 60 % of the work has the most samples (a loose band: no timing-exact assertion).
+check_folded() {
+	[ -s "$1" ] || fail "empty profile $1"
+	bad=$(grep -Ev '^cpusplit(;[^;]+)* [0-9]+$' "$1" | head -n 3)
+	[ -z "$bad" ] || fail "lines not in folded format in $1: $bad"
+	for fn in hot_60 warm_30 cool_10; do
+		grep -q "split_loop;$fn\( \|;\)" "$1" || fail "$fn missing under split_loop in $1: $(cat "$1")"
+	done
+	awk '{ n = $NF; if ($0 ~ /;hot_60( |;)/) h += n; else if ($0 ~ /;warm_30( |;)/) w += n;
+	       else if ($0 ~ /;cool_10( |;)/) k += n; t += n }
+	     END { printf "# hot_60 %d warm_30 %d cool_10 %d of %d samples\n", h, w, k, t;
+		   exit !(h > w && h > k && w + k + h > 0.5 * t) }' "$1" || fail "hot_60 is not the hottest: $(cat "$1")"
+}
+
+start_fixture cpusplit 2
+P=$FPID
+
+# perf sampler (or the ptrace fallback where perf_event_open is refused: then said on stderr)
+expect_exit 0 "$CTRACE" -p $P --profile -d 3 -o "$TMP/perf.folded"
+check_folded "$TMP/perf.folded"
+if echo "$ERR" | grep -q "using the ptrace sampler"; then
+	note "perf_event_open refused here; the default run used the ptrace sampler"
+fi
+assert_not_traced $P
+
+# rendered by Brendan Gregg's flamegraph.pl, the SVG names the fixture's functions
+FG="$TOP/../shared/vendor/FlameGraph/flamegraph.pl"
+[ -f "$FG" ] || FG=/work/shared/vendor/FlameGraph/flamegraph.pl
+if command -v perl >/dev/null && [ -f "$FG" ]; then
+	perl "$FG" "$TMP/perf.folded" >"$TMP/perf.svg" || fail "flamegraph.pl rejected the folded output"
+	for fn in hot_60 warm_30 cool_10 split_loop cpusplit; do
+		grep -q ">$fn<\|$fn (" "$TMP/perf.svg" || fail "flamegraph.pl's SVG does not name $fn"
+	done
+else
+	note "flamegraph.pl or perl not found; SVG rendering not checked"
+fi
+
+# stdout is not a terminal: folded is the default there too
+expect_exit 0 "$CTRACE" -p $P --profile -d 1
+echo "$OUT" | grep -q '^cpusplit;.* [0-9][0-9]*$' || fail "default output on a pipe is not folded: $OUT"
+
+# ptrace sampler, CPU mode: only running threads, so main (in pause) never shows
+expect_exit 0 "$CTRACE" -p $P --profile -d 3 --sampler ptrace -o "$TMP/ptrace.folded"
+check_folded "$TMP/ptrace.folded"
+grep -q ';pause' "$TMP/ptrace.folded" && fail "--mode cpu sampled the blocked main thread"
+assert_not_traced $P
+
+# wall mode: every thread, the blocked main thread too
+expect_exit 0 "$CTRACE" -p $P --profile -d 1 --mode wall -o "$TMP/wall.folded"
+grep -q '^cpusplit;.*;main;.*pause [0-9]*$' "$TMP/wall.folded" || fail "--mode wall misses main in pause: $(cat "$TMP/wall.folded")"
+grep -q 'split_loop' "$TMP/wall.folded" || fail "--mode wall misses the workers"
+assert_not_traced $P
+
+# perf_event_open refused (a seccomp filter, as in a container): ptrace fallback, said on stderr
+expect_exit 0 "$FIXTURES/noperf" "$CTRACE" -p $P --profile -d 2 -o "$TMP/noperf.folded"
+echo "$ERR" | grep -q "perf_event_open was refused.*using the ptrace sampler" || fail "fallback not said: $ERR"
+check_folded "$TMP/noperf.folded"
+# … and an explicit --sampler perf is refused with the way out
+expect_exit 1 "$FIXTURES/noperf" "$CTRACE" -p $P --profile -d 1 --sampler perf
+echo "$ERR" | grep -q "sampler ptrace" || fail "refusal does not name --sampler ptrace: $ERR"
+
+# Ctrl-C (SIGINT) and SIGTERM write the whole profile and exit 0
+for sig in INT TERM; do
+	"$CTRACE" -p $P --profile -o "$TMP/sig$sig.folded" 2>"$TMP/sig.err" &
+	C=$!
+	sleep 2
+	kill -$sig $C
+	wait $C
+	rc=$?
+	[ $rc = 0 ] || fail "SIG$sig: exit $rc, want 0: $(cat "$TMP/sig.err")"
+	check_folded "$TMP/sig$sig.folded"
+done
+assert_not_traced $P
+
+# the target exits during the profile: the profile is written, the exit said, exit 0
+start_fixture cpusplit 2 2
+expect_exit 0 "$CTRACE" -p $FPID --profile -o "$TMP/exit.folded"
+echo "$ERR" | grep -q "exited after" || fail "target exit not said on stderr: $ERR"
+check_folded "$TMP/exit.folded"
+exit 0
