@@ -224,6 +224,9 @@ static int render(const struct ct_env *env, enum ct_format fmt, const struct ct_
 	case CT_FMT_TEXT:
 		ct_report_profile_text(p, m, out);
 		return 0;
+	case CT_FMT_SVG:
+		ct_report_profile_svg(p, m, out);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -290,8 +293,8 @@ int cmd_profile(struct ct_env *env)
 	enum ct_format fmt = env->format;
 	if (fmt == CT_FMT_DEFAULT)
 		fmt = !env->output && isatty(STDOUT_FILENO) ? CT_FMT_TEXT : CT_FMT_FOLDED;
-	if (fmt != CT_FMT_FOLDED && fmt != CT_FMT_TEXT) {
-		ct_error("--profile writes folded or text, not %s", ct_format_name(fmt));
+	if (fmt != CT_FMT_FOLDED && fmt != CT_FMT_TEXT && fmt != CT_FMT_SVG) {
+		ct_error("--profile writes folded, svg or text, not %s", ct_format_name(fmt));
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode_wall && env->sampler == CT_SAMPLER_PERF) {

@@ -17,5 +17,7 @@ struct ct_profile_meta {
 void ct_report_profile_folded(const struct ct_profile *p, struct ct_buf *out);
 /* Top functions by self and total samples, for people. */
 void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
+/* A self-contained interactive flame graph (search, zoom, tooltips with counts). */
+void ct_report_profile_svg(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
 
 #endif

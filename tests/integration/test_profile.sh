@@ -43,6 +43,27 @@ else
 	note "flamegraph.pl or perl not found; SVG rendering not checked"
 fi
 
+# ctrace's own SVG: well-formed XML, a frame per function with its count in the tooltip, the script
+expect_exit 0 "$CTRACE" -p $P --profile -d 2 -f svg -o "$TMP/own.svg"
+python3 - "$TMP/own.svg" <<'PY' || fail "ctrace's SVG is wrong"
+import sys, re, xml.etree.ElementTree as E
+ns = '{http://www.w3.org/2000/svg}'
+root = E.parse(sys.argv[1]).getroot()
+frames = {g.get('data-n'): g for g in root.iter(ns + 'g') if g.get('class') == 'f'}
+for fn in ('all', 'cpusplit', 'split_loop', 'hot_60', 'warm_30', 'cool_10'):
+    assert fn in frames, fn + ' missing'
+    title = frames[fn].find(ns + 'title').text
+    assert re.search(r'\(\d+ samples?, [\d.]+%\)', title), title
+total = int(frames['all'].get('data-w'))
+assert int(frames['hot_60'].get('data-w')) > int(frames['cool_10'].get('data-w'))
+assert int(frames['cpusplit'].get('data-w')) == total
+assert root.find(ns + 'script') is not None and 'function zoom' in root.find(ns + 'script').text
+PY
+if command -v node >/dev/null; then
+	sed -n '/<!\[CDATA\[/,/\]\]>/p' "$TMP/own.svg" | sed '1d;$d' >"$TMP/own.js"
+	node --check "$TMP/own.js" || fail "the SVG's script does not parse"
+fi
+
 # stdout is not a terminal: folded is the default there too
 expect_exit 0 "$CTRACE" -p $P --profile -d 1
 echo "$OUT" | grep -q '^cpusplit;.* [0-9][0-9]*$' || fail "default output on a pipe is not folded: $OUT"
