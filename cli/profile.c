@@ -69,10 +69,76 @@ static bool proc_cpu(pid_t pid, uint64_t *ret_ticks)
 	return alive;
 }
 
+/* Samples are copied out of the rings at once and unwound afterwards: a slow first symbolization
+ * (a large libc debug file) must not let the kernel overwrite the rings meanwhile. */
+struct pending {
+	struct source *src;
+	struct ct_capture cap;
+	bool in_kernel;
+};
+
+static struct {
+	struct pending *q;
+	size_t head, n, cap;
+	size_t bytes;
+	uint64_t dropped;
+} queue;
+
+#define QUEUE_MAX_BYTES (64u << 20)
+
 static int perf_sample(void *arg, const struct ct_perf_sample *s)
 {
-	struct source *src = arg;
-	return ct_profiler_add(src->pr, &s->cap, s->in_kernel, src->weight_ns);
+	if (queue.bytes + s->cap.stack_len > QUEUE_MAX_BYTES) {
+		queue.dropped++;
+		return 0;
+	}
+	if (queue.head && queue.head == queue.n)
+		queue.head = queue.n = 0;
+	if (ct_grow(&queue.q, &queue.cap, queue.n + 1, sizeof(*queue.q)) < 0)
+		return -ENOMEM;
+	struct pending *e = &queue.q[queue.n];
+	e->src = arg;
+	e->cap = s->cap;
+	e->in_kernel = s->in_kernel;
+	if (s->cap.stack_len) {
+		e->cap.stack = malloc(s->cap.stack_len);
+		if (!e->cap.stack)
+			return -ENOMEM;
+		memcpy(e->cap.stack, s->cap.stack, s->cap.stack_len);
+	}
+	queue.bytes += s->cap.stack_len;
+	queue.n++;
+	return 0;
+}
+
+/* Unwinds queued samples, going back to the rings every few milliseconds. */
+static int process_queue(struct source *srcs, size_t n)
+{
+	uint64_t last_read = ct_now_ns();
+	int r = 0;
+	while (queue.head < queue.n && r >= 0) {
+		struct pending *e = &queue.q[queue.head++];
+		r = ct_profiler_add(e->src->pr, &e->cap, e->in_kernel, e->src->weight_ns);
+		queue.bytes -= e->cap.stack_len;
+		free(e->cap.stack);
+		if (r >= 0 && ct_now_ns() - last_read > 5000000ull) {
+			for (size_t i = 0; i < n && r >= 0; i++)
+				if (srcs[i].perf)
+					r = ct_perf_read(srcs[i].perf, 0, perf_sample, &srcs[i]);
+			last_read = ct_now_ns();
+		}
+	}
+	if (queue.head == queue.n)
+		queue.head = queue.n = 0;
+	return r;
+}
+
+static void queue_free(void)
+{
+	for (size_t i = queue.head; i < queue.n; i++)
+		free(queue.q[i].cap.stack);
+	free(queue.q);
+	memset(&queue, 0, sizeof(queue));
 }
 
 static bool perf_refused(int r)
@@ -143,14 +209,17 @@ static int run_perf(struct source *srcs, size_t n, uint64_t t0, uint64_t deadlin
 			}
 			live++;
 		}
+		int r = process_queue(srcs, n);
+		if (r < 0)
+			return r;
 		if (!live || stop_signal || ct_now_ns() >= deadline)
-			return 0;
+			return process_queue(srcs, n);
 		uint64_t left_ms = (deadline - ct_now_ns()) / 1000000ull;
 		int timeout = (int)CT_MIN(CT_MIN(left_ms + 1, 100ull) / live, 100ull);
 		for (size_t i = 0; i < n; i++) {
 			if (srcs[i].gone)
 				continue;
-			int r = ct_perf_read(srcs[i].perf, timeout, perf_sample, &srcs[i]);
+			r = ct_perf_read(srcs[i].perf, timeout, perf_sample, &srcs[i]);
 			if (r < 0)
 				return r;
 		}
@@ -227,6 +296,12 @@ static int render(const struct ct_env *env, enum ct_format fmt, const struct ct_
 	case CT_FMT_SVG:
 		ct_report_profile_svg(p, m, out);
 		return 0;
+	case CT_FMT_SPEEDSCOPE:
+		ct_report_profile_speedscope(p, m, out);
+		return 0;
+	case CT_FMT_JSON:
+		ct_report_profile_json(p, m, out);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -293,8 +368,8 @@ int cmd_profile(struct ct_env *env)
 	enum ct_format fmt = env->format;
 	if (fmt == CT_FMT_DEFAULT)
 		fmt = !env->output && isatty(STDOUT_FILENO) ? CT_FMT_TEXT : CT_FMT_FOLDED;
-	if (fmt != CT_FMT_FOLDED && fmt != CT_FMT_TEXT && fmt != CT_FMT_SVG) {
-		ct_error("--profile writes folded, svg or text, not %s", ct_format_name(fmt));
+	if (fmt == CT_FMT_PPROF) {
+		ct_error("--profile writes folded, svg, speedscope, json or text, not %s", ct_format_name(fmt));
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode_wall && env->sampler == CT_SAMPLER_PERF) {
@@ -358,6 +433,8 @@ int cmd_profile(struct ct_env *env)
 		}
 		if (s->perf)
 			lost += ct_perf_stats(s->perf)->lost;
+		lost += queue.dropped;
+		queue.dropped = 0;
 		if (tck > 0)
 			requested += (s->cpu_ticks - s->cpu_ticks0) * (uint64_t)env->rate_hz / (uint64_t)tck;
 	}
@@ -387,6 +464,7 @@ int cmd_profile(struct ct_env *env)
 		if (prof->total == 0)
 			ct_warn("no samples: the process did not run on a CPU while sampled (try --mode wall)");
 	}
+	queue_free();
 	for (size_t i = 0; i < env->npids; i++) {
 		ct_perf_close(srcs[i].perf);
 		ct_profiler_close(srcs[i].pr);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/json.h"
 #include "lib/banned.h"
 
 static const char *kind_suffix(enum ct_pframe_kind k)
@@ -323,4 +324,164 @@ void ct_report_profile_svg(const struct ct_profile *p, const struct ct_profile_m
 	svg_node(p, &t, 0, 0, 0, max_depth, out);
 	ct_buf_puts(out, "</svg>\n");
 	free(t.n);
+}
+
+/* ---- speedscope: https://www.speedscope.app/file-format-schema.json, one sampled profile ---- */
+
+void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_profile_meta *m,
+				  struct ct_buf *out)
+{
+	struct ct_json j;
+	ct_json_init(&j, out);
+	ct_json_obj_begin(&j);
+	ct_json_key(&j, "$schema");
+	ct_json_str(&j, "https://www.speedscope.app/file-format-schema.json");
+	ct_json_key(&j, "exporter");
+	ct_json_str(&j, "ctrace");
+	ct_json_key(&j, "name");
+	ct_json_str(&j, m->title);
+	ct_json_key(&j, "activeProfileIndex");
+	ct_json_int(&j, 0);
+	ct_json_key(&j, "shared");
+	ct_json_obj_begin(&j);
+	ct_json_key(&j, "frames");
+	ct_json_arr_begin(&j);
+	for (size_t i = 0; i < p->nframes; i++) {
+		const struct ct_pframe *f = &p->frames[i];
+		struct ct_buf name = CT_BUF_INIT;
+		ct_buf_printf(&name, "%s%s", f->name, kind_suffix(f->kind));
+		ct_json_obj_begin(&j);
+		ct_json_key(&j, "name");
+		ct_json_str(&j, ct_buf_cstr(&name));
+		ct_buf_free(&name);
+		if (f->file) {
+			ct_json_key(&j, "file");
+			ct_json_str(&j, f->file);
+			if (f->line > 0) {
+				ct_json_key(&j, "line");
+				ct_json_int(&j, f->line);
+			}
+		} else if (f->module) {
+			ct_json_key(&j, "file");
+			ct_json_str(&j, f->module);
+		}
+		ct_json_obj_end(&j);
+	}
+	ct_json_arr_end(&j);
+	ct_json_obj_end(&j);
+	ct_json_key(&j, "profiles");
+	ct_json_arr_begin(&j);
+	ct_json_obj_begin(&j);
+	ct_json_key(&j, "type");
+	ct_json_str(&j, "sampled");
+	ct_json_key(&j, "name");
+	ct_json_str(&j, m->title);
+	ct_json_key(&j, "unit");
+	ct_json_str(&j, "nanoseconds");
+	ct_json_key(&j, "startValue");
+	ct_json_uint(&j, 0);
+	ct_json_key(&j, "endValue");
+	ct_json_uint(&j, p->total_weight);
+	ct_json_key(&j, "samples");
+	ct_json_arr_begin(&j);
+	for (size_t i = 0; i < p->nstacks; i++) {
+		ct_json_arr_begin(&j);
+		for (uint32_t k = 0; k < p->stacks[i].n; k++)
+			ct_json_uint(&j, p->stacks[i].frames[k]);
+		ct_json_arr_end(&j);
+	}
+	ct_json_arr_end(&j);
+	ct_json_key(&j, "weights");
+	ct_json_arr_begin(&j);
+	for (size_t i = 0; i < p->nstacks; i++)
+		ct_json_uint(&j, p->stacks[i].weight);
+	ct_json_arr_end(&j);
+	ct_json_obj_end(&j);
+	ct_json_arr_end(&j);
+	ct_json_obj_end(&j);
+	ct_buf_putc(out, '\n');
+}
+
+/* ---- json: ctrace's own (documented in ctrace(1)) ---- */
+
+static const char *kind_name(enum ct_pframe_kind k)
+{
+	switch (k) {
+	case CT_PFRAME_INLINED: return "inlined";
+	case CT_PFRAME_JIT: return "jit";
+	case CT_PFRAME_KERNEL: return "kernel";
+	case CT_PFRAME_ROOT: return "process";
+	default: return "function";
+	}
+}
+
+void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out)
+{
+	struct ct_json j;
+	ct_json_init(&j, out);
+	ct_json_obj_begin(&j);
+	ct_json_key(&j, "version");
+	ct_json_int(&j, 1);
+	ct_json_key(&j, "kind");
+	ct_json_str(&j, "profile");
+	ct_json_key(&j, "title");
+	ct_json_str(&j, m->title);
+	ct_json_key(&j, "sampler");
+	ct_json_str(&j, m->sampler);
+	ct_json_key(&j, "mode");
+	ct_json_str(&j, p->wall ? "wall" : "cpu");
+	ct_json_key(&j, "rate_hz");
+	ct_json_uint(&j, m->rate_hz);
+	ct_json_key(&j, "period_ns");
+	ct_json_uint(&j, p->period_ns);
+	ct_json_key(&j, "start_unix_ns");
+	ct_json_uint(&j, p->start_ns);
+	ct_json_key(&j, "duration_ns");
+	ct_json_uint(&j, p->duration_ns);
+	ct_json_key(&j, "samples");
+	ct_json_uint(&j, p->total);
+	ct_json_key(&j, "samples_expected");
+	if (m->samples_requested)
+		ct_json_uint(&j, m->samples_requested);
+	else
+		ct_json_null(&j);
+	ct_json_key(&j, "weight_ns");
+	ct_json_uint(&j, p->total_weight);
+	ct_json_key(&j, "frames");
+	ct_json_arr_begin(&j);
+	for (size_t i = 0; i < p->nframes; i++) {
+		const struct ct_pframe *f = &p->frames[i];
+		ct_json_obj_begin(&j);
+		ct_json_key(&j, "name");
+		ct_json_str(&j, f->name);
+		ct_json_key(&j, "kind");
+		ct_json_str(&j, kind_name(f->kind));
+		ct_json_key(&j, "module");
+		ct_json_str(&j, f->module);
+		ct_json_key(&j, "file");
+		ct_json_str(&j, f->file);
+		ct_json_key(&j, "line");
+		ct_json_int(&j, f->line);
+		ct_json_obj_end(&j);
+	}
+	ct_json_arr_end(&j);
+	ct_json_key(&j, "stacks");
+	ct_json_arr_begin(&j);
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct ct_pstack *s = &p->stacks[i];
+		ct_json_obj_begin(&j);
+		ct_json_key(&j, "frames");
+		ct_json_arr_begin(&j);
+		for (uint32_t k = 0; k < s->n; k++)
+			ct_json_uint(&j, s->frames[k]);
+		ct_json_arr_end(&j);
+		ct_json_key(&j, "count");
+		ct_json_uint(&j, s->count);
+		ct_json_key(&j, "weight_ns");
+		ct_json_uint(&j, s->weight);
+		ct_json_obj_end(&j);
+	}
+	ct_json_arr_end(&j);
+	ct_json_obj_end(&j);
+	ct_buf_putc(out, '\n');
 }

@@ -20,4 +20,10 @@ void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_
 /* A self-contained interactive flame graph (search, zoom, tooltips with counts). */
 void ct_report_profile_svg(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
 
+/* speedscope's file format: one sampled profile, frames shared. */
+void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_profile_meta *m,
+				  struct ct_buf *out);
+/* ctrace's own JSON: frames, stacks (root first, frame indexes) with counts and weights. */
+void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
+
 #endif
