@@ -102,3 +102,8 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# --profile: accuracy and overhead against perf record (see bench/bench-profile.sh)
+.PHONY: bench-profile
+bench-profile: all $(FIXTURE_BIN)
+	@sh bench/bench-profile.sh $(BUILD)
