@@ -103,6 +103,10 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
+# --profile: pprof output is gzip-compressed with zlib; its test reads it with go tool pprof
+LIBS += -lz
+DEB_DEPS += zlib1g-dev golang-go linux-perf python3-jsonschema
+
 # --profile: accuracy and overhead against perf record (see bench/bench-profile.sh)
 .PHONY: bench-profile
 bench-profile: all $(FIXTURE_BIN)

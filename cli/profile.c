@@ -302,6 +302,9 @@ static int render(const struct ct_env *env, enum ct_format fmt, const struct ct_
 	case CT_FMT_JSON:
 		ct_report_profile_json(p, m, out);
 		return 0;
+	case CT_FMT_PPROF:
+		ct_report_profile_pprof(p, m, out);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -368,10 +371,6 @@ int cmd_profile(struct ct_env *env)
 	enum ct_format fmt = env->format;
 	if (fmt == CT_FMT_DEFAULT)
 		fmt = !env->output && isatty(STDOUT_FILENO) ? CT_FMT_TEXT : CT_FMT_FOLDED;
-	if (fmt == CT_FMT_PPROF) {
-		ct_error("--profile writes folded, svg, speedscope, json or text, not %s", ct_format_name(fmt));
-		return CT_EXIT_USAGE;
-	}
 	if (env->mode_wall && env->sampler == CT_SAMPLER_PERF) {
 		ct_error("--mode wall needs --sampler ptrace: perf's cpu-clock sees only threads on a CPU");
 		return CT_EXIT_USAGE;

@@ -26,4 +26,7 @@ void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_pr
 /* ctrace's own JSON: frames, stacks (root first, frame indexes) with counts and weights. */
 void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
 
+/* pprof's profile.proto, gzip-compressed: sample types samples/count and cpu (or wall)/nanoseconds. */
+void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
+
 #endif

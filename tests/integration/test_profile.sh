@@ -5,6 +5,14 @@
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 
+# check_short FILE: a short run's profile (few samples): the format, and the hottest function there.
+check_short() {
+	[ -s "$1" ] || fail "empty profile $1"
+	bad=$(grep -Ev '^cpusplit(;[^;]+)* [0-9]+$' "$1" | head -n 3)
+	[ -z "$bad" ] || fail "lines not in folded format in $1: $bad"
+	grep -q "split_loop;hot_60" "$1" || fail "hot_60 missing in $1: $(cat "$1")"
+}
+
 # check_folded FILE: every line is "frame;frame;… count", rooted at the process name, and the
 # function doing 60 % of the work has the most samples (a loose band: no timing-exact assertion).
 check_folded() {
@@ -64,6 +72,50 @@ if command -v node >/dev/null; then
 	node --check "$TMP/own.js" || fail "the SVG's script does not parse"
 fi
 
+# speedscope: valid against file-format-schema.json of the speedscope npm package (1.25.0, MIT,
+# copied to tests/integration/speedscope-schema.json), frames shared, weights in nanoseconds
+expect_exit 0 "$CTRACE" -p $P --profile -d 3 -f speedscope -o "$TMP/p.speedscope.json"
+python3 - "$TMP/p.speedscope.json" "$TOP/tests/integration/speedscope-schema.json" <<'PY' || fail "speedscope output is wrong"
+import sys, json, jsonschema
+d = json.load(open(sys.argv[1]))
+jsonschema.validate(d, json.load(open(sys.argv[2])))
+names = [f['name'] for f in d['shared']['frames']]
+assert len(set(names)) == len(names), 'frames not shared'
+prof = d['profiles'][0]
+assert prof['type'] == 'sampled' and prof['unit'] == 'nanoseconds'
+assert len(prof['samples']) == len(prof['weights'])
+hot = sum(w for s, w in zip(prof['samples'], prof['weights']) if names[s[-1]] == 'hot_60')
+cool = sum(w for s, w in zip(prof['samples'], prof['weights']) if names[s[-1]] == 'cool_10')
+assert hot > cool, (hot, cool)
+assert all(names[s[0]] == 'cpusplit' for s in prof['samples'])
+PY
+
+# pprof: read back by go tool pprof (golang-go, installed by make deps)
+command -v go >/dev/null || fail "go is missing: run make deps (golang-go) to test the pprof output"
+expect_exit 0 "$CTRACE" -p $P --profile -d 3 -f pprof -o "$TMP/p.pb.gz"
+HOME=$TMP GOCACHE=$TMP/gocache go tool pprof -top "$TMP/p.pb.gz" >"$TMP/pprof.top" 2>&1 || fail "go tool pprof: $(cat "$TMP/pprof.top")"
+for fn in hot_60 warm_30 cool_10 split_loop; do
+	grep -q " $fn\$" "$TMP/pprof.top" || fail "go tool pprof -top misses $fn: $(cat "$TMP/pprof.top")"
+done
+grep -q '^Type: cpu' "$TMP/pprof.top" || fail "pprof sample type is not cpu: $(cat "$TMP/pprof.top")"
+first=$(awk '$NF ~ /^(hot_60|warm_30|cool_10)$/ {print $NF; exit}' "$TMP/pprof.top")
+[ "$first" = hot_60 ] || fail "pprof's hottest function is $first, not hot_60"
+HOME=$TMP GOCACHE=$TMP/gocache go tool pprof -sample_index=samples -top "$TMP/p.pb.gz" 2>&1 | grep -q 'hot_60' ||
+	fail "pprof has no samples/count sample type"
+
+# ctrace's own json: frames and stacks by index, counts adding up
+expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f json -o "$TMP/p.json"
+python3 - "$TMP/p.json" <<'PY' || fail "json output is wrong"
+import sys, json
+d = json.load(open(sys.argv[1]))
+assert d['version'] == 1 and d['kind'] == 'profile' and d['mode'] == 'cpu' and d['rate_hz'] == 99
+assert sum(s['count'] for s in d['stacks']) == d['samples']
+for s in d['stacks']:
+    assert all(0 <= i < len(d['frames']) for i in s['frames'])
+    assert d['frames'][s['frames'][0]]['kind'] == 'process'
+assert any(f['name'] == 'hot_60' and f['file'].endswith('cpusplit.c') for f in d['frames'])
+PY
+
 # stdout is not a terminal: folded is the default there too
 expect_exit 0 "$CTRACE" -p $P --profile -d 1
 echo "$OUT" | grep -q '^cpusplit;.* [0-9][0-9]*$' || fail "default output on a pipe is not folded: $OUT"
@@ -81,7 +133,7 @@ grep -q 'split_loop' "$TMP/wall.folded" || fail "--mode wall misses the workers"
 assert_not_traced $P
 
 # perf_event_open refused (a seccomp filter, as in a container): ptrace fallback, said on stderr
-expect_exit 0 "$FIXTURES/noperf" "$CTRACE" -p $P --profile -d 2 -o "$TMP/noperf.folded"
+expect_exit 0 "$FIXTURES/noperf" "$CTRACE" -p $P --profile -d 3 -o "$TMP/noperf.folded"
 echo "$ERR" | grep -q "perf_event_open was refused.*using the ptrace sampler" || fail "fallback not said: $ERR"
 check_folded "$TMP/noperf.folded"
 # … and an explicit --sampler perf is refused with the way out
@@ -97,7 +149,7 @@ for sig in INT TERM; do
 	wait $C
 	rc=$?
 	[ $rc = 0 ] || fail "SIG$sig: exit $rc, want 0: $(cat "$TMP/sig.err")"
-	check_folded "$TMP/sig$sig.folded"
+	check_short "$TMP/sig$sig.folded"
 done
 assert_not_traced $P
 
@@ -105,5 +157,5 @@ assert_not_traced $P
 start_fixture cpusplit 2 2
 expect_exit 0 "$CTRACE" -p $FPID --profile -o "$TMP/exit.folded"
 echo "$ERR" | grep -q "exited after" || fail "target exit not said on stderr: $ERR"
-check_folded "$TMP/exit.folded"
+check_short "$TMP/exit.folded"
 exit 0
