@@ -28,10 +28,71 @@ static char task_state(pid_t pid, pid_t tid)
 	return state;
 }
 
-int ct_ptsample_take(pid_t pid, bool only_running, const struct ct_attach_opts *o,
+static uint64_t task_run_ns(pid_t pid, pid_t tid)
+{
+	char *text = NULL;
+	uint64_t v = 0;
+	if (ct_proc_read(pid, tid, "schedstat", 256, &text) == 0) {
+		char *end;
+		unsigned long long x = strtoull(text, &end, 10);
+		if (end != text)
+			v = x;
+	}
+	free(text);
+	return v;
+}
+
+/* How many periods of CPU time tid used since it was last sampled (0: do not sample it now). */
+static unsigned periods_due(struct ct_ptsample_state *st, pid_t pid, pid_t tid)
+{
+	uint64_t now = task_run_ns(pid, tid);
+	for (size_t i = 0; i < st->n; i++) {
+		if (st->tids[i] != tid)
+			continue;
+		if (now > st->run_ns[i])
+			st->credit_ns[i] += now - st->run_ns[i];
+		st->run_ns[i] = now;
+		if (!st->period_ns || st->credit_ns[i] < st->period_ns)
+			return 0;
+		uint64_t n = st->credit_ns[i] / st->period_ns;
+		st->credit_ns[i] -= n * st->period_ns;
+		return (unsigned)CT_MIN(n, 1000u);
+	}
+	size_t cap = st->cap, cap2 = st->cap;
+	if (ct_grow(&st->tids, &st->cap, st->n + 1, sizeof(*st->tids)) < 0 ||
+	    ct_grow(&st->run_ns, &cap, st->n + 1, sizeof(*st->run_ns)) < 0 ||
+	    ct_grow(&st->credit_ns, &cap2, st->n + 1, sizeof(*st->credit_ns)) < 0)
+		return 0;
+	st->tids[st->n] = tid;
+	st->run_ns[st->n] = now;
+	st->credit_ns[st->n++] = 0; /* counted from now on */
+	return 0;
+}
+
+/* Forgets credit of threads not running: their CPU time was spent on stacks we did not see. */
+static void drop_credit(struct ct_ptsample_state *st, pid_t pid, pid_t tid)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		if (st->tids[i] == tid) {
+			st->run_ns[i] = task_run_ns(pid, tid);
+			st->credit_ns[i] = 0;
+		}
+	}
+}
+
+void ct_ptsample_state_free(struct ct_ptsample_state *state)
+{
+	free(state->tids);
+	free(state->run_ns);
+	free(state->credit_ns);
+	free(state->counts);
+	memset(state, 0, sizeof(*state));
+}
+
+int ct_ptsample_take(pid_t pid, struct ct_ptsample_state *state, const struct ct_attach_opts *o,
 		     struct ct_capture_set **ret)
 {
-	if (!only_running)
+	if (!state)
 		return ct_attach_snapshot(pid, o, ret);
 	pid_t *tids = NULL;
 	size_t n = 0;
@@ -53,14 +114,21 @@ int ct_ptsample_take(pid_t pid, bool only_running, const struct ct_attach_opts *
 	sigaction(SIGALRM, &sa, &old);
 	ct_attach_release_pending();
 	for (size_t i = 0; i < n && i < MAX_TASKS; i++) {
-		if (task_state(pid, tids[i]) != 'R')
+		if (task_state(pid, tids[i]) != 'R') {
+			drop_credit(state, pid, tids[i]);
 			continue;
-		if (ct_grow(&set->caps, &set->cap, set->n + 1, sizeof(*set->caps)) < 0) {
+		}
+		unsigned due = periods_due(state, pid, tids[i]);
+		if (!due)
+			continue;
+		if (ct_grow(&set->caps, &set->cap, set->n + 1, sizeof(*set->caps)) < 0 ||
+		    ct_grow(&state->counts, &state->cap_counts, set->n + 1, sizeof(*state->counts)) < 0) {
 			r = -ENOMEM;
 			break;
 		}
 		struct ct_capture *c = &set->caps[set->n];
 		ct_attach_thread(pid, tids[i], o, deadline, c);
+		state->counts[set->n] = due;
 		set->n++;
 		set->total_stop_ns += c->stop_ns;
 		set->max_stop_ns = CT_MAX(set->max_stop_ns, c->stop_ns);

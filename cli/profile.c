@@ -34,6 +34,7 @@ struct source {
 	uint64_t cpu_ticks0, cpu_ticks; /* utime + stime at start and last seen */
 	uint64_t weight_ns;
 	uint64_t ptrace_samples, ptrace_errors;
+	struct ct_ptsample_state pts;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -118,7 +119,7 @@ static int process_queue(struct source *srcs, size_t n)
 	int r = 0;
 	while (queue.head < queue.n && r >= 0) {
 		struct pending *e = &queue.q[queue.head++];
-		r = ct_profiler_add(e->src->pr, &e->cap, e->in_kernel, e->src->weight_ns);
+		r = ct_profiler_add(e->src->pr, &e->cap, e->in_kernel, 1, e->src->weight_ns);
 		queue.bytes -= e->cap.stack_len;
 		free(e->cap.stack);
 		if (r >= 0 && ct_now_ns() - last_read > 5000000ull) {
@@ -248,7 +249,7 @@ static int run_ptrace(const struct ct_env *env, struct source *srcs, size_t n, u
 				continue;
 			struct ct_capture_set *set = NULL;
 			int r = proc_cpu(s->pid, &s->cpu_ticks) ?
-				ct_ptsample_take(s->pid, !env->mode_wall, &ao, &set) : -ESRCH;
+				ct_ptsample_take(s->pid, env->mode_wall ? NULL : &s->pts, &ao, &set) : -ESRCH;
 			if (r == -ESRCH) {
 				say_gone(s, t0);
 				continue;
@@ -266,8 +267,9 @@ static int run_ptrace(const struct ct_env *env, struct source *srcs, size_t n, u
 					s->ptrace_errors++;
 					continue;
 				}
-				s->ptrace_samples++;
-				r = ct_profiler_add(s->pr, c, false, period_ns);
+				uint64_t cnt = env->mode_wall ? 1 : s->pts.counts[j];
+				s->ptrace_samples += cnt;
+				r = ct_profiler_add(s->pr, c, false, cnt, cnt * period_ns);
 			}
 			ct_capture_set_free(set);
 			if (r < 0)
@@ -330,6 +332,7 @@ static int open_sources(const struct ct_env *env, struct source *srcs, struct ct
 			return CT_EXIT_TARGET;
 		}
 		s->cpu_ticks = s->cpu_ticks0;
+		s->pts.period_ns = s->weight_ns;
 		int r = ct_profiler_open(s->pid, s->comm ? s->comm : "?", prof, &po, &s->pr);
 		if (r < 0) {
 			if (r == -ESRCH)
@@ -467,6 +470,7 @@ int cmd_profile(struct ct_env *env)
 	for (size_t i = 0; i < env->npids; i++) {
 		ct_perf_close(srcs[i].perf);
 		ct_profiler_close(srcs[i].pr);
+		ct_ptsample_state_free(&srcs[i].pts);
 		free(srcs[i].comm);
 	}
 	free(srcs);

@@ -99,7 +99,8 @@ static int pc_frames(struct ct_profiler *pr, const struct ct_upc *u, const uint3
 	return ok ? 0 : -EINVAL;
 }
 
-int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, uint64_t weight)
+int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, uint64_t count,
+		    uint64_t weight)
 {
 	int n = 0;
 	char *why = NULL;
@@ -140,6 +141,6 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 		pr->stack[i] = pr->stack[len - 1 - i];
 		pr->stack[len - 1 - i] = t;
 	}
-	pr->stats.samples++;
-	return ct_profile_add(pr->prof, pr->stack, len, 1, weight);
+	pr->stats.samples += count;
+	return ct_profile_add(pr->prof, pr->stack, len, count, weight);
 }

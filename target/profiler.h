@@ -34,9 +34,10 @@ struct ct_profiler;
 int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
 		     const struct ct_profiler_opts *o, struct ct_profiler **ret);
 void ct_profiler_close(struct ct_profiler *pr);
-/* Adds one sample. in_kernel adds a "[kernel]" leaf frame (the sample hit in a system call or fault).
- * weight: nanoseconds the sample stands for. */
-int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, uint64_t weight);
+/* Adds a capture that stands for count samples and weight nanoseconds in total. in_kernel adds a
+ * "[kernel]" leaf frame (the sample hit in a system call or fault). */
+int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, uint64_t count,
+		    uint64_t weight);
 const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr);
 /* Next symbolization warning (each said once), or NULL. */
 const char *ct_profiler_next_warning(struct ct_profiler *pr);
