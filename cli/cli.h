@@ -48,6 +48,7 @@ struct ct_env {
 	long rate_hz;            /* -r */
 	enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_PTRACE } sampler;
 	bool mode_wall;          /* --mode wall (else cpu) */
+	bool per_pid;            /* --per-pid: root frame "name-PID" */
 };
 
 void ct_env_init(struct ct_env *env);

@@ -36,6 +36,7 @@ const char ct_usage_text[] =
 	"  -r, --rate HZ          samples per second per thread, 1 to 10000 (default 99)\n"
 	"      --sampler NAME     perf (default; falls back to ptrace when refused) or ptrace\n"
 	"      --mode MODE        cpu (default: threads on CPU) or wall (every thread; ptrace sampler)\n"
+	"      --per-pid          root frame NAME-PID, to tell processes with one name apart\n"
 	"  -f, --format FORMAT    folded (default when stdout is not a terminal), svg, speedscope,\n"
 	"                         pprof, json or text (top functions)\n"
 	"      --stack-bytes N    for --profile: user stack copied per sample (default 16384)\n"
@@ -49,7 +50,7 @@ const char ct_usage_text[] =
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
-	OPT_PROFILE, OPT_SAMPLER, OPT_MODE,
+	OPT_PROFILE, OPT_SAMPLER, OPT_MODE, OPT_PER_PID,
 };
 
 static const struct option long_options[] = {
@@ -70,6 +71,7 @@ static const struct option long_options[] = {
 	{ "rate", required_argument, NULL, 'r' },
 	{ "sampler", required_argument, NULL, OPT_SAMPLER },
 	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "per-pid", no_argument, NULL, OPT_PER_PID },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -238,6 +240,9 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 				ct_buf_printf(err, "unknown mode '%s' (cpu or wall)", optarg);
 				return CT_EXIT_USAGE;
 			}
+			break;
+		case OPT_PER_PID:
+			env->per_pid = true;
 			break;
 		case 'v':
 			env->verbose++;

@@ -181,6 +181,56 @@ static void sleep_until(uint64_t when_ns)
 	nanosleep(&ts, NULL); /* a signal ends it early; the loop checks stop_signal */
 }
 
+/* The progress line: on a terminal one updating stderr line; with -v elsewhere a line every 5 s. */
+static struct {
+	bool tty, verbose, shown, behind_said;
+	uint64_t next_ns;
+	const struct ct_profile *prof;
+	uint64_t hz;
+} progress;
+
+static uint64_t expected_samples(const struct source *srcs, size_t n)
+{
+	long tck = sysconf(_SC_CLK_TCK);
+	uint64_t e = 0;
+	for (size_t i = 0; i < n && tck > 0; i++)
+		e += (srcs[i].cpu_ticks - srcs[i].cpu_ticks0) * progress.hz / (uint64_t)tck;
+	return e;
+}
+
+static void progress_tick(const struct source *srcs, size_t n, uint64_t t0)
+{
+	uint64_t now = ct_now_ns();
+	if ((!progress.tty && !progress.verbose) || now < progress.next_ns)
+		return;
+	progress.next_ns = now + (progress.tty ? 500000000ull : 5000000000ull);
+	uint64_t lost = queue.dropped;
+	for (size_t i = 0; i < n; i++)
+		if (srcs[i].perf)
+			lost += ct_perf_stats(srcs[i].perf)->lost;
+	double secs = (double)(now - t0) / 1e9;
+	uint64_t total = progress.prof->total, expected = expected_samples(srcs, n);
+	fprintf(stderr, "%sctrace: %.0f s, %" PRIu64 " samples (%.0f/s), %" PRIu64 " lost%s",
+		progress.tty ? "\r" : "", secs, total, secs > 0 ? (double)total / secs : 0.0, lost,
+		progress.tty ? "\033[K" : "\n");
+	fflush(stderr);
+	progress.shown = true;
+	if (!progress.behind_said && secs >= 5 && expected >= 50 && total * 10 < expected * 9) {
+		/* said once, like py-spy's "behind in sampling" */
+		progress.behind_said = true;
+		fprintf(stderr, "%sctrace: warning: behind in sampling: %" PRIu64 " samples for about %" PRIu64
+			" expected from the CPU time; the profile is still representative if the loss "
+			"is even\n", progress.tty ? "\r\033[K" : "", total, expected);
+	}
+}
+
+static void progress_end(void)
+{
+	if (progress.tty && progress.shown)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
 static void say_gone(struct source *src, uint64_t t0)
 {
 	if (src->gone)
@@ -198,7 +248,7 @@ static int run_perf(struct source *srcs, size_t n, uint64_t t0, uint64_t deadlin
 		uint64_t now = ct_now_ns();
 		bool scan = now >= next_scan;
 		if (scan)
-			next_scan = now + 200000000ull; /* new threads are followed within 0.2 s */
+			next_scan = now + 100000000ull; /* new threads are followed within 0.1 s */
 		for (size_t i = 0; i < n; i++) {
 			struct source *s = &srcs[i];
 			if (s->gone)
@@ -213,6 +263,7 @@ static int run_perf(struct source *srcs, size_t n, uint64_t t0, uint64_t deadlin
 		int r = process_queue(srcs, n);
 		if (r < 0)
 			return r;
+		progress_tick(srcs, n, t0);
 		if (!live || stop_signal || ct_now_ns() >= deadline)
 			return process_queue(srcs, n);
 		uint64_t left_ms = (deadline - ct_now_ns()) / 1000000ull;
@@ -277,6 +328,7 @@ static int run_ptrace(const struct ct_env *env, struct source *srcs, size_t n, u
 		}
 		if (!live)
 			return 0;
+		progress_tick(srcs, n, t0);
 		/* the next tick from the schedule, not from now, so slow samples do not drift the rate;
 		 * ticks already missed are skipped (and show in the delivered count) */
 		next += ct_ptsample_next_delay(period_ns, &seed);
@@ -333,7 +385,12 @@ static int open_sources(const struct ct_env *env, struct source *srcs, struct ct
 		}
 		s->cpu_ticks = s->cpu_ticks0;
 		s->pts.period_ns = s->weight_ns;
-		int r = ct_profiler_open(s->pid, s->comm ? s->comm : "?", prof, &po, &s->pr);
+		char root[96];
+		if (env->per_pid)
+			snprintf(root, sizeof(root), "%s-%d", s->comm ? s->comm : "?", (int)s->pid);
+		else
+			snprintf(root, sizeof(root), "%s", s->comm ? s->comm : "?");
+		int r = ct_profiler_open(s->pid, root, prof, &po, &s->pr);
 		if (r < 0) {
 			if (r == -ESRCH)
 				ct_error("process %d exited before the first sample", (int)s->pid);
@@ -413,6 +470,11 @@ int cmd_profile(struct ct_env *env)
 		ct_verbose(env, "sampling %zu process(es) at %ld Hz with the %s sampler", env->npids,
 			   env->rate_hz, perf ? "perf" : "ptrace");
 		uint64_t deadline = env->duration_s > 0 ? t0 + (uint64_t)(env->duration_s * 1e9) : UINT64_MAX;
+		progress.tty = isatty(STDERR_FILENO);
+		progress.verbose = env->verbose > 0;
+		progress.prof = prof;
+		progress.hz = (uint64_t)env->rate_hz;
+		progress.next_ns = t0 + 1000000000ull;
 		int r = perf ? run_perf(srcs, env->npids, t0, deadline) :
 			       run_ptrace(env, srcs, env->npids, t0, deadline, prof->period_ns);
 		if (r < 0) {
@@ -420,6 +482,7 @@ int cmd_profile(struct ct_env *env)
 			code = CT_EXIT_TARGET;
 		}
 	}
+	progress_end();
 	prof->duration_ns = ct_now_ns() - t0;
 	if (stop_signal)
 		ct_verbose(env, "stopped by signal %d; writing the profile", (int)stop_signal);
@@ -459,7 +522,7 @@ int cmd_profile(struct ct_env *env)
 			   "%" PRIu64 " lost, %" PRIu64 " truncated stacks, %zu stacks, %zu frames", prof->total,
 			   (double)prof->duration_ns / 1e9, requested, lost, truncated, prof->nstacks,
 			   prof->nframes);
-		if (!env->mode_wall && requested >= 20 && prof->total * 10 < requested * 9)
+		if (!env->mode_wall && !progress.behind_said && requested >= 20 && prof->total * 10 < requested * 9)
 			ct_warn("behind in sampling: %" PRIu64 " samples for about %" PRIu64 " expected (%.0f%%)%s",
 				prof->total, requested, 100.0 * (double)prof->total / (double)requested,
 				lost ? "; the kernel dropped some (ring buffer full)" : "");

@@ -155,6 +155,22 @@ for sig in INT TERM; do
 done
 assert_not_traced $P
 
+# threads born after the start are followed, with either sampler
+for sampler in perf ptrace; do
+	start_fixture latethreads 1
+	expect_exit 0 "$CTRACE" -p $FPID --profile -d 3 --sampler $sampler -o "$TMP/late.folded"
+	grep -q '^latethreads;.*;late_worker;late_spin [0-9]*$' "$TMP/late.folded" ||
+		fail "$sampler sampler did not follow threads born after the start: $(cat "$TMP/late.folded")"
+	kill $FPID
+done
+
+# several processes, told apart with --per-pid
+start_fixture latethreads 0
+expect_exit 0 "$CTRACE" -p $P -p $FPID --profile -d 3 --per-pid -o "$TMP/two.folded"
+grep -q "^cpusplit-$P;.*;hot_60 [0-9]*$" "$TMP/two.folded" || fail "--per-pid: no cpusplit-$P stacks: $(cat "$TMP/two.folded")"
+grep -q "^latethreads-$FPID;.*;late_spin [0-9]*$" "$TMP/two.folded" || fail "--per-pid: no latethreads-$FPID stacks"
+kill $FPID
+
 # the target exits during the profile: the profile is written, the exit said, exit 0
 start_fixture cpusplit 2 2
 expect_exit 0 "$CTRACE" -p $FPID --profile -o "$TMP/exit.folded"
