@@ -75,6 +75,16 @@ int ct_perf_decode(const void *rec, size_t len, struct ct_perf_sample *ret, uint
 			*ret_lost = lost;
 		return -ENOMSG;
 	}
+	if (h.type == PERF_RECORD_COMM && (h.misc & PERF_RECORD_MISC_COMM_EXEC)) {
+		uint32_t ids[2];
+		if (!take(&c, ids, 8) || c.left == 0)
+			return -EBADMSG;
+		memset(ret, 0, sizeof(*ret));
+		ret->pid = (pid_t)ids[0];
+		ret->tid = (pid_t)ids[1];
+		ret->exec = true;
+		return 0;
+	}
 	if (h.type != PERF_RECORD_SAMPLE)
 		return -ENOMSG;
 
@@ -266,6 +276,8 @@ int ct_perf_open(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret)
 	a->exclude_hv = 1;
 	a->exclude_idle = 1;
 	a->wakeup_events = 1;
+	a->comm = 1;      /* PERF_RECORD_COMM … */
+	a->comm_exec = 1; /* … flagged when due to an exec: the symbols must be read again */
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
 	int r = ct_perf_scan(p);
@@ -326,7 +338,7 @@ static int drain(struct ct_perf *p, struct ev *e, ct_perf_cb cb, void *arg)
 		uint64_t lost = 0;
 		int d = ct_perf_decode(p->rec, h.size, &s, &lost);
 		if (d == 0) {
-			p->stats.samples++;
+			p->stats.samples += !s.exec;
 			if (s.cap.err == -ENODATA)
 				p->stats.no_regs++;
 			r = cb(arg, &s);

@@ -28,6 +28,7 @@ struct ct_perf_sample {
 	uint64_t time_ns;   /* CLOCK_MONOTONIC */
 	uint64_t ip;        /* where the sample hit (a kernel address when in_kernel) */
 	bool in_kernel;     /* the thread was in a system call or fault */
+	bool exec;          /* not a sample: the process executed a new program here (cap unset) */
 	struct ct_capture cap; /* regs in DWARF order and the stack copy; cap.stack points into the
 				* decoder's buffer and is valid only during the callback */
 };
@@ -58,8 +59,9 @@ int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg);
 const struct ct_perf_stats *ct_perf_stats(const struct ct_perf *p);
 
 /* The record decoder (exposed for tests): rec is one whole record, header included, len its bytes.
- * Returns 0 with *ret filled for a PERF_RECORD_SAMPLE (cap.stack points into rec), -ENOMSG for
- * another record type (*ret_lost set for PERF_RECORD_LOST), -EBADMSG when malformed. */
+ * Returns 0 with *ret filled for a PERF_RECORD_SAMPLE (cap.stack points into rec) and for the
+ * PERF_RECORD_COMM of an exec (ret->exec set, pid and tid filled), -ENOMSG for another record
+ * (*ret_lost set for PERF_RECORD_LOST), -EBADMSG when malformed. */
 int ct_perf_decode(const void *rec, size_t len, struct ct_perf_sample *ret, uint64_t *ret_lost);
 
 #endif

@@ -35,7 +35,16 @@ struct source {
 	uint64_t weight_ns;
 	uint64_t ptrace_samples, ptrace_errors;
 	struct ct_ptsample_state pts;
+	char exe[256];   /* ptrace sampler: /proc/PID/exe when last seen, to notice an exec */
 };
+
+static void read_exe(pid_t pid, char *buf, size_t n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t len = readlink(path, buf, n - 1);
+	buf[len > 0 ? len : 0] = '\0';
+}
 
 static volatile sig_atomic_t stop_signal;
 
@@ -76,6 +85,7 @@ struct pending {
 	struct source *src;
 	struct ct_capture cap;
 	bool in_kernel;
+	bool exec;   /* the process executed a new program here */
 };
 
 static struct {
@@ -101,6 +111,7 @@ static int perf_sample(void *arg, const struct ct_perf_sample *s)
 	e->src = arg;
 	e->cap = s->cap;
 	e->in_kernel = s->in_kernel;
+	e->exec = s->exec;
 	if (s->cap.stack_len) {
 		e->cap.stack = malloc(s->cap.stack_len);
 		if (!e->cap.stack)
@@ -112,6 +123,40 @@ static int perf_sample(void *arg, const struct ct_perf_sample *s)
 	return 0;
 }
 
+static const struct ct_env *cur_env;
+static struct ct_profile *cur_prof;
+
+static int open_profiler(const struct ct_env *env, struct source *s, struct ct_profile *prof)
+{
+	struct ct_profiler_opts po = { env->unwinder, env->max_frames, { env->debug_dirs, env->no_inlines } };
+	char root[96];
+	if (env->per_pid)
+		snprintf(root, sizeof(root), "%s-%d", s->comm ? s->comm : "?", (int)s->pid);
+	else
+		snprintf(root, sizeof(root), "%s", s->comm ? s->comm : "?");
+	return ct_profiler_open(s->pid, root, prof, &po, &s->pr);
+}
+
+/* The process executed a new program: its modules and maybe its name changed, so samples from now
+ * on are unwound and symbolized against the new program. */
+static int follow_exec(struct source *s)
+{
+	for (const char *w; s->pr && (w = ct_profiler_next_warning(s->pr));)
+		ct_warn("%s", w);
+	ct_profiler_close(s->pr);
+	s->pr = NULL;
+	struct ct_target tg;
+	if (ct_target_open(s->pid, &tg) == 0) {
+		free(s->comm);
+		s->comm = tg.comm;
+		tg.comm = NULL;
+		ct_target_clear(&tg);
+	}
+	ct_warn("process %d executed a new program (%s); following it", (int)s->pid, s->comm ? s->comm : "?");
+	int r = open_profiler(cur_env, s, cur_prof);
+	return r == -ENOMEM ? r : 0; /* gone meanwhile: its samples are dropped */
+}
+
 /* Unwinds queued samples, going back to the rings every few milliseconds. */
 static int process_queue(struct source *srcs, size_t n)
 {
@@ -119,7 +164,10 @@ static int process_queue(struct source *srcs, size_t n)
 	int r = 0;
 	while (queue.head < queue.n && r >= 0) {
 		struct pending *e = &queue.q[queue.head++];
-		r = ct_profiler_add(e->src->pr, &e->cap, e->in_kernel, 1, e->src->weight_ns);
+		if (e->exec)
+			r = follow_exec(e->src);
+		else if (e->src->pr)
+			r = ct_profiler_add(e->src->pr, &e->cap, e->in_kernel, 1, e->src->weight_ns);
 		queue.bytes -= e->cap.stack_len;
 		free(e->cap.stack);
 		if (r >= 0 && ct_now_ns() - last_read > 5000000ull) {
@@ -286,6 +334,8 @@ static int run_ptrace(const struct ct_env *env, struct source *srcs, size_t n, u
 	ao.timeout_ns = (uint64_t)(env->timeout_s * 1e9);
 	ao.passive = !env->always_stop;
 	uint64_t seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ t0;
+	for (size_t i = 0; i < n; i++)
+		read_exe(srcs[i].pid, srcs[i].exe, sizeof(srcs[i].exe));
 	uint64_t next = t0 + ct_ptsample_next_delay(period_ns, &seed);
 	for (;;) {
 		sleep_until(CT_MIN(next, deadline));
@@ -298,6 +348,15 @@ static int run_ptrace(const struct ct_env *env, struct source *srcs, size_t n, u
 			struct source *s = &srcs[i];
 			if (s->gone)
 				continue;
+			/* the ptrace sampler sees an exec as a new /proc/PID/exe (a program that executes
+			 * itself again is not noticed; the perf sampler is told by the kernel) */
+			char exe[sizeof(s->exe)];
+			read_exe(s->pid, exe, sizeof(exe));
+			if (exe[0] && strcmp(exe, s->exe) != 0) {
+				memcpy(s->exe, exe, sizeof(exe));
+				if (follow_exec(s) < 0)
+					return -ENOMEM;
+			}
 			struct ct_capture_set *set = NULL;
 			int r = proc_cpu(s->pid, &s->cpu_ticks) ?
 				ct_ptsample_take(s->pid, env->mode_wall ? NULL : &s->pts, &ao, &set) : -ESRCH;
@@ -320,7 +379,8 @@ static int run_ptrace(const struct ct_env *env, struct source *srcs, size_t n, u
 				}
 				uint64_t cnt = env->mode_wall ? 1 : s->pts.counts[j];
 				s->ptrace_samples += cnt;
-				r = ct_profiler_add(s->pr, c, false, cnt, cnt * period_ns);
+				if (s->pr)
+					r = ct_profiler_add(s->pr, c, false, cnt, cnt * period_ns);
 			}
 			ct_capture_set_free(set);
 			if (r < 0)
@@ -367,7 +427,6 @@ static int render(const struct ct_env *env, enum ct_format fmt, const struct ct_
 static int open_sources(const struct ct_env *env, struct source *srcs, struct ct_profile *prof,
 			bool use_perf, bool *fell_back)
 {
-	struct ct_profiler_opts po = { env->unwinder, env->max_frames, { env->debug_dirs, env->no_inlines } };
 	struct ct_perf_opts pe = { (unsigned)env->rate_hz, env->stack_bytes };
 	for (size_t i = 0; i < env->npids; i++) {
 		struct source *s = &srcs[i];
@@ -385,12 +444,7 @@ static int open_sources(const struct ct_env *env, struct source *srcs, struct ct
 		}
 		s->cpu_ticks = s->cpu_ticks0;
 		s->pts.period_ns = s->weight_ns;
-		char root[96];
-		if (env->per_pid)
-			snprintf(root, sizeof(root), "%s-%d", s->comm ? s->comm : "?", (int)s->pid);
-		else
-			snprintf(root, sizeof(root), "%s", s->comm ? s->comm : "?");
-		int r = ct_profiler_open(s->pid, root, prof, &po, &s->pr);
+		int r = open_profiler(env, s, prof);
 		if (r < 0) {
 			if (r == -ESRCH)
 				ct_error("process %d exited before the first sample", (int)s->pid);
@@ -460,6 +514,8 @@ int cmd_profile(struct ct_env *env)
 	bool use_perf = env->sampler != CT_SAMPLER_PTRACE && !env->mode_wall;
 	bool fell_back = false;
 	install_handlers();
+	cur_env = env;
+	cur_prof = prof;
 	uint64_t t0 = ct_now_ns();
 	prof->start_ns = ct_realtime_ns();
 	prof->period_ns = 1000000000ull / (uint64_t)env->rate_hz;

@@ -171,6 +171,17 @@ grep -q "^cpusplit-$P;.*;hot_60 [0-9]*$" "$TMP/two.folded" || fail "--per-pid: n
 grep -q "^latethreads-$FPID;.*;late_spin [0-9]*$" "$TMP/two.folded" || fail "--per-pid: no latethreads-$FPID stacks"
 kill $FPID
 
+# the target executes a new program during the profile: said, and its stacks symbolized anew
+cp "$FIXTURES/execer" "$TMP/execer-next"
+for sampler in perf ptrace; do
+	start_fixture execer 1 "$TMP/execer-next"
+	expect_exit 0 "$CTRACE" -p $FPID --profile -d 3 --sampler $sampler -o "$TMP/exec.folded"
+	echo "$ERR" | grep -q "executed a new program (execer-next)" || fail "$sampler: exec not said: $ERR"
+	grep -q '^execer;.*;main;before_exec [0-9]*$' "$TMP/exec.folded" || fail "$sampler: no stacks before the exec: $(cat "$TMP/exec.folded")"
+	grep -q '^execer-next;.*;main;after_exec [0-9]*$' "$TMP/exec.folded" || fail "$sampler: no stacks after the exec: $(cat "$TMP/exec.folded")"
+	kill $FPID
+done
+
 # the target exits during the profile: the profile is written, the exit said, exit 0
 start_fixture cpusplit 2 2
 expect_exit 0 "$CTRACE" -p $FPID --profile -o "$TMP/exit.folded"

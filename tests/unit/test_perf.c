@@ -163,6 +163,30 @@ static void other_records(void **state)
 	assert_int_equal(ct_perf_decode(r.b, r.len, &s, &lost), -ENOMSG);
 }
 
+static void exec_record(void **state)
+{
+	(void)state;
+	struct rec r = { .len = 0 };
+	struct perf_event_header h = { PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC, 0 };
+	put(&r, &h, sizeof(h));
+	uint32_t ids[2] = { 300, 300 };
+	put(&r, ids, 8);
+	put(&r, "newprog\0", 8);
+	((struct perf_event_header *)r.b)->size = (uint16_t)r.len;
+	struct ct_perf_sample s;
+	assert_int_equal(ct_perf_decode(r.b, r.len, &s, NULL), 0);
+	assert_true(s.exec);
+	assert_int_equal(s.pid, 300);
+	assert_null(s.cap.stack);
+	/* a rename (prctl PR_SET_NAME) is not an exec */
+	((struct perf_event_header *)r.b)->misc = 0;
+	assert_int_equal(ct_perf_decode(r.b, r.len, &s, NULL), -ENOMSG);
+	/* an exec record without its name is malformed */
+	((struct perf_event_header *)r.b)->misc = PERF_RECORD_MISC_COMM_EXEC;
+	((struct perf_event_header *)r.b)->size = 16;
+	assert_int_equal(ct_perf_decode(r.b, r.len, &s, NULL), -EBADMSG);
+}
+
 static void random_bytes_never_crash(void **state)
 {
 	(void)state;
@@ -197,6 +221,7 @@ int main(void)
 		cmocka_unit_test(every_truncation_rejected),
 		cmocka_unit_test(lying_stack_sizes),
 		cmocka_unit_test(other_records),
+		cmocka_unit_test(exec_record),
 		cmocka_unit_test(random_bytes_never_crash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
