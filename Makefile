@@ -19,7 +19,7 @@ ifneq ($(SANITIZE),)
 CT_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 CT_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
-LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -lpthread
+LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -ljson-c -lpthread -liberty -ldl
 
 LIB_SRC := $(sort $(wildcard lib/*.c target/*.c attach/*.c unwind/*.c symbolize/*.c analyze/*.c \
 	analyze/dumps/*.c report/*.c memory/*.c))
@@ -67,7 +67,7 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c
 
 # Build and test dependencies, from Debian's archive. Quick when all are present.
 DEB_DEPS := gcc make pkg-config libdw-dev libelf-dev libunwind-dev libcmocka-dev libc6-dbg gdb \
-	elfutils mandoc python3 procps
+	elfutils mandoc python3 procps libjson-c-dev openjdk-17-jdk-headless
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
@@ -111,3 +111,76 @@ DEB_DEPS += zlib1g-dev golang-go linux-perf python3-jsonschema
 .PHONY: bench-profile
 bench-profile: all $(FIXTURE_BIN)
 	@sh bench/bench-profile.sh $(BUILD)
+
+# ctrace --threads on 1000 threads against three --backtraces and three eu-stack runs (issue 7).
+.PHONY: bench-threads
+bench-threads: all $(BUILD)/fixtures/manythreads
+	@sh bench/bench-threads.sh $(BUILD)
+bench: bench-threads
+
+# libFuzzer targets: tests/fuzz/fuzz_*.c, each linked with the library sources under ASan+UBSan;
+# `make fuzz` runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME, if any).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -DCT_VERSION='"$(VERSION)"' -DCT_GIT_REV='"$(GIT_REV)"'
+.PHONY: fuzz
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+		name=$$(basename $$f); work=$(BUILD)/fuzz/$$name.corpus; mkdir -p $$work; \
+		seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 $$work $$seeds 2>$(BUILD)/fuzz/$$name.log || \
+			{ tail -n 60 $(BUILD)/fuzz/$$name.log; echo "fuzz: $$name FAILED (see $(BUILD)/fuzz/$$name.log)"; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(BUILD)/fuzz/$$name.log; \
+	done
+
+.PHONY: bench-analyze
+bench-analyze: all $(FIXTURE_BIN)
+	@sh bench/bench-analyze.sh $(BUILD)
+# --memory (issue 6): a static fixture, and the benchmark against gdb's malloc_stats().
+$(BUILD)/fixtures/staticheap: FIX_CFLAGS := -g -O0 -static -Wall
+.PHONY: bench-memory
+bench-memory: all $(FIXTURE_BIN)
+	@sh bench/bench-memory.sh $(BUILD)
+DEB_DEPS += redis-server
+# Symbols (issue 4): C++ and Rust fixtures, symbol tests' packages.
+CXX ?= c++
+RUSTC ?= $(shell command -v rustc 2>/dev/null || ls $$HOME/.cargo/bin/rustc 2>/dev/null)
+SYM_FIXTURE_BIN := $(BUILD)/fixtures/cxx
+ifneq ($(RUSTC),)
+SYM_FIXTURE_BIN += $(BUILD)/fixtures/rusty
+endif
+$(BUILD)/fixtures/%: tests/fixtures/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -g -O0 -fno-omit-frame-pointer -pthread -Wall -o $@ $<
+$(BUILD)/fixtures/%: tests/fixtures/%.rs
+	@mkdir -p $(dir $@)
+	$(RUSTC) -g -C opt-level=0 -C force-frame-pointers=yes -o $@ $<
+check integration: $(SYM_FIXTURE_BIN)
+DEB_DEPS += g++ libiberty-dev libdebuginfod-dev rustc nodejs
+$(BUILD)/fixtures/plugin: FIX_CFLAGS += -ldl
+$(BUILD)/fixtures/libplugin-%.so: tests/fixtures/lib/plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) -g -O0 -fno-omit-frame-pointer -fPIC -shared -DPLUGIN_FLAVOR=$* -o $@ $<
+check integration: $(BUILD)/fixtures/libplugin-host.so $(BUILD)/fixtures/libplugin-container.so
+.PHONY: bench-symbols
+bench-symbols: all
+	@sh bench/bench-symbols.sh $(BUILD)
+# Go fixture (golang-go): built when go is installed; its test skips otherwise.
+GO ?= $(shell command -v go 2>/dev/null)
+ifneq ($(GO),)
+check integration: $(BUILD)/fixtures/gospin
+endif
+$(BUILD)/fixtures/%: tests/fixtures/%.go
+	@mkdir -p $(dir $@) $(BUILD)/go-cache
+	GOCACHE=$(abspath $(BUILD)/go-cache) GOPATH=$(abspath $(BUILD)/go-path) GO111MODULE=off GOFLAGS= \
+		$(GO) build -o $@ $<
+DEB_DEPS += golang-go

@@ -22,6 +22,14 @@ void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o)
 	o->max_frames = env->max_frames;
 	o->sym.debug_dirs = env->debug_dirs;
 	o->sym.no_inlines = env->no_inlines;
+	o->sym.no_demangle = env->no_demangle;
+	/* debuginfod: --debuginfod, or DEBUGINFOD_URLS set (as for gdb and eu-stack); network only then */
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	o->sym.debuginfod = env->debuginfod || (urls && *urls);
+	if (env->debuginfod && !(urls && *urls))
+		ct_warn("--debuginfod: DEBUGINFOD_URLS is not set, so there is no server to ask "
+			"(e.g. DEBUGINFOD_URLS=https://debuginfod.debian.net)");
+	o->sym.debuginfod_timeout_ms = (unsigned)(env->timeout_s * 1000);
 	o->only_tid = env->tid;
 }
 
@@ -74,6 +82,9 @@ int cmd_backtraces(struct ct_env *env)
 	for (const char *w; (w = ct_inspector_next_warning(in));)
 		ct_warn("%s", w);
 	s->wall_ns = ct_now_ns() - t0;
+	ct_verbose(env, "captured %zu threads in %.3f ms (longest stop %.3f ms); whole run %.3f ms",
+		   s->nthreads, (double)s->capture_ns / 1e6, (double)s->max_stop_ns / 1e6,
+		   (double)s->wall_ns / 1e6);
 
 	size_t gone = 0, failed = 0, eperm = 0;
 	for (size_t i = 0; i < s->nthreads; i++) {

@@ -23,6 +23,7 @@ enum ct_mode { CT_MODE_NONE, CT_MODE_BACKTRACES, CT_MODE_PROFILE, CT_MODE_MEMORY
 	       CT_MODE_ANALYZE, CT_MODE_HELP, CT_MODE_VERSION };
 
 #define CT_MAX_PIDS 64
+#define CT_MAX_IDLE 32
 
 /* Every option of every command; the defaults are in ct_env_init(). */
 struct ct_env {
@@ -39,12 +40,24 @@ struct ct_env {
 	const char *debug_dirs;
 	bool no_inlines;
 	bool always_stop;
+	bool no_demangle;    /* symbols: keep mangled names */
+	bool debuginfod;     /* symbols: --debuginfod given */
 	int verbose;
+	/* --threads */
+	long snapshots;      /* how many snapshots (default 3) */
+	long interval_ms;    /* between them (default 500) */
+	enum ct_fail_on { CT_FAIL_NEVER, CT_FAIL_DEADLOCK, CT_FAIL_STUCK } fail_on;
+	const char *idle_patterns[CT_MAX_IDLE]; /* --idle FUNC… */
+	size_t nidle_patterns;
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;
+	/* --memory */
+	double duration_s;       /* -d: 0 = until Ctrl-C (--memory --watch, --profile) */
+	double watch_s;          /* --watch SECS: 0 = one report */
+	size_t mem_top;          /* --top N: mapping groups listed */
+	bool no_arenas;          /* --no-arenas: skip the allocator's own statistics */
 	/* --profile */
 	bool stack_bytes_given;  /* --stack-bytes was given (profile's default differs) */
-	double duration_s;       /* -d: 0 = until Ctrl-C */
 	long rate_hz;            /* -r */
 	enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_PTRACE } sampler;
 	bool mode_wall;          /* --mode wall (else cpu) */
@@ -68,6 +81,9 @@ int ct_cli_check_target(pid_t pid);
 int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
 
 int cmd_backtraces(struct ct_env *env);
+int cmd_threads(struct ct_env *env);
+int cmd_analyze(struct ct_env *env);
+int cmd_memory(struct ct_env *env);
 int cmd_profile(struct ct_env *env);
 
 #endif

@@ -53,6 +53,12 @@ int main(int argc, char **argv)
 		return CT_EXIT_OK;
 	case CT_MODE_BACKTRACES:
 		return cmd_backtraces(&env);
+	case CT_MODE_THREADS:
+		return cmd_threads(&env);
+	case CT_MODE_ANALYZE:
+		return cmd_analyze(&env);
+	case CT_MODE_MEMORY:
+		return cmd_memory(&env);
 	case CT_MODE_PROFILE:
 		return cmd_profile(&env);
 	default:

@@ -9,6 +9,10 @@
 
 const char ct_usage_text[] =
 	"Usage: ctrace -p PID --backtraces [OPTIONS]\n"
+	"       ctrace -p PID --threads [--snapshots N] [--interval MS] [--fail-on WHAT] [--idle FUNC]\n"
+	"              [OPTIONS]\n"
+	"       ctrace -p PID --memory [--watch SECS [-d SECS]] [OPTIONS]\n"
+	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [--idle FUNC] [-o FILE] FILE... | -\n"
 	"       ctrace -p PID [-p PID…] --profile [-d SECS] [-r HZ] [OPTIONS]\n"
 	"       ctrace --help | --version\n"
 	"\n"
@@ -16,6 +20,10 @@ const char ct_usage_text[] =
 	"\n"
 	"Modes:\n"
 	"  --backtraces           every thread's stack, symbolized, once\n"
+	"  --threads              stuck threads: groups of stacks, blocked on what, spinning, deadlocks\n"
+	"  --memory               where the memory is, and what malloc holds (no thread is stopped)\n"
+	"  analyze FILE... | -    the --threads analysis of saved dumps: gdb, eu-stack, pstack, jstack,\n"
+	"                         py-spy or ctrace output (- reads standard input)\n"
 	"  --profile              sample stacks until Ctrl-C or -d; flame graph output\n"
 	"\n"
 	"Options:\n"
@@ -29,7 +37,19 @@ const char ct_usage_text[] =
 	"      --max-frames N     frames per thread at most (default 256)\n"
 	"      --debug-dir DIR    also look for separate debug files in DIR\n"
 	"      --no-inlines       do not expand inlined calls into frames\n"
+	"      --no-demangle      show C++ and Rust names as the linker sees them\n"
+	"      --debuginfod       download missing debug files from DEBUGINFOD_URLS (off by default)\n"
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
+	"      --snapshots N      --threads: snapshots to compare (default 3)\n"
+	"      --interval MS      --threads: milliseconds between snapshots (default 500)\n"
+	"      --fail-on WHAT     --threads, analyze: exit 3 when a deadlock (WHAT=deadlock) or a\n"
+	"                         stuck or spinning thread (WHAT=stuck) is found\n"
+	"      --idle FUNC        --threads, analyze: a thread waiting under a function matching FUNC (a glob,\n"
+	"                         repeatable) is idle, not blocked\n"
+	"      --top N            --memory: mapping groups listed (default 15)\n"
+	"      --no-arenas        --memory: skip reading malloc's arenas (level 1 only)\n"
+	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
+	"  -d, --duration SECS    --watch: stop after SECS\n"
 	"\n"
 	"Profile options:\n"
 	"  -d, --duration SECS    stop after SECS (default: until Ctrl-C, SIGTERM or the target exits)\n"
@@ -45,11 +65,15 @@ const char ct_usage_text[] =
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
 	"\n"
-	"Exit status: 0 success, 1 target-side failure, 2 partial result, 64 usage error.\n";
+	"Exit status: 0 success, 1 target-side failure, 2 partial result, 3 --fail-on condition found,\n"
+	"64 usage error.\n";
 
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
+	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
+	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS,
+	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
 	OPT_PROFILE, OPT_SAMPLER, OPT_MODE, OPT_PER_PID,
 };
 
@@ -66,8 +90,19 @@ static const struct option long_options[] = {
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "no-inlines", no_argument, NULL, OPT_NO_INLINES },
 	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
-	{ "profile", no_argument, NULL, OPT_PROFILE },
+	{ "threads", no_argument, NULL, OPT_THREADS },
+	{ "snapshots", required_argument, NULL, OPT_SNAPSHOTS },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "idle", required_argument, NULL, OPT_IDLE },
+	{ "memory", no_argument, NULL, OPT_MEMORY },
+	{ "watch", required_argument, NULL, OPT_WATCH },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "no-arenas", no_argument, NULL, OPT_NO_ARENAS },
 	{ "duration", required_argument, NULL, 'd' },
+	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
+	{ "profile", no_argument, NULL, OPT_PROFILE },
 	{ "rate", required_argument, NULL, 'r' },
 	{ "sampler", required_argument, NULL, OPT_SAMPLER },
 	{ "mode", required_argument, NULL, OPT_MODE },
@@ -86,6 +121,9 @@ void ct_env_init(struct ct_env *env)
 	env->stack_bytes = 64 * 1024;
 	env->unwinder = CT_UNWIND_LIBDW;
 	env->max_frames = 256;
+	env->snapshots = 3;
+	env->interval_ms = 500;
+	env->mem_top = 15;
 	env->rate_hz = 99;
 }
 
@@ -140,7 +178,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		argc--;
 		argv++;
 	}
-	while ((c = getopt_long(argc, argv, "p:f:o:d:r:vhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:f:o:d:r:vhV", long_options, NULL)) != -1) {
 		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case OPT_BACKTRACES:
@@ -203,16 +241,51 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		case OPT_ALWAYS_STOP:
 			env->always_stop = true;
 			break;
-		case OPT_PROFILE:
-			r = set_mode(env, CT_MODE_PROFILE, err);
+		case OPT_THREADS:
+			r = set_mode(env, CT_MODE_THREADS, err);
+			break;
+		case OPT_SNAPSHOTS:
+			r = parse_num("--snapshots", optarg, 1, 100, &env->snapshots, err);
+			break;
+		case OPT_INTERVAL:
+			r = parse_num("--interval", optarg, 0, 3600 * 1000, &env->interval_ms, err);
+			break;
+		case OPT_FAIL_ON:
+			if (strcmp(optarg, "deadlock") == 0) {
+				env->fail_on = CT_FAIL_DEADLOCK;
+			} else if (strcmp(optarg, "stuck") == 0) {
+				env->fail_on = CT_FAIL_STUCK;
+			} else {
+				ct_buf_printf(err, "--fail-on wants 'deadlock' or 'stuck', got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case OPT_IDLE:
+			if (env->nidle_patterns >= CT_MAX_IDLE || !*optarg) {
+				ct_buf_printf(err, "--idle wants a function name or glob, at most %d of them", CT_MAX_IDLE);
+				return CT_EXIT_USAGE;
+			}
+			env->idle_patterns[env->nidle_patterns++] = optarg;
+			break;
+		case OPT_MEMORY:
+			r = set_mode(env, CT_MODE_MEMORY, err);
+			break;
+		case OPT_WATCH:
+			if (ct_parse_double(optarg, 0.1, 86400, &d) < 0) {
+				ct_buf_printf(err, "--watch wants seconds from 0.1 to 86400, got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			env->watch_s = d;
 			break;
 		case 'd':
 			if (ct_parse_double(optarg, 0.001, 31536000, &d) < 0) {
-				ct_buf_printf(err, "-d wants a duration in seconds greater than 0 (at most 31536000), "
-					      "got '%s'", optarg);
+				ct_buf_printf(err, "-d wants seconds from 0.001 to 31536000, got '%s'", optarg);
 				return CT_EXIT_USAGE;
 			}
 			env->duration_s = d;
+			break;
+		case OPT_PROFILE:
+			r = set_mode(env, CT_MODE_PROFILE, err);
 			break;
 		case 'r':
 			if (ct_parse_long(optarg, 1, 10000, &v) < 0) {
@@ -244,6 +317,19 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		case OPT_PER_PID:
 			env->per_pid = true;
 			break;
+		case OPT_TOP:
+			r = parse_num("--top", optarg, 1, 1000000, &v, err);
+			env->mem_top = (size_t)v;
+			break;
+		case OPT_NO_ARENAS:
+			env->no_arenas = true;
+			break;
+		case OPT_NO_DEMANGLE:
+			env->no_demangle = true;
+			break;
+		case OPT_DEBUGINFOD:
+			env->debuginfod = true;
+			break;
 		case 'v':
 			env->verbose++;
 			break;
@@ -272,7 +358,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 	if (env->mode == CT_MODE_HELP || env->mode == CT_MODE_VERSION)
 		return 0;
 	if (env->mode == CT_MODE_NONE) {
-		ct_buf_puts(err, "say what to do: --backtraces or --profile (see ctrace --help)");
+		ct_buf_puts(err, "say what to do: --backtraces, --threads, --memory or --profile (see ctrace --help)");
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode != CT_MODE_ANALYZE) {

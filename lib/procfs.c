@@ -67,10 +67,17 @@ int ct_parse_proc_stat(const char *text, struct ct_proc_stat *ret)
 	/* fields 4.. as numbers; we want 4 (ppid), 9 (flags), 14 (utime), 15 (stime), 22 (starttime), 39 (cpu) */
 	int64_t v;
 	for (int field = 4; field <= 39; field++) {
+		uint64_t u;
+		const char *q = p;
 		if (take_i64(&p, &v) < 0) {
-			if (field <= 22)
-				return -EINVAL;
-			break;
+			/* unsigned fields such as rsslim may exceed INT64_MAX */
+			p = q;
+			if (take_u64(&p, 10, &u) < 0) {
+				if (field <= 22)
+					return -EINVAL;
+				break;
+			}
+			v = (int64_t)u;
 		}
 		switch (field) {
 		case 4: st.ppid = (pid_t)v; break;

@@ -2,20 +2,50 @@
 #include "symbolize/symbolizer.h"
 
 #include <dwarf.h>
+#include <dlfcn.h>
+#include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libiberty/demangle.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/procfs.h"
+#include "symbolize/debugcache.h"
+#include "symbolize/perfmap.h"
 #include "lib/util.h"
 #include "lib/banned.h"
+
+struct alias {
+	uint64_t addr;
+	const char *name; /* in libelf's string table; lives as long as the Dwfl */
+	size_t len;       /* without "@VERSION" */
+};
+
+struct alias_index {
+	Dwfl_Module *mod;
+	struct alias *v;
+	size_t n;
+};
+
+struct cu_range {
+	uint64_t low, high; /* [low, high) in the DWARF's addresses */
+	Dwarf_Off off;      /* of the CU DIE */
+};
+
+/* For DWARF without .debug_aranges (Go): which CU covers an address, from the CUs' own ranges. */
+struct cu_index {
+	Dwfl_Module *mod;
+	struct cu_range *v;
+	size_t n;
+};
 
 struct ct_symbolizer {
 	pid_t pid;
@@ -26,6 +56,16 @@ struct ct_symbolizer {
 	size_t nmaps;
 	int root_fd;
 	bool no_inlines;
+	bool no_demangle;
+	bool debuginfod;
+	uint64_t debuginfod_budget_ns, debuginfod_deadline;
+	debuginfod_client *dbgd;
+	bool perfmap_loaded;
+	struct ct_perfmap perfmap;
+	struct cu_index *cuix; /* per module without .debug_aranges */
+	size_t ncuix, cap_cuix;
+	struct alias_index *aliases; /* per module, built when a frame is named from the ELF symtab */
+	size_t naliases, cap_aliases;
 	char **warnings;
 	size_t nwarnings, cap_warnings, next_warning;
 };
@@ -54,6 +94,16 @@ static void warn(struct ct_symbolizer *s, const char *fmt, ...)
 	s->warnings[s->nwarnings++] = msg;
 }
 
+/* True when a warning about this module (or file) was already said: one per module is enough. */
+static bool warned_about(struct ct_symbolizer *s, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < s->nwarnings; i++)
+		if (strncmp(s->warnings[i], name, n) == 0 && s->warnings[i][n] == ':')
+			return true;
+	return false;
+}
+
 const char *ct_sym_next_warning(struct ct_symbolizer *s)
 {
 	if (s->next_warning >= s->nwarnings)
@@ -74,10 +124,20 @@ static int open_in_root(int root_fd, const char *path)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+static const char deleted_suffix[] = " (deleted)";
+
+/* Length of a module name without the " (deleted)" libdwfl copies from /proc/PID/maps. */
+static size_t name_len(const char *name)
+{
+	size_t n = strlen(name), d = sizeof(deleted_suffix) - 1;
+	return n > d && strcmp(name + n - d, deleted_suffix) == 0 ? n - d : n;
+}
+
 static const struct ct_proc_map *find_map(struct ct_symbolizer *s, const char *name)
 {
+	size_t n = name_len(name);
 	for (size_t i = 0; i < s->nmaps; i++)
-		if (s->maps[i].path && strcmp(s->maps[i].path, name) == 0)
+		if (s->maps[i].path && strncmp(s->maps[i].path, name, n) == 0 && s->maps[i].path[n] == '\0')
 			return &s->maps[i];
 	return NULL;
 }
@@ -98,13 +158,174 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 			 m->end);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
-	if (fd < 0 && s->root_fd >= 0)
+	if (fd < 0 && s->root_fd >= 0 && !(m && m->deleted))
 		fd = open_in_root(s->root_fd, modname);
 	if (fd < 0) {
-		warn(s, "%s: cannot open the module (%s); its frames have no symbols", modname, strerror(-fd > 0 ? -fd : errno));
+		int err = fd < -1 ? -fd : errno;
+		_cleanup_free_ char *name = strndup(modname, name_len(modname));
+		if (!name)
+			return -1;
+		if (m && m->deleted)
+			warn(s, "%s: deleted from disk and /proc/%d/map_files is not readable (%s; needs CAP_SYS_ADMIN); its frames have no symbols",
+			     name, (int)s->pid, strerror(err));
+		else
+			warn(s, "%s: cannot open the module (%s); its frames have no symbols", name, strerror(err));
 		return -1;
 	}
-	*file_name = strdup(modname);
+	*file_name = strndup(modname, name_len(modname));
+	return fd;
+}
+
+/* libdebuginfod pulls in libcurl and TLS libraries: loaded only when debuginfod is turned on, as
+ * libdwfl itself does, so that a plain run starts fast and small. */
+static struct {
+	bool tried;
+	debuginfod_client *(*begin)(void);
+	int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
+	void (*set_progressfn)(debuginfod_client *, debuginfod_progressfn_t);
+	void (*set_user_data)(debuginfod_client *, void *);
+	void *(*get_user_data)(debuginfod_client *);
+	void (*end)(debuginfod_client *);
+} dbgd_lib;
+
+static bool dbgd_load(void)
+{
+	if (dbgd_lib.tried)
+		return dbgd_lib.end != NULL;
+	dbgd_lib.tried = true;
+	void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return false;
+	*(void **)&dbgd_lib.begin = dlsym(h, "debuginfod_begin");
+	*(void **)&dbgd_lib.find_debuginfo = dlsym(h, "debuginfod_find_debuginfo");
+	*(void **)&dbgd_lib.set_progressfn = dlsym(h, "debuginfod_set_progressfn");
+	*(void **)&dbgd_lib.set_user_data = dlsym(h, "debuginfod_set_user_data");
+	*(void **)&dbgd_lib.get_user_data = dlsym(h, "debuginfod_get_user_data");
+	*(void **)&dbgd_lib.end = dlsym(h, "debuginfod_end");
+	if (!dbgd_lib.begin || !dbgd_lib.find_debuginfo || !dbgd_lib.set_progressfn ||
+	    !dbgd_lib.set_user_data || !dbgd_lib.get_user_data || !dbgd_lib.end) {
+		dbgd_lib.end = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* debuginfod's progress callback: a non-zero return cancels the download past our deadline. */
+static int debuginfod_progress(debuginfod_client *c, long a, long b)
+{
+	(void)a;
+	(void)b;
+	const uint64_t *deadline = dbgd_lib.get_user_data(c);
+	return deadline && ct_now_ns() > *deadline;
+}
+
+/* Opt-in: asks the DEBUGINFOD_URLS servers for the module's debug file by build-id. Runs only while
+ * symbolizing, after every target thread was resumed; all downloads of a run share one time budget;
+ * libdebuginfod keeps what it fetched in its cache ($DEBUGINFOD_CACHE_PATH or ~/.cache/debuginfod_client). */
+static int debuginfod_fetch(struct ct_symbolizer *s, Dwfl_Module *mod, const char *modname, char **ret_path)
+{
+	const unsigned char *id = NULL;
+	GElf_Addr id_vaddr;
+	int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
+	if (idlen <= 0)
+		return -1;
+	if (!s->dbgd) {
+		if (!dbgd_load()) {
+			warn(s, "debuginfod: cannot load libdebuginfod.so.1 (install libdebuginfod1)");
+			s->debuginfod = false;
+			return -1;
+		}
+		s->dbgd = dbgd_lib.begin();
+		if (!s->dbgd) {
+			s->debuginfod = false;
+			return -1;
+		}
+		s->debuginfod_deadline = ct_now_ns() + s->debuginfod_budget_ns;
+		dbgd_lib.set_user_data(s->dbgd, &s->debuginfod_deadline);
+		dbgd_lib.set_progressfn(s->dbgd, debuginfod_progress);
+	}
+	if (ct_now_ns() > s->debuginfod_deadline)
+		return -1;
+	char *path = NULL;
+	int fd = dbgd_lib.find_debuginfo(s->dbgd, id, idlen, &path);
+	if (fd < 0) {
+		if (fd == -ENOSYS) /* no server configured */
+			s->debuginfod = false;
+		else if (fd != -ENOENT || ct_now_ns() > s->debuginfod_deadline) { /* the server: stop asking */
+			warn(s, "debuginfod: %s (asking for %s); no more downloads in this run",
+			     ct_now_ns() > s->debuginfod_deadline ? "timed out" : strerror(-fd), modname);
+			s->debuginfod = false;
+		}
+		return -1;
+	}
+	*ret_path = path;
+	return fd;
+}
+
+/* Separate debug info the standard way (build-id directories, .gnu_debuglink checked by build-id or
+ * CRC); when a debuglink names a file that exists but does not match, say so once rather than use it. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			  char **debuginfo_file_name)
+{
+	/* By build-id first, through the cache of inflated copies (debugcache.h): this must come before
+	 * dwfl_standard_find_debuginfo, which keeps its own handle on the compressed file it finds. */
+	struct ct_symbolizer *self = *userdata;
+	int cfd = ct_debugcache_find(mod, self ? self->debuginfo_path : NULL, debuginfo_file_name);
+	if (cfd >= 0)
+		return cfd;
+	/* libdwfl asks debuginfod itself whenever DEBUGINFOD_URLS was set at start-up, with no time
+	 * budget: hide the variable for the local search, and ask below, bounded, when opted in. */
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	_cleanup_free_ char *saved = urls ? strdup(urls) : NULL;
+	if (urls && saved)
+		unsetenv("DEBUGINFOD_URLS");
+	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					      debuglink_crc, debuginfo_file_name);
+	if (saved)
+		setenv("DEBUGINFOD_URLS", saved, 1);
+	struct ct_symbolizer *s = *userdata;
+	if (fd < 0 && s && s->debuginfod)
+		fd = debuginfod_fetch(s, mod, modname, debuginfo_file_name);
+	if (fd >= 0 || !s || !file_name)
+		return fd;
+	const unsigned char *id = NULL;
+	GElf_Addr id_vaddr;
+	int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
+	char hex[2 * 64 + 2] = "";
+	for (int i = 0; i < idlen && i < 64; i++)
+		snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), i == 1 ? "/%02x" : "%02x", id[i]);
+	const char *slash = strrchr(file_name, '/');
+	int dlen = slash ? (int)(slash - file_name) : 0;
+	struct ct_buf cand = CT_BUF_INIT;
+	if (debuglink_file && !strchr(debuglink_file, '/'))
+		ct_buf_printf(&cand, "%.*s/%s:%.*s/.debug/%s", dlen, file_name, debuglink_file, dlen,
+			      file_name, debuglink_file);
+	/* absolute entries of the search path: DIR/.build-id/xx/rest.debug, and the module's directory
+	 * tree holding the debuglink name (gdb's layout) */
+	const char *p = s->debuginfo_path;
+	while (p && *p) {
+		const char *end = strchrnul(p, ':');
+		if (*p == '/' && idlen >= 2)
+			ct_buf_printf(&cand, ":%.*s/.build-id/%s.debug", (int)(end - p), p, hex);
+		if (*p == '/' && debuglink_file && !strchr(debuglink_file, '/'))
+			ct_buf_printf(&cand, ":%.*s%.*s/%s", (int)(end - p), p, dlen, file_name, debuglink_file);
+		p = *end ? end + 1 : end;
+	}
+	char *list = ct_buf_steal(&cand);
+	for (char *c = list, *next; c && *c; c = next) {
+		next = strchrnul(c, ':');
+		if (*next)
+			*next++ = '\0';
+		if (access(c, R_OK) == 0) {
+			_cleanup_free_ char *name = strndup(modname, name_len(modname));
+			if (name && !warned_about(s, name))
+				warn(s, "%s: debug file %s is unreadable or does not match it (%s); ignored", name,
+				     c, idlen > 0 ? "build-id" : "CRC");
+			break;
+		}
+	}
+	free(list);
 	return fd;
 }
 
@@ -125,10 +346,14 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	s->pid = pid;
 	s->root_fd = -1;
 	s->no_inlines = o && o->no_inlines;
+	s->no_demangle = o && o->no_demangle;
+	s->debuginfod = o && o->debuginfod;
+	s->debuginfod_budget_ns = (o && o->debuginfod_timeout_ms ? o->debuginfod_timeout_ms : 10000) * 1000000ull;
 
-	/* Default search path as gdb's: beside the file, .debug/, then /usr/lib/debug (build-id too). */
+	/* Search path as gdb's: beside the file, .debug/, --debug-dir, /usr/lib/debug (build-id too); "+": check
+	 * a .gnu_debuglink CRC when the module has no build-id to match. */
 	struct ct_buf p = CT_BUF_INIT;
-	ct_buf_puts(&p, "-:.debug");
+	ct_buf_puts(&p, "+:.debug");
 	if (o && o->debug_dirs && *o->debug_dirs)
 		ct_buf_printf(&p, ":%s", o->debug_dirs);
 	ct_buf_puts(&p, ":/usr/lib/debug");
@@ -147,7 +372,7 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	s->cb.find_elf = find_elf;
-	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.find_debuginfo = find_debuginfo;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->cb);
 	if (!s->dwfl) {
@@ -175,6 +400,15 @@ void ct_sym_close(struct ct_symbolizer *s)
 	if (s->root_fd >= 0)
 		close(s->root_fd);
 	ct_proc_maps_free(s->maps, s->nmaps);
+	ct_perfmap_free(&s->perfmap);
+	for (size_t i = 0; i < s->naliases; i++)
+		free(s->aliases[i].v);
+	for (size_t i = 0; i < s->ncuix; i++)
+		free(s->cuix[i].v);
+	free(s->cuix);
+	free(s->aliases);
+	if (s->dbgd)
+		dbgd_lib.end(s->dbgd);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);
@@ -183,6 +417,19 @@ void ct_sym_close(struct ct_symbolizer *s)
 }
 
 Dwfl *ct_sym_dwfl(struct ct_symbolizer *s) { return s->dwfl; }
+
+static const struct ct_proc_map *addr_map(struct ct_symbolizer *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nmaps; /* /proc/PID/maps is sorted by address */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->maps[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nmaps && addr >= s->maps[lo].start ? &s->maps[lo] : NULL;
+}
 
 bool ct_sym_is_exec(struct ct_symbolizer *s, uint64_t addr)
 {
@@ -216,6 +463,34 @@ static const char *die_name(Dwarf_Die *die)
 	return name;
 }
 
+/* The name people read: "__libc_start_main@@GLIBC_2.34" loses its version, as in gdb; C++ (_Z) and
+ * Rust (_ZN…h<hash>E, _R) names are demangled unless --no-demangle. Returns a malloc'd string or NULL. */
+char *ct_sym_display_name(const char *raw, bool demangle)
+{
+	if (!raw || !*raw)
+		return NULL;
+	size_t len = strnlen(raw, 4096);
+	const char *at = memchr(raw, '@', len);
+	if (at && at != raw)
+		len = (size_t)(at - raw);
+	char *name = strndup(raw, len);
+	if (!name || !demangle || !(name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')))
+		return name;
+	char *d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+	if (!d)
+		return name;
+	free(name);
+	return d;
+}
+
+static int set_name(struct ct_symbolizer *s, char **dst, const char *raw)
+{
+	if (!raw)
+		return 0;
+	*dst = ct_sym_display_name(raw, !s->no_demangle);
+	return *dst ? 0 : -ENOMEM;
+}
+
 static bool is_deleted(struct ct_symbolizer *s, const char *modname)
 {
 	const struct ct_proc_map *m = find_map(s, modname);
@@ -229,7 +504,9 @@ static struct ct_frame *new_frame(struct ct_thread *t, uint64_t pc, const char *
 		return NULL;
 	f->pc = pc;
 	f->deleted = deleted;
-	if (modname && !(f->module = strdup(modname))) {
+	if (modname && strncmp(modname, "[vdso", 5) == 0)
+		modname = "[vdso]"; /* libdwfl says "[vdso: PID]" */
+	if (modname && !(f->module = strndup(modname, name_len(modname)))) {
 		t->nframes--;
 		return NULL;
 	}
@@ -251,11 +528,10 @@ static int inline_frames(struct ct_symbolizer *s, struct ct_thread *t, uint64_t 
 			 Dwarf_Die *scopes, int nscopes, const char *symname, uint64_t symoff,
 			 const char *file, int line)
 {
-	(void)s;
 	(void)pc_adj;
 	(void)mod;
 	struct ct_frame *f = new_frame(t, pc, modname, deleted);
-	if (!f || set_str(&f->function, die_name(&scopes[0])) < 0 || set_str(&f->file, file) < 0)
+	if (!f || set_name(s, &f->function, die_name(&scopes[0])) < 0 || set_str(&f->file, file) < 0)
 		return -ENOMEM;
 	f->line = line;
 	f->inlined = true;
@@ -272,8 +548,11 @@ static int inline_frames(struct ct_symbolizer *s, struct ct_thread *t, uint64_t 
 		if (!f)
 			return -ENOMEM;
 		n++;
-		const char *name = tag == DW_TAG_subprogram && symname ? symname : die_name(scope);
-		if (set_str(&f->function, name) < 0)
+		/* gdb names a function by its DWARF subprogram (__lll_lock_wait, not __GI___lll_lock_wait) */
+		const char *name = die_name(scope);
+		if (!name)
+			name = symname;
+		if (set_name(s, &f->function, name) < 0)
 			return -ENOMEM;
 		Dwarf_Attribute attr;
 		Dwarf_Word val;
@@ -293,33 +572,266 @@ static int inline_frames(struct ct_symbolizer *s, struct ct_thread *t, uint64_t 
 	return n;
 }
 
+/* A module with a debug file whose DWARF cannot be read: said once; symbols still come from its
+ * symbol table. */
+static void check_dwarf(struct ct_symbolizer *s, Dwfl_Module *mod, const char *modname)
+{
+	Dwarf_Addr bias;
+	const char *debugfile = NULL;
+	if (!modname || dwfl_module_getdwarf(mod, &bias))
+		return;
+	int err = dwfl_errno();
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	if (!debugfile)
+		return; /* no debug information at all: the usual case for a stripped library */
+	_cleanup_free_ char *name = strndup(modname, name_len(modname));
+	if (name && !warned_about(s, name))
+		warn(s, "%s: debug information in %s is corrupt (%s); no file:line for its frames", name,
+		     debugfile, dwfl_errmsg(err));
+}
+
+static int cmp_alias(const void *a, const void *b)
+{
+	const struct alias *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	int c = strncmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+#define CT_MAX_SYMBOLS (4u << 20)
+
+static struct alias_index *alias_index(struct ct_symbolizer *s, Dwfl_Module *mod)
+{
+	for (size_t i = 0; i < s->naliases; i++)
+		if (s->aliases[i].mod == mod)
+			return &s->aliases[i];
+	if (ct_grow(&s->aliases, &s->cap_aliases, s->naliases + 1, sizeof(*s->aliases)) < 0)
+		return NULL;
+	struct alias_index *ix = &s->aliases[s->naliases++];
+	memset(ix, 0, sizeof(*ix));
+	ix->mod = mod;
+	int n = dwfl_module_getsymtab(mod);
+	if (n <= 0 || (unsigned)n > CT_MAX_SYMBOLS || !(ix->v = calloc((size_t)n, sizeof(*ix->v))))
+		return ix;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!name || !*name || sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		const char *at = strchr(name, '@');
+		ix->v[ix->n++] = (struct alias){ addr, name, at && at != name ? (size_t)(at - name) : strlen(name) };
+	}
+	qsort(ix->v, ix->n, sizeof(*ix->v), cmp_alias);
+	return ix;
+}
+
+/* Several ELF symbols often name one address (clone3/__clone3, clock_gettime/__vdso_clock_gettime).
+ * gdb sorts its minimal symbols by address then name and takes the last: do the same, so that a frame
+ * without DWARF reads as in gdb. Returns a name (possibly versioned) or sym itself. */
+static const char *gdb_alias(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t addr, const char *sym)
+{
+	struct alias_index *ix = alias_index(s, mod);
+	if (!ix || !ix->n)
+		return sym;
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) { /* first entry with addr > the symbol's */
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->v[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || ix->v[lo - 1].addr != addr)
+		return sym;
+	return ix->v[lo - 1].name;
+}
+
+static int cmp_cu_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+	return x->low < y->low ? -1 : x->low > y->low;
+}
+
+#define CT_MAX_CU_RANGES (1u << 20)
+
+static struct cu_index *cu_index(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf *dw)
+{
+	for (size_t i = 0; i < s->ncuix; i++)
+		if (s->cuix[i].mod == mod)
+			return &s->cuix[i];
+	if (ct_grow(&s->cuix, &s->cap_cuix, s->ncuix + 1, sizeof(*s->cuix)) < 0)
+		return NULL;
+	struct cu_index *ix = &s->cuix[s->ncuix++];
+	memset(ix, 0, sizeof(*ix));
+	ix->mod = mod;
+	size_t cap = 0;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(dw, off + hsize, &cu)) {
+			Dwarf_Addr base, start, end;
+			ptrdiff_t it = 0;
+			while ((it = dwarf_ranges(&cu, it, &base, &start, &end)) > 0 && ix->n < CT_MAX_CU_RANGES) {
+				if (start >= end || ct_grow(&ix->v, &cap, ix->n + 1, sizeof(*ix->v)) < 0)
+					continue;
+				ix->v[ix->n++] = (struct cu_range){ start, end, off + hsize };
+			}
+		}
+		off = next;
+	}
+	if (ix->n)
+		qsort(ix->v, ix->n, sizeof(*ix->v), cmp_cu_range);
+	return ix;
+}
+
+/* The CU DIE holding addr (module-relative to the DWARF) when libdw found none through aranges. */
+static bool cu_fallback(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t pc, Dwarf_Die *ret,
+			Dwarf_Addr *ret_bias)
+{
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	if (!dw)
+		return false;
+	struct cu_index *ix = cu_index(s, mod, dw);
+	if (!ix || !ix->n || pc < bias)
+		return false;
+	uint64_t a = pc - bias;
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->v[mid].low <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges of different CUs do not nest; look back a little for the one that holds a */
+	for (size_t i = lo, k = 0; i > 0 && k < 64; i--, k++) {
+		const struct cu_range *r = &ix->v[i - 1];
+		if (a >= r->low && a < r->high) {
+			*ret_bias = bias;
+			return dwarf_offdie(dw, r->off, ret) != NULL;
+		}
+	}
+	return false;
+}
+
+/* The target's PID in its own PID namespace: the number its JIT writes into the perf map's name. */
+static pid_t ns_pid(pid_t pid)
+{
+	_cleanup_free_ char *status = NULL;
+	if (ct_proc_read(pid, 0, "status", 1 << 16, &status) < 0)
+		return pid;
+	const char *l = strstr(status, "\nNSpid:");
+	if (!l)
+		return pid;
+	l += 8;
+	const char *eol = strchr(l, '\n');
+	long last = pid;
+	while (*l && (!eol || l < eol)) {
+		char *end;
+		long v = strtol(l, &end, 10);
+		if (end == l)
+			break;
+		last = v;
+		l = end;
+	}
+	return last > 0 && last < (1L << 30) ? (pid_t)last : pid;
+}
+
+#define CT_PERFMAP_MAX_BYTES (256u << 20)
+#define CT_PERFMAP_MAX_ENTRIES (4u << 20)
+
+/* /tmp/perf-NSPID.map inside the target's root, read once, trusted only when the target's user (or
+ * root) owns it: anyone can write a file of that name into /tmp. */
+static void load_perfmap(struct ct_symbolizer *s)
+{
+	s->perfmap_loaded = true;
+	if (s->root_fd < 0)
+		return;
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)ns_pid(s->pid));
+	_cleanup_close_ int fd = open_in_root(s->root_fd, path);
+	if (fd < 0)
+		return; /* no JIT map: the usual case */
+	struct stat st, proc;
+	char procdir[32];
+	snprintf(procdir, sizeof(procdir), "/proc/%d", (int)s->pid);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || stat(procdir, &proc) < 0) {
+		warn(s, "%s: not a regular file; JIT frames stay unnamed", path);
+		return;
+	}
+	if (st.st_uid != 0 && st.st_uid != proc.st_uid) {
+		warn(s, "%s is owned by uid %u, not by the target's uid %u or root; ignoring it, JIT frames stay unnamed",
+		     path, (unsigned)st.st_uid, (unsigned)proc.st_uid);
+		return;
+	}
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	char self[48];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd); /* the file checked above, reopened */
+	int r = ct_read_file(self, CT_PERFMAP_MAX_BYTES, &text, &len);
+	if (r < 0) {
+		warn(s, "%s: %s; JIT frames stay unnamed", path, strerror(-r));
+		return;
+	}
+	if (ct_perfmap_parse(text, len, CT_PERFMAP_MAX_ENTRIES, &s->perfmap) < 0)
+		warn(s, "%s: out of memory; JIT frames stay unnamed", path);
+	else if (s->perfmap.bad)
+		warn(s, "%s: %zu malformed lines skipped", path, s->perfmap.bad);
+}
+
+static int jit_frame(struct ct_symbolizer *s, uint64_t pc, uint64_t pc_adj, struct ct_thread *t)
+{
+	if (!s->perfmap_loaded)
+		load_perfmap(s);
+	const struct ct_perfmap_entry *e = ct_perfmap_lookup(&s->perfmap, pc_adj);
+	if (!e)
+		return 0;
+	struct ct_frame *f = new_frame(t, pc, NULL, false);
+	if (!f)
+		return -ENOMEM;
+	f->jit = true;
+	f->offset = pc - e->start;
+	if (set_str(&f->function, e->name) < 0)
+		return -ENOMEM;
+	return 1;
+}
+
 int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
 {
 	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc_adj);
+	/* libdwfl spans a module from its first to its last mapping: anonymous memory in between (node
+	 * remaps its text near its JIT heap) is not the module's. */
+	const struct ct_proc_map *am = addr_map(s, pc_adj);
+	if (am && !am->path)
+		mod = NULL;
 	const char *modname = NULL;
 	if (mod)
 		modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	bool deleted = modname && is_deleted(s, modname);
+	if (!mod && ct_sym_is_exec(s, pc_adj)) {
+		int r = jit_frame(s, pc, pc_adj, t);
+		if (r != 0)
+			return r;
+	}
 
 	const char *symname = NULL;
 	GElf_Off off = 0;
 	GElf_Sym sym;
 	if (mod) {
 		symname = dwfl_module_addrinfo(mod, pc_adj, &off, &sym, NULL, NULL, NULL);
-		if (!symname && !dwfl_module_getelf(mod, &(GElf_Addr){ 0 }))
-			warn(s, "%s: %s; its frames have no symbols", modname ? modname : "?",
-			     dwfl_errmsg(-1));
+		if (!symname && !dwfl_module_getelf(mod, &(GElf_Addr){ 0 })) {
+			_cleanup_free_ char *name = strndup(modname ? modname : "?", name_len(modname ? modname : "?"));
+			if (name && !warned_about(s, name))
+				warn(s, "%s: %s; its frames have no symbols", name, dwfl_errmsg(-1));
+		}
 	}
 	uint64_t symoff = symname ? off + (pc - pc_adj) : 0;
-	char unversioned[256];
-	const char *at = symname ? strchr(symname, '@') : NULL;
-	if (at && at != symname && (size_t)(at - symname) < sizeof(unversioned)) {
-		/* "__libc_start_main@@GLIBC_2.34" -> "__libc_start_main", as gdb shows it */
-		memcpy(unversioned, symname, (size_t)(at - symname));
-		unversioned[at - symname] = '\0';
-		symname = unversioned;
-	}
 
 	const char *file = NULL;
 	int line = 0;
@@ -327,32 +839,292 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 	if (l)
 		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
 
-	if (mod && !s->no_inlines) {
-		Dwarf_Addr bias = 0;
-		Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc_adj, &bias);
-		if (cudie) {
-			Dwarf_Die *scopes = NULL;
-			int nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
-			if (nscopes > 0 && dwarf_tag(&scopes[0]) == DW_TAG_inlined_subroutine) {
-				/* the chain of the inlined instance itself, up to its containing subprogram */
-				Dwarf_Die *chain = NULL;
-				int nchain = dwarf_getscopes_die(&scopes[0], &chain);
-				int n = -1;
-				if (nchain > 0)
-					n = inline_frames(s, t, pc, pc_adj, mod, modname, deleted, cudie,
-							  chain, nchain, symname, symoff, file, line);
-				free(chain);
-				free(scopes);
-				if (n != -1)
-					return n;
+	const char *dwname = NULL; /* the DWARF subprogram holding pc, the name gdb shows */
+	Dwarf_Die *scopes = NULL;
+	int nscopes = 0;
+	Dwarf_Die *cudie = NULL, fallback_cu;
+	Dwarf_Addr bias = 0;
+	if (mod) {
+		cudie = dwfl_module_addrdie(mod, pc_adj, &bias);
+		if (!cudie && cu_fallback(s, mod, pc_adj, &fallback_cu, &bias)) {
+			/* no .debug_aranges (Go): the CU from its ranges, the line from its table */
+			cudie = &fallback_cu;
+			Dwarf_Line *dl = dwarf_getsrc_die(cudie, pc_adj - bias);
+			if (dl && !file) {
+				file = dwarf_linesrc(dl, NULL, NULL);
+				dwarf_lineno(dl, &line);
 			}
-			free(scopes);
+		}
+		if (cudie)
+			nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
+		else
+			check_dwarf(s, mod, modname);
+	}
+	/* The innermost inlined instance, behind any lexical blocks (glibc's are). Past it, dwarf_getscopes
+	 * follows the inlined function's own definition, so the call chain comes from
+	 * dwarf_getscopes_die, as in eu-addr2line -i. */
+	Dwarf_Die *chain = NULL;
+	int nchain = 0;
+	for (int i = 0; i < nscopes; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine) {
+			nchain = dwarf_getscopes_die(&scopes[i], &chain);
+			break;
+		}
+		if (tag == DW_TAG_subprogram)
+			break;
+	}
+	Dwarf_Die *outer = nchain > 0 ? chain : scopes; /* where the containing subprogram is */
+	/* gdb names code from assembler sources by its ELF symbols (clone3, not __clone3) */
+	int nouter = cudie && dwarf_srclang(cudie) == DW_LANG_Mips_Assembler ? 0 : nchain > 0 ? nchain : nscopes;
+	for (int i = 0; i < nouter; i++) {
+		if (dwarf_tag(&outer[i]) == DW_TAG_subprogram) {
+			Dwarf_Addr low;
+			dwname = die_name(&outer[i]);
+			if (dwname && !symname && dwarf_lowpc(&outer[i], &low) == 0 && pc_adj - bias >= low)
+				symoff = pc - bias - low;
+			break;
 		}
 	}
+	if (!s->no_inlines && nchain > 0) {
+		/* the chain of the inlined instance itself, up to its containing subprogram */
+		int n = inline_frames(s, t, pc, pc_adj, mod, modname, deleted, cudie, chain, nchain,
+				      symname, symoff, file, line);
+		free(chain);
+		free(scopes);
+		return n;
+	}
+	free(chain);
+	free(scopes);
+	if (!dwname && symname)
+		symname = gdb_alias(s, mod, pc_adj - off, symname);
 	struct ct_frame *f = new_frame(t, pc, modname, deleted);
-	if (!f || set_str(&f->function, symname) < 0 || set_str(&f->file, file) < 0)
+	if (!f || set_name(s, &f->function, dwname ? dwname : symname) < 0 || set_str(&f->file, file) < 0)
 		return -ENOMEM;
 	f->offset = symoff;
 	f->line = line;
 	return 1;
+}
+
+/* ---- tail calls: the frames gdb infers from DWARF call-site records ------------------------------ */
+
+/* Name of the function a call site calls (DW_AT_call_origin, or DW_AT_abstract_origin for the GNU
+ * DWARF 4 extension), or NULL for an indirect call. */
+static Dwarf_Die *call_origin(Dwarf_Die *site, Dwarf_Die *ret)
+{
+	Dwarf_Attribute a;
+	if (dwarf_attr(site, DW_AT_call_origin, &a) || dwarf_attr(site, DW_AT_abstract_origin, &a))
+		return dwarf_formref_die(&a, ret);
+	return NULL;
+}
+
+static bool site_return_pc(Dwarf_Die *site, Dwarf_Addr *ret)
+{
+	Dwarf_Attribute a;
+	if (dwarf_attr(site, DW_AT_call_return_pc, &a))
+		return dwarf_formaddr(&a, ret) == 0;
+	return dwarf_lowpc(site, ret) == 0; /* DW_TAG_GNU_call_site */
+}
+
+static bool is_call_site(Dwarf_Die *d)
+{
+	int tag = dwarf_tag(d);
+	return tag == DW_TAG_call_site || tag == DW_TAG_GNU_call_site;
+}
+
+static bool is_tail_call(Dwarf_Die *d)
+{
+	return dwarf_hasattr(d, DW_AT_call_tail_call) || dwarf_hasattr(d, DW_AT_GNU_tail_call);
+}
+
+typedef bool (*site_fn)(Dwarf_Die *site, void *arg);
+
+/* Visits the call sites under a function's DIE (inlined bodies and blocks included), bounded. */
+static bool walk_sites(Dwarf_Die *die, site_fn fn, void *arg, int depth, unsigned *budget)
+{
+	Dwarf_Die child;
+	if (depth > 16 || dwarf_child(die, &child) != 0)
+		return false;
+	do {
+		if (!(*budget)--)
+			return false;
+		if (is_call_site(&child)) {
+			if (fn(&child, arg))
+				return true;
+		} else if (dwarf_haschildren(&child) && walk_sites(&child, fn, arg, depth + 1, budget)) {
+			return true;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+struct find_ret {
+	Dwarf_Addr ret_pc;
+	Dwarf_Die site;
+};
+
+static bool match_ret(Dwarf_Die *site, void *arg)
+{
+	struct find_ret *f = arg;
+	Dwarf_Addr r;
+	if (site_return_pc(site, &r) && r == f->ret_pc) {
+		f->site = *site;
+		return true;
+	}
+	return false;
+}
+
+struct tail_sites {
+	Dwarf_Die site[16];
+	int n;
+};
+
+static bool collect_tail(Dwarf_Die *site, void *arg)
+{
+	struct tail_sites *ts = arg;
+	if (!is_tail_call(site))
+		return false;
+	if (ts->n == 16)
+		return true;
+	ts->site[ts->n++] = *site;
+	return false;
+}
+
+/* The subprogram DIE holding a module-relative DWARF address (behind lexical blocks and inlines). */
+static bool subprogram_at(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t pc, Dwarf_Die *ret,
+			  Dwarf_Addr *ret_bias)
+{
+	Dwarf_Die fb, *cu = dwfl_module_addrdie(mod, pc, ret_bias);
+	if (!cu && cu_fallback(s, mod, pc, &fb, ret_bias))
+		cu = &fb;
+	if (!cu || dwarf_srclang(cu) == DW_LANG_Mips_Assembler)
+		return false;
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(cu, pc - *ret_bias, &scopes);
+	bool ok = false;
+	for (int i = 0; i < n && !ok; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine) {
+			Dwarf_Die *chain = NULL;
+			int nc = dwarf_getscopes_die(&scopes[i], &chain);
+			for (int j = 0; j < nc && !ok; j++)
+				if (dwarf_tag(&chain[j]) == DW_TAG_subprogram) {
+					*ret = chain[j];
+					ok = true;
+				}
+			free(chain);
+			break;
+		}
+		if (tag == DW_TAG_subprogram) {
+			*ret = scopes[i];
+			ok = true;
+		}
+	}
+	free(scopes);
+	return ok;
+}
+
+/* The function a call site's origin names, as a definition with code: the origin itself, or the
+ * module's function of that name (a declaration points to no code). */
+static bool origin_definition(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Die *origin, Dwarf_Die *ret,
+			      Dwarf_Addr *ret_bias)
+{
+	Dwarf_Addr low;
+	if (dwarf_lowpc(origin, &low) == 0) {
+		Dwarf_Addr bias;
+		if (!dwfl_module_getdwarf(mod, &bias))
+			return false;
+		*ret = *origin;
+		*ret_bias = bias;
+		return true;
+	}
+	const char *name = die_name(origin);
+	struct alias_index *ix = name ? alias_index(s, mod) : NULL;
+	if (!ix)
+		return false;
+	size_t len = strlen(name);
+	for (size_t i = 0; i < ix->n; i++)
+		if (ix->v[i].len == len && strncmp(ix->v[i].name, name, len) == 0)
+			return subprogram_at(s, mod, ix->v[i].addr, ret, ret_bias);
+	return false;
+}
+
+#define CT_TAILCALL_DEPTH 4
+
+struct tail_path {
+	const char *callee;
+	Dwfl_Module *mod;
+	uint64_t pcs[CT_TAILCALL_DEPTH]; /* return pcs of the tail-call sites, outermost first */
+	int depth;
+	int npaths;                       /* paths found; more than one is ambiguous */
+	uint64_t best[CT_TAILCALL_DEPTH];
+	int nbest;
+	unsigned budget;
+};
+
+/* Depth-first over the tail calls of fn (a definition), counting the paths that end at the callee. */
+static void tail_search(struct ct_symbolizer *s, struct tail_path *tp, Dwarf_Die *fn, Dwarf_Addr bias)
+{
+	if (tp->depth >= CT_TAILCALL_DEPTH || tp->npaths > 1)
+		return;
+	struct tail_sites ts = { .n = 0 };
+	walk_sites(fn, collect_tail, &ts, 0, &tp->budget);
+	for (int i = 0; i < ts.n && tp->npaths <= 1; i++) {
+		Dwarf_Die o, def;
+		Dwarf_Addr r, dbias;
+		const char *name;
+		if (!call_origin(&ts.site[i], &o) || !(name = die_name(&o)) || !site_return_pc(&ts.site[i], &r))
+			continue;
+		tp->pcs[tp->depth] = r + bias;
+		if (strcmp(name, tp->callee) == 0) {
+			if (++tp->npaths == 1) {
+				memcpy(tp->best, tp->pcs, sizeof(tp->best));
+				tp->nbest = tp->depth + 1;
+			}
+			continue;
+		}
+		if (!origin_definition(s, tp->mod, &o, &def, &dbias))
+			continue;
+		tp->depth++;
+		tail_search(s, tp, &def, dbias);
+		tp->depth--;
+	}
+}
+
+int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_activation, uint64_t caller_pc,
+		     struct ct_thread *t)
+{
+	uint64_t cpc = callee_activation || callee_pc == 0 ? callee_pc : callee_pc - 1;
+	if (caller_pc == 0)
+		return 0;
+	Dwfl_Module *cmod = dwfl_addrmodule(s->dwfl, cpc), *mod = dwfl_addrmodule(s->dwfl, caller_pc - 1);
+	if (!cmod || cmod != mod) /* a tail call into another module goes through the PLT: not inferred */
+		return 0;
+	Dwarf_Die callee, caller, target, origin;
+	Dwarf_Addr bias, tbias;
+	const char *callee_name, *called;
+	if (!subprogram_at(s, cmod, cpc, &callee, &bias) || !(callee_name = die_name(&callee)) ||
+	    !subprogram_at(s, mod, caller_pc - 1, &caller, &bias))
+		return 0;
+	/* the call the caller made, found by its return address */
+	struct find_ret fr = { .ret_pc = caller_pc - bias };
+	unsigned budget = 100000;
+	if (!walk_sites(&caller, match_ret, &fr, 0, &budget) || !call_origin(&fr.site, &origin) ||
+	    !(called = die_name(&origin)) || strcmp(called, callee_name) == 0)
+		return 0; /* unknown, indirect, or the callee itself: no tail call in between */
+	if (!origin_definition(s, mod, &origin, &target, &tbias))
+		return 0;
+	struct tail_path tp = { .callee = callee_name, .mod = mod, .budget = 200000 };
+	tail_search(s, &tp, &target, tbias);
+	if (tp.npaths != 1)
+		return 0; /* none, or ambiguous: gdb shows nothing then either */
+	/* the function the caller called holds the outermost site: innermost first, as frames go */
+	int added = 0;
+	for (int i = tp.nbest - 1; i >= 0; i--) {
+		int r = ct_sym_frames(s, tp.best[i], false, t);
+		if (r < 0)
+			return r;
+		added += r;
+	}
+	return added;
 }

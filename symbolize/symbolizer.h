@@ -15,6 +15,9 @@
 struct ct_sym_opts {
 	const char *debug_dirs; /* extra debug directories, ':'-separated, searched before the defaults */
 	bool no_inlines;
+	bool no_demangle;  /* keep C++/Rust names as the linker sees them */
+	bool debuginfod;   /* ask DEBUGINFOD_URLS servers for missing debug files (off by default) */
+	unsigned debuginfod_timeout_ms; /* all downloads of one symbolizer together; 0: 10 s */
 };
 
 struct ct_symbolizer;
@@ -34,8 +37,18 @@ bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end);
  * pc-1 is looked up. Returns the number of frames appended or -ENOMEM. */
 int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t);
 
+/* Frames for functions that tail-called their way from the caller's call to the callee, inferred,
+ * as gdb does, from DWARF call-site records (only when the chain is unique). Call between the frames
+ * of callee_pc and caller_pc (a return address). Returns the number of frames appended, or -ENOMEM. */
+int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_activation, uint64_t caller_pc,
+		     struct ct_thread *t);
+
 /* One line per module whose symbols could not be read ("libfoo.so: no ELF: …"), each said once.
  * Returns the next warning not yet taken, or NULL. */
 const char *ct_sym_next_warning(struct ct_symbolizer *s);
+
+/* The name shown for a raw symbol or DWARF linkage name: without "@VERSION", demangled (C++, Rust)
+ * when demangle is set. Returns a malloc'd string, or NULL (raw NULL or empty, or ENOMEM). */
+char *ct_sym_display_name(const char *raw, bool demangle);
 
 #endif

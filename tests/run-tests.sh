@@ -7,6 +7,8 @@ export BUILD
 export CTRACE="$PWD/$BUILD/ctrace"
 export FIXTURES="$PWD/$BUILD/fixtures"
 export TOP="$PWD"
+# tests get a debug-file cache of their own, not the user's
+export CTRACE_CACHE_DIR="$PWD/$BUILD/test-cache"
 pass=0 fail=0 skip=0 failed=""
 logdir="$BUILD/test-logs"
 mkdir -p "$logdir"

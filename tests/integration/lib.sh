@@ -5,6 +5,7 @@ set -u
 TMP=$(mktemp -d /tmp/ctrace-test.XXXXXX)
 PIDS=""
 
+# Background subshells inherit this trap in dash: reset it there with `trap - EXIT INT TERM`.
 cleanup() {
 	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null

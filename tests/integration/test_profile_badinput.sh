@@ -11,7 +11,7 @@ expect_exit 64 "$CTRACE" -p $P --profile -r 100000
 echo "$ERR" | grep -q "from 1 to 10000" || fail "-r 100000: no allowed range: $ERR"
 expect_exit 64 "$CTRACE" -p $P --profile -r fast
 expect_exit 64 "$CTRACE" -p $P --profile -d -1
-echo "$ERR" | grep -q "greater than 0" || fail "-d -1: $ERR"
+echo "$ERR" | grep -q "seconds from 0.001" || fail "-d -1: $ERR"
 expect_exit 64 "$CTRACE" -p $P --profile -d 0
 expect_exit 64 "$CTRACE" -p $P --profile --sampler magic
 expect_exit 64 "$CTRACE" -p $P --profile --mode idle

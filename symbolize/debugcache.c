@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "symbolize/debugcache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/cache.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+/* Debug files larger than this inflated are not copied. */
+#define CT_DEBUGCACHE_MAX_BYTES (1ull << 30)
+
+static bool has_compressed(Elf *e, uint64_t *ret_size)
+{
+	bool any = false;
+	uint64_t total = 0;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			return false;
+		if (sh.sh_flags & SHF_COMPRESSED) {
+			GElf_Chdr ch;
+			if (gelf_getchdr(scn, &ch))
+				total += ch.ch_size;
+			any = true;
+		} else if (sh.sh_type != SHT_NOBITS) {
+			total += sh.sh_size;
+		}
+	}
+	*ret_size = total;
+	return any;
+}
+
+static int build_id_hex(Elf *e, char *out, size_t outsz)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp((char *)d->d_buf + name_off, "GNU", 4) != 0)
+				continue;
+			if (nh.n_descsz == 0 || nh.n_descsz * 2 + 1 > outsz || nh.n_descsz > 64)
+				return -EINVAL;
+			const unsigned char *id = (const unsigned char *)d->d_buf + desc_off;
+			for (size_t i = 0; i < nh.n_descsz; i++)
+				snprintf(out + 2 * i, 3, "%02x", id[i]);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int ct_debugcache_inflate(int fd, const char *path)
+{
+	Elf *in = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!in)
+		return -EINVAL;
+	int r = -EINVAL;
+	struct ct_buf tmp = CT_BUF_INIT;
+	ct_buf_printf(&tmp, "%s.tmp.%d", path, (int)getpid());
+	int out_fd = open(ct_buf_cstr(&tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (out_fd < 0) {
+		r = -errno;
+		goto out_in;
+	}
+	Elf *out = elf_begin(out_fd, ELF_C_WRITE, NULL);
+	GElf_Ehdr eh;
+	size_t phnum, shstrndx;
+	if (!out || elf_kind(in) != ELF_K_ELF || !gelf_getehdr(in, &eh) || elf_getphdrnum(in, &phnum) < 0 ||
+	    elf_getshdrstrndx(in, &shstrndx) < 0 || !gelf_newehdr(out, gelf_getclass(in)))
+		goto out_out;
+	if (phnum > 0) {
+		if (!gelf_newphdr(out, phnum))
+			goto out_out;
+		for (size_t i = 0; i < phnum; i++) {
+			GElf_Phdr ph;
+			if (!gelf_getphdr(in, (int)i, &ph) || !gelf_update_phdr(out, (int)i, &ph))
+				goto out_out;
+		}
+	}
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(in, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			goto out_out;
+		if ((sh.sh_flags & SHF_COMPRESSED) && (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh)))
+			goto out_out;
+		Elf_Scn *ns = elf_newscn(out);
+		if (!ns)
+			goto out_out;
+		Elf_Data *d = NULL;
+		if (sh.sh_type != SHT_NOBITS && (d = elf_getdata(scn, NULL))) {
+			Elf_Data *nd = elf_newdata(ns);
+			if (!nd)
+				goto out_out;
+			*nd = *d;
+		}
+		if (!gelf_update_shdr(ns, &sh))
+			goto out_out;
+	}
+	eh.e_shstrndx = shstrndx < SHN_LORESERVE ? (GElf_Half)shstrndx : SHN_XINDEX;
+	if (!gelf_update_ehdr(out, &eh))
+		goto out_out;
+	if (shstrndx >= SHN_LORESERVE) {
+		GElf_Shdr z;
+		Elf_Scn *zero = elf_getscn(out, 0);
+		if (!zero || !gelf_getshdr(zero, &z))
+			goto out_out;
+		z.sh_link = (GElf_Word)shstrndx;
+		if (!gelf_update_shdr(zero, &z))
+			goto out_out;
+	}
+	if (elf_update(out, ELF_C_WRITE) < 0)
+		goto out_out;
+	r = 0;
+out_out:
+	if (out)
+		elf_end(out);
+	if (close(out_fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(ct_buf_cstr(&tmp), path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(ct_buf_cstr(&tmp));
+out_in:
+	elf_end(in);
+	ct_buf_free(&tmp);
+	return r;
+}
+
+int ct_debugcache_open(int fd, char **ret_path)
+{
+	*ret_path = NULL;
+	const char *dir = ct_cache_dir();
+	if (!dir || fd < 0)
+		return fd;
+	elf_version(EV_CURRENT);
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e)
+		return fd;
+	uint64_t size = 0;
+	char id[130];
+	bool worth = has_compressed(e, &size) && size <= CT_DEBUGCACHE_MAX_BYTES &&
+		     build_id_hex(e, id, sizeof(id)) == 0;
+	elf_end(e);
+	if (!worth || ct_cache_dir_ensure(dir) < 0)
+		return fd;
+	struct ct_buf path = CT_BUF_INIT;
+	ct_buf_printf(&path, "%s/%s.debug", dir, id);
+	int cfd = open(ct_buf_cstr(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0 && ct_debugcache_inflate(fd, ct_buf_cstr(&path)) == 0)
+		cfd = open(ct_buf_cstr(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0) {
+		ct_buf_free(&path);
+		return fd;
+	}
+	/* libdw checks the copy's build-id against the module's before it uses it */
+	close(fd);
+	*ret_path = ct_buf_steal(&path);
+	return cfd;
+}
+
+static int open_debug(const char *path, const char *want_id, char **ret_name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* the file must carry the module's build-id, whatever its name says */
+	elf_version(EV_CURRENT);
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	char id[130];
+	bool ok = e && build_id_hex(e, id, sizeof(id)) == 0 && strcmp(id, want_id) == 0;
+	if (e)
+		elf_end(e);
+	if (!ok) {
+		close(fd);
+		return -1;
+	}
+	char *cached = NULL;
+	fd = ct_debugcache_open(fd, &cached);
+	*ret_name = cached ? cached : strdup(path);
+	return fd;
+}
+
+int ct_debugcache_find(struct Dwfl_Module *mod, const char *debuginfo_path, char **ret_name)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (len <= 1 || len > 64)
+		return -1;
+	char id[130];
+	for (int i = 0; i < len; i++)
+		snprintf(id + 2 * i, 3, "%02x", bits[i]);
+	const char *dir = ct_cache_dir();
+	if (dir) {
+		struct ct_buf p = CT_BUF_INIT;
+		ct_buf_printf(&p, "%s/%s.debug", dir, id);
+		int fd = open(ct_buf_cstr(&p), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			*ret_name = ct_buf_steal(&p);
+			return fd;
+		}
+		ct_buf_free(&p);
+	}
+	const char *s = debuginfo_path ? debuginfo_path : "/usr/lib/debug";
+	while (*s) {
+		size_t n = strcspn(s, ":");
+		if (n > 0 && s[0] == '/' && n < 3000) {
+			char path[4096];
+			snprintf(path, sizeof(path), "%.*s/.build-id/%.2s/%s.debug", (int)n, s, id, id + 2);
+			int fd = open_debug(path, id, ret_name);
+			if (fd >= 0)
+				return fd;
+		}
+		s += n;
+		if (*s == ':')
+			s++;
+	}
+	return -1;
+}

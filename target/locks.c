@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Lock owners of a live process: for threads blocked in a glibc pthread mutex, the mutex address and
+ * its owner's tid, read from the running target after the capture. The layout of the mutex comes from
+ * libc's DWARF (the "mutex" parameter of pthread_mutex_lock), never from a guessed offset. */
+#include "target/inspect.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "analyze/threads.h"
+#include "lib/capture.h"
+#include "lib/error.h"
+#include "lib/util.h"
+#include "report/report.h"
+#include "lib/banned.h"
+
+/* Bounds on DWARF walks over the target's (untrusted) debug information. */
+#define MAX_TYPE_HOPS 16
+#define MAX_MEMBERS 4096
+
+static const char *const mutex_lock_functions[] = {
+	"*pthread_mutex_lock*", "*pthread_mutex_timedlock*", "*pthread_mutex_clocklock*",
+	"*pthread_mutex_cond_lock*",
+};
+
+static bool is_mutex_lock_function(const char *fn)
+{
+	for (size_t i = 0; fn && i < CT_ARRAY_SIZE(mutex_lock_functions); i++)
+		if (fnmatch(mutex_lock_functions[i], fn, 0) == 0)
+			return true;
+	return false;
+}
+
+static const char *die_name(Dwarf_Die *d)
+{
+	Dwarf_Attribute at;
+	return dwarf_attr_integrate(d, DW_AT_name, &at) ? dwarf_formstring(&at) : NULL;
+}
+
+static bool die_type(Dwarf_Die *d, Dwarf_Die *ret)
+{
+	Dwarf_Attribute at;
+	return dwarf_attr_integrate(d, DW_AT_type, &at) && dwarf_formref_die(&at, ret);
+}
+
+/* Follows typedefs, qualifiers and (when deref) one pointer to the underlying type. */
+static bool strip_type(Dwarf_Die *d, bool deref)
+{
+	for (int i = 0; i < MAX_TYPE_HOPS; i++) {
+		int tag = dwarf_tag(d);
+		if (tag == DW_TAG_typedef || tag == DW_TAG_const_type || tag == DW_TAG_volatile_type ||
+		    tag == DW_TAG_restrict_type || (deref && tag == DW_TAG_pointer_type)) {
+			if (tag == DW_TAG_pointer_type)
+				deref = false;
+			if (!die_type(d, d))
+				return false;
+			continue;
+		}
+		return tag == DW_TAG_structure_type || tag == DW_TAG_union_type;
+	}
+	return false;
+}
+
+/* Finds member `name` of a struct/union: its offset and (stripped) type. */
+static bool find_member(Dwarf_Die *agg, const char *name, size_t *ret_off, Dwarf_Die *ret_type)
+{
+	Dwarf_Die child;
+	if (dwarf_child(agg, &child) != 0)
+		return false;
+	int n = 0;
+	do {
+		if (dwarf_tag(&child) != DW_TAG_member)
+			continue;
+		const char *mn = die_name(&child);
+		if (!mn || strcmp(mn, name) != 0)
+			continue;
+		Dwarf_Word off = 0;
+		Dwarf_Attribute at;
+		if (dwarf_attr_integrate(&child, DW_AT_data_member_location, &at) && dwarf_formudata(&at, &off) != 0)
+			return false; /* a location expression, not a constant: not a layout we know */
+		if (off > 4096)
+			return false;
+		*ret_off = (size_t)off;
+		if (ret_type && !die_type(&child, ret_type))
+			return false;
+		return true;
+	} while (++n < MAX_MEMBERS && dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/* The layout from the parameter "mutex" (pthread_mutex_t *) of a subprogram in scope. */
+static int layout_from_scopes(Dwarf_Die *scopes, int nscopes, struct ct_mutex_layout *l)
+{
+	for (int s = 0; s < nscopes; s++) {
+		int tag = dwarf_tag(&scopes[s]);
+		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
+			continue;
+		Dwarf_Die child;
+		if (dwarf_child(&scopes[s], &child) != 0)
+			continue;
+		int n = 0;
+		do {
+			if (dwarf_tag(&child) != DW_TAG_formal_parameter)
+				continue;
+			const char *pn = die_name(&child);
+			Dwarf_Die type, data;
+			size_t data_off, lock_off, owner_off;
+			if (!pn || strcmp(pn, "mutex") != 0 || !die_type(&child, &type) || !strip_type(&type, true))
+				continue;
+			if (!find_member(&type, "__data", &data_off, &data) || !strip_type(&data, false))
+				continue;
+			if (!find_member(&data, "__lock", &lock_off, NULL) ||
+			    !find_member(&data, "__owner", &owner_off, NULL))
+				continue;
+			l->lock_off = data_off + lock_off;
+			l->owner_off = data_off + owner_off;
+			l->known = true;
+			return 0;
+		} while (++n < MAX_MEMBERS && dwarf_siblingof(&child, &child) == 0);
+	}
+	return -CT_ENODEBUG;
+}
+
+static int find_layout(struct ct_inspector *in, uint64_t pc, struct ct_mutex_layout *l)
+{
+	Dwfl *dwfl = ct_inspector_dwfl(in);
+	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+	if (!mod)
+		return -ENOENT;
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	if (!cu)
+		return -CT_ENODEBUG;
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(cu, pc - bias, &scopes);
+	int r = n > 0 ? layout_from_scopes(scopes, n, l) : -CT_ENODEBUG;
+	free(scopes);
+	return r;
+}
+
+static void say_why(struct ct_mutex_layout *l, int err, const char *module)
+{
+	if (l->why)
+		return;
+	struct ct_buf b = CT_BUF_INIT;
+	if (err == -CT_ENODEBUG)
+		ct_buf_printf(&b, "%s has no usable debug information for pthread_mutex_t (install its debug "
+			      "symbols, e.g. libc6-dbg); mutex owners are not shown", module ? module : "libc");
+	else
+		ct_buf_printf(&b, "cannot find the layout of pthread_mutex_t (%s); mutex owners are not shown",
+			      ct_strerror(err));
+	l->why = ct_buf_steal(&b);
+}
+
+void ct_mutex_layout_clear(struct ct_mutex_layout *l)
+{
+	free(l->why);
+	memset(l, 0, sizeof(*l));
+}
+
+static int add_held(struct ct_thread *t, const char *id)
+{
+	for (size_t i = 0; i < t->nlocks_held; i++)
+		if (strcmp(t->locks_held[i], id) == 0)
+			return 0;
+	char **h = realloc(t->locks_held, (t->nlocks_held + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	t->locks_held = h;
+	if (!(h[t->nlocks_held] = strdup(id)))
+		return -ENOMEM;
+	t->nlocks_held++;
+	return 0;
+}
+
+static struct ct_thread *thread_by_tid(struct ct_snapshot *s, pid_t tid)
+{
+	for (size_t i = 0; i < s->nthreads; i++)
+		if (s->threads[i].tid == tid)
+			return &s->threads[i];
+	return NULL;
+}
+
+int ct_inspector_fill_locks(struct ct_inspector *in, struct ct_mutex_layout *l, struct ct_snapshot *s)
+{
+	for (size_t i = 0; i < s->nthreads; i++) {
+		struct ct_thread *t = &s->threads[i];
+		if (t->syscall_nr != SYS_futex || t->state == 'R' || t->lock_waiting ||
+		    (t->flags & CT_THREAD_GONE) || ct_wait_kind_of(t) != CT_WAIT_MUTEX)
+			continue;
+		const struct ct_frame *lf = NULL;
+		for (size_t f = 0; f < t->nframes && f < 16 && !lf; f++)
+			if (is_mutex_lock_function(t->frames[f].function))
+				lf = &t->frames[f];
+		if (!lf)
+			continue;
+		if (!l->tried) {
+			l->tried = true;
+			/* lf->pc is a return address into the function: look up the call instruction */
+			int r = find_layout(in, lf->pc - 1, l);
+			if (r < 0)
+				say_why(l, r, ct_basename(lf->module));
+		}
+		uint64_t futex = t->syscall_args[0];
+		uint64_t mutex = l->known && futex >= l->lock_off ? futex - l->lock_off : futex;
+		char id[32];
+		snprintf(id, sizeof(id), "0x%" PRIx64, mutex);
+		if (!(t->lock_waiting = strdup(id)))
+			return -ENOMEM;
+		if (!l->known)
+			continue;
+		int32_t owner = 0;
+		if (ct_mem_read(s->pid, mutex + l->owner_off, &owner, sizeof(owner)) != sizeof(owner))
+			continue;
+		/* 0: released since; glibc marks dead or unrecoverable robust mutexes with 0x7ffffff[ef] */
+		if (owner <= 0 || owner >= 0x7ffffffe)
+			continue;
+		struct ct_thread *o = thread_by_tid(s, owner);
+		if (o && add_held(o, id) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}

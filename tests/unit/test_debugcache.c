@@ -1,0 +1,112 @@
+/* Unit tests for the inflated debug-file cache: the copy has no compressed section, keeps the
+ * build-id, and is what a second lookup returns. Uses the debug file of this test's own libc. */
+#include <dirent.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "lib/cache.h"
+#include "symbolize/debugcache.h"
+
+static char dir[] = "/tmp/ctrace-dc.XXXXXX";
+
+static int count_compressed(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	int n = 0;
+	for (Elf_Scn *s = NULL; (s = elf_nextscn(e, s));) {
+		GElf_Shdr sh;
+		gelf_getshdr(s, &sh);
+		n += !!(sh.sh_flags & SHF_COMPRESSED);
+	}
+	elf_end(e);
+	close(fd);
+	return n;
+}
+
+static int find_libc(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)ud;
+	(void)start;
+	if (strstr(name, "libc.so"))
+		*(Dwfl_Module **)arg = mod;
+	return DWARF_CB_OK;
+}
+
+static void test_cache(void **state)
+{
+	(void)state;
+	elf_version(EV_CURRENT);
+	assert_non_null(mkdtemp(dir));
+	setenv("CTRACE_CACHE_DIR", dir, 1);
+	static char *path = (char *)"/usr/lib/debug";
+	Dwfl_Callbacks cb = { .find_elf = dwfl_linux_proc_find_elf, .find_debuginfo = dwfl_standard_find_debuginfo,
+			      .debuginfo_path = &path };
+	Dwfl *dwfl = dwfl_begin(&cb);
+	assert_non_null(dwfl);
+	dwfl_report_begin(dwfl);
+	assert_int_equal(dwfl_linux_proc_report(dwfl, getpid()), 0);
+	dwfl_report_end(dwfl, NULL, NULL);
+	Dwfl_Module *libc = NULL;
+	dwfl_getmodules(dwfl, find_libc, &libc, 0);
+	assert_non_null(libc);
+	GElf_Addr bias;
+	assert_non_null(dwfl_module_getelf(libc, &bias)); /* the build-id comes with the ELF */
+	char *name = NULL;
+	int fd = ct_debugcache_find(libc, "/usr/lib/debug", &name);
+	if (fd < 0) {
+		dwfl_end(dwfl);
+		skip(); /* no libc6-dbg here */
+	}
+	close(fd);
+	if (strncmp(name, dir, strlen(dir)) == 0) {
+		/* the distribution's file had compressed sections: the copy has none */
+		assert_int_equal(count_compressed(name), 0);
+		free(name);
+		name = NULL;
+		fd = ct_debugcache_find(libc, "/usr/lib/debug", &name);
+		assert_true(fd >= 0);
+		assert_non_null(strstr(name, dir));
+		close(fd);
+	}
+	free(name);
+	dwfl_end(dwfl);
+	setenv("CTRACE_CACHE_DIR", "off", 1);
+	assert_null(ct_cache_dir());
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	/* not an ELF file: inflate refuses it, open hands the fd back */
+	int fd = open("/proc/self/status", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(ct_debugcache_inflate(fd, "/tmp/ctrace-dc-never") < 0);
+	assert_int_equal(access("/tmp/ctrace-dc-never", F_OK), -1);
+	char *name = NULL;
+	setenv("CTRACE_CACHE_DIR", "/tmp", 1);
+	assert_int_equal(ct_debugcache_open(fd, &name), fd);
+	assert_null(name);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_cache), cmocka_unit_test(test_bad_input) };
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

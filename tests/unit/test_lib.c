@@ -1,0 +1,94 @@
+/* Unit tests for lib/: buffers, number parsing, the JSON writer and escaping. */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/json.h"
+#include "lib/util.h"
+#include "lib/error.h"
+
+static void test_buf(void **state)
+{
+	(void)state;
+	struct ct_buf b = CT_BUF_INIT;
+	assert_string_equal(ct_buf_cstr(&b), "");
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(ct_buf_printf(&b, "%d,", i), 0);
+	assert_true(b.len > 3000);
+	assert_memory_equal(b.data, "0,1,2,", 6);
+	char big[600];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	ct_buf_reset(&b);
+	ct_buf_printf(&b, "[%s]", big);
+	assert_int_equal(b.len, sizeof(big) + 1);
+	char *s = ct_buf_steal(&b);
+	assert_int_equal(s[0], '[');
+	free(s);
+	assert_null(b.data);
+	ct_buf_free(&b);
+}
+
+static void test_parse(void **state)
+{
+	(void)state;
+	long v;
+	assert_int_equal(ct_parse_long("42", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(ct_parse_long("", 0, 100, &v), -EINVAL);
+	assert_int_equal(ct_parse_long(" 4", 0, 100, &v), -EINVAL);
+	assert_int_equal(ct_parse_long("4x", 0, 100, &v), -EINVAL);
+	assert_int_equal(ct_parse_long("101", 0, 100, &v), -ERANGE);
+	assert_int_equal(ct_parse_long("99999999999999999999999", 0, LONG_MAX, &v), -ERANGE);
+	double d;
+	assert_int_equal(ct_parse_double("0.5", 0.001, 10, &d), 0);
+	assert_int_equal(ct_parse_double("nan", 0, 10, &d), -EINVAL);
+	assert_int_equal(ct_parse_double("-1", 0.001, 10, &d), -ERANGE);
+}
+
+static void test_json(void **state)
+{
+	(void)state;
+	struct ct_buf b = CT_BUF_INIT;
+	struct ct_json j;
+	ct_json_init(&j, &b);
+	ct_json_obj_begin(&j);
+	ct_json_key(&j, "a");
+	ct_json_int(&j, -3);
+	ct_json_key(&j, "s");
+	ct_json_str(&j, "q\"\\\n\t\x01\xff" "é");
+	ct_json_key(&j, "n");
+	ct_json_str(&j, NULL);
+	ct_json_key(&j, "arr");
+	ct_json_arr_begin(&j);
+	ct_json_hex(&j, 0xdeadbeef);
+	ct_json_bool(&j, true);
+	ct_json_double(&j, 1.25, 2);
+	ct_json_arr_end(&j);
+	ct_json_obj_end(&j);
+	assert_string_equal(ct_buf_cstr(&b),
+			    "{\"a\":-3,\"s\":\"q\\\"\\\\\\n\\t\\u0001\\ufffd\xc3\xa9\",\"n\":null,"
+			    "\"arr\":[\"0xdeadbeef\",true,1.25]}");
+	ct_buf_free(&b);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	assert_string_equal(ct_strerror(-CT_ETRACED), "process is already traced");
+	assert_string_equal(ct_strerror(-ESRCH), strerror(ESRCH));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf), cmocka_unit_test(test_parse), cmocka_unit_test(test_json),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

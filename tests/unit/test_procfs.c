@@ -1,0 +1,148 @@
+/* Unit tests for the /proc parsers, with well-formed and malformed input. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <unistd.h>
+
+#include "lib/procfs.h"
+
+static void test_stat_ok(void **state)
+{
+	(void)state;
+	struct ct_proc_stat st;
+	/* comm with a space and a parenthesis, as a process may name itself */
+	const char *s = "4242 (we (ird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 2 0 "
+			"12345 1000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+	assert_int_equal(ct_parse_proc_stat(s, &st), 0);
+	assert_string_equal(st.comm, "we (ird) name");
+	assert_int_equal(st.state, 'S');
+	assert_int_equal(st.ppid, 1);
+	assert_int_equal(st.utime, 7);
+	assert_int_equal(st.stime, 3);
+	assert_int_equal(st.starttime, 12345);
+	assert_int_equal(st.processor, 1);
+}
+
+static void test_stat_bad(void **state)
+{
+	(void)state;
+	struct ct_proc_stat st;
+	assert_int_equal(ct_parse_proc_stat("", &st), -EINVAL);
+	assert_int_equal(ct_parse_proc_stat("12 (x", &st), -EINVAL);
+	assert_int_equal(ct_parse_proc_stat("12 x) S 1", &st), -EINVAL);
+	assert_int_equal(ct_parse_proc_stat("12 (x) 5 1 2", &st), -EINVAL);
+	assert_int_equal(ct_parse_proc_stat("12 (x) S 1 2 3", &st), -EINVAL); /* truncated */
+}
+
+static void test_status(void **state)
+{
+	(void)state;
+	struct ct_proc_status st;
+	const char *s = "Name:\tredis-server\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nNgid:\t0\n"
+			"Pid:\t812\nPPid:\t1\nTracerPid:\t77\nUid:\t105\t105\t105\t105\n"
+			"Threads:\t5\nCapEff:\t000001ffffffffff\nvoluntary_ctxt_switches:\t10\n"
+			"nonvoluntary_ctxt_switches:\t3\n";
+	assert_int_equal(ct_parse_proc_status(s, &st), 0);
+	assert_string_equal(st.name, "redis-server");
+	assert_int_equal(st.state, 'S');
+	assert_int_equal(st.tgid, 812);
+	assert_int_equal(st.tracer_pid, 77);
+	assert_int_equal(st.uid[0], 105);
+	assert_int_equal(st.threads, 5);
+	assert_true(st.cap_eff & (1ull << 19));
+	assert_true(st.has_ctxt);
+	assert_int_equal(st.voluntary_ctxt + st.nonvoluntary_ctxt, 13);
+	assert_int_equal(ct_parse_proc_status("State:\tS\n", &st), -EINVAL); /* no Name, no Tgid */
+	assert_int_equal(ct_parse_proc_status("", &st), -EINVAL);
+	/* a 10 KiB line must not overflow anything */
+	char *big = malloc(20000);
+	assert_non_null(big);
+	memset(big, 'A', 19990);
+	memcpy(big, "Name:\t", 6);
+	memcpy(big + 19990, "\nTgid:\t1\n", 10);
+	assert_int_equal(ct_parse_proc_status(big, &st), 0);
+	assert_int_equal(strlen(st.name), sizeof(st.name) - 1);
+	free(big);
+}
+
+static void test_syscall(void **state)
+{
+	(void)state;
+	struct ct_proc_syscall sc;
+	assert_int_equal(ct_parse_proc_syscall("232 0x5 0x7ffd1 0x1 0xffffffff 0x0 0x0 0x7ffd0000 0x7f00aa\n", &sc), 0);
+	assert_int_equal(sc.nr, 232);
+	assert_int_equal(sc.args[0], 5);
+	assert_int_equal(sc.args[3], 0xffffffff);
+	assert_int_equal(sc.sp, 0x7ffd0000);
+	assert_int_equal(sc.pc, 0x7f00aa);
+	assert_int_equal(ct_parse_proc_syscall("-1 0x7ffd0000 0x7f00aa\n", &sc), 0);
+	assert_int_equal(sc.nr, -1);
+	assert_int_equal(sc.sp, 0x7ffd0000);
+	assert_int_equal(ct_parse_proc_syscall("running\n", &sc), 0);
+	assert_int_equal(sc.nr, -2);
+	assert_int_equal(ct_parse_proc_syscall("232 0x5\n", &sc), -EINVAL);
+	assert_int_equal(ct_parse_proc_syscall("abc", &sc), -EINVAL);
+	assert_int_equal(ct_parse_proc_syscall("99999 0 0 0 0 0 0 0 0", &sc), -EINVAL);
+}
+
+static void test_maps(void **state)
+{
+	(void)state;
+	struct ct_proc_map *m = NULL;
+	size_t n = 0;
+	const char *s =
+		"55d0c0a00000-55d0c0a02000 r--p 00000000 fe:01 1234 /usr/bin/prog\n"
+		"7f0000000000-7f0000021000 rw-p 00000000 00:00 0 \n"
+		"7f1000000000-7f1000001000 r-xp 00001000 fe:01 99 /tmp/my lib.so (deleted)\n"
+		"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n";
+	assert_int_equal(ct_parse_proc_maps(s, 100, &m, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(m[0].path, "/usr/bin/prog");
+	assert_string_equal(m[0].perms, "r--p");
+	assert_null(m[1].path);
+	assert_string_equal(m[2].path, "/tmp/my lib.so");
+	assert_true(m[2].deleted);
+	assert_int_equal(m[2].offset, 0x1000);
+	assert_string_equal(m[3].path, "[stack]");
+	ct_proc_maps_free(m, n);
+	assert_int_equal(ct_parse_proc_maps("zzzz-1 r--p 0 0:0 0\n", 100, &m, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_maps("2000-1000 r--p 0 0:0 0\n", 100, &m, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_maps("1000-2000 rQ-p 0 0:0 0\n", 100, &m, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_maps(s, 2, &m, &n), -E2BIG);
+}
+
+static void test_schedstat(void **state)
+{
+	(void)state;
+	uint64_t pc;
+	assert_int_equal(ct_parse_proc_schedstat("123 456 789\n", &pc), 0);
+	assert_int_equal(pc, 789);
+	assert_int_equal(ct_parse_proc_schedstat("123 456\n", &pc), -EINVAL);
+}
+
+static void test_live_self(void **state)
+{
+	(void)state;
+	pid_t *tids = NULL;
+	size_t n = 0;
+	assert_int_equal(ct_proc_list_tasks(getpid(), &tids, &n), 0);
+	assert_true(n >= 1);
+	assert_int_equal(tids[0], getpid());
+	free(tids);
+	assert_int_equal(ct_proc_list_tasks(0x3ffffff0, &tids, &n), -ESRCH);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stat_ok),   cmocka_unit_test(test_stat_bad), cmocka_unit_test(test_status),
+		cmocka_unit_test(test_syscall),   cmocka_unit_test(test_maps),     cmocka_unit_test(test_schedstat),
+		cmocka_unit_test(test_live_self),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
