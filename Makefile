@@ -116,6 +116,15 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
+# --profile: pprof output is gzip-compressed with zlib; its test reads it with go tool pprof
+LIBS += -lz
+DEB_DEPS += zlib1g-dev golang-go linux-perf python3-jsonschema
+
+# --profile: accuracy and overhead against perf record (see bench/bench-profile.sh)
+.PHONY: bench-profile
+bench-profile: all $(FIXTURE_BIN)
+	@sh bench/bench-profile.sh $(BUILD)
+
 # ctrace --threads on 1000 threads against three --backtraces and three eu-stack runs (issue 7).
 .PHONY: bench-threads
 bench-threads: all $(BUILD)/fixtures/manythreads

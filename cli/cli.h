@@ -52,10 +52,16 @@ struct ct_env {
 	char **args;         /* operands (analyze FILE…) */
 	size_t nargs;
 	/* --memory */
-	double duration_s;       /* -d: 0 = until Ctrl-C */
+	double duration_s;       /* -d: 0 = until Ctrl-C (--memory --watch, --profile) */
 	double watch_s;          /* --watch SECS: 0 = one report */
 	size_t mem_top;          /* --top N: mapping groups listed */
 	bool no_arenas;          /* --no-arenas: skip the allocator's own statistics */
+	/* --profile */
+	bool stack_bytes_given;  /* --stack-bytes was given (profile's default differs) */
+	long rate_hz;            /* -r */
+	enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_PTRACE } sampler;
+	bool mode_wall;          /* --mode wall (else cpu) */
+	bool per_pid;            /* --per-pid: root frame "name-PID" */
 };
 
 void ct_env_init(struct ct_env *env);
@@ -86,5 +92,6 @@ int cmd_threads(struct ct_env *env);
 int cmd_analyze(struct ct_env *env);
 int cmd_memory(struct ct_env *env);
 int cmd_version(struct ct_env *env);
+int cmd_profile(struct ct_env *env);
 
 #endif

@@ -47,6 +47,8 @@ int main(int argc, char **argv)
 		return cmd_analyze(&env);
 	case CT_MODE_MEMORY:
 		return cmd_memory(&env);
+	case CT_MODE_PROFILE:
+		return cmd_profile(&env);
 	default:
 		ct_error("this mode is not available in this build (see ctrace --help)");
 		return CT_EXIT_USAGE;

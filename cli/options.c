@@ -13,6 +13,7 @@ const char ct_usage_text[] =
 	"              [OPTIONS]\n"
 	"       ctrace -p PID --memory [--watch SECS [-d SECS]] [OPTIONS]\n"
 	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [--idle FUNC] [-o FILE] FILE... | -\n"
+	"       ctrace -p PID [-p PID…] --profile [-d SECS] [-r HZ] [OPTIONS]\n"
 	"       ctrace --help | --version\n"
 	"\n"
 	"Inspect a live process without stopping it for more than a register and stack copy.\n"
@@ -23,6 +24,7 @@ const char ct_usage_text[] =
 	"  --memory               where the memory is, and what malloc holds (no thread is stopped)\n"
 	"  analyze FILE... | -    the --threads analysis of saved dumps: gdb, eu-stack, pstack, jstack,\n"
 	"                         py-spy or ctrace output (- reads standard input)\n"
+	"  --profile              sample stacks until Ctrl-C or -d; flame graph output\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID          the process to inspect\n"
@@ -48,6 +50,17 @@ const char ct_usage_text[] =
 	"      --no-arenas        --memory: skip reading malloc's arenas (level 1 only)\n"
 	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
 	"  -d, --duration SECS    --watch: stop after SECS\n"
+	"\n"
+	"Profile options:\n"
+	"  -d, --duration SECS    stop after SECS (default: until Ctrl-C, SIGTERM or the target exits)\n"
+	"  -r, --rate HZ          samples per second per thread, 1 to 10000 (default 99)\n"
+	"      --sampler NAME     perf (default; falls back to ptrace when refused) or ptrace\n"
+	"      --mode MODE        cpu (default: threads on CPU) or wall (every thread; ptrace sampler)\n"
+	"      --per-pid          root frame NAME-PID, to tell processes with one name apart\n"
+	"  -f, --format FORMAT    folded (default when stdout is not a terminal), svg, speedscope,\n"
+	"                         pprof, json or text (top functions)\n"
+	"      --stack-bytes N    for --profile: user stack copied per sample (default 16384)\n"
+	"\n"
 	"  -v, --verbose          say more on stderr\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
@@ -61,6 +74,7 @@ enum {
 	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
 	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS,
 	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
+	OPT_PROFILE, OPT_SAMPLER, OPT_MODE, OPT_PER_PID,
 };
 
 static const struct option long_options[] = {
@@ -88,6 +102,11 @@ static const struct option long_options[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
+	{ "profile", no_argument, NULL, OPT_PROFILE },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "sampler", required_argument, NULL, OPT_SAMPLER },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "per-pid", no_argument, NULL, OPT_PER_PID },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -105,6 +124,7 @@ void ct_env_init(struct ct_env *env)
 	env->snapshots = 3;
 	env->interval_ms = 500;
 	env->mem_top = 15;
+	env->rate_hz = 99;
 }
 
 static int set_mode(struct ct_env *env, enum ct_mode m, struct ct_buf *err)
@@ -158,7 +178,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		argc--;
 		argv++;
 	}
-	while ((c = getopt_long(argc, argv, ":p:f:o:d:vhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:f:o:d:r:vhV", long_options, NULL)) != -1) {
 		const char *opt = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case OPT_BACKTRACES:
@@ -200,6 +220,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		case OPT_STACK_BYTES:
 			r = parse_num("--stack-bytes", optarg, 0, 64L << 20, &v, err);
 			env->stack_bytes = (size_t)v;
+			env->stack_bytes_given = true;
 			break;
 		case OPT_UNWINDER:
 			if (ct_unwinder_parse(optarg, &env->unwinder) < 0) {
@@ -263,6 +284,39 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			}
 			env->duration_s = d;
 			break;
+		case OPT_PROFILE:
+			r = set_mode(env, CT_MODE_PROFILE, err);
+			break;
+		case 'r':
+			if (ct_parse_long(optarg, 1, 10000, &v) < 0) {
+				ct_buf_printf(err, "-r wants a sampling rate from 1 to 10000 Hz, got '%s'", optarg);
+				return CT_EXIT_USAGE;
+			}
+			env->rate_hz = v;
+			break;
+		case OPT_SAMPLER:
+			if (strcmp(optarg, "perf") == 0)
+				env->sampler = CT_SAMPLER_PERF;
+			else if (strcmp(optarg, "ptrace") == 0)
+				env->sampler = CT_SAMPLER_PTRACE;
+			else {
+				ct_buf_printf(err, "unknown sampler '%s' (perf or ptrace)", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case OPT_MODE:
+			if (strcmp(optarg, "cpu") == 0)
+				env->mode_wall = false;
+			else if (strcmp(optarg, "wall") == 0)
+				env->mode_wall = true;
+			else {
+				ct_buf_printf(err, "unknown mode '%s' (cpu or wall)", optarg);
+				return CT_EXIT_USAGE;
+			}
+			break;
+		case OPT_PER_PID:
+			env->per_pid = true;
+			break;
 		case OPT_TOP:
 			r = parse_num("--top", optarg, 1, 1000000, &v, err);
 			env->mem_top = (size_t)v;
@@ -304,7 +358,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 	if (env->mode == CT_MODE_HELP || env->mode == CT_MODE_VERSION)
 		return 0;
 	if (env->mode == CT_MODE_NONE) {
-		ct_buf_puts(err, "say what to do: --backtraces, --threads or --memory (see ctrace --help)");
+		ct_buf_puts(err, "say what to do: --backtraces, --threads, --memory or --profile (see ctrace --help)");
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode != CT_MODE_ANALYZE) {

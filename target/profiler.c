@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "target/profiler.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/model.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+struct ct_profiler {
+	pid_t pid;
+	struct ct_profile *prof;
+	struct ct_profiler_opts o;
+	struct ct_symbolizer *sym;
+	struct ct_unwinder *unw;
+	bool unw_failed;
+	struct ct_pccache *cache;
+	uint32_t root_id, kernel_id;
+	struct ct_upc *pcs;
+	uint32_t *stack; /* root first, built per sample */
+	size_t cap_stack;
+	uint32_t *tmp;
+	size_t cap_tmp;
+	struct ct_profiler_stats stats;
+};
+
+int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
+		     const struct ct_profiler_opts *o, struct ct_profiler **ret)
+{
+	struct ct_profiler *pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return -ENOMEM;
+	pr->pid = pid;
+	pr->prof = prof;
+	pr->o = *o;
+	if (!pr->o.max_frames)
+		pr->o.max_frames = 256;
+	int r = -ENOMEM;
+	pr->pcs = calloc(pr->o.max_frames, sizeof(*pr->pcs));
+	if (!pr->pcs || ct_pccache_new(&pr->cache) < 0)
+		goto fail;
+	if ((r = ct_profile_frame_named(prof, root_name, CT_PFRAME_ROOT, &pr->root_id)) < 0 ||
+	    (r = ct_profile_frame_named(prof, "[kernel]", CT_PFRAME_KERNEL, &pr->kernel_id)) < 0)
+		goto fail;
+	if ((r = ct_sym_open(pid, &o->sym, &pr->sym)) < 0)
+		goto fail;
+	*ret = pr;
+	return 0;
+fail:
+	ct_profiler_close(pr);
+	return r;
+}
+
+void ct_profiler_close(struct ct_profiler *pr)
+{
+	if (!pr)
+		return;
+	ct_unwinder_close(pr->unw);
+	ct_sym_close(pr->sym);
+	ct_pccache_free(pr->cache);
+	free(pr->pcs);
+	free(pr->stack);
+	free(pr->tmp);
+	free(pr);
+}
+
+const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr)
+{
+	return &pr->stats;
+}
+
+const char *ct_profiler_next_warning(struct ct_profiler *pr)
+{
+	return ct_sym_next_warning(pr->sym);
+}
+
+/* The frame ids of one pc, innermost first, symbolizing it on first sight. */
+static int pc_frames(struct ct_profiler *pr, const struct ct_upc *u, const uint32_t **ret, size_t *ret_n)
+{
+	if (ct_pccache_get(pr->cache, u->pc, u->activation, ret, ret_n))
+		return 0;
+	struct ct_thread t;
+	memset(&t, 0, sizeof(t));
+	int n = ct_sym_frames(pr->sym, u->pc, u->activation, &t);
+	int r = n < 0 ? n : 0;
+	if (r == 0 && ct_grow(&pr->tmp, &pr->cap_tmp, t.nframes + 1, sizeof(*pr->tmp)) < 0)
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < t.nframes; i++)
+		r = ct_profile_frame(pr->prof, &t.frames[i], &pr->tmp[i]);
+	if (r == 0)
+		r = ct_pccache_put(pr->cache, u->pc, u->activation, pr->tmp, t.nframes);
+	ct_thread_clear(&t);
+	if (r < 0)
+		return r;
+	pr->stats.symbolized_pcs++;
+	bool ok = ct_pccache_get(pr->cache, u->pc, u->activation, ret, ret_n);
+	return ok ? 0 : -EINVAL;
+}
+
+int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, uint64_t count,
+		    uint64_t weight)
+{
+	int n = 0;
+	char *why = NULL;
+	if (!pr->unw && !pr->unw_failed && ct_unwinder_open(pr->o.unwinder, pr->sym, &pr->unw) < 0)
+		pr->unw_failed = true;
+	if (pr->unw && c->err == 0)
+		n = ct_unwinder_run(pr->unw, c, pr->pcs, pr->o.max_frames, &why);
+	if (why || (n > 0 && (size_t)n == pr->o.max_frames))
+		pr->stats.truncated++;
+	free(why);
+	if (n <= 0) {
+		n = 0;
+		pr->stats.failed++;
+	}
+	/* leaf-first frames, expanded through the cache; then reversed into root-first order */
+	size_t len = 0;
+	int r = 0;
+	if (in_kernel) {
+		if (ct_grow(&pr->stack, &pr->cap_stack, 1, sizeof(*pr->stack)) < 0)
+			return -ENOMEM;
+		pr->stack[len++] = pr->kernel_id;
+	}
+	for (int i = 0; i < n; i++) {
+		const uint32_t *ids;
+		size_t nids;
+		if ((r = pc_frames(pr, &pr->pcs[i], &ids, &nids)) < 0)
+			return r;
+		if (ct_grow(&pr->stack, &pr->cap_stack, len + nids + 1, sizeof(*pr->stack)) < 0)
+			return -ENOMEM;
+		memcpy(pr->stack + len, ids, nids * sizeof(*ids));
+		len += nids;
+	}
+	if (ct_grow(&pr->stack, &pr->cap_stack, len + 1, sizeof(*pr->stack)) < 0)
+		return -ENOMEM;
+	pr->stack[len++] = pr->root_id;
+	for (size_t i = 0; i < len / 2; i++) {
+		uint32_t t = pr->stack[i];
+		pr->stack[i] = pr->stack[len - 1 - i];
+		pr->stack[len - 1 - i] = t;
+	}
+	pr->stats.samples += count;
+	return ct_profile_add(pr->prof, pr->stack, len, count, weight);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Samples -> profile: each capture (from the perf or the ptrace sampler) is unwound with the same
+ * unwinder as --backtraces, each unique pc symbolized once (analyze/profile.h's pc cache), and the
+ * stack counted. One profiler per target process; several may feed one profile. */
+#ifndef CT_PROFILER_H
+#define CT_PROFILER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "analyze/profile.h"
+#include "lib/capture.h"
+#include "symbolize/symbolizer.h"
+#include "unwind/unwind.h"
+
+struct ct_profiler_opts {
+	enum ct_unwinder_kind unwinder;
+	size_t max_frames;
+	struct ct_sym_opts sym;
+};
+
+struct ct_profiler_stats {
+	uint64_t samples;        /* captures added */
+	uint64_t truncated;      /* unwinding stopped before the outermost frame */
+	uint64_t failed;         /* no frame at all (counted under the root frame only) */
+	uint64_t symbolized_pcs; /* unique pcs symbolized */
+};
+
+struct ct_profiler;
+
+/* root_name is the first frame of every stack (the process name). */
+int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
+		     const struct ct_profiler_opts *o, struct ct_profiler **ret);
+void ct_profiler_close(struct ct_profiler *pr);
+/* Adds a capture that stands for count samples and weight nanoseconds in total. in_kernel adds a
+ * "[kernel]" leaf frame (the sample hit in a system call or fault). */
+int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, uint64_t count,
+		    uint64_t weight);
+const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr);
+/* Next symbolization warning (each said once), or NULL. */
+const char *ct_profiler_next_warning(struct ct_profiler *pr);
+
+#endif

@@ -1,0 +1,190 @@
+#!/bin/sh
+# ctrace --profile against cpusplit (threads splitting CPU 60/30/10 among hot_60, warm_30, cool_10):
+# folded output in Brendan Gregg's format, rendered by flamegraph.pl; both samplers; the automatic
+# fallback when perf_event_open is refused; Ctrl-C, SIGTERM and target exit all write the profile.
+. "$TOP/tests/integration/lib.sh"
+need_ptrace
+
+# check_short FILE: a short run's profile (few samples): the format, and the hottest function there.
+check_short() {
+	[ -s "$1" ] || fail "empty profile $1"
+	bad=$(grep -Ev '^cpusplit(;[^;]+)* [0-9]+$' "$1" | head -n 3)
+	[ -z "$bad" ] || fail "lines not in folded format in $1: $bad"
+	grep -q "split_loop;hot_60" "$1" || fail "hot_60 missing in $1: $(cat "$1")"
+}
+
+# check_folded FILE: every line is "frame;frame;… count", rooted at the process name, and the
+# function doing 60 % of the work has the most samples (a loose band: no timing-exact assertion).
+check_folded() {
+	[ -s "$1" ] || fail "empty profile $1"
+	bad=$(grep -Ev '^cpusplit(;[^;]+)* [0-9]+$' "$1" | head -n 3)
+	[ -z "$bad" ] || fail "lines not in folded format in $1: $bad"
+	for fn in hot_60 warm_30 cool_10; do
+		grep -q "split_loop;$fn\( \|;\)" "$1" || fail "$fn missing under split_loop in $1: $(cat "$1")"
+	done
+	awk '{ n = $NF; if ($0 ~ /;hot_60( |;)/) h += n; else if ($0 ~ /;warm_30( |;)/) w += n;
+	       else if ($0 ~ /;cool_10( |;)/) k += n; t += n }
+	     END { printf "# hot_60 %d warm_30 %d cool_10 %d of %d samples\n", h, w, k, t;
+		   exit !(h > w && h > k && w + k + h > 0.5 * t) }' "$1" || fail "hot_60 is not the hottest: $(cat "$1")"
+}
+
+start_fixture cpusplit 2
+P=$FPID
+
+# perf sampler (or the ptrace fallback where perf_event_open is refused: then said on stderr)
+expect_exit 0 "$CTRACE" -p $P --profile -d 3 -o "$TMP/perf.folded"
+check_folded "$TMP/perf.folded"
+if echo "$ERR" | grep -q "using the ptrace sampler"; then
+	note "perf_event_open refused here; the default run used the ptrace sampler"
+fi
+assert_not_traced $P
+
+# rendered by Brendan Gregg's flamegraph.pl, the SVG names the fixture's functions
+FG="$TOP/../shared/vendor/FlameGraph/flamegraph.pl"
+[ -f "$FG" ] || FG=/work/shared/vendor/FlameGraph/flamegraph.pl
+if command -v perl >/dev/null && [ -f "$FG" ]; then
+	perl "$FG" "$TMP/perf.folded" >"$TMP/perf.svg" || fail "flamegraph.pl rejected the folded output"
+	for fn in hot_60 warm_30 cool_10 split_loop cpusplit; do
+		grep -q ">$fn<\|$fn (" "$TMP/perf.svg" || fail "flamegraph.pl's SVG does not name $fn"
+	done
+else
+	note "flamegraph.pl or perl not found; SVG rendering not checked"
+fi
+
+# ctrace's own SVG: well-formed XML, a frame per function with its count in the tooltip, the script
+expect_exit 0 "$CTRACE" -p $P --profile -d 2 -f svg -o "$TMP/own.svg"
+python3 - "$TMP/own.svg" <<'PY' || fail "ctrace's SVG is wrong"
+import sys, re, xml.etree.ElementTree as E
+ns = '{http://www.w3.org/2000/svg}'
+root = E.parse(sys.argv[1]).getroot()
+frames = {g.get('data-n'): g for g in root.iter(ns + 'g') if g.get('class') == 'f'}
+for fn in ('all', 'cpusplit', 'split_loop', 'hot_60', 'warm_30', 'cool_10'):
+    assert fn in frames, fn + ' missing'
+    title = frames[fn].find(ns + 'title').text
+    assert re.search(r'\(\d+ samples?, [\d.]+%\)', title), title
+total = int(frames['all'].get('data-w'))
+assert int(frames['hot_60'].get('data-w')) > int(frames['cool_10'].get('data-w'))
+assert int(frames['cpusplit'].get('data-w')) == total
+assert root.find(ns + 'script') is not None and 'function zoom' in root.find(ns + 'script').text
+PY
+if command -v node >/dev/null; then
+	sed -n '/<!\[CDATA\[/,/\]\]>/p' "$TMP/own.svg" | sed '1d;$d' >"$TMP/own.js"
+	node --check "$TMP/own.js" || fail "the SVG's script does not parse"
+fi
+
+# speedscope: valid against file-format-schema.json of the speedscope npm package (1.25.0, MIT,
+# copied to tests/integration/speedscope-schema.json), frames shared, weights in nanoseconds
+expect_exit 0 "$CTRACE" -p $P --profile -d 3 -f speedscope -o "$TMP/p.speedscope.json"
+python3 - "$TMP/p.speedscope.json" "$TOP/tests/integration/speedscope-schema.json" <<'PY' || fail "speedscope output is wrong"
+import sys, json, jsonschema
+d = json.load(open(sys.argv[1]))
+jsonschema.validate(d, json.load(open(sys.argv[2])))
+names = [f['name'] for f in d['shared']['frames']]
+assert len(set(names)) == len(names), 'frames not shared'
+prof = d['profiles'][0]
+assert prof['type'] == 'sampled' and prof['unit'] == 'nanoseconds'
+assert len(prof['samples']) == len(prof['weights'])
+hot = sum(w for s, w in zip(prof['samples'], prof['weights']) if names[s[-1]] == 'hot_60')
+cool = sum(w for s, w in zip(prof['samples'], prof['weights']) if names[s[-1]] == 'cool_10')
+assert hot > cool, (hot, cool)
+assert all(names[s[0]] == 'cpusplit' for s in prof['samples'])
+PY
+
+# pprof: read back by go tool pprof (golang-go, installed by make deps)
+command -v go >/dev/null || fail "go is missing: run make deps (golang-go) to test the pprof output"
+expect_exit 0 "$CTRACE" -p $P --profile -d 3 -f pprof -o "$TMP/p.pb.gz"
+HOME=$TMP GOCACHE=$TMP/gocache go tool pprof -top "$TMP/p.pb.gz" >"$TMP/pprof.top" 2>&1 || fail "go tool pprof: $(cat "$TMP/pprof.top")"
+for fn in hot_60 warm_30 cool_10 split_loop; do
+	grep -q " $fn\$" "$TMP/pprof.top" || fail "go tool pprof -top misses $fn: $(cat "$TMP/pprof.top")"
+done
+grep -q '^Type: cpu' "$TMP/pprof.top" || fail "pprof sample type is not cpu: $(cat "$TMP/pprof.top")"
+first=$(awk '$NF ~ /^(hot_60|warm_30|cool_10)$/ {print $NF; exit}' "$TMP/pprof.top")
+[ "$first" = hot_60 ] || fail "pprof's hottest function is $first, not hot_60"
+HOME=$TMP GOCACHE=$TMP/gocache go tool pprof -sample_index=samples -top "$TMP/p.pb.gz" 2>&1 | grep -q 'hot_60' ||
+	fail "pprof has no samples/count sample type"
+
+# ctrace's own json: frames and stacks by index, counts adding up
+expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f json -o "$TMP/p.json"
+python3 - "$TMP/p.json" <<'PY' || fail "json output is wrong"
+import sys, json
+d = json.load(open(sys.argv[1]))
+assert d['version'] == 1 and d['kind'] == 'profile' and d['mode'] == 'cpu' and d['rate_hz'] == 99
+assert sum(s['count'] for s in d['stacks']) == d['samples']
+for s in d['stacks']:
+    assert all(0 <= i < len(d['frames']) for i in s['frames'])
+    assert d['frames'][s['frames'][0]]['kind'] == 'process'
+assert any(f['name'] == 'hot_60' and f['file'].endswith('cpusplit.c') for f in d['frames'])
+PY
+
+# stdout is not a terminal: folded is the default there too
+expect_exit 0 "$CTRACE" -p $P --profile -d 1
+echo "$OUT" | grep -q '^cpusplit;.* [0-9][0-9]*$' || fail "default output on a pipe is not folded: $OUT"
+
+# ptrace sampler, CPU mode: only running threads, so main (asleep but for microseconds every
+# 10 ms) holds a negligible share
+expect_exit 0 "$CTRACE" -p $P --profile -d 3 --sampler ptrace -o "$TMP/ptrace.folded"
+check_folded "$TMP/ptrace.folded"
+awk '/;main;/ { m += $NF } { t += $NF } END { exit !(m * 20 <= t) }' "$TMP/ptrace.folded" ||
+	fail "--mode cpu sampled the sleeping main thread as if it ran: $(cat "$TMP/ptrace.folded")"
+assert_not_traced $P
+
+# wall mode: every thread, the blocked main thread too
+expect_exit 0 "$CTRACE" -p $P --profile -d 1 --mode wall -o "$TMP/wall.folded"
+grep -q '^cpusplit;.*;main;.*nanosleep.* [0-9]*$' "$TMP/wall.folded" || fail "--mode wall misses main in nanosleep: $(cat "$TMP/wall.folded")"
+grep -q 'split_loop' "$TMP/wall.folded" || fail "--mode wall misses the workers"
+assert_not_traced $P
+
+# perf_event_open refused (a seccomp filter, as in a container): ptrace fallback, said on stderr
+expect_exit 0 "$FIXTURES/noperf" "$CTRACE" -p $P --profile -d 3 -o "$TMP/noperf.folded"
+echo "$ERR" | grep -q "perf_event_open was refused.*using the ptrace sampler" || fail "fallback not said: $ERR"
+check_folded "$TMP/noperf.folded"
+# … and an explicit --sampler perf is refused with the way out
+expect_exit 1 "$FIXTURES/noperf" "$CTRACE" -p $P --profile -d 1 --sampler perf
+echo "$ERR" | grep -q "sampler ptrace" || fail "refusal does not name --sampler ptrace: $ERR"
+
+# Ctrl-C (SIGINT) and SIGTERM write the whole profile and exit 0
+for sig in INT TERM; do
+	"$CTRACE" -p $P --profile -o "$TMP/sig$sig.folded" 2>"$TMP/sig.err" &
+	C=$!
+	sleep 2
+	kill -$sig $C
+	wait $C
+	rc=$?
+	[ $rc = 0 ] || fail "SIG$sig: exit $rc, want 0: $(cat "$TMP/sig.err")"
+	check_short "$TMP/sig$sig.folded"
+done
+assert_not_traced $P
+
+# threads born after the start are followed, with either sampler
+for sampler in perf ptrace; do
+	start_fixture latethreads 1
+	expect_exit 0 "$CTRACE" -p $FPID --profile -d 3 --sampler $sampler -o "$TMP/late.folded"
+	grep -q '^latethreads;.*;late_worker;late_spin [0-9]*$' "$TMP/late.folded" ||
+		fail "$sampler sampler did not follow threads born after the start: $(cat "$TMP/late.folded")"
+	kill $FPID
+done
+
+# several processes, told apart with --per-pid
+start_fixture latethreads 0
+expect_exit 0 "$CTRACE" -p $P -p $FPID --profile -d 3 --per-pid -o "$TMP/two.folded"
+grep -q "^cpusplit-$P;.*;hot_60 [0-9]*$" "$TMP/two.folded" || fail "--per-pid: no cpusplit-$P stacks: $(cat "$TMP/two.folded")"
+grep -q "^latethreads-$FPID;.*;late_spin [0-9]*$" "$TMP/two.folded" || fail "--per-pid: no latethreads-$FPID stacks"
+kill $FPID
+
+# the target executes a new program during the profile: said, and its stacks symbolized anew
+cp "$FIXTURES/execer" "$TMP/execer-next"
+for sampler in perf ptrace; do
+	start_fixture execer 1 "$TMP/execer-next"
+	expect_exit 0 "$CTRACE" -p $FPID --profile -d 3 --sampler $sampler -o "$TMP/exec.folded"
+	echo "$ERR" | grep -q "executed a new program (execer-next)" || fail "$sampler: exec not said: $ERR"
+	grep -q '^execer;.*;main;before_exec [0-9]*$' "$TMP/exec.folded" || fail "$sampler: no stacks before the exec: $(cat "$TMP/exec.folded")"
+	grep -q '^execer-next;.*;main;after_exec [0-9]*$' "$TMP/exec.folded" || fail "$sampler: no stacks after the exec: $(cat "$TMP/exec.folded")"
+	kill $FPID
+done
+
+# the target exits during the profile: the profile is written, the exit said, exit 0
+start_fixture cpusplit 2 2
+expect_exit 0 "$CTRACE" -p $FPID --profile -o "$TMP/exit.folded"
+echo "$ERR" | grep -q "exited after" || fail "target exit not said on stderr: $ERR"
+check_short "$TMP/exit.folded"
+exit 0
