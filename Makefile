@@ -136,3 +136,10 @@ fuzz: $(FUZZ_BIN)
 .PHONY: bench-analyze
 bench-analyze: all $(FIXTURE_BIN)
 	@sh bench/bench-analyze.sh $(BUILD)
+
+# Fault injection, repeated and counted (issue 8): ctrace SIGKILLed mid-capture, thread churn
+# against eu-stack, the target dying mid-capture. Knobs: see tests/stress/stress.sh.
+.PHONY: stress
+stress: all $(FIXTURE_BIN)
+	@BUILD=$(BUILD) CTRACE=$(CURDIR)/$(BUILD)/ctrace FIXTURES=$(CURDIR)/$(BUILD)/fixtures TOP=$(CURDIR) \
+		sh tests/stress/stress.sh
