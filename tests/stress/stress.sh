@@ -1,8 +1,10 @@
 # make stress: fault injection against ctrace, repeated and counted (issue 8). Exit 0 when every
 # invariant held in every run, 1 otherwise; 77 when ptrace is not permitted here.
-#   kill   ctrace SIGKILLed at random moments (half of them while a target thread is in tracing
-#          stop), real-time signals sent to the target just before: afterwards no thread is left in
-#          't' or traced, the target's progress counter advances, every signal arrived
+#   kill   ctrace SIGKILLed (half of the runs) or SIGTERMed at random moments (half of them while a
+#          target thread is in tracing stop), real-time signals sent to the target just before:
+#          afterwards no thread is left in 't' or traced, the target's progress counter advances,
+#          every signal arrived. Also prints whether this kernel loses a signal that a thread holds
+#          in signal-delivery-stop when its tracer dies (the reason ctrace defers SIGTERM/SIGINT).
 #   churn  a target creating and joining threads as fast as it can: ctrace's exit codes over N
 #          captures, against eu-stack's failure rate on the same target
 #   die    the target is SIGKILLed, exits, execs /bin/sleep or forks-and-exits at a random moment
@@ -54,20 +56,41 @@ run_ms() {
 	t0=$(now_us); "$CTRACE" -p "$FPID" "$@" >/dev/null 2>&1; echo $((($(now_us) - t0) / 1000 + 1))
 }
 
+# Once: does this kernel lose a signal that a thread holds in signal-delivery-stop when its tracer
+# dies? (ptrace(2) calls that restart "buggy".) A figure, not a verdict: ctrace cannot change it.
+kernel_check() {
+	start_fixture stressee "$TMP/kernel" 3
+	rtmin=$(sed -n 's/^ready [0-9]* rtmin=//p' "$FOUT")
+	tid=$(ls "/proc/$FPID/task" | sed -n 2p)
+	sent=0 kernel_lost=0
+	for k in 1 2 3; do
+		case $("$FIXTURES/tracerdies" "$FPID" "$tid" "$rtmin") in
+		in-signal-delivery-stop) sent=$((sent + 1))
+			wait_counter "$TMP/kernel" sig_rt = $sent ||
+				{ kernel_lost=$((kernel_lost + 1)); sent=$((sent - 1)); } ;;
+		*) bad "tracerdies could not reach signal-delivery-stop" ;;
+		esac
+	done
+	echo "kernel $(uname -r): a signal held in signal-delivery-stop when its tracer dies is lost" \
+		"in $kernel_lost of 3 tries"
+	kill -KILL "$FPID"; wait "$FPID" 2>/dev/null
+}
+
 part_kill() { # MODE ARGS…
 	mode=$1; shift
 	cnt="$TMP/kill-$mode"
 	start_fixture stressee "$cnt" "$NTHREADS"
 	rtmin=$(sed -n 's/^ready [0-9]* rtmin=//p' "$FOUT")
 	dur=$(run_ms "$@")
-	sent=0 killed=0 seen=0 lost=0 left=0 stalled=0
+	sent=0 killed=0 seen=0 lost=0 klost=0 left=0 stalled=0
 	prog=$(sed -n 's/^progress=//p' "$cnt")
 	i=0
 	while [ $i -lt "$KILL_N" ]; do
 		i=$((i + 1))
 		if [ $((i % 2)) = 1 ]; then when=seized delay=$(($(rnd) % 300))
 		else when=time delay=$(($(rnd) % (dur * 1000))); fi
-		r=$("$FIXTURES/killmid" "$FPID" $when $delay 4 "$rtmin" 1 -- "$CTRACE" -p "$FPID" "$@") ||
+		ksig=9; [ $((i % 4)) -ge 2 ] || ksig=15
+		r=$("$FIXTURES/killmid" "$FPID" $when $delay 4 "$rtmin" $ksig -- "$CTRACE" -p "$FPID" "$@") ||
 			{ bad "killmid failed: $r"; continue; }
 		case $r in killed*) killed=$((killed + 1)) ;; esac
 		case $r in *stopped-seen=1*) seen=$((seen + 1)) ;; esac
@@ -76,14 +99,19 @@ part_kill() { # MODE ARGS…
 		[ "$n" = 0 ] || { left=$((left + 1)); bad "$mode run $i ($r): $n threads left traced"; }
 		if ! wait_counter "$cnt" sig_rt = $sent; then
 			got=$(sed -n 's/^sig_rt=//p' "$cnt")
-			bad "$mode run $i ($when +${delay}us, $r): $((sent - got)) real-time signals lost"
+			# SIGKILL can land while a thread holds a signal in signal-delivery-stop: the kernel
+			# drops it (kernel_check, SAFETY in ctrace(1)). Any other loss is ours.
+			if [ $ksig = 9 ]; then klost=$((klost + sent - got))
+			else bad "$mode run $i ($when +${delay}us, signal $ksig, $r): $((sent - got)) real-time signals lost"
+			fi
 			lost=$((lost + sent - got)); sent=$got
 		fi
 		wait_counter "$cnt" progress -gt "$prog" || { stalled=$((stalled + 1)); bad "$mode run $i: no progress"; }
 		prog=$(sed -n 's/^progress=//p' "$cnt")
 	done
 	echo "kill/$mode: $KILL_N runs (one run ${dur} ms), $killed killed mid-run, $seen of them with a" \
-		"thread seen in tracing stop; signals sent $sent, lost $lost; runs leaving a thread traced" \
+		"thread seen in tracing stop; signals sent $((sent + lost)), lost $lost ($klost after SIGKILL);" \
+		"runs leaving a thread traced" \
 		"$left; runs after which the target made no progress $stalled"
 	kill -KILL "$FPID"; wait "$FPID" 2>/dev/null
 }
@@ -149,6 +177,7 @@ part_die() { # MODE ARGS…
 for part in $PARTS; do
 	case $part in
 	kill | die)
+		[ $part = kill ] && kernel_check
 		echo "$MODES" | while read -r name args; do
 			# shellcheck disable=SC2086 # args is a word list on purpose
 			part_$part "$name" $args
