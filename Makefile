@@ -143,3 +143,5 @@ bench-analyze: all $(FIXTURE_BIN)
 stress: all $(FIXTURE_BIN)
 	@BUILD=$(BUILD) CTRACE=$(CURDIR)/$(BUILD)/ctrace FIXTURES=$(CURDIR)/$(BUILD)/fixtures TOP=$(CURDIR) \
 		sh tests/stress/stress.sh
+# issue 8: strace for test_other_tracer, clang for make fuzz, valgrind for make valgrind
+DEB_DEPS += strace clang valgrind
