@@ -112,7 +112,7 @@ bench: bench-threads
 # libFuzzer targets: tests/fuzz/fuzz_*.c, each linked with the library sources under ASan+UBSan;
 # `make fuzz` runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME, if any).
 FUZZ_CC ?= clang
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
