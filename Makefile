@@ -145,3 +145,9 @@ stress: all $(FIXTURE_BIN)
 		sh tests/stress/stress.sh
 # issue 8: strace for test_other_tracer, clang for make fuzz, valgrind for make valgrind
 DEB_DEPS += strace clang valgrind
+
+# valgrind memcheck on ctrace's runs against a fixture (issue 8): tests/valgrind/valgrind.sh.
+.PHONY: valgrind
+valgrind: all $(FIXTURE_BIN)
+	@BUILD=$(BUILD) CTRACE=$(CURDIR)/$(BUILD)/ctrace FIXTURES=$(CURDIR)/$(BUILD)/fixtures TOP=$(CURDIR) \
+		sh tests/valgrind/valgrind.sh
