@@ -151,3 +151,19 @@ DEB_DEPS += strace clang valgrind
 valgrind: all $(FIXTURE_BIN)
 	@BUILD=$(BUILD) CTRACE=$(CURDIR)/$(BUILD)/ctrace FIXTURES=$(CURDIR)/$(BUILD)/fixtures TOP=$(CURDIR) \
 		sh tests/valgrind/valgrind.sh
+
+# Sanitizers (issue 8): any UBSan report aborts, so a test sees it as a failure.
+ifneq ($(SANITIZE),)
+CT_CFLAGS += -fno-sanitize-recover=all
+endif
+# make check also builds the library into build-asan/ under ASan+UBSan and runs the unit tests
+# there (CHECK_SANITIZE=0 skips it; `make check SANITIZE=address,undefined` runs everything so).
+CHECK_SANITIZE ?= 1
+.PHONY: check-sanitize
+check-sanitize:
+ifeq ($(CHECK_SANITIZE),1)
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined unit
+endif
+ifeq ($(SANITIZE),)
+check: check-sanitize
+endif
