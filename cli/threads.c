@@ -91,10 +91,15 @@ int cmd_threads(struct ct_env *env)
 	struct ct_inspector *in = NULL;
 	int r = ct_inspector_open(pid, &o, &in);
 	if (r < 0) {
-		if (r == -ESRCH)
+		if (r == -ESRCH) {
 			ct_error("process %d exited before it could be captured", (int)pid);
-		else
+		} else if (r == -EPERM || r == -EACCES) {
+			char *why = ct_target_explain_eperm(pid);
+			ct_error("cannot inspect process %d: %s", (int)pid, why ? why : "permission denied");
+			free(why);
+		} else {
 			ct_error("cannot read the memory map of process %d: %s", (int)pid, ct_strerror(r));
+		}
 		return CT_EXIT_TARGET;
 	}
 	struct ct_snapshot **snaps = calloc((size_t)env->snapshots, sizeof(*snaps));
