@@ -134,7 +134,7 @@ bench: bench-threads
 # libFuzzer targets: tests/fuzz/fuzz_*.c, each linked with the library sources under ASan+UBSan;
 # `make fuzz` runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME, if any).
 FUZZ_CC ?= clang
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -233,3 +233,34 @@ rpm:
 .PHONY: pkg-deps
 pkg-deps:
 	@$(MAKE) --no-print-directory deps DEB_DEPS="dpkg-dev debhelper lintian rpm"
+
+# Fault injection, repeated and counted (issue 8): ctrace SIGKILLed mid-capture, thread churn
+# against eu-stack, the target dying mid-capture. Knobs: see tests/stress/stress.sh.
+.PHONY: stress
+stress: all $(FIXTURE_BIN)
+	@BUILD=$(BUILD) CTRACE=$(CURDIR)/$(BUILD)/ctrace FIXTURES=$(CURDIR)/$(BUILD)/fixtures TOP=$(CURDIR) \
+		sh tests/stress/stress.sh
+# issue 8: strace for test_other_tracer, clang for make fuzz, valgrind for make valgrind
+DEB_DEPS += strace clang valgrind
+
+# valgrind memcheck on ctrace's runs against a fixture (issue 8): tests/valgrind/valgrind.sh.
+.PHONY: valgrind
+valgrind: all $(FIXTURE_BIN)
+	@BUILD=$(BUILD) CTRACE=$(CURDIR)/$(BUILD)/ctrace FIXTURES=$(CURDIR)/$(BUILD)/fixtures TOP=$(CURDIR) \
+		sh tests/valgrind/valgrind.sh
+
+# Sanitizers (issue 8): any UBSan report aborts, so a test sees it as a failure.
+ifneq ($(SANITIZE),)
+CT_CFLAGS += -fno-sanitize-recover=all
+endif
+# make check also builds the library into build-asan/ under ASan+UBSan and runs the unit tests
+# there (CHECK_SANITIZE=0 skips it; `make check SANITIZE=address,undefined` runs everything so).
+CHECK_SANITIZE ?= 1
+.PHONY: check-sanitize
+check-sanitize:
+ifeq ($(CHECK_SANITIZE),1)
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined unit
+endif
+ifeq ($(SANITIZE),)
+check: check-sanitize
+endif

@@ -3,6 +3,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,13 +347,35 @@ static int capture_prepare(pid_t pid, pid_t tid, const struct ct_attach_opts *o,
 	return 0;
 }
 
+/* Linux drops a signal that a tracee holds in signal-delivery-stop when its tracer dies (measured
+ * by `make stress`): a Ctrl-C, SIGTERM or SIGHUP to ctrace while a thread is seized would cost the
+ * target that signal. Termination is held back until every thread is released, then delivered. */
+static void hold_termination(sigset_t *ret_old)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGINT);
+	sigaddset(&s, SIGTERM);
+	sigaddset(&s, SIGHUP);
+	sigaddset(&s, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &s, ret_old);
+}
+
+static void release_termination(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 int ct_attach_thread(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline_ns,
 		     struct ct_capture *c)
 {
 	uint64_t d;
 	if (capture_prepare(pid, tid, o, deadline_ns, c, &d))
 		return c->err;
+	sigset_t old;
+	hold_termination(&old);
 	c->err = capture_active(tid, o, d, c);
+	release_termination(&old);
 	return c->err;
 }
 
@@ -548,7 +571,10 @@ int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capt
 		}
 		free(tids);
 		size_t added = s->n - first;
+		sigset_t old;
+		hold_termination(&old);
 		capture_batch(pid, o, deadline, s->caps, first, s->n);
+		release_termination(&old);
 		for (size_t i = first; i < s->n; i++) {
 			s->total_stop_ns += s->caps[i].stop_ns;
 			s->max_stop_ns = CT_MAX(s->max_stop_ns, s->caps[i].stop_ns);
