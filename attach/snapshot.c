@@ -255,11 +255,52 @@ static bool is_stop_signal(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
+/* Threads in flight that exited and were reaped while a PTRACE_SEIZE was blocked (see below). */
+static pid_t reaped[64];
+static volatile sig_atomic_t nreaped;
+
+/* An exec in the target kills its other threads and waits, holding the lock PTRACE_SEIZE takes,
+ * until the killed threads are released; a traced thread is released only when its tracer reaps
+ * it. A SEIZE issued while other threads are in flight would wait for the exec, and the exec for
+ * us. So while a SEIZE blocks, a timer reaps exited tracees (waitid WEXITED only: stop events
+ * stay queued) and notes them. */
+static void reap_exited(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	while (nreaped < (sig_atomic_t)CT_ARRAY_SIZE(reaped)) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | __WALL) != 0 || si.si_pid == 0)
+			break;
+		reaped[nreaped] = si.si_pid;
+		nreaped = nreaped + 1;
+	}
+	errno = saved;
+}
+
+static int seize(pid_t tid)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = reap_exited;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	struct itimerval it = { { 0, 20000 }, { 0, 20000 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+	int r = ptrace(PTRACE_SEIZE, tid, 0, 0) < 0 ? -errno : 0;
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	return r;
+}
+
 /* Seizes tid and asks it to stop; the stop is reported later through waitpid. */
 static int begin_active(pid_t tid)
 {
-	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0)
-		return -errno;
+	int r = seize(tid);
+	if (r < 0)
+		return r;
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
 		return -errno; /* seized but exiting: the kernel drops us when it is gone */
 	return 0;
@@ -444,6 +485,19 @@ static void inflight_remove(struct inflight *in, size_t *n, size_t i)
 }
 
 /* Captures caps[first..last) with a window of threads in flight. */
+/* Threads in flight that were reaped while a SEIZE blocked have gone. */
+static void absorb_reaped(struct inflight *in, size_t *n)
+{
+	for (sig_atomic_t k = 0; k < nreaped; k++)
+		for (size_t i = 0; i < *n; i++)
+			if (in[i].tid == reaped[k]) {
+				in[i].c->err = -ESRCH;
+				inflight_remove(in, n, i);
+				break;
+			}
+	nreaped = 0;
+}
+
 /* Handles one waitpid event for the threads in flight. */
 static void handle_event(pid_t w, int status, bool blocked, const struct ct_attach_opts *o,
 			 struct inflight *in, size_t *n)
@@ -492,6 +546,7 @@ static void capture_batch(pid_t pid, const struct ct_attach_opts *o, uint64_t de
 				continue;
 			}
 			in[n++] = (struct inflight){ tid, c, t0, d };
+			absorb_reaped(in, &n);
 			continue;
 		}
 		if (n == 0)
