@@ -135,13 +135,7 @@ int cmd_analyze(struct ct_env *env)
 		snaps_free(&all);
 		return CT_EXIT_TARGET;
 	}
-	struct ct_buf out = CT_BUF_INIT;
-	if (env->format == CT_FMT_JSON)
-		ct_report_analysis_json(a, &out);
-	else
-		ct_report_analysis_text(a, &out);
-	code = ct_cli_write_output(env, &out);
-	ct_buf_free(&out);
+	code = ct_cli_write_analysis(env, a);
 	if (code == CT_EXIT_OK &&
 	    ((env->fail_on == CT_FAIL_DEADLOCK && ct_analysis_has_deadlock(a)) ||
 	     (env->fail_on == CT_FAIL_STUCK && ct_analysis_has_stuck(a))))

@@ -33,17 +33,6 @@ static int l1_error(pid_t pid, int r)
 	return CT_EXIT_TARGET;
 }
 
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	struct ct_buf b = CT_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	ct_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	return ct_buf_steal(&b);
-}
-
 /* The allocator of one process and, for glibc, the reader of its arenas (kept across --watch rows). */
 struct alloc_ctx {
 	struct ct_alloc_info alloc;
@@ -61,7 +50,7 @@ static int alloc_open(const struct ct_env *env, pid_t pid, const struct ct_mem_l
 	if (r < 0) {
 		if (ct_alloc_detect(l1, NULL, &a->alloc) < 0)
 			return -ENOMEM;
-		a->note = strf("the allocator's statistics were not read: %s", ct_strerror(r));
+		a->note = ct_strf("the allocator's statistics were not read: %s", ct_strerror(r));
 		a->code = CT_EXIT_PARTIAL;
 		return 0;
 	}
@@ -73,7 +62,7 @@ static int alloc_open(const struct ct_env *env, pid_t pid, const struct ct_mem_l
 		if (env->no_arenas)
 			break;
 		if (a->alloc.static_glibc) {
-			a->note = strf("glibc is linked statically into the executable; its arenas are read only "
+			a->note = ct_strf("glibc is linked statically into the executable; its arenas are read only "
 				       "through a shared libc.so.6 with debug information");
 			break;
 		}
@@ -84,7 +73,7 @@ static int alloc_open(const struct ct_env *env, pid_t pid, const struct ct_mem_l
 			goto out;
 		}
 		if (r < 0) {
-			a->note = why ? why : strf("malloc's arenas cannot be read: %s", ct_strerror(r));
+			a->note = why ? why : ct_strf("malloc's arenas cannot be read: %s", ct_strerror(r));
 			if (r != -CT_ENODEBUG)
 				a->code = CT_EXIT_PARTIAL;
 		}
@@ -93,7 +82,7 @@ static int alloc_open(const struct ct_env *env, pid_t pid, const struct ct_mem_l
 	case CT_ALLOC_JEMALLOC:
 	case CT_ALLOC_TCMALLOC:
 	case CT_ALLOC_MIMALLOC:
-		a->note = strf("%s keeps its statistics behind its own API (%s), which only code run inside "
+		a->note = ct_strf("%s keeps its statistics behind its own API (%s), which only code run inside "
 			       "the process can call; ctrace does not do that, so the mappings above are what is known",
 			       ct_allocator_name(a->alloc.kind),
 			       a->alloc.kind == CT_ALLOC_JEMALLOC ? "mallctl" :

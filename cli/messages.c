@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "lib/error.h"
+#include "analyze/threads.h"
 #include "target/inspect.h"
 #include "target/target.h"
 #include "lib/banned.h"
@@ -177,4 +178,16 @@ int ct_cli_open_inspector(const struct ct_env *env, pid_t pid, struct ct_inspect
 		ct_error("cannot read the memory map of process %d: %s", (int)pid, ct_strerror(r));
 	}
 	return CT_EXIT_TARGET;
+}
+
+int ct_cli_write_analysis(const struct ct_env *env, const struct ct_analysis *a)
+{
+	struct ct_buf out = CT_BUF_INIT;
+	if (env->format == CT_FMT_JSON)
+		ct_report_analysis_json(a, &out);
+	else
+		ct_report_analysis_text(a, &out);
+	int code = ct_cli_write_output(env, &out);
+	ct_buf_free(&out);
+	return code;
 }

@@ -110,13 +110,7 @@ int cmd_threads(struct ct_env *env)
 		code = (int)-n;
 	}
 	if (a) {
-		struct ct_buf out = CT_BUF_INIT;
-		if (env->format == CT_FMT_JSON)
-			ct_report_analysis_json(a, &out);
-		else
-			ct_report_analysis_text(a, &out);
-		code = ct_cli_write_output(env, &out);
-		ct_buf_free(&out);
+		code = ct_cli_write_analysis(env, a);
 		if (code == CT_EXIT_OK && a->nthreads && a->class_count[CT_CLASS_GONE] == a->nthreads) {
 			ct_error("process %d exited during capture", (int)pid);
 			code = CT_EXIT_TARGET;

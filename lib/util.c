@@ -81,6 +81,20 @@ int ct_buf_printf(struct ct_buf *b, const char *fmt, ...)
 	return r;
 }
 
+char *ct_strf(const char *fmt, ...)
+{
+	struct ct_buf b = CT_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	ct_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (b.err) {
+		ct_buf_free(&b);
+		return NULL;
+	}
+	return ct_buf_steal(&b);
+}
+
 const char *ct_buf_cstr(struct ct_buf *b)
 {
 	if (!b->data && ct_buf_reserve(b, 0) < 0)

@@ -39,6 +39,8 @@ int ct_buf_putc(struct ct_buf *b, char c);
 int ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ct_buf_vprintf(struct ct_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 const char *ct_buf_cstr(struct ct_buf *b);
+/* A freshly allocated formatted string, or NULL on ENOMEM. */
+char *ct_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Hands the buffer's memory to the caller (NUL-terminated) and resets b. */
 char *ct_buf_steal(struct ct_buf *b);
 void ct_buf_reset(struct ct_buf *b);

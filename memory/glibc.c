@@ -54,17 +54,6 @@ static void init_layout(struct layout *l)
 	for (int i = 0; i < MP_N; i++) l->mp[i].name = mp[i];
 }
 
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	struct ct_buf b = CT_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	ct_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	return ct_buf_steal(&b);
-}
-
 /* ---- DWARF ---------------------------------------------------------------------------------- */
 
 static bool peel(Dwarf_Die *die)
@@ -284,13 +273,13 @@ static int learn_layout(Dwfl_Module *mod, const struct syms *s, struct layout *l
 	if (!modname)
 		modname = "libc";
 	if (!dwfl_module_getdwarf(mod, &bias)) {
-		*ret_why = strf("%s has no debug information, so malloc's arena layout is unknown; install "
+		*ret_why = ct_strf("%s has no debug information, so malloc's arena layout is unknown; install "
 				"libc6-dbg (apt-get install libc6-dbg) and run again", modname);
 		return -CT_ENODEBUG;
 	}
 	Dwarf_Die *cup = s->malloc_fn ? dwfl_module_addrdie(mod, s->malloc_fn, &bias) : NULL;
 	if (!cup) {
-		*ret_why = strf("%s: no debug information for malloc.c; install libc6-dbg", modname);
+		*ret_why = ct_strf("%s: no debug information for malloc.c; install libc6-dbg", modname);
 		return -CT_ENODEBUG;
 	}
 	Dwarf_Die cu = *cup;
@@ -317,7 +306,7 @@ static int learn_layout(Dwfl_Module *mod, const struct syms *s, struct layout *l
 		goto bad;
 	return 0;
 bad:
-	*ret_why = strf("%s: malloc_state, malloc_chunk or malloc_par in its debug information does not "
+	*ret_why = ct_strf("%s: malloc_state, malloc_chunk or malloc_par in its debug information does not "
 			"have the fields ctrace reads; arenas not read", modname);
 	return -EPROTO;
 }
@@ -831,7 +820,7 @@ static int arena_regions(struct walker *w, uint64_t addr, const uint8_t *st, boo
 		h = prev;
 	}
 	if (n == 0) {
-		*problem = strf("no heap of this arena holds its top chunk 0x%" PRIx64 "; chunks were checked "
+		*problem = ct_strf("no heap of this arena holds its top chunk 0x%" PRIx64 "; chunks were checked "
 				"against all anonymous memory instead", top);
 		return broad_regions(w, ret, ret_n);
 	}
@@ -921,7 +910,7 @@ static int read_arena(struct walker *w, uint64_t addr, bool main, int tries, str
 		return 0;
 	/* its lists never held together: what was counted before they broke, marked as such */
 	ar->approximate = true;
-	ar->problem = pass.problem ? pass.problem : strf("could not be read: %s", ct_strerror(r));
+	ar->problem = pass.problem ? pass.problem : ct_strf("could not be read: %s", ct_strerror(r));
 	return r == -EAGAIN || r == -E2BIG || r == -EFAULT ? 0 : r;
 }
 
@@ -1016,7 +1005,7 @@ int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader *
 	struct find_ctx f = { NULL, NULL };
 	dwfl_getmodules(ct_sym_dwfl(sym), find_libc_cb, &f, 0);
 	if (!f.mod) {
-		*ret_why = strf("no libc.so.6 is mapped; glibc's malloc arenas are not there to read");
+		*ret_why = ct_strf("no libc.so.6 is mapped; glibc's malloc arenas are not there to read");
 		return -ENOENT;
 	}
 	struct ct_glibc_reader *g = calloc(1, sizeof(*g));
@@ -1025,7 +1014,7 @@ int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader *
 	g->pid = pid;
 	find_syms(f.mod, &g->sy);
 	if (!g->sy.main_arena || !g->sy.mp) {
-		*ret_why = strf("%s has no symbols main_arena and mp_ (its debug information is missing); install "
+		*ret_why = ct_strf("%s has no symbols main_arena and mp_ (its debug information is missing); install "
 				"libc6-dbg (apt-get install libc6-dbg) and run again", f.name);
 		free(g);
 		return -CT_ENODEBUG;
@@ -1099,11 +1088,11 @@ out:
 	free(w.pages);
 	if (r < 0) {
 		if (r == -ESRCH)
-			*ret_why = strf("the process exited while its arenas were read");
+			*ret_why = ct_strf("the process exited while its arenas were read");
 		else if (r == -EPERM || r == -EACCES)
-			*ret_why = strf("reading the process's memory was refused (process_vm_readv: %s)", ct_strerror(r));
+			*ret_why = ct_strf("reading the process's memory was refused (process_vm_readv: %s)", ct_strerror(r));
 		else
-			*ret_why = strf("malloc's arenas could not be read: %s", ct_strerror(r));
+			*ret_why = ct_strf("malloc's arenas could not be read: %s", ct_strerror(r));
 		ct_glibc_stats_free(s);
 		return r;
 	}
