@@ -62,6 +62,28 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
+/* Runs handler every usec microseconds on SIGALRM (no SA_RESTART) until ticks_stop(): it breaks a
+ * blocking wait so a deadline is checked even when no event comes. */
+static void ticks_start(void (*handler)(int), long usec, struct sigaction *ret_old)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, ret_old);
+	struct itimerval it = { { 0, usec }, { 0, usec } };
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void ticks_stop(const struct sigaction *old)
+{
+	int e = errno;
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, old, NULL);
+	errno = e;
+}
+
 /* Waits for tid to stop or exit, until deadline. Returns 0, -ETIMEDOUT or -errno. A periodic timer
  * breaks the blocking wait so a lost wake-up cannot hang us past the deadline. */
 static int wait_stop(pid_t tid, int *status, uint64_t deadline)
@@ -75,19 +97,10 @@ static int wait_stop(pid_t tid, int *status, uint64_t deadline)
 		uint64_t now = ct_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		struct sigaction sa, old;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_alarm; /* no SA_RESTART: the wait must return */
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGALRM, &sa, &old);
-		struct itimerval it = { { 0, 5000 }, { 0, 5000 } };
-		setitimer(ITIMER_REAL, &it, NULL);
+		struct sigaction old;
+		ticks_start(on_alarm, 5000, &old);
 		w = waitpid(tid, status, __WALL);
-		int e = errno;
-		struct itimerval off = { { 0, 0 }, { 0, 0 } };
-		setitimer(ITIMER_REAL, &off, NULL);
-		sigaction(SIGALRM, &old, NULL);
-		errno = e;
+		ticks_stop(&old);
 		if (w == tid)
 			return 0;
 		if (w < 0 && errno != EINTR)
@@ -281,17 +294,10 @@ static void reap_exited(int sig)
 
 static int seize(pid_t tid)
 {
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = reap_exited;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, &old);
-	struct itimerval it = { { 0, 20000 }, { 0, 20000 } };
-	setitimer(ITIMER_REAL, &it, NULL);
+	struct sigaction old;
+	ticks_start(reap_exited, 20000, &old);
 	int r = ptrace(PTRACE_SEIZE, tid, 0, 0) < 0 ? -errno : 0;
-	struct itimerval off = { { 0, 0 }, { 0, 0 } };
-	setitimer(ITIMER_REAL, &off, NULL);
-	sigaction(SIGALRM, &old, NULL);
+	ticks_stop(&old);
 	return r;
 }
 
@@ -458,18 +464,11 @@ static int wait_any(struct inflight *in, size_t n, pid_t *ret_tid, int *status, 
 		if (ct_now_ns() >= earliest)
 			return -ETIMEDOUT;
 		*ret_blocked = true;
-		struct sigaction sa, old;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_alarm;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGALRM, &sa, &old);
-		struct itimerval it = { { 0, 5000 }, { 0, 5000 } };
-		setitimer(ITIMER_REAL, &it, NULL);
+		struct sigaction old;
+		ticks_start(on_alarm, 5000, &old);
 		w = waitpid(-1, status, __WALL);
 		int e = errno;
-		struct itimerval off = { { 0, 0 }, { 0, 0 } };
-		setitimer(ITIMER_REAL, &off, NULL);
-		sigaction(SIGALRM, &old, NULL);
+		ticks_stop(&old);
 		if (w > 0) {
 			*ret_tid = w;
 			return 0;
