@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "lib/model.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,33 @@ void ct_frame_clear(struct ct_frame *f)
 	free(f->module);
 	free(f->file);
 	memset(f, 0, sizeof(*f));
+}
+
+int ct_frame_copy(struct ct_frame *dst, const struct ct_frame *src)
+{
+	*dst = *src;
+	dst->function = ct_strdup(src->function);
+	dst->module = ct_strdup(src->module);
+	dst->file = ct_strdup(src->file);
+	if ((src->function && !dst->function) || (src->module && !dst->module) || (src->file && !dst->file)) {
+		ct_frame_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int ct_thread_append_frames(struct ct_thread *t, const struct ct_thread *from)
+{
+	for (size_t i = 0; i < from->nframes; i++) {
+		struct ct_frame *f = ct_thread_add_frame(t);
+		if (!f)
+			return -ENOMEM;
+		if (ct_frame_copy(f, &from->frames[i]) < 0) {
+			t->nframes--;
+			return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 void ct_thread_clear(struct ct_thread *t)

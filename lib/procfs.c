@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "lib/util.h"
 #include "lib/banned.h"
@@ -200,6 +201,7 @@ int ct_parse_proc_maps_line(const char *line, struct ct_proc_map *ret)
 	    take_u64(&p, 16, &dev_minor) < 0 || take_u64(&p, 10, &inode) < 0)
 		return -EINVAL;
 	m.inode = (unsigned long)inode;
+	m.dev = makedev((unsigned)dev_major, (unsigned)dev_minor);
 	while (*p == ' ' || *p == '\t')
 		p++;
 	size_t len = strcspn(p, "\n");

@@ -40,6 +40,7 @@ struct ct_proc_syscall {
 struct ct_proc_map {
 	uint64_t start, end, offset;
 	unsigned long inode;
+	uint64_t dev;            /* makedev(major, minor) of the mapped file; 0 for anonymous */
 	char perms[5];
 	char *path;              /* NULL for anonymous; "[stack]", "[heap]", "/usr/lib/…", "… (deleted)" */
 	bool deleted;

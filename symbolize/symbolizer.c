@@ -61,6 +61,7 @@ struct ct_symbolizer {
 	uint64_t debuginfod_budget_ns, debuginfod_deadline;
 	debuginfod_client *dbgd;
 	bool perfmap_loaded;
+	struct ct_sym_stats stats;
 	struct ct_perfmap perfmap;
 	struct cu_index *cuix; /* per module without .debug_aranges */
 	size_t ncuix, cap_cuix;
@@ -69,6 +70,78 @@ struct ct_symbolizer {
 	char **warnings;
 	size_t nwarnings, cap_warnings, next_warning;
 };
+
+/* ---- frames shared by every symbolizer of the run ------------------------------------------------
+ * The frames of a pc depend only on the file it is in and its offset there (and on the options), not
+ * on the process: keyed by the mapped file's device and inode (from /proc/PID/maps, the same in every
+ * mount namespace) and file offset, one lookup serves every thread, every sample and every process of
+ * the run (64 pre-fork workers open and parse libc's debug info once, not 64 times). Code that is not
+ * file-backed (JIT, [vdso]) is looked up each time: its address says nothing across processes. */
+struct share_entry {
+	uint64_t dev, ino, off; /* off: file offset of the looked-up pc (pc - 1 for a return address) */
+	unsigned flags;         /* 1: activation, 2: no inlines, 4: no demangling; 0x80: slot in use */
+	struct ct_thread frames;
+};
+
+#define SHARE_USED 0x80u
+#define SHARE_MAX (1u << 20) /* entries; past it, lookups are not remembered */
+
+static struct {
+	struct share_entry *v;
+	size_t cap, n;
+	unsigned users; /* open symbolizers; the cache is dropped when the last one closes */
+} share;
+
+static size_t share_hash(uint64_t dev, uint64_t ino, uint64_t off, unsigned flags)
+{
+	uint64_t x = (off * 0x9e3779b97f4a7c15ull) ^ (ino * 0xff51afd7ed558ccdull) ^ (dev << 17) ^ flags;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+static struct share_entry *share_slot(struct share_entry *v, size_t cap, uint64_t dev, uint64_t ino,
+				      uint64_t off, unsigned flags)
+{
+	size_t mask = cap - 1;
+	for (size_t i = share_hash(dev, ino, off, flags) & mask;; i = (i + 1) & mask) {
+		struct share_entry *e = &v[i];
+		if (!(e->flags & SHARE_USED) ||
+		    (e->dev == dev && e->ino == ino && e->off == off && e->flags == (flags | SHARE_USED)))
+			return e;
+	}
+}
+
+static void share_drop(void)
+{
+	for (size_t i = 0; i < share.cap; i++)
+		if (share.v[i].flags & SHARE_USED)
+			ct_thread_clear(&share.v[i].frames);
+	free(share.v);
+	memset(&share, 0, sizeof(share));
+}
+
+static bool share_grow(void)
+{
+	if (share.n * 2 < share.cap)
+		return true;
+	if (share.n >= SHARE_MAX)
+		return false;
+	size_t ncap = share.cap ? share.cap * 2 : 4096;
+	struct share_entry *nv = calloc(ncap, sizeof(*nv));
+	if (!nv)
+		return false;
+	for (size_t i = 0; i < share.cap; i++) {
+		struct share_entry *e = &share.v[i];
+		if (e->flags & SHARE_USED)
+			*share_slot(nv, ncap, e->dev, e->ino, e->off, e->flags & ~SHARE_USED) = *e;
+	}
+	free(share.v);
+	share.v = nv;
+	share.cap = ncap;
+	return true;
+}
 
 static void warn(struct ct_symbolizer *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(struct ct_symbolizer *s, const char *fmt, ...)
@@ -379,6 +452,7 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 		ct_sym_close(s);
 		return -ENOMEM;
 	}
+	share.users++;
 	dwfl_report_begin(s->dwfl);
 	r = dwfl_linux_proc_report(s->dwfl, pid);
 	dwfl_report_end(s->dwfl, NULL, NULL);
@@ -395,8 +469,11 @@ void ct_sym_close(struct ct_symbolizer *s)
 {
 	if (!s)
 		return;
-	if (s->dwfl)
+	if (s->dwfl) {
 		dwfl_end(s->dwfl);
+		if (--share.users == 0)
+			share_drop();
+	}
 	if (s->root_fd >= 0)
 		close(s->root_fd);
 	ct_proc_maps_free(s->maps, s->nmaps);
@@ -451,6 +528,8 @@ bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end)
 	return false;
 }
 pid_t ct_sym_pid(struct ct_symbolizer *s) { return s->pid; }
+
+void ct_sym_get_stats(struct ct_symbolizer *s, struct ct_sym_stats *ret) { *ret = s->stats; }
 
 static const char *die_name(Dwarf_Die *die)
 {
@@ -801,7 +880,7 @@ static int jit_frame(struct ct_symbolizer *s, uint64_t pc, uint64_t pc_adj, stru
 	return 1;
 }
 
-int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
+static int sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
 {
 	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc_adj);
@@ -904,6 +983,37 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 	f->offset = symoff;
 	f->line = line;
 	return 1;
+}
+
+int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
+{
+	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
+	const struct ct_proc_map *am = addr_map(s, pc_adj);
+	s->stats.lookups++;
+	if (!am || !am->path || !am->inode || am->path[0] == '[' || !share_grow())
+		return sym_frames(s, pc, activation, t);
+	unsigned flags = (activation ? 1u : 0) | (s->no_inlines ? 2u : 0) | (s->no_demangle ? 4u : 0);
+	uint64_t off = am->offset + (pc_adj - am->start);
+	struct share_entry *e = share_slot(share.v, share.cap, am->dev, am->inode, off, flags);
+	if (!(e->flags & SHARE_USED)) {
+		struct ct_thread fresh;
+		memset(&fresh, 0, sizeof(fresh));
+		int r = sym_frames(s, pc, activation, &fresh);
+		if (r < 0) {
+			ct_thread_clear(&fresh);
+			return r;
+		}
+		*e = (struct share_entry){ am->dev, am->inode, off, flags | SHARE_USED, fresh };
+		share.n++;
+	} else {
+		s->stats.shared_hits++;
+	}
+	size_t first = t->nframes;
+	if (ct_thread_append_frames(t, &e->frames) < 0)
+		return -ENOMEM;
+	for (size_t i = first; i < t->nframes; i++)
+		t->frames[i].pc = pc; /* the same code may sit at another address in this process */
+	return (int)e->frames.nframes;
 }
 
 /* ---- tail calls: the frames gdb infers from DWARF call-site records ------------------------------ */

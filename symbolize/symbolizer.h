@@ -33,9 +33,18 @@ bool ct_sym_is_exec(struct ct_symbolizer *s, uint64_t addr);
 bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end);
 
 /* Appends the frames for pc to t: the inline chain innermost first, then the function that holds it.
+ * File-backed code is looked up once per run: every symbolizer open at the same time shares the
+ * frames by (device, inode, file offset), so threads, samples and processes mapping the same file
+ * (pre-fork workers) do not open and parse its debug info again.
  * activation: pc is exact (frame 0, or interrupted by a signal); otherwise it is a return address and
  * pc-1 is looked up. Returns the number of frames appended or -ENOMEM. */
 int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t);
+
+struct ct_sym_stats {
+	uint64_t lookups;     /* ct_sym_frames calls */
+	uint64_t shared_hits; /* answered from frames another thread, sample or process already had named */
+};
+void ct_sym_get_stats(struct ct_symbolizer *s, struct ct_sym_stats *ret);
 
 /* Frames for functions that tail-called their way from the caller's call to the callee, inferred,
  * as gdb does, from DWARF call-site records (only when the chain is unique). Call between the frames

@@ -16,103 +16,13 @@
 #include "target/target.h"
 #include "lib/banned.h"
 
-/* Symbolized frames of one pc, kept so that the same pc in many threads (and snapshots) is looked
- * up once: DWARF scope walks are the costly part of symbolization. */
-struct pc_entry {
-	uint64_t key;          /* pc << 1 | activation; 0 marks an empty slot */
-	struct ct_thread frames;
-};
-
 struct ct_inspector {
 	pid_t pid;
 	struct ct_inspect_opts o;
 	struct ct_symbolizer *sym;
 	struct ct_unwinder *unw;
 	struct ct_upc *pcs;
-	struct pc_entry *cache;
-	size_t cache_cap, cache_n;
 };
-
-static uint64_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
-}
-
-static struct pc_entry *cache_slot(struct ct_inspector *in, uint64_t key)
-{
-	size_t mask = in->cache_cap - 1;
-	for (size_t i = hash64(key) & mask;; i = (i + 1) & mask)
-		if (in->cache[i].key == key || in->cache[i].key == 0)
-			return &in->cache[i];
-}
-
-static int cache_grow(struct ct_inspector *in)
-{
-	size_t ncap = in->cache_cap ? in->cache_cap * 2 : 1024;
-	struct pc_entry *old = in->cache;
-	size_t ocap = in->cache_cap;
-	in->cache = calloc(ncap, sizeof(*in->cache));
-	if (!in->cache) {
-		in->cache = old;
-		return -ENOMEM;
-	}
-	in->cache_cap = ncap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].key)
-			*cache_slot(in, old[i].key) = old[i];
-	free(old);
-	return 0;
-}
-
-static int copy_frame(struct ct_frame *dst, const struct ct_frame *src)
-{
-	*dst = *src;
-	dst->function = ct_strdup(src->function);
-	dst->module = ct_strdup(src->module);
-	dst->file = ct_strdup(src->file);
-	if ((src->function && !dst->function) || (src->module && !dst->module) || (src->file && !dst->file)) {
-		ct_frame_clear(dst);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int append_frames(struct ct_thread *t, const struct ct_thread *from)
-{
-	for (size_t i = 0; i < from->nframes; i++) {
-		struct ct_frame *f = ct_thread_add_frame(t);
-		if (!f || copy_frame(f, &from->frames[i]) < 0) {
-			if (f)
-				t->nframes--;
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-/* Appends the symbolized frames of pc to t, through the cache. */
-static int sym_frames_cached(struct ct_inspector *in, uint64_t pc, bool activation, struct ct_thread *t)
-{
-	uint64_t key = (pc << 1) | (activation ? 1 : 0);
-	if (key == 0)
-		return ct_sym_frames(in->sym, pc, activation, t);
-	if (in->cache_n * 2 >= in->cache_cap && cache_grow(in) < 0)
-		return ct_sym_frames(in->sym, pc, activation, t);
-	struct pc_entry *e = cache_slot(in, key);
-	if (e->key == 0) {
-		memset(&e->frames, 0, sizeof(e->frames));
-		if (ct_sym_frames(in->sym, pc, activation, &e->frames) < 0) {
-			ct_thread_clear(&e->frames);
-			return -ENOMEM;
-		}
-		e->key = key;
-		in->cache_n++;
-	}
-	return append_frames(t, &e->frames);
-}
 
 int ct_inspector_open(pid_t pid, const struct ct_inspect_opts *o, struct ct_inspector **ret)
 {
@@ -140,10 +50,6 @@ void ct_inspector_close(struct ct_inspector *in)
 		return;
 	ct_unwinder_close(in->unw);
 	ct_sym_close(in->sym);
-	for (size_t i = 0; i < in->cache_cap; i++)
-		if (in->cache[i].key)
-			ct_thread_clear(&in->cache[i].frames);
-	free(in->cache);
 	free(in->pcs);
 	free(in);
 }
@@ -260,7 +166,7 @@ int ct_inspector_thread(struct ct_inspector *in, const struct ct_capture *c, str
 			t->unwind_error = strdup("--max-frames reached");
 	}
 	for (int i = 0; i < n; i++)
-		if (sym_frames_cached(in, in->pcs[i].pc, in->pcs[i].activation, t) < 0 ||
+		if (ct_sym_frames(in->sym, in->pcs[i].pc, in->pcs[i].activation, t) < 0 ||
 		    (i + 1 < n && ct_sym_tailcalls(in->sym, in->pcs[i].pc, in->pcs[i].activation,
 						   in->pcs[i + 1].pc, t) < 0))
 			return -ENOMEM;

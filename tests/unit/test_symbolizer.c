@@ -6,6 +6,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/model.h"
 #include "symbolize/symbolizer.h"
 
 static void expect_name(const char *raw, bool demangle, const char *want)
@@ -56,12 +64,132 @@ static void test_plain_versioned_bad(void **state)
 	expect_name("_R", true, "_R");
 }
 
+/* Path of the mapping that holds addr in our own process (the libc we and the children use). */
+static void own_module(uint64_t addr, char *ret, size_t size)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "re");
+	assert_non_null(f);
+	ret[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end;
+		char name[256] = "";
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %255s", &start, &end, name) == 3 && addr >= start &&
+		    addr < end)
+			snprintf(ret, size, "%s", name);
+	}
+	fclose(f);
+	assert_true(ret[0] == '/');
+}
+
+/* Start of the file-offset-0 mapping of module in pid (0: ourselves). */
+static uint64_t module_base(pid_t pid, const char *module)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), pid ? "/proc/%d/maps" : "/proc/self/maps", (int)pid);
+	uint64_t base = 0;
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	while (!base && fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off;
+		char name[256] = "";
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %255s", &start, &end, &off, name) == 4 && off == 0 &&
+		    strcmp(name, module) == 0)
+			base = start;
+	}
+	fclose(f);
+	assert_true(base != 0);
+	return base;
+}
+
+static pid_t start_sleep(void)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	/* wait for the exec: the child's maps name /bin/sleep (or coreutils' sleep) */
+	for (int i = 0; i < 500; i++) {
+		char path[64], exe[256];
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			if (strstr(exe, "sleep"))
+				return pid;
+		}
+		usleep(2000);
+	}
+	fail_msg("sleep did not start");
+	return -1;
+}
+
+/* Two processes (each exec'd, so libc sits at another address in each): the second lookup of the same
+ * libc code is answered from the first, at the second process's own address. */
+static void test_shared_across_processes(void **state)
+{
+	(void)state;
+	char libc[256];
+	own_module((uint64_t)(uintptr_t)&nanosleep, libc, sizeof(libc));
+	uint64_t delta = (uint64_t)(uintptr_t)&nanosleep - module_base(0, libc);
+	pid_t a = start_sleep(), b = start_sleep();
+	uint64_t pa = module_base(a, libc) + delta, pb = module_base(b, libc) + delta;
+	assert_true(pa != pb); /* each exec'd process has its own layout */
+	struct ct_symbolizer *sa = NULL, *sb = NULL;
+	assert_int_equal(ct_sym_open(a, NULL, &sa), 0);
+	assert_int_equal(ct_sym_open(b, NULL, &sb), 0);
+
+	struct ct_thread ta, tb;
+	memset(&ta, 0, sizeof(ta));
+	memset(&tb, 0, sizeof(tb));
+	assert_true(ct_sym_frames(sa, pa, true, &ta) >= 1);
+	assert_true(ct_sym_frames(sb, pb, true, &tb) >= 1);
+	assert_int_equal(ta.nframes, tb.nframes);
+	assert_non_null(ta.frames[ta.nframes - 1].function);
+	assert_non_null(strstr(ta.frames[ta.nframes - 1].function, "nanosleep"));
+	for (size_t i = 0; i < ta.nframes; i++) {
+		assert_int_equal(ta.frames[i].pc, pa);
+		assert_int_equal(tb.frames[i].pc, pb);
+		if (ta.frames[i].function)
+			assert_string_equal(ta.frames[i].function, tb.frames[i].function);
+		assert_int_equal(ta.frames[i].offset, tb.frames[i].offset);
+	}
+	struct ct_sym_stats st;
+	ct_sym_get_stats(sa, &st);
+	assert_int_equal(st.lookups, 1);
+	assert_int_equal(st.shared_hits, 0);
+	ct_sym_get_stats(sb, &st);
+	assert_int_equal(st.lookups, 1);
+	assert_int_equal(st.shared_hits, 1);
+
+	/* a return address (pc - 1 looked up) is another entry, not the activation's */
+	struct ct_thread tc;
+	memset(&tc, 0, sizeof(tc));
+	assert_true(ct_sym_frames(sb, pb + 1, false, &tc) >= 1);
+	ct_sym_get_stats(sb, &st);
+	assert_int_equal(st.shared_hits, 1);
+	assert_int_equal(tc.frames[0].pc, pb + 1);
+
+	ct_thread_clear(&ta);
+	ct_thread_clear(&tb);
+	ct_thread_clear(&tc);
+	ct_sym_close(sa);
+	ct_sym_close(sb);
+	kill(a, SIGKILL);
+	kill(b, SIGKILL);
+	waitpid(a, NULL, 0);
+	waitpid(b, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cxx),
 		cmocka_unit_test(test_rust),
 		cmocka_unit_test(test_plain_versioned_bad),
+		cmocka_unit_test(test_shared_across_processes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
