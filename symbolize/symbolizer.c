@@ -337,6 +337,53 @@ static int debuginfod_fetch(struct ct_symbolizer *s, Dwfl_Module *mod, const cha
 
 /* Separate debug info the standard way (build-id directories, .gnu_debuglink checked by build-id or
  * CRC); when a debuglink names a file that exists but does not match, say so once rather than use it. */
+/* The local places dwfl_standard_find_debuginfo looks in for mod's separate debug file, as a ':'-separated
+ * list (build-id files under each absolute search directory; the debuglink name, or BASENAME.debug,
+ * beside the file, in .debug/ there, and under each absolute directory + the file's directory). */
+static char *debug_candidates(const char *search_path, Dwfl_Module *mod, const char *file_name,
+			      const char *debuglink_file)
+{
+	const unsigned char *id = NULL;
+	GElf_Addr id_vaddr;
+	int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
+	char hex[2 * 64 + 2] = "";
+	for (int i = 0; i < idlen && i < 64; i++)
+		snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), i == 1 ? "/%02x" : "%02x", id[i]);
+	_cleanup_free_ char *local = NULL;
+	const char *slash = file_name ? strrchr(file_name, '/') : NULL;
+	if (!debuglink_file && slash && (local = ct_strf("%s.debug", slash + 1)))
+		debuglink_file = local;
+	int dlen = slash ? (int)(slash - file_name) : 0;
+	bool link = debuglink_file && !strchr(debuglink_file, '/') && file_name;
+	struct ct_buf cand = CT_BUF_INIT;
+	if (link)
+		ct_buf_printf(&cand, "%.*s/%s:%.*s/.debug/%s", dlen, file_name, debuglink_file, dlen, file_name,
+			      debuglink_file);
+	const char *p = search_path;
+	while (p && *p) {
+		const char *end = strchrnul(p, ':');
+		if (*p == '/' && idlen >= 2)
+			ct_buf_printf(&cand, ":%.*s/.build-id/%s.debug", (int)(end - p), p, hex);
+		if (*p == '/' && link)
+			ct_buf_printf(&cand, ":%.*s%.*s/%s", (int)(end - p), p, dlen, file_name, debuglink_file);
+		p = *end ? end + 1 : end;
+	}
+	return ct_buf_steal(&cand);
+}
+
+/* The first readable entry of a ':'-separated list (modified in place), or NULL. */
+static const char *first_readable(char *list)
+{
+	for (char *c = list, *next; c && *c; c = next) {
+		next = strchrnul(c, ':');
+		if (*next)
+			*next++ = '\0';
+		if (*c && access(c, R_OK) == 0)
+			return c;
+	}
+	return NULL;
+}
+
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
 			  char **debuginfo_file_name)
@@ -349,56 +396,41 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 		return cfd;
 	/* libdwfl asks debuginfod itself whenever DEBUGINFOD_URLS was set at start-up, with no time
 	 * budget: hide the variable for the local search, and ask below, bounded, when opted in. */
-	const char *urls = getenv("DEBUGINFOD_URLS");
-	_cleanup_free_ char *saved = urls ? strdup(urls) : NULL;
-	if (urls && saved)
-		unsetenv("DEBUGINFOD_URLS");
-	int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-					      debuglink_crc, debuginfo_file_name);
-	if (saved)
-		setenv("DEBUGINFOD_URLS", saved, 1);
 	struct ct_symbolizer *s = *userdata;
+	/* When no local candidate exists, libdwfl would go on to dlopen libdebuginfod and, with it, libcurl,
+	 * GnuTLS and Kerberos (~35 libraries, milliseconds of relocation) only to find no server: skip
+	 * it. An absolute debuglink is a dwz alternate file, whose own build-id lookup libdwfl does. */
+	bool try_local = true;
+	if (s && !(debuglink_file && strchr(debuglink_file, '/'))) {
+		_cleanup_free_ char *cands = debug_candidates(s->debuginfo_path, mod, file_name, debuglink_file);
+		try_local = !cands || first_readable(cands) != NULL;
+	}
+	int fd = -1;
+	if (try_local) {
+		const char *urls = getenv("DEBUGINFOD_URLS");
+		_cleanup_free_ char *saved = urls ? strdup(urls) : NULL;
+		if (urls && saved)
+			unsetenv("DEBUGINFOD_URLS");
+		fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+						  debuglink_crc, debuginfo_file_name);
+		if (saved)
+			setenv("DEBUGINFOD_URLS", saved, 1);
+	}
 	if (fd < 0 && s && s->debuginfod)
 		fd = debuginfod_fetch(s, mod, modname, debuginfo_file_name);
-	if (fd >= 0 || !s || !file_name)
+	if (fd >= 0 || !s || !file_name || !try_local)
 		return fd;
-	const unsigned char *id = NULL;
-	GElf_Addr id_vaddr;
-	int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
-	char hex[2 * 64 + 2] = "";
-	for (int i = 0; i < idlen && i < 64; i++)
-		snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), i == 1 ? "/%02x" : "%02x", id[i]);
-	const char *slash = strrchr(file_name, '/');
-	int dlen = slash ? (int)(slash - file_name) : 0;
-	struct ct_buf cand = CT_BUF_INIT;
-	if (debuglink_file && !strchr(debuglink_file, '/'))
-		ct_buf_printf(&cand, "%.*s/%s:%.*s/.debug/%s", dlen, file_name, debuglink_file, dlen,
-			      file_name, debuglink_file);
-	/* absolute entries of the search path: DIR/.build-id/xx/rest.debug, and the module's directory
-	 * tree holding the debuglink name (gdb's layout) */
-	const char *p = s->debuginfo_path;
-	while (p && *p) {
-		const char *end = strchrnul(p, ':');
-		if (*p == '/' && idlen >= 2)
-			ct_buf_printf(&cand, ":%.*s/.build-id/%s.debug", (int)(end - p), p, hex);
-		if (*p == '/' && debuglink_file && !strchr(debuglink_file, '/'))
-			ct_buf_printf(&cand, ":%.*s%.*s/%s", (int)(end - p), p, dlen, file_name, debuglink_file);
-		p = *end ? end + 1 : end;
+	/* a candidate exists but libdwfl refused it: it does not match (build-id or CRC) */
+	_cleanup_free_ char *list = debug_candidates(s->debuginfo_path, mod, file_name, debuglink_file);
+	const char *c = first_readable(list);
+	if (c) {
+		_cleanup_free_ char *name = strndup(modname, name_len(modname));
+		const unsigned char *id = NULL;
+		GElf_Addr id_vaddr;
+		if (name && !warned_about(s, name))
+			warn(s, "%s: debug file %s is unreadable or does not match it (%s); ignored", name, c,
+			     dwfl_module_build_id(mod, &id, &id_vaddr) > 0 ? "build-id" : "CRC");
 	}
-	char *list = ct_buf_steal(&cand);
-	for (char *c = list, *next; c && *c; c = next) {
-		next = strchrnul(c, ':');
-		if (*next)
-			*next++ = '\0';
-		if (access(c, R_OK) == 0) {
-			_cleanup_free_ char *name = strndup(modname, name_len(modname));
-			if (name && !warned_about(s, name))
-				warn(s, "%s: debug file %s is unreadable or does not match it (%s); ignored", name,
-				     c, idlen > 0 ? "build-id" : "CRC");
-			break;
-		}
-	}
-	free(list);
 	return fd;
 }
 
