@@ -34,13 +34,13 @@ int ct_frame_copy(struct ct_frame *dst, const struct ct_frame *src)
 	return 0;
 }
 
-int ct_thread_append_frames(struct ct_thread *t, const struct ct_thread *from)
+int ct_thread_append_frames(struct ct_thread *t, const struct ct_frame *frames, size_t n)
 {
-	for (size_t i = 0; i < from->nframes; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct ct_frame *f = ct_thread_add_frame(t);
 		if (!f)
 			return -ENOMEM;
-		if (ct_frame_copy(f, &from->frames[i]) < 0) {
+		if (ct_frame_copy(f, &frames[i]) < 0) {
 			t->nframes--;
 			return -ENOMEM;
 		}

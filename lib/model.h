@@ -78,8 +78,8 @@ void ct_thread_clear(struct ct_thread *t);
 void ct_frame_clear(struct ct_frame *f);
 /* Deep copy of src into dst (strings duplicated). Returns 0 or -ENOMEM (dst left cleared). */
 int ct_frame_copy(struct ct_frame *dst, const struct ct_frame *src);
-/* Appends deep copies of from's frames to t. Returns 0 or -ENOMEM (t keeps what was appended). */
-int ct_thread_append_frames(struct ct_thread *t, const struct ct_thread *from);
+/* Appends deep copies of frames[0..n) to t. Returns 0 or -ENOMEM (t keeps what was appended). */
+int ct_thread_append_frames(struct ct_thread *t, const struct ct_frame *frames, size_t n);
 
 const char *ct_state_name(char state); /* "sleeping", "running", … */
 

@@ -80,7 +80,8 @@ struct ct_symbolizer {
 struct share_entry {
 	uint64_t dev, ino, off; /* off: file offset of the looked-up pc (pc - 1 for a return address) */
 	unsigned flags;         /* 1: activation, 2: no inlines, 4: no demangling; 0x80: slot in use */
-	struct ct_thread frames;
+	unsigned nframes;
+	struct ct_frame *frames;
 };
 
 #define SHARE_USED 0x80u
@@ -116,8 +117,11 @@ static struct share_entry *share_slot(struct share_entry *v, size_t cap, uint64_
 static void share_drop(void)
 {
 	for (size_t i = 0; i < share.cap; i++)
-		if (share.v[i].flags & SHARE_USED)
-			ct_thread_clear(&share.v[i].frames);
+		if (share.v[i].flags & SHARE_USED) {
+			for (unsigned j = 0; j < share.v[i].nframes; j++)
+				ct_frame_clear(&share.v[i].frames[j]);
+			free(share.v[i].frames);
+		}
 	free(share.v);
 	memset(&share, 0, sizeof(share));
 }
@@ -128,7 +132,7 @@ static bool share_grow(void)
 		return true;
 	if (share.n >= SHARE_MAX)
 		return false;
-	size_t ncap = share.cap ? share.cap * 2 : 4096;
+	size_t ncap = share.cap ? share.cap * 2 : 512;
 	struct share_entry *nv = calloc(ncap, sizeof(*nv));
 	if (!nv)
 		return false;
@@ -1035,17 +1039,18 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 			ct_thread_clear(&fresh);
 			return r;
 		}
-		*e = (struct share_entry){ am->dev, am->inode, off, flags | SHARE_USED, fresh };
+		*e = (struct share_entry){ am->dev, am->inode, off, flags | SHARE_USED, (unsigned)fresh.nframes,
+					   fresh.frames };
 		share.n++;
 	} else {
 		s->stats.shared_hits++;
 	}
 	size_t first = t->nframes;
-	if (ct_thread_append_frames(t, &e->frames) < 0)
+	if (ct_thread_append_frames(t, e->frames, e->nframes) < 0)
 		return -ENOMEM;
 	for (size_t i = first; i < t->nframes; i++)
 		t->frames[i].pc = pc; /* the same code may sit at another address in this process */
-	return (int)e->frames.nframes;
+	return (int)e->nframes;
 }
 
 /* ---- tail calls: the frames gdb infers from DWARF call-site records ------------------------------ */
