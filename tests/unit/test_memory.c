@@ -13,26 +13,7 @@
 #include "memory/alloc.h"
 #include "memory/watch.h"
 #include "report/memory.h"
-
-static int parse(struct ct_env *env, struct ct_buf *err, const char *line)
-{
-	static char copy[512];
-	static char *argv[32];
-	int argc = 0;
-	snprintf(copy, sizeof(copy), "ctrace %s", line);
-	for (char *s = copy; *s && argc < 31;) {
-		argv[argc++] = s;
-		char *sp = strchr(s, ' ');
-		if (!sp)
-			break;
-		*sp = '\0';
-		s = sp + 1;
-	}
-	argv[argc] = NULL;
-	ct_env_init(env);
-	ct_buf_reset(err);
-	return ct_cli_parse(argc, argv, env, err);
-}
+#include "tests/unit/cli_helpers.h"
 
 static void test_options(void **state)
 {

@@ -8,28 +8,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
-
-static int parse(struct ct_env *env, struct ct_buf *err, const char *line)
-{
-	static char copy[512];
-	static char *argv[32];
-	int argc = 0;
-	snprintf(copy, sizeof(copy), "ctrace %s", line);
-	/* split on single spaces */
-	char *s = copy;
-	while (*s && argc < 31) {
-		argv[argc++] = s;
-		char *sp = strchr(s, ' ');
-		if (!sp)
-			break;
-		*sp = '\0';
-		s = sp + 1;
-	}
-	argv[argc] = NULL;
-	ct_env_init(env);
-	ct_buf_reset(err);
-	return ct_cli_parse(argc, argv, env, err);
-}
+#include "tests/unit/cli_helpers.h"
 
 static void test_defaults(void **state)
 {
