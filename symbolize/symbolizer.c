@@ -79,11 +79,14 @@ struct ct_symbolizer {
  * file-backed (JIT, [vdso]) is looked up each time: its address says nothing across processes. */
 struct share_entry {
 	uint64_t dev, ino, off; /* off: file offset of the looked-up pc (pc - 1 for a return address) */
-	unsigned flags;         /* 1: activation, 2: no inlines, 4: no demangling; 0x80: slot in use */
+	uint64_t off2;          /* tail calls: file offset of the caller's return address - 1 */
+	unsigned flags;         /* 1: activation, 2: no inlines, 4: no demangling, 8: tail calls;
+				 * 0x80: slot in use */
 	unsigned nframes;
 	struct ct_frame *frames;
 };
 
+#define SHARE_TAIL 0x8u
 #define SHARE_USED 0x80u
 #define SHARE_MAX (1u << 20) /* entries; past it, lookups are not remembered */
 
@@ -93,9 +96,10 @@ static struct {
 	unsigned users; /* open symbolizers; the cache is dropped when the last one closes */
 } share;
 
-static size_t share_hash(uint64_t dev, uint64_t ino, uint64_t off, unsigned flags)
+static size_t share_hash(uint64_t dev, uint64_t ino, uint64_t off, uint64_t off2, unsigned flags)
 {
-	uint64_t x = (off * 0x9e3779b97f4a7c15ull) ^ (ino * 0xff51afd7ed558ccdull) ^ (dev << 17) ^ flags;
+	uint64_t x = (off * 0x9e3779b97f4a7c15ull) ^ (ino * 0xff51afd7ed558ccdull) ^ (dev << 17) ^ flags ^
+		     (off2 * 0x94d049bb133111ebull);
 	x ^= x >> 33;
 	x *= 0xc4ceb9fe1a85ec53ull;
 	x ^= x >> 33;
@@ -103,13 +107,13 @@ static size_t share_hash(uint64_t dev, uint64_t ino, uint64_t off, unsigned flag
 }
 
 static struct share_entry *share_slot(struct share_entry *v, size_t cap, uint64_t dev, uint64_t ino,
-				      uint64_t off, unsigned flags)
+				      uint64_t off, uint64_t off2, unsigned flags)
 {
 	size_t mask = cap - 1;
-	for (size_t i = share_hash(dev, ino, off, flags) & mask;; i = (i + 1) & mask) {
+	for (size_t i = share_hash(dev, ino, off, off2, flags) & mask;; i = (i + 1) & mask) {
 		struct share_entry *e = &v[i];
-		if (!(e->flags & SHARE_USED) ||
-		    (e->dev == dev && e->ino == ino && e->off == off && e->flags == (flags | SHARE_USED)))
+		if (!(e->flags & SHARE_USED) || (e->dev == dev && e->ino == ino && e->off == off &&
+						 e->off2 == off2 && e->flags == (flags | SHARE_USED)))
 			return e;
 	}
 }
@@ -139,7 +143,7 @@ static bool share_grow(void)
 	for (size_t i = 0; i < share.cap; i++) {
 		struct share_entry *e = &share.v[i];
 		if (e->flags & SHARE_USED)
-			*share_slot(nv, ncap, e->dev, e->ino, e->off, e->flags & ~SHARE_USED) = *e;
+			*share_slot(nv, ncap, e->dev, e->ino, e->off, e->off2, e->flags & ~SHARE_USED) = *e;
 	}
 	free(share.v);
 	share.v = nv;
@@ -1021,17 +1025,53 @@ static int sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, str
 	return 1;
 }
 
+/* File-backed code whose frames can be shared (not JIT, [vdso], or anonymous memory). */
+static bool shareable(const struct ct_proc_map *m)
+{
+	return m && m->path && m->inode && m->path[0] != '[';
+}
+
+static unsigned share_flags(struct ct_symbolizer *s, bool activation)
+{
+	return (activation ? 1u : 0) | (s->no_inlines ? 2u : 0) | (s->no_demangle ? 4u : 0);
+}
+
+/* Stores fresh's frames (taken over) under the key; their pcs made relative to base. */
+static struct share_entry *share_put(struct share_entry *e, const struct ct_proc_map *m, uint64_t off,
+				     uint64_t off2, unsigned flags, struct ct_thread *fresh, uint64_t base)
+{
+	for (size_t i = 0; i < fresh->nframes; i++)
+		fresh->frames[i].pc -= base;
+	*e = (struct share_entry){ m->dev, m->inode, off, off2, flags | SHARE_USED, (unsigned)fresh->nframes,
+				   fresh->frames };
+	share.n++;
+	return e;
+}
+
+/* Appends copies of e's frames to t, their pcs made absolute again from base. */
+static int share_append(struct ct_thread *t, const struct share_entry *e, uint64_t base)
+{
+	size_t first = t->nframes;
+	if (ct_thread_append_frames(t, e->frames, e->nframes) < 0)
+		return -ENOMEM;
+	for (size_t i = first; i < t->nframes; i++)
+		t->frames[i].pc += base; /* the same code may sit at another address in this process */
+	return (int)e->nframes;
+}
+
 int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
 {
 	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
 	const struct ct_proc_map *am = addr_map(s, pc_adj);
 	s->stats.lookups++;
-	if (!am || !am->path || !am->inode || am->path[0] == '[' || !share_grow())
+	if (!shareable(am) || !share_grow())
 		return sym_frames(s, pc, activation, t);
-	unsigned flags = (activation ? 1u : 0) | (s->no_inlines ? 2u : 0) | (s->no_demangle ? 4u : 0);
+	unsigned flags = share_flags(s, activation);
 	uint64_t off = am->offset + (pc_adj - am->start);
-	struct share_entry *e = share_slot(share.v, share.cap, am->dev, am->inode, off, flags);
-	if (!(e->flags & SHARE_USED)) {
+	struct share_entry *e = share_slot(share.v, share.cap, am->dev, am->inode, off, 0, flags);
+	if (e->flags & SHARE_USED) {
+		s->stats.shared_hits++;
+	} else {
 		struct ct_thread fresh;
 		memset(&fresh, 0, sizeof(fresh));
 		int r = sym_frames(s, pc, activation, &fresh);
@@ -1039,18 +1079,9 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 			ct_thread_clear(&fresh);
 			return r;
 		}
-		*e = (struct share_entry){ am->dev, am->inode, off, flags | SHARE_USED, (unsigned)fresh.nframes,
-					   fresh.frames };
-		share.n++;
-	} else {
-		s->stats.shared_hits++;
+		share_put(e, am, off, 0, flags, &fresh, pc);
 	}
-	size_t first = t->nframes;
-	if (ct_thread_append_frames(t, e->frames, e->nframes) < 0)
-		return -ENOMEM;
-	for (size_t i = first; i < t->nframes; i++)
-		t->frames[i].pc = pc; /* the same code may sit at another address in this process */
-	return (int)e->nframes;
+	return share_append(t, e, pc);
 }
 
 /* ---- tail calls: the frames gdb infers from DWARF call-site records ------------------------------ */
@@ -1238,8 +1269,8 @@ static void tail_search(struct ct_symbolizer *s, struct tail_path *tp, Dwarf_Die
 	}
 }
 
-int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_activation, uint64_t caller_pc,
-		     struct ct_thread *t)
+static int sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_activation, uint64_t caller_pc,
+			 struct ct_thread *t)
 {
 	uint64_t cpc = callee_activation || callee_pc == 0 ? callee_pc : callee_pc - 1;
 	if (caller_pc == 0)
@@ -1274,4 +1305,40 @@ int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_ac
 		added += r;
 	}
 	return added;
+}
+
+/* Through the shared cache: the same pair of frames in another thread, sample or process (the same
+ * module, as a tail call is inferred only within one) has the same frames in between, at addresses
+ * that differ by the module's placement: kept relative to caller_pc. */
+int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_activation, uint64_t caller_pc,
+		     struct ct_thread *t)
+{
+	uint64_t cpc = callee_activation || callee_pc == 0 ? callee_pc : callee_pc - 1;
+	if (caller_pc == 0)
+		return 0;
+	const struct ct_proc_map *cm = addr_map(s, cpc), *am = addr_map(s, caller_pc - 1);
+	if (!shareable(cm) || !shareable(am) || cm->dev != am->dev || cm->inode != am->inode || !share_grow())
+		return sym_tailcalls(s, callee_pc, callee_activation, caller_pc, t);
+	unsigned flags = share_flags(s, callee_activation) | SHARE_TAIL;
+	uint64_t off = cm->offset + (cpc - cm->start), off2 = am->offset + (caller_pc - 1 - am->start);
+	struct share_entry *e = share_slot(share.v, share.cap, cm->dev, cm->inode, off, off2, flags);
+	if (!(e->flags & SHARE_USED)) {
+		struct ct_thread fresh;
+		memset(&fresh, 0, sizeof(fresh));
+		int r = sym_tailcalls(s, callee_pc, callee_activation, caller_pc, &fresh);
+		if (r < 0) {
+			ct_thread_clear(&fresh);
+			return r;
+		}
+		/* sym_tailcalls went through ct_sym_frames, which may have filled or moved the table */
+		if (!share_grow()) {
+			int n = (int)fresh.nframes;
+			r = ct_thread_append_frames(t, fresh.frames, fresh.nframes);
+			ct_thread_clear(&fresh);
+			return r < 0 ? r : n;
+		}
+		e = share_slot(share.v, share.cap, cm->dev, cm->inode, off, off2, flags);
+		share_put(e, cm, off, off2, flags, &fresh, caller_pc);
+	}
+	return share_append(t, e, caller_pc);
 }
