@@ -377,12 +377,14 @@ void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_pr
 	ct_json_str(&j, "sampled");
 	ct_json_key(&j, "name");
 	ct_json_str(&j, m->title);
+	/* without times (a profile merged from folded stacks), the weights are sample counts */
+	bool timed = p->total_weight || !p->total;
 	ct_json_key(&j, "unit");
-	ct_json_str(&j, "nanoseconds");
+	ct_json_str(&j, timed ? "nanoseconds" : "none");
 	ct_json_key(&j, "startValue");
 	ct_json_uint(&j, 0);
 	ct_json_key(&j, "endValue");
-	ct_json_uint(&j, p->total_weight);
+	ct_json_uint(&j, timed ? p->total_weight : p->total);
 	ct_json_key(&j, "samples");
 	ct_json_arr_begin(&j);
 	for (size_t i = 0; i < p->nstacks; i++) {
@@ -395,7 +397,13 @@ void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_pr
 	ct_json_key(&j, "weights");
 	ct_json_arr_begin(&j);
 	for (size_t i = 0; i < p->nstacks; i++)
-		ct_json_uint(&j, p->stacks[i].weight);
+		ct_json_uint(&j, timed ? p->stacks[i].weight : p->stacks[i].count);
+	ct_json_arr_end(&j);
+	/* the samples each stack stands for (speedscope ignores it; ctrace merge reads it back) */
+	ct_json_key(&j, "ctraceCounts");
+	ct_json_arr_begin(&j);
+	for (size_t i = 0; i < p->nstacks; i++)
+		ct_json_uint(&j, p->stacks[i].count);
 	ct_json_arr_end(&j);
 	ct_json_obj_end(&j);
 	ct_json_arr_end(&j);
@@ -587,13 +595,17 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 	if (pprof_label_strings(p, s_process + 1 + 2ull * p->nframes, &lst, &lidx) < 0)
 		out->err = -ENOMEM;
 
-	/* sample_type: samples/count, cpu|wall/nanoseconds */
+	/* sample_type: samples/count, cpu|wall/nanoseconds (not when merged from folded stacks,
+	 * which have no times) */
+	bool timed = p->total_weight || !p->total;
 	pb_int(&sub, 1, s_samples);
 	pb_int(&sub, 2, s_count);
 	pb_msg(&pb, 1, &sub);
-	pb_int(&sub, 1, s_time);
-	pb_int(&sub, 2, s_ns);
-	pb_msg(&pb, 1, &sub);
+	if (timed) {
+		pb_int(&sub, 1, s_time);
+		pb_int(&sub, 2, s_ns);
+		pb_msg(&pb, 1, &sub);
+	}
 
 	/* samples: location ids leaf first; the root frame (the process) becomes a label */
 	for (size_t i = 0; i < p->nstacks; i++) {
@@ -605,7 +617,8 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 		}
 		pb_msg(&sub, 1, &sub2);
 		pb_varint(&sub2, s->count);
-		pb_varint(&sub2, s->weight);
+		if (timed)
+			pb_varint(&sub2, s->weight);
 		pb_msg(&sub, 2, &sub2);
 		if (p->frames[s->frames[0]].kind == CT_PFRAME_ROOT) {
 			/* Label { key = "process", str = name }: name's index is 2 * frame + base, below */
