@@ -212,11 +212,12 @@ int ct_pread_folded(const char *data, size_t len, const struct ct_pread_limits *
 		uint64_t count = 0;
 		const char *d = sp;
 		for (; d < le && *d >= '0' && *d <= '9'; d++) {
-			if (count > (UINT64_MAX - 9) / 10) {
+			uint64_t digit = (uint64_t)(*d - '0');
+			if (count > (UINT64_MAX - digit) / 10) {
 				e = rd_fail(&r, -EINVAL, "a count too large");
 				break;
 			}
-			count = count * 10 + (uint64_t)(*d - '0');
+			count = count * 10 + digit;
 		}
 		if (e)
 			break;
