@@ -670,10 +670,12 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 		pb.err = -ENOMEM;
 	pb_int(&pb, 9, p->start_ns);                  /* time_nanos */
 	pb_int(&pb, 10, p->duration_ns);              /* duration_nanos */
-	pb_int(&sub, 1, s_time);                      /* period_type */
-	pb_int(&sub, 2, s_ns);
-	pb_msg(&pb, 11, &sub);
-	pb_int(&pb, 12, p->period_ns);                /* period */
+	if (timed) {
+		pb_int(&sub, 1, s_time);              /* period_type */
+		pb_int(&sub, 2, s_ns);
+		pb_msg(&pb, 11, &sub);
+		pb_int(&pb, 12, p->period_ns);        /* period */
+	}
 	(void)m;
 	if (pb.err || sub.err || sub2.err)
 		out->err = -ENOMEM;
