@@ -311,6 +311,23 @@ static int pb_next(struct pb *b, uint64_t *ret_field, int *ret_wt, uint64_t *ret
 	return 0;
 }
 
+/* The varint fields 1..n of a message into v[0..n) (0 when absent, the last one when repeated);
+ * other fields are skipped. */
+static int pb_scalars(struct pb m, uint64_t *v, size_t n)
+{
+	memset(v, 0, n * sizeof(*v));
+	while (m.p < m.end) {
+		struct pb x;
+		uint64_t field, val;
+		int wt;
+		if (pb_next(&m, &field, &wt, &val, &x) < 0)
+			return -EINVAL;
+		if (wt == 0 && field >= 1 && field <= n)
+			v[field - 1] = val;
+	}
+	return 0;
+}
+
 /* A repeated integer field, packed (wire type 2) or not: appends to v[*n]. */
 static int pb_ints(int wt, uint64_t val, struct pb *sub, uint64_t **v, size_t *n, size_t *cap)
 {
@@ -423,16 +440,8 @@ static int pp_top(struct pp *pp, struct pb b)
 				break;
 			if (ct_grow(&pp->types, &pp->cap_types, 2 * pp->ntypes + 2, sizeof(*pp->types)) < 0)
 				return -ENOMEM;
-			pp->types[2 * pp->ntypes] = pp->types[2 * pp->ntypes + 1] = 0;
-			while (sub.p < sub.end) {
-				struct pb x;
-				uint64_t f2, v2;
-				int wt2;
-				if (pb_next(&sub, &f2, &wt2, &v2, &x) < 0)
-					return rd_fail(r, -EINVAL, "bad sample_type");
-				if ((f2 == 1 || f2 == 2) && wt2 == 0)
-					pp->types[2 * pp->ntypes + f2 - 1] = v2;
-			}
+			if (pb_scalars(sub, &pp->types[2 * pp->ntypes], 2) < 0) /* type, unit */
+				return rd_fail(r, -EINVAL, "bad sample_type");
 			pp->ntypes++;
 			break;
 		case 2: if (bytes) e = add_msg(&pp->samples, &pp->nsamples, &pp->cap_samples, &sub); break;
@@ -474,60 +483,27 @@ static int pp_tables(struct pp *pp)
 	if (!pp->fns || !pp->locs || !pp->maps)
 		return -ENOMEM;
 	for (size_t i = 0; i < pp->nfnmsgs; i++) {
-		struct pb b = pp->fnmsgs[i];
 		struct pp_fn *f = &pp->fns[i];
-		uint64_t system_name = 0;
-		while (b.p < b.end) {
-			struct pb x;
-			uint64_t field, v;
-			int wt;
-			if (pb_next(&b, &field, &wt, &v, &x) < 0)
-				return rd_fail(r, -EINVAL, "bad function entry");
-			if (wt != 0)
-				continue;
-			if (field == 1)
-				f->id = v;
-			else if (field == 2)
-				f->name = v;
-			else if (field == 3)
-				system_name = v;
-			else if (field == 4)
-				f->filename = v;
-		}
-		if (!f->name)
-			f->name = system_name;
+		uint64_t v[4]; /* id, name, system_name, filename */
+		if (pb_scalars(pp->fnmsgs[i], v, 4) < 0)
+			return rd_fail(r, -EINVAL, "bad function entry");
+		*f = (struct pp_fn){ v[0], v[1] ? v[1] : v[2], v[3] };
 		if (!pp_str_ok(pp, f->name) || !pp_str_ok(pp, f->filename))
 			return rd_fail(r, -EINVAL, "function %" PRIu64 " names a string beyond the table", f->id);
 	}
 	for (size_t i = 0; i < pp->nmapmsgs; i++) {
-		struct pb b = pp->mapmsgs[i];
-		while (b.p < b.end) {
-			struct pb x;
-			uint64_t field, v;
-			int wt;
-			if (pb_next(&b, &field, &wt, &v, &x) < 0)
-				return rd_fail(r, -EINVAL, "bad mapping entry");
-			if (wt == 0 && field == 1)
-				pp->maps[i].id = v;
-			else if (wt == 0 && field == 5)
-				pp->maps[i].filename = v;
-		}
+		uint64_t v[5]; /* id, memory_start, memory_limit, file_offset, filename */
+		if (pb_scalars(pp->mapmsgs[i], v, 5) < 0)
+			return rd_fail(r, -EINVAL, "bad mapping entry");
+		pp->maps[i] = (struct pp_map){ v[0], v[4] };
 		if (!pp_str_ok(pp, pp->maps[i].filename))
 			return rd_fail(r, -EINVAL, "mapping %" PRIu64 " names a string beyond the table", pp->maps[i].id);
 	}
 	for (size_t i = 0; i < pp->nlocmsgs; i++) {
-		struct pb b = pp->locmsgs[i];
-		pp->locs[i].msg = b;
-		pp->locs[i].n = UINT32_MAX;
-		while (b.p < b.end) {
-			struct pb x;
-			uint64_t field, v;
-			int wt;
-			if (pb_next(&b, &field, &wt, &v, &x) < 0)
-				return rd_fail(r, -EINVAL, "bad location entry");
-			if (wt == 0 && field == 1)
-				pp->locs[i].id = v;
-		}
+		uint64_t id;
+		if (pb_scalars(pp->locmsgs[i], &id, 1) < 0)
+			return rd_fail(r, -EINVAL, "bad location entry");
+		pp->locs[i] = (struct pp_loc){ id, pp->locmsgs[i], 0, UINT32_MAX };
 	}
 	qsort(pp->fns, pp->nfnmsgs, sizeof(*pp->fns), by_fn_id);
 	qsort(pp->locs, pp->nlocmsgs, sizeof(*pp->locs), by_loc_id);
@@ -556,20 +532,8 @@ static int pp_location(struct pp *pp, struct pp_loc *loc)
 		if (nlines >= CT_ARRAY_SIZE(lines) / 2)
 			return rd_fail(r, -EFBIG, "location %" PRIu64 " has more than %zu lines", loc->id,
 				       CT_ARRAY_SIZE(lines) / 2);
-		uint64_t fn = 0, line = 0;
-		while (x.p < x.end) {
-			struct pb y;
-			uint64_t f2, v2;
-			int wt2;
-			if (pb_next(&x, &f2, &wt2, &v2, &y) < 0)
-				return rd_fail(r, -EINVAL, "bad line in location %" PRIu64, loc->id);
-			if (f2 == 1 && wt2 == 0)
-				fn = v2;
-			else if (f2 == 2 && wt2 == 0)
-				line = v2;
-		}
-		lines[2 * nlines] = fn;
-		lines[2 * nlines + 1] = line;
+		if (pb_scalars(x, &lines[2 * nlines], 2) < 0) /* function_id, line */
+			return rd_fail(r, -EINVAL, "bad line in location %" PRIu64, loc->id);
 		nlines++;
 	}
 	if (ct_grow(&pp->ids, &pp->cap_ids, pp->nids + CT_MAX(nlines, 1), sizeof(*pp->ids)) < 0)
@@ -665,24 +629,12 @@ static int pp_samples(struct pp *pp)
 				e = rd_fail(r, -EINVAL, "bad sample %zu", s);
 			if (field != 3 || wt != 2 || e)
 				continue;
-			uint64_t key = 0, str = 0, num = 0;
-			while (x.p < x.end) {
-				struct pb y;
-				uint64_t f2, v2;
-				int wt2;
-				if (pb_next(&x, &f2, &wt2, &v2, &y) < 0) {
-					e = rd_fail(r, -EINVAL, "bad label in sample %zu", s);
-					break;
-				}
-				if (wt2 == 0 && f2 == 1)
-					key = v2;
-				else if (wt2 == 0 && f2 == 2)
-					str = v2;
-				else if (wt2 == 0 && f2 == 3)
-					num = v2;
-			}
-			if (e)
+			uint64_t l[3]; /* key, str, num */
+			if (pb_scalars(x, l, 3) < 0) {
+				e = rd_fail(r, -EINVAL, "bad label in sample %zu", s);
 				break;
+			}
+			uint64_t key = l[0], str = l[1], num = l[2];
 			if (!pp_str_ok(pp, key) || !pp_str_ok(pp, str) || key == 0) {
 				e = rd_fail(r, -EINVAL, "a label of sample %zu names a string beyond the table", s);
 				break;

@@ -15,9 +15,12 @@ A=$FPID
 start_fixture latethreads 0
 B=$FPID
 
+# both processes at once, each in its own file, as on two hosts
 for fmt in pprof folded speedscope; do
+	"$CTRACE" -p $B --profile -d 3 --format $fmt -o "$TMP/b.$fmt" 2>"$TMP/b.err" &
+	C=$!
 	expect_exit 0 "$CTRACE" -p $A --profile -d 3 --format $fmt -o "$TMP/a.$fmt"
-	expect_exit 0 "$CTRACE" -p $B --profile -d 3 --format $fmt -o "$TMP/b.$fmt"
+	wait $C || fail "profiling $B as $fmt: $(cat "$TMP/b.err")"
 done
 assert_not_traced $A
 assert_not_traced $B
