@@ -180,15 +180,11 @@ static int rd_add(struct rd *r, uint32_t labels, uint64_t count, uint64_t weight
 
 /* ---- folded: "root;caller;callee COUNT" per line ---- */
 
-int ct_pread_folded(const char *data, size_t len, const struct ct_pread_limits *lim,
-		    struct ct_profile **ret, struct ct_pread_error *err)
+static int read_folded(struct rd *r, const char *data, size_t len)
 {
-	struct rd r;
-	int e = rd_init(&r, lim, err);
-	if (e < 0)
-		return rd_done(&r, e, ret);
-	if (len > lim->max_bytes)
-		return rd_done(&r, rd_fail(&r, -EFBIG, "larger than %zu MiB", lim->max_bytes >> 20), ret);
+	int e = 0;
+	if (len > r->lim->max_bytes)
+		return rd_fail(r, -EFBIG, "larger than %zu MiB", r->lim->max_bytes >> 20);
 	size_t lineno = 0;
 	for (const char *s = data, *end = data + len; e == 0 && s < end;) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -201,9 +197,9 @@ int ct_pread_folded(const char *data, size_t len, const struct ct_pread_limits *
 			s = next;
 			continue;
 		}
-		err->line = lineno;
+		r->err->line = lineno;
 		if (memchr(s, '\0', (size_t)(le - s))) {
-			e = rd_fail(&r, -EINVAL, "binary data, not folded stacks (nor pprof or speedscope)");
+			e = rd_fail(r, -EINVAL, "binary data, not folded stacks (nor pprof or speedscope)");
 			break;
 		}
 		const char *sp = le;
@@ -214,7 +210,7 @@ int ct_pread_folded(const char *data, size_t len, const struct ct_pread_limits *
 		for (; d < le && *d >= '0' && *d <= '9'; d++) {
 			uint64_t digit = (uint64_t)(*d - '0');
 			if (count > (UINT64_MAX - digit) / 10) {
-				e = rd_fail(&r, -EINVAL, "a count too large");
+				e = rd_fail(r, -EINVAL, "a count too large");
 				break;
 			}
 			count = count * 10 + digit;
@@ -222,34 +218,34 @@ int ct_pread_folded(const char *data, size_t len, const struct ct_pread_limits *
 		if (e)
 			break;
 		if (sp == s || d == sp || d != le) {
-			e = rd_fail(&r, -EINVAL, "not a folded stack: want 'frame;frame;... COUNT'");
+			e = rd_fail(r, -EINVAL, "not a folded stack: want 'frame;frame;... COUNT'");
 			break;
 		}
 		const char *fe = sp - 1; /* the frames end at the space before the count */
 		while (fe > s && (fe[-1] == ' ' || fe[-1] == '\t'))
 			fe--;
-		r.n = 0;
+		r->n = 0;
 		for (const char *f = s; e == 0;) {
 			const char *semi = memchr(f, ';', (size_t)(fe - f));
 			const char *fend = semi ? semi : fe;
 			uint32_t id;
-			e = rd_frame(&r, f, (size_t)(fend - f), CT_PFRAME_NORMAL, NULL, 0, 0, &id);
+			e = rd_frame(r, f, (size_t)(fend - f), CT_PFRAME_NORMAL, NULL, 0, 0, &id);
 			if (e == 0)
-				e = rd_push(&r, id);
+				e = rd_push(r, id);
 			if (!semi)
 				break;
 			f = semi + 1;
 		}
 		if (e == 0 && count)
-			e = rd_add(&r, 0, count, 0);
+			e = rd_add(r, 0, count, 0);
 		s = next;
 	}
 	if (e == 0) {
-		err->line = 0;
-		if (r.p->nstacks == 0)
-			e = rd_fail(&r, -EINVAL, "no stacks in it (an empty profile?)");
+		r->err->line = 0;
+		if (r->p->nstacks == 0)
+			e = rd_fail(r, -EINVAL, "no stacks in it (an empty profile?)");
 	}
-	return rd_done(&r, e, ret);
+	return e;
 }
 
 /* ---- pprof: profile.proto (github.com/google/pprof/proto/profile.proto) ---- */
@@ -750,25 +746,21 @@ static int gunzip(struct rd *r, const void *data, size_t len, struct ct_buf *out
 	return 0;
 }
 
-int ct_pread_pprof(const void *data, size_t len, const struct ct_pread_limits *lim,
-		   struct ct_profile **ret, struct ct_pread_error *err)
+static int read_pprof(struct rd *r, const char *data, size_t len)
 {
-	struct rd r;
-	int e = rd_init(&r, lim, err);
-	if (e < 0)
-		return rd_done(&r, e, ret);
+	int e = 0;
 	struct ct_buf raw = CT_BUF_INIT;
-	const uint8_t *p = data;
+	const uint8_t *p = (const uint8_t *)data;
 	if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
-		e = gunzip(&r, data, len, &raw);
+		e = gunzip(r, data, len, &raw);
 		p = (const uint8_t *)raw.data;
 		len = raw.len;
-	} else if (len > lim->max_bytes) {
-		e = rd_fail(&r, -EFBIG, "larger than %zu MiB", lim->max_bytes >> 20);
+	} else if (len > r->lim->max_bytes) {
+		e = rd_fail(r, -EFBIG, "larger than %zu MiB", r->lim->max_bytes >> 20);
 	}
 	struct pp pp;
 	memset(&pp, 0, sizeof(pp));
-	pp.r = &r;
+	pp.r = r;
 	if (e == 0)
 		e = pp_top(&pp, (struct pb){ p, p + len });
 	if (e == 0)
@@ -776,13 +768,13 @@ int ct_pread_pprof(const void *data, size_t len, const struct ct_pread_limits *l
 	if (e == 0)
 		e = pp_samples(&pp);
 	if (e == 0) {
-		r.p->start_ns = pp.time;
-		r.p->duration_ns = pp.duration;
-		r.p->period_ns = pp.period;
+		r->p->start_ns = pp.time;
+		r->p->duration_ns = pp.duration;
+		r->p->period_ns = pp.period;
 	}
 	pp_free(&pp);
 	ct_buf_free(&raw);
-	return rd_done(&r, e, ret);
+	return e;
 }
 
 /* ---- speedscope: https://www.speedscope.app/file-format-schema.json, sampled profiles ---- */
@@ -867,36 +859,32 @@ static int ss_profile(struct rd *r, struct json_object *prof, size_t pi, const u
 	return 0;
 }
 
-int ct_pread_speedscope(const char *data, size_t len, const struct ct_pread_limits *lim,
-			struct ct_profile **ret, struct ct_pread_error *err)
+static int read_speedscope(struct rd *r, const char *data, size_t len)
 {
-	struct rd r;
-	int e = rd_init(&r, lim, err);
-	if (e < 0)
-		return rd_done(&r, e, ret);
-	if (len > lim->max_json || len > INT32_MAX)
-		return rd_done(&r, rd_fail(&r, -EFBIG, "larger than %zu MiB", lim->max_json >> 20), ret);
+	int e = 0;
+	if (len > r->lim->max_json || len > INT32_MAX)
+		return rd_fail(r, -EFBIG, "larger than %zu MiB", r->lim->max_json >> 20);
 	struct json_tokener *tok = json_tokener_new_ex(16);
 	if (!tok)
-		return rd_done(&r, -ENOMEM, ret);
+		return -ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	struct json_object *doc = json_tokener_parse_ex(tok, data, (int)len);
 	enum json_tokener_error je = json_tokener_get_error(tok);
 	uint32_t *ids = NULL;
 	if (!doc || je != json_tokener_success) {
-		e = rd_fail(&r, -EINVAL, "bad JSON: %s", je == json_tokener_continue ? "it ends early" :
+		e = rd_fail(r, -EINVAL, "bad JSON: %s", je == json_tokener_continue ? "it ends early" :
 			    json_tokener_error_desc(je));
 		goto out;
 	}
 	const char *schema = json_object_get_string(js_get(doc, "$schema", json_type_string));
 	if (!schema || strcmp(schema, speedscope_schema) != 0) {
-		e = rd_fail(&r, -EINVAL, "JSON, but not a speedscope file (no $schema %s)", speedscope_schema);
+		e = rd_fail(r, -EINVAL, "JSON, but not a speedscope file (no $schema %s)", speedscope_schema);
 		goto out;
 	}
 	struct json_object *frames = js_get(js_get(doc, "shared", json_type_object), "frames", json_type_array);
 	struct json_object *profiles = js_get(doc, "profiles", json_type_array);
 	if (!frames || !profiles) {
-		e = rd_fail(&r, -EINVAL, "a speedscope file without shared.frames or profiles");
+		e = rd_fail(r, -EINVAL, "a speedscope file without shared.frames or profiles");
 		goto out;
 	}
 	size_t nframes = json_object_array_length(frames);
@@ -911,24 +899,53 @@ int ct_pread_speedscope(const char *data, size_t len, const struct ct_pread_limi
 		struct json_object *file = js_get(f, "file", json_type_string);
 		struct json_object *line = js_get(f, "line", json_type_int);
 		if (!name) {
-			e = rd_fail(&r, -EINVAL, "frame %zu has no name", i);
+			e = rd_fail(r, -EINVAL, "frame %zu has no name", i);
 			break;
 		}
-		e = rd_frame(&r, json_object_get_string(name), (size_t)json_object_get_string_len(name),
+		e = rd_frame(r, json_object_get_string(name), (size_t)json_object_get_string_len(name),
 			     CT_PFRAME_NORMAL, file ? json_object_get_string(file) : NULL,
 			     file ? (size_t)json_object_get_string_len(file) : 0,
 			     line ? (long)CT_MIN(CT_MAX(json_object_get_int64(line), 0), 0x7fffffff) : 0, &ids[i]);
 	}
 	size_t nprof = json_object_array_length(profiles);
 	for (size_t i = 0; e == 0 && i < nprof; i++)
-		e = ss_profile(&r, json_object_array_get_idx(profiles, i), i, ids, nframes);
-	if (e == 0 && r.p->nstacks == 0)
-		e = rd_fail(&r, -EINVAL, "no samples in it (an empty profile?)");
+		e = ss_profile(r, json_object_array_get_idx(profiles, i), i, ids, nframes);
+	if (e == 0 && r->p->nstacks == 0)
+		e = rd_fail(r, -EINVAL, "no samples in it (an empty profile?)");
 out:
 	free(ids);
 	json_object_put(doc);
 	json_tokener_free(tok);
+	return e;
+}
+
+/* One reader with its state set up and torn down: the profile is handed over only on success. */
+static int read_with(int (*fn)(struct rd *r, const char *data, size_t len), const void *data, size_t len,
+		     const struct ct_pread_limits *lim, struct ct_profile **ret, struct ct_pread_error *err)
+{
+	struct rd r;
+	int e = rd_init(&r, lim, err);
+	if (e == 0)
+		e = fn(&r, data, len);
 	return rd_done(&r, e, ret);
+}
+
+int ct_pread_folded(const char *data, size_t len, const struct ct_pread_limits *lim,
+		    struct ct_profile **ret, struct ct_pread_error *err)
+{
+	return read_with(read_folded, data, len, lim, ret, err);
+}
+
+int ct_pread_pprof(const void *data, size_t len, const struct ct_pread_limits *lim,
+		   struct ct_profile **ret, struct ct_pread_error *err)
+{
+	return read_with(read_pprof, data, len, lim, ret, err);
+}
+
+int ct_pread_speedscope(const char *data, size_t len, const struct ct_pread_limits *lim,
+			struct ct_profile **ret, struct ct_pread_error *err)
+{
+	return read_with(read_speedscope, data, len, lim, ret, err);
 }
 
 int ct_pread(const void *data, size_t len, const struct ct_pread_limits *lim, enum ct_pformat *ret_fmt,
