@@ -109,10 +109,14 @@ int ct_profile_new(struct ct_profile **ret)
 	struct ct_profile *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	if (table_new(&p->frame_index) < 0 || table_new(&p->stack_index) < 0) {
+	if (table_new(&p->frame_index) < 0 || table_new(&p->stack_index) < 0 ||
+	    table_new(&p->labelset_index) < 0 ||
+	    ct_grow(&p->labelsets, &p->cap_labelsets, 1, sizeof(*p->labelsets)) < 0) {
 		ct_profile_free(p);
 		return -ENOMEM;
 	}
+	p->labelsets[0] = (struct ct_plabelset){ 0, 0 };
+	p->nlabelsets = 1;
 	*ret = p;
 	return 0;
 }
@@ -128,10 +132,17 @@ void ct_profile_free(struct ct_profile *p)
 	}
 	for (size_t i = 0; i < p->nstacks; i++)
 		free(p->stacks[i].frames);
+	for (size_t i = 0; i < p->nlabels; i++) {
+		free((char *)p->labels[i].key);
+		free((char *)p->labels[i].str);
+	}
 	free(p->frames);
 	free(p->stacks);
+	free(p->labels);
+	free(p->labelsets);
 	table_free(p->frame_index);
 	table_free(p->stack_index);
+	table_free(p->labelset_index);
 	free(p);
 }
 
@@ -208,24 +219,114 @@ int ct_profile_frame(struct ct_profile *p, const struct ct_frame *f, uint32_t *r
 struct stack_key {
 	const uint32_t *ids;
 	size_t n;
+	uint32_t labels;
 };
 
 static bool stack_eq(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct ct_pstack *s = &((const struct ct_profile *)ctx)->stacks[idx];
 	const struct stack_key *k = key;
-	return s->n == k->n && memcmp(s->frames, k->ids, k->n * sizeof(*k->ids)) == 0;
+	return s->n == k->n && s->labels == k->labels &&
+	       memcmp(s->frames, k->ids, k->n * sizeof(*k->ids)) == 0;
+}
+
+static uint64_t stack_hash(const uint32_t *ids, size_t n, uint32_t labels)
+{
+	uint64_t h = hash_bytes(0xcbf29ce484222325ull, ids, n * sizeof(*ids));
+	return labels ? hash_bytes(h, &labels, sizeof(labels)) : h;
+}
+
+struct labels_key {
+	const struct ct_plabel *l;
+	size_t n;
+};
+
+static bool labelset_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct ct_profile *p = ctx;
+	const struct ct_plabelset *set = &p->labelsets[idx];
+	const struct labels_key *k = key;
+	if (set->n != k->n)
+		return false;
+	for (size_t i = 0; i < k->n; i++) {
+		const struct ct_plabel *a = &p->labels[set->first + i], *b = &k->l[i];
+		if (!str_eq(a->key, b->key) || !str_eq(a->str, b->str) || (!a->str && a->num != b->num))
+			return false;
+	}
+	return true;
+}
+
+int ct_profile_labels(struct ct_profile *p, const struct ct_plabel *l, size_t n, uint32_t *ret_id)
+{
+	if (n == 0) {
+		*ret_id = 0;
+		return 0;
+	}
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		if (!l[i].key)
+			return -EINVAL;
+		h = hash_str(h, l[i].key);
+		h = hash_str(h, l[i].str);
+		if (!l[i].str)
+			h = hash_bytes(h, &l[i].num, sizeof(l[i].num));
+	}
+	struct labels_key key = { l, n };
+	long found = table_find(p->labelset_index, h, labelset_eq, p, &key);
+	if (found >= 0) {
+		*ret_id = (uint32_t)found;
+		return 0;
+	}
+	if (p->nlabels + n >= UINT32_MAX || p->nlabelsets >= UINT32_MAX - 1 ||
+	    ct_grow(&p->labels, &p->cap_labels, p->nlabels + n, sizeof(*p->labels)) < 0 ||
+	    ct_grow(&p->labelsets, &p->cap_labelsets, p->nlabelsets + 1, sizeof(*p->labelsets)) < 0)
+		return -ENOMEM;
+	size_t first = p->nlabels;
+	for (size_t i = 0; i < n; i++) {
+		struct ct_plabel *d = &p->labels[first + i];
+		d->key = ct_strdup(l[i].key);
+		d->str = ct_strdup(l[i].str);
+		d->num = l[i].str ? 0 : l[i].num;
+		if (!d->key || (l[i].str && !d->str)) {
+			for (size_t j = first; j <= first + i; j++) {
+				free((char *)p->labels[j].key);
+				free((char *)p->labels[j].str);
+			}
+			return -ENOMEM;
+		}
+	}
+	if (table_insert(p->labelset_index, h, (uint32_t)p->nlabelsets) < 0) {
+		for (size_t j = first; j < first + n; j++) {
+			free((char *)p->labels[j].key);
+			free((char *)p->labels[j].str);
+		}
+		return -ENOMEM;
+	}
+	p->nlabels += n;
+	p->labelsets[p->nlabelsets] = (struct ct_plabelset){ (uint32_t)first, (uint32_t)n };
+	*ret_id = (uint32_t)p->nlabelsets++;
+	return 0;
 }
 
 int ct_profile_add(struct ct_profile *p, const uint32_t *ids, size_t n, uint64_t count, uint64_t weight)
 {
-	if (n == 0 || n > UINT32_MAX)
+	return ct_profile_add_labeled(p, ids, n, 0, count, weight);
+}
+
+int ct_profile_add_labeled(struct ct_profile *p, const uint32_t *ids, size_t n, uint32_t labels,
+			   uint64_t count, uint64_t weight)
+{
+	if (n == 0 || n > UINT32_MAX || labels >= p->nlabelsets)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (ids[i] >= p->nframes)
 			return -EINVAL;
-	struct stack_key key = { ids, n };
-	uint64_t h = hash_bytes(0xcbf29ce484222325ull, ids, n * sizeof(*ids));
+	uint64_t total, total_weight;
+	if (__builtin_add_overflow(p->total, count, &total) ||
+	    __builtin_add_overflow(p->total_weight, weight, &total_weight))
+		return -EOVERFLOW; /* only from counts in a crafted file: the sums stay exact */
+	struct stack_key key = { ids, n, labels };
+	uint64_t h = stack_hash(ids, n, labels);
 	long found = table_find(p->stack_index, h, stack_eq, p, &key);
 	if (found < 0) {
 		if (ct_grow(&p->stacks, &p->cap_stacks, p->nstacks + 1, sizeof(*p->stacks)) < 0)
@@ -237,6 +338,7 @@ int ct_profile_add(struct ct_profile *p, const uint32_t *ids, size_t n, uint64_t
 			return -ENOMEM;
 		memcpy(s->frames, ids, n * sizeof(*ids));
 		s->n = (uint32_t)n;
+		s->labels = labels;
 		if (table_insert(p->stack_index, h, (uint32_t)p->nstacks) < 0) {
 			free(s->frames);
 			return -ENOMEM;
@@ -245,9 +347,66 @@ int ct_profile_add(struct ct_profile *p, const uint32_t *ids, size_t n, uint64_t
 	}
 	p->stacks[found].count += count;
 	p->stacks[found].weight += weight;
-	p->total += count;
-	p->total_weight += weight;
+	p->total = total;
+	p->total_weight = total_weight;
 	return 0;
+}
+
+/* The frame of another profile, as flags want it, interned in dst. */
+static int merge_frame(struct ct_profile *dst, const struct ct_pframe *f, unsigned flags, uint32_t *ret_id)
+{
+	struct ct_pframe key = *f;
+	if (flags & CT_MERGE_NAMES_ONLY) {
+		key.module = key.file = NULL;
+		key.line = 0;
+	}
+	if ((flags & CT_MERGE_ROOT_PLAIN) && key.kind == CT_PFRAME_ROOT)
+		key.kind = CT_PFRAME_NORMAL;
+	return frame_intern(dst, &key, ret_id);
+}
+
+int ct_profile_merge(struct ct_profile *dst, const struct ct_profile *src, unsigned flags)
+{
+	uint32_t *fmap = malloc((src->nframes ? src->nframes : 1) * sizeof(*fmap));
+	uint32_t *lmap = malloc(src->nlabelsets * sizeof(*lmap));
+	uint32_t *ids = NULL;
+	size_t cap_ids = 0;
+	int r = fmap && lmap ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < src->nframes; i++)
+		r = merge_frame(dst, &src->frames[i], flags, &fmap[i]);
+	for (size_t i = 0; r == 0 && i < src->nlabelsets; i++) {
+		const struct ct_plabelset *set = &src->labelsets[i];
+		lmap[i] = 0;
+		if (flags & CT_MERGE_LABELS)
+			r = ct_profile_labels(dst, src->labels + set->first, set->n, &lmap[i]);
+	}
+	for (size_t i = 0; r == 0 && i < src->nstacks; i++) {
+		const struct ct_pstack *s = &src->stacks[i];
+		if (ct_grow(&ids, &cap_ids, s->n, sizeof(*ids)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		for (uint32_t k = 0; k < s->n; k++)
+			ids[k] = fmap[s->frames[k]];
+		r = ct_profile_add_labeled(dst, ids, s->n, lmap[s->labels], s->count, s->weight);
+	}
+	if (r == 0) {
+		/* the merged profile spans every input: earliest start to latest end */
+		uint64_t end = CT_MAX(dst->start_ns + dst->duration_ns, src->start_ns + src->duration_ns);
+		if (src->start_ns && (!dst->start_ns || src->start_ns < dst->start_ns))
+			dst->start_ns = src->start_ns;
+		if (dst->start_ns && end >= dst->start_ns)
+			dst->duration_ns = end - dst->start_ns;
+		else
+			dst->duration_ns = CT_MAX(dst->duration_ns, src->duration_ns);
+		if (!dst->period_ns)
+			dst->period_ns = src->period_ns;
+		dst->wall = dst->wall || src->wall;
+	}
+	free(fmap);
+	free(lmap);
+	free(ids);
+	return r;
 }
 
 static const struct ct_profile *sort_profile; /* qsort has no context argument in C11 */
@@ -263,7 +422,9 @@ static int stack_cmp(const void *a, const void *b)
 			return c;
 		return x->frames[i] < y->frames[i] ? -1 : 1;
 	}
-	return x->n < y->n ? -1 : x->n > y->n ? 1 : 0;
+	if (x->n != y->n)
+		return x->n < y->n ? -1 : 1;
+	return x->labels < y->labels ? -1 : x->labels > y->labels ? 1 : 0;
 }
 
 void ct_profile_sort(struct ct_profile *p)
@@ -278,8 +439,7 @@ void ct_profile_sort(struct ct_profile *p)
 	p->stack_index->n = 0;
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct ct_pstack *s = &p->stacks[i];
-		table_place(p->stack_index, hash_bytes(0xcbf29ce484222325ull, s->frames,
-						       s->n * sizeof(*s->frames)), (uint32_t)i);
+		table_place(p->stack_index, stack_hash(s->frames, s->n, s->labels), (uint32_t)i);
 	}
 }
 

@@ -28,6 +28,19 @@ struct ct_pstack {
 	uint32_t n;
 	uint64_t count;   /* samples */
 	uint64_t weight;  /* nanoseconds these samples stand for */
+	uint32_t labels;  /* label set id (ct_profile_labels), 0 none */
+};
+
+/* A label of a stack, as pprof's: key = str, or key = num when str is NULL. */
+struct ct_plabel {
+	const char *key;
+	const char *str;
+	int64_t num;
+};
+
+/* Label set id i holds labels[first, first + n) of the profile; set 0 is empty. */
+struct ct_plabelset {
+	uint32_t first, n;
 };
 
 struct ct_profile_table; /* hash index, private */
@@ -38,12 +51,16 @@ struct ct_profile {
 	struct ct_pstack *stacks;
 	size_t nstacks, cap_stacks;
 	uint64_t total, total_weight;
+	struct ct_plabel *labels;       /* strings owned by the profile */
+	size_t nlabels, cap_labels;
+	struct ct_plabelset *labelsets; /* [0] is the empty set */
+	size_t nlabelsets, cap_labelsets;
 	/* Facts the renderers print; filled by whoever collects the samples. */
 	bool wall;             /* weight is wall time (else CPU time) */
 	uint64_t period_ns;    /* nominal sampling period */
 	uint64_t start_ns;     /* CLOCK_REALTIME at start */
 	uint64_t duration_ns;
-	struct ct_profile_table *frame_index, *stack_index;
+	struct ct_profile_table *frame_index, *stack_index, *labelset_index;
 };
 
 int ct_profile_new(struct ct_profile **ret);
@@ -55,6 +72,21 @@ int ct_profile_frame_named(struct ct_profile *p, const char *name, enum ct_pfram
 			   uint32_t *ret_id);
 /* Adds count samples of weight ns in total to the stack ids[0..n) (root first). */
 int ct_profile_add(struct ct_profile *p, const uint32_t *ids, size_t n, uint64_t count, uint64_t weight);
+/* Interns the label set l[0..n) (order matters; n == 0 is set 0). */
+int ct_profile_labels(struct ct_profile *p, const struct ct_plabel *l, size_t n, uint32_t *ret_id);
+/* ct_profile_add for samples carrying the label set labels: stacks that differ only in their
+ * labels stay apart. */
+int ct_profile_add_labeled(struct ct_profile *p, const uint32_t *ids, size_t n, uint32_t labels,
+			   uint64_t count, uint64_t weight);
+
+/* How ct_profile_merge maps src's frames and labels into dst. */
+enum {
+	CT_MERGE_LABELS = 1,     /* keep label sets (else samples differing in labels add up) */
+	CT_MERGE_NAMES_ONLY = 2, /* a frame is its name and kind: module, file and line dropped */
+	CT_MERGE_ROOT_PLAIN = 4, /* process root frames become ordinary frames */
+};
+/* Adds every stack of src to dst; dst's start, duration and period cover both. */
+int ct_profile_merge(struct ct_profile *dst, const struct ct_profile *src, unsigned flags);
 /* Orders stacks by their frame names, root first (what folded output and flame graphs want). */
 void ct_profile_sort(struct ct_profile *p);
 

@@ -20,7 +20,7 @@ enum ct_exit {
 };
 
 enum ct_mode { CT_MODE_NONE, CT_MODE_BACKTRACES, CT_MODE_PROFILE, CT_MODE_MEMORY, CT_MODE_THREADS,
-	       CT_MODE_ANALYZE, CT_MODE_HELP, CT_MODE_VERSION };
+	       CT_MODE_ANALYZE, CT_MODE_HELP, CT_MODE_VERSION, CT_MODE_MERGE };
 
 #define CT_MAX_PIDS 64
 #define CT_MAX_IDLE 32
@@ -49,7 +49,7 @@ struct ct_env {
 	enum ct_fail_on { CT_FAIL_NEVER, CT_FAIL_DEADLOCK, CT_FAIL_STUCK } fail_on;
 	const char *idle_patterns[CT_MAX_IDLE]; /* --idle FUNC… */
 	size_t nidle_patterns;
-	char **args;         /* operands (analyze FILE…) */
+	char **args;         /* operands (analyze FILE…, merge FILE…) */
 	size_t nargs;
 	/* --memory */
 	double duration_s;       /* -d: 0 = until Ctrl-C (--memory --watch, --profile) */
@@ -96,5 +96,6 @@ int cmd_analyze(struct ct_env *env);
 int cmd_memory(struct ct_env *env);
 int cmd_version(struct ct_env *env);
 int cmd_profile(struct ct_env *env);
+int cmd_merge(struct ct_env *env);
 
 #endif

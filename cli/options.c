@@ -14,6 +14,7 @@ const char ct_usage_text[] =
 	"       ctrace -p PID --memory [--watch SECS [-d SECS]] [OPTIONS]\n"
 	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [--idle FUNC] [-o FILE] FILE... | -\n"
 	"       ctrace -p PID [-p PID…] --profile [-d SECS] [-r HZ] [OPTIONS]\n"
+	"       ctrace merge [--format FORMAT] [-o FILE] FILE... | -\n"
 	"       ctrace --help | --version\n"
 	"\n"
 	"Inspect a live process without stopping it for more than a register and stack copy.\n"
@@ -25,6 +26,9 @@ const char ct_usage_text[] =
 	"  analyze FILE... | -    the --threads analysis of saved dumps: gdb, eu-stack, pstack, jstack,\n"
 	"                         py-spy or ctrace output (- reads standard input)\n"
 	"  --profile              sample stacks until Ctrl-C or -d; flame graph output\n"
+	"  merge FILE... | -      sum profiles of several processes or hosts into one: folded, pprof\n"
+	"                         or speedscope files (told by content), written in their format or\n"
+	"                         in --format folded, pprof or speedscope\n"
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID          the process to inspect\n"
@@ -175,6 +179,10 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 	if (argc > 1 && strcmp(argv[1], "analyze") == 0) {
 		/* "ctrace analyze FILE…": parse what follows as if "analyze" were the program name */
 		env->mode = CT_MODE_ANALYZE;
+		argc--;
+		argv++;
+	} else if (argc > 1 && strcmp(argv[1], "merge") == 0) {
+		env->mode = CT_MODE_MERGE;
 		argc--;
 		argv++;
 	}
@@ -361,7 +369,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		ct_buf_puts(err, "say what to do: --backtraces, --threads, --memory or --profile (see ctrace --help)");
 		return CT_EXIT_USAGE;
 	}
-	if (env->mode != CT_MODE_ANALYZE) {
+	if (env->mode != CT_MODE_ANALYZE && env->mode != CT_MODE_MERGE) {
 		if (env->nargs) {
 			ct_buf_printf(err, "unexpected argument '%s' (the process is given with -p PID)",
 				      env->args[0]);

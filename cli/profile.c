@@ -134,7 +134,14 @@ static int open_profiler(const struct ct_env *env, struct source *s, struct ct_p
 		snprintf(root, sizeof(root), "%s-%d", s->comm ? s->comm : "?", (int)s->pid);
 	else
 		snprintf(root, sizeof(root), "%s", s->comm ? s->comm : "?");
-	return ct_profiler_open(s->pid, root, prof, &po, &s->pr);
+	int r = ct_profiler_open(s->pid, root, prof, &po, &s->pr);
+	if (r == 0 && env->format == CT_FMT_PPROF) {
+		/* pprof carries host, pid, comm, thread and tid labels, for fleet-wide aggregation */
+		char host[256] = "";
+		gethostname(host, sizeof(host) - 1);
+		r = ct_profiler_label(s->pr, host, s->comm);
+	}
+	return r;
 }
 
 /* The process executed a new program: its modules and maybe its name changed, so samples from now

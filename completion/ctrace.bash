@@ -58,13 +58,14 @@ _ctrace_pids()
 
 _ctrace()
 {
-	local cur prev cmd=${COMP_WORDS[0]} analyze= i
+	local cur prev cmd=${COMP_WORDS[0]} analyze= merge= i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	COMPREPLY=()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		[[ ${COMP_WORDS[i]} == analyze ]] && analyze=1 && break
+		[[ ${COMP_WORDS[i]} == merge ]] && merge=1 && break
 	done
 
 	case $prev in
@@ -86,6 +87,11 @@ _ctrace()
 		return
 		;;
 	-f | --format | --unwinder)
+		if [[ -n $merge && $prev != --unwinder ]]; then
+			# the formats ctrace merge writes
+			COMPREPLY=($(compgen -W 'folded pprof speedscope' -- "$cur"))
+			return
+		fi
 		local v
 		while IFS= read -r v; do
 			[[ -n $v && $v == "$cur"* ]] && COMPREPLY+=("$v")
@@ -117,11 +123,11 @@ _ctrace()
 
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "${opts[*]}" -- "$cur"))
-	elif [[ -n $analyze ]]; then
+	elif [[ -n $analyze || -n $merge ]]; then
 		COMPREPLY=($(compgen -f -- "$cur"))
 		compopt -o filenames 2>/dev/null
 	elif ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W "analyze ${opts[*]}" -- "$cur"))
+		COMPREPLY=($(compgen -W "analyze merge ${opts[*]}" -- "$cur"))
 	fi
 }
 complete -F _ctrace ctrace

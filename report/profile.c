@@ -377,12 +377,14 @@ void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_pr
 	ct_json_str(&j, "sampled");
 	ct_json_key(&j, "name");
 	ct_json_str(&j, m->title);
+	/* without times (a profile merged from folded stacks), the weights are sample counts */
+	bool timed = p->total_weight || !p->total;
 	ct_json_key(&j, "unit");
-	ct_json_str(&j, "nanoseconds");
+	ct_json_str(&j, timed ? "nanoseconds" : "none");
 	ct_json_key(&j, "startValue");
 	ct_json_uint(&j, 0);
 	ct_json_key(&j, "endValue");
-	ct_json_uint(&j, p->total_weight);
+	ct_json_uint(&j, timed ? p->total_weight : p->total);
 	ct_json_key(&j, "samples");
 	ct_json_arr_begin(&j);
 	for (size_t i = 0; i < p->nstacks; i++) {
@@ -395,7 +397,13 @@ void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_pr
 	ct_json_key(&j, "weights");
 	ct_json_arr_begin(&j);
 	for (size_t i = 0; i < p->nstacks; i++)
-		ct_json_uint(&j, p->stacks[i].weight);
+		ct_json_uint(&j, timed ? p->stacks[i].weight : p->stacks[i].count);
+	ct_json_arr_end(&j);
+	/* the samples each stack stands for (speedscope ignores it; ctrace merge reads it back) */
+	ct_json_key(&j, "ctraceCounts");
+	ct_json_arr_begin(&j);
+	for (size_t i = 0; i < p->nstacks; i++)
+		ct_json_uint(&j, p->stacks[i].count);
 	ct_json_arr_end(&j);
 	ct_json_obj_end(&j);
 	ct_json_arr_end(&j);
@@ -540,6 +548,39 @@ static uint64_t pb_str(struct pb_strings *s, const char *str)
 
 static int gzip_buf(const struct ct_buf *in, struct ct_buf *out);
 
+/* The strings of the profile's labels, numbered from first on: ret_idx[2 * i] is label i's key,
+ * ret_idx[2 * i + 1] its string value. A key is written once. Returns 0 or -ENOMEM. */
+static int pprof_label_strings(const struct ct_profile *p, uint64_t first, struct pb_strings *st,
+			       uint64_t **ret_idx)
+{
+	uint64_t *idx = calloc(2 * p->nlabels + 1, sizeof(*idx));
+	const char *keys[16];
+	uint64_t key_idx[16];
+	size_t nkeys = 0;
+	if (!idx)
+		return -ENOMEM;
+	st->n = first;
+	for (size_t i = 0; i < p->nlabels; i++) {
+		const struct ct_plabel *l = &p->labels[i];
+		size_t k = 0;
+		while (k < nkeys && strcmp(keys[k], l->key) != 0)
+			k++;
+		if (k < nkeys) {
+			idx[2 * i] = key_idx[k];
+		} else {
+			idx[2 * i] = pb_str(st, l->key);
+			if (nkeys < CT_ARRAY_SIZE(keys)) {
+				keys[nkeys] = l->key;
+				key_idx[nkeys++] = idx[2 * i];
+			}
+		}
+		if (l->str)
+			idx[2 * i + 1] = pb_str(st, l->str);
+	}
+	*ret_idx = idx;
+	return st->table.err;
+}
+
 void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out)
 {
 	struct ct_buf pb = CT_BUF_INIT, sub = CT_BUF_INIT, sub2 = CT_BUF_INIT;
@@ -548,14 +589,23 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 	uint64_t s_samples = pb_str(&st, "samples"), s_count = pb_str(&st, "count");
 	uint64_t s_time = pb_str(&st, p->wall ? "wall" : "cpu"), s_ns = pb_str(&st, "nanoseconds");
 	uint64_t s_process = pb_str(&st, "process");
+	/* label strings follow the frames' two strings each (below) */
+	struct pb_strings lst = { CT_BUF_INIT, 0 };
+	uint64_t *lidx = NULL;
+	if (pprof_label_strings(p, s_process + 1 + 2ull * p->nframes, &lst, &lidx) < 0)
+		out->err = -ENOMEM;
 
-	/* sample_type: samples/count, cpu|wall/nanoseconds */
+	/* sample_type: samples/count, cpu|wall/nanoseconds (not when merged from folded stacks,
+	 * which have no times) */
+	bool timed = p->total_weight || !p->total;
 	pb_int(&sub, 1, s_samples);
 	pb_int(&sub, 2, s_count);
 	pb_msg(&pb, 1, &sub);
-	pb_int(&sub, 1, s_time);
-	pb_int(&sub, 2, s_ns);
-	pb_msg(&pb, 1, &sub);
+	if (timed) {
+		pb_int(&sub, 1, s_time);
+		pb_int(&sub, 2, s_ns);
+		pb_msg(&pb, 1, &sub);
+	}
 
 	/* samples: location ids leaf first; the root frame (the process) becomes a label */
 	for (size_t i = 0; i < p->nstacks; i++) {
@@ -567,12 +617,23 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 		}
 		pb_msg(&sub, 1, &sub2);
 		pb_varint(&sub2, s->count);
-		pb_varint(&sub2, s->weight);
+		if (timed)
+			pb_varint(&sub2, s->weight);
 		pb_msg(&sub, 2, &sub2);
 		if (p->frames[s->frames[0]].kind == CT_PFRAME_ROOT) {
 			/* Label { key = "process", str = name }: name's index is 2 * frame + base, below */
 			pb_int(&sub2, 1, s_process);
 			pb_int(&sub2, 2, s_process + 1 + 2ull * s->frames[0]);
+			pb_msg(&sub, 3, &sub2);
+		}
+		const struct ct_plabelset *set = &p->labelsets[s->labels];
+		for (uint32_t k = 0; lidx && k < set->n; k++) {
+			const struct ct_plabel *l = &p->labels[set->first + k];
+			pb_int(&sub2, 1, lidx[2 * (set->first + k)]);     /* Label.key */
+			if (l->str)
+				pb_int(&sub2, 2, lidx[2 * (set->first + k) + 1]); /* Label.str */
+			else
+				pb_int(&sub2, 3, (uint64_t)l->num);              /* Label.num */
 			pb_msg(&sub, 3, &sub2);
 		}
 		pb_msg(&pb, 2, &sub);
@@ -604,14 +665,17 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 		pb_msg(&pb, 5, &sub);
 	}
 	ct_buf_append(&pb, st.table.data ? st.table.data : "", st.table.len);
-	if (st.table.err)
-		pb.err = st.table.err;
+	ct_buf_append(&pb, lst.table.data ? lst.table.data : "", lst.table.len);
+	if (st.table.err || lst.table.err)
+		pb.err = -ENOMEM;
 	pb_int(&pb, 9, p->start_ns);                  /* time_nanos */
 	pb_int(&pb, 10, p->duration_ns);              /* duration_nanos */
-	pb_int(&sub, 1, s_time);                      /* period_type */
-	pb_int(&sub, 2, s_ns);
-	pb_msg(&pb, 11, &sub);
-	pb_int(&pb, 12, p->period_ns);                /* period */
+	if (timed) {
+		pb_int(&sub, 1, s_time);              /* period_type */
+		pb_int(&sub, 2, s_ns);
+		pb_msg(&pb, 11, &sub);
+		pb_int(&pb, 12, p->period_ns);        /* period */
+	}
 	(void)m;
 	if (pb.err || sub.err || sub2.err)
 		out->err = -ENOMEM;
@@ -621,6 +685,8 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 	ct_buf_free(&sub);
 	ct_buf_free(&sub2);
 	ct_buf_free(&st.table);
+	ct_buf_free(&lst.table);
+	free(lidx);
 }
 
 static int gzip_buf(const struct ct_buf *in, struct ct_buf *out)

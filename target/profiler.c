@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/model.h"
+#include "lib/procfs.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -24,6 +25,9 @@ struct ct_profiler {
 	uint32_t *tmp;
 	size_t cap_tmp;
 	struct ct_profiler_stats stats;
+	char *host, *comm;          /* ct_profiler_label */
+	struct tid_labels { pid_t tid; uint32_t id; } *tids; /* open addressing, tid 0 empty */
+	size_t cap_tids, ntids;
 };
 
 int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
@@ -63,6 +67,9 @@ void ct_profiler_close(struct ct_profiler *pr)
 	free(pr->pcs);
 	free(pr->stack);
 	free(pr->tmp);
+	free(pr->host);
+	free(pr->comm);
+	free(pr->tids);
 	free(pr);
 }
 
@@ -74,6 +81,64 @@ const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr)
 const char *ct_profiler_next_warning(struct ct_profiler *pr)
 {
 	return ct_sym_next_warning(pr->sym);
+}
+
+int ct_profiler_label(struct ct_profiler *pr, const char *host, const char *comm)
+{
+	free(pr->host);
+	free(pr->comm);
+	pr->host = ct_strdup(host ? host : "");
+	pr->comm = ct_strdup(comm ? comm : "");
+	return pr->host && pr->comm ? 0 : -ENOMEM;
+}
+
+static struct tid_labels *tid_slot(struct tid_labels *v, size_t cap, pid_t tid)
+{
+	size_t i = ((uint64_t)(uint32_t)tid * 0x9e3779b97f4a7c15ull >> 32) & (cap - 1);
+	while (v[i].tid && v[i].tid != tid)
+		i = (i + 1) & (cap - 1);
+	return &v[i];
+}
+
+/* The label set of a thread, its name read from /proc on first sight (after the sample: the
+ * thread may be gone, then it has no thread label). */
+static int thread_labels(struct ct_profiler *pr, pid_t tid, uint32_t *ret)
+{
+	if ((pr->ntids + 1) * 2 > pr->cap_tids) {
+		size_t cap = pr->cap_tids ? pr->cap_tids * 2 : 64;
+		struct tid_labels *v = calloc(cap, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		for (size_t i = 0; i < pr->cap_tids; i++)
+			if (pr->tids[i].tid)
+				*tid_slot(v, cap, pr->tids[i].tid) = pr->tids[i];
+		free(pr->tids);
+		pr->tids = v;
+		pr->cap_tids = cap;
+	}
+	struct tid_labels *e = tid_slot(pr->tids, pr->cap_tids, tid);
+	if (e->tid) {
+		*ret = e->id;
+		return 0;
+	}
+	char *name = NULL;
+	struct ct_plabel l[5] = {
+		{ "host", pr->host, 0 }, { "pid", NULL, pr->pid }, { "comm", pr->comm, 0 },
+		{ "tid", NULL, tid }, { "thread", NULL, 0 },
+	};
+	size_t n = 4;
+	if (tid > 0 && ct_proc_read(pr->pid, tid, "comm", 64, &name) == 0 && *ct_rstrip(name))
+		l[n++].str = name;
+	int r = ct_profile_labels(pr->prof, l, n, &e->id);
+	free(name);
+	if (r < 0)
+		return r;
+	if (tid > 0) {
+		e->tid = tid;
+		pr->ntids++;
+	}
+	*ret = e->id;
+	return 0;
 }
 
 /* The frame ids of one pc, innermost first, symbolizing it on first sight. */
@@ -142,5 +207,8 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 		pr->stack[len - 1 - i] = t;
 	}
 	pr->stats.samples += count;
-	return ct_profile_add(pr->prof, pr->stack, len, count, weight);
+	uint32_t labels = 0;
+	if (pr->host && (r = thread_labels(pr, c->tid, &labels)) < 0)
+		return r;
+	return ct_profile_add_labeled(pr->prof, pr->stack, len, labels, count, weight);
 }

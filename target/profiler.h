@@ -38,6 +38,9 @@ void ct_profiler_close(struct ct_profiler *pr);
  * "[kernel]" leaf frame (the sample hit in a system call or fault). */
 int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, uint64_t count,
 		    uint64_t weight);
+/* From now on every sample carries the labels host, pid, comm, thread (the thread's name, read
+ * once per thread) and tid, for pprof output. */
+int ct_profiler_label(struct ct_profiler *pr, const char *host, const char *comm);
 const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr);
 /* Next symbolization warning (each said once), or NULL. */
 const char *ct_profiler_next_warning(struct ct_profiler *pr);

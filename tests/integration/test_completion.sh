@@ -1,4 +1,4 @@
-# completion/ctrace.bash, sourced in bash: COMPREPLY for options (all of --help), modes, analyze
+# completion/ctrace.bash, sourced in bash: COMPREPLY for options (all of --help), modes, analyze and merge
 # files, --format/--unwinder values, and -p/--tid against a running fixture.
 . "$TOP/tests/integration/lib.sh"
 command -v bash >/dev/null || skip "bash is not installed"
@@ -23,6 +23,8 @@ KT=$KT CT_DIR=$TMP/dumps FPID=$FPID bash -c '
 	echo "== fail-on";    comp --threads --fail-on ""
 	echo "== timeout";    comp --timeout ""
 	echo "== analyze";    comp analyze "$CT_DIR/gdb"
+	echo "== merge";      comp merge "$CT_DIR/gdb"
+	echo "== mergefmt";   comp merge --format ""
 	echo "== pid";        comp -p "$FPID"
 	echo "== name";       comp -p threa
 	echo "== tid";        comp -p "$FPID" --tid ""
@@ -47,6 +49,10 @@ has fail-on deadlock
 has fail-on stuck
 [ -z "$(part timeout)" ] || fail "--timeout SECS offers '$(part timeout)'"
 has analyze "$TMP/dumps/gdb-1.txt"
+has first merge
+has merge "$TMP/dumps/gdb-1.txt"
+[ "$(part mergefmt | sort | tr '\n' ' ')" = "folded pprof speedscope " ] ||
+	fail "merge --format offers '$(part mergefmt | tr '\n' ' ')', want folded pprof speedscope"
 part pid | grep -Eqx "$FPID|$FPID:threads" || fail "-p $FPID offers: $(part pid | tr '\n' ' ')"
 part name | grep -Eqx "$FPID|$FPID:threads" || fail "-p threa offers: $(part name | tr '\n' ' ')"
 for t in /proc/$FPID/task/*; do has tid "${t##*/}"; done
