@@ -369,10 +369,13 @@ static void say_gone(struct source *src)
 		return;
 	src->gone = true;
 	double secs = (double)(ct_now_ns() - run.t0) / 1e9;
+	bool given = false; /* a -p (said), or a child followed with --children (said with -v) */
+	for (size_t i = 0; i < run.env->npids; i++)
+		given |= run.env->pids[i] == src->pid;
 	if (run.env->tid)
 		ct_warn("thread %d of process %d (%s) exited after %.1f s; the profile covers it until then",
 			(int)run.env->tid, (int)src->pid, src->comm ? src->comm : "?", secs);
-	else if (src->pid == run.env->pids[0] || run.n <= run.env->npids)
+	else if (given)
 		ct_warn("process %d (%s) exited after %.1f s; the profile covers it until then", (int)src->pid,
 			src->comm ? src->comm : "?", secs);
 	else
