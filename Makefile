@@ -120,7 +120,9 @@ clean:
 LIBS += -lz
 DEB_DEPS += zlib1g-dev golang-go linux-perf python3-jsonschema
 
-# --profile: accuracy and overhead against perf record (see bench/bench-profile.sh)
+# --profile: accuracy and overhead against perf record (see bench/bench-profile.sh); ctrace's peak
+# RSS with GNU time
+DEB_DEPS += time
 .PHONY: bench-profile
 bench-profile: all $(FIXTURE_BIN)
 	@sh bench/bench-profile.sh $(BUILD)

@@ -12,7 +12,7 @@
 #include "lib/model.h"
 
 enum ct_pframe_kind { CT_PFRAME_NORMAL, CT_PFRAME_INLINED, CT_PFRAME_JIT, CT_PFRAME_KERNEL,
-		      CT_PFRAME_ROOT };
+		      CT_PFRAME_ROOT, CT_PFRAME_THREAD /* --per-thread: under the root */ };
 
 /* One interned frame. Two frames are the same when name, module, file and kind are. */
 struct ct_pframe {

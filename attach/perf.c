@@ -18,26 +18,41 @@
 #include "lib/banned.h"
 
 #define MAX_THREADS 65536
+#define MAX_CPUS 4096
 
-struct ev {
+/* One followed thread: its event on each CPU (all writing into that CPU's ring). */
+struct thr {
 	pid_t tid;
-	int fd;
+	bool present; /* seen in the last scan of /proc/PID/task */
+	int *fds;     /* ncpus */
+};
+
+struct proc {
+	pid_t pid, only_tid;
+	struct thr *thr;
+	size_t nthr, cap_thr;
+	size_t hint;   /* where the next scan's lookup starts (readdir order is stable) */
+	bool gone;
+	bool reopen;   /* it executed: reopen its events */
+};
+
+/* A ring: a dummy event on ctrace itself on one CPU, mmapped; the sampling events of that CPU are
+ * redirected into it. It never exits, so its fd is what poll waits on. */
+struct ring {
+	int cpu, fd;
 	struct perf_event_mmap_page *meta;
 	size_t map_len, data_size; /* data_size is a power of two */
-	bool hup;                  /* the thread exited; closed once drained */
-	bool present;              /* seen in the last scan of /proc/PID/task */
 };
 
 struct ct_perf {
-	pid_t pid;
 	struct perf_event_attr attr;
-	struct ev *evs;
-	size_t nevs, cap_evs;
-	struct pollfd *pfds;
-	size_t cap_pfds;
+	struct ring *rings;
+	size_t ncpus;
+	struct proc *procs;
+	size_t nprocs, cap_procs;
+	struct pollfd *pfds; /* ncpus */
 	uint8_t *rec;  /* one record, linearized across the ring's wrap */
 	struct ct_perf_stats stats;
-	bool exclude_kernel;
 };
 
 /* Read little-endian fields at a bounded cursor. */
@@ -83,6 +98,9 @@ int ct_perf_decode(const void *rec, size_t len, struct ct_perf_sample *ret, uint
 		ret->pid = (pid_t)ids[0];
 		ret->tid = (pid_t)ids[1];
 		ret->exec = true;
+		size_t n = CT_MIN(c.left, sizeof(ret->comm) - 1);
+		memcpy(ret->comm, c.p, n);
+		ret->comm[n] = '\0'; /* the kernel pads it with NULs; this bounds it if not */
 		return 0;
 	}
 	if (h.type != PERF_RECORD_SAMPLE)
@@ -136,131 +154,292 @@ int ct_perf_decode(const void *rec, size_t len, struct ct_perf_sample *ret, uint
 	return 0;
 }
 
-static int perf_open_fd(struct perf_event_attr *attr, pid_t tid)
+static int perf_open_fd(struct perf_event_attr *attr, pid_t tid, int cpu)
 {
-	int fd = (int)syscall(SYS_perf_event_open, attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	int fd = (int)syscall(SYS_perf_event_open, attr, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
-static void ev_close(struct ev *e)
+int ct_perf_parse_cpus(const char *text, int *ret, size_t max)
 {
-	if (e->meta)
-		munmap(e->meta, e->map_len);
-	if (e->fd >= 0)
-		close(e->fd);
-	e->meta = NULL;
-	e->fd = -1;
-}
-
-static size_t data_pages(size_t stack_bytes)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t want = 6 * (stack_bytes + 512), pages = 8;
-	while (pages * page < want)
-		pages *= 2;
-	return pages;
-}
-
-static int ev_open(struct ct_perf *p, pid_t tid)
-{
-	if (p->nevs >= MAX_THREADS)
-		return -E2BIG;
-	int fd = perf_open_fd(&p->attr, tid);
-	if (fd == -EACCES && !p->attr.exclude_kernel) {
-		/* not allowed to see kernel-mode samples: count only user time */
-		p->attr.exclude_kernel = 1;
-		p->exclude_kernel = true;
-		fd = perf_open_fd(&p->attr, tid);
+	size_t n = 0;
+	const char *s = text;
+	while (*s && *s != '\n') {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+		if (end == s || a < 0 || a >= MAX_CPUS)
+			return -EINVAL;
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1 || b < a || b >= MAX_CPUS)
+				return -EINVAL;
+			s = end;
+		}
+		for (long c = a; c <= b; c++) {
+			if (n >= max)
+				return -EINVAL;
+			ret[n++] = (int)c;
+		}
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return -EINVAL;
 	}
-	if (fd < 0)
-		return fd;
+	return n ? (int)n : -EINVAL;
+}
+
+static int online_cpus(int *ret, size_t max)
+{
+	char *text = NULL;
+	int n = ct_read_file("/sys/devices/system/cpu/online", 4096, &text, NULL);
+	if (n == 0)
+		n = ct_perf_parse_cpus(text, ret, max);
+	free(text);
+	if (n > 0)
+		return n;
+	long c = sysconf(_SC_NPROCESSORS_ONLN); /* no sysfs: assume 0..n-1 */
+	if (c < 1)
+		return -ENOSYS;
+	for (long i = 0; i < c && (size_t)i < max; i++)
+		ret[i] = (int)i;
+	return (int)CT_MIN((size_t)c, max);
+}
+
+/* Opens and maps one CPU's ring, as large as the locked-memory budget allows: the kernel charges
+ * ring pages to perf_event_mlock_kb per CPU, then RLIMIT_MEMLOCK, and says EPERM beyond (root with
+ * CAP_IPC_LOCK is exempt), so the size is halved down to min_pages. */
+static int ring_open(struct ring *rg, int cpu, size_t pages, size_t min_pages)
+{
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t pages = data_pages(p->attr.sample_stack_user);
-	size_t len = (pages + 1) * page;
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED) {
+	for (;; pages /= 2) {
+		struct perf_event_attr a;
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.type = PERF_TYPE_SOFTWARE;
+		a.config = PERF_COUNT_SW_DUMMY;
+		a.exclude_kernel = 1;
+		a.exclude_hv = 1;
+		a.watermark = 1; /* wake the reader when a quarter of the ring is full */
+		a.wakeup_watermark = (uint32_t)(pages * page / 4);
+		a.use_clockid = 1; /* redirected events must use the ring's clock */
+		a.clockid = CLOCK_MONOTONIC;
+		int fd = perf_open_fd(&a, 0, cpu);
+		if (fd < 0)
+			return fd;
+		size_t len = (pages + 1) * page;
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED) {
+			*rg = (struct ring){ cpu, fd, m, len, pages * page };
+			return 0;
+		}
 		int e = -errno;
 		close(fd);
-		return e;
+		if ((e != -EPERM && e != -ENOMEM) || pages / 2 < min_pages)
+			return e;
 	}
-	if (ct_grow(&p->evs, &p->cap_evs, p->nevs + 1, sizeof(*p->evs)) < 0) {
-		munmap(m, len);
-		close(fd);
+}
+
+/* Ring pages: room for about 32 samples (0.3 s of one CPU at 99 Hz), at least 4. */
+static void ring_pages(size_t stack_bytes, size_t *ret_want, size_t *ret_min)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), rec = stack_bytes + 512;
+	size_t want = 8, min = 2;
+	while (want * page < 32 * rec)
+		want *= 2;
+	while (min * page < 4 * rec)
+		min *= 2;
+	*ret_want = want;
+	*ret_min = min;
+}
+
+static void thr_close(struct ct_perf *p, struct thr *t)
+{
+	for (size_t c = 0; t->fds && c < p->ncpus; c++)
+		if (t->fds[c] >= 0)
+			close(t->fds[c]);
+	free(t->fds);
+	t->fds = NULL;
+}
+
+/* Opens tid's event on every CPU, each redirected into that CPU's ring. */
+static int thr_open(struct ct_perf *p, struct proc *pr, pid_t tid)
+{
+	if (pr->nthr >= MAX_THREADS)
+		return -E2BIG;
+	if (ct_grow(&pr->thr, &pr->cap_thr, pr->nthr + 1, sizeof(*pr->thr)) < 0)
 		return -ENOMEM;
+	struct thr t = { tid, true, malloc(p->ncpus * sizeof(int)) };
+	if (!t.fds)
+		return -ENOMEM;
+	for (size_t c = 0; c < p->ncpus; c++)
+		t.fds[c] = -1;
+	int r = 0;
+	for (size_t c = 0; c < p->ncpus && r == 0; c++) {
+		int fd = perf_open_fd(&p->attr, tid, p->rings[c].cpu);
+		if (fd == -EACCES && !p->attr.exclude_kernel) {
+			/* not allowed to see kernel-mode samples: count only user time */
+			p->attr.exclude_kernel = 1;
+			fd = perf_open_fd(&p->attr, tid, p->rings[c].cpu);
+		}
+		if (fd < 0) {
+			r = fd;
+			break;
+		}
+		t.fds[c] = fd;
+		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, p->rings[c].fd) < 0)
+			r = -errno;
 	}
-	struct ev *e = &p->evs[p->nevs++];
-	e->tid = tid;
-	e->fd = fd;
-	e->meta = m;
-	e->map_len = len;
-	e->data_size = pages * page;
-	e->hup = false;
-	e->present = true;
+	if (r < 0) {
+		thr_close(p, &t);
+		return r;
+	}
+	pr->thr[pr->nthr++] = t;
 	p->stats.threads_seen++;
 	return 0;
 }
 
-static bool followed(struct ct_perf *p, pid_t tid)
+static struct thr *find_thr(struct proc *pr, pid_t tid)
 {
-	for (size_t i = 0; i < p->nevs; i++)
-		if (p->evs[i].tid == tid) {
-			p->evs[i].present = true;
-			return true;
+	for (size_t k = 0; k < pr->nthr; k++) {
+		size_t i = (pr->hint + k) % pr->nthr;
+		if (pr->thr[i].tid == tid) {
+			pr->hint = i + 1;
+			return &pr->thr[i];
 		}
-	return false;
+	}
+	return NULL;
 }
 
-int ct_perf_scan(struct ct_perf *p)
+static struct proc *find_proc(struct ct_perf *p, pid_t pid)
+{
+	for (size_t i = 0; i < p->nprocs; i++)
+		if (p->procs[i].pid == pid)
+			return &p->procs[i];
+	return NULL;
+}
+
+static void proc_close_all(struct ct_perf *p, struct proc *pr)
+{
+	for (size_t i = 0; i < pr->nthr; i++)
+		thr_close(p, &pr->thr[i]);
+	pr->nthr = 0;
+}
+
+static size_t count_threads(const struct ct_perf *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->nprocs; i++)
+		n += p->procs[i].nthr;
+	return n;
+}
+
+/* Scans /proc/PID/task: opens events on new threads, closes those of exited ones (their samples
+ * are in the rings already). A thread whose events cannot be opened is counted once and not tried
+ * again (a budget such as RLIMIT_NOFILE does not grow back by retrying every 0.1 s). */
+static int proc_scan(struct ct_perf *p, struct proc *pr, int *ret_err)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)p->pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pr->pid);
 	DIR *d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? -ESRCH : -errno;
-	int first_err = 0;
-	size_t seen = 0;
-	for (size_t i = 0; i < p->nevs; i++)
-		p->evs[i].present = false;
+	if (!d) {
+		int e = errno == ENOENT ? -ESRCH : -errno;
+		if (e == -ESRCH) {
+			proc_close_all(p, pr);
+			pr->gone = true;
+		}
+		return e;
+	}
+	for (size_t i = 0; i < pr->nthr; i++)
+		pr->thr[i].present = false;
 	struct dirent *de;
+	size_t seen = 0;
 	while ((de = readdir(d)) && seen < MAX_THREADS) {
 		long tid;
 		if (ct_parse_long(de->d_name, 1, 0x3fffffff, &tid) < 0)
 			continue;
-		seen++;
-		if (followed(p, (pid_t)tid))
+		if (pr->only_tid > 0 && tid != pr->only_tid)
 			continue;
-		int r = ev_open(p, (pid_t)tid);
+		seen++;
+		struct thr *t = find_thr(pr, (pid_t)tid);
+		if (t) {
+			t->present = true;
+			continue;
+		}
+		int r = thr_open(p, pr, (pid_t)tid);
 		if (r == -ESRCH)
 			continue; /* exited meanwhile */
 		if (r < 0) {
+			/* remembered with no events, so it is not tried again */
+			if (ct_grow(&pr->thr, &pr->cap_thr, pr->nthr + 1, sizeof(*pr->thr)) == 0)
+				pr->thr[pr->nthr++] = (struct thr){ (pid_t)tid, true, NULL };
 			p->stats.open_failed++;
-			if (!first_err)
-				first_err = r;
+			if (!p->stats.open_err)
+				p->stats.open_err = r;
+			if (ret_err && !*ret_err)
+				*ret_err = r;
 		}
 	}
 	closedir(d);
-	size_t live = 0;
-	for (size_t i = 0; i < p->nevs; i++) {
-		if (!p->evs[i].present)
-			p->evs[i].hup = true; /* exited: closed after its last samples are read */
-		live += !p->evs[i].hup;
+	size_t w = 0, live = 0;
+	for (size_t i = 0; i < pr->nthr; i++) {
+		if (!pr->thr[i].present) {
+			thr_close(p, &pr->thr[i]);
+			continue;
+		}
+		live += pr->thr[i].fds != NULL;
+		pr->thr[w++] = pr->thr[i];
 	}
-	p->stats.threads = live;
-	if (live == 0)
-		return first_err ? first_err : -ESRCH;
+	pr->nthr = w;
+	p->stats.threads = count_threads(p);
+	if (w == 0) {
+		pr->gone = true; /* no thread left (the process is a zombie, or tid exited) */
+		return -ESRCH;
+	}
 	return (int)CT_MIN(live, (size_t)0x7fffffff);
 }
 
-int ct_perf_open(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret)
+int ct_perf_scan(struct ct_perf *p, pid_t pid)
+{
+	struct proc *pr = find_proc(p, pid);
+	if (!pr || pr->gone)
+		return -ESRCH;
+	return proc_scan(p, pr, NULL);
+}
+
+int ct_perf_add(struct ct_perf *p, pid_t pid, pid_t tid)
+{
+	if (find_proc(p, pid))
+		return 0;
+	if (ct_grow(&p->procs, &p->cap_procs, p->nprocs + 1, sizeof(*p->procs)) < 0)
+		return -ENOMEM;
+	struct proc *pr = &p->procs[p->nprocs++];
+	memset(pr, 0, sizeof(*pr));
+	pr->pid = pid;
+	pr->only_tid = tid;
+	int err = 0;
+	int r = proc_scan(p, pr, &err);
+	if (r > 0)
+		return 0;
+	proc_close_all(p, pr);
+	free(pr->thr);
+	p->nprocs--;
+	return r == -ESRCH || err == 0 ? r : err;
+}
+
+int ct_perf_open(const struct ct_perf_opts *o, struct ct_perf **ret)
 {
 	struct ct_perf *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->pid = pid;
+	int cpus[MAX_CPUS];
+	int n = online_cpus(cpus, MAX_CPUS);
 	p->rec = malloc(65536);
-	if (!p->rec) {
-		free(p);
-		return -ENOMEM;
+	p->rings = n > 0 ? calloc((size_t)n, sizeof(*p->rings)) : NULL;
+	p->pfds = n > 0 ? calloc((size_t)n, sizeof(*p->pfds)) : NULL;
+	if (n < 0 || !p->rec || !p->rings || !p->pfds) {
+		ct_perf_close(p);
+		return n < 0 ? n : -ENOMEM;
 	}
 	struct perf_event_attr *a = &p->attr;
 	a->size = sizeof(*a);
@@ -275,16 +454,25 @@ int ct_perf_open(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret)
 	a->sample_stack_user = (uint32_t)(sb ? sb : 8);
 	a->exclude_hv = 1;
 	a->exclude_idle = 1;
-	a->wakeup_events = 1;
+	a->watermark = 1; /* wakeups come from the ring's watermark, not every sample */
+	a->wakeup_watermark = 1;
 	a->comm = 1;      /* PERF_RECORD_COMM … */
 	a->comm_exec = 1; /* … flagged when due to an exec: the symbols must be read again */
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
-	int r = ct_perf_scan(p);
-	if (r < 0) {
-		ct_perf_close(p);
-		return r;
+	size_t want, min;
+	ring_pages(a->sample_stack_user, &want, &min);
+	p->stats.ring_bytes = SIZE_MAX;
+	for (int i = 0; i < n; i++) {
+		int r = ring_open(&p->rings[i], cpus[i], want, min);
+		if (r < 0) {
+			ct_perf_close(p);
+			return r;
+		}
+		p->ncpus++;
+		p->stats.ring_bytes = CT_MIN(p->stats.ring_bytes, p->rings[i].data_size);
 	}
+	p->stats.cpus = p->ncpus;
 	*ret = p;
 	return 0;
 }
@@ -293,9 +481,16 @@ void ct_perf_close(struct ct_perf *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->nevs; i++)
-		ev_close(&p->evs[i]);
-	free(p->evs);
+	for (size_t i = 0; i < p->nprocs; i++) {
+		proc_close_all(p, &p->procs[i]);
+		free(p->procs[i].thr);
+	}
+	for (size_t c = 0; c < p->ncpus; c++) {
+		munmap(p->rings[c].meta, p->rings[c].map_len);
+		close(p->rings[c].fd);
+	}
+	free(p->procs);
+	free(p->rings);
 	free(p->pfds);
 	free(p->rec);
 	free(p);
@@ -307,7 +502,7 @@ const struct ct_perf_stats *ct_perf_stats(const struct ct_perf *p)
 }
 
 /* Hands every complete record of one ring to cb. */
-static int drain(struct ct_perf *p, struct ev *e, ct_perf_cb cb, void *arg)
+static int drain(struct ct_perf *p, struct ring *e, ct_perf_cb cb, void *arg)
 {
 	struct perf_event_mmap_page *m = e->meta;
 	const uint8_t *data = (const uint8_t *)m + m->data_offset;
@@ -341,6 +536,11 @@ static int drain(struct ct_perf *p, struct ev *e, ct_perf_cb cb, void *arg)
 			p->stats.samples += !s.exec;
 			if (s.cap.err == -ENODATA)
 				p->stats.no_regs++;
+			if (s.exec) {
+				struct proc *pr = find_proc(p, s.pid);
+				if (pr)
+					pr->reopen = true;
+			}
 			r = cb(arg, &s);
 		} else if (d == -EBADMSG) {
 			p->stats.bad++;
@@ -354,33 +554,26 @@ static int drain(struct ct_perf *p, struct ev *e, ct_perf_cb cb, void *arg)
 
 int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg)
 {
-	if (ct_grow(&p->pfds, &p->cap_pfds, p->nevs + 1, sizeof(*p->pfds)) < 0)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->nevs; i++)
-		p->pfds[i] = (struct pollfd){ .fd = p->evs[i].fd, .events = POLLIN };
-	int n = poll(p->pfds, p->nevs, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
+	for (size_t c = 0; c < p->ncpus; c++)
+		p->pfds[c] = (struct pollfd){ .fd = p->rings[c].fd, .events = POLLIN };
+	if (timeout_ms > 0 && poll(p->pfds, p->ncpus, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
 	int r = 0;
-	for (size_t i = 0; i < p->nevs && r == 0; i++) {
-		r = drain(p, &p->evs[i], cb, arg);
+	for (size_t c = 0; c < p->ncpus && r == 0; c++) {
+		r = drain(p, &p->rings[c], cb, arg);
 		if (r == -EBADMSG) {
 			p->stats.bad++;
 			r = 0;
-			p->pfds[i].revents |= POLLHUP; /* a ring we cannot read is closed */
 		}
-		if (p->pfds[i].revents & (POLLHUP | POLLERR | POLLNVAL))
-			p->evs[i].hup = true;
 	}
-	/* close rings of exited threads, now drained */
-	size_t w = 0;
-	for (size_t i = 0; i < p->nevs; i++) {
-		if (p->evs[i].hup && r == 0)
-			ev_close(&p->evs[i]);
-		else
-			p->evs[w++] = p->evs[i];
+	/* an exec from a secondary thread hands the process' id to that thread: start afresh */
+	for (size_t i = 0; i < p->nprocs; i++) {
+		struct proc *pr = &p->procs[i];
+		if (!pr->reopen || pr->gone)
+			continue;
+		pr->reopen = false;
+		proc_close_all(p, pr);
+		proc_scan(p, pr, NULL);
 	}
-	p->nevs = w;
-	p->stats.threads = w;
 	return r;
 }

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The perf_event sampler: a software cpu-clock event per thread of the target, each sample carrying
- * the user registers and a copy of the user stack, read from per-thread mmap ring buffers. The
+/* The perf_event sampler: a software cpu-clock event per thread of each followed process and per CPU,
+ * each sample carrying the user registers and a copy of the user stack. The events of every thread
+ * write (PERF_EVENT_IOC_SET_OUTPUT) into one ring buffer per CPU, as perf record does: memory stays
+ * ncpus rings whatever the thread count (per-thread rings exhaust perf_event_mlock_kb and
+ * RLIMIT_MEMLOCK past some 70 threads for a non-root user), and a read drains ncpus rings. The
  * target is never stopped; unwinding happens later, on the copies, as for a ptrace capture. */
 #ifndef CT_PERF_H
 #define CT_PERF_H
@@ -29,34 +32,47 @@ struct ct_perf_sample {
 	uint64_t ip;        /* where the sample hit (a kernel address when in_kernel) */
 	bool in_kernel;     /* the thread was in a system call or fault */
 	bool exec;          /* not a sample: the process executed a new program here (cap unset) */
+	char comm[16];      /* exec: the new program's name */
 	struct ct_capture cap; /* regs in DWARF order and the stack copy; cap.stack points into the
 				* decoder's buffer and is valid only during the callback */
 };
 
 struct ct_perf_stats {
 	uint64_t samples;      /* decoded samples */
-	uint64_t lost;         /* samples the kernel dropped (ring full) */
+	uint64_t lost;         /* samples the kernel dropped (PERF_RECORD_LOST: a ring was full) */
 	uint64_t bad;          /* malformed records skipped */
 	uint64_t no_regs;      /* samples without user registers (a kernel-only moment) */
-	size_t threads;        /* threads with an event now */
+	size_t threads;        /* threads with events now */
 	size_t threads_seen;   /* threads ever followed */
-	size_t open_failed;    /* threads whose event could not be opened */
+	size_t open_failed;    /* threads whose events could not be opened (each counted once) */
+	int open_err;          /* the first such error (-EMFILE: too many open files …) */
+	size_t cpus;           /* rings, one per online CPU */
+	size_t ring_bytes;     /* data bytes of the smallest ring */
 };
 
 struct ct_perf;
 
-/* Opens events on every thread of pid. Returns 0, or -errno: -EACCES/-EPERM when perf_event_open
- * is refused (perf_event_paranoid, seccomp), -ENOSYS/-ENOENT when unsupported, -ESRCH gone. */
-int ct_perf_open(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret);
+/* Opens the per-CPU rings (each as large as the locked-memory budget allows, halved on EPERM down
+ * to a few samples). Returns 0, or -errno: -EACCES/-EPERM when perf_event_open is refused
+ * (perf_event_paranoid, seccomp), -ENOSYS/-ENOENT when unsupported. */
+int ct_perf_open(const struct ct_perf_opts *o, struct ct_perf **ret);
 void ct_perf_close(struct ct_perf *p);
-/* Follows threads created since the last scan. Returns the number of live threads followed,
- * or -ESRCH when the process is gone. */
-int ct_perf_scan(struct ct_perf *p);
+/* Follows process pid: every thread, or only tid when tid > 0. Returns 0, -ESRCH when it is gone,
+ * or the error that kept every thread from being followed (-EACCES …). */
+int ct_perf_add(struct ct_perf *p, pid_t pid, pid_t tid);
+/* Follows threads of pid created since the last scan and closes the events of exited ones.
+ * Returns the number of live threads followed, or -ESRCH when the process is gone. */
+int ct_perf_scan(struct ct_perf *p, pid_t pid);
 /* Waits up to timeout_ms for samples and hands each to cb (a non-zero return stops the read and is
- * returned). Returns 0, a cb value, or -errno. */
+ * returned). A process that executes a new program has its events reopened (an exec from a
+ * secondary thread changes which thread holds the process' id). Returns 0, a cb value, or -errno. */
 typedef int (*ct_perf_cb)(void *arg, const struct ct_perf_sample *s);
 int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg);
 const struct ct_perf_stats *ct_perf_stats(const struct ct_perf *p);
+
+/* Parses /sys/devices/system/cpu/online ("0-3,6"): the CPU numbers, at most max. Returns their
+ * number or -EINVAL. */
+int ct_perf_parse_cpus(const char *text, int *ret, size_t max);
 
 /* The record decoder (exposed for tests): rec is one whole record, header included, len its bytes.
  * Returns 0 with *ret filled for a PERF_RECORD_SAMPLE (cap.stack points into rec) and for the

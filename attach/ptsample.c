@@ -89,16 +89,31 @@ void ct_ptsample_state_free(struct ct_ptsample_state *state)
 	memset(state, 0, sizeof(*state));
 }
 
-int ct_ptsample_take(pid_t pid, struct ct_ptsample_state *state, const struct ct_attach_opts *o,
-		     struct ct_capture_set **ret)
+int ct_ptsample_take(pid_t pid, pid_t only_tid, struct ct_ptsample_state *state,
+		     const struct ct_attach_opts *o, struct ct_capture_set **ret)
 {
-	if (!state)
+	if (!state && only_tid <= 0)
 		return ct_attach_snapshot(pid, o, ret);
 	pid_t *tids = NULL;
 	size_t n = 0;
-	int r = ct_proc_list_tasks(pid, &tids, &n);
-	if (r < 0)
+	int r = 0;
+	if (only_tid > 0) {
+		char *text = NULL;
+		/* the thread is gone when its stat is: the sampling of it ends there */
+		r = ct_proc_read(pid, only_tid, "stat", 4096, &text);
+		free(text);
+		tids = malloc(sizeof(*tids));
+		if (r == 0 && !tids)
+			r = -ENOMEM;
+		if (r == 0)
+			tids[n++] = only_tid;
+	} else {
+		r = ct_proc_list_tasks(pid, &tids, &n);
+	}
+	if (r < 0) {
+		free(tids);
 		return r == -ENOENT ? -ESRCH : r;
+	}
 	struct ct_capture_set *set = calloc(1, sizeof(*set));
 	if (!set) {
 		free(tids);
@@ -114,21 +129,22 @@ int ct_ptsample_take(pid_t pid, struct ct_ptsample_state *state, const struct ct
 	sigaction(SIGALRM, &sa, &old);
 	ct_attach_release_pending();
 	for (size_t i = 0; i < n && i < MAX_TASKS; i++) {
-		if (task_state(pid, tids[i]) != 'R') {
+		unsigned due = 1; /* wall mode: every thread, one sample each */
+		if (state && task_state(pid, tids[i]) != 'R') {
 			drop_credit(state, pid, tids[i]);
 			continue;
 		}
-		unsigned due = periods_due(state, pid, tids[i]);
-		if (!due)
+		if (state && !(due = periods_due(state, pid, tids[i])))
 			continue;
 		if (ct_grow(&set->caps, &set->cap, set->n + 1, sizeof(*set->caps)) < 0 ||
-		    ct_grow(&state->counts, &state->cap_counts, set->n + 1, sizeof(*state->counts)) < 0) {
+		    (state && ct_grow(&state->counts, &state->cap_counts, set->n + 1, sizeof(*state->counts)) < 0)) {
 			r = -ENOMEM;
 			break;
 		}
 		struct ct_capture *c = &set->caps[set->n];
 		ct_attach_thread(pid, tids[i], o, deadline, c);
-		state->counts[set->n] = due;
+		if (state)
+			state->counts[set->n] = due;
 		set->n++;
 		set->total_stop_ns += c->stop_ns;
 		set->max_stop_ns = CT_MAX(set->max_stop_ns, c->stop_ns);

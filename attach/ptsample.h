@@ -21,14 +21,14 @@ struct ct_ptsample_state {
 	size_t cap_counts;
 };
 
-/* Samples pid: every thread (state NULL: wall-clock mode; each capture is one sample), or, in CPU
+/* Samples pid (only thread only_tid when > 0): every thread (state NULL: wall-clock mode; each capture is one sample), or, in CPU
  * mode, the threads that /proc shows running (state R) whose CPU time since they were last
  * sampled reaches a period: such a capture stands for that CPU time in periods (state->counts),
  * so a thread that waits for a CPU on a busy machine (R too) is not over-counted, and a blocked
  * thread is never stopped. Returns 0 with *ret (possibly empty), -ESRCH when the process is gone,
  * or -errno. */
-int ct_ptsample_take(pid_t pid, struct ct_ptsample_state *state, const struct ct_attach_opts *o,
-		     struct ct_capture_set **ret);
+int ct_ptsample_take(pid_t pid, pid_t only_tid, struct ct_ptsample_state *state,
+		     const struct ct_attach_opts *o, struct ct_capture_set **ret);
 void ct_ptsample_state_free(struct ct_ptsample_state *state);
 
 /* The next delay of a jittered timer: period_ns +- 50 %, uniformly, so sampling never locks step

@@ -3,6 +3,9 @@
 # cpusplit's threads spend 60/30/10 % of their CPU in hot_60/warm_30/cool_10 (the truth). For each
 # profiler: the shares it measures, the fixture's throughput (rounds) while profiled, and samples
 # delivered vs expected (CPU time x rate). Ratios only; the machine may be shared, so run it twice.
+# Then ctrace's peak RSS profiling cpusplit with 200 threads (both samplers), samples delivered and
+# lost. Knobs: SECS (profile length, default 6), RSS_SECS (the 200-thread runs, default 60),
+# RSS_THREADS (default 200).
 BUILD=${1:-build}
 CTRACE=$BUILD/ctrace
 FIX=$BUILD/fixtures/cpusplit
@@ -43,25 +46,31 @@ run() {
 	[ -z "$base" ] && base=$rounds
 	tck=$(getconf CLK_TCK)
 	expected=$(( (t1 - t0) * 99 / tck ))
+	# ctrace -v says what it expected over its sampling window alone (its start and the unwinding
+	# after the end are outside it): the fairer count on a loaded machine
+	own=$(sed -n 's/.*(about \([0-9]*\) expected.*/\1/p' "$T/err" 2>/dev/null | tail -n 1)
+	[ -n "$own" ] && expected=$own
+	rm -f "$T/err"
 	if [ -s "$T/folded" ]; then
 		sh=$(shares "$T/folded")
 		# perf's folded counts are sample periods (ns): the sample count is taken from perf script
 		[ -s "$T/nsamples" ] && sh="${sh% *} $(printf '%6d' "$(cat "$T/nsamples")")"
-		printf "%-22s %s %9s %8d %7.1f%%\n" "$name" "$sh" "$expected" "$rounds" \
+		printf "%-22s %s %9s %6.1f%% %8d %7.1f%%\n" "$name" "$sh" "$expected" \
+			"$(echo "${sh##* } $expected" | awk '{print $2 ? 100 * $1 / $2 : 0}')" "$rounds" \
 			"$(echo "$rounds $base" | awk '{print 100 * ($1 - $2) / $2}')"
 	else
-		printf "%-22s %-22s %9s %8d %7.1f%%\n" "$name" "-" "-" "$rounds" \
+		printf "%-22s %-22s %9s %7s %8d %7.1f%%\n" "$name" "-" "-" "-" "$rounds" \
 			"$(echo "$rounds $base" | awk '{print 100 * ($1 - $2) / $2}')"
 	fi
 	rm -f "$T/folded" "$T/nsamples"
 }
 
 echo "bench-profile: cpusplit, 2 threads, profiled ${D} s at 99 Hz; truth 60.0/30.0/10.0"
-printf "%-22s %-15s %6s %9s %8s %8s\n" "profiler" "hot/warm/cool %" "samples" "expected" "rounds/s" "vs none"
+printf "%-22s %-15s %6s %9s %7s %8s %8s\n" "profiler" "hot/warm/cool %" "samples" "expected" "deliv." "rounds/s" "vs none"
 base=
 run "none"
-run "ctrace perf sampler" "$CTRACE -p \$P --profile -d $D -o $T/folded"
-run "ctrace ptrace sampler" "$CTRACE -p \$P --profile -d $D --sampler ptrace -o $T/folded"
+run "ctrace perf sampler" "$CTRACE -p \$P --profile -d $D -v -o $T/folded"
+run "ctrace ptrace sampler" "$CTRACE -p \$P --profile -d $D -v --sampler ptrace -o $T/folded"
 if command -v perf >/dev/null && [ -f "$FG/stackcollapse-perf.pl" ]; then
 	run "perf record dwarf" "perf record -q -F 99 --call-graph dwarf -p \$P -o $T/perf.data -- sleep $D >/dev/null 2>&1; true" \
 		"perf script -i $T/perf.data 2>/dev/null >$T/script; grep -c 'cpu-clock' $T/script >$T/nsamples;
@@ -70,4 +79,30 @@ else
 	echo "perf record dwarf       (perf or stackcollapse-perf.pl not found: skipped)"
 fi
 echo "samples: delivered; expected: the fixture's CPU time over the same span x 99 Hz (clock ticks,"
-echo "so +-2 per run); rounds/s: the fixture's throughput while profiled (noise: other load on the machine)"
+echo "so +-2 per run; for ctrace, over its sampling window as it reports with -v); rounds/s: the"
+echo "fixture's throughput while profiled (noise: other load on the machine)"
+
+# ctrace's memory and delivery profiling many busy threads for a long time (the goal: RSS <= 64 MB
+# for 200 threads and 60 s). The fixture runs at nice 10 so ctrace is not starved by it.
+RS=${RSS_SECS:-60}
+RT=${RSS_THREADS:-200}
+echo
+echo "bench-profile: cpusplit, $RT threads (nice 10), profiled ${RS} s at 99 Hz"
+printf "%-22s %9s %9s %7s %7s %10s\n" "sampler" "samples" "expected" "deliv." "lost" "max RSS"
+for sampler in perf ptrace; do
+	nice -n 10 "$FIX" "$RT" >"$T/many.out" &
+	P=$!
+	i=0
+	until grep -q ready "$T/many.out"; do i=$((i + 1)); [ $i -gt 1200 ] && break; sleep 0.05; done
+	/usr/bin/time -f "%M" -o "$T/rss" "$CTRACE" -p $P --profile --sampler $sampler -d "$RS" -v \
+		-o "$T/many.folded" 2>"$T/many.err"
+	kill $P
+	wait $P 2>/dev/null
+	# "N samples in S s (about E expected from the CPU time), L lost, …"
+	awk -v rss="$(tail -n 1 "$T/rss")" -v name="ctrace $sampler" '/ samples in .* expected/ {
+		for (i = 1; i <= NF; i++) { if ($(i+1) == "samples" && $(i+2) == "in") n = $i;
+			if ($i == "(about") e = $(i+1); if ($(i+1) == "lost,") l = $i }
+		printf "%-22s %9d %9d %6.1f%% %7d %7.1f MB\n", name, n, e, e ? 100 * n / e : 0, l, rss / 1024 }' "$T/many.err"
+	grep -q ' samples in ' "$T/many.err" || echo "  (ctrace $sampler failed: $(tail -n 1 "$T/many.err"))"
+done
+echo "expected: the fixture's CPU time x 99 Hz; lost: dropped by the kernel (ring full) or by ctrace's queue"

@@ -62,6 +62,8 @@ struct ct_env {
 	enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_PTRACE } sampler;
 	bool mode_wall;          /* --mode wall (else cpu) */
 	bool per_pid;            /* --per-pid: root frame "name-PID" */
+	bool per_thread;         /* --per-thread: a frame "threadname-TID" under the root */
+	bool children;           /* --children: every descendant process, followed as it is forked */
 };
 
 void ct_env_init(struct ct_env *env);

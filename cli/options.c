@@ -13,7 +13,8 @@ const char ct_usage_text[] =
 	"              [OPTIONS]\n"
 	"       ctrace -p PID --memory [--watch SECS [-d SECS]] [OPTIONS]\n"
 	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [--idle FUNC] [-o FILE] FILE... | -\n"
-	"       ctrace -p PID [-p PID…] --profile [-d SECS] [-r HZ] [OPTIONS]\n"
+	"       ctrace -p PID [-p PID…] [--children] --profile [-d SECS] [-r HZ] [--tid TID]\n"
+	"              [--per-thread] [OPTIONS]\n"
 	"       ctrace merge [--format FORMAT] [-o FILE] FILE... | -\n"
 	"       ctrace --help | --version\n"
 	"\n"
@@ -61,6 +62,9 @@ const char ct_usage_text[] =
 	"      --sampler NAME     perf (default; falls back to ptrace when refused) or ptrace\n"
 	"      --mode MODE        cpu (default: threads on CPU) or wall (every thread; ptrace sampler)\n"
 	"      --per-pid          root frame NAME-PID, to tell processes with one name apart\n"
+	"      --children         also every descendant process, followed as it is forked\n"
+	"      --per-thread       a frame THREADNAME-TID under the process frame\n"
+	"      --tid TID          profile only this thread of the process\n"
 	"  -f, --format FORMAT    folded (default when stdout is not a terminal), svg, speedscope,\n"
 	"                         pprof, json or text (top functions)\n"
 	"      --stack-bytes N    for --profile: user stack copied per sample (default 16384)\n"
@@ -78,7 +82,7 @@ enum {
 	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
 	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS,
 	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
-	OPT_PROFILE, OPT_SAMPLER, OPT_MODE, OPT_PER_PID,
+	OPT_PROFILE, OPT_SAMPLER, OPT_MODE, OPT_PER_PID, OPT_CHILDREN, OPT_PER_THREAD,
 };
 
 static const struct option long_options[] = {
@@ -111,6 +115,8 @@ static const struct option long_options[] = {
 	{ "sampler", required_argument, NULL, OPT_SAMPLER },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "per-pid", no_argument, NULL, OPT_PER_PID },
+	{ "children", no_argument, NULL, OPT_CHILDREN },
+	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -324,6 +330,12 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_PER_PID:
 			env->per_pid = true;
+			break;
+		case OPT_CHILDREN:
+			env->children = true;
+			break;
+		case OPT_PER_THREAD:
+			env->per_thread = true;
 			break;
 		case OPT_TOP:
 			r = parse_num("--top", optarg, 1, 1000000, &v, err);

@@ -87,7 +87,7 @@ void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_
 	ct_buf_puts(out, "\n   self%   total%  function\n");
 	for (size_t i = 0; i < p->nframes && i < 30; i++) {
 		const struct ct_pframe *f = &p->frames[c[i].id];
-		if (!c[i].self || f->kind == CT_PFRAME_ROOT)
+		if (!c[i].self || f->kind == CT_PFRAME_ROOT || f->kind == CT_PFRAME_THREAD)
 			continue;
 		ct_buf_printf(out, "  %6.2f  %6.2f   %s%s", 100.0 * (double)c[i].self / (double)p->total,
 			      100.0 * (double)c[i].total / (double)p->total, f->name, kind_suffix(f->kind));
@@ -187,7 +187,8 @@ static void frame_color(const struct ct_pframe *f, char *buf, size_t n)
 	case CT_PFRAME_KERNEL: snprintf(buf, n, "rgb(%u,%u,%u)", 200 + a % 55, 140 + b % 60, 40); break;
 	case CT_PFRAME_INLINED: snprintf(buf, n, "rgb(%u,%u,%u)", 80 + a % 50, 190 + b % 50, 190 + a % 50); break;
 	case CT_PFRAME_JIT: snprintf(buf, n, "rgb(%u,%u,%u)", 60 + a % 50, 190 + b % 60, 60 + a % 40); break;
-	case CT_PFRAME_ROOT: snprintf(buf, n, "rgb(%u,%u,%u)", 200, 200, 210); break;
+	case CT_PFRAME_ROOT: /* fall through */
+	case CT_PFRAME_THREAD: snprintf(buf, n, "rgb(%u,%u,%u)", 200, 200, 210); break;
 	default: snprintf(buf, n, "rgb(%u,%u,%u)", 205 + a % 50, b % 230, a % 55); break;
 	}
 }
@@ -420,6 +421,7 @@ static const char *kind_name(enum ct_pframe_kind k)
 	case CT_PFRAME_JIT: return "jit";
 	case CT_PFRAME_KERNEL: return "kernel";
 	case CT_PFRAME_ROOT: return "process";
+	case CT_PFRAME_THREAD: return "thread";
 	default: return "function";
 	}
 }

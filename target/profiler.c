@@ -17,6 +17,7 @@ struct ct_profiler {
 	struct ct_symbolizer *sym;
 	struct ct_unwinder *unw;
 	bool unw_failed;
+	bool pending_refresh; /* a pc fell in no module: reread the maps after this sample */
 	struct ct_pccache *cache;
 	uint32_t root_id, kernel_id;
 	struct ct_upc *pcs;
@@ -28,7 +29,15 @@ struct ct_profiler {
 	char *host, *comm;          /* ct_profiler_label */
 	struct tid_labels { pid_t tid; uint32_t id; } *tids; /* open addressing, tid 0 empty */
 	size_t cap_tids, ntids;
+	uint64_t next_refresh_ns, refresh_gap_ns;
 };
+
+/* Refresh the maps when the gap since the last time has passed: a pc in no known module is code
+ * mapped since (a library dlopen()ed, or the rest of a program that has just executed: its
+ * interpreter maps libc after the kernel maps the program). The gap doubles each time, so code that
+ * is never in a module (JIT without a perf map) costs a refresh every 30 s at most. */
+#define REFRESH_GAP_MIN_NS 200000000ull
+#define REFRESH_GAP_MAX_NS 30000000000ull
 
 int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
 		     const struct ct_profiler_opts *o, struct ct_profiler **ret)
@@ -50,6 +59,7 @@ int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
 		goto fail;
 	if ((r = ct_sym_open(pid, &o->sym, &pr->sym)) < 0)
 		goto fail;
+	pr->refresh_gap_ns = REFRESH_GAP_MIN_NS;
 	*ret = pr;
 	return 0;
 fail:
@@ -141,6 +151,29 @@ static int thread_labels(struct ct_profiler *pr, pid_t tid, uint32_t *ret)
 	return 0;
 }
 
+/* Reopens the symbolizer (and what depends on it) over the current maps. */
+static int refresh(struct ct_profiler *pr)
+{
+	struct ct_symbolizer *sym;
+	struct ct_pccache *cache;
+	int r = ct_sym_open(pr->pid, &pr->o.sym, &sym);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0; /* gone: keep the old one for its last samples */
+	if ((r = ct_pccache_new(&cache)) < 0) {
+		ct_sym_close(sym);
+		return r;
+	}
+	ct_unwinder_close(pr->unw);
+	pr->unw = NULL;
+	pr->unw_failed = false;
+	ct_sym_close(pr->sym);
+	ct_pccache_free(pr->cache);
+	pr->sym = sym;
+	pr->cache = cache;
+	pr->stats.refreshes++;
+	return 0;
+}
+
 /* The frame ids of one pc, innermost first, symbolizing it on first sight. */
 static int pc_frames(struct ct_profiler *pr, const struct ct_upc *u, const uint32_t **ret, size_t *ret_n)
 {
@@ -150,22 +183,35 @@ static int pc_frames(struct ct_profiler *pr, const struct ct_upc *u, const uint3
 	memset(&t, 0, sizeof(t));
 	int n = ct_sym_frames(pr->sym, u->pc, u->activation, &t);
 	int r = n < 0 ? n : 0;
+	/* a pc in no module is not cached: once the maps are reread it may be in one */
+	bool unknown = r == 0 && t.nframes == 1 && !t.frames[0].module && !t.frames[0].function;
+	if (unknown && ct_now_ns() >= pr->next_refresh_ns) {
+		pr->next_refresh_ns = ct_now_ns() + pr->refresh_gap_ns;
+		pr->refresh_gap_ns = CT_MIN(pr->refresh_gap_ns * 2, REFRESH_GAP_MAX_NS);
+		pr->pending_refresh = true;
+	}
 	if (r == 0 && ct_grow(&pr->tmp, &pr->cap_tmp, t.nframes + 1, sizeof(*pr->tmp)) < 0)
 		r = -ENOMEM;
 	for (size_t i = 0; r == 0 && i < t.nframes; i++)
 		r = ct_profile_frame(pr->prof, &t.frames[i], &pr->tmp[i]);
-	if (r == 0)
+	if (r == 0 && !unknown)
 		r = ct_pccache_put(pr->cache, u->pc, u->activation, pr->tmp, t.nframes);
+	size_t nf = t.nframes;
 	ct_thread_clear(&t);
 	if (r < 0)
 		return r;
+	if (unknown) {
+		*ret = pr->tmp;
+		*ret_n = nf;
+		return 0;
+	}
 	pr->stats.symbolized_pcs++;
 	bool ok = ct_pccache_get(pr->cache, u->pc, u->activation, ret, ret_n);
 	return ok ? 0 : -EINVAL;
 }
 
-int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, uint64_t count,
-		    uint64_t weight)
+int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, const char *thread,
+		    uint64_t count, uint64_t weight)
 {
 	int n = 0;
 	char *why = NULL;
@@ -198,8 +244,10 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 		memcpy(pr->stack + len, ids, nids * sizeof(*ids));
 		len += nids;
 	}
-	if (ct_grow(&pr->stack, &pr->cap_stack, len + 1, sizeof(*pr->stack)) < 0)
+	if (ct_grow(&pr->stack, &pr->cap_stack, len + 2, sizeof(*pr->stack)) < 0)
 		return -ENOMEM;
+	if (thread && (r = ct_profile_frame_named(pr->prof, thread, CT_PFRAME_THREAD, &pr->stack[len++])) < 0)
+		return r;
 	pr->stack[len++] = pr->root_id;
 	for (size_t i = 0; i < len / 2; i++) {
 		uint32_t t = pr->stack[i];
@@ -210,5 +258,10 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 	uint32_t labels = 0;
 	if (pr->host && (r = thread_labels(pr, c->tid, &labels)) < 0)
 		return r;
-	return ct_profile_add_labeled(pr->prof, pr->stack, len, labels, count, weight);
+	r = ct_profile_add_labeled(pr->prof, pr->stack, len, labels, count, weight);
+	if (r == 0 && pr->pending_refresh) {
+		pr->pending_refresh = false;
+		r = refresh(pr);
+	}
+	return r;
 }

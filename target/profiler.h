@@ -26,6 +26,7 @@ struct ct_profiler_stats {
 	uint64_t truncated;      /* unwinding stopped before the outermost frame */
 	uint64_t failed;         /* no frame at all (counted under the root frame only) */
 	uint64_t symbolized_pcs; /* unique pcs symbolized */
+	uint64_t refreshes;      /* maps reread because a pc was in no module */
 };
 
 struct ct_profiler;
@@ -35,9 +36,10 @@ int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
 		     const struct ct_profiler_opts *o, struct ct_profiler **ret);
 void ct_profiler_close(struct ct_profiler *pr);
 /* Adds a capture that stands for count samples and weight nanoseconds in total. in_kernel adds a
- * "[kernel]" leaf frame (the sample hit in a system call or fault). */
-int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, uint64_t count,
-		    uint64_t weight);
+ * "[kernel]" leaf frame (the sample hit in a system call or fault); thread, when not NULL, a frame
+ * of that name under the root (--per-thread). */
+int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, const char *thread,
+		    uint64_t count, uint64_t weight);
 /* From now on every sample carries the labels host, pid, comm, thread (the thread's name, read
  * once per thread) and tid, for pprof output. */
 int ct_profiler_label(struct ct_profiler *pr, const char *host, const char *comm);

@@ -171,11 +171,24 @@ grep -q "^cpusplit-$P;.*;hot_60 [0-9]*$" "$TMP/two.folded" || fail "--per-pid: n
 grep -q "^latethreads-$FPID;.*;late_spin [0-9]*$" "$TMP/two.folded" || fail "--per-pid: no latethreads-$FPID stacks"
 kill $FPID
 
-# the target executes a new program during the profile: said, and its stacks symbolized anew
+# the target executes a new program during the profile: said, and its stacks symbolized anew. The
+# exec is triggered (SIGUSR1) once ctrace says it is sampling, so both programs are sampled however
+# slow the start is on a loaded machine.
 cp "$FIXTURES/execer" "$TMP/execer-next"
 for sampler in perf ptrace; do
-	start_fixture execer 1 "$TMP/execer-next"
-	expect_exit 0 "$CTRACE" -p $FPID --profile -d 3 --sampler $sampler -o "$TMP/exec.folded"
+	start_fixture execer 0 "$TMP/execer-next"
+	"$CTRACE" -p $FPID --profile -d 3 -v --sampler $sampler -o "$TMP/exec.folded" 2>"$TMP/exec.err" &
+	C=$!
+	i=0
+	until grep -q '^ctrace: sampling' "$TMP/exec.err"; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && fail "$sampler: ctrace did not start sampling: $(cat "$TMP/exec.err")"
+		sleep 0.05
+	done
+	sleep 0.5
+	kill -USR1 $FPID
+	wait $C || fail "$sampler: ctrace failed across the exec: $(cat "$TMP/exec.err")"
+	ERR=$(cat "$TMP/exec.err")
 	echo "$ERR" | grep -q "executed a new program (execer-next)" || fail "$sampler: exec not said: $ERR"
 	grep -q '^execer;.*;main;before_exec [0-9]*$' "$TMP/exec.folded" || fail "$sampler: no stacks before the exec: $(cat "$TMP/exec.folded")"
 	grep -q '^execer-next;.*;main;after_exec [0-9]*$' "$TMP/exec.folded" || fail "$sampler: no stacks after the exec: $(cat "$TMP/exec.folded")"

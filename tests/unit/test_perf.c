@@ -177,7 +177,16 @@ static void exec_record(void **state)
 	assert_int_equal(ct_perf_decode(r.b, r.len, &s, NULL), 0);
 	assert_true(s.exec);
 	assert_int_equal(s.pid, 300);
+	assert_string_equal(s.comm, "newprog");
 	assert_null(s.cap.stack);
+	/* a name without its NUL (a lying kernel, a fuzzer) is bounded */
+	struct rec big = { .len = 0 };
+	put(&big, &h, sizeof(h));
+	put(&big, ids, 8);
+	put(&big, "abcdefghijklmnopqrstuvwx", 24);
+	((struct perf_event_header *)big.b)->size = (uint16_t)big.len;
+	assert_int_equal(ct_perf_decode(big.b, big.len, &s, NULL), 0);
+	assert_string_equal(s.comm, "abcdefghijklmno");
 	/* a rename (prctl PR_SET_NAME) is not an exec */
 	((struct perf_event_header *)r.b)->misc = 0;
 	assert_int_equal(ct_perf_decode(r.b, r.len, &s, NULL), -ENOMSG);
@@ -185,6 +194,29 @@ static void exec_record(void **state)
 	((struct perf_event_header *)r.b)->misc = PERF_RECORD_MISC_COMM_EXEC;
 	((struct perf_event_header *)r.b)->size = 16;
 	assert_int_equal(ct_perf_decode(r.b, r.len, &s, NULL), -EBADMSG);
+}
+
+/* /sys/devices/system/cpu/online: ranges and lists; garbage refused */
+static void cpu_lists(void **state)
+{
+	(void)state;
+	int c[8];
+	assert_int_equal(ct_perf_parse_cpus("0-1\n", c, 8), 2);
+	assert_int_equal(c[0], 0);
+	assert_int_equal(c[1], 1);
+	assert_int_equal(ct_perf_parse_cpus("0,2-4,7", c, 8), 5);
+	assert_int_equal(c[1], 2);
+	assert_int_equal(c[3], 4);
+	assert_int_equal(c[4], 7);
+	assert_int_equal(ct_perf_parse_cpus("5", c, 8), 1);
+	assert_int_equal(c[0], 5);
+	assert_int_equal(ct_perf_parse_cpus("0-9", c, 8), -EINVAL);   /* more than max */
+	assert_int_equal(ct_perf_parse_cpus("3-1", c, 8), -EINVAL);
+	assert_int_equal(ct_perf_parse_cpus("", c, 8), -EINVAL);
+	assert_int_equal(ct_perf_parse_cpus("x", c, 8), -EINVAL);
+	assert_int_equal(ct_perf_parse_cpus("1,,2", c, 8), -EINVAL);
+	assert_int_equal(ct_perf_parse_cpus("-1", c, 8), -EINVAL);
+	assert_int_equal(ct_perf_parse_cpus("0-99999999", c, 8), -EINVAL);
 }
 
 static void random_bytes_never_crash(void **state)
@@ -222,6 +254,7 @@ int main(void)
 		cmocka_unit_test(lying_stack_sizes),
 		cmocka_unit_test(other_records),
 		cmocka_unit_test(exec_record),
+		cmocka_unit_test(cpu_lists),
 		cmocka_unit_test(random_bytes_never_crash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,109 @@
+#!/bin/sh
+# ctrace --profile on a process with many busy threads (150: the perf sampler's events of every
+# thread write into one ring per CPU, so neither perf_event_mlock_kb nor RLIMIT_MEMLOCK runs out,
+# as root or not), --per-thread (a frame per thread under the process) and --tid (one thread only).
+. "$TOP/tests/integration/lib.sh"
+need_ptrace
+
+# fixture_nice NAME ARGS…: start_fixture at nice 10 (150 spinning threads must not starve the
+# machine, nor ctrace), as the user given in $AS (a command prefix, or empty).
+fixture_nice() {
+	name=$1; shift
+	out="$TMP/$name.$$.out"
+	${AS:-} nice -n 10 "$FIXTURES/$name" "$@" >"$out" 2>&1 &
+	FPID=$!
+	PIDS="$PIDS $FPID"
+	i=0
+	while ! grep -q '^ready' "$out" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 600 ] && fail "fixture $name did not get ready: $(cat "$out")"
+		kill -0 $FPID 2>/dev/null || fail "fixture $name died: $(cat "$out")"
+		sleep 0.05
+	done
+	# with $AS, $! is the setpriv/nice process, which execs the fixture: the same PID
+}
+
+# check_many FOLDED ERR: samples, the fixture's functions named, every thread followed
+check_many() {
+	[ -s "$1" ] || fail "no samples from 150 busy threads: $(cat "$2")"
+	for fn in hot_60 warm_30 cool_10; do
+		grep -q "^cpusplit;.*split_loop;$fn[ ;]" "$1" || fail "$fn missing from the 150-thread profile: $(cat "$1")"
+	done
+	grep -q "perf: 151 threads" "$2" || fail "not every thread followed: $(cat "$2")"
+	grep -q "were not sampled" "$2" && fail "threads left out: $(cat "$2")"
+	awk '{ n += $NF } END { exit !(n > 0) }' "$1" || fail "no samples counted in $1"
+}
+
+# 150 busy threads, as root: perf sampler (-r 999: each thread gets a few ms of CPU here)
+AS=
+fixture_nice cpusplit 150
+[ "$(ls /proc/$FPID/task | wc -l)" -eq 151 ] || fail "cpusplit did not start 150 threads"
+expect_exit 0 "$CTRACE" -p $FPID --profile --sampler perf -r 999 --stack-bytes 8192 -d 3 -v -o "$TMP/many.folded"
+echo "$ERR" >"$TMP/many.err"
+check_many "$TMP/many.folded" "$TMP/many.err"
+kill $FPID
+
+# … and as an unprivileged user profiling its own process, where per-thread rings ran out of
+# locked memory past some 70 threads (perf_event_mlock_kb, then RLIMIT_MEMLOCK)
+if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null &&
+   [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 2 ]; then
+	mkdir "$TMP/nobody" && cp "$CTRACE" "$FIXTURES/cpusplit" "$TMP/nobody/" && chmod 755 "$TMP" &&
+		chmod 777 "$TMP/nobody" || fail "cannot prepare $TMP/nobody"
+	AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	FIXTURES_SAVED=$FIXTURES
+	FIXTURES=$TMP/nobody
+	fixture_nice cpusplit 150
+	FIXTURES=$FIXTURES_SAVED
+	if $AS "$TMP/nobody/ctrace" -p $FPID --profile --sampler perf -r 999 --stack-bytes 8192 -d 3 -v \
+		-o "$TMP/nobody/out.folded" 2>"$TMP/nobody.err"; then
+		check_many "$TMP/nobody/out.folded" "$TMP/nobody.err"
+	else
+		grep -q "perf_event_open" "$TMP/nobody.err" || fail "as uid 65534: $(cat "$TMP/nobody.err")"
+		note "perf_event_open refused to uid 65534 here: $(cat "$TMP/nobody.err")"
+	fi
+	kill $FPID
+	AS=
+else
+	note "cannot run as uid 65534 here: the unprivileged locked-memory case is not checked"
+fi
+
+# --per-thread: a frame NAME-TID per thread under the process frame, with either sampler
+start_fixture cpusplit 2
+P=$FPID
+for t in /proc/$P/task/*; do
+	case $(cat "$t/comm") in
+	split-0) T0=${t##*/} ;;
+	split-1) T1=${t##*/} ;;
+	esac
+done
+for sampler in perf ptrace; do
+	expect_exit 0 "$CTRACE" -p $P --profile --per-thread --sampler $sampler -d 2 -o "$TMP/pt.folded"
+	for t in "split-0-$T0" "split-1-$T1"; do
+		grep -q "^cpusplit;$t;.*;split_loop;hot_60 [0-9]*$" "$TMP/pt.folded" ||
+			fail "$sampler --per-thread: no $t frame over hot_60: $(cat "$TMP/pt.folded")"
+	done
+	bad=$(grep -v '^cpusplit;[^;]*-[0-9][0-9]*;' "$TMP/pt.folded" | head -n 3)
+	[ -z "$bad" ] || fail "$sampler --per-thread: stacks without a thread frame: $bad"
+done
+expect_exit 0 "$CTRACE" -p $P --profile --per-thread -d 1 -f json -o "$TMP/pt.json"
+python3 - "$TMP/pt.json" "split-0-$T0" <<'PY' || fail "--per-thread json: no thread frame"
+import sys, json
+d = json.load(open(sys.argv[1]))
+assert any(f['name'] == sys.argv[2] and f['kind'] == 'thread' for f in d['frames'])
+PY
+
+# --tid: only that thread, with either sampler
+for sampler in perf ptrace; do
+	expect_exit 0 "$CTRACE" -p $P --tid $T1 --profile --per-thread --sampler $sampler -d 2 -o "$TMP/tid.folded"
+	grep -q "^cpusplit;split-1-$T1;.*;hot_60 [0-9]*$" "$TMP/tid.folded" || fail "$sampler --tid: no samples of $T1: $(cat "$TMP/tid.folded")"
+	bad=$(grep -v "^cpusplit;split-1-$T1;" "$TMP/tid.folded" | head -n 3)
+	[ -z "$bad" ] || fail "$sampler --tid $T1: other threads sampled: $bad"
+done
+assert_not_traced $P
+
+# --tid refused: a thread of another process, and with several -p
+expect_exit 1 "$CTRACE" -p $P --tid 1 --profile -d 1
+echo "$ERR" | grep -q "has no thread 1" || fail "--tid of another process: $ERR"
+expect_exit 64 "$CTRACE" -p $P -p $P --tid $T1 --profile -d 1
+echo "$ERR" | grep -q "one thread of one process" || fail "--tid with two -p: $ERR"
+exit 0
