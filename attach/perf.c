@@ -26,6 +26,7 @@ struct ev {
 	size_t map_len, data_size; /* data_size is a power of two */
 	bool hup;                  /* the thread exited; closed once drained */
 	bool present;              /* seen in the last scan of /proc/PID/task */
+	int *more_fds;             /* uprobes 1..n-1 of this thread, writing into fd's ring */
 };
 
 struct ct_perf {
@@ -38,6 +39,8 @@ struct ct_perf {
 	uint8_t *rec;  /* one record, linearized across the ring's wrap */
 	struct ct_perf_stats stats;
 	bool exclude_kernel;
+	struct ct_perf_probe *probes; /* uprobes instead of cpu-clock (paths copied) */
+	size_t nprobes;
 };
 
 /* Read little-endian fields at a bounded cursor. */
@@ -142,8 +145,13 @@ static int perf_open_fd(struct perf_event_attr *attr, pid_t tid)
 	return fd < 0 ? -errno : fd;
 }
 
-static void ev_close(struct ev *e)
+static void ev_close(struct ev *e, size_t nmore)
 {
+	for (size_t i = 0; e->more_fds && i < nmore; i++)
+		if (e->more_fds[i] >= 0)
+			close(e->more_fds[i]);
+	free(e->more_fds);
+	e->more_fds = NULL;
 	if (e->meta)
 		munmap(e->meta, e->map_len);
 	if (e->fd >= 0)
@@ -152,19 +160,59 @@ static void ev_close(struct ev *e)
 	e->fd = -1;
 }
 
-static size_t data_pages(size_t stack_bytes)
+/* A ring for about `records` samples. */
+static size_t data_pages(size_t stack_bytes, size_t records)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t want = 6 * (stack_bytes + 512), pages = 8;
+	size_t want = records * (stack_bytes + 512), pages = 8;
 	while (pages * page < want)
 		pages *= 2;
 	return pages;
+}
+
+static void set_probe(struct ct_perf *p, size_t k)
+{
+	if (k < p->nprobes) {
+		p->attr.config1 = (uint64_t)(uintptr_t)p->probes[k].path;
+		p->attr.config2 = p->probes[k].offset;
+	}
+}
+
+/* The thread's other uprobes, each sending its samples into the first one's ring. */
+static int open_more(struct ct_perf *p, pid_t tid, int fd, int **ret)
+{
+	*ret = NULL;
+	if (p->nprobes < 2)
+		return 0;
+	int *fds = malloc((p->nprobes - 1) * sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	int r = 0;
+	for (size_t k = 1; k < p->nprobes; k++) {
+		set_probe(p, k);
+		fds[k - 1] = r < 0 ? -1 : perf_open_fd(&p->attr, tid);
+		if (fds[k - 1] < 0 && r == 0)
+			r = fds[k - 1];
+		else if (fds[k - 1] >= 0 && ioctl(fds[k - 1], PERF_EVENT_IOC_SET_OUTPUT, fd) < 0 && r == 0)
+			r = -errno;
+	}
+	set_probe(p, 0);
+	if (r < 0) {
+		for (size_t k = 0; k + 1 < p->nprobes; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+		free(fds);
+		return r;
+	}
+	*ret = fds;
+	return 0;
 }
 
 static int ev_open(struct ct_perf *p, pid_t tid)
 {
 	if (p->nevs >= MAX_THREADS)
 		return -E2BIG;
+	set_probe(p, 0);
 	int fd = perf_open_fd(&p->attr, tid);
 	if (fd == -EACCES && !p->attr.exclude_kernel) {
 		/* not allowed to see kernel-mode samples: count only user time */
@@ -175,7 +223,8 @@ static int ev_open(struct ct_perf *p, pid_t tid)
 	if (fd < 0)
 		return fd;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t pages = data_pages(p->attr.sample_stack_user);
+	/* allocations come in bursts (a loop of mallocs) where a clock comes evenly */
+	size_t pages = data_pages(p->attr.sample_stack_user, p->nprobes ? 48 : 6);
 	size_t len = (pages + 1) * page;
 	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
@@ -183,12 +232,20 @@ static int ev_open(struct ct_perf *p, pid_t tid)
 		close(fd);
 		return e;
 	}
-	if (ct_grow(&p->evs, &p->cap_evs, p->nevs + 1, sizeof(*p->evs)) < 0) {
+	int *more = NULL;
+	int r = open_more(p, tid, fd, &more);
+	if (r == 0 && ct_grow(&p->evs, &p->cap_evs, p->nevs + 1, sizeof(*p->evs)) < 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		for (size_t k = 0; more && k + 1 < p->nprobes; k++)
+			close(more[k]);
+		free(more);
 		munmap(m, len);
 		close(fd);
-		return -ENOMEM;
+		return r;
 	}
 	struct ev *e = &p->evs[p->nevs++];
+	e->more_fds = more;
 	e->tid = tid;
 	e->fd = fd;
 	e->meta = m;
@@ -251,7 +308,8 @@ int ct_perf_scan(struct ct_perf *p)
 	return (int)CT_MIN(live, (size_t)0x7fffffff);
 }
 
-int ct_perf_open(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret)
+/* A sampler with its cpu-clock attributes set, following no thread yet. */
+static int perf_new(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret)
 {
 	struct ct_perf *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -280,6 +338,12 @@ int ct_perf_open(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret)
 	a->comm_exec = 1; /* … flagged when due to an exec: the symbols must be read again */
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
+	*ret = p;
+	return 0;
+}
+
+static int perf_start(struct ct_perf *p, struct ct_perf **ret)
+{
 	int r = ct_perf_scan(p);
 	if (r < 0) {
 		ct_perf_close(p);
@@ -289,15 +353,73 @@ int ct_perf_open(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret)
 	return 0;
 }
 
+int ct_perf_open(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret)
+{
+	struct ct_perf *p;
+	int r = perf_new(pid, o, &p);
+	return r < 0 ? r : perf_start(p, ret);
+}
+
+static int uprobe_pmu_type(void)
+{
+	char *text = NULL;
+	long type;
+	int r = ct_read_file("/sys/bus/event_source/devices/uprobe/type", 64, &text, NULL);
+	if (r == 0)
+		r = ct_parse_long(ct_rstrip(text), 0, 0x7fffffff, &type);
+	free(text);
+	if (r < 0)
+		return r == -ENOENT ? -ENOSYS : r;
+	return (int)type;
+}
+
+int ct_perf_open_uprobes(pid_t pid, const struct ct_perf_probe *probes, size_t n, uint64_t period,
+			 size_t stack_bytes, struct ct_perf **ret)
+{
+	if (n == 0 || n > CT_PERF_MAX_PROBES)
+		return -EINVAL;
+	int type = uprobe_pmu_type();
+	if (type < 0)
+		return type;
+	struct ct_perf_opts o = { 1, stack_bytes };
+	struct ct_perf *p;
+	int r = perf_new(pid, &o, &p);
+	if (r < 0)
+		return r;
+	p->probes = calloc(n, sizeof(*p->probes));
+	if (!p->probes) {
+		ct_perf_close(p);
+		return -ENOMEM;
+	}
+	p->nprobes = n;
+	for (size_t i = 0; i < n; i++) {
+		p->probes[i].offset = probes[i].offset;
+		p->probes[i].path = strdup(probes[i].path);
+		if (!p->probes[i].path) {
+			ct_perf_close(p);
+			return -ENOMEM;
+		}
+	}
+	p->attr.type = (uint32_t)type;
+	p->attr.config = 0; /* an entry probe, not a return probe */
+	p->attr.sample_period = period ? period : 1;
+	p->attr.exclude_kernel = 0;
+	p->attr.exclude_idle = 0;
+	return perf_start(p, ret);
+}
+
 void ct_perf_close(struct ct_perf *p)
 {
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->nevs; i++)
-		ev_close(&p->evs[i]);
+		ev_close(&p->evs[i], p->nprobes ? p->nprobes - 1 : 0);
 	free(p->evs);
 	free(p->pfds);
 	free(p->rec);
+	for (size_t i = 0; p->probes && i < p->nprobes; i++)
+		free((char *)p->probes[i].path);
+	free(p->probes);
 	free(p);
 }
 
@@ -376,7 +498,7 @@ int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg)
 	size_t w = 0;
 	for (size_t i = 0; i < p->nevs; i++) {
 		if (p->evs[i].hup && r == 0)
-			ev_close(&p->evs[i]);
+			ev_close(&p->evs[i], p->nprobes ? p->nprobes - 1 : 0);
 		else
 			p->evs[w++] = p->evs[i];
 	}

@@ -49,6 +49,21 @@ struct ct_perf;
  * is refused (perf_event_paranoid, seccomp), -ENOSYS/-ENOENT when unsupported, -ESRCH gone. */
 int ct_perf_open(pid_t pid, const struct ct_perf_opts *o, struct ct_perf **ret);
 void ct_perf_close(struct ct_perf *p);
+/* A uprobe: the function at file offset offset of the ELF file at path (a path ctrace can open;
+ * the kernel probes that inode, in the target only). */
+struct ct_perf_probe {
+	const char *path;
+	uint64_t offset;
+};
+
+#define CT_PERF_MAX_PROBES 16
+
+/* Like ct_perf_open, but a sample is taken at every period-th call of each probed function (per
+ * thread and function) instead of on a clock: the sample's ip is the function's entry and its
+ * registers are its arguments. All probes of a thread share one ring. Needs CAP_PERFMON or root:
+ * -EACCES otherwise; -ENOSYS when the kernel has no uprobe PMU. */
+int ct_perf_open_uprobes(pid_t pid, const struct ct_perf_probe *probes, size_t n, uint64_t period,
+			 size_t stack_bytes, struct ct_perf **ret);
 /* Follows threads created since the last scan. Returns the number of live threads followed,
  * or -ESRCH when the process is gone. */
 int ct_perf_scan(struct ct_perf *p);

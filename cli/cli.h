@@ -62,6 +62,9 @@ struct ct_env {
 	enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_PTRACE } sampler;
 	bool mode_wall;          /* --mode wall (else cpu) */
 	bool per_pid;            /* --per-pid: root frame "name-PID" */
+	/* --memory --sites */
+	bool sites;              /* --sites: allocation call stacks by uprobes */
+	bool rate_given;         /* -r was given (for --sites: 1 call in N sampled) */
 };
 
 void ct_env_init(struct ct_env *env);
@@ -96,5 +99,6 @@ int cmd_analyze(struct ct_env *env);
 int cmd_memory(struct ct_env *env);
 int cmd_version(struct ct_env *env);
 int cmd_profile(struct ct_env *env);
+int cmd_memory_sites(struct ct_env *env);
 
 #endif
