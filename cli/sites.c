@@ -72,13 +72,13 @@ static int sample(const struct ct_env *env, struct ct_allocsites *s)
 	return ct_allocsites_read(s, 0); /* the last samples */
 }
 
-/* The allocator's own frames and operator new are not the site: their caller is. */
+/* The allocator's own frames and well-known wrappers are not the site: their caller is. */
 static bool skip_frame(const struct ct_pframe *f, void *arg)
 {
 	const char *module = arg;
 	if (f->module && module && strcmp(f->module, module) == 0)
 		return true;
-	return ct_startswith(f->name, "operator new");
+	return ct_alloc_wrapper_name(f->name);
 }
 
 static int render(const struct ct_env *env, struct ct_allocsites *s, const struct ct_profile *prof,
@@ -211,7 +211,7 @@ int cmd_memory_sites(struct ct_env *env)
 	}
 	char title[256];
 	snprintf(title, sizeof(title), "ctrace allocation sites of %s (%d)", comm ? comm : "?", (int)pid);
-	struct ct_profile_meta m = { title, "uprobe", 0, 0, o.period };
+	struct ct_profile_meta m = { title, "uprobe", 0, 0, ct_allocsites_stats(s)->period };
 	ct_profile_sort(prof);
 	struct ct_buf out = CT_BUF_INIT;
 	if (render(env, s, prof, &m, &out) < 0 || out.err) {

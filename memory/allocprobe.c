@@ -2,6 +2,7 @@
 #include "memory/allocprobe.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,4 +193,22 @@ const struct ct_alloc_probe *ct_alloc_probe_at(const struct ct_alloc_probes *ps,
 		if (ps->p[i].addr == addr)
 			return &ps->p[i];
 	return NULL;
+}
+
+bool ct_alloc_wrapper_name(const char *name)
+{
+	static const char *const globs[] = {
+		"operator new*", "x[mcr]alloc", "xstrdup", "xmemdup*", "g_malloc*", "g_malloc0*", "g_realloc*",
+		"g_try_malloc*", "g_slice_alloc*", "g_new*", "PyMem_*", "_PyMem_*", "PyObject_Malloc",
+		"PyObject_Calloc", "PyObject_Realloc", "_PyObject_Malloc", "_PyObject_Calloc",
+		"_PyObject_Realloc", "pymalloc_*", "zmalloc*", "zcalloc*", "zrealloc*", "ztrymalloc*",
+		"ztrycalloc*", "ztryrealloc*", "palloc", "palloc0", "repalloc", "MemoryContextAlloc*",
+		"AllocSetAlloc", "AllocSetRealloc",
+	};
+	if (!name)
+		return false;
+	for (size_t i = 0; i < CT_ARRAY_SIZE(globs); i++)
+		if (fnmatch(globs[i], name, 0) == 0)
+			return true;
+	return false;
 }

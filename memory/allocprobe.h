@@ -46,4 +46,8 @@ const struct ct_alloc_probe *ct_alloc_probe_at(const struct ct_alloc_probes *ps,
 bool ct_alloc_call_bytes(enum ct_allocator kind, enum ct_alloc_fn fn, const uint64_t *regs,
 			 uint64_t *ret_bytes);
 
+/* True for a well-known allocation wrapper (operator new, xmalloc, g_malloc, PyMem_Malloc,
+ * PyObject_Malloc, redis' zmalloc …): the allocation site is its caller. */
+bool ct_alloc_wrapper_name(const char *name);
+
 #endif

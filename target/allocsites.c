@@ -9,8 +9,9 @@
 #include "lib/util.h"
 #include "lib/banned.h"
 
-/* Samples are copied out of the rings at once and unwound after the read: a ring is given back to
- * the kernel only when its whole read ends, and allocations come in bursts. */
+/* Samples are copied out of the rings at once and unwound after the read, going back to the rings
+ * every few milliseconds meanwhile: a ring is given back to the kernel only when its whole read
+ * ends, allocations come in bursts, and the first samples wait for debug information to load. */
 struct pending {
 	struct ct_capture cap;
 	uint64_t bytes;
@@ -28,13 +29,27 @@ struct ct_allocsites {
 	size_t nq, cap_q, q_bytes;
 };
 
+/* The prime at or above n: a loop that calls the allocator k times per iteration is sampled at every
+ * call of it unless k is a multiple of the period, which a prime makes rare. */
+static uint64_t prime_at_least(uint64_t n)
+{
+	for (;; n++) {
+		bool prime = n >= 2;
+		for (uint64_t d = 2; prime && d * d <= n; d++)
+			prime = n % d != 0;
+		if (prime)
+			return n;
+	}
+}
+
 int ct_allocsites_open(pid_t pid, const char *root_name, struct ct_profile *prof,
 		       const struct ct_allocsites_opts *o, struct ct_allocsites **ret)
 {
 	struct ct_allocsites *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->period = o->period ? o->period : 1;
+	s->period = o->period > 1 ? prime_at_least(o->period) : 1;
+	s->stats.period = s->period;
 	struct ct_symbolizer *sym = NULL;
 	struct ct_perf_probe pp[CT_PERF_MAX_PROBES];
 	int r = ct_profiler_open(pid, root_name, prof, &o->prof, &s->pr);
@@ -135,14 +150,21 @@ static int on_sample(void *arg, const struct ct_perf_sample *ps)
 int ct_allocsites_read(struct ct_allocsites *s, int timeout_ms)
 {
 	int r = ct_perf_read(s->perf, timeout_ms, on_sample, s);
+	uint64_t last_read = ct_now_ns();
 	for (size_t i = 0; i < s->nq; i++) {
-		struct pending *e = &s->q[i];
+		/* on_sample may grow the queue: index it, never keep a pointer across a read */
 		if (r >= 0) {
-			int a = ct_profiler_add(s->pr, &e->cap, false, s->period, e->bytes);
+			int a = ct_profiler_add(s->pr, &s->q[i].cap, false, s->period, s->q[i].bytes);
 			if (a < 0)
 				r = a;
 		}
-		free(e->cap.stack);
+		free(s->q[i].cap.stack);
+		s->q[i].cap.stack = NULL;
+		s->q_bytes -= s->q[i].cap.stack_len;
+		if (r >= 0 && ct_now_ns() - last_read > 5000000ull) {
+			r = ct_perf_read(s->perf, 0, on_sample, s);
+			last_read = ct_now_ns();
+		}
 	}
 	s->nq = 0;
 	s->q_bytes = 0;

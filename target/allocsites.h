@@ -15,7 +15,8 @@
 #include "target/profiler.h"
 
 struct ct_allocsites_opts {
-	uint64_t period;    /* sample 1 call in period, per thread and function (1: every call) */
+	uint64_t period;    /* sample 1 call in period, per thread and function (1: every call), rounded
+			     * up to a prime */
 	size_t stack_bytes; /* user stack copied per sample */
 	struct ct_profiler_opts prof;
 };
@@ -32,6 +33,7 @@ struct ct_allocsites_stats {
 	size_t nfn;
 	uint64_t samples, lost, unknown; /* unknown: ip at no probe (should not happen) */
 	uint64_t dropped;                /* more than 64 MiB of samples waiting to be unwound */
+	uint64_t period;                 /* the period used (a prime), 1 when every call is sampled */
 	size_t threads_seen;
 	bool exec;                       /* the process executed a new program: sampling stopped */
 };
