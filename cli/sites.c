@@ -87,25 +87,8 @@ static int render(const struct ct_env *env, struct ct_allocsites *s, const struc
 	enum ct_format fmt = env->format;
 	if (fmt == CT_FMT_DEFAULT)
 		fmt = !env->output && isatty(STDOUT_FILENO) ? CT_FMT_TEXT : CT_FMT_FOLDED;
-	switch (fmt) {
-	case CT_FMT_FOLDED:
-		ct_report_profile_folded(prof, out);
-		return 0;
-	case CT_FMT_SVG:
-		ct_report_profile_svg(prof, m, out);
-		return 0;
-	case CT_FMT_SPEEDSCOPE:
-		ct_report_profile_speedscope(prof, m, out);
-		return 0;
-	case CT_FMT_JSON:
-		ct_report_profile_json(prof, m, out);
-		return 0;
-	case CT_FMT_PPROF:
-		ct_report_profile_pprof(prof, m, out);
-		return 0;
-	default:
-		break;
-	}
+	if (fmt != CT_FMT_TEXT)
+		return ct_report_profile(fmt, prof, m, out);
 	const struct ct_alloc_probes *ps = ct_allocsites_probes(s);
 	const struct ct_allocsites_stats *st = ct_allocsites_stats(s);
 	struct ct_alloc_fn_total fns[CT_PERF_MAX_PROBES];

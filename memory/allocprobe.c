@@ -60,23 +60,6 @@ bool ct_alloc_call_bytes(enum ct_allocator kind, enum ct_alloc_fn fn, const uint
 	return true;
 }
 
-struct mod_find {
-	const char *path;
-	Dwfl_Module *mod;
-};
-
-static int find_mod(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
-{
-	struct mod_find *f = arg;
-	(void)userdata;
-	(void)start;
-	if (name && strcmp(name, f->path) == 0) {
-		f->mod = mod;
-		return DWARF_CB_ABORT;
-	}
-	return DWARF_CB_OK;
-}
-
 /* Which allocator function a symbol names: "malloc", or jemalloc's prefixed "je_malloc". */
 static int fn_of(const char *name)
 {
@@ -156,15 +139,14 @@ int ct_alloc_probes_find(pid_t pid, struct ct_symbolizer *sym, struct ct_alloc_p
 		return r;
 	if (!ret->alloc.module)
 		return -ENOENT;
-	struct mod_find f = { ret->alloc.module, NULL };
-	dwfl_getmodules(ct_sym_dwfl(sym), find_mod, &f, 0);
-	if (!f.mod)
+	Dwfl_Module *mod = ct_sym_module(sym, ret->alloc.module);
+	if (!mod)
 		return -ENOENT;
-	int n = dwfl_module_getsymtab(f.mod);
+	int n = dwfl_module_getsymtab(mod);
 	for (int i = 1; i < n && i < (1 << 24) && r == 0; i++) {
 		GElf_Sym s;
 		GElf_Addr addr;
-		const char *name = dwfl_module_getsym_info(f.mod, i, &s, &addr, NULL, NULL, NULL);
+		const char *name = dwfl_module_getsym_info(mod, i, &s, &addr, NULL, NULL, NULL);
 		if (!name || s.st_shndx == SHN_UNDEF || GELF_ST_TYPE(s.st_info) != STT_FUNC)
 			continue;
 		int fn = fn_of(name);

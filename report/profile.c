@@ -105,6 +105,33 @@ void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_
 	free(mark);
 }
 
+int ct_report_profile(enum ct_format fmt, const struct ct_profile *p, const struct ct_profile_meta *m,
+		      struct ct_buf *out)
+{
+	switch (fmt) {
+	case CT_FMT_FOLDED:
+		ct_report_profile_folded(p, out);
+		return 0;
+	case CT_FMT_TEXT:
+		ct_report_profile_text(p, m, out);
+		return 0;
+	case CT_FMT_SVG:
+		ct_report_profile_svg(p, m, out);
+		return 0;
+	case CT_FMT_SPEEDSCOPE:
+		ct_report_profile_speedscope(p, m, out);
+		return 0;
+	case CT_FMT_JSON:
+		ct_report_profile_json(p, m, out);
+		return 0;
+	case CT_FMT_PPROF:
+		ct_report_profile_pprof(p, m, out);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* ---- svg: a flame graph, self-contained (inline script for search, zoom and tooltips) ---- */
 
 struct fnode {

@@ -4,6 +4,7 @@
 #define CT_REPORT_PROFILE_H
 
 #include "analyze/profile.h"
+#include "report/report.h"
 #include "lib/util.h"
 
 struct ct_profile_meta {
@@ -29,6 +30,10 @@ void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_
 
 /* pprof's profile.proto, gzip-compressed: sample types samples/count and cpu (or wall)/nanoseconds. */
 void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
+
+/* Renders p in fmt (folded, text, svg, speedscope, json, pprof); -EINVAL for another format. */
+int ct_report_profile(enum ct_format fmt, const struct ct_profile *p, const struct ct_profile_meta *m,
+		      struct ct_buf *out);
 
 /* --memory --sites for people: calls and bytes per allocator function, then the top allocation
  * sites (ct_profile_sites) by bytes and by calls. */
