@@ -47,7 +47,7 @@ const char ct_usage_text[] =
 	"                         stuck or spinning thread (WHAT=stuck) is found\n"
 	"      --idle FUNC        --threads, analyze: a thread waiting under a function matching FUNC (a glob,\n"
 	"                         repeatable) is idle, not blocked\n"
-	"      --top N            --memory: mapping groups listed (default 15)\n"
+	"      --top N            --memory: mapping groups (--sites: sites) listed (default 15)\n"
 	"      --no-arenas        --memory: skip reading malloc's arenas (level 1 only)\n"
 	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
 	"  -d, --duration SECS    --watch: stop after SECS\n"
@@ -297,7 +297,8 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case 'r':
 			if (ct_parse_long(optarg, 1, 10000, &v) < 0) {
-				ct_buf_printf(err, "-r wants a number from 1 to 10000 (Hz for --profile, 1 call in N for --sites), got '%s'", optarg);
+				ct_buf_printf(err, "-r wants a number from 1 to 10000 (Hz for --profile, 1 call in N "
+					      "for --sites), got '%s'", optarg);
 				return CT_EXIT_USAGE;
 			}
 			env->rate_hz = v;

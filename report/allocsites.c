@@ -22,9 +22,8 @@ static void site_name(const struct ct_profile *p, const struct ct_psite *s, stru
 	ct_buf_puts(out, f->name);
 	if (f->kind == CT_PFRAME_INLINED)
 		ct_buf_puts(out, " (inlined)");
-	if (f->file && f->line > 0)
-		ct_buf_printf(out, "  %s:%d", f->file, f->line);
-	else if (f->file)
+	/* a site is a function, which may call the allocator from several lines: no line shown */
+	if (f->file)
 		ct_buf_printf(out, "  %s", f->file);
 	else if (f->module)
 		ct_buf_printf(out, "  %s", f->module);
@@ -55,6 +54,8 @@ void ct_report_alloc_sites_text(const struct ct_profile *p, const struct ct_prof
 		if (a->fns[i].calls)
 				ct_buf_printf(out, "  %-16s %8" PRIu64 "  %10s\n", a->fns[i].name, a->fns[i].calls,
 				      B(a->fns[i].bytes));
+	if (!p->total)
+		ct_buf_puts(out, "  (no call seen)\n");
 	if (!a->nsites)
 		return;
 	size_t top = CT_MIN(a->nsites, a->top ? a->top : 15);
