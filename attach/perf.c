@@ -223,8 +223,9 @@ static int ev_open(struct ct_perf *p, pid_t tid)
 	if (fd < 0)
 		return fd;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	/* allocations come in bursts (a loop of mallocs) where a clock comes evenly */
-	size_t pages = data_pages(p->attr.sample_stack_user, p->nprobes ? 48 : 6);
+	/* allocations come in bursts (a loop of mallocs) where a clock comes evenly; past 32 threads
+	 * rings as small as a clock's, so that many threads do not pin much kernel memory */
+	size_t pages = data_pages(p->attr.sample_stack_user, p->nprobes && p->nevs < 32 ? 48 : 6);
 	size_t len = (pages + 1) * page;
 	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
