@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -121,6 +122,9 @@ static void say_stats(const struct ct_env *env, struct ct_allocsites *s, const s
 		ct_warn("the kernel dropped %" PRIu64 " samples (ring buffers full): the totals are low and the "
 			"shares may lean towards threads that allocate less; sample fewer calls with -r N",
 			st->lost + st->dropped);
+	if (st->open_failed)
+		ct_warn("some threads could not be followed (%zu file descriptors each; raise ulimit -n)",
+			st->nfn);
 	if (st->exec)
 		ct_warn("the process executed a new program; sampling stopped there");
 	if (prof->total == 0)
@@ -147,6 +151,16 @@ int cmd_memory_sites(struct ct_env *env)
 		comm = tg.comm;
 		tg.comm = NULL;
 		ct_target_clear(&tg);
+	}
+	/* one descriptor per thread and allocator function: a few hundred threads pass 1024; root
+	 * may raise the hard limit too */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20)) {
+		struct rlimit want = { 1u << 20, CT_MAX(rl.rlim_max, (rlim_t)(1u << 20)) };
+		if (setrlimit(RLIMIT_NOFILE, &want) < 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -205,6 +219,11 @@ int cmd_memory_sites(struct ct_env *env)
 	}
 	ct_buf_free(&out);
 	say_stats(env, s, prof);
+	const struct ct_allocsites_stats *st = ct_allocsites_stats(s);
+	if (st->threads * st->nfn > 100)
+		/* the kernel waits for an RCU grace period per uprobe it removes, one at a time */
+		ct_warn("removing %zu uprobes (%zu threads x %zu functions): the kernel takes some 30 ms for "
+			"each, and the process stays probed until then", st->threads * st->nfn, st->threads, st->nfn);
 out:
 	ct_allocsites_close(s);
 	ct_profile_free(prof);

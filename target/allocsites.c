@@ -176,6 +176,8 @@ const struct ct_allocsites_stats *ct_allocsites_stats(struct ct_allocsites *s)
 	const struct ct_perf_stats *ps = ct_perf_stats(s->perf);
 	s->stats.lost = ps->lost;
 	s->stats.threads_seen = ps->threads_seen;
+	s->stats.threads = ps->threads;
+	s->stats.open_failed = ps->open_failed;
 	return &s->stats;
 }
 

@@ -34,7 +34,8 @@ struct ct_allocsites_stats {
 	uint64_t samples, lost, unknown; /* unknown: ip at no probe (should not happen) */
 	uint64_t dropped;                /* more than 64 MiB of samples waiting to be unwound */
 	uint64_t period;                 /* the period used (a prime), 1 when every call is sampled */
-	size_t threads_seen;
+	size_t threads_seen, threads;    /* threads ever followed, followed now */
+	size_t open_failed;              /* threads whose probes could not be opened (EMFILE …) */
 	bool exec;                       /* the process executed a new program: sampling stopped */
 };
 
