@@ -266,3 +266,7 @@ endif
 ifeq ($(SANITIZE),)
 check: check-sanitize
 endif
+# --memory --sites (issue 6): the target's allocator calls/s under uprobes, and byte-share accuracy.
+.PHONY: bench-sites
+bench-sites: all $(BUILD)/fixtures/allocsites
+	@sh bench/bench-sites.sh $(BUILD)

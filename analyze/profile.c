@@ -545,3 +545,43 @@ size_t ct_pccache_size(const struct ct_pccache *c)
 {
 	return c->used;
 }
+
+static int by_site_weight(const void *a, const void *b)
+{
+	const struct ct_psite *x = a, *y = b;
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->frame < y->frame ? -1 : x->frame > y->frame;
+}
+
+int ct_profile_sites(const struct ct_profile *p, ct_psite_skip_fn skip, void *arg, struct ct_psite **ret,
+		     size_t *ret_n)
+{
+	/* indexed by frame id while counting, then compacted */
+	struct ct_psite *all = calloc(p->nframes ? p->nframes : 1, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct ct_pstack *s = &p->stacks[i];
+		if (!s->n)
+			continue;
+		uint32_t j = s->n - 1;
+		while (j > 0 && skip(&p->frames[s->frames[j]], arg))
+			j--;
+		struct ct_psite *e = &all[s->frames[j]];
+		e->count += s->count;
+		e->weight += s->weight;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < p->nframes; i++)
+		if (all[i].count || all[i].weight) {
+			all[n] = all[i];
+			all[n++].frame = (uint32_t)i;
+		}
+	qsort(all, n, sizeof(*all), by_site_weight);
+	*ret = all;
+	*ret_n = n;
+	return 0;
+}

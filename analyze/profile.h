@@ -57,6 +57,7 @@ struct ct_profile {
 	size_t nlabelsets, cap_labelsets;
 	/* Facts the renderers print; filled by whoever collects the samples. */
 	bool wall;             /* weight is wall time (else CPU time) */
+	bool alloc;            /* an allocation profile: count is calls, weight bytes requested */
 	uint64_t period_ns;    /* nominal sampling period */
 	uint64_t start_ns;     /* CLOCK_REALTIME at start */
 	uint64_t duration_ns;
@@ -89,6 +90,17 @@ enum {
 int ct_profile_merge(struct ct_profile *dst, const struct ct_profile *src, unsigned flags);
 /* Orders stacks by their frame names, root first (what folded output and flame graphs want). */
 void ct_profile_sort(struct ct_profile *p);
+
+/* An allocation site: a frame and the calls and bytes of the stacks whose innermost frame not
+ * skipped is that frame (the allocator's caller, past wrappers the skip function names). */
+struct ct_psite {
+	uint32_t frame;
+	uint64_t count, weight;
+};
+typedef bool (*ct_psite_skip_fn)(const struct ct_pframe *f, void *arg);
+/* Groups p's stacks by site, largest weight first. A stack of skipped frames only is its root's. */
+int ct_profile_sites(const struct ct_profile *p, ct_psite_skip_fn skip, void *arg, struct ct_psite **ret,
+		     size_t *ret_n);
 
 /* The per-pc cache: (pc, activation) -> the frame ids ct_sym_frames gave, innermost first. */
 struct ct_pccache;

@@ -24,7 +24,7 @@
 struct thr {
 	pid_t tid;
 	bool present; /* seen in the last scan of /proc/PID/task */
-	int *fds;     /* ncpus */
+	int *fds;     /* ncpus, times nprobes for uprobes: [probe * ncpus + cpu] */
 };
 
 struct proc {
@@ -51,6 +51,8 @@ struct ct_perf {
 	struct proc *procs;
 	size_t nprocs, cap_procs;
 	struct pollfd *pfds; /* ncpus */
+	struct ct_perf_probe *probes; /* uprobes instead of cpu-clock (paths copied) */
+	size_t nprobes;
 	uint8_t *rec;  /* one record, linearized across the ring's wrap */
 	struct ct_perf_stats stats;
 };
@@ -253,29 +255,41 @@ static void ring_pages(size_t stack_bytes, size_t *ret_want, size_t *ret_min)
 	*ret_min = min;
 }
 
+/* Events per thread: one per CPU, and per probed function for uprobes. */
+static size_t thr_nfds(const struct ct_perf *p)
+{
+	return p->ncpus * (p->nprobes ? p->nprobes : 1);
+}
+
 static void thr_close(struct ct_perf *p, struct thr *t)
 {
-	for (size_t c = 0; t->fds && c < p->ncpus; c++)
-		if (t->fds[c] >= 0)
-			close(t->fds[c]);
+	for (size_t i = 0; t->fds && i < thr_nfds(p); i++)
+		if (t->fds[i] >= 0)
+			close(t->fds[i]);
 	free(t->fds);
 	t->fds = NULL;
 }
 
-/* Opens tid's event on every CPU, each redirected into that CPU's ring. */
+/* Opens tid's events on every CPU (for each probed function), each redirected into that CPU's ring. */
 static int thr_open(struct ct_perf *p, struct proc *pr, pid_t tid)
 {
 	if (pr->nthr >= MAX_THREADS)
 		return -E2BIG;
 	if (ct_grow(&pr->thr, &pr->cap_thr, pr->nthr + 1, sizeof(*pr->thr)) < 0)
 		return -ENOMEM;
-	struct thr t = { tid, true, malloc(p->ncpus * sizeof(int)) };
+	size_t nfds = thr_nfds(p);
+	struct thr t = { tid, true, malloc(nfds * sizeof(int)) };
 	if (!t.fds)
 		return -ENOMEM;
-	for (size_t c = 0; c < p->ncpus; c++)
-		t.fds[c] = -1;
+	for (size_t i = 0; i < nfds; i++)
+		t.fds[i] = -1;
 	int r = 0;
-	for (size_t c = 0; c < p->ncpus && r == 0; c++) {
+	for (size_t i = 0; i < nfds && r == 0; i++) {
+		size_t c = i % p->ncpus;
+		if (p->nprobes) {
+			p->attr.config1 = (uint64_t)(uintptr_t)p->probes[i / p->ncpus].path;
+			p->attr.config2 = p->probes[i / p->ncpus].offset;
+		}
 		int fd = perf_open_fd(&p->attr, tid, p->rings[c].cpu);
 		if (fd == -EACCES && !p->attr.exclude_kernel) {
 			/* not allowed to see kernel-mode samples: count only user time */
@@ -286,7 +300,7 @@ static int thr_open(struct ct_perf *p, struct proc *pr, pid_t tid)
 			r = fd;
 			break;
 		}
-		t.fds[c] = fd;
+		t.fds[i] = fd;
 		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, p->rings[c].fd) < 0)
 			r = -errno;
 	}
@@ -493,7 +507,63 @@ void ct_perf_close(struct ct_perf *p)
 	free(p->rings);
 	free(p->pfds);
 	free(p->rec);
+	for (size_t i = 0; p->probes && i < p->nprobes; i++)
+		free((char *)p->probes[i].path);
+	free(p->probes);
 	free(p);
+}
+
+static int uprobe_pmu_type(void)
+{
+	char *text = NULL;
+	long type;
+	int r = ct_read_file("/sys/bus/event_source/devices/uprobe/type", 64, &text, NULL);
+	if (r == 0)
+		r = ct_parse_long(ct_rstrip(text), 0, 0x7fffffff, &type);
+	free(text);
+	if (r < 0)
+		return r == -ENOENT ? -ENOSYS : r;
+	return (int)type;
+}
+
+int ct_perf_open_uprobes(pid_t pid, const struct ct_perf_probe *probes, size_t n, uint64_t period,
+			 size_t stack_bytes, struct ct_perf **ret)
+{
+	if (n == 0 || n > CT_PERF_MAX_PROBES)
+		return -EINVAL;
+	int type = uprobe_pmu_type();
+	if (type < 0)
+		return type;
+	struct ct_perf_opts o = { 1, stack_bytes };
+	struct ct_perf *p;
+	int r = ct_perf_open(&o, &p);
+	if (r < 0)
+		return r;
+	p->probes = calloc(n, sizeof(*p->probes));
+	if (!p->probes) {
+		ct_perf_close(p);
+		return -ENOMEM;
+	}
+	p->nprobes = n;
+	for (size_t i = 0; i < n; i++) {
+		p->probes[i].offset = probes[i].offset;
+		p->probes[i].path = strdup(probes[i].path);
+		if (!p->probes[i].path) {
+			ct_perf_close(p);
+			return -ENOMEM;
+		}
+	}
+	p->attr.type = (uint32_t)type;
+	p->attr.config = 0; /* an entry probe, not a return probe */
+	p->attr.sample_period = period ? period : 1;
+	p->attr.exclude_kernel = 0;
+	p->attr.exclude_idle = 0;
+	if ((r = ct_perf_add(p, pid, 0)) < 0) {
+		ct_perf_close(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
 }
 
 const struct ct_perf_stats *ct_perf_stats(const struct ct_perf *p)

@@ -63,6 +63,22 @@ int ct_perf_add(struct ct_perf *p, pid_t pid, pid_t tid);
 /* Follows threads of pid created since the last scan and closes the events of exited ones.
  * Returns the number of live threads followed, or -ESRCH when the process is gone. */
 int ct_perf_scan(struct ct_perf *p, pid_t pid);
+
+/* A uprobe: the function at file offset offset of the ELF file at path (a path ctrace can open;
+ * the kernel probes that inode, in the target only). */
+struct ct_perf_probe {
+	const char *path;
+	uint64_t offset;
+};
+
+#define CT_PERF_MAX_PROBES 16
+
+/* Like ct_perf_open + ct_perf_add(pid, 0), but a sample is taken at every period-th call of each
+ * probed function (per thread, function and CPU) instead of on a clock: the sample's ip is the
+ * function's entry and its registers are its arguments. Needs CAP_PERFMON or root: -EACCES
+ * otherwise; -ENOSYS when the kernel has no uprobe PMU. */
+int ct_perf_open_uprobes(pid_t pid, const struct ct_perf_probe *probes, size_t n, uint64_t period,
+			 size_t stack_bytes, struct ct_perf **ret);
 /* Waits up to timeout_ms for samples and hands each to cb (a non-zero return stops the read and is
  * returned). A process that executes a new program has its events reopened (an exec from a
  * secondary thread changes which thread holds the process' id). Returns 0, a cb value, or -errno. */

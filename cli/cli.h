@@ -64,6 +64,9 @@ struct ct_env {
 	bool per_pid;            /* --per-pid: root frame "name-PID" */
 	bool per_thread;         /* --per-thread: a frame "threadname-TID" under the root */
 	bool children;           /* --children: every descendant process, followed as it is forked */
+	/* --memory --sites */
+	bool sites;              /* --sites: allocation call stacks by uprobes */
+	bool rate_given;         /* -r was given (for --sites: 1 call in N sampled) */
 };
 
 void ct_env_init(struct ct_env *env);
@@ -99,5 +102,6 @@ int cmd_memory(struct ct_env *env);
 int cmd_version(struct ct_env *env);
 int cmd_profile(struct ct_env *env);
 int cmd_merge(struct ct_env *env);
+int cmd_memory_sites(struct ct_env *env);
 
 #endif

@@ -318,6 +318,8 @@ static int watch(struct ct_env *env, pid_t pid)
 int cmd_memory(struct ct_env *env)
 {
 	pid_t pid = env->pids[0];
+	if (env->sites)
+		return cmd_memory_sites(env);
 	if (env->format != CT_FMT_DEFAULT && env->format != CT_FMT_TEXT && env->format != CT_FMT_JSON) {
 		ct_error("--memory writes text or json, not %s", ct_format_name(env->format));
 		return CT_EXIT_USAGE;

@@ -12,6 +12,7 @@ const char ct_usage_text[] =
 	"       ctrace -p PID --threads [--snapshots N] [--interval MS] [--fail-on WHAT] [--idle FUNC]\n"
 	"              [OPTIONS]\n"
 	"       ctrace -p PID --memory [--watch SECS [-d SECS]] [OPTIONS]\n"
+	"       ctrace -p PID --memory --sites [-d SECS] [-r N] [OPTIONS]\n"
 	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [--idle FUNC] [-o FILE] FILE... | -\n"
 	"       ctrace -p PID [-p PID…] [--children] --profile [-d SECS] [-r HZ] [--tid TID]\n"
 	"              [--per-thread] [OPTIONS]\n"
@@ -51,10 +52,15 @@ const char ct_usage_text[] =
 	"                         stuck or spinning thread (WHAT=stuck) is found\n"
 	"      --idle FUNC        --threads, analyze: a thread waiting under a function matching FUNC (a glob,\n"
 	"                         repeatable) is idle, not blocked\n"
-	"      --top N            --memory: mapping groups listed (default 15)\n"
+	"      --top N            --memory: mapping groups (--sites: sites) listed (default 15)\n"
 	"      --no-arenas        --memory: skip reading malloc's arenas (level 1 only)\n"
 	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
 	"  -d, --duration SECS    --watch: stop after SECS\n"
+	"      --sites            --memory: who allocates: call stacks of malloc, calloc, realloc …\n"
+	"                         by uprobes (root or CAP_PERFMON), weighted by bytes requested;\n"
+	"                         until Ctrl-C or -d; text (top sites), folded (default when stdout\n"
+	"                         is not a terminal), svg, speedscope, pprof or json\n"
+	"  -r, --rate N           --sites: sample 1 call in N per thread and function (default 1)\n"
 	"\n"
 	"Profile options:\n"
 	"  -d, --duration SECS    stop after SECS (default: until Ctrl-C, SIGTERM or the target exits)\n"
@@ -83,6 +89,7 @@ enum {
 	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS,
 	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
 	OPT_PROFILE, OPT_SAMPLER, OPT_MODE, OPT_PER_PID, OPT_CHILDREN, OPT_PER_THREAD,
+	OPT_SITES = 600,
 };
 
 static const struct option long_options[] = {
@@ -117,6 +124,7 @@ static const struct option long_options[] = {
 	{ "per-pid", no_argument, NULL, OPT_PER_PID },
 	{ "children", no_argument, NULL, OPT_CHILDREN },
 	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
+	{ "sites", no_argument, NULL, OPT_SITES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -303,10 +311,12 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case 'r':
 			if (ct_parse_long(optarg, 1, 10000, &v) < 0) {
-				ct_buf_printf(err, "-r wants a sampling rate from 1 to 10000 Hz, got '%s'", optarg);
+				ct_buf_printf(err, "-r wants a number from 1 to 10000 (Hz for --profile, 1 call in N "
+					      "for --sites), got '%s'", optarg);
 				return CT_EXIT_USAGE;
 			}
 			env->rate_hz = v;
+			env->rate_given = true;
 			break;
 		case OPT_SAMPLER:
 			if (strcmp(optarg, "perf") == 0)
@@ -336,6 +346,9 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_PER_THREAD:
 			env->per_thread = true;
+			break;
+		case OPT_SITES:
+			env->sites = true;
 			break;
 		case OPT_TOP:
 			r = parse_num("--top", optarg, 1, 1000000, &v, err);

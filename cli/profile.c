@@ -616,33 +616,6 @@ static int run_ptrace(uint64_t deadline, uint64_t period_ns)
 	}
 }
 
-static int render(const struct ct_env *env, enum ct_format fmt, const struct ct_profile *p,
-		  const struct ct_profile_meta *m, struct ct_buf *out)
-{
-	switch (fmt) {
-	case CT_FMT_FOLDED:
-		ct_report_profile_folded(p, out);
-		return 0;
-	case CT_FMT_TEXT:
-		ct_report_profile_text(p, m, out);
-		return 0;
-	case CT_FMT_SVG:
-		ct_report_profile_svg(p, m, out);
-		return 0;
-	case CT_FMT_SPEEDSCOPE:
-		ct_report_profile_speedscope(p, m, out);
-		return 0;
-	case CT_FMT_JSON:
-		ct_report_profile_json(p, m, out);
-		return 0;
-	case CT_FMT_PPROF:
-		ct_report_profile_pprof(p, m, out);
-		return 0;
-	default:
-		return -EINVAL;
-	}
-}
-
 /* Opens the perf sampler; on a refusal with the automatic choice, says so and leaves run.perf NULL
  * (the ptrace sampler). Returns an exit code. */
 static int open_perf(const struct ct_env *env, int r_add)
@@ -818,7 +791,7 @@ int cmd_profile(struct ct_env *env)
 					     env->mode_wall ? 0 : requested };
 		ct_profile_sort(prof);
 		struct ct_buf out = CT_BUF_INIT;
-		if (render(env, fmt, prof, &m, &out) < 0 || out.err) {
+		if (ct_report_profile(fmt, prof, &m, &out) < 0 || out.err) {
 			ct_error("out of memory while writing the profile");
 			code = CT_EXIT_TARGET;
 		} else {

@@ -45,23 +45,6 @@ enum ct_allocator ct_alloc_library_kind(const char *path)
 	return CT_ALLOC_UNKNOWN;
 }
 
-struct exe_scan {
-	const char *exe;
-	Dwfl_Module *mod;
-};
-
-static int find_exe(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
-{
-	struct exe_scan *x = arg;
-	(void)userdata;
-	(void)start;
-	if (name && strcmp(name, x->exe) == 0) {
-		x->mod = mod;
-		return DWARF_CB_ABORT;
-	}
-	return DWARF_CB_OK;
-}
-
 /* What the executable's own symbols say about a linked-in allocator. */
 static enum ct_allocator exe_symbols(Dwfl_Module *mod, bool *ret_static_glibc)
 {
@@ -112,11 +95,10 @@ int ct_alloc_detect(const struct ct_mem_l1 *l1, struct ct_symbolizer *sym, struc
 			static const char del[] = " (deleted)";
 			if ((size_t)n > sizeof(del) - 1 && strcmp(exe + n - (sizeof(del) - 1), del) == 0)
 				exe[n - (ssize_t)(sizeof(del) - 1)] = '\0';
-			struct exe_scan x = { exe, NULL };
-			dwfl_getmodules(ct_sym_dwfl(sym), find_exe, &x, 0);
-			if (x.mod) {
+			Dwfl_Module *mod = ct_sym_module(sym, exe);
+			if (mod) {
 				bool st = false;
-				enum ct_allocator k = exe_symbols(x.mod, &st);
+				enum ct_allocator k = exe_symbols(mod, &st);
 				if (k != CT_ALLOC_UNKNOWN || (st && !libc)) {
 					a.kind = k != CT_ALLOC_UNKNOWN ? k : CT_ALLOC_GLIBC;
 					a.static_glibc = k == CT_ALLOC_UNKNOWN;

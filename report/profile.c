@@ -28,6 +28,12 @@ static void folded_name(struct ct_buf *out, const struct ct_pframe *f)
 	ct_buf_puts(out, kind_suffix(f->kind));
 }
 
+/* What a flame graph's widths stand for: samples, or bytes requested in an allocation profile. */
+static uint64_t stack_value(const struct ct_profile *p, const struct ct_pstack *s)
+{
+	return p->alloc ? s->weight : s->count;
+}
+
 void ct_report_profile_folded(const struct ct_profile *p, struct ct_buf *out)
 {
 	for (size_t i = 0; i < p->nstacks; i++) {
@@ -37,7 +43,7 @@ void ct_report_profile_folded(const struct ct_profile *p, struct ct_buf *out)
 				ct_buf_putc(out, ';');
 			folded_name(out, &p->frames[s->frames[j]]);
 		}
-		ct_buf_printf(out, " %" PRIu64 "\n", s->count);
+		ct_buf_printf(out, " %" PRIu64 "\n", stack_value(p, s));
 	}
 }
 
@@ -99,6 +105,33 @@ void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_
 	free(mark);
 }
 
+int ct_report_profile(enum ct_format fmt, const struct ct_profile *p, const struct ct_profile_meta *m,
+		      struct ct_buf *out)
+{
+	switch (fmt) {
+	case CT_FMT_FOLDED:
+		ct_report_profile_folded(p, out);
+		return 0;
+	case CT_FMT_TEXT:
+		ct_report_profile_text(p, m, out);
+		return 0;
+	case CT_FMT_SVG:
+		ct_report_profile_svg(p, m, out);
+		return 0;
+	case CT_FMT_SPEEDSCOPE:
+		ct_report_profile_speedscope(p, m, out);
+		return 0;
+	case CT_FMT_JSON:
+		ct_report_profile_json(p, m, out);
+		return 0;
+	case CT_FMT_PPROF:
+		ct_report_profile_pprof(p, m, out);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* ---- svg: a flame graph, self-contained (inline script for search, zoom and tooltips) ---- */
 
 struct fnode {
@@ -149,14 +182,14 @@ static int ftree_build(const struct ct_profile *p, struct ftree *t)
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct ct_pstack *s = &p->stacks[i];
 		size_t cur = 0;
-		t->n[0].count += s->count;
+		t->n[0].count += stack_value(p, s);
 		for (uint32_t j = 0; j < s->n; j++) {
 			cur = ftree_child(t, cur, s->frames[j]);
 			if (t->err) {
 				free(t->n);
 				return t->err;
 			}
-			t->n[cur].count += s->count;
+			t->n[cur].count += stack_value(p, s);
 		}
 	}
 	return 0;
@@ -257,7 +290,8 @@ static void svg_node(const struct ct_profile *p, const struct ftree *t, size_t i
 	ct_buf_puts(out, "\"><title>");
 	xml_escape(out, name);
 	ct_buf_puts(out, kind_suffix(f ? f->kind : CT_PFRAME_NORMAL));
-	ct_buf_printf(out, " (%" PRIu64 " sample%s, %.2f%%)", n->count, n->count == 1 ? "" : "s",
+	ct_buf_printf(out, " (%" PRIu64 " %s%s, %.2f%%)", n->count, p->alloc ? "byte" : "sample",
+		      n->count == 1 ? "" : "s",
 		      100.0 * (double)n->count / (double)(t->n[0].count ? t->n[0].count : 1));
 	if (f && f->file) {
 		ct_buf_putc(out, ' ');
@@ -315,9 +349,14 @@ void ct_report_profile_svg(const struct ct_profile *p, const struct ct_profile_m
 	ct_buf_printf(out, "<rect x=\"0\" y=\"0\" width=\"%u\" height=\"%u\" fill=\"#f8f8f0\"/>\n", SVG_W, height);
 	ct_buf_printf(out, "<text id=\"title\" x=\"%u\" y=\"24\">", SVG_W / 2);
 	xml_escape(out, m->title);
-	ct_buf_printf(out, "</text>\n<text x=\"%u\" y=\"44\" style=\"text-anchor:middle;font-size:11px\">"
-		      "%" PRIu64 " samples, %s sampler at %u Hz, %.1f s</text>\n", SVG_W / 2, p->total,
-		      m->sampler, m->rate_hz, (double)p->duration_ns / 1e9);
+	if (p->alloc)
+		ct_buf_printf(out, "</text>\n<text x=\"%u\" y=\"44\" style=\"text-anchor:middle;font-size:11px\">"
+			      "%" PRIu64 " bytes requested in %" PRIu64 " calls, %.1f s (widths: bytes)</text>\n",
+			      SVG_W / 2, p->total_weight, p->total, (double)p->duration_ns / 1e9);
+	else
+		ct_buf_printf(out, "</text>\n<text x=\"%u\" y=\"44\" style=\"text-anchor:middle;font-size:11px\">"
+			      "%" PRIu64 " samples, %s sampler at %u Hz, %.1f s</text>\n", SVG_W / 2, p->total,
+			      m->sampler, m->rate_hz, (double)p->duration_ns / 1e9);
 	ct_buf_printf(out, "<text id=\"reset\" class=\"btn\" x=\"%u\" y=\"24\" style=\"display:none\">Reset Zoom</text>\n"
 		      "<text id=\"search\" class=\"btn\" x=\"%u\" y=\"24\" style=\"text-anchor:end\">Search</text>\n"
 		      "<text id=\"matched\" x=\"%u\" y=\"%u\" style=\"text-anchor:end\"></text>\n"
@@ -381,7 +420,7 @@ void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_pr
 	/* without times (a profile merged from folded stacks), the weights are sample counts */
 	bool timed = p->total_weight || !p->total;
 	ct_json_key(&j, "unit");
-	ct_json_str(&j, timed ? "nanoseconds" : "none");
+	ct_json_str(&j, p->alloc ? "bytes" : timed ? "nanoseconds" : "none");
 	ct_json_key(&j, "startValue");
 	ct_json_uint(&j, 0);
 	ct_json_key(&j, "endValue");
@@ -440,9 +479,13 @@ void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_
 	ct_json_key(&j, "sampler");
 	ct_json_str(&j, m->sampler);
 	ct_json_key(&j, "mode");
-	ct_json_str(&j, p->wall ? "wall" : "cpu");
+	ct_json_str(&j, p->alloc ? "alloc" : p->wall ? "wall" : "cpu");
 	ct_json_key(&j, "rate_hz");
 	ct_json_uint(&j, m->rate_hz);
+	if (p->alloc) {
+		ct_json_key(&j, "period_calls");
+		ct_json_uint(&j, m->period_calls);
+	}
 	ct_json_key(&j, "period_ns");
 	ct_json_uint(&j, p->period_ns);
 	ct_json_key(&j, "start_unix_ns");
@@ -456,7 +499,7 @@ void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_
 		ct_json_uint(&j, m->samples_requested);
 	else
 		ct_json_null(&j);
-	ct_json_key(&j, "weight_ns");
+	ct_json_key(&j, p->alloc ? "bytes" : "weight_ns");
 	ct_json_uint(&j, p->total_weight);
 	ct_json_key(&j, "frames");
 	ct_json_arr_begin(&j);
@@ -488,7 +531,7 @@ void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_
 		ct_json_arr_end(&j);
 		ct_json_key(&j, "count");
 		ct_json_uint(&j, s->count);
-		ct_json_key(&j, "weight_ns");
+		ct_json_key(&j, p->alloc ? "bytes" : "weight_ns");
 		ct_json_uint(&j, s->weight);
 		ct_json_obj_end(&j);
 	}
@@ -588,8 +631,10 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 	struct ct_buf pb = CT_BUF_INIT, sub = CT_BUF_INIT, sub2 = CT_BUF_INIT;
 	struct pb_strings st = { CT_BUF_INIT, 0 };
 	pb_str(&st, "");
-	uint64_t s_samples = pb_str(&st, "samples"), s_count = pb_str(&st, "count");
-	uint64_t s_time = pb_str(&st, p->wall ? "wall" : "cpu"), s_ns = pb_str(&st, "nanoseconds");
+	/* an allocation profile uses pprof's heap names: alloc_objects/count, alloc_space/bytes */
+	uint64_t s_samples = pb_str(&st, p->alloc ? "alloc_objects" : "samples"), s_count = pb_str(&st, "count");
+	uint64_t s_time = pb_str(&st, p->alloc ? "alloc_space" : p->wall ? "wall" : "cpu");
+	uint64_t s_ns = pb_str(&st, p->alloc ? "bytes" : "nanoseconds");
 	uint64_t s_process = pb_str(&st, "process");
 	/* label strings follow the frames' two strings each (below) */
 	struct pb_strings lst = { CT_BUF_INIT, 0 };

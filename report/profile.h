@@ -4,6 +4,7 @@
 #define CT_REPORT_PROFILE_H
 
 #include "analyze/profile.h"
+#include "report/report.h"
 #include "lib/util.h"
 
 struct ct_profile_meta {
@@ -11,6 +12,7 @@ struct ct_profile_meta {
 	const char *sampler;     /* "perf" or "ptrace" */
 	unsigned rate_hz;
 	uint64_t samples_requested; /* 0 unknown */
+	uint64_t period_calls;      /* allocation profile: 1 call in period_calls sampled */
 };
 
 /* Brendan Gregg's folded stacks: "root;caller;callee count", one stack per line. */
@@ -28,5 +30,25 @@ void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_
 
 /* pprof's profile.proto, gzip-compressed: sample types samples/count and cpu (or wall)/nanoseconds. */
 void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
+
+/* Renders p in fmt (folded, text, svg, speedscope, json, pprof); -EINVAL for another format. */
+int ct_report_profile(enum ct_format fmt, const struct ct_profile *p, const struct ct_profile_meta *m,
+		      struct ct_buf *out);
+
+/* --memory --sites for people: calls and bytes per allocator function, then the top allocation
+ * sites (ct_profile_sites) by bytes and by calls. */
+struct ct_alloc_fn_total {
+	const char *name;
+	uint64_t calls, bytes;
+};
+struct ct_alloc_text {
+	const char *allocator;               /* "glibc (/usr/lib/…/libc.so.6)" */
+	const struct ct_alloc_fn_total *fns;
+	size_t nfns;
+	const struct ct_psite *sites;        /* largest bytes first */
+	size_t nsites, top;
+};
+void ct_report_alloc_sites_text(const struct ct_profile *p, const struct ct_profile_meta *m,
+				const struct ct_alloc_text *a, struct ct_buf *out);
 
 #endif

@@ -535,6 +535,30 @@ void ct_sym_close(struct ct_symbolizer *s)
 
 Dwfl *ct_sym_dwfl(struct ct_symbolizer *s) { return s->dwfl; }
 
+struct module_find {
+	const char *path;
+	Dwfl_Module *mod;
+};
+
+static int find_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	struct module_find *f = arg;
+	(void)userdata;
+	(void)start;
+	if (name && strcmp(name, f->path) == 0) {
+		f->mod = mod;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+Dwfl_Module *ct_sym_module(struct ct_symbolizer *s, const char *path)
+{
+	struct module_find f = { path, NULL };
+	dwfl_getmodules(s->dwfl, find_module, &f, 0);
+	return f.mod;
+}
+
 static const struct ct_proc_map *addr_map(struct ct_symbolizer *s, uint64_t addr)
 {
 	size_t lo = 0, hi = s->nmaps; /* /proc/PID/maps is sorted by address */

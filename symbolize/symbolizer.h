@@ -27,6 +27,8 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 void ct_sym_close(struct ct_symbolizer *s);
 Dwfl *ct_sym_dwfl(struct ct_symbolizer *s);
 pid_t ct_sym_pid(struct ct_symbolizer *s);
+/* The module mapped from path (as /proc/PID/maps names it), or NULL. */
+Dwfl_Module *ct_sym_module(struct ct_symbolizer *s, const char *path);
 /* True when addr lies in an executable mapping of the target (as mapped when opened). */
 bool ct_sym_is_exec(struct ct_symbolizer *s, uint64_t addr);
 /* True when addr lies in a readable, writable mapping; *ret_end is that mapping's end. */

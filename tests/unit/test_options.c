@@ -67,8 +67,27 @@ static void test_errors(void **state)
 	ct_buf_free(&err);
 }
 
+static void test_sites(void **state)
+{
+	(void)state;
+	struct ct_env env;
+	struct ct_buf err = CT_BUF_INIT;
+	assert_int_equal(parse(&env, &err, "-p 42 --memory --sites -d 2"), 0);
+	assert_int_equal(env.mode, CT_MODE_MEMORY);
+	assert_true(env.sites);
+	assert_false(env.rate_given); /* --sites then samples every call */
+	assert_true(env.duration_s == 2.0);
+	assert_int_equal(parse(&env, &err, "-p 42 --memory --sites -r 101"), 0);
+	assert_true(env.rate_given);
+	assert_int_equal(env.rate_hz, 101);
+	assert_int_equal(parse(&env, &err, "-p 42 --memory --sites -r 0"), CT_EXIT_USAGE);
+	assert_non_null(strstr(ct_buf_cstr(&err), "1 call in N for --sites"));
+	ct_buf_free(&err);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_defaults), cmocka_unit_test(test_errors) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_defaults), cmocka_unit_test(test_errors),
+					    cmocka_unit_test(test_sites) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
