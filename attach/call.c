@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "attach/call.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "attach/snapshot.h"
+#include "lib/model.h"
+#include "lib/procfs.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+#ifndef __x86_64__
+#error "the call engine supports x86_64 only"
+#endif
+
+#define RED_ZONE 128
+#define XSTATE_MAX (64 * 1024)
+#define MAX_DEFERRED 16
+#define EFLAGS_TF 0x100ull
+#define EFLAGS_DF 0x400ull
+/* After a call's deadline the thread is interrupted; it stops when it next leaves the kernel or an
+ * interruptible sleep. Releasing it before that would let it return to address 0 and die, so this
+ * waits longer for the stop. */
+#define INTERRUPT_GRACE_NS 10000000000ull
+
+struct ct_call {
+	pid_t pid, tid;
+	struct user_regs_struct regs;   /* as the thread was stopped (restored at the end) */
+	uint8_t *xstate;
+	size_t xstate_len;
+	int xstate_type;                /* NT_X86_XSTATE, NT_PRFPREG, or 0 when not saved */
+	uint64_t sigmask;
+	bool mask_set;
+	uint64_t call_sp;               /* rsp at a call's entry: it points at the return address 0 */
+	uint64_t scratch_lo, scratch_top;
+	uint64_t saved_lo;              /* [saved_lo, saved_lo + saved_len) put back at the end */
+	uint8_t saved[CT_CALL_SCRATCH + RED_ZONE];
+	size_t saved_len;
+	bool scratch_dirty;
+	bool in_signal_stop;            /* the thread sits in the SIGSEGV stop of a returned call */
+	bool broken, gone;
+	siginfo_t deferred[MAX_DEFERRED];
+	size_t ndeferred, deferred_total;
+	uint64_t call_timeout_ns, t0;
+	struct ct_call_stats st;
+	sigset_t term_old;
+};
+
+static int hexmask(const char *text, const char *key, uint64_t *ret)
+{
+	const char *p = text;
+	size_t kl = strlen(key);
+	while ((p = strstr(p, key)) != NULL) {
+		if (p == text || p[-1] == '\n')
+			break;
+		p += kl;
+	}
+	if (!p)
+		return -EINVAL;
+	p += kl;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(p, &end, 16);
+	if (errno || end == p || (*end != '\n' && *end != '\0'))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int ct_call_parse_sigmasks(const char *text, struct ct_sigmasks *ret)
+{
+	struct ct_sigmasks m;
+	memset(&m, 0, sizeof(m));
+	const char *st = strstr(text, "\nState:");
+	if (!st && strncmp(text, "State:", 6) == 0)
+		st = text - 1;
+	if (!st)
+		return -EINVAL;
+	st += 7;
+	while (*st == ' ' || *st == '\t')
+		st++;
+	if (*st < 'A' || *st > 'Z')
+		return -EINVAL;
+	m.state = *st;
+	if (hexmask(text, "SigPnd:", &m.pending) < 0 || hexmask(text, "ShdPnd:", &m.shared_pending) < 0 ||
+	    hexmask(text, "SigBlk:", &m.blocked) < 0 || hexmask(text, "SigIgn:", &m.ignored) < 0)
+		return -EINVAL;
+	*ret = m;
+	return 0;
+}
+
+static uint64_t sigbit(int sig)
+{
+	return 1ull << (sig - 1);
+}
+
+/* The signals a fault raises. Never blocked during a call: a fault on a blocked signal makes the
+ * kernel reset the process's handler to SIG_DFL. */
+static bool is_sync_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
+}
+
+static uint64_t sync_mask(void)
+{
+	return sigbit(SIGSEGV) | sigbit(SIGBUS) | sigbit(SIGILL) | sigbit(SIGFPE) | sigbit(SIGTRAP) | sigbit(SIGSYS);
+}
+
+static int getregs(pid_t tid, struct user_regs_struct *r)
+{
+	struct iovec iov = { r, sizeof(*r) };
+	return ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0 ? -errno : 0;
+}
+
+static int setregs(pid_t tid, const struct user_regs_struct *r)
+{
+	struct iovec iov = { (void *)r, sizeof(*r) };
+	return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0 ? -errno : 0;
+}
+
+static int save_fp(struct ct_call *c)
+{
+	c->xstate = malloc(XSTATE_MAX);
+	if (!c->xstate)
+		return -ENOMEM;
+	static const int types[] = { NT_X86_XSTATE, NT_PRFPREG };
+	for (size_t i = 0; i < CT_ARRAY_SIZE(types); i++) {
+		struct iovec iov = { c->xstate, XSTATE_MAX };
+		if (ptrace(PTRACE_GETREGSET, c->tid, (void *)(long)types[i], &iov) == 0) {
+			c->xstate_type = types[i];
+			c->xstate_len = iov.iov_len;
+			return 0;
+		}
+	}
+	return -errno;
+}
+
+static int write_mem(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+/* The thread is in an rseq critical section: moving its pc out and back would let it commit
+ * after a preemption without the abort rseq promises. */
+static bool in_rseq_cs(pid_t tid, uint64_t pc)
+{
+	struct {
+		uint64_t abi_pointer;
+		uint32_t abi_size, signature, flags, pad;
+	} conf;
+	memset(&conf, 0, sizeof(conf));
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, (void *)sizeof(conf), &conf) < 0 || !conf.abi_pointer)
+		return false;
+	uint64_t cs_ptr = 0;
+	if (ct_mem_read(tid, conf.abi_pointer + 8, &cs_ptr, sizeof(cs_ptr)) != sizeof(cs_ptr) || !cs_ptr)
+		return false;
+	struct { uint32_t version, flags; uint64_t start_ip, post_commit_offset, abort_ip; } cs;
+	if (ct_mem_read(tid, cs_ptr, &cs, sizeof(cs)) != sizeof(cs))
+		return true; /* cannot tell: say yes */
+	return pc >= cs.start_ip && pc - cs.start_ip < cs.post_commit_offset;
+}
+
+/* Releases a thread still in its first stop, nothing changed. */
+static void release_untouched(struct ct_call *c, int sig)
+{
+	(void)ptrace(PTRACE_DETACH, c->tid, 0, sig);
+	ct_attach_release_termination(&c->term_old);
+	free(c->xstate);
+	free(c);
+}
+
+/* Reads the masks of tid before stopping it: refuses early what would be refused at the stop. */
+static int precheck(pid_t pid, pid_t tid, const char **why)
+{
+	_cleanup_free_ char *text = NULL;
+	struct ct_sigmasks m;
+	int r = ct_proc_read(pid, tid, "status", 1 << 16, &text);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	if (ct_call_parse_sigmasks(text, &m) < 0) {
+		*why = "its /proc status could not be parsed";
+		return -EINVAL;
+	}
+	if (m.state == 'T' || m.state == 't') {
+		*why = "it is stopped (job control or another tracer)";
+		return -EBUSY;
+	}
+	if (m.state == 'Z' || m.state == 'X')
+		return -ESRCH;
+	if ((m.pending | m.shared_pending) & ~m.blocked) {
+		*why = "a signal is pending for it";
+		return -EBUSY;
+	}
+	if ((m.blocked | m.ignored) & sigbit(SIGSEGV)) {
+		*why = "it blocks or ignores SIGSEGV, which ends a call";
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Sets up the scratch area below the red zone and saves what it holds. */
+static int setup_scratch(struct ct_call *c, const char **why)
+{
+	uint64_t sp = c->regs.rsp;
+	if (sp < (1u << 20) + CT_CALL_SCRATCH + RED_ZONE) {
+		*why = "its stack pointer is not usable";
+		return -EFAULT;
+	}
+	uint64_t hi = sp - RED_ZONE;
+	c->scratch_top = hi & ~15ull;
+	c->scratch_lo = (hi - CT_CALL_SCRATCH) & ~15ull;
+	c->call_sp = c->scratch_lo - 8;
+	c->saved_lo = c->call_sp;
+	c->saved_len = hi - c->saved_lo;
+	if (c->saved_len > sizeof(c->saved) ||
+	    ct_mem_read(c->pid, c->saved_lo, c->saved, c->saved_len) != (ssize_t)c->saved_len) {
+		*why = "its stack below the red zone cannot be read";
+		return -EFAULT;
+	}
+	return 0;
+}
+
+int ct_call_begin(pid_t pid, pid_t tid, const struct ct_call_opts *o, struct ct_call **ret, const char **ret_why)
+{
+	static const char *none = "";
+	const char *why_dummy;
+	const char **why = ret_why ? ret_why : &why_dummy;
+	*why = none;
+	int r = precheck(pid, tid, why);
+	if (r < 0)
+		return r;
+	struct ct_call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->pid = pid;
+	c->tid = tid;
+	c->call_timeout_ns = o->call_timeout_ns ? o->call_timeout_ns : 1000000000ull;
+	ct_attach_hold_termination(&c->term_old);
+	c->t0 = ct_now_ns();
+	r = ct_attach_seize_interrupt(tid);
+	if (r < 0) {
+		ct_attach_release_termination(&c->term_old);
+		free(c);
+		*why = r == -EPERM ? "it cannot be seized (another tracer?)" : "it cannot be seized";
+		return r;
+	}
+	int status;
+	r = ct_attach_wait_stop(tid, &status, o->deadline_ns);
+	if (r == -ETIMEDOUT) {
+		ct_attach_give_up(tid);
+		ct_attach_release_termination(&c->term_old);
+		free(c);
+		*why = "it did not stop in time";
+		return r;
+	}
+	if (r < 0 || !WIFSTOPPED(status)) {
+		ct_attach_release_termination(&c->term_old);
+		free(c);
+		return -ESRCH;
+	}
+	int sig = WSTOPSIG(status), event = status >> 16;
+	if (event == 0) {
+		*why = "a signal was being delivered to it";
+		release_untouched(c, sig);
+		return -EBUSY;
+	}
+	if (event != PTRACE_EVENT_STOP || sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+		*why = "the process is stopped by job control";
+		release_untouched(c, 0);
+		return -EBUSY;
+	}
+	r = getregs(tid, &c->regs);
+	if (r == 0)
+		r = save_fp(c);
+	if (r == 0 && ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(c->sigmask), &c->sigmask) < 0)
+		r = -errno;
+	if (r < 0) {
+		*why = "its registers could not be read";
+		release_untouched(c, 0);
+		return r;
+	}
+	if (c->sigmask & sigbit(SIGSEGV)) {
+		*why = "it blocks SIGSEGV, which ends a call";
+		release_untouched(c, 0);
+		return -EPERM;
+	}
+	if (in_rseq_cs(tid, c->regs.rip)) {
+		*why = "it is inside an rseq critical section";
+		release_untouched(c, 0);
+		return -EAGAIN;
+	}
+	if (o->check) {
+		struct ct_capture cap;
+		memset(&cap, 0, sizeof(cap));
+		cap.tid = tid;
+		const struct user_regs_struct *u = &c->regs;
+		const uint64_t v[CT_NREGS] = {
+			u->rax, u->rdx, u->rcx, u->rbx, u->rsi, u->rdi, u->rbp, u->rsp,
+			u->r8, u->r9, u->r10, u->r11, u->r12, u->r13, u->r14, u->r15, u->rip,
+		};
+		memcpy(cap.regs, v, sizeof(v));
+		cap.regs_valid = (1u << CT_NREGS) - 1;
+		cap.syscall_nr = (int64_t)u->orig_rax >= 0 ? (long)u->orig_rax : CT_SYSCALL_NONE;
+		size_t len = o->stack_bytes ? o->stack_bytes : 64 * 1024;
+		cap.stack = malloc(len);
+		if (cap.stack) {
+			ssize_t n = ct_mem_read(tid, u->rsp, cap.stack, len);
+			cap.stack_start = u->rsp;
+			cap.stack_len = n > 0 ? (size_t)n : 0;
+		}
+		r = o->check(o->check_arg, &cap, why);
+		free(cap.stack);
+		if (r < 0) {
+			release_untouched(c, 0);
+			return r;
+		}
+	}
+	r = setup_scratch(c, why);
+	if (r < 0) {
+		release_untouched(c, 0);
+		return r;
+	}
+	/* Block everything the kernel lets us but the faults: signals arriving during the calls stay
+	 * pending and are delivered after the restore, in the thread's own context. */
+	uint64_t mask = ~sync_mask();
+	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask) < 0) {
+		r = -errno;
+		*why = "its signal mask could not be set";
+		release_untouched(c, 0);
+		return r;
+	}
+	c->mask_set = true;
+	/* Stopped inside a system call that would fail with EINTR because of our stop: make it restart
+	 * instead, as the kernel does for the others (the syscall instruction is 2 bytes: 0f 05). */
+	if ((int64_t)c->regs.orig_rax >= 0 && (int64_t)c->regs.rax == -EINTR) {
+		uint8_t insn[2];
+		if (ct_mem_read(pid, c->regs.rip - 2, insn, 2) == 2 && insn[0] == 0x0f && insn[1] == 0x05) {
+			c->regs.rax = c->regs.orig_rax;
+			c->regs.rip -= 2;
+			c->st.restart_forced = true;
+		}
+	}
+	*ret = c;
+	return 0;
+}
+
+int ct_call_push(struct ct_call *c, const void *data, size_t len, uint64_t *ret_addr)
+{
+	if (len > c->scratch_top - c->scratch_lo)
+		return -ENOSPC;
+	uint64_t a = (c->scratch_top - len) & ~15ull;
+	if (a < c->scratch_lo)
+		return -ENOSPC;
+	c->scratch_dirty = true;
+	int r = write_mem(c->pid, a, data, len);
+	if (r < 0)
+		return r;
+	c->scratch_top = a;
+	*ret_addr = a;
+	return 0;
+}
+
+int ct_call_peek(struct ct_call *c, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = ct_mem_read(c->pid, addr, buf, len);
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+static void defer_signal(struct ct_call *c, const siginfo_t *si)
+{
+	c->deferred_total++;
+	if (c->ndeferred < MAX_DEFERRED)
+		c->deferred[c->ndeferred++] = *si;
+}
+
+/* Stops a call that overran: interrupt, and wait (long) for the stop, since releasing a thread that
+ * is still running the call would let it return to address 0. */
+static int interrupt_call(struct ct_call *c)
+{
+	if (ptrace(PTRACE_INTERRUPT, c->tid, 0, 0) < 0)
+		return -errno;
+	uint64_t until = ct_now_ns() + INTERRUPT_GRACE_NS;
+	for (;;) {
+		int status;
+		int r = ct_attach_wait_stop(c->tid, &status, until);
+		if (r < 0)
+			return r;
+		if (!WIFSTOPPED(status))
+			return -ESRCH;
+		int sig = WSTOPSIG(status), event = status >> 16;
+		if (event == 0) {
+			siginfo_t si;
+			if (ptrace(PTRACE_GETSIGINFO, c->tid, 0, &si) == 0 && !(is_sync_signal(sig) && si.si_code > 0))
+				defer_signal(c, &si);
+			c->in_signal_stop = true;
+		} else {
+			c->in_signal_stop = false;
+		}
+		return 0;
+	}
+}
+
+int ct_call_run(struct ct_call *c, uint64_t fn, const uint64_t *args, size_t nargs, uint64_t *ret)
+{
+	if (c->broken || c->gone)
+		return -ECANCELED;
+	if (nargs > 6)
+		return -EINVAL;
+	struct user_regs_struct r = c->regs;
+	uint64_t *const slots[6] = { (uint64_t *)&r.rdi, (uint64_t *)&r.rsi, (uint64_t *)&r.rdx,
+				     (uint64_t *)&r.rcx, (uint64_t *)&r.r8, (uint64_t *)&r.r9 };
+	for (size_t i = 0; i < nargs; i++)
+		*slots[i] = args[i];
+	r.rip = fn;
+	r.rsp = c->call_sp;
+	r.rax = 0;
+	/* not in a system call: the kernel must not restart one into our call */
+	r.orig_rax = (unsigned long long)-1;
+	r.eflags &= ~(EFLAGS_DF | EFLAGS_TF);
+	uint64_t zero = 0;
+	c->scratch_dirty = true;
+	int e = write_mem(c->pid, c->call_sp, &zero, sizeof(zero));
+	if (e == 0)
+		e = setregs(c->tid, &r);
+	if (e == 0 && ptrace(PTRACE_CONT, c->tid, 0, 0) < 0)
+		e = -errno;
+	if (e < 0) {
+		c->broken = true;
+		return e == -ESRCH ? (c->gone = true, -ESRCH) : e;
+	}
+	c->in_signal_stop = false;
+	c->st.calls++;
+	uint64_t deadline = ct_now_ns() + c->call_timeout_ns;
+	for (;;) {
+		int status;
+		e = ct_attach_wait_stop(c->tid, &status, deadline);
+		if (e == -ETIMEDOUT) {
+			c->broken = true;
+			c->st.abandoned = true;
+			e = interrupt_call(c);
+			if (e < 0) {
+				/* still running the call and not stopping: nothing safe is left to do but keep
+				 * it traced (ctrace's exit then releases it) */
+				c->gone = true;
+				ct_attach_give_up(c->tid);
+				return -ETIMEDOUT;
+			}
+			return -ETIMEDOUT;
+		}
+		if (e < 0 || !WIFSTOPPED(status)) {
+			c->gone = true;
+			c->broken = true;
+			return -ESRCH;
+		}
+		int sig = WSTOPSIG(status), event = status >> 16;
+		if (event != 0) {
+			/* a group stop or an interrupt: the call goes on (a group stop takes the thread back
+			 * when it is released) */
+			if (ptrace(PTRACE_CONT, c->tid, 0, 0) < 0) {
+				c->gone = true;
+				c->broken = true;
+				return -ESRCH;
+			}
+			continue;
+		}
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		struct user_regs_struct now;
+		if (ptrace(PTRACE_GETSIGINFO, c->tid, 0, &si) < 0 || getregs(c->tid, &now) < 0) {
+			c->gone = true;
+			c->broken = true;
+			return -ESRCH;
+		}
+		if (sig == SIGSEGV && now.rip == 0 && now.rsp == c->call_sp + 8) {
+			c->in_signal_stop = true;
+			*ret = now.rax;
+			return 0;
+		}
+		if (is_sync_signal(sig) && si.si_code > 0) {
+			/* the function itself faulted: the fault is ours, not the program's */
+			c->in_signal_stop = true;
+			c->broken = true;
+			c->st.abandoned = true;
+			return -EFAULT;
+		}
+		defer_signal(c, &si);
+		if (ptrace(PTRACE_CONT, c->tid, 0, 0) < 0) {
+			c->gone = true;
+			c->broken = true;
+			return -ESRCH;
+		}
+	}
+}
+
+/* A deferred signal beyond the one handed back at the release: queued again with its siginfo when
+ * the kernel allows it (sigqueue-style si_code), else sent again with tgkill. */
+static void requeue(const struct ct_call *c, const siginfo_t *si)
+{
+	if (si->si_code < 0 && si->si_code != SI_TKILL) {
+		siginfo_t copy = *si;
+		if (syscall(SYS_rt_tgsigqueueinfo, c->pid, c->tid, si->si_signo, &copy) == 0)
+			return;
+	}
+	(void)syscall(SYS_tgkill, c->pid, c->tid, si->si_signo);
+}
+
+int ct_call_end(struct ct_call *c, struct ct_call_stats *ret_stats)
+{
+	int err = 0;
+	if (!c->gone) {
+		if (c->scratch_dirty && write_mem(c->pid, c->saved_lo, c->saved, c->saved_len) < 0)
+			err = -EIO;
+		int r = setregs(c->tid, &c->regs);
+		if (r < 0)
+			err = r;
+		if (c->xstate_type) {
+			struct iovec iov = { c->xstate, c->xstate_len };
+			if (ptrace(PTRACE_SETREGSET, c->tid, (void *)(long)c->xstate_type, &iov) < 0 && !err)
+				err = -errno;
+		}
+		if (c->mask_set && ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof(c->sigmask), &c->sigmask) < 0 && !err)
+			err = -errno;
+		int sig = 0;
+		size_t first = 0;
+		if (c->in_signal_stop && c->ndeferred > 0 &&
+		    ptrace(PTRACE_SETSIGINFO, c->tid, 0, &c->deferred[0]) == 0) {
+			sig = c->deferred[0].si_signo;
+			first = 1;
+		}
+		if (ptrace(PTRACE_DETACH, c->tid, 0, sig) < 0 && !err)
+			err = -errno;
+		for (size_t i = first; i < c->ndeferred; i++)
+			requeue(c, &c->deferred[i]);
+	} else {
+		err = -ESRCH;
+	}
+	c->st.stop_ns = ct_now_ns() - c->t0;
+	c->st.deferred_signals = c->deferred_total;
+	if (ret_stats)
+		*ret_stats = c->st;
+	ct_attach_release_termination(&c->term_old);
+	free(c->xstate);
+	free(c);
+	return err;
+}

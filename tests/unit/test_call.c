@@ -1,0 +1,208 @@
+/* Unit tests for the in-target call engine (attach/call.c): a forked child blocks in read() on a
+ * pipe; the parent calls functions inside it (same addresses, it is a fork) and checks results,
+ * argument order, out-parameters, a fault, an overrun, and that the child's read() neither fails
+ * with EINTR nor loses its data afterwards. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "attach/call.h"
+#include "lib/util.h"
+
+uint64_t ct_test_sum6(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f);
+void ct_test_store(uint64_t *p, uint64_t v);
+void ct_test_spin(void);
+
+volatile uint64_t ct_test_global;
+
+__attribute__((noinline)) uint64_t ct_test_sum6(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e,
+						 uint64_t f)
+{
+	return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f;
+}
+
+__attribute__((noinline)) void ct_test_store(uint64_t *p, uint64_t v)
+{
+	*p = v;
+	ct_test_global = v;
+}
+
+__attribute__((noinline)) void ct_test_spin(void)
+{
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+}
+
+static int to_child[2], from_child[2];
+static pid_t child;
+
+/* The child: reads one byte, answers with what read() returned and errno, then the global. */
+static void child_main(void)
+{
+	for (;;) {
+		char c;
+		ssize_t n = read(to_child[0], &c, 1);
+		long reply[3] = { (long)n, n < 0 ? errno : 0, (long)ct_test_global };
+		if (write(from_child[1], reply, sizeof(reply)) != sizeof(reply))
+			_exit(3);
+		if (n == 0)
+			_exit(0);
+	}
+}
+
+static void wait_blocked(void)
+{
+	for (int i = 0; i < 500; i++) {
+		char path[64], buf[64] = "";
+		snprintf(path, sizeof(path), "/proc/%d/syscall", (int)child);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = 0;
+			fclose(f);
+		}
+		if (strncmp(buf, "0 ", 2) == 0) /* read */
+			return;
+		usleep(2000);
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (pipe(to_child) < 0 || pipe(from_child) < 0)
+		return -1;
+	child = fork();
+	if (child < 0)
+		return -1;
+	if (child == 0)
+		child_main();
+	wait_blocked();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	return 0;
+}
+
+/* Lets the child's read() return one byte and checks its answer. */
+static void ping(long want_global)
+{
+	char c = 'x';
+	assert_int_equal(write(to_child[1], &c, 1), 1);
+	long reply[3];
+	assert_int_equal(read(from_child[0], reply, sizeof(reply)), sizeof(reply));
+	assert_int_equal(reply[0], 1); /* not -1 EINTR */
+	assert_int_equal(reply[1], 0);
+	assert_int_equal(reply[2], want_global);
+	wait_blocked();
+}
+
+static struct ct_call *begin(uint64_t timeout_ns)
+{
+	struct ct_call_opts o = { ct_now_ns() + 2000000000ull, timeout_ns, 0, NULL, NULL };
+	struct ct_call *c = NULL;
+	const char *why = NULL;
+	int r = ct_call_begin(child, child, &o, &c, &why);
+	if (r < 0)
+		fail_msg("ct_call_begin: %d (%s)", r, why);
+	return c;
+}
+
+static void test_calls(void **state)
+{
+	(void)state;
+	struct ct_call *c = begin(0);
+	uint64_t s, ret = 0;
+	static const char text[] = "hello from ctrace";
+	assert_int_equal(ct_call_push(c, text, sizeof(text), &s), 0);
+	assert_int_equal(s % 16, 0);
+	uint64_t a1[] = { s };
+	assert_int_equal(ct_call_run(c, (uint64_t)(uintptr_t)strlen, a1, 1, &ret), 0);
+	assert_int_equal(ret, strlen(text));
+	uint64_t a6[] = { 1, 10, 100, 1000, 10000, 100000 };
+	assert_int_equal(ct_call_run(c, (uint64_t)(uintptr_t)ct_test_sum6, a6, 6, &ret), 0);
+	assert_int_equal(ret, 1 + 20 + 300 + 4000 + 50000 + 600000);
+	uint64_t zero = 0, out = 0, a2[2] = { 0, 0xfeedbeefcafe };
+	assert_int_equal(ct_call_push(c, &zero, sizeof(zero), &a2[0]), 0);
+	assert_int_equal(ct_call_run(c, (uint64_t)(uintptr_t)ct_test_store, a2, 2, &ret), 0);
+	assert_int_equal(ct_call_peek(c, a2[0], &out, sizeof(out)), 0);
+	assert_int_equal(out, 0xfeedbeefcafe);
+	struct ct_call_stats st;
+	assert_int_equal(ct_call_end(c, &st), 0);
+	assert_int_equal(st.calls, 3);
+	assert_false(st.abandoned);
+	ping(0xfeedbeefcafe);
+}
+
+static void test_fault_and_overrun(void **state)
+{
+	(void)state;
+	struct ct_call *c = begin(0);
+	uint64_t ret;
+	/* an unmapped function address faults: the fault is the call's, the child never sees it */
+	assert_int_equal(ct_call_run(c, 0x1000, NULL, 0, &ret), -EFAULT);
+	assert_int_equal(ct_call_run(c, (uint64_t)(uintptr_t)ct_test_sum6, NULL, 0, &ret), -ECANCELED);
+	struct ct_call_stats st;
+	assert_int_equal(ct_call_end(c, &st), 0);
+	assert_true(st.abandoned);
+	ping(0xfeedbeefcafe);
+
+	c = begin(50000000ull);
+	assert_int_equal(ct_call_run(c, (uint64_t)(uintptr_t)ct_test_spin, NULL, 0, &ret), -ETIMEDOUT);
+	assert_int_equal(ct_call_end(c, &st), 0);
+	assert_true(st.abandoned);
+	ping(0xfeedbeefcafe);
+}
+
+static void test_scratch_full(void **state)
+{
+	(void)state;
+	struct ct_call *c = begin(0);
+	static char big[CT_CALL_SCRATCH + 1];
+	uint64_t a;
+	assert_int_equal(ct_call_push(c, big, sizeof(big), &a), -ENOSPC);
+	assert_int_equal(ct_call_end(c, NULL), 0);
+	ping(0xfeedbeefcafe);
+}
+
+static void test_parse_sigmasks(void **state)
+{
+	(void)state;
+	struct ct_sigmasks m;
+	const char *ok = "Name:\tx\nState:\tS (sleeping)\nSigQ:\t0/1\nSigPnd:\t0000000000000000\n"
+			 "ShdPnd:\t0000000000000100\nSigBlk:\t0000000000010000\nSigIgn:\t0000000000001000\n"
+			 "SigCgt:\t0\n";
+	assert_int_equal(ct_call_parse_sigmasks(ok, &m), 0);
+	assert_int_equal(m.state, 'S');
+	assert_int_equal(m.shared_pending, 0x100);
+	assert_int_equal(m.blocked, 0x10000);
+	assert_int_equal(m.ignored, 0x1000);
+	assert_int_equal(ct_call_parse_sigmasks("State:\tR\nSigPnd:\tzz\n", &m), -EINVAL);
+	assert_int_equal(ct_call_parse_sigmasks("SigPnd:\t0\n", &m), -EINVAL);
+	assert_int_equal(ct_call_parse_sigmasks("", &m), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_sigmasks),
+		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_fault_and_overrun),
+		cmocka_unit_test(test_scratch_full),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
