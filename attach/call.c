@@ -277,6 +277,11 @@ int ct_call_begin(pid_t pid, pid_t tid, const struct ct_call_opts *o, struct ct_
 		free(c);
 		return -ESRCH;
 	}
+	/* the stop began between the interrupt and our seeing it: count from the interrupt unless the
+	 * wait was long, so a slow wake-up of ctrace is not billed to the target (as attach/ does) */
+	uint64_t seen = ct_now_ns();
+	if (seen - c->t0 >= 1000000)
+		c->t0 = seen;
 	int sig = WSTOPSIG(status), event = status >> 16;
 	if (event == 0) {
 		*why = "a signal was being delivered to it";

@@ -314,18 +314,20 @@ static int candidates(pid_t pid, pid_t only, struct cand **ret, size_t *ret_n, c
 }
 
 /* Unwinds a capture of tid before any stop for a call, so libdw has read the CFI of the modules on
- * its stack and the unwind during the stop is quick. A thread asleep is read without a stop. */
-static void warm_up(pid_t pid, pid_t tid, struct ct_unwinder *unw, struct ct_upc *pcs)
+ * its stack and the unwind during the stop is quick. A thread asleep is read without a stop; a
+ * running one is stopped as --backtraces would stop it. Returns the capture's error. */
+static int warm_up(pid_t pid, pid_t tid, uint64_t deadline, struct ct_unwinder *unw, struct ct_upc *pcs)
 {
 	struct ct_attach_opts ao = CT_ATTACH_OPTS_DEFAULT;
-	ao.timeout_ns = 200000000ull;
 	struct ct_capture cap;
-	if (ct_attach_thread(pid, tid, &ao, ct_now_ns() + ao.timeout_ns, &cap) == 0) {
+	int r = ct_attach_thread(pid, tid, &ao, deadline, &cap);
+	if (r == 0) {
 		char *err = NULL;
 		(void)ct_unwinder_run(unw, &cap, pcs, MAX_FRAMES, &err);
 		free(err);
 	}
 	free(cap.stack);
+	return r;
 }
 
 static void pause_ms(long ms)
@@ -500,9 +502,17 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 				pause_ms(2);
 			continue;
 		}
+		/* a thread given up on earlier (it did not stop in time) is let go if it stopped since */
+		ct_attach_release_pending();
 		if (!cd->warmed) {
-			warm_up(pid, cd->tid, x->unw, x->pcs);
 			cd->warmed = true;
+			r = warm_up(pid, cd->tid, deadline, x->unw, x->pcs);
+			if (r == -ETIMEDOUT || r == -ESRCH) {
+				last_r = r;
+				last_why = r == -ESRCH ? "it exited" : "it did not stop in time";
+				cd->tid = 0;
+				continue;
+			}
 		}
 		struct ct_call_opts co = { CT_MIN(deadline, ct_now_ns() + 200000000ull), o->call_timeout_ns, 0,
 					   check_thread, x };
@@ -527,6 +537,7 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 	ct_unwinder_close(x->unw);
 	free(x);
 	free(cands);
+	ct_attach_release_pending();
 	if (!call) {
 		if (reniced)
 			(void)setpriority(PRIO_PROCESS, 0, old_nice);
