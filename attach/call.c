@@ -53,7 +53,7 @@ struct ct_call {
 	bool broken, gone;
 	siginfo_t deferred[MAX_DEFERRED];
 	size_t ndeferred, deferred_total;
-	uint64_t call_timeout_ns, t0;
+	uint64_t call_timeout_ns, t0, t_first;
 	struct ct_call_stats st;
 	sigset_t term_old;
 };
@@ -344,16 +344,6 @@ int ct_call_begin(pid_t pid, pid_t tid, const struct ct_call_opts *o, struct ct_
 		release_untouched(c, 0);
 		return r;
 	}
-	/* Block everything the kernel lets us but the faults: signals arriving during the calls stay
-	 * pending and are delivered after the restore, in the thread's own context. */
-	uint64_t mask = ~sync_mask();
-	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask) < 0) {
-		r = -errno;
-		*why = "its signal mask could not be set";
-		release_untouched(c, 0);
-		return r;
-	}
-	c->mask_set = true;
 	/* Stopped inside a system call that would fail with EINTR because of our stop: make it restart
 	 * instead, as the kernel does for the others (the syscall instruction is 2 bytes: 0f 05). */
 	if ((int64_t)c->regs.orig_rax >= 0 && (int64_t)c->regs.rax == -EINTR) {
@@ -446,6 +436,18 @@ int ct_call_run(struct ct_call *c, uint64_t fn, const uint64_t *args, size_t nar
 	uint64_t zero = 0;
 	c->scratch_dirty = true;
 	int e = write_mem(c->pid, c->call_sp, &zero, sizeof(zero));
+	/* Block everything the kernel lets us but the faults: signals arriving during the calls stay
+	 * pending and are delivered after the restore, in the thread's own context. Set at the first
+	 * call, not before: the window in which ctrace's death would leave the thread changed is the
+	 * calls alone (see SAFETY in ctrace(1)). */
+	if (e == 0 && !c->mask_set) {
+		uint64_t mask = ~sync_mask();
+		if (ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof(mask), &mask) < 0)
+			e = -errno;
+		else
+			c->mask_set = true;
+		c->t_first = ct_now_ns();
+	}
 	if (e == 0)
 		e = setregs(c->tid, &r);
 	if (e == 0 && ptrace(PTRACE_CONT, c->tid, 0, 0) < 0)
@@ -553,6 +555,8 @@ int ct_call_end(struct ct_call *c, struct ct_call_stats *ret_stats)
 			sig = c->deferred[0].si_signo;
 			first = 1;
 		}
+		if (c->t_first)
+			c->st.window_ns = ct_now_ns() - c->t_first;
 		if (ptrace(PTRACE_DETACH, c->tid, 0, sig) < 0 && !err)
 			err = -errno;
 		for (size_t i = first; i < c->ndeferred; i++)

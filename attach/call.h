@@ -39,6 +39,8 @@ struct ct_call_opts {
 
 struct ct_call_stats {
 	uint64_t stop_ns;         /* from the interrupt to the release */
+	uint64_t window_ns;       /* from the first call to the restore: ctrace's death in this window
+				   * would leave the thread inside a call (see SAFETY in ctrace(1)) */
 	size_t calls;
 	size_t deferred_signals;  /* signals that arrived during calls, delivered after the release */
 	bool abandoned;           /* a call did not end (timeout or fault) */
