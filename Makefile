@@ -264,3 +264,8 @@ endif
 ifeq ($(SANITIZE),)
 check: check-sanitize
 endif
+# --memory --inject (issue 6): jemalloc/tcmalloc statistics called in the target; tcmalloc for its test
+.PHONY: bench-inject
+bench-inject: all
+	@sh bench/bench-inject.sh $(BUILD)
+DEB_DEPS += libjemalloc2 libtcmalloc-minimal4 redis-tools

@@ -30,6 +30,11 @@
 #define MAX_DEFERRED 16
 #define EFLAGS_TF 0x100ull
 #define EFLAGS_DF 0x400ull
+/* A call that has not returned after call_timeout_ns is given more time, up to this many times
+ * as long, unless it has spent call_timeout_ns on a CPU (a runaway): one that waits for a lock or for a CPU on a
+ * saturated machine is better waited for than abandoned, since abandoning may leave a lock it took
+ * held for good. */
+#define CALL_HARD_LIMIT 10
 /* After a call's deadline the thread is interrupted; it stops when it next leaves the kernel or an
  * interruptible sleep. Releasing it before that would let it return to address 0 and die, so this
  * waits longer for the stop. */
@@ -177,6 +182,18 @@ static bool in_rseq_cs(pid_t tid, uint64_t pc)
 	if (ct_mem_read(tid, cs_ptr, &cs, sizeof(cs)) != sizeof(cs))
 		return true; /* cannot tell: say yes */
 	return pc >= cs.start_ip && pc - cs.start_ip < cs.post_commit_offset;
+}
+
+/* Time tid has spent on a CPU (ns), from /proc/PID/task/TID/schedstat; 0 when unknown. */
+static uint64_t run_ns(pid_t pid, pid_t tid)
+{
+	_cleanup_free_ char *text = NULL;
+	if (ct_proc_read(pid, tid, "schedstat", 256, &text) < 0)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	return errno || end == text ? 0 : v;
 }
 
 /* Releases a thread still in its first stop, nothing changed. */
@@ -458,11 +475,19 @@ int ct_call_run(struct ct_call *c, uint64_t fn, const uint64_t *args, size_t nar
 	}
 	c->in_signal_stop = false;
 	c->st.calls++;
-	uint64_t deadline = ct_now_ns() + c->call_timeout_ns;
+	uint64_t start = ct_now_ns(), deadline = start + c->call_timeout_ns;
+	uint64_t ran0 = run_ns(c->pid, c->tid);
 	for (;;) {
 		int status;
 		e = ct_attach_wait_stop(c->tid, &status, deadline);
 		if (e == -ETIMEDOUT) {
+			uint64_t now = ct_now_ns(), ran = run_ns(c->pid, c->tid);
+			bool runaway = ran0 && ran && ran - ran0 >= c->call_timeout_ns;
+			uint64_t hard = start + CALL_HARD_LIMIT * c->call_timeout_ns;
+			if (!runaway && now < hard) {
+				deadline = CT_MIN(now + c->call_timeout_ns, hard);
+				continue;
+			}
 			c->broken = true;
 			c->st.abandoned = true;
 			e = interrupt_call(c);

@@ -21,6 +21,7 @@
 uint64_t ct_test_sum6(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f);
 void ct_test_store(uint64_t *p, uint64_t v);
 void ct_test_spin(void);
+void ct_test_block(void);
 
 volatile uint64_t ct_test_global;
 
@@ -42,7 +43,15 @@ __attribute__((noinline)) void ct_test_spin(void)
 		__asm__ volatile("" ::: "memory");
 }
 
-static int to_child[2], from_child[2];
+static int to_child[2], from_child[2], never[2];
+
+/* Blocks in read() on a pipe nobody writes: a call that waits rather than runs. */
+__attribute__((noinline)) void ct_test_block(void)
+{
+	char c;
+	if (read(never[0], &c, 1) < 0)
+		ct_test_global = 1;
+}
 static pid_t child;
 
 /* The child: reads one byte, answers with what read() returned and errno, then the global. */
@@ -79,7 +88,7 @@ static void wait_blocked(void)
 static int setup(void **state)
 {
 	(void)state;
-	if (pipe(to_child) < 0 || pipe(from_child) < 0)
+	if (pipe(to_child) < 0 || pipe(from_child) < 0 || pipe(never) < 0)
 		return -1;
 	child = fork();
 	if (child < 0)
@@ -161,8 +170,19 @@ static void test_fault_and_overrun(void **state)
 	assert_true(st.abandoned);
 	ping(0xfeedbeefcafe);
 
+	/* a runaway is abandoned once it has used the call timeout on a CPU */
 	c = begin(50000000ull);
 	assert_int_equal(ct_call_run(c, (uint64_t)(uintptr_t)ct_test_spin, NULL, 0, &ret), -ETIMEDOUT);
+	assert_int_equal(ct_call_end(c, &st), 0);
+	assert_true(st.abandoned);
+	ping(0xfeedbeefcafe);
+
+	/* a call that waits is given up to ten times the timeout, then abandoned; the thread's own
+	 * read() (interrupted by the first stop) is restarted, not failed */
+	c = begin(20000000ull);
+	uint64_t t0 = ct_now_ns();
+	assert_int_equal(ct_call_run(c, (uint64_t)(uintptr_t)ct_test_block, NULL, 0, &ret), -ETIMEDOUT);
+	assert_true(ct_now_ns() - t0 >= 10 * 20000000ull);
 	assert_int_equal(ct_call_end(c, &st), 0);
 	assert_true(st.abandoned);
 	ping(0xfeedbeefcafe);
