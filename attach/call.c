@@ -40,6 +40,46 @@
  * waits longer for the stop. */
 #define INTERRUPT_GRACE_NS 10000000000ull
 
+/* The x86_64 kernel's signal frame (arch/x86/include/uapi/asm/sigcontext.h and the kernel's
+ * rt_sigframe): rt_sigreturn reads it at the stack pointer. */
+struct k_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate;
+	uint64_t reserved1[8];
+};
+
+struct k_ucontext {
+	uint64_t uc_flags, uc_link;
+	uint64_t ss_sp;
+	int32_t ss_flags, ss_pad;
+	uint64_t ss_size;
+	struct k_sigcontext mc;
+	uint64_t sigmask;
+};
+
+struct k_rt_sigframe {
+	uint64_t pretcode;
+	struct k_ucontext uc;
+	uint8_t info[128];
+};
+
+#define UC_FP_XSTATE 0x1
+#define UC_SIGCONTEXT_SS 0x2
+#define UC_STRICT_RESTORE_SS 0x4
+#ifndef FP_XSTATE_MAGIC1
+#define FP_XSTATE_MAGIC1 0x46505853u
+#endif
+#ifndef FP_XSTATE_MAGIC2
+#define FP_XSTATE_MAGIC2 0x46505845u
+#endif
+#define NR_RT_SIGRETURN 15
+#define NR_RESTART_SYSCALL 219
+#define ERESTARTSYS_ 512
+#define ERESTARTNOINTR_ 513
+#define ERESTARTNOHAND_ 514
+#define ERESTART_RESTARTBLOCK_ 516
+
 struct ct_call {
 	pid_t pid, tid;
 	struct user_regs_struct regs;   /* as the thread was stopped (restored at the end) */
@@ -51,8 +91,13 @@ struct ct_call {
 	uint64_t call_sp;               /* rsp at a call's entry: it points at the return address 0 */
 	uint64_t scratch_lo, scratch_top;
 	uint64_t saved_lo;              /* [saved_lo, saved_lo + saved_len) put back at the end */
-	uint8_t saved[CT_CALL_SCRATCH + RED_ZONE];
+	uint8_t *saved;
 	size_t saved_len;
+	uint64_t restorer;              /* rt_sigreturn trampoline, or 0: return to address 0 */
+	uint64_t frame;                 /* the signal frame's address (restorer mode) */
+	bool frame_written;
+	bool in_syscall_stop;           /* at the rt_sigreturn entry of a returned call */
+	struct user_regs_struct resume; /* regs with an interrupted system call set to restart */
 	bool scratch_dirty;
 	bool in_signal_stop;            /* the thread sits in the SIGSEGV stop of a returned call */
 	bool broken, gone;
@@ -202,6 +247,7 @@ static void release_untouched(struct ct_call *c, int sig)
 	(void)ptrace(PTRACE_DETACH, c->tid, 0, sig);
 	ct_attach_release_termination(&c->term_old);
 	free(c->xstate);
+	free(c->saved);
 	free(c);
 }
 
@@ -234,26 +280,110 @@ static int precheck(pid_t pid, pid_t tid, const char **why)
 	return 0;
 }
 
-/* Sets up the scratch area below the red zone and saves what it holds. */
+/* Sets up the scratch area below the red zone (and, in restorer mode, the signal frame and its
+ * FP state below it) and saves what the area holds. */
 static int setup_scratch(struct ct_call *c, const char **why)
 {
 	uint64_t sp = c->regs.rsp;
-	if (sp < (1u << 20) + CT_CALL_SCRATCH + RED_ZONE) {
+	size_t fp_len = c->restorer ? c->xstate_len + 4 + 64 : 0;
+	size_t need = CT_CALL_SCRATCH + RED_ZONE + fp_len + sizeof(struct k_rt_sigframe) + 64;
+	if (sp < (1u << 20) + need) {
 		*why = "its stack pointer is not usable";
 		return -EFAULT;
 	}
 	uint64_t hi = sp - RED_ZONE;
 	c->scratch_top = hi & ~15ull;
 	c->scratch_lo = (hi - CT_CALL_SCRATCH) & ~15ull;
-	c->call_sp = c->scratch_lo - 8;
+	if (c->restorer) {
+		uint64_t fp = (c->scratch_lo - (c->xstate_len + 4)) & ~63ull; /* XRSTOR wants 64-byte alignment */
+		/* at a function's entry rsp + 8 is 16-aligned; pretcode sits at rsp */
+		c->frame = ((fp - sizeof(struct k_rt_sigframe)) & ~15ull) - 8;
+		c->call_sp = c->frame;
+	} else {
+		c->call_sp = c->scratch_lo - 8;
+	}
 	c->saved_lo = c->call_sp;
 	c->saved_len = hi - c->saved_lo;
-	if (c->saved_len > sizeof(c->saved) ||
-	    ct_mem_read(c->pid, c->saved_lo, c->saved, c->saved_len) != (ssize_t)c->saved_len) {
+	c->saved = malloc(c->saved_len);
+	if (!c->saved)
+		return -ENOMEM;
+	if (ct_mem_read(c->pid, c->saved_lo, c->saved, c->saved_len) != (ssize_t)c->saved_len) {
 		*why = "its stack below the red zone cannot be read";
 		return -EFAULT;
 	}
 	return 0;
+}
+
+/* Writes the signal frame that brings the thread back to where it was stopped, registers, FP
+ * state and signal mask, if it returns through the trampoline with no ctrace to catch it. */
+static int write_frame(struct ct_call *c)
+{
+	struct k_rt_sigframe f;
+	memset(&f, 0, sizeof(f));
+	const struct user_regs_struct *r = &c->resume;
+	uint64_t fp = c->frame + sizeof(f);
+	fp = (fp + 63) & ~63ull;
+	f.pretcode = c->restorer;
+	f.uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	/* an invalid ss_flags makes rt_sigreturn leave the thread's sigaltstack as it is (it ignores
+	 * every error of that step but EFAULT); ctrace cannot read the thread's sigaltstack */
+	f.uc.ss_flags = 0x7ff0;
+	struct k_sigcontext *m = &f.uc.mc;
+	m->r8 = r->r8; m->r9 = r->r9; m->r10 = r->r10; m->r11 = r->r11;
+	m->r12 = r->r12; m->r13 = r->r13; m->r14 = r->r14; m->r15 = r->r15;
+	m->rdi = r->rdi; m->rsi = r->rsi; m->rbp = r->rbp; m->rbx = r->rbx;
+	m->rdx = r->rdx; m->rax = r->rax; m->rcx = r->rcx; m->rsp = r->rsp;
+	m->rip = r->rip; m->eflags = r->eflags;
+	m->cs = (uint16_t)r->cs; m->ss = (uint16_t)r->ss;
+	m->fpstate = c->xstate_type == NT_X86_XSTATE ? fp : 0;
+	f.uc.sigmask = c->sigmask;
+	int e = write_mem(c->pid, c->frame, &f, sizeof(f));
+	if (e < 0 || !m->fpstate)
+		return e;
+	/* the xsave area as ptrace gives it, with the software bytes a signal frame carries */
+	uint8_t *x = malloc(c->xstate_len + 4);
+	if (!x)
+		return -ENOMEM;
+	memcpy(x, c->xstate, c->xstate_len);
+	uint64_t xcr0;
+	memcpy(&xcr0, x + 464, sizeof(xcr0)); /* ptrace keeps XCR0 there */
+	uint32_t sw[12];
+	memset(sw, 0, sizeof(sw));
+	sw[0] = FP_XSTATE_MAGIC1;
+	sw[1] = (uint32_t)c->xstate_len + 4;
+	memcpy(&sw[2], &xcr0, sizeof(xcr0));
+	sw[4] = (uint32_t)c->xstate_len;
+	memcpy(x + 464, sw, sizeof(sw));
+	uint32_t magic2 = FP_XSTATE_MAGIC2;
+	memcpy(x + c->xstate_len, &magic2, sizeof(magic2));
+	e = write_mem(c->pid, fp, x, c->xstate_len + 4);
+	free(x);
+	return e;
+}
+
+/* The registers the thread resumes with when nothing (no signal) runs the kernel's restart of an
+ * interrupted system call: that restart done by hand, as the kernel does it without a handler. */
+static void set_resume(struct ct_call *c)
+{
+	struct user_regs_struct *r = &c->resume;
+	*r = c->regs;
+	if ((int64_t)r->orig_rax >= 0) {
+		switch ((int64_t)r->rax) {
+		case -ERESTARTSYS_:
+		case -ERESTARTNOINTR_:
+		case -ERESTARTNOHAND_:
+			r->rax = r->orig_rax;
+			r->rip -= 2;
+			break;
+		case -ERESTART_RESTARTBLOCK_:
+			r->rax = NR_RESTART_SYSCALL;
+			r->rip -= 2;
+			break;
+		default:
+			break;
+		}
+	}
+	r->orig_rax = (unsigned long long)-1;
 }
 
 int ct_call_begin(pid_t pid, pid_t tid, const struct ct_call_opts *o, struct ct_call **ret, const char **ret_why)
@@ -271,6 +401,7 @@ int ct_call_begin(pid_t pid, pid_t tid, const struct ct_call_opts *o, struct ct_
 	c->pid = pid;
 	c->tid = tid;
 	c->call_timeout_ns = o->call_timeout_ns ? o->call_timeout_ns : 1000000000ull;
+	c->restorer = o->restorer;
 	ct_attach_hold_termination(&c->term_old);
 	c->t0 = ct_now_ns();
 	r = ct_attach_seize_interrupt(tid);
@@ -371,6 +502,13 @@ int ct_call_begin(pid_t pid, pid_t tid, const struct ct_call_opts *o, struct ct_
 			c->st.restart_forced = true;
 		}
 	}
+	set_resume(c);
+	if (c->restorer && ptrace(PTRACE_SETOPTIONS, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+		r = -errno;
+		*why = "its ptrace options could not be set";
+		release_untouched(c, 0);
+		return r;
+	}
 	*ret = c;
 	return 0;
 }
@@ -421,6 +559,14 @@ static int interrupt_call(struct ct_call *c)
 		if (!WIFSTOPPED(status))
 			return -ESRCH;
 		int sig = WSTOPSIG(status), event = status >> 16;
+		if (c->restorer && sig == (SIGTRAP | 0x80)) {
+			/* with PTRACE_SYSCALL in effect the interrupt of a blocking system call is reported
+			 * as its syscall-exit-stop (ptrace(2)) */
+			c->in_syscall_stop = true;
+			c->in_signal_stop = false;
+			return 0;
+		}
+		c->in_syscall_stop = false;
 		if (event == 0) {
 			siginfo_t si;
 			if (ptrace(PTRACE_GETSIGINFO, c->tid, 0, &si) == 0 && !(is_sync_signal(sig) && si.si_code > 0))
@@ -450,9 +596,21 @@ int ct_call_run(struct ct_call *c, uint64_t fn, const uint64_t *args, size_t nar
 	/* not in a system call: the kernel must not restart one into our call */
 	r.orig_rax = (unsigned long long)-1;
 	r.eflags &= ~(EFLAGS_DF | EFLAGS_TF);
-	uint64_t zero = 0;
 	c->scratch_dirty = true;
-	int e = write_mem(c->pid, c->call_sp, &zero, sizeof(zero));
+	int e;
+	if (c->restorer) {
+		/* the frame first: from the moment the registers point into the call, a thread released
+		 * by ctrace's death finds its way back through it */
+		e = c->frame_written ? 0 : write_frame(c);
+		c->frame_written = e == 0;
+		if (e == 0)
+			e = write_mem(c->pid, c->call_sp, &c->restorer, sizeof(c->restorer));
+	} else {
+		uint64_t zero = 0;
+		e = write_mem(c->pid, c->call_sp, &zero, sizeof(zero));
+	}
+	if (e == 0)
+		e = setregs(c->tid, &r);
 	/* Block everything the kernel lets us but the faults: signals arriving during the calls stay
 	 * pending and are delivered after the restore, in the thread's own context. Set at the first
 	 * call, not before: the window in which ctrace's death would leave the thread changed is the
@@ -465,15 +623,15 @@ int ct_call_run(struct ct_call *c, uint64_t fn, const uint64_t *args, size_t nar
 			c->mask_set = true;
 		c->t_first = ct_now_ns();
 	}
-	if (e == 0)
-		e = setregs(c->tid, &r);
-	if (e == 0 && ptrace(PTRACE_CONT, c->tid, 0, 0) < 0)
+	const enum __ptrace_request go = c->restorer ? PTRACE_SYSCALL : PTRACE_CONT;
+	if (e == 0 && ptrace(go, c->tid, 0, 0) < 0)
 		e = -errno;
 	if (e < 0) {
 		c->broken = true;
 		return e == -ESRCH ? (c->gone = true, -ESRCH) : e;
 	}
 	c->in_signal_stop = false;
+	c->in_syscall_stop = false;
 	c->st.calls++;
 	uint64_t start = ct_now_ns(), deadline = start + c->call_timeout_ns;
 	uint64_t ran0 = run_ns(c->pid, c->tid);
@@ -506,10 +664,32 @@ int ct_call_run(struct ct_call *c, uint64_t fn, const uint64_t *args, size_t nar
 			return -ESRCH;
 		}
 		int sig = WSTOPSIG(status), event = status >> 16;
+		if (c->restorer && sig == (SIGTRAP | 0x80)) {
+			/* a system call of the function, or its return into the trampoline */
+			struct { uint8_t op, pad[3]; uint32_t arch; uint64_t ip, sp, nr; uint64_t rest[7]; } si;
+			memset(&si, 0, sizeof(si));
+			if (ptrace(PTRACE_GET_SYSCALL_INFO, c->tid, (void *)sizeof(si), &si) <= 0) {
+				c->gone = true;
+				c->broken = true;
+				return -ESRCH;
+			}
+			if (si.op == 1 /* entry */ && si.nr == NR_RT_SIGRETURN && si.ip == c->restorer + 9 &&
+			    si.sp == c->call_sp + 8) {
+				c->in_syscall_stop = true;
+				*ret = UINT64_MAX; /* rax was spent on the trampoline */
+				return 0;
+			}
+			if (ptrace(PTRACE_SYSCALL, c->tid, 0, 0) < 0) {
+				c->gone = true;
+				c->broken = true;
+				return -ESRCH;
+			}
+			continue;
+		}
 		if (event != 0) {
 			/* a group stop or an interrupt: the call goes on (a group stop takes the thread back
 			 * when it is released) */
-			if (ptrace(PTRACE_CONT, c->tid, 0, 0) < 0) {
+			if (ptrace(go, c->tid, 0, 0) < 0) {
 				c->gone = true;
 				c->broken = true;
 				return -ESRCH;
@@ -537,12 +717,50 @@ int ct_call_run(struct ct_call *c, uint64_t fn, const uint64_t *args, size_t nar
 			return -EFAULT;
 		}
 		defer_signal(c, &si);
-		if (ptrace(PTRACE_CONT, c->tid, 0, 0) < 0) {
+		if (ptrace(go, c->tid, 0, 0) < 0) {
 			c->gone = true;
 			c->broken = true;
 			return -ESRCH;
 		}
 	}
+}
+
+/* "mov $15, %rax; syscall": rt_sigreturn, as glibc's __restore_rt */
+static const uint8_t restorer_code[9] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+
+int ct_call_find_restorer(pid_t pid, uint64_t *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = ct_proc_read(pid, 0, "maps", 8 << 20, &text);
+	if (r < 0)
+		return r;
+	struct ct_proc_map *maps = NULL;
+	size_t n = 0;
+	r = ct_parse_proc_maps(text, 1 << 16, &maps, &n);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (size_t i = 0; i < n && r == -ENOENT; i++) {
+		const struct ct_proc_map *m = &maps[i];
+		const char *b = m->path ? strrchr(m->path, '/') : NULL;
+		if (!b || m->perms[2] != 'x' || !(ct_startswith(b + 1, "libc.so") || ct_startswith(b + 1, "libc-")))
+			continue;
+		size_t len = (size_t)CT_MIN(m->end - m->start, 16u << 20);
+		uint8_t *buf = malloc(len);
+		if (!buf) {
+			r = -ENOMEM;
+			break;
+		}
+		ssize_t got = ct_mem_read(pid, m->start, buf, len);
+		const uint8_t *hit = got > 0 ? memmem(buf, (size_t)got, restorer_code, sizeof(restorer_code)) : NULL;
+		if (hit) {
+			*ret = m->start + (uint64_t)(hit - buf);
+			r = 0;
+		}
+		free(buf);
+	}
+	ct_proc_maps_free(maps, n);
+	return r;
 }
 
 /* A deferred signal beyond the one handed back at the release: queued again with its siginfo when
@@ -563,7 +781,10 @@ int ct_call_end(struct ct_call *c, struct ct_call_stats *ret_stats)
 	if (!c->gone) {
 		if (c->scratch_dirty && write_mem(c->pid, c->saved_lo, c->saved, c->saved_len) < 0)
 			err = -EIO;
-		int r = setregs(c->tid, &c->regs);
+		/* the thread's own interrupted system call restarts by hand (resume, orig_rax -1): at a
+		 * system call stop no signal work follows the release to restart it, and at a signal
+		 * stop the kernel then finds nothing to restart */
+		int r = setregs(c->tid, &c->resume);
 		if (r < 0)
 			err = r;
 		if (c->xstate_type) {
@@ -595,6 +816,7 @@ int ct_call_end(struct ct_call *c, struct ct_call_stats *ret_stats)
 		*ret_stats = c->st;
 	ct_attach_release_termination(&c->term_old);
 	free(c->xstate);
+	free(c->saved);
 	free(c);
 	return err;
 }

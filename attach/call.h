@@ -7,7 +7,10 @@
  * section, or when the caller's check (which unwinds its stack) says it is inside the allocator.
  * Otherwise its registers (general, FP/xstate) and signal mask are saved, every signal but the
  * synchronous faults is blocked for it, and each call runs on its stack below the 128-byte red
- * zone with return address 0: the return faults (SIGSEGV at address 0), which ends the call.
+ * zone. Its return address is libc's rt_sigreturn trampoline with a signal frame holding the
+ * thread's own context above it (ct_call_opts.restorer): ctrace catches the trampoline's system
+ * call, and if ctrace has died the kernel's rt_sigreturn brings the thread back by itself. Without
+ * a trampoline the return address is 0 and the fault (SIGSEGV at address 0) ends the call.
  * Arguments go in rdi, rsi, rdx, rcx, r8, r9; strings and out-parameters in a scratch area just
  * below the red zone. At the end the scratch bytes, the registers and the mask are put back
  * exactly and the thread is released; signals that arrived meanwhile stay pending (blocked) and
@@ -33,6 +36,14 @@ struct ct_call_opts {
 	size_t stack_bytes;       /* stack copied for check (0: 64 KiB) */
 	ct_call_check_fn check;   /* may be NULL */
 	void *check_arg;
+	/* Address of an rt_sigreturn trampoline in the target (the bytes of "mov $15, %rax;
+	 * syscall", as glibc's __restore_rt), or 0. When set, each call returns through it onto a
+	 * signal frame that holds the thread's own context (registers, FP state, signal mask), so a
+	 * thread that ctrace's death releases inside a call finishes it and goes back to where it was
+	 * stopped; ctrace catches the trampoline's system call (PTRACE_SYSCALL) and restores the
+	 * thread itself. A call's return value is then not available: use out-parameters. When 0, a
+	 * call returns to address 0 and the fault ends it (a thread released inside a call dies). */
+	uint64_t restorer;
 };
 
 #define CT_CALL_SCRATCH 2048 /* bytes below the red zone for strings and out-parameters */
@@ -70,6 +81,10 @@ int ct_call_run(struct ct_call *c, uint64_t fn, const uint64_t *args, size_t nar
 /* Restores the scratch bytes, registers and signal mask, releases the thread and frees c.
  * Returns 0 or -errno when the restore failed (the process died, or a ptrace request failed). */
 int ct_call_end(struct ct_call *c, struct ct_call_stats *ret_stats);
+
+/* Finds an rt_sigreturn trampoline in the executable mappings of pid's libc (see
+ * ct_call_opts.restorer). 0, -ENOENT (none: no shared glibc), or -errno. */
+int ct_call_find_restorer(pid_t pid, uint64_t *ret);
 
 /* Signal masks of /proc/PID/task/TID/status (SigPnd, ShdPnd, SigBlk, SigIgn), bit n-1 for signal n. */
 struct ct_sigmasks {

@@ -341,26 +341,33 @@ static int push_u64(struct ct_call *c, uint64_t v, uint64_t *ret)
 	return ct_call_push(c, &v, sizeof(v), ret);
 }
 
+/* Out-parameters start as this; a call that succeeded overwrote them. The return value is not
+ * used: through the rt_sigreturn trampoline it is not available (attach/call.h). */
+#define UNSET UINT64_MAX
+
 static int read_jemalloc(struct ct_call *c, struct ct_inject_stats *st)
 {
-	uint64_t s_epoch, p_epoch, p_len, ret;
+	uint64_t s_epoch, p_epoch, p_old, p_len, ret;
 	int r = ct_call_push(c, "epoch", 6, &s_epoch);
 	if (r == 0)
 		r = push_u64(c, 1, &p_epoch);
 	if (r == 0)
+		r = push_u64(c, UNSET, &p_old);
+	if (r == 0)
 		r = push_u64(c, sizeof(uint64_t), &p_len);
 	if (r < 0)
 		return r;
-	uint64_t args[5] = { s_epoch, p_epoch, p_len, p_epoch, sizeof(uint64_t) };
+	uint64_t args[5] = { s_epoch, p_old, p_len, p_epoch, sizeof(uint64_t) };
 	r = ct_call_run(c, st->function_addr, args, 5, &ret);
 	if (r < 0)
 		return r;
-	st->refreshed = (int)ret == 0;
+	uint64_t epoch = UNSET;
+	st->refreshed = ct_call_peek(c, p_old, &epoch, sizeof(epoch)) == 0 && epoch != UNSET;
 	for (size_t i = 0; je_names[i] && i < CT_INJECT_MAX_VALUES; i++) {
 		uint64_t s_name, p_val, p_sz;
 		r = ct_call_push(c, je_names[i], strlen(je_names[i]) + 1, &s_name);
 		if (r == 0)
-			r = push_u64(c, 0, &p_val);
+			r = push_u64(c, UNSET, &p_val);
 		if (r == 0)
 			r = push_u64(c, sizeof(size_t), &p_sz);
 		if (r < 0)
@@ -371,9 +378,9 @@ static int read_jemalloc(struct ct_call *c, struct ct_inject_stats *st)
 			return r;
 		struct ct_inject_value *v = &st->values[st->nvalues++];
 		v->name = je_names[i];
-		uint64_t val = 0, sz = 0;
-		v->ok = (int)ret == 0 && ct_call_peek(c, p_val, &val, sizeof(val)) == 0 &&
-			ct_call_peek(c, p_sz, &sz, sizeof(sz)) == 0 && sz == sizeof(size_t);
+		uint64_t val = UNSET, sz = 0;
+		v->ok = ct_call_peek(c, p_val, &val, sizeof(val)) == 0 && ct_call_peek(c, p_sz, &sz, sizeof(sz)) == 0 &&
+			sz == sizeof(size_t) && val != UNSET;
 		v->value = v->ok ? val : 0;
 	}
 	return 0;
@@ -385,7 +392,7 @@ static int read_tcmalloc(struct ct_call *c, struct ct_inject_stats *st)
 		uint64_t s_name, p_val, ret;
 		int r = ct_call_push(c, tc_names[i], strlen(tc_names[i]) + 1, &s_name);
 		if (r == 0)
-			r = push_u64(c, 0, &p_val);
+			r = push_u64(c, UNSET, &p_val);
 		if (r < 0)
 			return r;
 		uint64_t a[2] = { s_name, p_val };
@@ -394,9 +401,8 @@ static int read_tcmalloc(struct ct_call *c, struct ct_inject_stats *st)
 			return r;
 		struct ct_inject_value *v = &st->values[st->nvalues++];
 		v->name = tc_names[i];
-		uint64_t val = 0;
-		/* returns a C++ bool: only al counts */
-		v->ok = (ret & 0xff) != 0 && ct_call_peek(c, p_val, &val, sizeof(val)) == 0;
+		uint64_t val = UNSET;
+		v->ok = ct_call_peek(c, p_val, &val, sizeof(val)) == 0 && val != UNSET;
 		v->value = v->ok ? val : 0;
 	}
 	return 0;
@@ -464,6 +470,12 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 	st.function = s.fn_names[s.fn_rank];
 	st.function_addr = s.fn_addr;
 
+	/* calls return through libc's rt_sigreturn trampoline when there is one (see attach/call.h):
+	 * then ctrace's death in the middle of a call cannot kill the process */
+	uint64_t restorer = 0;
+	if (ct_call_find_restorer(pid, &restorer) < 0)
+		restorer = 0;
+	st.safe_return = restorer != 0;
 	struct cand *cands = NULL;
 	size_t ncands = 0;
 	r = candidates(pid, o->tid, &cands, &ncands, ret_why);
@@ -515,7 +527,7 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 			}
 		}
 		struct ct_call_opts co = { CT_MIN(deadline, ct_now_ns() + 200000000ull), o->call_timeout_ns, 0,
-					   check_thread, x };
+					   check_thread, x, restorer };
 		const char *why = NULL;
 		st.attempts++;
 		r = ct_call_begin(pid, cd->tid, &co, &call, &why);

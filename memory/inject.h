@@ -37,6 +37,7 @@ struct ct_inject_stats {
 	struct ct_inject_value values[CT_INJECT_MAX_VALUES];
 	size_t nvalues;
 	bool refreshed;              /* jemalloc: the epoch refresh succeeded */
+	bool safe_return;            /* calls returned through libc's rt_sigreturn trampoline */
 	uint64_t wall_ns;
 };
 

@@ -236,6 +236,7 @@ static void json_malloc(struct ct_json *j, const struct ct_mem_report *r)
 		ct_json_key(j, "calls_ms"); ct_json_double(j, (double)in->call.window_ns / 1e6, 3);
 		ct_json_key(j, "deferred_signals"); ct_json_uint(j, in->call.deferred_signals);
 		ct_json_key(j, "refreshed"); ct_json_bool(j, in->kind != CT_ALLOC_JEMALLOC || in->refreshed);
+		ct_json_key(j, "safe_return"); ct_json_bool(j, in->safe_return);
 		ct_json_key(j, "values");
 		ct_json_obj_begin(j);
 		for (size_t i = 0; i < in->nvalues; i++) {

@@ -1,8 +1,9 @@
 # ctrace --memory --inject against the injectee fixture (tests/fixtures/injectee.c says what each
 # thread checks): 20 runs spread over its threads leave every register, red zone and signal as they
 # were (no EINTR leaked, every queued signal received, regloop's patterns intact) and each run
-# reads the fake mallctl's numbers exactly; the thread in sigwaitinfo is never used; a thread held
-# inside the "allocator" is refused every time; then the real jemalloc and tcmalloc, preloaded.
+# reads the fake mallctl's numbers exactly; the thread in sigwaitinfo is never used; ctrace killed
+# in the middle of a call leaves the process running and intact; a thread held inside the
+# "allocator" is refused every time; then the real jemalloc and tcmalloc, preloaded.
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 
@@ -80,6 +81,35 @@ note "$sum"
 [ "$(field "$sum" sent)" = "$(field "$sum" received)" ] || fail "signals lost: $sum"
 [ "$(field "$sum" sent)" -gt 0 ] || fail "the sender sent nothing: $sum"
 [ "$(field "$sum" rounds)" -gt 0 ] || fail "regloop never completed: $sum"
+
+# 1b. ctrace SIGKILLed in the middle of a call (the fake mallctl sleeps 600 ms in "epoch"): the
+# thread comes back through the signal frame on its own, registers, red zone and mask intact
+export INJECTEE_SLOW_MS=600
+start_fixture injectee threads
+unset INJECTEE_SLOW_MS
+P=$FPID
+compute=$(tid_of $P compute)
+"$CTRACE" -p $P --memory --inject --tid $compute -f json >"$TMP/killed.out" 2>&1 &
+CP=$!
+i=0
+while ! grep -q "in mallctl" "$FOUT"; do
+	i=$((i + 1)); [ $i -gt 400 ] && fail "the call never started: $(cat "$TMP/killed.out")"; sleep 0.02
+done
+kill -KILL $CP
+wait $CP 2>/dev/null
+sleep 1 # the call finishes on its own
+kill -0 $P 2>/dev/null || fail "the fixture died when ctrace was killed mid-call"
+assert_not_traced $P
+# its mask is the one it inherited, like its sibling sender's, which ctrace never touched
+sender=$(tid_of $P sender)
+[ "$(grep '^SigBlk:' /proc/$P/task/$compute/status)" = "$(grep '^SigBlk:' /proc/$P/task/$sender/status)" ] ||
+	fail "the thread's signal mask was not restored: $(grep SigBlk /proc/$P/task/$compute/status)"
+expect_exit 0 "$CTRACE" -p $P --memory --inject --tid $compute -f json
+[ "$(value "$OUT" stats.allocated)" = 2001 ] || fail "after the killed run: $(value "$OUT" stats.allocated), want 2001"
+sum=$(finish $P)
+note "killed mid-call: $sum"
+[ "$(field "$sum" eintr)" = 0 ] && [ "$(field "$sum" regbad)" = 0 ] && [ "$(field "$sum" badargs)" = 0 ] &&
+	[ "$(field "$sum" sent)" = "$(field "$sum" received)" ] || fail "after ctrace was killed mid-call: $sum"
 
 # 2. the only thread sits inside the allocator: every stop is refused, nothing is called
 start_fixture injectee hold
