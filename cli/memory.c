@@ -116,8 +116,8 @@ static int alloc_open(const struct ct_env *env, pid_t pid, const struct ct_mem_l
 			break;
 		}
 		a->note = ct_strf("%s keeps its statistics behind its own API (%s), which only code inside the process can "
-				  "call; --inject would call it from one thread stopped at a safe point (about a "
-				  "millisecond; see SAFETY in ctrace(1))", ct_allocator_name(a->alloc.kind),
+				  "call; --inject would call it from one thread stopped at a safe point (for a few "
+				  "milliseconds; see SAFETY in ctrace(1))", ct_allocator_name(a->alloc.kind),
 				  api_name(a->alloc.kind));
 		break;
 	case CT_ALLOC_MIMALLOC:

@@ -50,7 +50,7 @@ const char ct_usage_text[] =
 	"      --no-arenas        --memory: skip reading malloc's arenas (level 1 only)\n"
 	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
 	"      --inject           --memory: call jemalloc's or tcmalloc's statistics function inside\n"
-	"                         the process (stops one thread ~1 ms; see SAFETY in ctrace(1))\n"
+	"                         the process (stops one thread for milliseconds; see ctrace(1))\n"
 	"  -d, --duration SECS    --watch: stop after SECS\n"
 	"\n"
 	"Profile options:\n"
