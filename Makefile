@@ -270,3 +270,8 @@ endif
 .PHONY: bench-sites
 bench-sites: all $(BUILD)/fixtures/allocsites
 	@sh bench/bench-sites.sh $(BUILD)
+# --memory --inject (issue 6): jemalloc/tcmalloc statistics called in the target; tcmalloc for its test
+.PHONY: bench-inject
+bench-inject: all
+	@sh bench/bench-inject.sh $(BUILD)
+DEB_DEPS += libjemalloc2 libtcmalloc-minimal4 redis-tools

@@ -650,3 +650,29 @@ int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capt
 	*ret = s;
 	return 0;
 }
+
+/* The same primitives for the in-target call engine (attach/call.c). */
+int ct_attach_seize_interrupt(pid_t tid)
+{
+	return begin_active(tid);
+}
+
+int ct_attach_wait_stop(pid_t tid, int *status, uint64_t deadline_ns)
+{
+	return wait_stop(tid, status, deadline_ns);
+}
+
+void ct_attach_give_up(pid_t tid)
+{
+	pending_add(tid);
+}
+
+void ct_attach_hold_termination(sigset_t *ret_old)
+{
+	hold_termination(ret_old);
+}
+
+void ct_attach_release_termination(const sigset_t *old)
+{
+	release_termination(old);
+}

@@ -3,6 +3,7 @@
 #ifndef CT_SNAPSHOT_H
 #define CT_SNAPSHOT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,16 @@ int ct_attach_thread(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint6
 /* Threads seized but not stopped before a deadline stay seized (the kernel releases them when ctrace
  * exits). This releases those that have stopped since. Returns how many are still pending. */
 size_t ct_attach_release_pending(void);
+
+/* The primitives above, for the in-target call engine (attach/call.c): PTRACE_SEIZE (reaping exited
+ * tracees while it blocks) and PTRACE_INTERRUPT; wait for tid's next stop until deadline_ns (0,
+ * -ETIMEDOUT or -errno); leave a seized thread that did not stop to be released later; hold SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT while a thread is seized. */
+int ct_attach_seize_interrupt(pid_t tid);
+int ct_attach_wait_stop(pid_t tid, int *status, uint64_t deadline_ns);
+void ct_attach_give_up(pid_t tid);
+void ct_attach_hold_termination(sigset_t *ret_old);
+void ct_attach_release_termination(const sigset_t *old);
 
 /* True for system calls that return EINTR (not restart) when a ptrace stop interrupts them. */
 bool ct_syscall_eintr_prone(pid_t pid, long nr, const uint64_t args[6]);

@@ -56,6 +56,7 @@ struct ct_env {
 	double watch_s;          /* --watch SECS: 0 = one report */
 	size_t mem_top;          /* --top N: mapping groups listed */
 	bool no_arenas;          /* --no-arenas: skip the allocator's own statistics */
+	bool inject;             /* --inject: call jemalloc/tcmalloc's statistics API in the target */
 	/* --profile */
 	bool stack_bytes_given;  /* --stack-bytes was given (profile's default differs) */
 	long rate_hz;            /* -r */

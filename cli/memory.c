@@ -12,6 +12,7 @@
 #include "lib/error.h"
 #include "memory/alloc.h"
 #include "memory/glibc.h"
+#include "memory/inject.h"
 #include "memory/procmem.h"
 #include "memory/watch.h"
 #include "report/memory.h"
@@ -38,8 +39,35 @@ struct alloc_ctx {
 	struct ct_alloc_info alloc;
 	struct ct_glibc_reader *glibc;
 	char *note;  /* why the arenas are not read, or NULL */
+	struct ct_inject_stats inject; /* --inject: what the allocator said */
+	bool injected;
 	int code;    /* CT_EXIT_PARTIAL when something that should have worked did not */
 };
+
+static const char *api_name(enum ct_allocator k)
+{
+	return k == CT_ALLOC_JEMALLOC ? "mallctl" : k == CT_ALLOC_TCMALLOC ? "MallocExtension" : "mi_stats";
+}
+
+/* jemalloc and tcmalloc: their statistics through their own API, called inside the process. */
+static void alloc_inject(const struct ct_env *env, pid_t pid, struct ct_symbolizer *sym, const struct ct_mem_l1 *l1,
+			 struct alloc_ctx *a)
+{
+	struct ct_inject_opts io = { env->tid, (uint64_t)(env->timeout_s * 1e9), 0, 0 };
+	char *why = NULL;
+	int r = ct_inject_read(pid, sym, &a->alloc, l1->maps, l1->nmaps, &io, &a->inject, &why);
+	ct_verbose(env, "--inject: %zu stop%s, %s in thread %d: %zu calls, thread stopped %.2f ms%s", a->inject.attempts,
+		   a->inject.attempts == 1 ? "" : "s", a->inject.function ? a->inject.function : "?", (int)a->inject.tid,
+		   a->inject.call.calls, (double)a->inject.call.stop_ns / 1e6,
+		   a->inject.call.deferred_signals ? ", signals deferred" : "");
+	if (r < 0) {
+		a->note = why ? why : ct_strf("--inject failed: %s", ct_strerror(r));
+		a->code = CT_EXIT_PARTIAL;
+		return;
+	}
+	free(why);
+	a->injected = true;
+}
 
 static int alloc_open(const struct ct_env *env, pid_t pid, const struct ct_mem_l1 *l1, struct alloc_ctx *a)
 {
@@ -81,12 +109,21 @@ static int alloc_open(const struct ct_env *env, pid_t pid, const struct ct_mem_l
 		break;
 	case CT_ALLOC_JEMALLOC:
 	case CT_ALLOC_TCMALLOC:
+		if (env->no_arenas)
+			break;
+		if (env->inject) {
+			alloc_inject(env, pid, sym, l1, a);
+			break;
+		}
+		a->note = ct_strf("%s keeps its statistics behind its own API (%s), which only code inside the process can "
+				  "call; --inject would call it from one thread stopped at a safe point (for a few "
+				  "milliseconds; see SAFETY in ctrace(1))", ct_allocator_name(a->alloc.kind),
+				  api_name(a->alloc.kind));
+		break;
 	case CT_ALLOC_MIMALLOC:
 		a->note = ct_strf("%s keeps its statistics behind its own API (%s), which only code run inside "
 			       "the process can call; ctrace does not do that, so the mappings above are what is known",
-			       ct_allocator_name(a->alloc.kind),
-			       a->alloc.kind == CT_ALLOC_JEMALLOC ? "mallctl" :
-			       a->alloc.kind == CT_ALLOC_TCMALLOC ? "MallocExtension" : "mi_stats");
+			       ct_allocator_name(a->alloc.kind), api_name(a->alloc.kind));
 		break;
 	case CT_ALLOC_UNKNOWN:
 		break;
@@ -152,7 +189,8 @@ static int one_report(struct ct_env *env, pid_t pid)
 		ct_verbose(env, "%zu arenas walked in %.1f ms (%zu passes); malloc layout %s", gs->narenas,
 			   (double)gs->walk_ns / 1e6, gs->tries,
 			   gs->layout_cached ? "from ctrace's cache" : gs->debug_file ? gs->debug_file : "from DWARF");
-	struct ct_mem_report rep = { &l1, &a.alloc, gs, note, env->mem_top, ct_now_ns() - t0 };
+	struct ct_mem_report rep = { &l1, &a.alloc, gs, note, env->mem_top, ct_now_ns() - t0,
+				     a.injected ? &a.inject : NULL };
 	struct ct_buf out = CT_BUF_INIT;
 	if (env->format == CT_FMT_JSON)
 		ct_report_memory_json(&rep, &out);
@@ -324,8 +362,17 @@ int cmd_memory(struct ct_env *env)
 		ct_error("--memory writes text or json, not %s", ct_format_name(env->format));
 		return CT_EXIT_USAGE;
 	}
-	if (env->tid) {
-		ct_error("--tid does not apply to --memory: memory belongs to the whole process");
+	if (env->tid && !env->inject) {
+		ct_error("--tid does not apply to --memory: memory belongs to the whole process (with --inject it "
+			 "names the thread that runs the call)");
+		return CT_EXIT_USAGE;
+	}
+	if (env->inject && env->watch_s > 0) {
+		ct_error("--inject reads the allocator once; run it without --watch");
+		return CT_EXIT_USAGE;
+	}
+	if (env->inject && env->no_arenas) {
+		ct_error("--inject and --no-arenas contradict each other: choose one");
 		return CT_EXIT_USAGE;
 	}
 	if (env->duration_s > 0 && env->watch_s <= 0) {

@@ -55,6 +55,8 @@ const char ct_usage_text[] =
 	"      --top N            --memory: mapping groups (--sites: sites) listed (default 15)\n"
 	"      --no-arenas        --memory: skip reading malloc's arenas (level 1 only)\n"
 	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
+	"      --inject           --memory: call jemalloc's or tcmalloc's statistics function inside\n"
+	"                         the process (stops one thread for milliseconds; see ctrace(1))\n"
 	"  -d, --duration SECS    --watch: stop after SECS\n"
 	"      --sites            --memory: who allocates: call stacks of malloc, calloc, realloc …\n"
 	"                         by uprobes (root or CAP_PERFMON), weighted by bytes requested;\n"
@@ -86,7 +88,7 @@ enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
 	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
 	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
-	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS,
+	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS, OPT_INJECT = 450,
 	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
 	OPT_PROFILE, OPT_SAMPLER, OPT_MODE, OPT_PER_PID, OPT_CHILDREN, OPT_PER_THREAD,
 	OPT_SITES = 600,
@@ -114,6 +116,7 @@ static const struct option long_options[] = {
 	{ "watch", required_argument, NULL, OPT_WATCH },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "no-arenas", no_argument, NULL, OPT_NO_ARENAS },
+	{ "inject", no_argument, NULL, OPT_INJECT },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
@@ -356,6 +359,9 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_NO_ARENAS:
 			env->no_arenas = true;
+			break;
+		case OPT_INJECT:
+			env->inject = true;
 			break;
 		case OPT_NO_DEMANGLE:
 			env->no_demangle = true;

@@ -80,6 +80,42 @@ static void text_mappings(const struct ct_mem_report *r, struct ct_buf *out)
 	}
 }
 
+static const char *inject_meaning(const char *name)
+{
+	static const struct { const char *name, *meaning; } m[] = {
+		{ "stats.allocated", "in objects the program holds" },
+		{ "stats.active", "in pages holding objects (allocated + slack in those pages)" },
+		{ "stats.resident", "resident in pages jemalloc holds (objects, metadata, dirty pages)" },
+		{ "stats.mapped", "in extents jemalloc has mapped and in use" },
+		{ "stats.retained", "address space kept for reuse, not resident" },
+		{ "stats.metadata", "jemalloc's own bookkeeping" },
+		{ "generic.current_allocated_bytes", "in objects the program holds" },
+		{ "generic.heap_size", "tcmalloc's page heap (in use, free or unmapped)" },
+		{ "tcmalloc.pageheap_free_bytes", "free in the page heap, still resident" },
+		{ "tcmalloc.pageheap_unmapped_bytes", "free and given back to the system" },
+		{ "tcmalloc.central_cache_free_bytes", "free in the central cache" },
+		{ "tcmalloc.transfer_cache_free_bytes", "free in the transfer cache" },
+		{ "tcmalloc.thread_cache_free_bytes", "free in the threads' caches" },
+	};
+	for (size_t i = 0; i < CT_ARRAY_SIZE(m); i++)
+		if (strcmp(name, m[i].name) == 0)
+			return m[i].meaning;
+	return "";
+}
+
+static void text_inject(const struct ct_inject_stats *in, struct ct_buf *out)
+{
+	ct_buf_printf(out, "%s statistics, from %s() called in thread %d (stopped %.2f ms for %zu call%s%s):\n",
+		      ct_allocator_name(in->kind), in->function, (int)in->tid, (double)in->call.stop_ns / 1e6,
+		      in->call.calls, in->call.calls == 1 ? "" : "s",
+		      in->kind == CT_ALLOC_JEMALLOC && !in->refreshed ? "; the epoch refresh failed, numbers may be stale" : "");
+	for (size_t i = 0; i < in->nvalues; i++) {
+		const struct ct_inject_value *v = &in->values[i];
+		ct_buf_printf(out, "  %-34s %10s  %s\n", v->name, v->ok ? B(v->value) : "-",
+			      v->ok ? inject_meaning(v->name) : "(not available in this build)");
+	}
+}
+
 static void text_malloc(const struct ct_mem_report *r, struct ct_buf *out)
 {
 	const struct ct_alloc_info *a = r->alloc;
@@ -92,6 +128,8 @@ static void text_malloc(const struct ct_mem_report *r, struct ct_buf *out)
 			      a->linked_in ? "linked into " : "", a->module ? a->module : "?");
 	if (r->malloc_note)
 		ct_buf_printf(out, "  %s\n", r->malloc_note);
+	if (r->inject)
+		text_inject(r->inject, out);
 	const struct ct_glibc_stats *g = r->glibc;
 	if (!g)
 		return;
@@ -186,6 +224,33 @@ static void json_malloc(struct ct_json *j, const struct ct_mem_report *r)
 	ct_json_key(j, "static"); ct_json_bool(j, a && a->static_glibc);
 	ct_json_obj_end(j);
 	ct_json_key(j, "malloc_note"); ct_json_str(j, r->malloc_note);
+	ct_json_key(j, "injected");
+	if (r->inject) {
+		const struct ct_inject_stats *in = r->inject;
+		ct_json_obj_begin(j);
+		ct_json_key(j, "function"); ct_json_str(j, in->function);
+		ct_json_key(j, "tid"); ct_json_int(j, in->tid);
+		ct_json_key(j, "stops"); ct_json_uint(j, in->attempts);
+		ct_json_key(j, "calls"); ct_json_uint(j, in->call.calls);
+		ct_json_key(j, "stop_ms"); ct_json_double(j, (double)in->call.stop_ns / 1e6, 3);
+		ct_json_key(j, "calls_ms"); ct_json_double(j, (double)in->call.window_ns / 1e6, 3);
+		ct_json_key(j, "deferred_signals"); ct_json_uint(j, in->call.deferred_signals);
+		ct_json_key(j, "refreshed"); ct_json_bool(j, in->kind != CT_ALLOC_JEMALLOC || in->refreshed);
+		ct_json_key(j, "safe_return"); ct_json_bool(j, in->safe_return);
+		ct_json_key(j, "values");
+		ct_json_obj_begin(j);
+		for (size_t i = 0; i < in->nvalues; i++) {
+			ct_json_key(j, in->values[i].name);
+			if (in->values[i].ok)
+				ct_json_uint(j, in->values[i].value);
+			else
+				ct_json_null(j);
+		}
+		ct_json_obj_end(j);
+		ct_json_obj_end(j);
+	} else {
+		ct_json_null(j);
+	}
 	ct_json_key(j, "malloc");
 	const struct ct_glibc_stats *g = r->glibc;
 	if (!g) {

@@ -10,6 +10,7 @@
 #include "lib/util.h"
 #include "memory/alloc.h"
 #include "memory/glibc.h"
+#include "memory/inject.h"
 #include "memory/procmem.h"
 #include "memory/watch.h"
 
@@ -20,6 +21,7 @@ struct ct_mem_report {
 	const char *malloc_note;            /* why they were not, or NULL */
 	size_t top;                         /* mapping groups listed (the rest summed up) */
 	uint64_t wall_ns;
+	const struct ct_inject_stats *inject; /* --inject: jemalloc/tcmalloc statistics, or NULL */
 };
 
 void ct_report_memory_text(const struct ct_mem_report *r, struct ct_buf *out);
