@@ -391,6 +391,42 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	return 0;
 }
 
+int ct_sym_open_elf(int fd, const char *name, uint64_t base, const struct ct_sym_opts *o,
+		    struct ct_symbolizer **ret)
+{
+	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->root_fd = -1;
+	s->no_inlines = o && o->no_inlines;
+	s->no_demangle = o && o->no_demangle;
+	s->perfmap_loaded = true; /* no process, so no perf map */
+	/* separate debug files only from the explicit directories: nothing is searched beside name */
+	s->debuginfo_path = ct_strdup(o && o->debug_dirs ? o->debug_dirs : "");
+	s->cb.find_elf = dwfl_build_id_find_elf;
+	s->cb.find_debuginfo = find_debuginfo;
+	s->cb.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = s->debuginfo_path ? dwfl_begin(&s->cb) : NULL;
+	if (!s->dwfl) {
+		ct_sym_close(s);
+		return -ENOMEM;
+	}
+	elf_version(EV_CURRENT);
+	dwfl_report_begin(s->dwfl);
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* libdwfl takes it on success */
+	Dwfl_Module *mod = own < 0 ? NULL : dwfl_report_elf(s->dwfl, name, name, own, base, false);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	if (!mod) {
+		if (own >= 0)
+			close(own);
+		ct_sym_close(s);
+		return -ENOEXEC;
+	}
+	dwfl_getmodules(s->dwfl, set_userdata, s, 0);
+	*ret = s;
+	return 0;
+}
+
 void ct_sym_close(struct ct_symbolizer *s)
 {
 	if (!s)
