@@ -108,7 +108,8 @@ part_kill() { # MODE STOPS ARGS…
 			i=$((i + 1))
 			if [ "$stops" = 1 ] && [ $((i % 2)) = 1 ]; then when=seized delay=$(($(rnd) % 300))
 			else when=time delay=$(($(rnd) % (dur * 1000))); fi
-			r=$("$FIXTURES/killmid" "$FPID" $when $delay 4 "$rtmin" $ksig -- "$CTRACE" -p "$FPID" "$@") ||
+			r=$("$FIXTURES/killmid" "$FPID" $when $delay 4 "$rtmin" $ksig -- "$CTRACE" -p "$FPID" "$@" \
+				2>>"$TMP/kill.err") ||
 				{ bad "killmid failed: $r"; continue; }
 			case $r in killed*) killed=$((killed + 1)) ;; esac
 			case $r in *stopped-seen=1*) seen=$((seen + 1)) ;; esac
