@@ -55,6 +55,7 @@ struct ct_symbolizer {
 	struct ct_proc_map *maps;
 	size_t nmaps;
 	int root_fd;
+	char *root_path; /* the target's root as /proc/PID/maps names it (a chroot), NULL for "/" */
 	bool no_inlines;
 	bool no_demangle;
 	bool debuginfod;
@@ -142,6 +143,14 @@ static const struct ct_proc_map *find_map(struct ct_symbolizer *s, const char *n
 	return NULL;
 }
 
+/* A path of /proc/PID/maps as the target sees it: maps names a chrooted target's files by their
+ * path from our root, which starts with its root's. */
+static const char *in_root(struct ct_symbolizer *s, const char *path)
+{
+	size_t n = s->root_path ? strlen(s->root_path) : 0;
+	return n && strncmp(path, s->root_path, n) == 0 && path[n] == '/' ? path + n : path;
+}
+
 /* ELF for a module: through /proc/PID/map_files first (right even when the file was replaced or
  * deleted, or lives in another mount namespace), then relative to /proc/PID/root. */
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -159,7 +168,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	if (fd < 0 && s->root_fd >= 0 && !(m && m->deleted))
-		fd = open_in_root(s->root_fd, modname);
+		fd = open_in_root(s->root_fd, in_root(s, modname));
 	if (fd < 0) {
 		int err = fd < -1 ? -fd : errno;
 		_cleanup_free_ char *name = strndup(modname, name_len(modname));
@@ -370,6 +379,12 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	char root[64];
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char link[4096];
+	ssize_t ln = s->root_fd >= 0 ? readlink(root, link, sizeof(link) - 1) : -1;
+	if (ln > 1 && link[0] == '/') {
+		link[ln] = '\0';
+		s->root_path = strdup(link); /* without it, files are looked for by their full path */
+	}
 
 	s->cb.find_elf = find_elf;
 	s->cb.find_debuginfo = find_debuginfo;
@@ -435,6 +450,7 @@ void ct_sym_close(struct ct_symbolizer *s)
 		dwfl_end(s->dwfl);
 	if (s->root_fd >= 0)
 		close(s->root_fd);
+	free(s->root_path);
 	ct_proc_maps_free(s->maps, s->nmaps);
 	ct_perfmap_free(&s->perfmap);
 	for (size_t i = 0; i < s->naliases; i++)
