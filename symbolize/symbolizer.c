@@ -416,7 +416,7 @@ int ct_sym_open_elf(int fd, const char *name, uint64_t base, const struct ct_sym
 	s->no_inlines = o && o->no_inlines;
 	s->no_demangle = o && o->no_demangle;
 	s->perfmap_loaded = true; /* no process, so no perf map */
-	/* separate debug files only from the explicit directories: nothing is searched beside name */
+	/* separate debug files by build-id only under o->debug_dirs (none by default) */
 	s->debuginfo_path = ct_strdup(o && o->debug_dirs ? o->debug_dirs : "");
 	s->cb.find_elf = dwfl_build_id_find_elf;
 	s->cb.find_debuginfo = find_debuginfo;
