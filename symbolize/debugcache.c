@@ -143,6 +143,13 @@ int ct_debugcache_inflate(int fd, const char *path)
 		if (!gelf_update_shdr(zero, &z))
 			goto out_out;
 	}
+	/* what libelf would write, from every header the file claims (program headers too), bounded
+	 * before anything is written */
+	int64_t size = elf_update(out, ELF_C_NULL);
+	if (size < 0 || (uint64_t)size > CT_DEBUGCACHE_MAX_BYTES) {
+		r = -EFBIG;
+		goto out_out;
+	}
 	if (elf_update(out, ELF_C_WRITE) < 0)
 		goto out_out;
 	r = 0;
