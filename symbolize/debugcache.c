@@ -18,6 +18,8 @@
 
 /* Debug files larger than this inflated are not copied. */
 #define CT_DEBUGCACHE_MAX_BYTES (1ull << 30)
+/* Section alignment accepted in a debug file (real ones stay at or below a page). */
+#define CT_DEBUGCACHE_MAX_ALIGN (64u << 10)
 
 static bool has_compressed(Elf *e, uint64_t *ret_size)
 {
@@ -96,18 +98,31 @@ int ct_debugcache_inflate(int fd, const char *path)
 				goto out_out;
 		}
 	}
+	/* The copy holds every section's bytes, inflated and aligned: at most CT_DEBUGCACHE_MAX_BYTES of
+	 * them. A section whose bytes cannot be read, or aligned beyond CT_DEBUGCACHE_MAX_ALIGN, is
+	 * refused rather than laid out as its header says (a crafted sh_size or sh_addralign made
+	 * libelf write files of terabytes, found by tests/fuzz/fuzz_elf). */
+	uint64_t total = 0;
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(in, scn))) {
 		GElf_Shdr sh;
+		GElf_Chdr ch;
 		if (!gelf_getshdr(scn, &sh))
 			goto out_out;
-		if ((sh.sh_flags & SHF_COMPRESSED) && (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh)))
+		if ((sh.sh_flags & SHF_COMPRESSED) &&
+		    (!gelf_getchdr(scn, &ch) || ch.ch_size > CT_DEBUGCACHE_MAX_BYTES - total ||
+		     elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh)))
 			goto out_out;
 		Elf_Scn *ns = elf_newscn(out);
 		if (!ns)
 			goto out_out;
-		Elf_Data *d = NULL;
-		if (sh.sh_type != SHT_NOBITS && (d = elf_getdata(scn, NULL))) {
+		if (sh.sh_type != SHT_NOBITS && sh.sh_size > 0) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+			if (!d || d->d_size != sh.sh_size || d->d_align > CT_DEBUGCACHE_MAX_ALIGN ||
+			    sh.sh_addralign > CT_DEBUGCACHE_MAX_ALIGN ||
+			    d->d_size + CT_DEBUGCACHE_MAX_ALIGN > CT_DEBUGCACHE_MAX_BYTES - total)
+				goto out_out;
+			total += d->d_size + CT_DEBUGCACHE_MAX_ALIGN; /* with its padding, at most */
 			Elf_Data *nd = elf_newdata(ns);
 			if (!nd)
 				goto out_out;
@@ -127,6 +142,13 @@ int ct_debugcache_inflate(int fd, const char *path)
 		z.sh_link = (GElf_Word)shstrndx;
 		if (!gelf_update_shdr(zero, &z))
 			goto out_out;
+	}
+	/* what libelf would write, from every header the file claims (program headers too), bounded
+	 * before anything is written */
+	int64_t size = elf_update(out, ELF_C_NULL);
+	if (size < 0 || (uint64_t)size > CT_DEBUGCACHE_MAX_BYTES) {
+		r = -EFBIG;
+		goto out_out;
 	}
 	if (elf_update(out, ELF_C_WRITE) < 0)
 		goto out_out;

@@ -55,6 +55,7 @@ struct ct_symbolizer {
 	struct ct_proc_map *maps;
 	size_t nmaps;
 	int root_fd;
+	char *root_path; /* the target's root as /proc/PID/maps names it (a chroot), NULL for "/" */
 	bool no_inlines;
 	bool no_demangle;
 	bool debuginfod;
@@ -223,6 +224,14 @@ static const struct ct_proc_map *find_map(struct ct_symbolizer *s, const char *n
 	return NULL;
 }
 
+/* A path of /proc/PID/maps as the target sees it: maps names a chrooted target's files by their
+ * path from our root, which starts with its root's. */
+static const char *in_root(struct ct_symbolizer *s, const char *path)
+{
+	size_t n = s->root_path ? strlen(s->root_path) : 0;
+	return n && strncmp(path, s->root_path, n) == 0 && path[n] == '/' ? path + n : path;
+}
+
 /* ELF for a module: through /proc/PID/map_files first (right even when the file was replaced or
  * deleted, or lives in another mount namespace), then relative to /proc/PID/root. */
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -240,7 +249,7 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	if (fd < 0 && s->root_fd >= 0 && !(m && m->deleted))
-		fd = open_in_root(s->root_fd, modname);
+		fd = open_in_root(s->root_fd, in_root(s, modname));
 	if (fd < 0) {
 		int err = fd < -1 ? -fd : errno;
 		_cleanup_free_ char *name = strndup(modname, name_len(modname));
@@ -483,6 +492,12 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	char root[64];
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 	s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char link[4096];
+	ssize_t ln = s->root_fd >= 0 ? readlink(root, link, sizeof(link) - 1) : -1;
+	if (ln > 1 && link[0] == '/') {
+		link[ln] = '\0';
+		s->root_path = strdup(link); /* without it, files are looked for by their full path */
+	}
 
 	s->cb.find_elf = find_elf;
 	s->cb.find_debuginfo = find_debuginfo;
@@ -505,6 +520,42 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	return 0;
 }
 
+int ct_sym_open_elf(int fd, const char *name, uint64_t base, const struct ct_sym_opts *o,
+		    struct ct_symbolizer **ret)
+{
+	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->root_fd = -1;
+	s->no_inlines = o && o->no_inlines;
+	s->no_demangle = o && o->no_demangle;
+	s->perfmap_loaded = true; /* no process, so no perf map */
+	/* separate debug files by build-id only under o->debug_dirs (none by default) */
+	s->debuginfo_path = ct_strdup(o && o->debug_dirs ? o->debug_dirs : "");
+	s->cb.find_elf = dwfl_build_id_find_elf;
+	s->cb.find_debuginfo = find_debuginfo;
+	s->cb.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = s->debuginfo_path ? dwfl_begin(&s->cb) : NULL;
+	if (!s->dwfl) {
+		ct_sym_close(s);
+		return -ENOMEM;
+	}
+	elf_version(EV_CURRENT);
+	dwfl_report_begin(s->dwfl);
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* libdwfl takes it on success */
+	Dwfl_Module *mod = own < 0 ? NULL : dwfl_report_elf(s->dwfl, name, name, own, base, false);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	if (!mod) {
+		if (own >= 0)
+			close(own);
+		ct_sym_close(s);
+		return -ENOEXEC;
+	}
+	dwfl_getmodules(s->dwfl, set_userdata, s, 0);
+	*ret = s;
+	return 0;
+}
+
 void ct_sym_close(struct ct_symbolizer *s)
 {
 	if (!s)
@@ -516,6 +567,7 @@ void ct_sym_close(struct ct_symbolizer *s)
 	}
 	if (s->root_fd >= 0)
 		close(s->root_fd);
+	free(s->root_path);
 	ct_proc_maps_free(s->maps, s->nmaps);
 	ct_perfmap_free(&s->perfmap);
 	for (size_t i = 0; i < s->naliases; i++)

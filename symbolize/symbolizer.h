@@ -25,6 +25,11 @@ struct ct_symbolizer;
 /* Reads the target's module list from /proc/PID/maps (nothing is stopped; ELF files open lazily). */
 int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **ret);
 void ct_sym_close(struct ct_symbolizer *s);
+/* A symbolizer over one ELF file open at fd (not taken: the caller closes it), loaded at base as
+ * module name, with no process behind it: for tests and fuzzing of ctrace's use of libdw on a file it
+ * does not trust. Separate debug files come only from o->debug_dirs. 0, -ENOEXEC, -ENOMEM. */
+int ct_sym_open_elf(int fd, const char *name, uint64_t base, const struct ct_sym_opts *o,
+		    struct ct_symbolizer **ret);
 Dwfl *ct_sym_dwfl(struct ct_symbolizer *s);
 pid_t ct_sym_pid(struct ct_symbolizer *s);
 /* The module mapped from path (as /proc/PID/maps names it), or NULL. */

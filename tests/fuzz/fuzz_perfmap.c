@@ -1,5 +1,5 @@
 /* libFuzzer target for the /tmp/perf-PID.map parser (target-controlled text).
- * make fuzz; build/fuzz/fuzz_perfmap -max_total_time=60 tests/fuzz/corpus/perfmap */
+ * make fuzz; build/fuzz/fuzz_perfmap -max_total_time=60 tests/fuzz/corpus/fuzz_perfmap */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -105,8 +105,36 @@ static void test_bad_input(void **state)
 	close(fd);
 }
 
+/* Inputs fuzz_elf found: sections whose sh_size has no bytes behind it, or aligned to 2^35, had
+ * libelf write sparse files of up to a terabyte for minutes. Each is refused now, leaving nothing. */
+static void test_fuzz_regressions(void **state)
+{
+	(void)state;
+	const char *top = getenv("TOP") ? getenv("TOP") : ".";
+	char dname[4096];
+	snprintf(dname, sizeof(dname), "%s/tests/fuzz/corpus/fuzz_elf", top);
+	DIR *d = opendir(dname);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (strncmp(e->d_name, "regress-inflate-", 16) != 0)
+			continue;
+		char path[8192];
+		snprintf(path, sizeof(path), "%s/%s", dname, e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		assert_true(ct_debugcache_inflate(fd, "/tmp/ctrace-dc-regress") < 0);
+		assert_int_equal(access("/tmp/ctrace-dc-regress", F_OK), -1);
+		close(fd);
+		n++;
+	}
+	closedir(d);
+	assert_true(n > 0);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_cache), cmocka_unit_test(test_bad_input) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_cache), cmocka_unit_test(test_bad_input),
+					    cmocka_unit_test(test_fuzz_regressions) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
