@@ -138,6 +138,18 @@ int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out)
 		ct_error("cannot write to '%s': it is a directory; give a file name with -o", env->output);
 		return CT_EXIT_USAGE;
 	}
+	/* A device or a pipe (-o /dev/null, a FIFO a reader waits on) is written to, never replaced. */
+	if (lstat(env->output, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		int fd = open(env->output, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		int r = fd < 0 ? -errno : write_all(fd, data, out->len);
+		if (fd >= 0 && close(fd) < 0 && r == 0)
+			r = -errno;
+		if (r < 0 && r != -EPIPE) {
+			ct_error("cannot write to '%s': %s", env->output, strerror(-r));
+			return CT_EXIT_TARGET;
+		}
+		return CT_EXIT_OK;
+	}
 	struct ct_buf tmp = CT_BUF_INIT;
 	ct_buf_printf(&tmp, "%s.ctrace-tmp.%d", env->output, (int)getpid());
 	int fd = open(ct_buf_cstr(&tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);

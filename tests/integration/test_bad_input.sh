@@ -199,6 +199,20 @@ if [ -n "$nobody" ]; then
 	assert_not_traced "$NPID"
 fi
 
+# -o at a device or a pipe writes into it and never replaces it (-o /dev/null must leave /dev/null a
+# device): a private null device and a FIFO with a reader stand in for the system's
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" >"$TMP/from-fifo" &
+reader=$!
+expect_exit 0 "$CTRACE" -p "$P" --backtraces -o "$TMP/fifo"
+wait $reader
+[ -p "$TMP/fifo" ] || fail "-o replaced a FIFO with a regular file"
+grep -q "^Process $P" "$TMP/from-fifo" || fail "-o FIFO: the reader did not get the report"
+if mknod "$TMP/null" c 1 3 2>/dev/null; then
+	expect_exit 0 "$CTRACE" -p "$P" --backtraces -o "$TMP/null"
+	[ -c "$TMP/null" ] || fail "-o replaced a character device with a regular file"
+fi
+
 # a dump cut short: ctrace's own JSON, truncated, is refused with its line
 expect_exit 0 "$CTRACE" -p "$P" --backtraces -f json -o "$TMP/full.json"
 head -c $(($(wc -c <"$TMP/full.json") / 2)) "$TMP/full.json" >"$TMP/half.json"
