@@ -417,11 +417,9 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	/* When no local candidate exists, libdwfl would go on to dlopen libdebuginfod and, with it, libcurl,
 	 * GnuTLS and Kerberos (~35 libraries, milliseconds of relocation) only to find no server: skip
 	 * it. An absolute debuglink is a dwz alternate file, whose own build-id lookup libdwfl does. */
-	bool try_local = true;
-	if (s && !(debuglink_file && strchr(debuglink_file, '/'))) {
-		_cleanup_free_ char *cands = debug_candidates(s->debuginfo_path, mod, file_name, debuglink_file);
-		try_local = !cands || first_readable(cands) != NULL;
-	}
+	_cleanup_free_ char *cands = s ? debug_candidates(s->debuginfo_path, mod, file_name, debuglink_file) : NULL;
+	const char *found = first_readable(cands);
+	bool try_local = !cands || found || (debuglink_file && strchr(debuglink_file, '/'));
 	int fd = -1;
 	if (try_local) {
 		const char *urls = getenv("DEBUGINFOD_URLS");
@@ -438,14 +436,12 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	if (fd >= 0 || !s || !file_name || !try_local)
 		return fd;
 	/* a candidate exists but libdwfl refused it: it does not match (build-id or CRC) */
-	_cleanup_free_ char *list = debug_candidates(s->debuginfo_path, mod, file_name, debuglink_file);
-	const char *c = first_readable(list);
-	if (c) {
+	if (found) {
 		_cleanup_free_ char *name = strndup(modname, name_len(modname));
 		const unsigned char *id = NULL;
 		GElf_Addr id_vaddr;
 		if (name && !warned_about(s, name))
-			warn(s, "%s: debug file %s is unreadable or does not match it (%s); ignored", name, c,
+			warn(s, "%s: debug file %s is unreadable or does not match it (%s); ignored", name, found,
 			     dwfl_module_build_id(mod, &id, &id_vaddr) > 0 ? "build-id" : "CRC");
 	}
 	return fd;
@@ -626,22 +622,18 @@ static const struct ct_proc_map *addr_map(struct ct_symbolizer *s, uint64_t addr
 
 bool ct_sym_is_exec(struct ct_symbolizer *s, uint64_t addr)
 {
-	for (size_t i = 0; i < s->nmaps; i++)
-		if (addr >= s->maps[i].start && addr < s->maps[i].end)
-			return s->maps[i].perms[2] == 'x';
-	return false;
+	const struct ct_proc_map *m = addr_map(s, addr);
+	return m && m->perms[2] == 'x';
 }
 
 bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end)
 {
-	for (size_t i = 0; i < s->nmaps; i++) {
-		if (addr >= s->maps[i].start && addr < s->maps[i].end) {
-			if (ret_end)
-				*ret_end = s->maps[i].end;
-			return s->maps[i].perms[0] == 'r' && s->maps[i].perms[1] == 'w';
-		}
-	}
-	return false;
+	const struct ct_proc_map *m = addr_map(s, addr);
+	if (!m)
+		return false;
+	if (ret_end)
+		*ret_end = m->end;
+	return m->perms[0] == 'r' && m->perms[1] == 'w';
 }
 pid_t ct_sym_pid(struct ct_symbolizer *s) { return s->pid; }
 
