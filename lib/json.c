@@ -90,6 +90,14 @@ void ct_json_escape(struct ct_buf *out, const char *str)
 	const unsigned char *s = (const unsigned char *)str;
 	ct_buf_putc(out, '"');
 	while (*s) {
+		/* the common case, a run of printable ASCII, goes in with one append */
+		const unsigned char *run = s;
+		while (*s >= 0x20 && *s < 0x7f && *s != '"' && *s != '\\')
+			s++;
+		if (s > run)
+			ct_buf_append(out, run, (size_t)(s - run));
+		if (!*s)
+			break;
 		unsigned char c = *s;
 		switch (c) {
 		case '"': ct_buf_puts(out, "\\\""); s++; continue;

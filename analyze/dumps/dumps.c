@@ -498,7 +498,9 @@ int ct_dump_parse_mem(const char *data, size_t len, const struct ct_dump_limits 
 {
 	struct reader r;
 	reader_init(&r, lim, res);
-	char *buf = malloc(CT_DUMP_CHUNK);
+	/* reader_feed ends lines in place, so it gets a writable copy, one chunk at a time; a
+	 * small input gets a buffer of its own size */
+	char *buf = malloc(CT_MAX(CT_MIN(len, (size_t)CT_DUMP_CHUNK), (size_t)1));
 	if (!buf)
 		return reader_done(&r, fail_errno(&r.c, -ENOMEM));
 	int err = 0;

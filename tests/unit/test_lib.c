@@ -61,7 +61,7 @@ static void test_json(void **state)
 	ct_json_key(&j, "a");
 	ct_json_int(&j, -3);
 	ct_json_key(&j, "s");
-	ct_json_str(&j, "q\"\\\n\t\x01\xff" "é");
+	ct_json_str(&j, "q\"\\\n\t\x01\xff" "é" "run of text~" "\x7f" "end");
 	ct_json_key(&j, "n");
 	ct_json_str(&j, NULL);
 	ct_json_key(&j, "arr");
@@ -72,7 +72,7 @@ static void test_json(void **state)
 	ct_json_arr_end(&j);
 	ct_json_obj_end(&j);
 	assert_string_equal(ct_buf_cstr(&b),
-			    "{\"a\":-3,\"s\":\"q\\\"\\\\\\n\\t\\u0001\\ufffd\xc3\xa9\",\"n\":null,"
+			    "{\"a\":-3,\"s\":\"q\\\"\\\\\\n\\t\\u0001\\ufffd\xc3\xa9run of text~\\u007fend\",\"n\":null,"
 			    "\"arr\":[\"0xdeadbeef\",true,1.25]}");
 	ct_buf_free(&b);
 }
