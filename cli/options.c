@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,6 +82,8 @@ const char ct_usage_text[] =
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
 	"\n"
+	"An option given to a mode that would ignore it is a usage error (see OPTIONS in ctrace(1)).\n"
+	"\n"
 	"Exit status: 0 success, 1 target-side failure, 2 partial result, 3 --fail-on condition found,\n"
 	"64 usage error.\n";
 
@@ -133,6 +136,100 @@ static const struct option long_options[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* Which modes each option means something in. An option given to a mode that would ignore it is a
+ * usage error, not silence: `--backtraces --snapshots 2` or `--threads -r 99` says what the user
+ * thinks will happen and it would not. Options every mode takes (-p is checked per mode, -f, -o,
+ * -v) are not listed. --memory --sites counts as a mode of its own. */
+enum {
+	M_BT = 1 << 0, M_TH = 1 << 1, M_MEM = 1 << 2, M_SITES = 1 << 3, M_PROF = 1 << 4, M_AN = 1 << 5,
+	M_MERGE = 1 << 6,
+	M_STACKS = M_BT | M_TH | M_PROF | M_SITES, /* modes that unwind and symbolize stacks */
+};
+
+static const struct {
+	int code;
+	const char *name;
+	unsigned modes;
+} option_modes[] = {
+	/* analyze, --threads and --memory --sites refuse --tid with their own reason */
+	{ OPT_TID, "--tid", M_BT | M_PROF | M_MEM | M_TH | M_SITES | M_AN },
+	{ OPT_TIMEOUT, "--timeout", M_BT | M_TH | M_PROF | M_MEM },
+	{ OPT_STACK_BYTES, "--stack-bytes", M_STACKS },
+	{ OPT_UNWINDER, "--unwinder", M_STACKS },
+	{ OPT_MAX_FRAMES, "--max-frames", M_STACKS },
+	{ OPT_DEBUG_DIR, "--debug-dir", M_STACKS | M_MEM },
+	{ OPT_NO_INLINES, "--no-inlines", M_STACKS },
+	{ OPT_NO_DEMANGLE, "--no-demangle", M_STACKS },
+	{ OPT_DEBUGINFOD, "--debuginfod", M_STACKS },
+	{ OPT_ALWAYS_STOP, "--always-stop", M_BT | M_TH | M_PROF },
+	{ OPT_SNAPSHOTS, "--snapshots", M_TH },
+	{ OPT_INTERVAL, "--interval", M_TH },
+	{ OPT_FAIL_ON, "--fail-on", M_TH | M_AN },
+	{ OPT_IDLE, "--idle", M_TH | M_AN },
+	{ OPT_WATCH, "--watch", M_MEM },
+	{ OPT_TOP, "--top", M_MEM | M_SITES },
+	{ OPT_NO_ARENAS, "--no-arenas", M_MEM },
+	{ OPT_INJECT, "--inject", M_MEM },
+	{ OPT_SITES, "--sites", M_SITES },
+	{ 'd', "-d", M_PROF | M_SITES | M_MEM },
+	{ 'r', "-r", M_PROF | M_SITES },
+	{ OPT_SAMPLER, "--sampler", M_PROF },
+	{ OPT_MODE, "--mode", M_PROF },
+	{ OPT_PER_PID, "--per-pid", M_PROF },
+	{ OPT_CHILDREN, "--children", M_PROF },
+	{ OPT_PER_THREAD, "--per-thread", M_PROF },
+};
+
+static const char *const mode_names[] = { "--backtraces", "--threads", "--memory", "--memory --sites",
+					  "--profile", "analyze", "merge" };
+
+static unsigned mode_bit(const struct ct_env *env)
+{
+	switch (env->mode) {
+	case CT_MODE_BACKTRACES: return M_BT;
+	case CT_MODE_THREADS: return M_TH;
+	case CT_MODE_MEMORY: return env->sites ? M_SITES : M_MEM;
+	case CT_MODE_PROFILE: return M_PROF;
+	case CT_MODE_ANALYZE: return M_AN;
+	case CT_MODE_MERGE: return M_MERGE;
+	default: return 0;
+	}
+}
+
+/* The first given option (bit i of given: option_modes[i]) that the mode ignores, as a usage
+ * error naming the modes it is for. */
+static int check_option_modes(const struct ct_env *env, uint64_t given, struct ct_buf *err)
+{
+	unsigned m = mode_bit(env);
+	for (size_t i = 0; i < CT_ARRAY_SIZE(option_modes); i++) {
+		if (!(given & (1ull << i)) || (option_modes[i].modes & m))
+			continue;
+		if (option_modes[i].code == OPT_SITES) {
+			ct_buf_puts(err, "--sites goes with --memory: ctrace -p PID --memory --sites");
+			return CT_EXIT_USAGE;
+		}
+		ct_buf_printf(err, "%s is for ", option_modes[i].name);
+		unsigned allowed = option_modes[i].modes, n = (unsigned)__builtin_popcount(allowed), k = 0;
+		for (size_t b = 0; b < CT_ARRAY_SIZE(mode_names); b++) {
+			if (!(allowed & (1u << b)))
+				continue;
+			k++;
+			ct_buf_printf(err, "%s%s", k == 1 ? "" : k == n ? " or " : ", ", mode_names[b]);
+		}
+		ct_buf_printf(err, "; %s would ignore it: drop it (see ctrace --help)",
+			      mode_names[__builtin_ctz(m)]);
+		return CT_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void mark_given(uint64_t *given, int code)
+{
+	for (size_t i = 0; i < CT_ARRAY_SIZE(option_modes); i++)
+		if (option_modes[i].code == code)
+			*given |= 1ull << i;
+}
 
 void ct_env_init(struct ct_env *env)
 {
@@ -189,6 +286,7 @@ static int parse_num(const char *opt, const char *arg, long min, long max, long 
 int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 {
 	int c, r = 0;
+	uint64_t given = 0;
 	long v;
 	double d;
 	optind = 0; /* full re-initialization, so tests can parse repeatedly */
@@ -391,15 +489,23 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		}
 		if (r)
 			return r;
+		mark_given(&given, c);
 	}
 	env->args = argv + optind;
 	env->nargs = (size_t)(argc - optind);
 	if (env->mode == CT_MODE_HELP || env->mode == CT_MODE_VERSION)
 		return 0;
+	if (env->mode == CT_MODE_NONE && env->sites) {
+		ct_buf_puts(err, "--sites goes with --memory: ctrace -p PID --memory --sites");
+		return CT_EXIT_USAGE;
+	}
 	if (env->mode == CT_MODE_NONE) {
 		ct_buf_puts(err, "say what to do: --backtraces, --threads, --memory or --profile (see ctrace --help)");
 		return CT_EXIT_USAGE;
 	}
+	r = check_option_modes(env, given, err);
+	if (r)
+		return r;
 	if (env->mode != CT_MODE_ANALYZE && env->mode != CT_MODE_MERGE) {
 		if (env->nargs) {
 			ct_buf_printf(err, "unexpected argument '%s' (the process is given with -p PID)",
