@@ -30,16 +30,18 @@ need_ptrace() {
 }
 
 # start_fixture NAME [ARGS…]: starts a fixture, waits for its "ready" line, sets FPID.
+# FIXTURE_WRAP (words, e.g. "nice -n 10"): a command that execs the fixture, so $! is its PID;
+# FIXTURE_WAIT: 50 ms steps to wait for "ready" (default 200).
 start_fixture() {
 	name=$1; shift
 	out="$TMP/$name.$$.out"
-	"$FIXTURES/$name" "$@" >"$out" 2>&1 &
+	${FIXTURE_WRAP:-} "$FIXTURES/$name" "$@" >"$out" 2>&1 &
 	FPID=$!
 	PIDS="$PIDS $FPID"
 	i=0
 	while ! grep -q '^ready' "$out" 2>/dev/null; do
 		i=$((i + 1))
-		[ $i -gt 200 ] && fail "fixture $name did not get ready: $(cat "$out")"
+		[ $i -gt "${FIXTURE_WAIT:-200}" ] && fail "fixture $name did not get ready: $(cat "$out")"
 		kill -0 $FPID 2>/dev/null || fail "fixture $name died: $(cat "$out")"
 		sleep 0.05
 	done

@@ -8,19 +8,9 @@ need_ptrace
 # fixture_nice NAME ARGS…: start_fixture at nice 10 (150 spinning threads must not starve the
 # machine, nor ctrace), as the user given in $AS (a command prefix, or empty).
 fixture_nice() {
-	name=$1; shift
-	out="$TMP/$name.$$.out"
-	${AS:-} nice -n 10 "$FIXTURES/$name" "$@" >"$out" 2>&1 &
-	FPID=$!
-	PIDS="$PIDS $FPID"
-	i=0
-	while ! grep -q '^ready' "$out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 600 ] && fail "fixture $name did not get ready: $(cat "$out")"
-		kill -0 $FPID 2>/dev/null || fail "fixture $name died: $(cat "$out")"
-		sleep 0.05
-	done
-	# with $AS, $! is the setpriv/nice process, which execs the fixture: the same PID
+	FIXTURE_WRAP="${AS:-} nice -n 10" FIXTURE_WAIT=600
+	start_fixture "$@"
+	FIXTURE_WRAP= FIXTURE_WAIT=
 }
 
 # check_many FOLDED ERR: samples, the fixture's functions named, every thread followed

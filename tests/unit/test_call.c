@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 
 #include "attach/call.h"
 #include "lib/util.h"
+#include "tests/unit/proc_helpers.h"
 
 uint64_t ct_test_sum6(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, uint64_t f);
 void ct_test_store(uint64_t *p, uint64_t v);
@@ -82,19 +84,7 @@ static void child_main(void)
 
 static void wait_blocked(void)
 {
-	for (int i = 0; i < 500; i++) {
-		char path[64], buf[64] = "";
-		snprintf(path, sizeof(path), "/proc/%d/syscall", (int)child);
-		FILE *f = fopen(path, "r");
-		if (f) {
-			if (!fgets(buf, sizeof(buf), f))
-				buf[0] = 0;
-			fclose(f);
-		}
-		if (strncmp(buf, "0 ", 2) == 0) /* read */
-			return;
-		usleep(2000);
-	}
+	wait_in_syscall(child, SYS_read);
 }
 
 static int setup(void **state)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -17,6 +18,7 @@
 #include "attach/snapshot.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwind.h"
+#include "tests/unit/proc_helpers.h"
 
 static int ready_pipe[2];
 
@@ -49,20 +51,7 @@ static int setup(void **state)
 	if (read(ready_pipe[0], &c, 1) != 1)
 		return -1;
 	/* the child wrote before pausing: wait until it sits in pause() */
-	for (int i = 0; i < 500; i++) {
-		char path[64], buf[64] = "";
-		snprintf(path, sizeof(path), "/proc/%d/syscall", (int)child);
-		FILE *f = fopen(path, "r");
-		if (f) {
-			if (!fgets(buf, sizeof(buf), f))
-				buf[0] = 0;
-			fclose(f);
-		}
-		if (strncmp(buf, "34 ", 3) == 0)
-			return 0;
-		usleep(2000);
-	}
-	return -1;
+	return wait_in_syscall(child, SYS_pause) ? 0 : -1;
 }
 
 static int teardown(void **state)
