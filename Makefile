@@ -133,36 +133,53 @@ bench-threads: all $(BUILD)/fixtures/manythreads
 	@sh bench/bench-threads.sh $(BUILD)
 bench: bench-threads
 
-# libFuzzer targets: tests/fuzz/fuzz_*.c, each linked with the library sources under ASan+UBSan;
-# `make fuzz` runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME, if any).
+# libFuzzer targets: tests/fuzz/fuzz_*.c, linked with the library compiled once under ASan+UBSan
+# and coverage (BUILD/fuzz-obj). `make fuzz` runs each for FUZZ_SECONDS from its seed corpus
+# (tests/fuzz/corpus/NAME, if any) and its working corpus in FUZZ_WORK; a crash fails the run and
+# leaves its input in FUZZ_WORK. `make check` runs them for FUZZ_CHECK_SECONDS each (70 s in all).
 # Long runs: make fuzz FUZZ_ONLY=fuzz_elf FUZZ_SECONDS=86400 FUZZ_RUNS=10000000.
 # FUZZ_ASAN_OPTIONS: no 0xbe fill of new blocks (ASan finds no bug by it) and a 16 MiB quarantine
 # (use-after-free is still caught for recently freed blocks); together 1.3-1.9x more executions.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
+FUZZ_CHECK_SECONDS ?= 10
 FUZZ_RUNS ?= -1
 FUZZ_ONLY ?=
+FUZZ_WORK ?= $(BUILD)/fuzz
 FUZZ_ASAN_OPTIONS ?= max_malloc_fill_size=0:quarantine_size_mb=16
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -DCT_VERSION='"$(VERSION)"' -DCT_GIT_REV='"$(GIT_REV)"'
-.PHONY: fuzz
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz-obj/%.o)
+FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fno-sanitize-recover=undefined \
+	-DCT_VERSION='"$(VERSION)"' -DCT_GIT_REV='"$(GIT_REV)"'
+.PHONY: fuzz check-fuzz
+$(BUILD)/fuzz-obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
+-include $(FUZZ_OBJ:.o=.d)
+.SECONDARY: $(FUZZ_OBJ)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 fuzz: $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=$(BUILD)/fuzz/%),$(FUZZ_BIN))
 	@for f in $^; do \
-		name=$$(basename $$f); work=$(BUILD)/fuzz/$$name.corpus; mkdir -p $$work; \
+		name=$$(basename $$f); work=$(FUZZ_WORK)/$$name.corpus; mkdir -p $$work; \
 		seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
 		ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) $$f -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) \
-			-max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-			-print_final_stats=1 $$work $$seeds 2>$(BUILD)/fuzz/$$name.log || \
-			{ tail -n 60 $(BUILD)/fuzz/$$name.log; echo "fuzz: $$name FAILED (see $(BUILD)/fuzz/$$name.log)"; exit 1; }; \
-		grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(BUILD)/fuzz/$$name.log; \
+			-max_len=65536 -timeout=10 -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_WORK)/$$name- \
+			-print_final_stats=1 $$work $$seeds 2>$(FUZZ_WORK)/$$name.log || \
+			{ tail -n 60 $(FUZZ_WORK)/$$name.log; echo "fuzz: $$name FAILED (see $(FUZZ_WORK)/$$name.log)"; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(FUZZ_WORK)/$$name.log; \
 	done
+
+# make check's short run, in a directory of its own (a long `make fuzz` may be using BUILD/fuzz)
+check-fuzz:
+	@if command -v $(FUZZ_CC) >/dev/null; then \
+		$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) FUZZ_WORK=$(BUILD)/fuzz-check; \
+	else echo "SKIP  fuzz: $(FUZZ_CC) is not installed (make deps installs it)"; fi
+check: check-fuzz
 
 .PHONY: bench-analyze
 bench-analyze: all $(FIXTURE_BIN)
