@@ -22,12 +22,7 @@ void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o)
 	o->sym.debug_dirs = env->debug_dirs;
 	o->sym.no_inlines = env->no_inlines;
 	o->sym.no_demangle = env->no_demangle;
-	/* debuginfod: --debuginfod, or DEBUGINFOD_URLS set (as for gdb and eu-stack); network only then */
-	const char *urls = getenv("DEBUGINFOD_URLS");
-	o->sym.debuginfod = env->debuginfod || (urls && *urls);
-	if (env->debuginfod && !(urls && *urls))
-		ct_warn("--debuginfod: DEBUGINFOD_URLS is not set, so there is no server to ask "
-			"(e.g. DEBUGINFOD_URLS=https://debuginfod.debian.net)");
+	o->sym.debuginfod = env->debuginfod; /* with DEBUGINFOD_URLS set too: main() */
 	o->sym.debuginfod_timeout_ms = (unsigned)(env->timeout_s * 1000);
 	o->only_tid = env->tid;
 }

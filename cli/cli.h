@@ -41,7 +41,7 @@ struct ct_env {
 	bool no_inlines;
 	bool always_stop;
 	bool no_demangle;    /* symbols: keep mangled names */
-	bool debuginfod;     /* symbols: --debuginfod given */
+	bool debuginfod;     /* symbols: --debuginfod given, or DEBUGINFOD_URLS set (main) */
 	int verbose;
 	/* --threads */
 	long snapshots;      /* how many snapshots (default 3) */

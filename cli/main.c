@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +21,21 @@ static int refuse_setuid(void)
 	return 0;
 }
 
+/* debuginfod is on with --debuginfod or with DEBUGINFOD_URLS set (as for gdb and eu-stack), in
+ * every mode that names frames; the network is used only then. */
+static void resolve_debuginfod(struct ct_env *env)
+{
+	if (env->mode != CT_MODE_BACKTRACES && env->mode != CT_MODE_THREADS && env->mode != CT_MODE_PROFILE &&
+	    !(env->mode == CT_MODE_MEMORY && env->sites))
+		return;
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	bool have_urls = urls && *urls;
+	if (env->debuginfod && !have_urls)
+		ct_warn("--debuginfod: DEBUGINFOD_URLS is not set, so there is no server to ask "
+			"(e.g. DEBUGINFOD_URLS=https://debuginfod.debian.net)");
+	env->debuginfod = env->debuginfod || have_urls;
+}
+
 int main(int argc, char **argv)
 {
 	if (refuse_setuid())
@@ -33,6 +50,7 @@ int main(int argc, char **argv)
 		return code;
 	}
 	ct_buf_free(&err);
+	resolve_debuginfod(&env);
 	switch (env.mode) {
 	case CT_MODE_HELP:
 		fputs(ct_usage_text, stdout);

@@ -47,6 +47,12 @@ grep -q "^/buildid/$BID/debuginfo$" "$TMP/requests" || fail "no request for the 
 rm -f "$TMP/requests"
 DEBUGINFOD_URLS=$URL expect_exit 0 "$CTRACE" -p "$FPID" --backtraces
 printf '%s\n' "$OUT" | grep -Eq ' in f3\+0x[0-9a-f]+ \(chain\) chain\.c:6' || fail "DEBUGINFOD_URLS alone: $OUT $ERR"
+# --profile follows the same rule (it used to ask only with --debuginfod): a fresh cache, so the
+# server is asked again
+rm -rf "$TMP/cache" "$TMP/requests"
+DEBUGINFOD_URLS=$URL expect_exit 0 "$CTRACE" -p "$FPID" --profile --sampler ptrace --mode wall -d 0.5 -f folded
+printf '%s\n' "$OUT" | grep -Eq '(^|;)f3(;| )' || fail "--profile with DEBUGINFOD_URLS: f3 not named: $OUT $ERR"
+grep -q "^/buildid/$BID/debuginfo$" "$TMP/requests" || fail "--profile made no request: $(cat "$TMP/requests")"
 assert_not_traced "$FPID"
 kill "$SPID"
 
