@@ -376,6 +376,8 @@ static char *debug_candidates(const char *search_path, Dwfl_Module *mod, const c
 	if (link)
 		ct_buf_printf(&cand, "%.*s/%s:%.*s/.debug/%s", dlen, file_name, debuglink_file, dlen, file_name,
 			      debuglink_file);
+	if (link && local) /* with no debuglink, libdwfl also tries the file's own name in .debug/ */
+		ct_buf_printf(&cand, ":%.*s/.debug/%s", dlen, file_name, slash + 1);
 	const char *p = search_path;
 	while (p && *p) {
 		const char *end = strchrnul(p, ':');
@@ -388,17 +390,42 @@ static char *debug_candidates(const char *search_path, Dwfl_Module *mod, const c
 	return ct_buf_steal(&cand);
 }
 
-/* The first readable entry of a ':'-separated list (modified in place), or NULL. */
-static const char *first_readable(char *list)
+/* Walks a ':'-separated list of candidates (modified in place): the first readable regular file,
+ * or NULL; *bad is set to the first that exists but is not a regular file. libdwfl open()s its
+ * candidates as they come, without O_NONBLOCK: a FIFO or a device planted beside a target's
+ * library would block ctrace or worse, and a directory (an empty debuglink) "opens" and leaks. */
+static const char *first_readable(char *list, const char **bad)
 {
+	const char *found = NULL;
+	*bad = NULL;
 	for (char *c = list, *next; c && *c; c = next) {
 		next = strchrnul(c, ':');
 		if (*next)
 			*next++ = '\0';
-		if (*c && access(c, R_OK) == 0)
-			return c;
+		struct stat st;
+		if (!*c || stat(c, &st) < 0)
+			continue;
+		if (!S_ISREG(st.st_mode)) {
+			*bad = *bad ? *bad : c;
+			continue;
+		}
+		if (!found && access(c, R_OK) == 0)
+			found = c;
 	}
-	return NULL;
+	return found;
+}
+
+/* A .gnu_debuglink name comes from the target's file: libdwfl joins it to directories as it is.
+ * Only a plain file name is used; anything else ("", "..", "../../x") is as if there were none
+ * (libdwfl then looks for NAME.debug). An absolute name is a dwz alternate file's, from
+ * .gnu_debugaltlink, which libdwfl looks for under the search directories by its base name. */
+static const char *safe_debuglink(const char *link)
+{
+	if (!link || link[0] == '/')
+		return link;
+	if (!*link || strchr(link, '/') || strcmp(link, ".") == 0 || strcmp(link, "..") == 0)
+		return NULL;
+	return link;
 }
 
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -417,10 +444,32 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	/* When no local candidate exists, libdwfl would go on to dlopen libdebuginfod and, with it, libcurl,
 	 * GnuTLS and Kerberos (~35 libraries, milliseconds of relocation) only to find no server: skip
 	 * it. An absolute debuglink is a dwz alternate file, whose own build-id lookup libdwfl does. */
+	debuglink_file = safe_debuglink(debuglink_file);
 	_cleanup_free_ char *cands = s ? debug_candidates(s->debuginfo_path, mod, file_name, debuglink_file) : NULL;
-	const char *found = first_readable(cands);
+	/* libdwfl searches again from the file's real path when its name is a symlink */
+	_cleanup_free_ char *canon = file_name ? realpath(file_name, NULL) : NULL;
+	if (cands && canon && strcmp(canon, file_name) != 0) {
+		_cleanup_free_ char *more = debug_candidates(s->debuginfo_path, mod, canon, debuglink_file);
+		char *both = more ? ct_strf("%s:%s", cands, more) : NULL;
+		if (both) {
+			free(cands);
+			cands = both;
+		}
+	}
+	const char *bad = NULL;
+	const char *found = first_readable(cands, &bad);
 	bool try_local = !cands || found || (debuglink_file && strchr(debuglink_file, '/'));
 	int fd = -1;
+	if (bad) {
+		/* by build-id only (directories the administrator controls): no path search near the file */
+		_cleanup_free_ char *name = strndup(modname, name_len(modname));
+		if (name && !warned_about(s, name))
+			warn(s, "%s: %s is not a regular file; the debug files beside the module are not searched",
+			     name, bad);
+		try_local = false;
+		fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+						  debuglink_crc, debuginfo_file_name);
+	}
 	if (try_local) {
 		const char *urls = getenv("DEBUGINFOD_URLS");
 		_cleanup_free_ char *saved = urls ? strdup(urls) : NULL;

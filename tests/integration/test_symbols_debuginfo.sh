@@ -110,6 +110,31 @@ named minidebuginfo
 assert_not_traced "$FPID"
 kill -KILL "$FPID"
 
+# 7. a FIFO or a directory planted where the module's .gnu_debuglink points, beside it (the user
+# who owns the module's directory can do that): libdwfl would open() it and block on the FIFO for
+# good, or "open" the directory. ctrace does not search beside the module then, says so once,
+# and still finds the debug file by build-id.
+cp "$FIXTURES/chain" "$B/chain"
+objcopy --only-keep-debug "$B/chain" "$TMP/chain.debug"
+strip --strip-all "$B/chain"
+objcopy --add-gnu-debuglink="$TMP/chain.debug" "$B/chain"
+cp "$TMP/chain.debug" "$DBG"
+rm -rf "$B/chain.debug"
+mkfifo "$B/chain.debug"
+FIXTURES=$B start_fixture chain
+expect_exit 0 timeout 30 "$CTRACE" -p "$FPID" --backtraces
+unnamed_but_whole "FIFO debuglink" "$BASE"
+one_warning "FIFO debuglink" "$B/chain.debug is not a regular file"
+expect_exit 0 timeout 30 "$CTRACE" -p "$FPID" --backtraces --debug-dir "$TMP/dbg"
+named "FIFO debuglink, build-id" lines
+rm "$B/chain.debug"
+mkdir "$B/chain.debug"
+expect_exit 0 timeout 30 "$CTRACE" -p "$FPID" --backtraces
+one_warning "directory debuglink" "$B/chain.debug is not a regular file"
+assert_not_traced "$FPID"
+kill -KILL "$FPID"
+rmdir "$B/chain.debug"
+
 # 6. a module gone from disk that cannot be reopened (no CAP_SYS_ADMIN for map_files)
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 755 "$TMP" "$B"
