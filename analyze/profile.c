@@ -368,7 +368,7 @@ static int merge_frame(struct ct_profile *dst, const struct ct_pframe *f, unsign
 int ct_profile_merge(struct ct_profile *dst, const struct ct_profile *src, unsigned flags)
 {
 	uint32_t *fmap = malloc((src->nframes ? src->nframes : 1) * sizeof(*fmap));
-	uint32_t *lmap = malloc(src->nlabelsets * sizeof(*lmap));
+	uint32_t *lmap = malloc((src->nlabelsets ? src->nlabelsets : 1) * sizeof(*lmap));
 	uint32_t *ids = NULL;
 	size_t cap_ids = 0;
 	int r = fmap && lmap ? 0 : -ENOMEM;
@@ -378,7 +378,7 @@ int ct_profile_merge(struct ct_profile *dst, const struct ct_profile *src, unsig
 		const struct ct_plabelset *set = &src->labelsets[i];
 		lmap[i] = 0;
 		if (flags & CT_MERGE_LABELS)
-			r = ct_profile_labels(dst, src->labels + set->first, set->n, &lmap[i]);
+			r = ct_profile_labels(dst, set->n ? src->labels + set->first : NULL, set->n, &lmap[i]);
 	}
 	for (size_t i = 0; r == 0 && i < src->nstacks; i++) {
 		const struct ct_pstack *s = &src->stacks[i];
