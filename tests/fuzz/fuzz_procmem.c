@@ -23,9 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = 0;
 	if (data[0] % 2 == 0) {
-		struct ct_mem_status st;
-		ct_mem_parse_status(text, &st);
-		if (memchr(st.name, 0, sizeof(st.name)) == NULL)
+		struct ct_mem_status st; /* written only on success: the check is only then */
+		if (ct_mem_parse_status(text, &st) == 0 && memchr(st.name, 0, sizeof(st.name)) == NULL)
 			abort(); /* the name is always terminated */
 		free(text);
 		return 0;
