@@ -73,6 +73,8 @@ struct ct_env {
 void ct_env_init(struct ct_env *env);
 /* Parses argv into env. Returns 0, or CT_EXIT_USAGE with a one-line message in *err. */
 int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err);
+/* Whether env's mode unwinds and names frames: --backtraces, --threads, --profile, --memory --sites. */
+bool ct_cli_names_frames(const struct ct_env *env);
 extern const char ct_usage_text[];
 
 /* Messages: one line on stderr, prefixed "ctrace: ". */

@@ -25,8 +25,7 @@ static int refuse_setuid(void)
  * every mode that names frames; the network is used only then. */
 static void resolve_debuginfod(struct ct_env *env)
 {
-	if (env->mode != CT_MODE_BACKTRACES && env->mode != CT_MODE_THREADS && env->mode != CT_MODE_PROFILE &&
-	    !(env->mode == CT_MODE_MEMORY && env->sites))
+	if (!ct_cli_names_frames(env))
 		return;
 	const char *urls = getenv("DEBUGINFOD_URLS");
 	bool have_urls = urls && *urls;

@@ -197,6 +197,13 @@ static unsigned mode_bit(const struct ct_env *env)
 	}
 }
 
+bool ct_cli_names_frames(const struct ct_env *env)
+{
+	return (mode_bit(env) & M_STACKS) != 0;
+}
+
+static const char sites_hint[] = "--sites goes with --memory: ctrace -p PID --memory --sites";
+
 /* The first given option (bit i of given: option_modes[i]) that the mode ignores, as a usage
  * error naming the modes it is for. */
 static int check_option_modes(const struct ct_env *env, uint64_t given, struct ct_buf *err)
@@ -206,7 +213,7 @@ static int check_option_modes(const struct ct_env *env, uint64_t given, struct c
 		if (!(given & (1ull << i)) || (option_modes[i].modes & m))
 			continue;
 		if (option_modes[i].code == OPT_SITES) {
-			ct_buf_puts(err, "--sites goes with --memory: ctrace -p PID --memory --sites");
+			ct_buf_puts(err, sites_hint);
 			return CT_EXIT_USAGE;
 		}
 		ct_buf_printf(err, "%s is for ", option_modes[i].name);
@@ -496,7 +503,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 	if (env->mode == CT_MODE_HELP || env->mode == CT_MODE_VERSION)
 		return 0;
 	if (env->mode == CT_MODE_NONE && env->sites) {
-		ct_buf_puts(err, "--sites goes with --memory: ctrace -p PID --memory --sites");
+		ct_buf_puts(err, sites_hint);
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode == CT_MODE_NONE) {
