@@ -28,6 +28,7 @@ enum ct_mode { CT_MODE_NONE, CT_MODE_BACKTRACES, CT_MODE_PROFILE, CT_MODE_MEMORY
 /* Every option of every command; the defaults are in ct_env_init(). */
 struct ct_env {
 	enum ct_mode mode;
+	unsigned help_for;   /* CT_MODE_HELP: the mode the help is for (opaque; 0 = every mode) */
 	pid_t pids[CT_MAX_PIDS];
 	size_t npids;
 	pid_t tid;
@@ -76,6 +77,8 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err);
 /* Whether env's mode unwinds and names frames: --backtraces, --threads, --profile, --memory --sites. */
 bool ct_cli_names_frames(const struct ct_env *env);
 extern const char ct_usage_text[];
+/* The --help text: all of it, or only the lines of env->help_for's mode (ctrace --threads --help). */
+void ct_cli_help(const struct ct_env *env, struct ct_buf *out);
 
 /* Messages: one line on stderr, prefixed "ctrace: ". */
 void ct_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -51,9 +51,13 @@ int main(int argc, char **argv)
 	ct_buf_free(&err);
 	resolve_debuginfod(&env);
 	switch (env.mode) {
-	case CT_MODE_HELP:
-		fputs(ct_usage_text, stdout);
+	case CT_MODE_HELP: {
+		struct ct_buf help = CT_BUF_INIT;
+		ct_cli_help(&env, &help);
+		fputs(ct_buf_cstr(&help), stdout);
+		ct_buf_free(&help);
 		return CT_EXIT_OK;
+	}
 	case CT_MODE_VERSION:
 		return cmd_version(&env);
 	case CT_MODE_BACKTRACES:

@@ -18,7 +18,7 @@ const char ct_usage_text[] =
 	"       ctrace -p PID [-p PID…] [--children] --profile [-d SECS] [-r HZ] [--tid TID]\n"
 	"              [--per-thread] [OPTIONS]\n"
 	"       ctrace merge [--format FORMAT] [-o FILE] FILE... | -\n"
-	"       ctrace --help | --version\n"
+	"       ctrace [MODE] --help | --version\n"
 	"\n"
 	"Inspect a live process without stopping it for more than a register and stack copy.\n"
 	"\n"
@@ -36,7 +36,7 @@ const char ct_usage_text[] =
 	"Options:\n"
 	"  -p, --pid PID          the process to inspect\n"
 	"      --tid TID          only this thread of the process\n"
-	"  -f, --format FORMAT    text (default) or json\n"
+	"  -f, --format FORMAT    text (default) or json (--sites and merge: see there)\n"
 	"  -o, --output FILE      write the report to FILE (replaced atomically) instead of stdout\n"
 	"      --timeout SECS     give up and release the target after SECS (default 5)\n"
 	"      --stack-bytes N    bytes of stack copied per thread (default 65536)\n"
@@ -58,7 +58,7 @@ const char ct_usage_text[] =
 	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
 	"      --inject           --memory: call jemalloc's or tcmalloc's statistics function inside\n"
 	"                         the process (stops one thread for milliseconds; see ctrace(1))\n"
-	"  -d, --duration SECS    --watch: stop after SECS\n"
+	"  -d, --duration SECS    --watch, --sites: stop after SECS\n"
 	"      --sites            --memory: who allocates: call stacks of malloc, calloc, realloc …\n"
 	"                         by uprobes (root or CAP_PERFMON), weighted by bytes requested;\n"
 	"                         until Ctrl-C or -d; text (top sites), folded (default when stdout\n"
@@ -82,7 +82,8 @@ const char ct_usage_text[] =
 	"  -h, --help             show this help\n"
 	"  -V, --version          show version and enabled backends\n"
 	"\n"
-	"An option given to a mode that would ignore it is a usage error (see OPTIONS in ctrace(1)).\n"
+	"An option given to a mode that would ignore it is a usage error (see OPTIONS in ctrace(1));\n"
+	"ctrace MODE --help (e.g. ctrace --threads --help) lists only that mode's options.\n"
 	"\n"
 	"Exit status: 0 success, 1 target-side failure, 2 partial result, 3 --fail-on condition found,\n"
 	"64 usage error.\n";
@@ -236,6 +237,174 @@ static void mark_given(uint64_t *given, int code)
 	for (size_t i = 0; i < CT_ARRAY_SIZE(option_modes); i++)
 		if (option_modes[i].code == code)
 			*given |= 1ull << i;
+}
+
+/* --help's mode: the one named anywhere on the command line (before or after --help, which ends
+ * parsing), or 0 when none or several are. analyze and merge were recognized before getopt. */
+static unsigned help_mode(const struct ct_env *env, int argc, char **argv)
+{
+	static const struct {
+		const char *word;
+		unsigned mode;
+	} words[] = { { "--backtraces", M_BT }, { "--threads", M_TH }, { "--memory", M_MEM },
+		      { "--profile", M_PROF } };
+	if (env->mode == CT_MODE_ANALYZE)
+		return M_AN;
+	if (env->mode == CT_MODE_MERGE)
+		return M_MERGE;
+	unsigned m = 0;
+	bool sites = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		sites |= strcmp(argv[i], "--sites") == 0;
+		for (size_t w = 0; w < CT_ARRAY_SIZE(words); w++)
+			if (strcmp(argv[i], words[w].word) == 0)
+				m |= words[w].mode;
+	}
+	if (m == M_MEM && sites)
+		return M_SITES;
+	return __builtin_popcount(m) == 1 ? m : 0;
+}
+
+/* The modes an entry of the help text is for. An entry is a line and the lines indented under it;
+ * its section is the heading above it. Options not in option_modes are for every mode but -p,
+ * which analyze and merge do not take. */
+enum help_section { H_USAGE, H_PLAIN, H_MODES, H_OPTIONS, H_PROFILE };
+
+static unsigned help_entry_modes(enum help_section sec, const char *line, size_t len)
+{
+	const unsigned all = M_BT | M_TH | M_MEM | M_SITES | M_PROF | M_AN | M_MERGE;
+	char name[32] = "";
+	const char *p;
+	switch (sec) {
+	case H_USAGE:
+		if (memmem(line, len, "--memory --sites", 16))
+			return M_SITES;
+		if (memmem(line, len, "--memory", 8))
+			return M_MEM;
+		if (memmem(line, len, "--backtraces", 12))
+			return M_BT;
+		if (memmem(line, len, "--threads", 9))
+			return M_TH;
+		if (memmem(line, len, "--profile", 9))
+			return M_PROF;
+		if (memmem(line, len, "ctrace analyze", 14))
+			return M_AN;
+		if (memmem(line, len, "ctrace merge", 12))
+			return M_MERGE;
+		return 0; /* ctrace --help | --version */
+	case H_MODES:
+		p = line + strspn(line, " ");
+		if (strncmp(p, "--memory", 8) == 0)
+			return M_MEM | M_SITES;
+		for (size_t b = 0; b < CT_ARRAY_SIZE(mode_names); b++)
+			if (strncmp(p, mode_names[b], strlen(mode_names[b])) == 0 &&
+			    (p[strlen(mode_names[b])] == ' '))
+				return 1u << b;
+		return 0;
+	case H_OPTIONS:
+	case H_PROFILE:
+		p = line + strspn(line, " ");
+		size_t n = strcspn(p, ", \n");
+		if (p[0] == '-' && p[1] != '-' && n == 2) {
+			memcpy(name, p, 2); /* "-d, --duration": the table knows -d and -r by their short name */
+			name[2] = '\0';
+			for (size_t i = 0; i < CT_ARRAY_SIZE(option_modes); i++)
+				if (strcmp(option_modes[i].name, name) == 0)
+					return option_modes[i].modes;
+			p += strspn(p + n, ", ") + n;
+			n = strcspn(p, " \n");
+		}
+		if (n >= sizeof(name))
+			return all;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (strcmp(name, "--pid") == 0)
+			return all & ~(unsigned)(M_AN | M_MERGE);
+		if (strcmp(name, "--tid") == 0) /* the others refuse it, with a reason of their own */
+			return M_BT | M_PROF | M_MEM;
+		for (size_t i = 0; i < CT_ARRAY_SIZE(option_modes); i++)
+			if (strcmp(option_modes[i].name, name) == 0)
+				return option_modes[i].modes;
+		return all;
+	default:
+		return all;
+	}
+}
+
+/* Whether the "Profile options:" section has an entry for the long option at line (an option
+ * --profile takes with a text of its own, so the general entry is left out of --profile --help). */
+static bool help_profile_has(const char *text, const char *line)
+{
+	const char *sec = strstr(text, "\nProfile options:\n"), *end, *opt = strstr(line, "--");
+	char word[40];
+	if (!sec || !opt)
+		return false;
+	end = strstr(sec + 1, "\n\n");
+	size_t n = strcspn(opt, " \n");
+	if (!end || n + 3 > sizeof(word))
+		return false;
+	snprintf(word, sizeof(word), " %.*s ", (int)n, opt);
+	const char *q = strstr(sec, word);
+	return q && q < end;
+}
+
+void ct_cli_help(const struct ct_env *env, struct ct_buf *out)
+{
+	const char *text = ct_usage_text;
+	unsigned want = env->help_for;
+	if (!want) {
+		ct_buf_puts(out, text);
+		return;
+	}
+	enum help_section sec = H_USAGE;
+	bool keep = false, usage_started = false, last_blank = true;
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+		bool blank = len == 1 && line[0] == '\n';
+		bool indented = strncmp(line, "        ", 8) == 0; /* a continuation of the entry above */
+		if (blank) {
+			if (sec == H_USAGE || sec == H_PROFILE)
+				sec = H_PLAIN; /* the options after Profile options are for every mode */
+			keep = !last_blank;
+		} else if (strncmp(line, "Modes:", 6) == 0) {
+			sec = H_MODES;
+			keep = true;
+		} else if (strncmp(line, "Options:", 8) == 0) {
+			sec = H_OPTIONS;
+			keep = true;
+		} else if (strncmp(line, "Profile options:", 16) == 0) {
+			sec = H_PROFILE;
+			keep = want == M_PROF;
+		} else if (!indented || sec == H_USAGE) {
+			if (sec == H_USAGE && indented && strncmp(line, "       ctrace", 13) != 0) {
+				/* a usage line's continuation keeps its entry's choice */
+			} else if (sec == H_PLAIN) {
+				keep = true;
+			} else if (sec == H_PROFILE) {
+				keep = want == M_PROF;
+			} else {
+				keep = (help_entry_modes(sec, line, len) & want) != 0;
+				if (keep && sec == H_OPTIONS && want == M_PROF)
+					keep = !help_profile_has(text, line);
+			}
+		}
+		if (keep) {
+			if (sec == H_USAGE && !indented && strncmp(line, "       ctrace", 13) == 0 && !usage_started) {
+				ct_buf_puts(out, "Usage:");
+				ct_buf_append(out, line + 6, len - 6);
+			} else {
+				ct_buf_append(out, line, len);
+			}
+			if (sec == H_USAGE)
+				usage_started = true;
+			last_blank = blank;
+		}
+		line += len;
+	}
+	ct_buf_puts(out, "\nEvery mode and option: ctrace --help\n");
 }
 
 void ct_env_init(struct ct_env *env)
@@ -478,6 +647,7 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			env->verbose++;
 			break;
 		case 'h':
+			env->help_for = help_mode(env, argc, argv);
 			env->mode = CT_MODE_HELP;
 			return 0;
 		case 'V':

@@ -1,13 +1,14 @@
 # bash completion for ctrace(1)                                   -*- shell-script -*-
-# Option names, and which of them take a value, are read from `ctrace --help` at completion time,
-# so options added to ctrace complete without editing this file. Values of --format and --unwinder
+# Option names, and which of them take a value, are read from `ctrace --help` at completion time
+# (`ctrace MODE --help` once a mode is on the line, so only the options that mode takes are
+# offered), so options added to ctrace complete without editing this file. Values of --format and --unwinder
 # come from ctrace's own "unknown value" message for the same reason.
 
-# _ctrace_opts CMD: every option of `CMD --help`, one per line; an option taking a value is
-# followed by "=" (--pid=), so callers can tell the two kinds apart.
+# _ctrace_opts CMD [MODE…]: every option of `CMD MODE… --help`, one per line; an option taking a
+# value is followed by "=" (--pid=), so callers can tell the two kinds apart.
 _ctrace_opts()
 {
-	"$1" --help 2>/dev/null | sed -n -E \
+	"$@" --help 2>/dev/null | sed -n -E \
 		-e 's/^ +(-[A-Za-z0-9]), (--[a-z0-9-]+) [A-Z][A-Z_]*( .*|$)/\1=\n\2=/p' \
 		-e 's/^ +(-[A-Za-z0-9]), (--[a-z0-9-]+)( .*|$)/\1\n\2/p' \
 		-e 's/^ +(--[a-z0-9-]+) [A-Z][A-Z_]*( .*|$)/\1=/p' \
@@ -59,13 +60,22 @@ _ctrace_pids()
 _ctrace()
 {
 	local cur prev cmd=${COMP_WORDS[0]} analyze= merge= i
+	local -a mode=() # the mode words on the line, for `ctrace MODE --help`
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	COMPREPLY=()
 	for ((i = 1; i < COMP_CWORD; i++)); do
-		[[ ${COMP_WORDS[i]} == analyze ]] && analyze=1 && break
-		[[ ${COMP_WORDS[i]} == merge ]] && merge=1 && break
+		case ${COMP_WORDS[i]} in
+		analyze | merge)
+			if ((i == 1)); then
+				[[ ${COMP_WORDS[i]} == analyze ]] && analyze=1 || merge=1
+				mode=("${COMP_WORDS[i]}")
+				break
+			fi
+			;;
+		--backtraces | --threads | --memory | --sites | --profile) mode+=("${COMP_WORDS[i]}") ;;
+		esac
 	done
 
 	case $prev in
@@ -119,7 +129,7 @@ _ctrace()
 	while IFS= read -r o; do
 		[[ $o == "$prev=" ]] && return
 		opts+=("${o%=}")
-	done < <(_ctrace_opts "$cmd")
+	done < <(_ctrace_opts "$cmd" "${mode[@]}")
 
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "${opts[*]}" -- "$cur"))

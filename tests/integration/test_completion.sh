@@ -1,5 +1,5 @@
-# completion/ctrace.bash, sourced in bash: COMPREPLY for options (all of --help), modes, analyze and merge
-# files, --format/--unwinder values, and -p/--tid against a running fixture.
+# completion/ctrace.bash, sourced in bash: COMPREPLY for options (all of --help; once a mode is
+# given, only that mode's, as ctrace MODE --help lists them), modes, analyze and merge files, --format/--unwinder values, and -p/--tid against a running fixture.
 . "$TOP/tests/integration/lib.sh"
 command -v bash >/dev/null || skip "bash is not installed"
 start_fixture threads
@@ -18,6 +18,10 @@ KT=$KT CT_DIR=$TMP/dumps FPID=$FPID bash -c '
 	echo "== --ba";       comp --ba
 	echo "== first";      comp ""
 	echo "== all";        comp --
+	echo "== threads";    comp -p 1 --threads --
+	echo "== profile";    comp --profile -p 1 --
+	echo "== sites";      comp -p 1 --memory --sites --
+	echo "== anopts";     comp analyze --
 	echo "== format";     comp -p 1 --backtraces --format ""
 	echo "== unwinder";   comp --unwinder ""
 	echo "== fail-on";    comp --threads --fail-on ""
@@ -40,6 +44,22 @@ has first analyze
 has first --threads
 part all | sort -u >"$TMP/comp-opts"
 diff "$TMP/help-opts" "$TMP/comp-opts" >"$TMP/diff" || fail "options completed differ from --help: $(cat "$TMP/diff")"
+# a mode on the line: its options only, the same as MODE --help lists
+for m in "threads:--threads" "profile:--profile" "sites:--memory --sites" "anopts:analyze"; do
+	# shellcheck disable=SC2086 # the mode words split on purpose
+	"$CTRACE" ${m#*:} --help | sed -n -E 's/^ +(-[A-Za-z0-9], )?(--[a-z0-9-]+).*/\2/p' | sort -u >"$TMP/mode-opts"
+	part "${m%%:*}" | sort -u >"$TMP/comp-mode"
+	diff "$TMP/mode-opts" "$TMP/comp-mode" >"$TMP/diff" ||
+		fail "options completed after ${m#*:} differ from its --help: $(cat "$TMP/diff")"
+done
+has threads --snapshots
+has profile --sampler
+has sites --rate
+has anopts --fail-on
+for bad in "threads --watch" "threads --rate" "threads --profile" "profile --snapshots" "sites --sampler" \
+	"anopts --pid" "anopts --unwinder"; do
+	part "${bad% *}" | grep -qx -- "${bad#* }" && fail "completing after ${bad% *} offers ${bad#* }, which it refuses"
+done
 has format text
 has format json
 has unwinder libdw

@@ -88,46 +88,47 @@ static void test_sites(void **state)
 /* Every mode-specific option against every mode: accepted where the mode uses it, a usage error
  * naming the option where it would be ignored. Written out by hand from the man page, not from
  * the table in cli/options.c, so a slip in either shows. */
+static const char *const modes[] = { "-p 9 --backtraces", "-p 9 --threads", "-p 9 --memory",
+				     "-p 9 --memory --sites", "-p 9 --profile", "analyze x", "merge x" };
+/* bt th mem sites prof analyze merge: 'y' accepted by the parser, '.' refused; help: where
+ * MODE --help lists it, when that differs */
+static const struct { const char *opt, *ok, *help; } cases[] = {
+	{ "--timeout 2", "yyy.y.." },
+	{ "--stack-bytes 4096", "yy.yy.." },
+	{ "--unwinder fp", "yy.yy.." },
+	{ "--max-frames 9", "yy.yy.." },
+	{ "--debug-dir /x", "yyyyy.." },
+	{ "--no-inlines", "yy.yy.." },
+	{ "--no-demangle", "yy.yy.." },
+	{ "--debuginfod", "yy.yy.." },
+	{ "--always-stop", "yy..y.." },
+	{ "--snapshots 2", ".y....." },
+	{ "--interval 10", ".y....." },
+	{ "--fail-on stuck", ".y...y." },
+	{ "--idle poll", ".y...y." },
+	{ "--watch 1", "..y...." },
+	{ "--top 5", "..yy..." },
+	{ "--no-arenas", "..y...." },
+	{ "--inject", "..y...." },
+	{ "-d 1", "..yyy.." },
+	{ "-r 10", "...yy.." },
+	{ "--sampler ptrace", "....y.." },
+	{ "--mode cpu", "....y.." },
+	{ "--per-pid", "....y.." },
+	{ "--children", "....y.." },
+	{ "--per-thread", "....y.." },
+	/* the modes that refuse --tid say why themselves, after parsing */
+	{ "--tid 9", "yyyyyy.", "y.y.y.." },
+	{ "-f json", "yyyyyyy" },
+	{ "-o out", "yyyyyyy" },
+	{ "-v", "yyyyyyy" },
+};
+
 static void test_option_modes(void **state)
 {
 	(void)state;
 	struct ct_env env;
 	struct ct_buf err = CT_BUF_INIT;
-	static const char *const modes[] = { "-p 9 --backtraces", "-p 9 --threads", "-p 9 --memory",
-					     "-p 9 --memory --sites", "-p 9 --profile", "analyze x",
-					     "merge x" };
-	/* bt th mem sites prof analyze merge: 'y' accepted by the parser, '.' refused */
-	static const struct { const char *opt, *ok; } cases[] = {
-		{ "--timeout 2", "yyy.y.." },
-		{ "--stack-bytes 4096", "yy.yy.." },
-		{ "--unwinder fp", "yy.yy.." },
-		{ "--max-frames 9", "yy.yy.." },
-		{ "--debug-dir /x", "yyyyy.." },
-		{ "--no-inlines", "yy.yy.." },
-		{ "--no-demangle", "yy.yy.." },
-		{ "--debuginfod", "yy.yy.." },
-		{ "--always-stop", "yy..y.." },
-		{ "--snapshots 2", ".y....." },
-		{ "--interval 10", ".y....." },
-		{ "--fail-on stuck", ".y...y." },
-		{ "--idle poll", ".y...y." },
-		{ "--watch 1", "..y...." },
-		{ "--top 5", "..yy..." },
-		{ "--no-arenas", "..y...." },
-		{ "--inject", "..y...." },
-		{ "-d 1", "..yyy.." },
-		{ "-r 10", "...yy.." },
-		{ "--sampler ptrace", "....y.." },
-		{ "--mode cpu", "....y.." },
-		{ "--per-pid", "....y.." },
-		{ "--children", "....y.." },
-		{ "--per-thread", "....y.." },
-		/* the modes that refuse --tid say why themselves, after parsing */
-		{ "--tid 9", "yyyyyy." },
-		{ "-f json", "yyyyyyy" },
-		{ "-o out", "yyyyyyy" },
-		{ "-v", "yyyyyyy" },
-	};
 	char line[256];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
@@ -154,9 +155,66 @@ static void test_option_modes(void **state)
 	ct_buf_free(&err);
 }
 
+/* MODE --help lists exactly the options MODE takes (and each once), with MODE's usage line. */
+static void test_mode_help(void **state)
+{
+	(void)state;
+	struct ct_env env;
+	struct ct_buf err = CT_BUF_INIT, help = CT_BUF_INIT;
+	char line[256], pat[64];
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		snprintf(line, sizeof(line), "%s --help", modes[m]);
+		assert_int_equal(parse(&env, &err, line), 0);
+		assert_int_equal(env.mode, CT_MODE_HELP);
+		ct_buf_reset(&help);
+		ct_cli_help(&env, &help);
+		const char *h = ct_buf_cstr(&help);
+		/* the usage block (up to the first blank line) is MODE's only */
+		const char *mode = strncmp(modes[m], "-p 9 ", 5) == 0 ? modes[m] + 5 : modes[m];
+		snprintf(pat, sizeof(pat), "%.*s", (int)strcspn(mode, "x") - (mode[0] != '-'), mode);
+		const char *blank = strstr(h, "\n\n");
+		const char *where = strstr(h, pat);
+		if (strncmp(h, "Usage: ctrace ", 14) != 0 || !blank || !where || where > blank ||
+		    (strcmp(pat, "--memory") == 0 && memmem(h, (size_t)(blank - h), "--sites", 7)) ||
+		    memmem(h, (size_t)(blank - h), "--version", 9))
+			fail_msg("'%s': the usage block is not %s's alone:\n%s", line, pat, h);
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			char name[32];
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(cases[i].opt, " "), cases[i].opt);
+			if (name[1] == '-')
+				snprintf(pat, sizeof(pat), "\n      %s ", name);
+			else
+				snprintf(pat, sizeof(pat), "\n  %s, ", name);
+			bool want = (cases[i].help ? cases[i].help : cases[i].ok)[m] == 'y';
+			const char *at = strstr(h, pat);
+			/* --profile's -d, -r, -f, --tid and --stack-bytes are listed once, in Profile options */
+			if (want != (at != NULL) || (at && strstr(at + 1, pat)))
+				fail_msg("'%s': %s is listed %s, want %s:\n%s", line, name,
+					 at ? (strstr(at + 1, pat) ? "twice" : "once") : "not at all", want ? "once" : "not at all", h);
+		}
+	}
+	/* no mode, or two: the whole text */
+	assert_int_equal(parse(&env, &err, "--help"), 0);
+	ct_buf_reset(&help);
+	ct_cli_help(&env, &help);
+	assert_string_equal(ct_buf_cstr(&help), ct_usage_text);
+	assert_int_equal(parse(&env, &err, "--help --threads --profile"), 0);
+	ct_buf_reset(&help);
+	ct_cli_help(&env, &help);
+	assert_string_equal(ct_buf_cstr(&help), ct_usage_text);
+	/* --help first, the mode after it */
+	assert_int_equal(parse(&env, &err, "--help --memory --sites"), 0);
+	ct_buf_reset(&help);
+	ct_cli_help(&env, &help);
+	assert_non_null(strstr(ct_buf_cstr(&help), "Usage: ctrace -p PID --memory --sites"));
+	ct_buf_free(&help);
+	ct_buf_free(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_defaults), cmocka_unit_test(test_errors),
-					    cmocka_unit_test(test_sites), cmocka_unit_test(test_option_modes) };
+					    cmocka_unit_test(test_sites), cmocka_unit_test(test_option_modes),
+					    cmocka_unit_test(test_mode_help) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
