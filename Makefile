@@ -205,7 +205,7 @@ $(BUILD)/fixtures/%: tests/fixtures/%.rs
 	@mkdir -p $(dir $@)
 	$(RUSTC) -g -C opt-level=0 -C force-frame-pointers=yes -o $@ $<
 check integration: $(SYM_FIXTURE_BIN)
-DEB_DEPS += g++ libiberty-dev libdebuginfod-dev rustc nodejs
+DEB_DEPS += g++ libiberty-dev libdebuginfod-dev rustc nodejs dwz
 $(BUILD)/fixtures/plugin: FIX_CFLAGS += -ldl
 $(BUILD)/fixtures/libplugin-%.so: tests/fixtures/lib/plugin.c
 	@mkdir -p $(dir $@)

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "lib/procfs.h"
 #include "symbolize/debugcache.h"
@@ -352,146 +354,296 @@ static int debuginfod_fetch(struct ct_symbolizer *s, Dwfl_Module *mod, const cha
 	return fd;
 }
 
-/* Separate debug info the standard way (build-id directories, .gnu_debuglink checked by build-id or
- * CRC); when a debuglink names a file that exists but does not match, say so once rather than use it. */
-/* The local places dwfl_standard_find_debuginfo looks in for mod's separate debug file, as a ':'-separated
- * list (build-id files under each absolute search directory; the debuglink name, or BASENAME.debug,
- * beside the file, in .debug/ there, and under each absolute directory + the file's directory). */
-static char *debug_candidates(const char *search_path, Dwfl_Module *mod, const char *file_name,
-			      const char *debuglink_file)
+/* Separate debug files. By build-id, in the absolute search directories (the administrator's and
+ * --debug-dir's), libdwfl looks; everywhere else ctrace looks itself. libdwfl's path search
+ * open()s every candidate without O_NONBLOCK, and the candidates are named by the target: its
+ * file's directory and .gnu_debuglink, and, for a dwz file (.gnu_debugaltlink), a debug file found
+ * there. A FIFO planted at any of them would block ctrace for good, a directory "opens", a device
+ * opens. Each candidate here is stat()ed, open()ed with O_NONBLOCK, fstat()ed, and used only when
+ * it is a regular file whose build-id (or else CRC) matches. */
+
+/* Candidate paths: NUL-terminated strings one after another in a ct_buf. */
+static void cand_add(struct ct_buf *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cand_add(struct ct_buf *c, const char *fmt, ...)
 {
-	const unsigned char *id = NULL;
-	GElf_Addr id_vaddr;
-	int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
-	char hex[2 * 64 + 2] = "";
-	for (int i = 0; i < idlen && i < 64; i++)
-		snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), i == 1 ? "/%02x" : "%02x", id[i]);
-	_cleanup_free_ char *local = NULL;
-	const char *slash = file_name ? strrchr(file_name, '/') : NULL;
-	if (!debuglink_file && slash && (local = ct_strf("%s.debug", slash + 1)))
-		debuglink_file = local;
-	int dlen = slash ? (int)(slash - file_name) : 0;
-	bool link = debuglink_file && !strchr(debuglink_file, '/') && file_name;
-	struct ct_buf cand = CT_BUF_INIT;
-	if (link)
-		ct_buf_printf(&cand, "%.*s/%s:%.*s/.debug/%s", dlen, file_name, debuglink_file, dlen, file_name,
-			      debuglink_file);
-	if (link && local) /* with no debuglink, libdwfl also tries the file's own name in .debug/ */
-		ct_buf_printf(&cand, ":%.*s/.debug/%s", dlen, file_name, slash + 1);
-	const char *p = search_path;
-	while (p && *p) {
-		const char *end = strchrnul(p, ':');
-		if (*p == '/' && idlen >= 2)
-			ct_buf_printf(&cand, ":%.*s/.build-id/%s.debug", (int)(end - p), p, hex);
-		if (*p == '/' && link)
-			ct_buf_printf(&cand, ":%.*s%.*s/%s", (int)(end - p), p, dlen, file_name, debuglink_file);
-		p = *end ? end + 1 : end;
-	}
-	return ct_buf_steal(&cand);
+	va_list ap;
+	va_start(ap, fmt);
+	ct_buf_vprintf(c, fmt, ap);
+	va_end(ap);
+	ct_buf_putc(c, '\0');
 }
 
-/* Walks a ':'-separated list of candidates (modified in place): the first readable regular file,
- * or NULL; *bad is set to the first that exists but is not a regular file. libdwfl open()s its
- * candidates as they come, without O_NONBLOCK: a FIFO or a device planted beside a target's
- * library would block ctrace or worse, and a directory (an empty debuglink) "opens" and leaks. */
-static const char *first_readable(char *list, const char **bad)
+/* Where the debug file of the module file file_name is looked for, as gdb and libdwfl do: the
+ * debuglink name (or, with none, BASENAME.debug and, below, BASENAME) beside the file, in each
+ * relative search directory under the file's directory (.debug), and in each absolute one
+ * followed by the file's directory and each of its tails (/usr/lib/debug/usr/lib/x, …/lib/x, …/x).
+ * A "+" or "-" before an entry (or the whole path) turns the CRC check on or off; *check_ok gets,
+ * per candidate, whether the CRC is to be checked. */
+static void main_candidates(struct ct_buf *c, struct ct_buf *check, const char *search,
+			    const char *file_name, const char *link)
 {
-	const char *found = NULL;
-	*bad = NULL;
-	for (char *c = list, *next; c && *c; c = next) {
-		next = strchrnul(c, ':');
-		if (*next)
-			*next++ = '\0';
-		struct stat st;
-		if (!*c || stat(c, &st) < 0)
-			continue;
-		if (!S_ISREG(st.st_mode)) {
-			*bad = *bad ? *bad : c;
-			continue;
+	const char *base = strrchr(file_name, '/');
+	base = base ? base + 1 : file_name;
+	int dlen = base > file_name ? (int)(base - 1 - file_name) : -1; /* -1: no directory */
+	_cleanup_free_ char *made = NULL;
+	bool link_null = !link;
+	if (link_null && !(link = made = ct_strf("%s.debug", base)))
+		return;
+	bool defcheck = true;
+	if (*search == '+' || *search == '-')
+		defcheck = *search++ == '+';
+	for (const char *p = search, *end; *p || p == search; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		bool crc = defcheck && !link_null;
+		const char *e = p;
+		if (*e == '+' || *e == '-')
+			crc = *e++ == '+' && !link_null;
+		int elen = (int)(end - e);
+		size_t before = c->len;
+		if (elen == 0 && dlen >= 0) {
+			cand_add(c, "%.*s/%s", dlen, file_name, link);
+		} else if (elen > 0 && *e != '/' && dlen >= 0) {
+			cand_add(c, "%.*s/%.*s/%s", dlen, file_name, elen, e, link);
+			if (link_null)
+				cand_add(c, "%.*s/%.*s/%s", dlen, file_name, elen, e, base);
+		} else if (elen > 0 && *e == '/' && dlen >= 0 && file_name[0] == '/') {
+			/* the file's directory, then each tail of it, then none */
+			for (const char *sub = file_name; sub && sub < file_name + dlen;) {
+				sub = memchr(sub, '/', (size_t)(file_name + dlen - sub));
+				if (!sub)
+					break;
+				sub++;
+				int slen = (int)(file_name + dlen - sub);
+				if (slen == 0)
+					break;
+				cand_add(c, "%.*s/%.*s/%s", elen, e, slen, sub, link);
+				if (link_null)
+					cand_add(c, "%.*s/%.*s/%s", elen, e, slen, sub, base);
+			}
+			cand_add(c, "%.*s/%s", elen, e, link);
+			if (link_null)
+				cand_add(c, "%.*s/%s", elen, e, base);
 		}
-		if (!found && access(c, R_OK) == 0)
-			found = c;
+		for (const char *q = c->data ? c->data + before : NULL; q && q < c->data + c->len; q += strlen(q) + 1)
+			ct_buf_putc(check, crc ? '+' : '-');
+		if (!*end)
+			break;
 	}
-	return found;
 }
 
-/* A .gnu_debuglink name comes from the target's file: libdwfl joins it to directories as it is.
- * Only a plain file name is used; anything else ("", "..", "../../x") is as if there were none
- * (libdwfl then looks for NAME.debug). An absolute name is a dwz alternate file's, from
- * .gnu_debugaltlink, which libdwfl looks for under the search directories by its base name. */
+/* Where the dwz file of a debug file (debug_name) is looked for: the .gnu_debugaltlink name as it
+ * is (absolute) or from the debug file's directory, then NAME's base name in .dwz/ there and in
+ * each absolute search directory. Only a file with the build-id the link gives is used. */
+static void alt_candidates(struct ct_buf *c, const char *search, const char *debug_name, const char *alt)
+{
+	const char *base = strrchr(alt, '/');
+	base = base ? base + 1 : alt;
+	const char *slash = debug_name ? strrchr(debug_name, '/') : NULL;
+	int dlen = slash ? (int)(slash - debug_name) : -1;
+	if (!*base)
+		return;
+	if (alt[0] == '/')
+		cand_add(c, "%s", alt);
+	else if (dlen >= 0)
+		cand_add(c, "%.*s/%s", dlen, debug_name, alt);
+	if (dlen >= 0)
+		cand_add(c, "%.*s/.dwz/%s", dlen, debug_name, base);
+	for (const char *p = search + (*search == '+' || *search == '-'), *end; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		const char *e = p + (*p == '+' || *p == '-');
+		if (*e == '/')
+			cand_add(c, "%.*s/.dwz/%s", (int)(end - e), e, base);
+	}
+}
+
+/* Opens a candidate without ever blocking: -1 when absent (or the module's own file), -2 when it
+ * exists but is not a regular file, else a descriptor (blocking again, for libdwfl). */
+static int open_candidate(const char *path, const struct stat *main_st)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode))
+		return -2;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -2; /* replaced since the stat: a FIFO opened without blocking */
+	}
+	if (main_st && st.st_dev == main_st->st_dev && st.st_ino == main_st->st_ino) {
+		close(fd);
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
+/* Whether fd's ELF build-id is id. ELF_C_READ, not mmap: the file may be cut short under us. */
+static bool build_id_is(int fd, const void *id, size_t idlen)
+{
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	const void *got = NULL;
+	ssize_t n = e ? dwelf_elf_gnu_build_id(e, &got) : -1;
+	bool ok = n > 0 && (size_t)n == idlen && memcmp(got, id, idlen) == 0;
+	if (e)
+		elf_end(e);
+	return ok;
+}
+
+/* Whether fd's contents have the .gnu_debuglink CRC (zlib's CRC-32, as binutils computes it). */
+static bool crc_is(int fd, uint32_t want)
+{
+	unsigned char buf[16384];
+	uLong crc = crc32(0, NULL, 0);
+	off_t off = 0;
+	ssize_t n;
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		crc = crc32(crc, buf, (uInt)n);
+		off += n;
+	}
+	return n == 0 && (uint32_t)crc == want;
+}
+
+/* A .gnu_debuglink name comes from the target's file. Only a plain file name is used; anything else
+ * ("", "..", "../../x", "/x") is as if there were none (then NAME.debug is looked for). */
 static const char *safe_debuglink(const char *link)
 {
-	if (!link || link[0] == '/')
-		return link;
-	if (!*link || strchr(link, '/') || strcmp(link, ".") == 0 || strcmp(link, "..") == 0)
+	if (!link || !*link || strchr(link, '/') || strcmp(link, ".") == 0 || strcmp(link, "..") == 0)
 		return NULL;
 	return link;
+}
+
+/* The first candidate that is a regular file and matches; *found_bad: the first that exists but is
+ * a FIFO, device or directory; *mismatch: the first regular file that does not match. */
+struct cand_result {
+	int fd;
+	char *name;
+	char *bad;
+	char *mismatch;
+};
+
+static void try_candidates(const struct ct_buf *c, const struct ct_buf *check, const struct stat *main_st,
+			   const void *id, size_t idlen, uint32_t crc, struct cand_result *r)
+{
+	size_t i = 0;
+	for (const char *q = c->data; q && q < c->data + c->len && r->fd < 0; q += strlen(q) + 1, i++) {
+		int fd = open_candidate(q, main_st);
+		if (fd == -2 && !r->bad)
+			r->bad = strdup(q);
+		if (fd < 0)
+			continue;
+		bool crc_check = crc && check && i < check->len && check->data[i] == '+';
+		bool ok = idlen ? build_id_is(fd, id, idlen) : !crc_check || crc_is(fd, crc);
+		if (ok && (r->name = strdup(q))) {
+			r->fd = fd;
+			break;
+		}
+		if (!r->mismatch)
+			r->mismatch = strdup(q);
+		close(fd);
+	}
+}
+
+static int find_debug_file(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			   const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			   char **debuginfo_file_name, bool alt)
+{
+	struct ct_symbolizer *s = *userdata;
+	Dwarf_Addr dwbias;
+	if (!alt) {
+		/* by build-id, through the cache of inflated copies (debugcache.h) */
+		int cfd = ct_debugcache_find(mod, s ? s->debuginfo_path : NULL, debuginfo_file_name);
+		if (cfd >= 0)
+			return cfd;
+	}
+	/* by build-id in the absolute search directories, which the administrator or the user chose */
+	errno = 0;
+	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					      debuglink_crc, debuginfo_file_name);
+	if (fd >= 0 || !s || !file_name)
+		return fd;
+	dwbias = (Dwarf_Addr)-1;
+	dwfl_module_info(mod, NULL, NULL, NULL, &dwbias, NULL, NULL, NULL);
+	if (!alt && dwbias != (Dwarf_Addr)-1)
+		return fd; /* libdwfl took the file itself */
+
+	/* by name, near the file: what ctrace opens itself */
+	const void *id = NULL;
+	ssize_t idlen = 0;
+	struct ct_buf cands = CT_BUF_INIT, check = CT_BUF_INIT;
+	struct cand_result r = { -1, NULL, NULL, NULL };
+	if (alt) {
+		Dwarf_Addr bias;
+		Dwarf *dw = dwfl_module_getdwarf(mod, &bias); /* set already: no recursion */
+		const char *altname = NULL;
+		idlen = dw ? dwelf_dwarf_gnu_debugaltlink(dw, &altname, &id) : -1;
+		if (idlen <= 0 || !altname)
+			return -1;
+		alt_candidates(&cands, s->debuginfo_path, file_name, altname);
+		try_candidates(&cands, NULL, NULL, id, (size_t)idlen, 0, &r);
+	} else {
+		const unsigned char *bid = NULL;
+		GElf_Addr vaddr;
+		idlen = dwfl_module_build_id(mod, &bid, &vaddr);
+		id = bid;
+		if (idlen < 0)
+			idlen = 0;
+		struct stat main_st;
+		bool have_main = stat(file_name, &main_st) == 0;
+		const char *link = safe_debuglink(debuglink_file);
+		main_candidates(&cands, &check, s->debuginfo_path, file_name, link);
+		/* and from the file's real path when its name is a symlink */
+		_cleanup_free_ char *canon = realpath(file_name, NULL);
+		if (canon && strcmp(canon, file_name) != 0)
+			main_candidates(&cands, &check, s->debuginfo_path, canon, link);
+		try_candidates(&cands, &check, have_main ? &main_st : NULL, id, (size_t)idlen,
+			       link ? debuglink_crc : 0, &r);
+	}
+	ct_buf_free(&cands);
+	ct_buf_free(&check);
+	_cleanup_free_ char *name = strndup(modname, name_len(modname));
+	if (r.bad && name && !warned_about(s, name))
+		warn(s, "%s: %s is not a regular file; ignored", name, r.bad);
+	if (r.fd >= 0) {
+		*debuginfo_file_name = r.name;
+		r.name = NULL;
+	} else if (!alt && s->debuginfod) {
+		r.fd = debuginfod_fetch(s, mod, modname, debuginfo_file_name);
+	}
+	if (r.fd < 0 && r.mismatch && name && !warned_about(s, name))
+		warn(s, "%s: %s file %s is unreadable or does not match it (%s); ignored", name,
+		     alt ? "dwz" : "debug", r.mismatch, idlen > 0 ? "build-id" : "CRC");
+	free(r.name);
+	free(r.bad);
+	free(r.mismatch);
+	return r.fd;
 }
 
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
 			  char **debuginfo_file_name)
 {
-	/* By build-id first, through the cache of inflated copies (debugcache.h): this must come before
-	 * dwfl_standard_find_debuginfo, which keeps its own handle on the compressed file it finds. */
-	struct ct_symbolizer *self = *userdata;
-	int cfd = ct_debugcache_find(mod, self ? self->debuginfo_path : NULL, debuginfo_file_name);
-	if (cfd >= 0)
-		return cfd;
-	/* libdwfl asks debuginfod itself whenever DEBUGINFOD_URLS was set at start-up, with no time
-	 * budget: hide the variable for the local search, and ask below, bounded, when opted in. */
-	struct ct_symbolizer *s = *userdata;
-	/* When no local candidate exists, libdwfl would go on to dlopen libdebuginfod and, with it, libcurl,
-	 * GnuTLS and Kerberos (~35 libraries, milliseconds of relocation) only to find no server: skip
-	 * it. An absolute debuglink is a dwz alternate file, whose own build-id lookup libdwfl does. */
-	debuglink_file = safe_debuglink(debuglink_file);
-	_cleanup_free_ char *cands = s ? debug_candidates(s->debuginfo_path, mod, file_name, debuglink_file) : NULL;
-	/* libdwfl searches again from the file's real path when its name is a symlink */
-	_cleanup_free_ char *canon = file_name ? realpath(file_name, NULL) : NULL;
-	if (cands && canon && strcmp(canon, file_name) != 0) {
-		_cleanup_free_ char *more = debug_candidates(s->debuginfo_path, mod, canon, debuglink_file);
-		char *both = more ? ct_strf("%s:%s", cands, more) : NULL;
-		if (both) {
-			free(cands);
-			cands = both;
-		}
-	}
-	const char *bad = NULL;
-	const char *found = first_readable(cands, &bad);
-	bool try_local = !cands || found || (debuglink_file && strchr(debuglink_file, '/'));
-	int fd = -1;
-	if (bad) {
-		/* by build-id only (directories the administrator controls): no path search near the file */
-		_cleanup_free_ char *name = strndup(modname, name_len(modname));
-		if (name && !warned_about(s, name))
-			warn(s, "%s: %s is not a regular file; the debug files beside the module are not searched",
-			     name, bad);
-		try_local = false;
-		fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-						  debuglink_crc, debuginfo_file_name);
-	}
-	if (try_local) {
-		const char *urls = getenv("DEBUGINFOD_URLS");
-		_cleanup_free_ char *saved = urls ? strdup(urls) : NULL;
-		if (urls && saved)
-			unsetenv("DEBUGINFOD_URLS");
-		fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-						  debuglink_crc, debuginfo_file_name);
-		if (saved)
-			setenv("DEBUGINFOD_URLS", saved, 1);
-	}
-	if (fd < 0 && s && s->debuginfod)
-		fd = debuginfod_fetch(s, mod, modname, debuginfo_file_name);
-	if (fd >= 0 || !s || !file_name || !try_local)
-		return fd;
-	/* a candidate exists but libdwfl refused it: it does not match (build-id or CRC) */
-	if (found) {
-		_cleanup_free_ char *name = strndup(modname, name_len(modname));
-		const unsigned char *id = NULL;
-		GElf_Addr id_vaddr;
-		if (name && !warned_about(s, name))
-			warn(s, "%s: debug file %s is unreadable or does not match it (%s); ignored", name, found,
-			     dwfl_module_build_id(mod, &id, &id_vaddr) > 0 ? "build-id" : "CRC");
+	/* libdwfl asks for a module's debug file only while it has none, and for its dwz file once it
+	 * has one: a debug file (or DWARF in the main file) already set tells the two apart. */
+	Dwarf_Addr dwbias = (Dwarf_Addr)-1;
+	dwfl_module_info(mod, NULL, NULL, NULL, &dwbias, NULL, NULL, NULL);
+	bool alt = dwbias != (Dwarf_Addr)-1;
+	int fd = find_debug_file(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+				 debuginfo_file_name, alt);
+	if (alt) {
+		/* Without a dwz file, libdw would look for one itself the first time a DIE refers to it
+		 * (dwarf_getalt), open()ing the link's name, blocking, and using it unchecked. (Dwarf *)-1
+		 * is dwarf_getalt's own "looked, there is none"; libdwfl replaces it with the file found
+		 * here when that opens as DWARF (dwarf_setalt). test_symbols_debuginfo case 8 hangs if
+		 * libdw ever stops honouring it. */
+		Dwarf_Addr bias;
+		Dwarf *dw = dwfl_module_getdwarf(mod, &bias); /* set already: no recursion */
+		if (dw)
+			dwarf_setalt(dw, (Dwarf *)-1);
 	}
 	return fd;
 }

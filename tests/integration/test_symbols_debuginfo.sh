@@ -1,5 +1,5 @@
 # Separate debug info: build-id directories and .gnu_debuglink (CRC-checked) under --debug-dir,
-# MiniDebugInfo (.gnu_debugdata), and bad input: a truncated or corrupted debug file, a debuglink whose
+# MiniDebugInfo (.gnu_debugdata), dwz files (.gnu_debugaltlink), and bad input: a truncated or corrupted debug file, a debuglink whose
 # CRC does not match, a module gone from disk. Bad input costs that module its names, with one
 # warning, and every frame is still printed.
 . "$TOP/tests/integration/lib.sh"
@@ -134,6 +134,57 @@ one_warning "directory debuglink" "$B/chain.debug is not a regular file"
 assert_not_traced "$FPID"
 kill -KILL "$FPID"
 rmdir "$B/chain.debug"
+
+# 8. a dwz file (.gnu_debugaltlink in the debug file, here with the names of inlined functions):
+# found by its absolute name, or in .dwz/ beside the debug file, and used only with the build-id
+# the link gives. The debug file beside the module is the target's, so is the dwz name in it: a
+# FIFO there must not block ctrace (libdwfl's own search opened "DIR/.dwz/NAME" blocking).
+if command -v dwz >/dev/null; then
+	D=$TMP/dwz
+	mkdir -p "$D/.dwz"
+	cp "$FIXTURES/inlined" "$D/inl"
+	cp "$FIXTURES/inlined" "$D/inl2"
+	objcopy --only-keep-debug "$D/inl" "$D/inl.debug"
+	objcopy --only-keep-debug "$D/inl2" "$D/inl2.debug"
+	dwz -m "$D/common.dwz" -M "$D/common.dwz" "$D/inl.debug" "$D/inl2.debug" ||
+		fail "harness: dwz could not make a common file"
+	readelf -S "$D/inl.debug" 2>/dev/null | grep -q gnu_debugaltlink || fail "harness: dwz wrote no altlink"
+	strip --strip-all "$D/inl"
+	objcopy --add-gnu-debuglink="$D/inl.debug" "$D/inl"
+	inlined_named() { # $1 label
+		for f in inner_inl middle_inl; do
+			printf '%s\n' "$OUT" | grep -Eq " in $f \[inlined\] \(inl\)" || fail "$1: $f not named: $OUT"
+		done
+	}
+	inlined_unnamed() { # $1 label
+		printf '%s\n' "$OUT" | grep -Eq ' in \?\? \[inlined\] \(inl\)' || fail "$1: want an unnamed inlined frame: $OUT"
+		printf '%s\n' "$OUT" | grep -Eq ' in host\+0x[0-9a-f]+ \(inl\)' || fail "$1: host lost: $OUT"
+	}
+	FIXTURES=$D start_fixture inl
+	expect_exit 0 timeout 30 "$CTRACE" -p "$FPID" --backtraces
+	inlined_named "dwz by absolute name"
+	[ -z "$ERR" ] || fail "dwz: unexpected warnings: $ERR"
+	mv "$D/common.dwz" "$D/.dwz/common.dwz"
+	expect_exit 0 timeout 30 "$CTRACE" -p "$FPID" --backtraces
+	inlined_named "dwz in .dwz/"
+	[ -z "$ERR" ] || fail "dwz in .dwz/: unexpected warnings: $ERR"
+	# another file by that name: not used (its build-id differs), said once
+	mv "$D/.dwz/common.dwz" "$D/common.dwz.good"
+	cp "$D/inl2.debug" "$D/common.dwz"
+	expect_exit 0 timeout 30 "$CTRACE" -p "$FPID" --backtraces
+	inlined_unnamed "dwz mismatch"
+	one_warning "dwz mismatch" "dwz file $D/common.dwz .*does not match it (build-id)"
+	# FIFOs wherever the dwz file is looked for near the debug file
+	rm "$D/common.dwz"
+	mkfifo "$D/common.dwz" "$D/.dwz/common.dwz"
+	expect_exit 0 timeout 30 "$CTRACE" -p "$FPID" --backtraces
+	inlined_unnamed "dwz FIFO"
+	one_warning "dwz FIFO" "$D/common.dwz is not a regular file"
+	assert_not_traced "$FPID"
+	kill -KILL "$FPID"
+else
+	note "8 not run: dwz is not installed (make deps installs it)"
+fi
 
 # 6. a module gone from disk that cannot be reopened (no CAP_SYS_ADMIN for map_files)
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
