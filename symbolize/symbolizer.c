@@ -1189,6 +1189,18 @@ static int jit_frame(struct ct_symbolizer *s, uint64_t pc, uint64_t pc_adj, stru
 	return 1;
 }
 
+/* Whether die's DWARF refers to a dwz file that was not found. Its inline records then point into
+ * the missing file, and libdw's dwarf_getscopes, unable to reach an inlined function's origin,
+ * drops its array without freeing it (fuzz_elf found the leak): such frames are named by the
+ * module's symbols instead. */
+static bool dwz_missing(Dwarf_Die *die)
+{
+	Dwarf *dw = die ? dwarf_cu_getdwarf(die->cu) : NULL;
+	const char *name;
+	const void *id;
+	return dw && dwelf_dwarf_gnu_debugaltlink(dw, &name, &id) > 0 && !dwarf_getalt(dw);
+}
+
 static int sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
 {
 	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
@@ -1243,7 +1255,7 @@ static int sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, str
 				dwarf_lineno(dl, &line);
 			}
 		}
-		if (cudie)
+		if (cudie && !dwz_missing(cudie))
 			nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
 		else
 			check_dwarf(s, mod, modname);
@@ -1444,7 +1456,7 @@ static bool subprogram_at(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t pc
 	Dwarf_Die fb, *cu = dwfl_module_addrdie(mod, pc, ret_bias);
 	if (!cu && cu_fallback(s, mod, pc, &fb, ret_bias))
 		cu = &fb;
-	if (!cu || dwarf_srclang(cu) == DW_LANG_Mips_Assembler)
+	if (!cu || dwarf_srclang(cu) == DW_LANG_Mips_Assembler || dwz_missing(cu))
 		return false;
 	Dwarf_Die *scopes = NULL;
 	int n = dwarf_getscopes(cu, pc - *ret_bias, &scopes);
