@@ -167,7 +167,7 @@ fuzz: $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=$(BUILD)/fuzz/%),$(FUZZ_BIN))
 		name=$$(basename $$f); work=$(FUZZ_WORK)/$$name.corpus; mkdir -p $$work; \
 		seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
-		ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
+		ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0 \
 			$$f -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) \
 			-max_len=65536 -timeout=10 -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_WORK)/$$name- \
 			-print_final_stats=1 $$work $$seeds 2>$(FUZZ_WORK)/$$name.log || \
