@@ -272,27 +272,35 @@ static unsigned help_mode(const struct ct_env *env, int argc, char **argv)
  * which analyze and merge do not take. */
 enum help_section { H_USAGE, H_PLAIN, H_MODES, H_OPTIONS, H_PROFILE };
 
+/* The modes of the option named name in option_modes ("-d" and "-r" by their short name). */
+static bool option_modes_of(const char *name, unsigned *ret)
+{
+	for (size_t i = 0; i < CT_ARRAY_SIZE(option_modes); i++)
+		if (strcmp(option_modes[i].name, name) == 0) {
+			*ret = option_modes[i].modes;
+			return true;
+		}
+	return false;
+}
+
 static unsigned help_entry_modes(enum help_section sec, const char *line, size_t len)
 {
+	/* first match wins: "--memory --sites" before "--memory" */
+	static const struct {
+		const char *word;
+		unsigned mode;
+	} usage_words[] = { { "--memory --sites", M_SITES }, { "--memory", M_MEM }, { "--backtraces", M_BT },
+			    { "--threads", M_TH }, { "--profile", M_PROF }, { "ctrace analyze", M_AN },
+			    { "ctrace merge", M_MERGE } };
 	const unsigned all = M_BT | M_TH | M_MEM | M_SITES | M_PROF | M_AN | M_MERGE;
 	char name[32] = "";
+	unsigned modes;
 	const char *p;
 	switch (sec) {
 	case H_USAGE:
-		if (memmem(line, len, "--memory --sites", 16))
-			return M_SITES;
-		if (memmem(line, len, "--memory", 8))
-			return M_MEM;
-		if (memmem(line, len, "--backtraces", 12))
-			return M_BT;
-		if (memmem(line, len, "--threads", 9))
-			return M_TH;
-		if (memmem(line, len, "--profile", 9))
-			return M_PROF;
-		if (memmem(line, len, "ctrace analyze", 14))
-			return M_AN;
-		if (memmem(line, len, "ctrace merge", 12))
-			return M_MERGE;
+		for (size_t w = 0; w < CT_ARRAY_SIZE(usage_words); w++)
+			if (memmem(line, len, usage_words[w].word, strlen(usage_words[w].word)))
+				return usage_words[w].mode;
 		return 0; /* ctrace --help | --version */
 	case H_MODES:
 		p = line + strspn(line, " ");
@@ -310,9 +318,8 @@ static unsigned help_entry_modes(enum help_section sec, const char *line, size_t
 		if (p[0] == '-' && p[1] != '-' && n == 2) {
 			memcpy(name, p, 2); /* "-d, --duration": the table knows -d and -r by their short name */
 			name[2] = '\0';
-			for (size_t i = 0; i < CT_ARRAY_SIZE(option_modes); i++)
-				if (strcmp(option_modes[i].name, name) == 0)
-					return option_modes[i].modes;
+			if (option_modes_of(name, &modes))
+				return modes;
 			p += strspn(p + n, ", ") + n;
 			n = strcspn(p, " \n");
 		}
@@ -324,10 +331,7 @@ static unsigned help_entry_modes(enum help_section sec, const char *line, size_t
 			return all & ~(unsigned)(M_AN | M_MERGE);
 		if (strcmp(name, "--tid") == 0) /* the others refuse it, with a reason of their own */
 			return M_BT | M_PROF | M_MEM;
-		for (size_t i = 0; i < CT_ARRAY_SIZE(option_modes); i++)
-			if (strcmp(option_modes[i].name, name) == 0)
-				return option_modes[i].modes;
-		return all;
+		return option_modes_of(name, &modes) ? modes : all;
 	default:
 		return all;
 	}
@@ -378,10 +382,8 @@ void ct_cli_help(const struct ct_env *env, struct ct_buf *out)
 		} else if (strncmp(line, "Profile options:", 16) == 0) {
 			sec = H_PROFILE;
 			keep = want == M_PROF;
-		} else if (!indented || sec == H_USAGE) {
-			if (sec == H_USAGE && indented && strncmp(line, "       ctrace", 13) != 0) {
-				/* a usage line's continuation keeps its entry's choice */
-			} else if (sec == H_PLAIN) {
+		} else if (!indented) { /* an indented line keeps its entry's choice */
+			if (sec == H_PLAIN) {
 				keep = true;
 			} else if (sec == H_PROFILE) {
 				keep = want == M_PROF;
@@ -392,7 +394,7 @@ void ct_cli_help(const struct ct_env *env, struct ct_buf *out)
 			}
 		}
 		if (keep) {
-			if (sec == H_USAGE && !indented && strncmp(line, "       ctrace", 13) == 0 && !usage_started) {
+			if (sec == H_USAGE && strncmp(line, "       ctrace", 13) == 0 && !usage_started) {
 				ct_buf_puts(out, "Usage:");
 				ct_buf_append(out, line + 6, len - 6);
 			} else {
