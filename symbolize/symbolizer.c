@@ -362,11 +362,13 @@ static int debuginfod_fetch(struct ct_symbolizer *s, Dwfl_Module *mod, const cha
  * opens. Each candidate here is stat()ed, open()ed with O_NONBLOCK, fstat()ed, and used only when
  * it is a regular file whose build-id (or else CRC) matches. */
 
-/* Candidate paths: NUL-terminated strings one after another in a ct_buf. */
-static void cand_add(struct ct_buf *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void cand_add(struct ct_buf *c, const char *fmt, ...)
+/* Candidates: NUL-terminated strings one after another in a ct_buf, each a path after one flag
+ * character, '+' when a .gnu_debuglink CRC is to be checked, else '-'. */
+static void cand_add(struct ct_buf *c, bool crc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void cand_add(struct ct_buf *c, bool crc, const char *fmt, ...)
 {
 	va_list ap;
+	ct_buf_putc(c, crc ? '+' : '-');
 	va_start(ap, fmt);
 	ct_buf_vprintf(c, fmt, ap);
 	va_end(ap);
@@ -377,10 +379,9 @@ static void cand_add(struct ct_buf *c, const char *fmt, ...)
  * debuglink name (or, with none, BASENAME.debug and, below, BASENAME) beside the file, in each
  * relative search directory under the file's directory (.debug), and in each absolute one
  * followed by the file's directory and each of its tails (/usr/lib/debug/usr/lib/x, …/lib/x, …/x).
- * A "+" or "-" before an entry (or the whole path) turns the CRC check on or off; *check_ok gets,
- * per candidate, whether the CRC is to be checked. */
-static void main_candidates(struct ct_buf *c, struct ct_buf *check, const char *search,
-			    const char *file_name, const char *link)
+ * A "+" or "-" before an entry (or the whole path) turns the CRC check on or off for its
+ * candidates. */
+static void main_candidates(struct ct_buf *c, const char *search, const char *file_name, const char *link)
 {
 	const char *base = strrchr(file_name, '/');
 	base = base ? base + 1 : file_name;
@@ -399,13 +400,12 @@ static void main_candidates(struct ct_buf *c, struct ct_buf *check, const char *
 		if (*e == '+' || *e == '-')
 			crc = *e++ == '+' && !link_null;
 		int elen = (int)(end - e);
-		size_t before = c->len;
 		if (elen == 0 && dlen >= 0) {
-			cand_add(c, "%.*s/%s", dlen, file_name, link);
+			cand_add(c, crc, "%.*s/%s", dlen, file_name, link);
 		} else if (elen > 0 && *e != '/' && dlen >= 0) {
-			cand_add(c, "%.*s/%.*s/%s", dlen, file_name, elen, e, link);
+			cand_add(c, crc, "%.*s/%.*s/%s", dlen, file_name, elen, e, link);
 			if (link_null)
-				cand_add(c, "%.*s/%.*s/%s", dlen, file_name, elen, e, base);
+				cand_add(c, crc, "%.*s/%.*s/%s", dlen, file_name, elen, e, base);
 		} else if (elen > 0 && *e == '/' && dlen >= 0 && file_name[0] == '/') {
 			/* the file's directory, then each tail of it, then none */
 			for (const char *sub = file_name; sub && sub < file_name + dlen;) {
@@ -416,16 +416,14 @@ static void main_candidates(struct ct_buf *c, struct ct_buf *check, const char *
 				int slen = (int)(file_name + dlen - sub);
 				if (slen == 0)
 					break;
-				cand_add(c, "%.*s/%.*s/%s", elen, e, slen, sub, link);
+				cand_add(c, crc, "%.*s/%.*s/%s", elen, e, slen, sub, link);
 				if (link_null)
-					cand_add(c, "%.*s/%.*s/%s", elen, e, slen, sub, base);
+					cand_add(c, crc, "%.*s/%.*s/%s", elen, e, slen, sub, base);
 			}
-			cand_add(c, "%.*s/%s", elen, e, link);
+			cand_add(c, crc, "%.*s/%s", elen, e, link);
 			if (link_null)
-				cand_add(c, "%.*s/%s", elen, e, base);
+				cand_add(c, crc, "%.*s/%s", elen, e, base);
 		}
-		for (const char *q = c->data ? c->data + before : NULL; q && q < c->data + c->len; q += strlen(q) + 1)
-			ct_buf_putc(check, crc ? '+' : '-');
 		if (!*end)
 			break;
 	}
@@ -443,16 +441,16 @@ static void alt_candidates(struct ct_buf *c, const char *search, const char *deb
 	if (!*base)
 		return;
 	if (alt[0] == '/')
-		cand_add(c, "%s", alt);
+		cand_add(c, false, "%s", alt);
 	else if (dlen >= 0)
-		cand_add(c, "%.*s/%s", dlen, debug_name, alt);
+		cand_add(c, false, "%.*s/%s", dlen, debug_name, alt);
 	if (dlen >= 0)
-		cand_add(c, "%.*s/.dwz/%s", dlen, debug_name, base);
+		cand_add(c, false, "%.*s/.dwz/%s", dlen, debug_name, base);
 	for (const char *p = search + (*search == '+' || *search == '-'), *end; *p; p = *end ? end + 1 : end) {
 		end = strchrnul(p, ':');
 		const char *e = p + (*p == '+' || *p == '-');
 		if (*e == '/')
-			cand_add(c, "%.*s/.dwz/%s", (int)(end - e), e, base);
+			cand_add(c, false, "%.*s/.dwz/%s", (int)(end - e), e, base);
 	}
 }
 
@@ -517,8 +515,9 @@ static const char *safe_debuglink(const char *link)
 	return link;
 }
 
-/* The first candidate that is a regular file and matches; *found_bad: the first that exists but is
- * a FIFO, device or directory; *mismatch: the first regular file that does not match. */
+/* fd and name: the first candidate that is a regular file and matches (build-id, else CRC where
+ * its flag says); bad: the first that exists but is a FIFO, device or directory; mismatch: the
+ * first regular file that does not match. */
 struct cand_result {
 	int fd;
 	char *name;
@@ -526,18 +525,17 @@ struct cand_result {
 	char *mismatch;
 };
 
-static void try_candidates(const struct ct_buf *c, const struct ct_buf *check, const struct stat *main_st,
-			   const void *id, size_t idlen, uint32_t crc, struct cand_result *r)
+static void try_candidates(const struct ct_buf *c, const struct stat *main_st, const void *id, size_t idlen,
+			   uint32_t crc, struct cand_result *r)
 {
-	size_t i = 0;
-	for (const char *q = c->data; q && q < c->data + c->len && r->fd < 0; q += strlen(q) + 1, i++) {
+	for (const char *f = c->data; f && f < c->data + c->len && r->fd < 0; f += strlen(f) + 1) {
+		const char *q = f + 1; /* after the CRC flag */
 		int fd = open_candidate(q, main_st);
 		if (fd == -2 && !r->bad)
 			r->bad = strdup(q);
 		if (fd < 0)
 			continue;
-		bool crc_check = crc && check && i < check->len && check->data[i] == '+';
-		bool ok = idlen ? build_id_is(fd, id, idlen) : !crc_check || crc_is(fd, crc);
+		bool ok = idlen ? build_id_is(fd, id, idlen) : !(crc && *f == '+') || crc_is(fd, crc);
 		if (ok && (r->name = strdup(q))) {
 			r->fd = fd;
 			break;
@@ -548,12 +546,21 @@ static void try_candidates(const struct ct_buf *c, const struct ct_buf *check, c
 	}
 }
 
+/* Whether libdwfl holds mod's debug file (or DWARF in its main file): dwbias is set then. */
+static bool has_debug_file(Dwfl_Module *mod)
+{
+	Dwarf_Addr dwbias = (Dwarf_Addr)-1;
+	dwfl_module_info(mod, NULL, NULL, NULL, &dwbias, NULL, NULL, NULL);
+	return dwbias != (Dwarf_Addr)-1;
+}
+
+/* mod's debug file, or with alt_of (the module's Dwarf) its dwz file. */
 static int find_debug_file(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			   const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
-			   char **debuginfo_file_name, bool alt)
+			   char **debuginfo_file_name, Dwarf *alt_of)
 {
 	struct ct_symbolizer *s = *userdata;
-	Dwarf_Addr dwbias;
+	bool alt = alt_of != NULL;
 	if (!alt) {
 		/* by build-id, through the cache of inflated copies (debugcache.h) */
 		int cfd = ct_debugcache_find(mod, s ? s->debuginfo_path : NULL, debuginfo_file_name);
@@ -561,30 +568,25 @@ static int find_debug_file(Dwfl_Module *mod, void **userdata, const char *modnam
 			return cfd;
 	}
 	/* by build-id in the absolute search directories, which the administrator or the user chose */
-	errno = 0;
 	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
 					      debuglink_crc, debuginfo_file_name);
 	if (fd >= 0 || !s || !file_name)
 		return fd;
-	dwbias = (Dwarf_Addr)-1;
-	dwfl_module_info(mod, NULL, NULL, NULL, &dwbias, NULL, NULL, NULL);
-	if (!alt && dwbias != (Dwarf_Addr)-1)
+	if (!alt && has_debug_file(mod))
 		return fd; /* libdwfl took the file itself */
 
 	/* by name, near the file: what ctrace opens itself */
 	const void *id = NULL;
 	ssize_t idlen = 0;
-	struct ct_buf cands = CT_BUF_INIT, check = CT_BUF_INIT;
+	struct ct_buf cands = CT_BUF_INIT;
 	struct cand_result r = { -1, NULL, NULL, NULL };
 	if (alt) {
-		Dwarf_Addr bias;
-		Dwarf *dw = dwfl_module_getdwarf(mod, &bias); /* set already: no recursion */
 		const char *altname = NULL;
-		idlen = dw ? dwelf_dwarf_gnu_debugaltlink(dw, &altname, &id) : -1;
+		idlen = dwelf_dwarf_gnu_debugaltlink(alt_of, &altname, &id);
 		if (idlen <= 0 || !altname)
 			return -1;
 		alt_candidates(&cands, s->debuginfo_path, file_name, altname);
-		try_candidates(&cands, NULL, NULL, id, (size_t)idlen, 0, &r);
+		try_candidates(&cands, NULL, id, (size_t)idlen, 0, &r);
 	} else {
 		const unsigned char *bid = NULL;
 		GElf_Addr vaddr;
@@ -595,16 +597,14 @@ static int find_debug_file(Dwfl_Module *mod, void **userdata, const char *modnam
 		struct stat main_st;
 		bool have_main = stat(file_name, &main_st) == 0;
 		const char *link = safe_debuglink(debuglink_file);
-		main_candidates(&cands, &check, s->debuginfo_path, file_name, link);
+		main_candidates(&cands, s->debuginfo_path, file_name, link);
 		/* and from the file's real path when its name is a symlink */
 		_cleanup_free_ char *canon = realpath(file_name, NULL);
 		if (canon && strcmp(canon, file_name) != 0)
-			main_candidates(&cands, &check, s->debuginfo_path, canon, link);
-		try_candidates(&cands, &check, have_main ? &main_st : NULL, id, (size_t)idlen,
-			       link ? debuglink_crc : 0, &r);
+			main_candidates(&cands, s->debuginfo_path, canon, link);
+		try_candidates(&cands, have_main ? &main_st : NULL, id, (size_t)idlen, link ? debuglink_crc : 0, &r);
 	}
 	ct_buf_free(&cands);
-	ct_buf_free(&check);
 	_cleanup_free_ char *name = strndup(modname, name_len(modname));
 	if (r.bad && name && !warned_about(s, name))
 		warn(s, "%s: %s is not a regular file; ignored", name, r.bad);
@@ -629,21 +629,20 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 {
 	/* libdwfl asks for a module's debug file only while it has none, and for its dwz file once it
 	 * has one: a debug file (or DWARF in the main file) already set tells the two apart. */
-	Dwarf_Addr dwbias = (Dwarf_Addr)-1;
-	dwfl_module_info(mod, NULL, NULL, NULL, &dwbias, NULL, NULL, NULL);
-	bool alt = dwbias != (Dwarf_Addr)-1;
+	Dwarf_Addr bias;
+	bool alt = has_debug_file(mod);
+	Dwarf *dw = alt ? dwfl_module_getdwarf(mod, &bias) : NULL; /* set already: no recursion */
+	if (alt && !dw)
+		return -1;
 	int fd = find_debug_file(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
-				 debuginfo_file_name, alt);
-	if (alt) {
+				 debuginfo_file_name, dw);
+	if (dw) {
 		/* Without a dwz file, libdw would look for one itself the first time a DIE refers to it
 		 * (dwarf_getalt), open()ing the link's name, blocking, and using it unchecked. (Dwarf *)-1
 		 * is dwarf_getalt's own "looked, there is none"; libdwfl replaces it with the file found
 		 * here when that opens as DWARF (dwarf_setalt). test_symbols_debuginfo case 8 hangs if
 		 * libdw ever stops honouring it. */
-		Dwarf_Addr bias;
-		Dwarf *dw = dwfl_module_getdwarf(mod, &bias); /* set already: no recursion */
-		if (dw)
-			dwarf_setalt(dw, (Dwarf *)-1);
+		dwarf_setalt(dw, (Dwarf *)-1);
 	}
 	return fd;
 }
