@@ -127,6 +127,18 @@ int ct_debugcache_inflate(int fd, const char *path)
 			if (!nd)
 				goto out_out;
 			*nd = *d;
+		} else if (sh.sh_type == SHT_NOBITS && sh.sh_size > 0) {
+			/* A section without data would be read back from the new file by the size
+			 * pass below, leaving a block that fails the write with "unknown version"
+			 * (every separate debug file has such sections); without data its size
+			 * would also be written as 0. A NOBITS block takes no room in the file. */
+			Elf_Data *nd = elf_newdata(ns);
+			if (!nd)
+				goto out_out;
+			nd->d_type = ELF_T_BYTE;
+			nd->d_size = sh.sh_size;
+			nd->d_align = 1;
+			nd->d_version = EV_CURRENT;
 		}
 		if (!gelf_update_shdr(ns, &sh))
 			goto out_out;
