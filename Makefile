@@ -116,9 +116,10 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
-# --profile: pprof output is gzip-compressed with zlib; its test reads it with go tool pprof
+# --profile: pprof output is gzip-compressed with zlib; its test reads it with go tool pprof; the
+# folded output is rendered by the vendored flamegraph.pl (tests/vendor/FlameGraph) with perl
 LIBS += -lz
-DEB_DEPS += zlib1g-dev golang-go linux-perf python3-jsonschema
+DEB_DEPS += zlib1g-dev golang-go linux-perf python3-jsonschema perl
 
 # --profile: accuracy and overhead against perf record (see bench/bench-profile.sh); ctrace's peak
 # RSS with GNU time

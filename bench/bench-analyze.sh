@@ -8,7 +8,9 @@ BUILD=${1:-build}
 SIZE_MB=${SIZE_MB:-100}
 CTRACE="$BUILD/ctrace"
 TMP=$(mktemp -d /tmp/ctrace-bench.XXXXXX)
-trap 'kill -KILL $FPID 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
+trap 'kill -KILL $FPID 2>/dev/null; rm -rf "$TMP"' EXIT
+# a signal (Ctrl-C, timeout, a closed pipe: make demo | head) ends the script through EXIT
+trap 'exit 1' INT TERM HUP PIPE
 FPID=
 
 "$BUILD/fixtures/threads" 3 >"$TMP/fx.out" 2>&1 &

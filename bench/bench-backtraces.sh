@@ -6,7 +6,9 @@ BUILD=${1:-build}
 RUNS=${RUNS:-5}
 CT="$BUILD/ctrace"
 TMP=$(mktemp -d /tmp/ctrace-bench.XXXXXX)
-trap 'kill -KILL $fpid 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
+trap 'kill -KILL $fpid 2>/dev/null; rm -rf "$TMP"' EXIT
+# a signal (Ctrl-C, timeout, a closed pipe: make demo | head) ends the script through EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 gap_reset() { : >"$TMP/gap.reset"; while [ -e "$TMP/gap.reset" ]; do sleep 0.002; done; sleep 0.006; }

@@ -9,7 +9,9 @@ TMP=$(mktemp -d /tmp/ctrace-bench-inject.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" >"$TMP/log" 2>&1 &
 RP=$!
-trap 'kill $RP 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
+trap 'kill $RP 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+# a signal (Ctrl-C, timeout, a closed pipe: make demo | head) ends the script through EXIT
+trap 'exit 1' INT TERM HUP PIPE
 until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
 python3 -c '
 import sys

@@ -8,7 +8,9 @@ CTRACE=$BUILD/ctrace
 FIX=$BUILD/fixtures/heapmix
 N=${N:-5}
 TMP=$(mktemp -d /tmp/ctrace-bench.XXXXXX)
-trap 'kill -KILL $P 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
+trap 'kill -KILL $P 2>/dev/null; rm -rf "$TMP"' EXIT
+# a signal (Ctrl-C, timeout, a closed pipe: make demo | head) ends the script through EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 "$FIX" "$TMP/mi.txt" big >"$TMP/out" 2>&1 &
 P=$!

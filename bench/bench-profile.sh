@@ -9,10 +9,11 @@
 BUILD=${1:-build}
 CTRACE=$BUILD/ctrace
 FIX=$BUILD/fixtures/cpusplit
-FG=${FLAMEGRAPH:-/work/shared/vendor/FlameGraph}
+FG=${FLAMEGRAPH:-tests/vendor/FlameGraph}
 D=${SECS:-6}
 T=$(mktemp -d /tmp/ctrace-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 # shares FOLDED: "hot warm cool total" from folded stacks
 shares() {

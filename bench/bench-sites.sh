@@ -8,6 +8,7 @@ CTRACE=$BUILD/ctrace
 FIX=$BUILD/fixtures/allocsites
 T=$(mktemp -d /tmp/ctrace-bench.XXXXXX)
 trap 'kill $P 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM HUP PIPE
 
 # rate THREADS [R]: calls/s of allocsites over 4 s, alone (no R) or under --sites -r R
 rate() {

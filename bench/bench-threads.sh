@@ -12,7 +12,9 @@ FIX=$BUILD/fixtures/manythreads
 OUT=$(mktemp /tmp/bench-threads.XXXXXX)
 "$FIX" "$N" >"$OUT" 2>&1 &
 PID=$!
-trap 'kill -KILL $PID 2>/dev/null; rm -f "$OUT"' EXIT INT TERM
+trap 'kill -KILL $PID 2>/dev/null; rm -f "$OUT"' EXIT
+# a signal (Ctrl-C, timeout, a closed pipe: make demo | head) ends the script through EXIT
+trap 'exit 1' INT TERM HUP PIPE
 i=0
 while ! grep -q '^ready' "$OUT"; do
 	i=$((i + 1)); [ $i -gt 400 ] && { echo "bench-threads: fixture not ready"; exit 1; }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every unit test (cmocka binaries) and integration test (tests/integration/*.sh).
-# Exit 0 passes, 77 skips (said loudly), anything else fails. Ends with "N passed, N failed, N skipped".
+# Exit 0 passes, 77 (or a cmocka test that called skip()) skips, said loudly; anything else fails.
+# Ends with "N passed, N failed, N skipped".
 BUILD=${BUILD:-build}
 ONLY=${ONLY:-}
 export BUILD
@@ -20,6 +21,11 @@ run_one() {
 	"$@" >"$log" 2>&1
 	rc=$?
 	dur=$(( $(date +%s) - start ))
+	# cmocka exits 0 when a test called skip(): that is a skip, said as loudly as exit 77
+	if [ $rc = 0 ] && grep -q '^\[  SKIPPED \]' "$log"; then
+		rc=77
+		echo "skipped: $(sed -n 's/^\[  SKIPPED \] \([A-Za-z_][A-Za-z0-9_]*\)$/\1/p' "$log" | sort -u | tr '\n' ' ')(see $log)" >>"$log"
+	fi
 	case $rc in
 	0) pass=$((pass + 1)); echo "PASS  $name (${dur}s)" ;;
 	77) skip=$((skip + 1)); echo "SKIP  $name: $(tail -n 1 "$log")" ;;
@@ -30,7 +36,7 @@ run_one() {
 if [ "$ONLY" != integration ]; then
 	for t in "$BUILD"/tests/unit/test_*; do
 		[ -x "$t" ] || continue
-		run_one "unit/$(basename "$t")" "$t"
+		run_one "unit/$(basename "$t")" timeout -k 5 300 "$t"
 	done
 fi
 if [ "$ONLY" != unit ]; then

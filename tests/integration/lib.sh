@@ -11,19 +11,27 @@ cleanup() {
 	wait 2>/dev/null
 	rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# a signal (run-tests' timeout, Ctrl-C) ends the test through EXIT, not in the middle of it
+trap 'exit 1' INT TERM HUP PIPE
 
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 note() { echo "# $*"; }
 
+# Skips when this machine forbids ptrace, asked without ctrace (fixtures/ptraceprobe): when the
+# probe may trace and ctrace may not, ctrace is what is broken, and the test fails.
 need_ptrace() {
 	"$FIXTURES/chain" >/dev/null 2>&1 &
 	p=$!
 	sleep 0.2
-	if ! "$CTRACE" -p "$p" --backtraces >/dev/null 2>"$TMP/ptrace-probe"; then
+	if ! "$FIXTURES/ptraceprobe" "$p" 2>"$TMP/ptrace-probe"; then
 		kill -KILL $p 2>/dev/null
 		skip "ptrace is not permitted here: $(cat "$TMP/ptrace-probe")"
+	fi
+	if ! "$CTRACE" -p "$p" --backtraces >/dev/null 2>"$TMP/ptrace-probe"; then
+		kill -KILL $p 2>/dev/null
+		fail "ptrace works here but ctrace -p $p --backtraces failed: $(cat "$TMP/ptrace-probe")"
 	fi
 	kill -KILL $p 2>/dev/null
 	wait $p 2>/dev/null
@@ -65,6 +73,28 @@ expect_exit() {
 	got=$?
 	OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
 	[ "$got" = "$want" ] || fail "'$*' exited $got, want $want; stderr: $ERR"
+}
+
+# perf_probe [WRAP…]: "available", "not permitted" or "unavailable": what a direct perf_event_open
+# of a software cpu-clock event on its own process says (python3's ctypes, not ctrace's code), run
+# under WRAP (e.g. setpriv --reuid=65534 …) when given.
+perf_probe() {
+	py=/usr/bin/python3 # not a per-user shim that another uid may not read
+	[ -x $py ] || py=python3
+	"$@" $py - <<'PY'
+import ctypes, errno, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+# struct perf_event_attr: type, size, config, sample_period, sample_type, read_format, flags
+# (disabled | exclude_kernel | exclude_hv), the rest zero.
+attr = struct.pack('IIQQQQQ', 1, 128, 1, 0, 0, 0, 1 | 1 << 5 | 1 << 6).ljust(128, b'\0')
+buf = ctypes.create_string_buffer(attr, 128)
+fd = libc.syscall(298, buf, 0, -1, -1, 8)  # __NR_perf_event_open on x86_64, PERF_FLAG_FD_CLOEXEC
+if fd >= 0:
+    os.close(fd); print('available')
+else:
+    e = ctypes.get_errno()
+    print('not permitted' if e in (errno.EACCES, errno.EPERM) else 'unavailable')
+PY
 }
 
 json_check() { python3 "$TOP/tests/integration/jsoncheck.py" "$@"; }

@@ -137,8 +137,11 @@ check 64 "this ctrace" sh -c 'exec "$0" -p $$ --backtraces' "$CTRACE"
 # a kernel thread: PF_KTHREAD (0x200000) in the flags, the 7th field after "PID (COMM) "
 kt=$(awk '{ pid = $1; sub(/.*\) /, ""); if (int($7 / 2097152) % 2) { print pid; exit } }' \
 	/proc/[0-9]*/stat 2>/dev/null)
-[ -n "$kt" ] || skip "no kernel thread is visible here"
-check 1 "kernel thread" "$CTRACE" -p "$kt" --backtraces
+if [ -n "$kt" ]; then
+	check 1 "kernel thread" "$CTRACE" -p "$kt" --backtraces
+else
+	note "no kernel thread is visible here (a PID namespace?): the kernel-thread case is not checked"
+fi
 # a zombie: the child of a process that never reaps it
 sh -c 'sleep 0.05 & exec sleep 30' &
 PIDS="$PIDS $!"

@@ -73,10 +73,12 @@ else
 fi
 
 # flamegraph.pl draws the allocation flame graph from the folded output
-FG=/work/shared/vendor/FlameGraph/flamegraph.pl
-if command -v perl >/dev/null && [ -f "$FG" ]; then
+FG="$TOP/tests/vendor/FlameGraph/flamegraph.pl"
+if command -v perl >/dev/null; then
 	perl "$FG" --countname bytes "$TMP/sites.folded" >"$TMP/fg.svg" || fail "flamegraph.pl rejected the folded output"
 	grep -q 'alloc_big' "$TMP/fg.svg" || fail "flamegraph.pl's SVG does not name alloc_big"
+else
+	note "perl not found; flamegraph.pl's rendering not checked"
 fi
 
 # 1 call in N: counts are scaled back up, the shares hold

@@ -14,20 +14,6 @@ fi
 perf=$(echo "$OUT" | sed -n 's/^perf_event: \([a-z ]*\).*/\1/p' | sed 's/ *$//')
 [ -n "$perf" ] || fail "no perf_event line: $OUT"
 command -v python3 >/dev/null || skip "python3 is missing to cross-check perf_event ($perf)"
-want=$(python3 - <<'PY'
-import ctypes, errno, os, struct
-libc = ctypes.CDLL(None, use_errno=True)
-# struct perf_event_attr: type, size, config, sample_period, sample_type, read_format, flags
-# (disabled | exclude_kernel | exclude_hv), the rest zero.
-attr = struct.pack('IIQQQQQ', 1, 128, 1, 0, 0, 0, 1 | 1 << 5 | 1 << 6).ljust(128, b'\0')
-buf = ctypes.create_string_buffer(attr, 128)
-fd = libc.syscall(298, buf, 0, -1, -1, 8)  # __NR_perf_event_open on x86_64, PERF_FLAG_FD_CLOEXEC
-if fd >= 0:
-    os.close(fd); print('available')
-else:
-    e = ctypes.get_errno()
-    print('not permitted' if e in (errno.EACCES, errno.EPERM) else 'unavailable')
-PY
-)
+want=$(perf_probe)
 [ "$perf" = "$want" ] || fail "ctrace says perf_event is '$perf', a direct perf_event_open says '$want'"
 echo "perf_event: $perf, as a direct probe says"

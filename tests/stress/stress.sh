@@ -100,6 +100,7 @@ part_kill() { # MODE STOPS ARGS…
 	dur=$(run_ms "$@")
 	prog=$(sed -n 's/^progress=//p' "$cnt")
 	sent=0 # signals the target has counted or should have, all runs together
+	killed_any=0 # runs killed mid-run, SIGKILL and SIGTERM together
 	for ksig in 9 15; do
 		n_runs=$KILL_N; [ $ksig = 9 ] || n_runs=$TERM_N
 		sent0=$sent killed=0 seen=0 lost=0 klost=0 left=0 stalled=0
@@ -135,8 +136,11 @@ part_kill() { # MODE STOPS ARGS…
 			"which the target made no progress $stalled"
 		row kill "$mode $( [ $ksig = 9 ] && echo KILL || echo TERM) $n_runs $dur $killed $seen $total" \
 			"$((lost - klost)) $klost $left $stalled"
+		killed_any=$((killed_any + killed))
 	done
-	kill -KILL "$FPID"; wait "$FPID" 2>/dev/null
+	# runs that ended before the kill prove nothing: at least one of this mode's must be mid-run
+	[ "$killed_any" -gt 0 ] || bad "$mode: no run was killed mid-run (all ended first)"
+	kill -KILL "$FPID"; wait "$FPID" 2>/dev/null || : # 137: it was killed
 }
 
 part_churn() {
@@ -204,10 +208,12 @@ for part in $PARTS; do
 	case $part in
 	kill | die)
 		[ $part = kill ] && kernel_check
+		# the loop runs in a subshell: a fail() in it (a fixture that did not start) ends only
+		# the subshell, so its status is checked here
 		echo "$MODES" | while read -r name stops args; do
 			# shellcheck disable=SC2086 # args is a word list on purpose
 			part_$part "$name" "$stops" $args
-		done ;;
+		done || fail "the $part part stopped early (see above)" ;;
 	churn) part_churn ;;
 	*) echo "stress: unknown part $part"; exit 99 ;;
 	esac

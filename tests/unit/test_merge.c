@@ -170,6 +170,9 @@ static void pprof_roundtrip_keeps_labels(void **state)
 	assert_int_equal(q->period_ns, 1000);
 	assert_int_equal(q->start_ns, 1000000);
 	assert_false(q->wall);
+	/* live_profile's stacks: root;main;work;helper for worker-1 (5) and worker-2 (3), and
+	 * root;main;work for worker-1 (2); every one must come back whole */
+	size_t deep = 0, shallow = 0;
 	for (size_t i = 0; i < q->nstacks; i++) {
 		const struct ct_pstack *s = &q->stacks[i];
 		/* the "process" label is the root frame again, and not a label */
@@ -185,8 +188,17 @@ static void pprof_roundtrip_keeps_labels(void **state)
 			assert_int_equal(q->frames[s->frames[2]].line, 10);
 			const char *t = label_str(q, s->labels, "thread");
 			assert_int_equal(s->count, strcmp(t, "worker-1") == 0 ? 5 : 3);
+			deep++;
+		} else {
+			assert_int_equal(s->n, 3);
+			assert_string_equal(q->frames[s->frames[2]].name, "work");
+			assert_string_equal(label_str(q, s->labels, "thread"), "worker-1");
+			assert_int_equal(s->count, 2);
+			shallow++;
 		}
 	}
+	assert_int_equal(deep, 2);
+	assert_int_equal(shallow, 1);
 	ct_profile_free(p);
 	ct_profile_free(q);
 }
