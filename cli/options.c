@@ -243,11 +243,6 @@ static void mark_given(uint64_t *given, int code)
  * parsing), or 0 when none or several are. analyze and merge were recognized before getopt. */
 static unsigned help_mode(const struct ct_env *env, int argc, char **argv)
 {
-	static const struct {
-		const char *word;
-		unsigned mode;
-	} words[] = { { "--backtraces", M_BT }, { "--threads", M_TH }, { "--memory", M_MEM },
-		      { "--profile", M_PROF } };
 	if (env->mode == CT_MODE_ANALYZE)
 		return M_AN;
 	if (env->mode == CT_MODE_MERGE)
@@ -258,9 +253,10 @@ static unsigned help_mode(const struct ct_env *env, int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		sites |= strcmp(argv[i], "--sites") == 0;
-		for (size_t w = 0; w < CT_ARRAY_SIZE(words); w++)
-			if (strcmp(argv[i], words[w].word) == 0)
-				m |= words[w].mode;
+		/* the option-named modes (one word: "--memory --sites" is told by sites) */
+		for (size_t b = 0; b < CT_ARRAY_SIZE(mode_names); b++)
+			if (mode_names[b][0] == '-' && strcmp(argv[i], mode_names[b]) == 0)
+				m |= 1u << b;
 	}
 	if (m == M_MEM && sites)
 		return M_SITES;
