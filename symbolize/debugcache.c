@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -43,31 +44,18 @@ static bool has_compressed(Elf *e, uint64_t *ret_size)
 	return any;
 }
 
+/* e's GNU build-id in hex (libdwelf finds the note), 0 or -errno */
 static int build_id_hex(Elf *e, char *out, size_t outsz)
 {
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d)
-			continue;
-		GElf_Nhdr nh;
-		size_t off = 0, name_off, desc_off;
-		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
-			    memcmp((char *)d->d_buf + name_off, "GNU", 4) != 0)
-				continue;
-			if (nh.n_descsz == 0 || nh.n_descsz * 2 + 1 > outsz || nh.n_descsz > 64)
-				return -EINVAL;
-			const unsigned char *id = (const unsigned char *)d->d_buf + desc_off;
-			for (size_t i = 0; i < nh.n_descsz; i++)
-				snprintf(out + 2 * i, 3, "%02x", id[i]);
-			return 0;
-		}
-	}
-	return -ENOENT;
+	const void *bits = NULL;
+	ssize_t len = dwelf_elf_gnu_build_id(e, &bits);
+	if (len <= 0)
+		return len == 0 ? -ENOENT : -EINVAL;
+	if (len > 64 || (size_t)len * 2 + 1 > outsz)
+		return -EINVAL;
+	for (ssize_t i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", ((const unsigned char *)bits)[i]);
+	return 0;
 }
 
 int ct_debugcache_inflate(int fd, const char *path)
@@ -180,9 +168,10 @@ out_in:
 	return r;
 }
 
-int ct_debugcache_open(int fd, char **ret_path)
+int ct_debugcache_open(int fd, char **ret_path, int *ret_err)
 {
 	*ret_path = NULL;
+	*ret_err = 0;
 	const char *dir = ct_cache_dir();
 	if (!dir || fd < 0)
 		return fd;
@@ -195,13 +184,23 @@ int ct_debugcache_open(int fd, char **ret_path)
 	bool worth = has_compressed(e, &size) && size <= CT_DEBUGCACHE_MAX_BYTES &&
 		     build_id_hex(e, id, sizeof(id)) == 0;
 	elf_end(e);
-	if (!worth || ct_cache_dir_ensure(dir) < 0)
+	if (!worth)
 		return fd;
+	int r = ct_cache_dir_ensure(dir);
+	if (r < 0) {
+		*ret_err = r;
+		return fd;
+	}
 	struct ct_buf path = CT_BUF_INIT;
 	ct_buf_printf(&path, "%s/%s.debug", dir, id);
 	int cfd = open(ct_buf_cstr(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (cfd < 0 && ct_debugcache_inflate(fd, ct_buf_cstr(&path)) == 0)
-		cfd = open(ct_buf_cstr(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (cfd < 0) {
+		r = ct_debugcache_inflate(fd, ct_buf_cstr(&path));
+		if (r == 0)
+			cfd = open(ct_buf_cstr(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (cfd < 0)
+			*ret_err = r < 0 ? r : -errno;
+	}
 	if (cfd < 0) {
 		ct_buf_free(&path);
 		return fd;
@@ -212,7 +211,7 @@ int ct_debugcache_open(int fd, char **ret_path)
 	return cfd;
 }
 
-static int open_debug(const char *path, const char *want_id, char **ret_name)
+static int open_debug(const char *path, const char *want_id, char **ret_name, int *ret_err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -229,13 +228,15 @@ static int open_debug(const char *path, const char *want_id, char **ret_name)
 		return -1;
 	}
 	char *cached = NULL;
-	fd = ct_debugcache_open(fd, &cached);
+	fd = ct_debugcache_open(fd, &cached, ret_err);
 	*ret_name = cached ? cached : strdup(path);
 	return fd;
 }
 
-int ct_debugcache_find(struct Dwfl_Module *mod, const char *debuginfo_path, char **ret_name)
+int ct_debugcache_find(struct Dwfl_Module *mod, const char *debuginfo_path, char **ret_name,
+		       int *ret_err)
 {
+	*ret_err = 0;
 	const unsigned char *bits;
 	GElf_Addr vaddr;
 	int len = dwfl_module_build_id(mod, &bits, &vaddr);
@@ -261,7 +262,7 @@ int ct_debugcache_find(struct Dwfl_Module *mod, const char *debuginfo_path, char
 		if (n > 0 && s[0] == '/' && n < 3000) {
 			char path[4096];
 			snprintf(path, sizeof(path), "%.*s/.build-id/%.2s/%s.debug", (int)n, s, id, id + 2);
-			int fd = open_debug(path, id, ret_name);
+			int fd = open_debug(path, id, ret_name, ret_err);
 			if (fd >= 0)
 				return fd;
 		}

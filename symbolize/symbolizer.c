@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "lib/cache.h"
 #include "lib/procfs.h"
 #include "symbolize/debugcache.h"
 #include "symbolize/perfmap.h"
@@ -563,7 +564,15 @@ static int find_debug_file(Dwfl_Module *mod, void **userdata, const char *modnam
 	bool alt = alt_of != NULL;
 	if (!alt) {
 		/* by build-id, through the cache of inflated copies (debugcache.h) */
-		int cfd = ct_debugcache_find(mod, s ? s->debuginfo_path : NULL, debuginfo_file_name);
+		int cache_err = 0;
+		int cfd = ct_debugcache_find(mod, s ? s->debuginfo_path : NULL, debuginfo_file_name,
+					     &cache_err);
+		if (cache_err < 0 && s && modname)
+			warn(s, "%s: cannot keep the inflated copy of its debug file in %s (%s); every run "
+				"inflates it again: set CTRACE_CACHE_DIR to a directory of yours, or to off",
+			     modname, ct_cache_dir() ? ct_cache_dir() : "the cache",
+			     cache_err == -EPERM ? "not a directory that only this user can write"
+						 : strerror(-cache_err));
 		if (cfd >= 0)
 			return cfd;
 	}

@@ -2,6 +2,7 @@
  * build-id, and is what a second lookup returns. Uses the debug file of this test's own libc. */
 #include <dirent.h>
 #include <elfutils/libdwfl.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -119,7 +121,9 @@ static void test_cache(void **state)
 		skip();
 	}
 	char *name = NULL;
-	int fd = ct_debugcache_find(libc, "/usr/lib/debug", &name);
+	int err = 1;
+	int fd = ct_debugcache_find(libc, "/usr/lib/debug", &name, &err);
+	assert_int_equal(err, 0);
 	if (fd < 0)
 		fail_msg("%s is there but the debug-file lookup found nothing", orig);
 	close(fd);
@@ -138,10 +142,26 @@ static void test_cache(void **state)
 		assert_same_sections(orig, name);
 		free(name);
 		name = NULL;
-		fd = ct_debugcache_find(libc, "/usr/lib/debug", &name);
+		fd = ct_debugcache_find(libc, "/usr/lib/debug", &name, &err);
 		assert_true(fd >= 0);
+		assert_int_equal(err, 0);
 		assert_non_null(strstr(name, dir));
 		close(fd);
+		free(name);
+		name = NULL;
+		/* a cache directory others may write to is refused: the file itself is returned,
+		 * and the error said, so the caller can warn that every run will inflate it */
+		char unsafe[4096];
+		snprintf(unsafe, sizeof(unsafe), "%s/unsafe", dir);
+		assert_int_equal(mkdir(unsafe, 0700), 0);
+		assert_int_equal(chmod(unsafe, 0777), 0);
+		setenv("CTRACE_CACHE_DIR", unsafe, 1);
+		fd = ct_debugcache_find(libc, "/usr/lib/debug", &name, &err);
+		assert_true(fd >= 0);
+		close(fd);
+		assert_int_equal(err, -EPERM);
+		assert_string_equal(name, orig);
+		setenv("CTRACE_CACHE_DIR", dir, 1);
 	}
 	free(name);
 	dwfl_end(dwfl);
@@ -162,8 +182,10 @@ static void test_bad_input(void **state)
 	assert_int_equal(access("/tmp/ctrace-dc-never", F_OK), -1);
 	char *name = NULL;
 	setenv("CTRACE_CACHE_DIR", "/tmp", 1);
-	assert_int_equal(ct_debugcache_open(fd, &name), fd);
+	int err = 1;
+	assert_int_equal(ct_debugcache_open(fd, &name, &err), fd);
 	assert_null(name);
+	assert_int_equal(err, 0); /* not worth caching: no error */
 	close(fd);
 }
 
