@@ -237,9 +237,14 @@ static int capture_passive(pid_t pid, pid_t tid, const struct ct_attach_opts *o,
 	for (int attempt = 0; attempt < 3; attempt++) {
 		uint64_t runs1, runs2;
 		struct ct_proc_syscall s1, s2;
-		if (read_runs(pid, tid, &runs1) < 0 || read_syscall(pid, tid, &s1) < 0)
+		/* the call first: most sleeping threads are in one a stop restarts, and need no more
+		 * (a run between this read and runs1 is caught by s1 != s2 or counted in runs1; the
+		 * copy counts only if nothing ran from runs1 to runs2, and then s2 holds its registers) */
+		if (read_syscall(pid, tid, &s1) < 0)
 			return -EAGAIN;
 		if (s1.nr < 0 || !ct_syscall_eintr_prone(pid, s1.nr, s1.args))
+			return -EAGAIN;
+		if (read_runs(pid, tid, &runs1) < 0)
 			return -EAGAIN;
 		free(c->stack);
 		c->stack = NULL;

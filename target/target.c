@@ -149,13 +149,8 @@ int ct_target_thread_facts(pid_t pid, pid_t tid, struct ct_thread *t)
 	if (ct_parse_proc_stat(stat_text, &st) < 0)
 		return -EINVAL;
 	t->tid = tid;
-	if (!t->name) {
-		_cleanup_free_ char *comm = NULL;
-		if (ct_proc_read(pid, tid, "comm", 256, &comm) == 0)
-			t->name = strdup(ct_rstrip(comm));
-		else
-			t->name = strdup(st.comm);
-	}
+	if (!t->name)
+		t->name = strdup(st.comm); /* the same task name /proc/.../comm shows */
 	if (t->state == '?' || t->state == 0)
 		t->state = st.state;
 	t->utime_ticks = st.utime;
