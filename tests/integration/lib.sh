@@ -42,7 +42,9 @@ need_ptrace() {
 # FIXTURE_WAIT: 50 ms steps to wait for "ready" (default 200).
 start_fixture() {
 	name=$1; shift
-	out="$TMP/$name.$$.out"
+	# a file of its own: a name reused by a later start (in a subshell $$ is the same) let the
+	# wait below read the previous fixture's "ready" line before the new one truncated the file
+	out=$(mktemp "$TMP/$name.XXXXXX") || fail "cannot create the output file of fixture $name"
 	${FIXTURE_WRAP:-} "$FIXTURES/$name" "$@" >"$out" 2>&1 &
 	FPID=$!
 	PIDS="$PIDS $FPID"

@@ -64,6 +64,14 @@ wait_counter() {
 	done
 }
 
+# pending_state PID: what the target's threads hold pending or blocked, for a loss report
+pending_state() {
+	pnd=$(cat /proc/$1/task/*/status 2>/dev/null | grep '^SigPnd:' | grep -vc '0000000000000000$')
+	blk=$(cat /proc/$1/task/*/status 2>/dev/null | grep '^SigBlk:' | grep -vc '0000000000000000$')
+	echo "threads with a signal pending $pnd, with signals blocked $blk, shared pending" \
+		"$(sed -n 's/^ShdPnd:[[:space:]]*//p' /proc/$1/status 2>/dev/null)"
+}
+
 # run_ms ARGS…: milliseconds one ctrace run takes against $FPID (the window to kill it in)
 run_ms() {
 	t0=$(now_us); "$CTRACE" -p "$FPID" "$@" >/dev/null 2>&1; echo $((($(now_us) - t0) / 1000 + 1))
@@ -77,6 +85,7 @@ row() { t=$1; shift; echo "$*" >>"$TMP/table.$t"; }
 kernel_check() {
 	start_fixture stressee "$TMP/kernel" 3
 	rtmin=$(sed -n 's/^ready [0-9]* rtmin=//p' "$FOUT")
+	[ -n "$rtmin" ] || fail "stressee said no rtmin: $(cat "$FOUT")"
 	tid=$(ls "/proc/$FPID/task" | sed -n 2p)
 	sent=0 kernel_lost=0
 	for k in 1 2 3; do
@@ -97,13 +106,14 @@ part_kill() { # MODE STOPS ARGS…
 	cnt="$TMP/kill-$mode"
 	start_fixture stressee "$cnt" "$NTHREADS"
 	rtmin=$(sed -n 's/^ready [0-9]* rtmin=//p' "$FOUT")
+	[ -n "$rtmin" ] || fail "stressee said no rtmin: $(cat "$FOUT")"
 	dur=$(run_ms "$@")
 	prog=$(sed -n 's/^progress=//p' "$cnt")
 	sent=0 # signals the target has counted or should have, all runs together
 	killed_any=0 # runs killed mid-run, SIGKILL and SIGTERM together
 	for ksig in 9 15; do
 		n_runs=$KILL_N; [ $ksig = 9 ] || n_runs=$TERM_N
-		sent0=$sent killed=0 seen=0 lost=0 klost=0 left=0 stalled=0
+		sent0=$sent killed=0 seen=0 lost=0 klost=0 left=0 stalled=0 late=0
 		i=0
 		while [ $i -lt "$n_runs" ]; do
 			i=$((i + 1))
@@ -117,23 +127,31 @@ part_kill() { # MODE STOPS ARGS…
 			sent=$((sent + ${r##*sent=}))
 			n=$(traced_threads "$FPID")
 			[ "$n" = 0 ] || { left=$((left + 1)); bad "$mode run $i ($r): $n threads left traced"; }
-			if ! wait_counter "$cnt" sig_rt = $sent; then
+			if ! wait_counter "$cnt" sig_rt -ge $sent; then
 				got=$(sed -n 's/^sig_rt=//p' "$cnt")
 				# SIGKILL can land while a thread holds a signal in signal-delivery-stop: the
 				# kernel drops it (kernel_check, SAFETY in ctrace(1)). Any other loss is ours.
 				if [ $ksig = 9 ]; then klost=$((klost + sent - got))
-				else bad "$mode run $i ($when +${delay}us, signal $ksig, $r): $((sent - got)) real-time signals lost"
+				else bad "$mode run $i ($when +${delay}us, signal $ksig, $r): $((sent - got))" \
+					"real-time signals lost; $(pending_state "$FPID")"
 				fi
 				lost=$((lost + sent - got)); sent=$got
+			fi
+			# more than sent: a signal counted as lost in an earlier run arrived after all (an
+			# equality test here once turned one late signal into every later run's loss)
+			got=$(sed -n 's/^sig_rt=//p' "$cnt")
+			if [ "$got" -gt "$sent" ]; then
+				echo "note: $mode run $i: $((got - sent)) real-time signal(s) of an earlier run arrived late"
+				late=$((late + got - sent)); sent=$got
 			fi
 			wait_counter "$cnt" progress -gt "$prog" || { stalled=$((stalled + 1)); bad "$mode run $i: no progress"; }
 			prog=$(sed -n 's/^progress=//p' "$cnt")
 		done
-		total=$((sent - sent0 + lost))
+		total=$((sent - sent0 + lost - late))
 		echo "kill/$mode/SIG$( [ $ksig = 9 ] && echo KILL || echo TERM): $n_runs runs (one run ${dur} ms)," \
 			"$killed killed mid-run, $seen of them with a thread seen in tracing stop; signals sent" \
 			"$total, lost $lost ($klost after SIGKILL); runs leaving a thread traced $left; runs after" \
-			"which the target made no progress $stalled"
+			"which the target made no progress $stalled; counted late $late"
 		row kill "$mode $( [ $ksig = 9 ] && echo KILL || echo TERM) $n_runs $dur $killed $seen $total" \
 			"$((lost - klost)) $klost $left $stalled"
 		killed_any=$((killed_any + killed))
