@@ -206,7 +206,9 @@ static int read_runs(pid_t pid, pid_t tid, uint64_t *ret)
 {
 	_cleanup_free_ char *s = NULL;
 	int r = ct_proc_read(pid, tid, "schedstat", 256, &s);
-	if (r == 0 && ct_parse_proc_schedstat(s, ret) == 0)
+	/* a thread that ever ran has arrived on a CPU at least once: 0 is a kernel without
+	 * schedstats ("0 0 0"), where the context switches in status count instead */
+	if (r == 0 && ct_parse_proc_schedstat(s, ret) == 0 && *ret > 0)
 		return 0;
 	free(s);
 	s = NULL;
@@ -237,15 +239,19 @@ static int capture_passive(pid_t pid, pid_t tid, const struct ct_attach_opts *o,
 	for (int attempt = 0; attempt < 3; attempt++) {
 		uint64_t runs1, runs2;
 		struct ct_proc_syscall s1, s2;
-		/* the call first: most sleeping threads are in one a stop restarts, and need no more
-		 * (a run between this read and runs1 is caught by s1 != s2 or counted in runs1; the
-		 * copy counts only if nothing ran from runs1 to runs2, and then s2 holds its registers) */
-		if (read_syscall(pid, tid, &s1) < 0)
+		/* The call first, alone: most sleeping threads are in one a stop restarts, and need
+		 * no more. Then the run count, then the call again: a thread seen blocked after the
+		 * count was read raises it if it runs at all (schedstat counts arrivals on a CPU, so
+		 * a thread already running when the count was read would not raise it). */
+		struct ct_proc_syscall s0;
+		if (read_syscall(pid, tid, &s0) < 0)
 			return -EAGAIN;
-		if (s1.nr < 0 || !ct_syscall_eintr_prone(pid, s1.nr, s1.args))
+		if (s0.nr < 0 || !ct_syscall_eintr_prone(pid, s0.nr, s0.args))
 			return -EAGAIN;
-		if (read_runs(pid, tid, &runs1) < 0)
+		if (read_runs(pid, tid, &runs1) < 0 || read_syscall(pid, tid, &s1) < 0)
 			return -EAGAIN;
+		if (memcmp(&s0, &s1, sizeof(s0)) != 0)
+			continue;
 		free(c->stack);
 		c->stack = NULL;
 		if (copy_stack(tid, s1.sp, o->stack_bytes, c) < 0)

@@ -150,8 +150,11 @@ int ct_debugcache_inflate(int fd, const char *path)
 		r = -EFBIG;
 		goto out_out;
 	}
-	if (elf_update(out, ELF_C_WRITE) < 0)
+	errno = 0;
+	if (elf_update(out, ELF_C_WRITE) < 0) {
+		r = errno ? -errno : -EIO; /* the disk full, a quota: said to the user */
 		goto out_out;
+	}
 	r = 0;
 out_out:
 	if (out)
@@ -166,6 +169,22 @@ out_in:
 	elf_end(in);
 	ct_buf_free(&tmp);
 	return r;
+}
+
+/* A copy in the cache is used only when it is a regular file of ours that nobody else can write
+ * (FILES in ctrace(1)); -1 with errno otherwise. */
+static int open_cached(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
 }
 
 int ct_debugcache_open(int fd, char **ret_path, int *ret_err)
@@ -193,12 +212,13 @@ int ct_debugcache_open(int fd, char **ret_path, int *ret_err)
 	}
 	struct ct_buf path = CT_BUF_INIT;
 	ct_buf_printf(&path, "%s/%s.debug", dir, id);
-	int cfd = open(ct_buf_cstr(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int cfd = open_cached(ct_buf_cstr(&path));
 	if (cfd < 0) {
 		r = ct_debugcache_inflate(fd, ct_buf_cstr(&path));
 		if (r == 0)
-			cfd = open(ct_buf_cstr(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (cfd < 0)
+			cfd = open_cached(ct_buf_cstr(&path));
+		/* a file inflate refuses (malformed, too large) is no fault of the cache's */
+		if (cfd < 0 && r != -EINVAL && r != -EFBIG)
 			*ret_err = r < 0 ? r : -errno;
 	}
 	if (cfd < 0) {
@@ -246,10 +266,10 @@ int ct_debugcache_find(struct Dwfl_Module *mod, const char *debuginfo_path, char
 	for (int i = 0; i < len; i++)
 		snprintf(id + 2 * i, 3, "%02x", bits[i]);
 	const char *dir = ct_cache_dir();
-	if (dir) {
+	if (dir && ct_cache_dir_ensure(dir) == 0) {
 		struct ct_buf p = CT_BUF_INIT;
 		ct_buf_printf(&p, "%s/%s.debug", dir, id);
-		int fd = open(ct_buf_cstr(&p), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = open_cached(ct_buf_cstr(&p));
 		if (fd >= 0) {
 			*ret_name = ct_buf_steal(&p);
 			return fd;

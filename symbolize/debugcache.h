@@ -11,8 +11,9 @@
 /* Given fd, an open debug file, returns an fd of its uncompressed copy (taking ownership of fd and
  * closing it), or fd itself when it has no compressed section or the cache cannot be used.
  * *ret_path is set to the copy's path when one is returned (caller frees). Never fails harder than
- * returning fd unchanged; *ret_err is -errno when a copy was worth making but could not be made or
- * opened (the cache directory unusable, the disk full), else 0. */
+ * returning fd unchanged; *ret_err is -errno when a copy was worth making but the cache could not
+ * keep it (its directory unsafe or not ours, the disk full), else 0. A copy in the cache is used
+ * only from a safe directory and when it is a regular file of ours nobody else can write. */
 int ct_debugcache_open(int fd, char **ret_path, int *ret_err);
 
 /* Looks for mod's separate debug file by build-id: first the inflated copy in the cache, then

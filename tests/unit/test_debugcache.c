@@ -147,6 +147,8 @@ static void test_cache(void **state)
 		assert_int_equal(err, 0);
 		assert_non_null(strstr(name, dir));
 		close(fd);
+		char cached[4096];
+		snprintf(cached, sizeof(cached), "%s", name);
 		free(name);
 		name = NULL;
 		/* a cache directory others may write to is refused: the file itself is returned,
@@ -156,12 +158,29 @@ static void test_cache(void **state)
 		assert_int_equal(mkdir(unsafe, 0700), 0);
 		assert_int_equal(chmod(unsafe, 0777), 0);
 		setenv("CTRACE_CACHE_DIR", unsafe, 1);
+		/* a copy planted there is not used either */
+		char planted[4096], cmd[8300];
+		snprintf(planted, sizeof(planted), "%s/%s", unsafe, strrchr(cached, '/') + 1);
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", cached, planted);
+		assert_int_equal(system(cmd), 0);
 		fd = ct_debugcache_find(libc, "/usr/lib/debug", &name, &err);
 		assert_true(fd >= 0);
 		close(fd);
 		assert_int_equal(err, -EPERM);
 		assert_string_equal(name, orig);
+		free(name);
+		name = NULL;
 		setenv("CTRACE_CACHE_DIR", dir, 1);
+		/* in our own directory, a copy others may write is not used but written anew */
+		assert_int_equal(chmod(cached, 0666), 0);
+		fd = ct_debugcache_find(libc, "/usr/lib/debug", &name, &err);
+		assert_true(fd >= 0);
+		struct stat st;
+		assert_int_equal(fstat(fd, &st), 0);
+		close(fd);
+		assert_int_equal(err, 0);
+		assert_string_equal(name, cached);
+		assert_int_equal(st.st_mode & 022, 0);
 	}
 	free(name);
 	dwfl_end(dwfl);
