@@ -70,7 +70,7 @@ expect_exit 0 "$CTRACE" -p "$FPID" --backtraces --debug-dir "$TMP/dbg"
 [ "$(nframes)" = "$BASE" ] || fail "corrupted DWARF: $(nframes) frames, want $BASE: $OUT"
 printf '%s\n' "$ERR" | grep -c 'warning' | grep -qx '[01]' || fail "corrupted DWARF: more than one warning: $ERR"
 assert_not_traced "$FPID"
-kill -KILL "$FPID"
+kill -KILL "$FPID"; wait "$FPID" 2>/dev/null
 
 # 4. .gnu_debuglink without build-id, CRC-checked, in DIR/<module's directory>/NAME
 objcopy --remove-section .note.gnu.build-id "$FIXTURES/chain" "$B/chain"
@@ -90,7 +90,7 @@ expect_exit 0 "$CTRACE" -p "$FPID" --backtraces --debug-dir "$TMP/dbg2"
 unnamed_but_whole "CRC mismatch" "$BASE"
 one_warning "CRC mismatch" "$B/chain: debug file .* does not match it (CRC)"
 assert_not_traced "$FPID"
-kill -KILL "$FPID"
+kill -KILL "$FPID"; wait "$FPID" 2>/dev/null
 
 # 5. MiniDebugInfo, made as Fedora's find-debuginfo does
 cp "$FIXTURES/chain" "$B/chain"
@@ -108,7 +108,7 @@ FIXTURES=$B start_fixture chain
 expect_exit 0 "$CTRACE" -p "$FPID" --backtraces
 named minidebuginfo
 assert_not_traced "$FPID"
-kill -KILL "$FPID"
+kill -KILL "$FPID"; wait "$FPID" 2>/dev/null
 
 # 7. a FIFO or a directory planted where the module's .gnu_debuglink points, beside it (the user
 # who owns the module's directory can do that): libdwfl would open() it and block on the FIFO for
@@ -132,7 +132,7 @@ mkdir "$B/chain.debug"
 expect_exit 0 timeout 30 "$CTRACE" -p "$FPID" --backtraces
 one_warning "directory debuglink" "$B/chain.debug is not a regular file"
 assert_not_traced "$FPID"
-kill -KILL "$FPID"
+kill -KILL "$FPID"; wait "$FPID" 2>/dev/null
 rmdir "$B/chain.debug"
 
 # 8. a dwz file (.gnu_debugaltlink in the debug file, here with the names of inlined functions):
@@ -182,7 +182,7 @@ if command -v dwz >/dev/null; then
 	inlined_unnamed "dwz FIFO"
 	one_warning "dwz FIFO" "$D/common.dwz is not a regular file"
 	assert_not_traced "$FPID"
-	kill -KILL "$FPID"
+	kill -KILL "$FPID"; wait "$FPID" 2>/dev/null
 else
 	note "8 not run: dwz is not installed (make deps installs it)"
 fi
