@@ -44,6 +44,13 @@ static bool has_compressed(Elf *e, uint64_t *ret_size)
 	return any;
 }
 
+/* A build-id of len bytes (at most 64) in hex, into out of 2 * len + 1 bytes or more. */
+static void id_hex(const unsigned char *bits, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", bits[i]);
+}
+
 /* e's GNU build-id in hex (libdwelf finds the note), 0 or -errno */
 static int build_id_hex(Elf *e, char *out, size_t outsz)
 {
@@ -53,8 +60,7 @@ static int build_id_hex(Elf *e, char *out, size_t outsz)
 		return len == 0 ? -ENOENT : -EINVAL;
 	if (len > 64 || (size_t)len * 2 + 1 > outsz)
 		return -EINVAL;
-	for (ssize_t i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", ((const unsigned char *)bits)[i]);
+	id_hex(bits, (size_t)len, out);
 	return 0;
 }
 
@@ -263,8 +269,7 @@ int ct_debugcache_find(struct Dwfl_Module *mod, const char *debuginfo_path, char
 	if (len <= 1 || len > 64)
 		return -1;
 	char id[130];
-	for (int i = 0; i < len; i++)
-		snprintf(id + 2 * i, 3, "%02x", bits[i]);
+	id_hex(bits, (size_t)len, id);
 	const char *dir = ct_cache_dir();
 	if (dir && ct_cache_dir_ensure(dir) == 0) {
 		struct ct_buf p = CT_BUF_INIT;

@@ -570,7 +570,7 @@ static int find_debug_file(Dwfl_Module *mod, void **userdata, const char *modnam
 		if (cache_err < 0 && s && modname)
 			warn(s, "%.*s: cannot keep the inflated copy of its debug file in %s (%s); every "
 				"run inflates it again: set CTRACE_CACHE_DIR to a directory of yours, or to off",
-			     (int)name_len(modname), modname, ct_cache_dir() ? ct_cache_dir() : "the cache",
+			     (int)name_len(modname), modname, ct_cache_dir(), /* named, or no error */
 			     cache_err == -EPERM ? "not owned by this user, or writable by others"
 						 : strerror(-cache_err));
 		if (cfd >= 0)
