@@ -127,24 +127,24 @@ part_kill() { # MODE STOPS ARGS…
 			sent=$((sent + ${r##*sent=}))
 			n=$(traced_threads "$FPID")
 			[ "$n" = 0 ] || { left=$((left + 1)); bad "$mode run $i ($r): $n threads left traced"; }
-			if ! wait_counter "$cnt" sig_rt -ge $sent; then
-				got=$(sed -n 's/^sig_rt=//p' "$cnt"); got=${got:-0}
+			wait_counter "$cnt" sig_rt -ge $sent
+			got=$(sed -n 's/^sig_rt=//p' "$cnt"); got=${got:-0}
+			if [ "$got" -lt "$sent" ]; then
 				# SIGKILL can land while a thread holds a signal in signal-delivery-stop: the
 				# kernel drops it (kernel_check, SAFETY in ctrace(1)). Any other loss is ours.
 				if [ $ksig = 9 ]; then klost=$((klost + sent - got))
 				else bad "$mode run $i ($when +${delay}us, signal $ksig, $r): $((sent - got))" \
 					"real-time signals lost; $(pending_state "$FPID")"
 				fi
-				lost=$((lost + sent - got)); sent=$got
-			fi
-			# More than sent: a signal counted as lost in an earlier run arrived after all, 10 s
-			# late. That is a fault of its own, and it could hide a loss in this run (the test
-			# above is >=; an equality test turned one late signal into every later run's loss).
-			got=$(sed -n 's/^sig_rt=//p' "$cnt")
-			if [ "${got:-0}" -gt "$sent" ]; then
+				lost=$((lost + sent - got))
+			elif [ "$got" -gt "$sent" ]; then
+				# a signal counted as lost in an earlier run arrived after all, over 10 s late:
+				# a fault of its own, which could also hide a loss in this run (an equality
+				# test above once turned one late signal into every later run's loss)
 				bad "$mode run $i: $((got - sent)) real-time signal(s) of an earlier run arrived over 10 s late"
-				late=$((late + got - sent)); sent=$got
+				late=$((late + got - sent))
 			fi
+			sent=$got
 			wait_counter "$cnt" progress -gt "$prog" || { stalled=$((stalled + 1)); bad "$mode run $i: no progress"; }
 			prog=$(sed -n 's/^progress=//p' "$cnt")
 		done
