@@ -22,7 +22,7 @@ CT_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 LIBS := -ldw -lelf -lunwind-ptrace -lunwind-generic -lunwind -ljson-c -lpthread -liberty -ldl
 
-LIB_SRC := $(sort $(wildcard lib/*.c target/*.c attach/*.c unwind/*.c symbolize/*.c analyze/*.c \
+LIB_SRC := $(sort $(wildcard lib/*.c process/*.c session/*.c layout/*.c formats/*.c attach/*.c unwind/*.c symbolize/*.c analyze/*.c \
 	analyze/dumps/*.c report/*.c memory/*.c))
 CLI_SRC := $(sort $(filter-out cli/main.c,$(wildcard cli/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

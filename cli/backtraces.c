@@ -6,8 +6,8 @@
 
 #include "cli/cli.h"
 #include "lib/error.h"
-#include "target/inspect.h"
-#include "target/target.h"
+#include "session/snapshot.h"
+#include "process/target.h"
 #include "lib/banned.h"
 
 

@@ -16,7 +16,7 @@
 #include "memory/procmem.h"
 #include "memory/watch.h"
 #include "report/memory.h"
-#include "target/target.h"
+#include "process/target.h"
 #include "lib/banned.h"
 
 static int l1_error(pid_t pid, int r)

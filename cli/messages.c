@@ -11,8 +11,8 @@
 #include "cli/cli.h"
 #include "lib/error.h"
 #include "analyze/threads.h"
-#include "target/inspect.h"
-#include "target/target.h"
+#include "session/snapshot.h"
+#include "process/target.h"
 #include "lib/banned.h"
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)

@@ -20,8 +20,8 @@
 #include "lib/error.h"
 #include "lib/procfs.h"
 #include "report/profile.h"
-#include "target/profiler.h"
-#include "target/target.h"
+#include "session/profiler.h"
+#include "process/target.h"
 #include "lib/banned.h"
 
 #define PROFILE_STACK_DEFAULT (16 * 1024)

@@ -14,8 +14,8 @@
 #include "cli/cli.h"
 #include "lib/error.h"
 #include "report/profile.h"
-#include "target/allocsites.h"
-#include "target/target.h"
+#include "session/allocsites.h"
+#include "process/target.h"
 #include "lib/banned.h"
 
 #define SITES_STACK_DEFAULT (8 * 1024)

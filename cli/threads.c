@@ -9,8 +9,9 @@
 #include "analyze/threads.h"
 #include "cli/cli.h"
 #include "lib/error.h"
-#include "target/inspect.h"
-#include "target/target.h"
+#include "session/snapshot.h"
+#include "process/locks.h"
+#include "process/target.h"
 #include "lib/banned.h"
 
 
@@ -55,7 +56,7 @@ static long take_snapshots(struct ct_env *env, struct ct_inspector *in, struct c
 			ct_mutex_layout_clear(&layout);
 			return -snapshot_error(pid, r);
 		}
-		r = ct_inspector_fill_locks(in, &layout, snaps[n]);
+		r = ct_locks_fill(ct_inspector_dwfl(in), &layout, snaps[n]);
 		n++;
 		if (r < 0) {
 			ct_mutex_layout_clear(&layout);

@@ -268,3 +268,11 @@ int ct_grow(void *p, size_t *cap, size_t n, size_t sz)
 	*cap = ncap;
 	return 0;
 }
+
+const char *ct_basename(const char *path)
+{
+	if (!path)
+		return NULL;
+	const char *slash = strrchr(path, '/');
+	return slash && slash[1] ? slash + 1 : path;
+}

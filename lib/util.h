@@ -62,6 +62,8 @@ char *ct_strdup(const char *s);  /* NULL in, NULL out */
 char *ct_strndup(const char *s, size_t n);
 /* Removes trailing whitespace in place and returns s. */
 char *ct_rstrip(char *s);
+/* The last component of path (path itself when it ends in "/"); NULL in, NULL out. */
+const char *ct_basename(const char *path);
 bool ct_startswith(const char *s, const char *prefix);
 
 /* Reallocates *p to hold at least n elements of size sz, growing geometrically. */

@@ -34,6 +34,5 @@ void ct_json_thread(struct ct_json *j, const struct ct_thread *t);
 void ct_json_frame(struct ct_json *j, const struct ct_frame *f);
 void ct_text_frame(struct ct_buf *out, size_t index, const struct ct_frame *f);
 void ct_text_thread_header(struct ct_buf *out, const struct ct_thread *t);
-const char *ct_basename(const char *path);
 
 #endif

@@ -28,14 +28,6 @@ const char *ct_format_name(enum ct_format f)
 	return (size_t)f < CT_ARRAY_SIZE(format_names) ? format_names[f] : "?";
 }
 
-const char *ct_basename(const char *path)
-{
-	if (!path)
-		return NULL;
-	const char *slash = strrchr(path, '/');
-	return slash && slash[1] ? slash + 1 : path;
-}
-
 void ct_text_frame(struct ct_buf *out, size_t index, const struct ct_frame *f)
 {
 	ct_buf_printf(out, "  #%-2zu 0x%016" PRIx64 " in ", index, f->pc);

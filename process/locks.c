@@ -2,7 +2,7 @@
 /* Lock owners of a live process: for threads blocked in a glibc pthread mutex, the mutex address and
  * its owner's tid, read from the running target after the capture. The layout of the mutex comes from
  * libc's DWARF (the "mutex" parameter of pthread_mutex_lock), never from a guessed offset. */
-#include "target/inspect.h"
+#include "process/locks.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -19,7 +19,6 @@
 #include "lib/capture.h"
 #include "lib/error.h"
 #include "lib/util.h"
-#include "report/report.h"
 #include "lib/banned.h"
 
 /* Bounds on DWARF walks over the target's (untrusted) debug information. */
@@ -129,9 +128,8 @@ static int layout_from_scopes(Dwarf_Die *scopes, int nscopes, struct ct_mutex_la
 	return -CT_ENODEBUG;
 }
 
-static int find_layout(struct ct_inspector *in, uint64_t pc, struct ct_mutex_layout *l)
+static int find_layout(Dwfl *dwfl, uint64_t pc, struct ct_mutex_layout *l)
 {
-	Dwfl *dwfl = ct_inspector_dwfl(in);
 	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
 	if (!mod)
 		return -ENOENT;
@@ -189,7 +187,7 @@ static struct ct_thread *thread_by_tid(struct ct_snapshot *s, pid_t tid)
 	return NULL;
 }
 
-int ct_inspector_fill_locks(struct ct_inspector *in, struct ct_mutex_layout *l, struct ct_snapshot *s)
+int ct_locks_fill(Dwfl *dwfl, struct ct_mutex_layout *l, struct ct_snapshot *s)
 {
 	for (size_t i = 0; i < s->nthreads; i++) {
 		struct ct_thread *t = &s->threads[i];
@@ -205,7 +203,7 @@ int ct_inspector_fill_locks(struct ct_inspector *in, struct ct_mutex_layout *l, 
 		if (!l->tried) {
 			l->tried = true;
 			/* lf->pc is a return address into the function: look up the call instruction */
-			int r = find_layout(in, lf->pc - 1, l);
+			int r = find_layout(dwfl, lf->pc - 1, l);
 			if (r < 0)
 				say_why(l, r, ct_basename(lf->module));
 		}

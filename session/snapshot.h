@@ -37,27 +37,7 @@ const char *ct_inspector_next_warning(struct ct_inspector *in);
 /* Builds the thread model from one capture: facts, frames, errors. */
 int ct_inspector_thread(struct ct_inspector *in, const struct ct_capture *c, struct ct_thread *t);
 
-/* Describes what a thread blocked in syscall nr waits on ("fd 3 (pipe:[123])", "futex 0x…").
- * Returns an allocated string or NULL. */
-char *ct_describe_wait(pid_t pid, long nr, const uint64_t args[6]);
-
 /* The inspector's Dwfl over the target's modules (for reading libc's DWARF, e.g. lock layouts). */
 Dwfl *ct_inspector_dwfl(struct ct_inspector *in);
-
-/* Layout of glibc's pthread_mutex_t, from libc's DWARF; looked up once per inspector. */
-struct ct_mutex_layout {
-	bool tried;        /* looked up already */
-	bool known;
-	size_t lock_off;   /* offset of __data.__lock (the futex word) */
-	size_t owner_off;  /* offset of __data.__owner (the owner's tid) */
-	char *why;         /* when not known: why, as one sentence to say once */
-};
-void ct_mutex_layout_clear(struct ct_mutex_layout *l);
-
-/* For every thread of s blocked in a futex wait inside pthread_mutex_lock (or its timed and condvar
- * variants), sets lock_waiting to the mutex address and adds it to the locks_held of the owner (read
- * from the running target at the __owner offset). Without the layout, lock_waiting is the futex word
- * and no owner is known (l->why says so). Call with every thread running. 0 or -ENOMEM. */
-int ct_inspector_fill_locks(struct ct_inspector *in, struct ct_mutex_layout *l, struct ct_snapshot *s);
 
 #endif

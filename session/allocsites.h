@@ -12,7 +12,7 @@
 #include "analyze/profile.h"
 #include "attach/perf.h"
 #include "memory/allocprobe.h"
-#include "target/profiler.h"
+#include "session/profiler.h"
 
 struct ct_allocsites_opts {
 	uint64_t period;    /* sample 1 call in period, per thread and function (1: every call), rounded

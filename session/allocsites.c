@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "target/allocsites.h"
+#include "session/allocsites.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -31,4 +31,8 @@ char *ct_target_explain_eperm(pid_t pid);
 /* Fills the /proc facts of one thread (name, state, syscall when blocked, wchan, CPU times). */
 int ct_target_thread_facts(pid_t pid, pid_t tid, struct ct_thread *t);
 
+/* Describes what a thread blocked in syscall nr waits on ("fd 3 (pipe:[123])", "futex 0x…").
+ * Returns an allocated string or NULL. */
+char *ct_describe_wait(pid_t pid, long nr, const uint64_t args[6]);
+
 #endif

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "target/inspect.h"
+#include "session/snapshot.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,7 @@
 #include "lib/error.h"
 #include "lib/procfs.h"
 #include "lib/util.h"
-#include "target/target.h"
+#include "process/target.h"
 #include "lib/banned.h"
 
 struct ct_inspector {
@@ -62,53 +61,6 @@ Dwfl *ct_inspector_dwfl(struct ct_inspector *in)
 const char *ct_inspector_next_warning(struct ct_inspector *in)
 {
 	return ct_sym_next_warning(in->sym);
-}
-
-static char *fd_target(pid_t pid, uint64_t fd)
-{
-	if (fd > 1u << 30)
-		return NULL;
-	char path[64], buf[256];
-	snprintf(path, sizeof(path), "/proc/%d/fd/%" PRIu64, (int)pid, fd);
-	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	return strdup(buf);
-}
-
-char *ct_describe_wait(pid_t pid, long nr, const uint64_t a[6])
-{
-	struct ct_buf b = CT_BUF_INIT;
-	switch (nr) {
-	case SYS_futex: {
-		int op = (int)a[1] & FUTEX_CMD_MASK;
-		const char *name = op == FUTEX_WAIT ? "wait" : op == FUTEX_WAIT_BITSET ? "wait" :
-				   op == FUTEX_LOCK_PI ? "lock_pi" : op == FUTEX_WAIT_REQUEUE_PI ? "wait_requeue_pi" :
-#ifdef FUTEX_LOCK_PI2
-				   op == FUTEX_LOCK_PI2 ? "lock_pi" :
-#endif
-				   "op";
-		ct_buf_printf(&b, "futex %s on 0x%" PRIx64, name, a[0]);
-		break;
-	}
-	case SYS_read: case SYS_readv: case SYS_pread64: case SYS_recvfrom: case SYS_recvmsg:
-	case SYS_recvmmsg: case SYS_write: case SYS_writev: case SYS_pwrite64: case SYS_sendto:
-	case SYS_sendmsg: case SYS_accept: case SYS_accept4: case SYS_connect: case SYS_epoll_wait:
-	case SYS_epoll_pwait: case SYS_flock: case SYS_fcntl: case SYS_fsync: case SYS_fdatasync: {
-		_cleanup_free_ char *what = fd_target(pid, a[0]);
-		ct_buf_printf(&b, "fd %" PRIu64, a[0]);
-		if (what)
-			ct_buf_printf(&b, " (%s)", what);
-		break;
-	}
-	case SYS_wait4: case SYS_waitid:
-		ct_buf_printf(&b, "child %" PRId64, (int64_t)(int32_t)a[nr == SYS_waitid ? 1 : 0]);
-		break;
-	default:
-		return NULL;
-	}
-	return ct_buf_steal(&b);
 }
 
 static const char *capture_error(int err)
