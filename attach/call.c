@@ -82,6 +82,7 @@ struct k_rt_sigframe {
 
 struct ct_call {
 	pid_t pid, tid;
+	struct ct_attach *attach;       /* where a thread that does not stop is left (ct_call_opts) */
 	struct user_regs_struct regs;   /* as the thread was stopped (restored at the end) */
 	uint8_t *xstate;
 	size_t xstate_len;
@@ -399,6 +400,7 @@ int ct_call_begin(pid_t pid, pid_t tid, const struct ct_call_opts *o, struct ct_
 	if (!c)
 		return -ENOMEM;
 	c->pid = pid;
+	c->attach = o->attach;
 	c->tid = tid;
 	c->call_timeout_ns = o->call_timeout_ns ? o->call_timeout_ns : 1000000000ull;
 	c->restorer = o->restorer;
@@ -414,7 +416,7 @@ int ct_call_begin(pid_t pid, pid_t tid, const struct ct_call_opts *o, struct ct_
 	int status;
 	r = ct_attach_wait_stop(tid, &status, o->deadline_ns);
 	if (r == -ETIMEDOUT) {
-		ct_attach_give_up(tid);
+		ct_attach_give_up(o->attach, tid);
 		ct_attach_release_termination(&c->term_old);
 		free(c);
 		*why = "it did not stop in time";
@@ -653,7 +655,7 @@ int ct_call_run(struct ct_call *c, uint64_t fn, const uint64_t *args, size_t nar
 				/* still running the call and not stopping: nothing safe is left to do but keep
 				 * it traced (ctrace's exit then releases it) */
 				c->gone = true;
-				ct_attach_give_up(c->tid);
+				ct_attach_give_up(c->attach, c->tid);
 				return -ETIMEDOUT;
 			}
 			return -ETIMEDOUT;

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "attach/snapshot.h"
 #include "lib/capture.h"
 
 /* Decides, with the thread stopped, whether a call may run from where it stands. c holds its
@@ -44,6 +45,8 @@ struct ct_call_opts {
 	 * thread itself. A call's return value is then not available: use out-parameters. When 0, a
 	 * call returns to address 0 and the fault ends it (a thread released inside a call dies). */
 	uint64_t restorer;
+	struct ct_attach *attach;  /* the session's capture state: a thread that does not stop in time
+				    * is left there (attach/snapshot.h) */
 };
 
 #define CT_CALL_SCRATCH 2048 /* bytes below the red zone for strings and out-parameters */

@@ -89,11 +89,11 @@ void ct_ptsample_state_free(struct ct_ptsample_state *state)
 	memset(state, 0, sizeof(*state));
 }
 
-int ct_ptsample_take(pid_t pid, pid_t only_tid, struct ct_ptsample_state *state,
+int ct_ptsample_take(struct ct_attach *a, pid_t pid, pid_t only_tid, struct ct_ptsample_state *state,
 		     const struct ct_attach_opts *o, struct ct_capture_set **ret)
 {
 	if (!state && only_tid <= 0)
-		return ct_attach_snapshot(pid, o, ret);
+		return ct_attach_snapshot(a, pid, o, ret);
 	pid_t *tids = NULL;
 	size_t n = 0;
 	int r = 0;
@@ -127,7 +127,7 @@ int ct_ptsample_take(pid_t pid, pid_t only_tid, struct ct_ptsample_state *state,
 	sa.sa_handler = on_alarm;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old);
-	ct_attach_release_pending();
+	ct_attach_release_pending(a);
 	for (size_t i = 0; i < n && i < MAX_TASKS; i++) {
 		unsigned due = 1; /* wall mode: every thread, one sample each */
 		if (state && task_state(pid, tids[i]) != 'R') {
@@ -142,7 +142,7 @@ int ct_ptsample_take(pid_t pid, pid_t only_tid, struct ct_ptsample_state *state,
 			break;
 		}
 		struct ct_capture *c = &set->caps[set->n];
-		ct_attach_thread(pid, tids[i], o, deadline, c);
+		ct_attach_thread(a, pid, tids[i], o, deadline, c);
 		if (state)
 			state->counts[set->n] = due;
 		set->n++;

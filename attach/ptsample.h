@@ -26,8 +26,8 @@ struct ct_ptsample_state {
  * sampled reaches a period: such a capture stands for that CPU time in periods (state->counts),
  * so a thread that waits for a CPU on a busy machine (R too) is not over-counted, and a blocked
  * thread is never stopped. Returns 0 with *ret (possibly empty), -ESRCH when the process is gone,
- * or -errno. */
-int ct_ptsample_take(pid_t pid, pid_t only_tid, struct ct_ptsample_state *state,
+ * or -errno. a is the session's capture state (attach/snapshot.h). */
+int ct_ptsample_take(struct ct_attach *a, pid_t pid, pid_t only_tid, struct ct_ptsample_state *state,
 		     const struct ct_attach_opts *o, struct ct_capture_set **ret);
 void ct_ptsample_state_free(struct ct_ptsample_state *state);
 

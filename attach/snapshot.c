@@ -28,32 +28,29 @@
 
 #define CT_D_STATE_BUDGET_NS 200000000ull
 
-/* Threads seized whose stop we stopped waiting for. */
-static pid_t pending[256];
-static size_t npending;
-
-static void pending_add(pid_t tid)
+static void pending_add(struct ct_attach *a, pid_t tid)
 {
-	if (npending < CT_ARRAY_SIZE(pending))
-		pending[npending++] = tid;
+	/* without a capture state the thread stays seized until ctrace exits */
+	if (a && a->npending < CT_ARRAY_SIZE(a->pending))
+		a->pending[a->npending++] = tid;
 }
 
-size_t ct_attach_release_pending(void)
+size_t ct_attach_release_pending(struct ct_attach *a)
 {
 	size_t keep = 0;
-	for (size_t i = 0; i < npending; i++) {
+	for (size_t i = 0; i < a->npending; i++) {
 		int status;
-		pid_t w = waitpid(pending[i], &status, __WALL | WNOHANG);
+		pid_t w = waitpid(a->pending[i], &status, __WALL | WNOHANG);
 		if (w == 0) {
-			pending[keep++] = pending[i];
+			a->pending[keep++] = a->pending[i];
 			continue;
 		}
 		if (w > 0 && WIFSTOPPED(status)) {
 			int sig = (status >> 16) == 0 ? WSTOPSIG(status) : 0;
-			(void)ptrace(PTRACE_DETACH, pending[i], 0, sig);
+			(void)ptrace(PTRACE_DETACH, a->pending[i], 0, sig);
 		}
 	}
-	npending = keep;
+	a->npending = keep;
 	return keep;
 }
 
@@ -358,7 +355,7 @@ static int finish_active(pid_t tid, int status, const struct ct_attach_opts *o, 
 	return err;
 }
 
-static int capture_active(pid_t tid, const struct ct_attach_opts *o, uint64_t deadline,
+static int capture_active(struct ct_attach *a, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline,
 			  struct ct_capture *c)
 {
 	uint64_t t0 = ct_now_ns();
@@ -368,7 +365,7 @@ static int capture_active(pid_t tid, const struct ct_attach_opts *o, uint64_t de
 	int status;
 	r = wait_stop(tid, &status, deadline);
 	if (r == -ETIMEDOUT) {
-		pending_add(tid);
+		pending_add(a, tid);
 		return r;
 	}
 	if (r < 0)
@@ -424,7 +421,7 @@ static void release_termination(const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-int ct_attach_thread(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline_ns,
+int ct_attach_thread(struct ct_attach *a, pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline_ns,
 		     struct ct_capture *c)
 {
 	uint64_t d;
@@ -432,7 +429,7 @@ int ct_attach_thread(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint6
 		return c->err;
 	sigset_t old;
 	hold_termination(&old);
-	c->err = capture_active(tid, o, d, c);
+	c->err = capture_active(a, tid, o, d, c);
 	release_termination(&old);
 	return c->err;
 }
@@ -448,10 +445,10 @@ struct inflight {
 	uint64_t t_interrupt, deadline;
 };
 
-static bool is_pending(pid_t tid)
+static bool is_pending(const struct ct_attach *a, pid_t tid)
 {
-	for (size_t i = 0; i < npending; i++)
-		if (pending[i] == tid)
+	for (size_t i = 0; i < a->npending; i++)
+		if (a->pending[i] == tid)
 			return true;
 	return false;
 }
@@ -509,15 +506,15 @@ static void absorb_reaped(struct inflight *in, size_t *n)
 }
 
 /* Handles one waitpid event for the threads in flight. */
-static void handle_event(pid_t w, int status, bool blocked, const struct ct_attach_opts *o,
-			 struct inflight *in, size_t *n)
+static void handle_event(struct ct_attach *a, pid_t w, int status, bool blocked,
+			 const struct ct_attach_opts *o, struct inflight *in, size_t *n)
 {
 	size_t i;
 	for (i = 0; i < *n && in[i].tid != w; i++)
 		;
 	if (i == *n) {
 		/* a thread given up on earlier stopped after all: let it go */
-		if (is_pending(w) && WIFSTOPPED(status))
+		if (is_pending(a, w) && WIFSTOPPED(status))
 			(void)ptrace(PTRACE_DETACH, w, 0, (status >> 16) == 0 ? WSTOPSIG(status) : 0);
 		return;
 	}
@@ -529,7 +526,7 @@ static void handle_event(pid_t w, int status, bool blocked, const struct ct_atta
 /* Captures caps[first..last) with a window of threads in flight. Threads that have stopped are
  * always released before the next one is prepared, so /proc reads and passive copies never keep a
  * stopped thread waiting. */
-static void capture_batch(pid_t pid, const struct ct_attach_opts *o, uint64_t deadline,
+static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach_opts *o, uint64_t deadline,
 			  struct ct_capture *caps, size_t first, size_t last)
 {
 	struct inflight in[CT_WINDOW];
@@ -538,7 +535,7 @@ static void capture_batch(pid_t pid, const struct ct_attach_opts *o, uint64_t de
 		int status;
 		pid_t w;
 		while (n > 0 && (w = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
-			handle_event(w, status, false, o, in, &n);
+			handle_event(a, w, status, false, o, in, &n);
 		if (n < CT_WINDOW && next < last) {
 			struct ct_capture *c = &caps[next++];
 			pid_t tid = c->tid;
@@ -569,7 +566,7 @@ static void capture_batch(pid_t pid, const struct ct_attach_opts *o, uint64_t de
 			for (size_t i = 0; i < n;) {
 				if (now >= in[i].deadline) {
 					in[i].c->err = -ETIMEDOUT;
-					pending_add(in[i].tid);
+					pending_add(a, in[i].tid);
 					inflight_remove(in, &n, i);
 				} else {
 					i++;
@@ -584,7 +581,7 @@ static void capture_batch(pid_t pid, const struct ct_attach_opts *o, uint64_t de
 			n = 0;
 			continue;
 		}
-		handle_event(w, status, blocked, o, in, &n);
+		handle_event(a, w, status, blocked, o, in, &n);
 	}
 }
 
@@ -596,7 +593,7 @@ static bool contains(const struct ct_capture_set *s, pid_t tid)
 	return false;
 }
 
-int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capture_set **ret)
+int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_opts *o, struct ct_capture_set **ret)
 {
 	struct ct_capture_set *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -604,7 +601,7 @@ int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capt
 	s->pid = pid;
 	uint64_t start = ct_now_ns(), deadline = start + o->timeout_ns;
 
-	ct_attach_release_pending();
+	ct_attach_release_pending(a);
 	/* On a machine whose CPUs are saturated (the incident ctrace is run in), a stopped thread waits
 	 * for ctrace to be scheduled again before it is released: run the capture at a higher priority
 	 * when allowed. The capture is bounded by the deadline, so this cannot hog a CPU. */
@@ -638,7 +635,7 @@ int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capt
 		size_t added = s->n - first;
 		sigset_t old;
 		hold_termination(&old);
-		capture_batch(pid, o, deadline, s->caps, first, s->n);
+		capture_batch(a, pid, o, deadline, s->caps, first, s->n);
 		release_termination(&old);
 		for (size_t i = first; i < s->n; i++) {
 			s->total_stop_ns += s->caps[i].stop_ns;
@@ -673,9 +670,9 @@ int ct_attach_wait_stop(pid_t tid, int *status, uint64_t deadline_ns)
 	return wait_stop(tid, status, deadline_ns);
 }
 
-void ct_attach_give_up(pid_t tid)
+void ct_attach_give_up(struct ct_attach *a, pid_t tid)
 {
-	pending_add(tid);
+	pending_add(a, tid);
 }
 
 void ct_attach_hold_termination(sigset_t *ret_old)

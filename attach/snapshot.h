@@ -19,19 +19,30 @@ struct ct_attach_opts {
 
 #define CT_ATTACH_OPTS_DEFAULT { 64 * 1024, 5000000000ull, true }
 
+/* The capture state of one session: threads seized whose stop a capture gave up waiting for (past
+ * the deadline). They stay seized, and the kernel releases them when ctrace exits; each capture,
+ * and ct_attach_release_pending(), lets go those that have stopped since. A session holds one and
+ * releases it on close. Only one should be capturing at a time: a capture's waitpid(-1) sees every
+ * tracee's events. Start from CT_ATTACH_INIT. */
+struct ct_attach {
+	pid_t pending[256];
+	size_t npending;
+};
+#define CT_ATTACH_INIT { { 0 }, 0 }
+
 /* Captures every thread of pid, re-reading /proc/PID/task until no new thread shows up.
  * Threads that vanish are recorded with err -ESRCH; threads not captured before the deadline with
  * -ETIMEDOUT (and set->timed_out). Returns 0 with *ret set (even if some threads failed), or -errno
  * when the process itself cannot be read (-ESRCH gone, -EPERM). */
-int ct_attach_snapshot(pid_t pid, const struct ct_attach_opts *o, struct ct_capture_set **ret);
+int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_opts *o, struct ct_capture_set **ret);
 
 /* Captures one thread (the same rules as above). */
-int ct_attach_thread(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline_ns,
+int ct_attach_thread(struct ct_attach *a, pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline_ns,
 		     struct ct_capture *ret);
 
 /* Threads seized but not stopped before a deadline stay seized (the kernel releases them when ctrace
  * exits). This releases those that have stopped since. Returns how many are still pending. */
-size_t ct_attach_release_pending(void);
+size_t ct_attach_release_pending(struct ct_attach *a);
 
 /* The primitives above, for the in-target call engine (attach/call.c): PTRACE_SEIZE (reaping exited
  * tracees while it blocks) and PTRACE_INTERRUPT; wait for tid's next stop until deadline_ns (0,
@@ -39,7 +50,7 @@ size_t ct_attach_release_pending(void);
  * SIGTERM, SIGHUP and SIGQUIT while a thread is seized. */
 int ct_attach_seize_interrupt(pid_t tid);
 int ct_attach_wait_stop(pid_t tid, int *status, uint64_t deadline_ns);
-void ct_attach_give_up(pid_t tid);
+void ct_attach_give_up(struct ct_attach *a, pid_t tid);
 void ct_attach_hold_termination(sigset_t *ret_old);
 void ct_attach_release_termination(const sigset_t *old);
 

@@ -11,7 +11,7 @@
 #include "lib/banned.h"
 
 
-void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o)
+void ct_cli_snapshot_opts(const struct ct_env *env, struct ct_snapshot_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->attach.stack_bytes = env->stack_bytes;
@@ -25,6 +25,7 @@ void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o)
 	o->sym.debuginfod = env->debuginfod; /* with DEBUGINFOD_URLS set too: main() */
 	o->sym.debuginfod_timeout_ms = (unsigned)(env->timeout_s * 1000);
 	o->only_tid = env->tid;
+	o->snapshots = 1;
 }
 
 int cmd_backtraces(struct ct_env *env)
@@ -48,27 +49,20 @@ int cmd_backtraces(struct ct_env *env)
 		}
 	}
 
-	struct ct_inspector *in = NULL;
-	code = ct_cli_open_inspector(env, pid, &in);
+	struct ct_snapshot_opts so;
+	ct_cli_snapshot_opts(env, &so);
+	struct ct_snapshot_session *ss = NULL;
+	code = ct_cli_open_snapshot_session(pid, &so, &ss);
 	if (code)
 		return code;
-	int r;
 	struct ct_snapshot *s = NULL;
-	r = ct_inspector_snapshot(in, &s);
-	if (r < 0) {
-		ct_inspector_close(in);
-		if (r == -ESRCH)
-			ct_error("process %d exited before it could be captured", (int)pid);
-		else if (r == -EPERM) {
-			char *why = ct_target_explain_eperm(pid);
-			ct_error("cannot inspect process %d: %s", (int)pid, why ? why : "permission denied");
-			free(why);
-		} else
-			ct_error("capture of process %d failed: %s", (int)pid, ct_strerror(r));
-		return CT_EXIT_TARGET;
-	}
-	for (const char *w; (w = ct_inspector_next_warning(in));)
+	int r = ct_snapshot_session_take(ss, &s);
+	for (const char *w; (w = ct_snapshot_session_next_warning(ss));)
 		ct_warn("%s", w);
+	if (r < 0) {
+		ct_snapshot_session_close(ss);
+		return ct_cli_capture_error(pid, r);
+	}
 	s->wall_ns = ct_now_ns() - t0;
 	ct_verbose(env, "captured %zu threads in %.3f ms (longest stop %.3f ms); whole run %.3f ms",
 		   s->nthreads, (double)s->capture_ns / 1e6, (double)s->max_stop_ns / 1e6,
@@ -107,8 +101,6 @@ int cmd_backtraces(struct ct_env *env)
 			code = CT_EXIT_PARTIAL;
 		}
 	}
-	ct_snapshot_free(s);
-	ct_inspector_close(in);
-	ct_attach_release_pending();
+	ct_snapshot_session_close(ss);
 	return code;
 }

@@ -3,12 +3,14 @@
 #ifndef CT_CLI_H
 #define CT_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "lib/util.h"
 #include "report/report.h"
+#include "session/profile.h"
 #include "unwind/unwind.h"
 
 enum ct_exit {
@@ -61,7 +63,7 @@ struct ct_env {
 	/* --profile */
 	bool stack_bytes_given;  /* --stack-bytes was given (profile's default differs) */
 	long rate_hz;            /* -r */
-	enum { CT_SAMPLER_AUTO, CT_SAMPLER_PERF, CT_SAMPLER_PTRACE } sampler;
+	enum ct_sampler_kind sampler;     /* --sampler (session/profile.h) */
 	bool mode_wall;          /* --mode wall (else cpu) */
 	bool per_pid;            /* --per-pid: root frame "name-PID" */
 	bool per_thread;         /* --per-thread: a frame "threadname-TID" under the root */
@@ -94,12 +96,19 @@ int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
 struct ct_analysis;
 /* Renders a --threads/analyze report in env's format and writes it (ct_cli_write_output). */
 int ct_cli_write_analysis(const struct ct_env *env, const struct ct_analysis *a);
-struct ct_inspector;
-struct ct_inspect_opts;
-/* The live pipeline's options from env (cli/backtraces.c). */
-void ct_cli_inspect_opts(const struct ct_env *env, struct ct_inspect_opts *o);
-/* Opens the live pipeline for pid with env's options; prints the error and returns an exit code. */
-int ct_cli_open_inspector(const struct ct_env *env, pid_t pid, struct ct_inspector **ret);
+struct ct_snapshot_session;
+struct ct_snapshot_opts;
+/* The snapshot session's options from env, for one snapshot (cli/backtraces.c). */
+void ct_cli_snapshot_opts(const struct ct_env *env, struct ct_snapshot_opts *o);
+/* Opens a snapshot session on pid; prints the error and returns an exit code. */
+int ct_cli_open_snapshot_session(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret);
+/* Says why a live capture of pid failed with r (-ESRCH, -EPERM, …); returns CT_EXIT_TARGET. */
+int ct_cli_capture_error(pid_t pid, int r);
+
+/* Sets *flag to the signal's number on SIGINT and SIGTERM (no SA_RESTART), and ignores SIGPIPE: a
+ * sampling session polls the flag and ends its run. The flag is the only mutable state a command
+ * keeps at file scope, for its signal handler. */
+void ct_cli_catch_stop(volatile sig_atomic_t *flag);
 
 int cmd_backtraces(struct ct_env *env);
 int cmd_threads(struct ct_env *env);

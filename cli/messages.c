@@ -173,11 +173,9 @@ int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out)
 	return CT_EXIT_OK;
 }
 
-int ct_cli_open_inspector(const struct ct_env *env, pid_t pid, struct ct_inspector **ret)
+int ct_cli_open_snapshot_session(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret)
 {
-	struct ct_inspect_opts o;
-	ct_cli_inspect_opts(env, &o);
-	int r = ct_inspector_open(pid, &o, ret);
+	int r = ct_snapshot_session_open(pid, o, ret);
 	if (r == 0)
 		return CT_EXIT_OK;
 	if (r == -ESRCH) {
@@ -192,6 +190,22 @@ int ct_cli_open_inspector(const struct ct_env *env, pid_t pid, struct ct_inspect
 	return CT_EXIT_TARGET;
 }
 
+int ct_cli_capture_error(pid_t pid, int r)
+{
+	if (r == -ESRCH) {
+		ct_error("process %d exited before it could be captured", (int)pid);
+	} else if (r == -EPERM) {
+		char *why = ct_target_explain_eperm(pid);
+		ct_error("cannot inspect process %d: %s", (int)pid, why ? why : "permission denied");
+		free(why);
+	} else if (r == -ENOMEM) {
+		ct_error("out of memory while capturing process %d", (int)pid);
+	} else {
+		ct_error("capture of process %d failed: %s", (int)pid, ct_strerror(r));
+	}
+	return CT_EXIT_TARGET;
+}
+
 int ct_cli_write_analysis(const struct ct_env *env, const struct ct_analysis *a)
 {
 	struct ct_buf out = CT_BUF_INIT;
@@ -202,4 +216,23 @@ int ct_cli_write_analysis(const struct ct_env *env, const struct ct_analysis *a)
 	int code = ct_cli_write_output(env, &out);
 	ct_buf_free(&out);
 	return code;
+}
+
+static volatile sig_atomic_t *stop_flag;
+
+static void on_stop(int sig)
+{
+	*stop_flag = sig;
+}
+
+void ct_cli_catch_stop(volatile sig_atomic_t *flag)
+{
+	stop_flag = flag;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop; /* no SA_RESTART: poll and nanosleep return at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }

@@ -8,24 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "lib/error.h"
 #include "report/profile.h"
 #include "session/allocsites.h"
-#include "process/target.h"
 #include "lib/banned.h"
 
 #define SITES_STACK_DEFAULT (8 * 1024)
 
+/* Set by the SIGINT/SIGTERM handler (ct_cli_catch_stop): the one piece of state a signal handler
+ * needs; the session polls it. */
 static volatile sig_atomic_t sites_stop;
-
-static void on_stop(int sig)
-{
-	sites_stop = sig;
-}
 
 static int open_error(pid_t pid, int r)
 {
@@ -52,25 +47,6 @@ static int open_error(pid_t pid, int r)
 		break;
 	}
 	return CT_EXIT_TARGET;
-}
-
-static int sample(const struct ct_env *env, struct ct_allocsites *s)
-{
-	uint64_t t0 = ct_now_ns(), next_scan = t0;
-	uint64_t deadline = env->duration_s > 0 ? t0 + (uint64_t)(env->duration_s * 1e9) : UINT64_MAX;
-	while (!sites_stop && ct_now_ns() < deadline) {
-		if (ct_now_ns() >= next_scan) {
-			next_scan = ct_now_ns() + 100000000ull; /* new threads are followed within 0.1 s */
-			int r = ct_allocsites_scan(s);
-			if (r == -ESRCH)
-				break;
-		}
-		uint64_t left_ms = (deadline - ct_now_ns()) / 1000000ull;
-		int r = ct_allocsites_read(s, (int)CT_MIN(left_ms + 1, 100ull));
-		if (r < 0)
-			return r;
-	}
-	return ct_allocsites_read(s, 0); /* the last samples */
 }
 
 /* The allocator's own frames and well-known wrappers are not the site: their caller is. */
@@ -145,52 +121,19 @@ int cmd_memory_sites(struct ct_env *env)
 	int code = ct_cli_check_target(pid);
 	if (code)
 		return code;
-	struct ct_target tg;
-	char *comm = NULL;
-	if (ct_target_open(pid, &tg) == 0) {
-		comm = tg.comm;
-		tg.comm = NULL;
-		ct_target_clear(&tg);
-	}
-	/* one descriptor per thread and allocator function: a few hundred threads pass 1024; root
-	 * may raise the hard limit too */
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20)) {
-		struct rlimit want = { 1u << 20, CT_MAX(rl.rlim_max, (rlim_t)(1u << 20)) };
-		if (setrlimit(RLIMIT_NOFILE, &want) < 0 && rl.rlim_cur < rl.rlim_max) {
-			rl.rlim_cur = rl.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &rl);
-		}
-	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop; /* no SA_RESTART: poll returns at once */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	ct_cli_catch_stop(&sites_stop);
 	struct ct_allocsites_opts o = {
 		.period = env->rate_given ? (uint64_t)env->rate_hz : 1,
 		.stack_bytes = env->stack_bytes_given ? env->stack_bytes : SITES_STACK_DEFAULT,
 		.prof = { env->unwinder, env->max_frames,
 			  { env->debug_dirs, env->no_inlines, env->no_demangle, env->debuginfod, 0 } },
+		.duration_s = env->duration_s,
+		.stop = &sites_stop,
 	};
-	struct ct_profile *prof = NULL;
 	struct ct_allocsites *s = NULL;
-	if (ct_profile_new(&prof) < 0) {
-		free(comm);
-		ct_error("out of memory");
-		return CT_EXIT_TARGET;
-	}
-	prof->alloc = true;
-	prof->start_ns = ct_realtime_ns();
-	uint64_t t0 = ct_now_ns();
-	int r = ct_allocsites_open(pid, comm ? comm : "?", prof, &o, &s);
-	if (r < 0) {
-		code = open_error(pid, r);
-		goto out;
-	}
+	int r = ct_allocsites_open(pid, &o, &s);
+	if (r < 0)
+		return open_error(pid, r);
 	const struct ct_alloc_probes *ps = ct_allocsites_probes(s);
 	if (env->verbose) {
 		struct ct_buf names = CT_BUF_INIT;
@@ -200,17 +143,16 @@ int cmd_memory_sites(struct ct_env *env)
 			   ct_allocator_name(ps->alloc.kind));
 		ct_buf_free(&names);
 	}
-	r = sample(env, s);
-	prof->duration_ns = ct_now_ns() - t0;
+	r = ct_allocsites_run(s);
 	if (r < 0) {
 		ct_error("sampling failed: %s", ct_strerror(r));
-		code = CT_EXIT_TARGET;
-		goto out;
+		ct_allocsites_close(s);
+		return CT_EXIT_TARGET;
 	}
+	const struct ct_profile *prof = ct_allocsites_profile(s);
 	char title[256];
-	snprintf(title, sizeof(title), "ctrace allocation sites of %s (%d)", comm ? comm : "?", (int)pid);
+	snprintf(title, sizeof(title), "ctrace allocation sites of %s (%d)", ct_allocsites_comm(s), (int)pid);
 	struct ct_profile_meta m = { title, "uprobe", 0, 0, ct_allocsites_stats(s)->period };
-	ct_profile_sort(prof);
 	struct ct_buf out = CT_BUF_INIT;
 	if (render(env, s, prof, &m, &out) < 0 || out.err) {
 		ct_error("out of memory while writing the report");
@@ -225,9 +167,6 @@ int cmd_memory_sites(struct ct_env *env)
 		/* the kernel waits for an RCU grace period per uprobe it removes, one at a time */
 		ct_warn("removing %zu uprobes (%zu threads x %zu functions): the kernel takes some 30 ms for "
 			"each, and the process stays probed until then", st->threads * st->nfn, st->threads, st->nfn);
-out:
 	ct_allocsites_close(s);
-	ct_profile_free(prof);
-	free(comm);
 	return code;
 }

@@ -4,73 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "analyze/threads.h"
 #include "cli/cli.h"
 #include "lib/error.h"
 #include "session/snapshot.h"
-#include "process/locks.h"
 #include "process/target.h"
 #include "lib/banned.h"
 
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int snapshot_error(pid_t pid, int r)
-{
-	if (r == -ESRCH) {
-		ct_error("process %d exited before it could be captured", (int)pid);
-	} else if (r == -EPERM) {
-		char *why = ct_target_explain_eperm(pid);
-		ct_error("cannot inspect process %d: %s", (int)pid, why ? why : "permission denied");
-		free(why);
-	} else {
-		ct_error("capture of process %d failed: %s", (int)pid, ct_strerror(r));
-	}
-	return CT_EXIT_TARGET;
-}
-
-/* Takes env->snapshots snapshots into snaps[], filling lock owners in each. Returns how many were
- * taken (the process may exit part-way), or a negative exit code already reported. */
-static long take_snapshots(struct ct_env *env, struct ct_inspector *in, struct ct_snapshot **snaps)
-{
-	pid_t pid = env->pids[0];
-	struct ct_mutex_layout layout = { 0 };
-	long n = 0;
-	for (long i = 0; i < env->snapshots; i++) {
-		if (i > 0)
-			sleep_ms(env->interval_ms);
-		int r = ct_inspector_snapshot(in, &snaps[n]);
-		if (r == -ESRCH && n > 0) {
-			ct_warn("process %d exited after %ld snapshot%s; analyzing those", (int)pid, n,
-				n == 1 ? "" : "s");
-			break;
-		}
-		if (r < 0) {
-			ct_mutex_layout_clear(&layout);
-			return -snapshot_error(pid, r);
-		}
-		r = ct_locks_fill(ct_inspector_dwfl(in), &layout, snaps[n]);
-		n++;
-		if (r < 0) {
-			ct_mutex_layout_clear(&layout);
-			ct_error("out of memory while reading lock owners");
-			return -CT_EXIT_TARGET;
-		}
-	}
-	if (layout.why)
-		ct_warn("%s", layout.why);
-	ct_mutex_layout_clear(&layout);
-	for (const char *w; (w = ct_inspector_next_warning(in));)
-		ct_warn("%s", w);
-	return n;
-}
 
 int cmd_threads(struct ct_env *env)
 {
@@ -86,29 +27,33 @@ int cmd_threads(struct ct_env *env)
 		ct_error("--threads looks at every thread (lock owners need them all); drop --tid");
 		return CT_EXIT_USAGE;
 	}
-	struct ct_inspector *in = NULL;
-	code = ct_cli_open_inspector(env, pid, &in);
+	struct ct_snapshot_opts so;
+	ct_cli_snapshot_opts(env, &so);
+	so.locks = true;
+	so.snapshots = env->snapshots;
+	so.interval_ms = env->interval_ms;
+	struct ct_snapshot_session *ss = NULL;
+	code = ct_cli_open_snapshot_session(pid, &so, &ss);
 	if (code)
 		return code;
-	int r;
-	struct ct_snapshot **snaps = calloc((size_t)env->snapshots, sizeof(*snaps));
-	if (!snaps) {
-		ct_inspector_close(in);
-		ct_error("out of memory");
-		return CT_EXIT_TARGET;
-	}
-	long n = take_snapshots(env, in, snaps);
+	int r = ct_snapshot_session_run(ss);
+	for (const char *w; (w = ct_snapshot_session_next_warning(ss));)
+		ct_warn("%s", w);
+	size_t n;
+	struct ct_snapshot *const *snaps = ct_snapshot_session_snapshots(ss, &n);
+	if (ct_snapshot_session_exited(ss))
+		ct_warn("process %d exited after %zu snapshot%s; analyzing those", (int)pid, n, n == 1 ? "" : "s");
 	struct ct_analysis *a = NULL;
-	if (n > 0) {
+	if (r < 0) {
+		code = ct_cli_capture_error(pid, r);
+	} else {
 		struct ct_analyze_opts ao = { .idle_patterns = env->idle_patterns,
 					      .nidle_patterns = env->nidle_patterns };
-		r = ct_analyze(snaps, (size_t)n, &ao, &a);
+		r = ct_analyze(snaps, n, &ao, &a);
 		if (r < 0) {
 			ct_error("thread analysis failed: %s", ct_strerror(r));
 			code = CT_EXIT_TARGET;
 		}
-	} else {
-		code = (int)-n;
 	}
 	if (a) {
 		code = ct_cli_write_analysis(env, a);
@@ -131,10 +76,6 @@ int cmd_threads(struct ct_env *env)
 		}
 	}
 	ct_analysis_free(a);
-	for (long i = 0; i < n; i++)
-		ct_snapshot_free(snaps[i]);
-	free(snaps);
-	ct_inspector_close(in);
-	ct_attach_release_pending();
+	ct_snapshot_session_close(ss);
 	return code;
 }

@@ -316,11 +316,12 @@ static int candidates(pid_t pid, pid_t only, struct cand **ret, size_t *ret_n, c
 /* Unwinds a capture of tid before any stop for a call, so libdw has read the CFI of the modules on
  * its stack and the unwind during the stop is quick. A thread asleep is read without a stop; a
  * running one is stopped as --backtraces would stop it. Returns the capture's error. */
-static int warm_up(pid_t pid, pid_t tid, uint64_t deadline, struct ct_unwinder *unw, struct ct_upc *pcs)
+static int warm_up(struct ct_attach *att, pid_t pid, pid_t tid, uint64_t deadline, struct ct_unwinder *unw,
+		   struct ct_upc *pcs)
 {
 	struct ct_attach_opts ao = CT_ATTACH_OPTS_DEFAULT;
 	struct ct_capture cap;
-	int r = ct_attach_thread(pid, tid, &ao, deadline, &cap);
+	int r = ct_attach_thread(att, pid, tid, &ao, deadline, &cap);
 	if (r == 0) {
 		char *err = NULL;
 		(void)ct_unwinder_run(unw, &cap, pcs, MAX_FRAMES, &err);
@@ -436,6 +437,9 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 	struct ct_inject_stats st;
 	memset(&st, 0, sizeof(st));
 	st.kind = a->kind;
+	/* threads that do not stop in time stay seized until they do (ct_attach_release_pending below)
+	 * or ctrace exits */
+	struct ct_attach att = CT_ATTACH_INIT;
 	static const char *const je_fn[] = { "mallctl", "je_mallctl", NULL };
 	static const char *const tc_fn[] = { "MallocExtension_GetNumericProperty", NULL };
 	if (a->kind != CT_ALLOC_JEMALLOC && a->kind != CT_ALLOC_TCMALLOC) {
@@ -515,10 +519,10 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 			continue;
 		}
 		/* a thread given up on earlier (it did not stop in time) is let go if it stopped since */
-		ct_attach_release_pending();
+		ct_attach_release_pending(&att);
 		if (!cd->warmed) {
 			cd->warmed = true;
-			r = warm_up(pid, cd->tid, deadline, x->unw, x->pcs);
+			r = warm_up(&att, pid, cd->tid, deadline, x->unw, x->pcs);
 			if (r == -ETIMEDOUT || r == -ESRCH) {
 				last_r = r;
 				last_why = r == -ESRCH ? "it exited" : "it did not stop in time";
@@ -527,7 +531,7 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 			}
 		}
 		struct ct_call_opts co = { CT_MIN(deadline, ct_now_ns() + 200000000ull), o->call_timeout_ns, 0,
-					   check_thread, x, restorer };
+					   check_thread, x, restorer, &att };
 		const char *why = NULL;
 		st.attempts++;
 		r = ct_call_begin(pid, cd->tid, &co, &call, &why);
@@ -549,7 +553,7 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 	ct_unwinder_close(x->unw);
 	free(x);
 	free(cands);
-	ct_attach_release_pending();
+	ct_attach_release_pending(&att);
 	if (!call) {
 		if (reniced)
 			(void)setpriority(PRIO_PROCESS, 0, old_nice);

@@ -2,32 +2,32 @@
 #include "session/allocsites.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attach/perf.h"
+#include "process/target.h"
+#include "session/samplequeue.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
-/* Samples are copied out of the rings at once and unwound after the read, going back to the rings
- * every few milliseconds meanwhile: a ring is given back to the kernel only when its whole read
- * ends, allocations come in bursts, and the first samples wait for debug information to load. */
-struct pending {
-	struct ct_capture cap;
-	uint64_t bytes;
-};
-
-#define QUEUE_MAX_BYTES (64u << 20)
+#define SCAN_NS 100000000ull /* new threads are followed within 0.1 s */
 
 struct ct_allocsites {
 	pid_t pid;
+	struct ct_allocsites_opts o;
+	char *comm;
+	struct ct_profile *prof;
 	struct ct_alloc_probes probes;
 	struct ct_perf *perf;
 	struct ct_profiler *pr;
 	uint64_t period;
 	struct ct_allocsites_stats stats;
-	struct pending *q;
-	size_t nq, cap_q, q_bytes;
+	/* samples are copied out of the rings at once and unwound after the read: a ring is given back
+	 * to the kernel only when its whole read ends, allocations come in bursts, and the first
+	 * samples wait for debug information to load */
+	struct ct_sample_queue queue;
 };
 
 /* The prime at or above n: a loop that calls the allocator k times per iteration is sampled at every
@@ -43,18 +43,44 @@ static uint64_t prime_at_least(uint64_t n)
 	}
 }
 
-int ct_allocsites_open(pid_t pid, const char *root_name, struct ct_profile *prof,
-		       const struct ct_allocsites_opts *o, struct ct_allocsites **ret)
+/* One descriptor per thread and allocator function: a few hundred threads pass 1024; root may
+ * raise the hard limit too. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20)) {
+		struct rlimit want = { 1u << 20, CT_MAX(rl.rlim_max, (rlim_t)(1u << 20)) };
+		if (setrlimit(RLIMIT_NOFILE, &want) < 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+}
+
+int ct_allocsites_open(pid_t pid, const struct ct_allocsites_opts *o, struct ct_allocsites **ret)
 {
 	struct ct_allocsites *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->pid = pid;
+	s->o = *o;
+	struct ct_target tg;
+	if (ct_target_open(pid, &tg) == 0) {
+		s->comm = tg.comm;
+		tg.comm = NULL;
+		ct_target_clear(&tg);
+	}
+	raise_fd_limit();
 	s->period = o->period > 1 ? prime_at_least(o->period) : 1;
 	s->stats.period = s->period;
 	struct ct_symbolizer *sym = NULL;
 	struct ct_perf_probe pp[CT_PERF_MAX_PROBES];
-	int r = ct_profiler_open(pid, root_name, prof, &o->prof, &s->pr);
+	int r = ct_profile_new(&s->prof);
+	if (r < 0)
+		goto fail;
+	s->prof->alloc = true;
+	s->prof->start_ns = ct_realtime_ns();
+	r = ct_profiler_open(pid, s->comm ? s->comm : "?", s->prof, &o->prof, &s->pr);
 	if (r == 0)
 		r = ct_sym_open(pid, &o->prof.sym, &sym);
 	if (r == 0)
@@ -83,11 +109,21 @@ void ct_allocsites_close(struct ct_allocsites *s)
 		return;
 	ct_perf_close(s->perf);
 	ct_profiler_close(s->pr);
-	for (size_t i = 0; i < s->nq; i++)
-		free(s->q[i].cap.stack);
-	free(s->q);
+	ct_sample_queue_free(&s->queue);
 	ct_alloc_probes_clear(&s->probes);
+	ct_profile_free(s->prof);
+	free(s->comm);
 	free(s);
+}
+
+struct ct_profile *ct_allocsites_profile(const struct ct_allocsites *s)
+{
+	return s->prof;
+}
+
+const char *ct_allocsites_comm(const struct ct_allocsites *s)
+{
+	return s->comm ? s->comm : "?";
 }
 
 const struct ct_alloc_probes *ct_allocsites_probes(const struct ct_allocsites *s)
@@ -95,7 +131,8 @@ const struct ct_alloc_probes *ct_allocsites_probes(const struct ct_allocsites *s
 	return &s->probes;
 }
 
-int ct_allocsites_scan(struct ct_allocsites *s)
+/* Follows new threads; -ESRCH when the process is gone. */
+static int scan(struct ct_allocsites *s)
 {
 	if (s->stats.exec)
 		return -ESRCH;
@@ -129,48 +166,60 @@ static int on_sample(void *arg, const struct ct_perf_sample *ps)
 	uint64_t weight = bytes > UINT64_MAX / s->period ? UINT64_MAX : bytes * s->period;
 	f->calls += s->period;
 	f->bytes += weight;
-	if (s->q_bytes + ps->cap.stack_len > QUEUE_MAX_BYTES) {
-		s->stats.dropped++;
-		return 0;
+	struct ct_sample *e;
+	int r = ct_sample_queue_push(&s->queue, &ps->cap, &e);
+	if (e)
+		e->weight = weight;
+	return r;
+}
+
+static int consume(void *arg, const struct ct_sample *e)
+{
+	struct ct_allocsites *s = arg;
+	return ct_profiler_add(s->pr, &e->cap, false, NULL, s->period, e->weight);
+}
+
+static int refill(void *arg)
+{
+	struct ct_allocsites *s = arg;
+	int r = ct_perf_read(s->perf, 0, on_sample, s);
+	return r > 0 ? 0 : r;
+}
+
+/* Waits up to timeout_ms for samples and counts them. 0 or -errno. */
+static int read_samples(struct ct_allocsites *s, int timeout_ms)
+{
+	int r = ct_perf_read(s->perf, timeout_ms, on_sample, s);
+	if (r >= 0)
+		r = ct_sample_queue_drain(&s->queue, consume, refill, s);
+	if (r < 0) {
+		/* what could not be unwound is let go */
+		ct_sample_queue_free(&s->queue);
+		return r;
 	}
-	if (ct_grow(&s->q, &s->cap_q, s->nq + 1, sizeof(*s->q)) < 0)
-		return -ENOMEM;
-	struct pending *e = &s->q[s->nq];
-	e->cap = ps->cap;
-	e->bytes = weight;
-	if (ps->cap.stack_len) {
-		e->cap.stack = malloc(ps->cap.stack_len);
-		if (!e->cap.stack)
-			return -ENOMEM;
-		memcpy(e->cap.stack, ps->cap.stack, ps->cap.stack_len);
-	}
-	s->q_bytes += ps->cap.stack_len;
-	s->nq++;
 	return 0;
 }
 
-int ct_allocsites_read(struct ct_allocsites *s, int timeout_ms)
+int ct_allocsites_run(struct ct_allocsites *s)
 {
-	int r = ct_perf_read(s->perf, timeout_ms, on_sample, s);
-	uint64_t last_read = ct_now_ns();
-	for (size_t i = 0; i < s->nq; i++) {
-		/* on_sample may grow the queue: index it, never keep a pointer across a read */
-		if (r >= 0) {
-			int a = ct_profiler_add(s->pr, &s->q[i].cap, false, NULL, s->period, s->q[i].bytes);
-			if (a < 0)
-				r = a;
+	uint64_t t0 = ct_now_ns(), next_scan = t0;
+	uint64_t deadline = s->o.duration_s > 0 ? t0 + (uint64_t)(s->o.duration_s * 1e9) : UINT64_MAX;
+	int r = 0;
+	while (!(s->o.stop && *s->o.stop) && ct_now_ns() < deadline) {
+		if (ct_now_ns() >= next_scan) {
+			next_scan = ct_now_ns() + SCAN_NS;
+			if (scan(s) == -ESRCH)
+				break;
 		}
-		free(s->q[i].cap.stack);
-		s->q[i].cap.stack = NULL;
-		s->q_bytes -= s->q[i].cap.stack_len;
-		if (r >= 0 && ct_now_ns() - last_read > 5000000ull) {
-			r = ct_perf_read(s->perf, 0, on_sample, s);
-			last_read = ct_now_ns();
-		}
+		uint64_t left_ms = (deadline - ct_now_ns()) / 1000000ull;
+		if ((r = read_samples(s, (int)CT_MIN(left_ms + 1, 100ull))) < 0)
+			break;
 	}
-	s->nq = 0;
-	s->q_bytes = 0;
-	return r > 0 ? 0 : r;
+	if (r == 0)
+		r = read_samples(s, 0); /* the last samples */
+	s->prof->duration_ns = ct_now_ns() - t0;
+	ct_profile_sort(s->prof);
+	return r;
 }
 
 const struct ct_allocsites_stats *ct_allocsites_stats(struct ct_allocsites *s)
@@ -180,6 +229,7 @@ const struct ct_allocsites_stats *ct_allocsites_stats(struct ct_allocsites *s)
 	s->stats.threads_seen = ps->threads_seen;
 	s->stats.threads = ps->threads;
 	s->stats.open_failed = ps->open_failed;
+	s->stats.dropped = s->queue.dropped;
 	return &s->stats;
 }
 

@@ -7,60 +7,86 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "process/locks.h"
 #include "lib/procfs.h"
 #include "lib/util.h"
 #include "process/target.h"
 #include "lib/banned.h"
 
-struct ct_inspector {
+#define MAX_SNAPSHOTS 10000
+
+struct ct_snapshot_session {
 	pid_t pid;
-	struct ct_inspect_opts o;
+	struct ct_snapshot_opts o;
+	struct ct_attach attach;         /* the capture state (threads given up on, to release) */
 	struct ct_symbolizer *sym;
 	struct ct_unwinder *unw;
 	struct ct_upc *pcs;
+	struct ct_mutex_layout locks;    /* looked up at the first mutex wait seen */
+	bool locks_said;                 /* locks.why was handed out as a warning */
+	struct ct_snapshot **snaps;
+	size_t nsnaps, cap_snaps;
+	bool exited;
 };
 
-int ct_inspector_open(pid_t pid, const struct ct_inspect_opts *o, struct ct_inspector **ret)
+int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret)
 {
-	struct ct_inspector *in = calloc(1, sizeof(*in));
-	if (!in)
+	struct ct_snapshot_session *ss = calloc(1, sizeof(*ss));
+	if (!ss)
 		return -ENOMEM;
-	in->pid = pid;
-	in->o = *o;
-	if (in->o.max_frames == 0)
-		in->o.max_frames = 256;
-	in->pcs = calloc(in->o.max_frames, sizeof(*in->pcs));
-	int r = in->pcs ? ct_sym_open(pid, &o->sym, &in->sym) : -ENOMEM;
+	ss->pid = pid;
+	ss->o = *o;
+	ss->attach = (struct ct_attach)CT_ATTACH_INIT;
+	if (ss->o.max_frames == 0)
+		ss->o.max_frames = 256;
+	ss->pcs = calloc(ss->o.max_frames, sizeof(*ss->pcs));
+	int r = ss->pcs ? ct_sym_open(pid, &o->sym, &ss->sym) : -ENOMEM;
 	if (r < 0) {
-		free(in->pcs);
-		free(in);
+		free(ss->pcs);
+		free(ss);
 		return r;
 	}
-	*ret = in;
+	*ret = ss;
 	return 0;
 }
 
-void ct_inspector_close(struct ct_inspector *in)
+void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 {
-	if (!in)
+	if (!ss)
 		return;
-	ct_unwinder_close(in->unw);
-	ct_sym_close(in->sym);
-	free(in->pcs);
-	free(in);
+	ct_attach_release_pending(&ss->attach);
+	for (size_t i = 0; i < ss->nsnaps; i++)
+		ct_snapshot_free(ss->snaps[i]);
+	free(ss->snaps);
+	ct_mutex_layout_clear(&ss->locks);
+	ct_unwinder_close(ss->unw);
+	ct_sym_close(ss->sym);
+	free(ss->pcs);
+	free(ss);
 }
 
-Dwfl *ct_inspector_dwfl(struct ct_inspector *in)
+const char *ct_snapshot_session_next_warning(struct ct_snapshot_session *ss)
 {
-	return ct_sym_dwfl(in->sym);
+	if (ss->locks.why && !ss->locks_said) {
+		ss->locks_said = true;
+		return ss->locks.why;
+	}
+	return ct_sym_next_warning(ss->sym);
 }
 
-const char *ct_inspector_next_warning(struct ct_inspector *in)
+struct ct_snapshot *const *ct_snapshot_session_snapshots(const struct ct_snapshot_session *ss, size_t *ret_n)
 {
-	return ct_sym_next_warning(in->sym);
+	*ret_n = ss->nsnaps;
+	return ss->snaps;
+}
+
+bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss)
+{
+	return ss->exited;
 }
 
 static const char *capture_error(int err)
@@ -73,7 +99,8 @@ static const char *capture_error(int err)
 	}
 }
 
-int ct_inspector_thread(struct ct_inspector *in, const struct ct_capture *c, struct ct_thread *t)
+/* Builds the thread model from one capture: facts, frames, errors. */
+static int thread_from_capture(struct ct_snapshot_session *in, const struct ct_capture *c, struct ct_thread *t)
 {
 	t->tid = c->tid;
 	t->flags = c->flags;
@@ -125,7 +152,8 @@ int ct_inspector_thread(struct ct_inspector *in, const struct ct_capture *c, str
 	return 0;
 }
 
-int ct_inspector_snapshot(struct ct_inspector *in, struct ct_snapshot **ret)
+/* One snapshot, not yet kept in the session. */
+static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **ret)
 {
 	struct ct_capture_set *set = NULL;
 	struct ct_capture one;
@@ -135,7 +163,7 @@ int ct_inspector_snapshot(struct ct_inspector *in, struct ct_snapshot **ret)
 		if (!set)
 			return -ENOMEM;
 		uint64_t t0 = ct_now_ns();
-		ct_attach_thread(in->pid, in->o.only_tid, &in->o.attach, t0 + in->o.attach.timeout_ns, &one);
+		ct_attach_thread(&in->attach, in->pid, in->o.only_tid, &in->o.attach, t0 + in->o.attach.timeout_ns, &one);
 		set->caps = malloc(sizeof(one));
 		if (!set->caps) {
 			free(one.stack);
@@ -148,7 +176,7 @@ int ct_inspector_snapshot(struct ct_inspector *in, struct ct_snapshot **ret)
 		set->wall_ns = ct_now_ns() - t0;
 		set->timed_out = one.err == -ETIMEDOUT;
 	} else {
-		r = ct_attach_snapshot(in->pid, &in->o.attach, &set);
+		r = ct_attach_snapshot(&in->attach, in->pid, &in->o.attach, &set);
 		if (r < 0)
 			return r;
 	}
@@ -175,7 +203,7 @@ int ct_inspector_snapshot(struct ct_inspector *in, struct ct_snapshot **ret)
 	r = 0;
 	for (size_t i = 0; i < set->n && r == 0; i++) {
 		struct ct_thread *t = ct_snapshot_add_thread(s);
-		r = t ? ct_inspector_thread(in, &set->caps[i], t) : -ENOMEM;
+		r = t ? thread_from_capture(in, &set->caps[i], t) : -ENOMEM;
 	}
 	ct_capture_set_free(set);
 	if (r < 0) {
@@ -183,5 +211,48 @@ int ct_inspector_snapshot(struct ct_inspector *in, struct ct_snapshot **ret)
 		return r;
 	}
 	*ret = s;
+	return 0;
+}
+
+int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot **ret)
+{
+	if (ss->nsnaps >= MAX_SNAPSHOTS)
+		return -E2BIG;
+	if (ct_grow(&ss->snaps, &ss->cap_snaps, ss->nsnaps + 1, sizeof(*ss->snaps)) < 0)
+		return -ENOMEM;
+	struct ct_snapshot *s = NULL;
+	int r = snapshot_take(ss, &s);
+	if (r < 0)
+		return r;
+	ss->snaps[ss->nsnaps++] = s;
+	/* every thread runs again: the owners are read from the running target */
+	if (ss->o.locks && (r = ct_locks_fill(ct_sym_dwfl(ss->sym), &ss->locks, s)) < 0)
+		return r;
+	*ret = s;
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int ct_snapshot_session_run(struct ct_snapshot_session *ss)
+{
+	long want = CT_MAX(ss->o.snapshots, 1L);
+	for (long i = 0; i < want; i++) {
+		if (i > 0)
+			sleep_ms(ss->o.interval_ms);
+		struct ct_snapshot *s;
+		int r = ct_snapshot_session_take(ss, &s);
+		if (r == -ESRCH && ss->nsnaps > 0) {
+			ss->exited = true;
+			return 0;
+		}
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }

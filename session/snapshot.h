@@ -1,43 +1,50 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The live pipeline up to the thread model: capture every thread (attach/), then, with every
- * thread running again, unwind (unwind/), symbolize (symbolize/) and add /proc facts. */
-#ifndef CT_INSPECT_H
-#define CT_INSPECT_H
+/* The snapshot session (--backtraces, --threads): capture every thread (attach/), then, with every
+ * thread running again, unwind (unwind/), symbolize (symbolize/), add /proc facts (process/) and,
+ * when asked, lock owners (process/locks.h). The session owns the capture state, the symbolizer and
+ * unwinder (kept across snapshots) and the snapshots it took; close releases all of them. */
+#ifndef CT_SESSION_SNAPSHOT_H
+#define CT_SESSION_SNAPSHOT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <elfutils/libdwfl.h>
-
 #include "attach/snapshot.h"
 #include "lib/model.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwind.h"
 
-struct ct_inspect_opts {
+struct ct_snapshot_opts {
 	struct ct_attach_opts attach;
 	enum ct_unwinder_kind unwinder;
 	size_t max_frames;
 	struct ct_sym_opts sym;
 	pid_t only_tid;      /* 0: every thread */
+	bool locks;          /* fill lock_waiting and the owners' locks_held (--threads) */
+	long snapshots;      /* ct_snapshot_session_run: how many (>= 1) */
+	long interval_ms;    /* ct_snapshot_session_run: the pause between two */
 };
 
-/* An open inspection of one process: its symbolizer and unwinder persist across snapshots. */
-struct ct_inspector;
+struct ct_snapshot_session;
 
-int ct_inspector_open(pid_t pid, const struct ct_inspect_opts *o, struct ct_inspector **ret);
-void ct_inspector_close(struct ct_inspector *in);
-/* Takes one snapshot. Returns 0 with *ret, or -errno when the process could not be captured at all. */
-int ct_inspector_snapshot(struct ct_inspector *in, struct ct_snapshot **ret);
-/* Next warning from symbolization (each said once), or NULL. */
-const char *ct_inspector_next_warning(struct ct_inspector *in);
-
-/* Builds the thread model from one capture: facts, frames, errors. */
-int ct_inspector_thread(struct ct_inspector *in, const struct ct_capture *c, struct ct_thread *t);
-
-/* The inspector's Dwfl over the target's modules (for reading libc's DWARF, e.g. lock layouts). */
-Dwfl *ct_inspector_dwfl(struct ct_inspector *in);
+/* Opens a session on pid (reads its modules; stops nothing). 0, -ESRCH, -EPERM/-EACCES, -ENOMEM or
+ * another -errno from reading the memory map. */
+int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret);
+/* Releases the capture state, the snapshots taken and everything else. NULL is a no-op. */
+void ct_snapshot_session_close(struct ct_snapshot_session *ss);
+/* Takes one snapshot, owned by the session. 0 with *ret, or -errno when the process could not be
+ * captured at all (-ESRCH gone, -EPERM). */
+int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot **ret);
+/* Takes o->snapshots snapshots o->interval_ms apart. When the process exits after the first, the
+ * series ends there: 0 and ct_snapshot_session_exited() says so. -errno when not even one was taken. */
+int ct_snapshot_session_run(struct ct_snapshot_session *ss);
+/* The snapshots taken so far, oldest first. */
+struct ct_snapshot *const *ct_snapshot_session_snapshots(const struct ct_snapshot_session *ss, size_t *ret_n);
+/* Whether a series ended early because the process exited. */
+bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss);
+/* Next warning (symbolization, lock layout), each said once, or NULL. */
+const char *ct_snapshot_session_next_warning(struct ct_snapshot_session *ss);
 
 #endif

@@ -67,6 +67,8 @@ __attribute__((noinline)) void ct_test_block(void)
 		ct_test_global = 1;
 }
 static pid_t child;
+/* the capture state a stuck thread is left in */
+static struct ct_attach att = CT_ATTACH_INIT;
 
 /* The child: reads one byte, answers with what read() returned and errno, then the global. */
 static void child_main(void)
@@ -144,7 +146,7 @@ static uint64_t restorer; /* 0: calls return to address 0 */
 
 static struct ct_call *begin(uint64_t timeout_ns)
 {
-	struct ct_call_opts o = { ct_now_ns() + 2000000000ull, timeout_ns, 0, NULL, NULL, restorer };
+	struct ct_call_opts o = { ct_now_ns() + 2000000000ull, timeout_ns, 0, NULL, NULL, restorer, &att };
 	struct ct_call *c = NULL;
 	const char *why = NULL;
 	int r = ct_call_begin(child, child, &o, &c, &why);
@@ -264,7 +266,7 @@ static void test_tracer_dies(void **state)
 	assert_true(tracer >= 0);
 	if (tracer == 0) {
 		restorer = tramp;
-		struct ct_call_opts o = { ct_now_ns() + 2000000000ull, 0, 0, NULL, NULL, tramp };
+		struct ct_call_opts o = { ct_now_ns() + 2000000000ull, 0, 0, NULL, NULL, tramp, &att };
 		struct ct_call *c = NULL;
 		const char *why = NULL;
 		if (ct_call_begin(child, child, &o, &c, &why) < 0)

@@ -38,6 +38,7 @@ __attribute__((noinline)) void ct_test_middle(void) { ct_test_leaf(); __asm__ vo
 __attribute__((noinline)) void ct_test_outer(void) { ct_test_middle(); __asm__ volatile(""); }
 
 static pid_t child;
+static struct ct_attach att = CT_ATTACH_INIT;
 
 static int setup(void **state)
 {
@@ -66,7 +67,7 @@ static void check_backend(enum ct_unwinder_kind kind, bool expect_leaf)
 {
 	struct ct_attach_opts o = CT_ATTACH_OPTS_DEFAULT;
 	struct ct_capture c;
-	int r = ct_attach_thread(child, child, &o, UINT64_MAX, &c);
+	int r = ct_attach_thread(&att, child, child, &o, UINT64_MAX, &c);
 	if (r == -EPERM)
 		skip();
 	assert_int_equal(r, 0);
@@ -112,7 +113,7 @@ static void test_bad_capture(void **state)
 	(void)state;
 	struct ct_attach_opts o = CT_ATTACH_OPTS_DEFAULT;
 	struct ct_capture c;
-	assert_int_equal(ct_attach_thread(child, 0x3ffffff0, &o, UINT64_MAX, &c), -ESRCH);
+	assert_int_equal(ct_attach_thread(&att, child, 0x3ffffff0, &o, UINT64_MAX, &c), -ESRCH);
 	struct ct_symbolizer *sym;
 	assert_int_equal(ct_sym_open(child, NULL, &sym), 0);
 	struct ct_unwinder *u;

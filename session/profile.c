@@ -1,0 +1,686 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "session/profile.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach/perf.h"
+#include "attach/ptsample.h"
+#include "lib/error.h"
+#include "lib/procfs.h"
+#include "lib/util.h"
+#include "process/target.h"
+#include "session/samplequeue.h"
+#include "lib/banned.h"
+
+#define MAX_SOURCES 4096          /* processes followed at once (several -p, --children) */
+#define SCAN_NS 100000000ull      /* new threads and child processes are followed within 0.1 s */
+#define MAX_MESSAGES 256          /* queued for the caller; more are counted, not kept */
+
+struct tname {
+	pid_t tid;
+	uint64_t read_ns;
+	char name[16];
+};
+
+/* One followed process. Allocated one by one: queued samples point at it while the list grows. */
+struct source {
+	pid_t pid;
+	char *comm;
+	struct ct_profiler *pr;
+	bool gone, perf_on;
+	bool exec_pending; /* ptrace sampler: the program changed; followed once a stop proves it ran */
+	uint64_t cpu_ticks0, cpu_ticks; /* utime + stime at start and last seen */
+	uint64_t weight_ns;
+	uint64_t ptrace_samples, ptrace_errors;
+	struct ct_ptsample_state pts;
+	char exe[256];   /* ptrace sampler: /proc/PID/exe when last seen, to notice an exec */
+	struct tname *tn; /* --per-thread: thread names, reread each second */
+	size_t ntn, cap_tn;
+};
+
+struct message {
+	enum ct_msg_level level;
+	char *text;
+};
+
+struct ct_profile_session {
+	struct ct_profile_session_opts o;
+	pid_t *pids;              /* a copy of o.pids */
+	struct ct_profile *prof;
+	struct ct_perf *perf;     /* one perf sampler for every process; NULL: the ptrace sampler */
+	struct ct_attach attach;  /* the ptrace sampler's capture state */
+	struct source **srcs;
+	size_t n, cap;
+	uint64_t t_open, t0;
+	struct ct_sample_queue queue;
+	struct message *msgs;
+	size_t head_msgs, nmsgs, cap_msgs;
+	char *said;               /* the message last handed out */
+};
+
+static void say(struct ct_profile_session *ps, enum ct_msg_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(struct ct_profile_session *ps, enum ct_msg_level level, const char *fmt, ...)
+{
+	if (ps->nmsgs - ps->head_msgs >= MAX_MESSAGES)
+		return;
+	if (ps->head_msgs && ps->head_msgs == ps->nmsgs)
+		ps->head_msgs = ps->nmsgs = 0;
+	if (ct_grow(&ps->msgs, &ps->cap_msgs, ps->nmsgs + 1, sizeof(*ps->msgs)) < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = NULL;
+	int r = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	ps->msgs[ps->nmsgs++] = (struct message){ level, text };
+}
+
+const char *ct_profile_session_next_message(struct ct_profile_session *ps, enum ct_msg_level *ret_level)
+{
+	free(ps->said);
+	ps->said = NULL;
+	if (ps->head_msgs == ps->nmsgs)
+		return NULL;
+	struct message *m = &ps->msgs[ps->head_msgs++];
+	*ret_level = m->level;
+	ps->said = m->text;
+	return ps->said;
+}
+
+static void read_exe(pid_t pid, char *buf, size_t n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t len = readlink(path, buf, n - 1);
+	buf[len > 0 ? len : 0] = '\0';
+}
+
+static bool stopped(const struct ct_profile_session *ps)
+{
+	return ps->o.stop && *ps->o.stop;
+}
+
+static void tick(struct ct_profile_session *ps)
+{
+	if (ps->o.tick)
+		ps->o.tick(ps->o.tick_arg, ps);
+}
+
+/* utime + stime of the whole process (of the thread with tid); false when it is gone or a zombie. */
+static bool proc_cpu(const struct ct_profile_session *ps, pid_t pid, uint64_t *ret_ticks)
+{
+	char *text = NULL;
+	struct ct_proc_stat st;
+	bool alive = false;
+	/* tid: the thread's own CPU time, and the thread's end is the profile's */
+	if (ct_proc_read(pid, ps->o.tid, "stat", 4096, &text) == 0 && ct_parse_proc_stat(text, &st) == 0 &&
+	    st.state != 'Z' && st.state != 'X') {
+		alive = true;
+		*ret_ticks = st.utime + st.stime;
+	}
+	free(text);
+	return alive;
+}
+
+/* per_thread: the frame under the process, "NAME-TID" (names change: reread each second). */
+static const char *thread_frame(const struct ct_profile_session *ps, struct source *s, pid_t tid, char *buf,
+				size_t n)
+{
+	if (!ps->o.per_thread)
+		return NULL;
+	uint64_t now = ct_now_ns();
+	struct tname *t = NULL;
+	for (size_t i = 0; i < s->ntn && !t; i++)
+		if (s->tn[i].tid == tid)
+			t = &s->tn[i];
+	if (!t && s->ntn < MAX_SOURCES * 16 && ct_grow(&s->tn, &s->cap_tn, s->ntn + 1, sizeof(*s->tn)) == 0) {
+		t = &s->tn[s->ntn++];
+		*t = (struct tname){ tid, 0, "?" };
+	}
+	if (t && now - t->read_ns >= 1000000000ull) {
+		char *text = NULL;
+		if (ct_proc_read(s->pid, tid, "comm", 64, &text) == 0) {
+			text[strcspn(text, "\n")] = '\0';
+			snprintf(t->name, sizeof(t->name), "%s", text);
+		}
+		free(text);
+		t->read_ns = now;
+	}
+	snprintf(buf, n, "%s-%d", t ? t->name : "?", (int)tid);
+	return buf;
+}
+
+static struct source *find_source(const struct ct_profile_session *ps, pid_t pid)
+{
+	for (size_t i = ps->n; i-- > 0;)
+		if (ps->srcs[i]->pid == pid)
+			return ps->srcs[i];
+	return NULL;
+}
+
+/* Samples are copied out of the rings at once and unwound afterwards (session/samplequeue.h). */
+static int perf_sample(void *arg, const struct ct_perf_sample *s)
+{
+	struct ct_profile_session *ps = arg;
+	struct source *src = find_source(ps, s->pid);
+	if (!src)
+		return 0; /* a process no longer followed */
+	struct ct_sample *e;
+	int r = ct_sample_queue_push(&ps->queue, &s->cap, &e);
+	if (!e)
+		return r;
+	e->owner = src;
+	e->in_kernel = s->in_kernel;
+	e->exec = s->exec;
+	memcpy(e->comm, s->comm, sizeof(e->comm));
+	if (!s->exec && ps->o.per_thread)
+		thread_frame(ps, src, s->tid, e->thread, sizeof(e->thread));
+	return 0;
+}
+
+static int open_profiler(struct ct_profile_session *ps, struct source *s)
+{
+	char root[96];
+	if (ps->o.per_pid)
+		snprintf(root, sizeof(root), "%s-%d", s->comm ? s->comm : "?", (int)s->pid);
+	else
+		snprintf(root, sizeof(root), "%s", s->comm ? s->comm : "?");
+	int r = ct_profiler_open(s->pid, root, ps->prof, &ps->o.prof, &s->pr);
+	if (r == 0 && ps->o.labels) {
+		/* pprof carries host, pid, comm, thread and tid labels, for fleet-wide aggregation */
+		char host[256] = "";
+		gethostname(host, sizeof(host) - 1);
+		r = ct_profiler_label(s->pr, host, s->comm);
+	}
+	return r;
+}
+
+static void drain_warnings(struct ct_profile_session *ps, struct source *s)
+{
+	for (const char *w; s->pr && (w = ct_profiler_next_warning(s->pr));)
+		say(ps, CT_MSG_WARN, "%s", w);
+}
+
+/* The process executed a new program: its modules and maybe its name changed, so samples from now
+ * on are unwound and symbolized against the new program. comm: the new name when known. */
+static int follow_exec(struct ct_profile_session *ps, struct source *s, const char *comm)
+{
+	drain_warnings(ps, s);
+	ct_profiler_close(s->pr);
+	s->pr = NULL;
+	s->ntn = 0;
+	struct ct_target tg;
+	if (comm && comm[0]) {
+		free(s->comm);
+		s->comm = strdup(comm);
+	} else if (ct_target_open(s->pid, &tg) == 0) {
+		free(s->comm);
+		s->comm = tg.comm;
+		tg.comm = NULL;
+		ct_target_clear(&tg);
+	}
+	say(ps, CT_MSG_WARN, "process %d executed a new program (%s); following it", (int)s->pid,
+	    s->comm ? s->comm : "?");
+	int r = open_profiler(ps, s);
+	return r == -ENOMEM ? r : 0; /* gone meanwhile: its samples are dropped */
+}
+
+/* Reads the perf rings of every process (timeout_ms 0: what is there now). */
+static int perf_read(struct ct_profile_session *ps, int timeout_ms)
+{
+	return ps->perf ? ct_perf_read(ps->perf, timeout_ms, perf_sample, ps) : 0;
+}
+
+static int refill(void *arg)
+{
+	return perf_read(arg, 0);
+}
+
+static int consume(void *arg, const struct ct_sample *e)
+{
+	struct ct_profile_session *ps = arg;
+	struct source *src = e->owner;
+	if (e->exec)
+		return follow_exec(ps, src, e->comm);
+	if (!src->pr)
+		return 0;
+	return ct_profiler_add(src->pr, &e->cap, e->in_kernel, e->thread[0] ? e->thread : NULL, 1, src->weight_ns);
+}
+
+static void sleep_until(uint64_t when_ns)
+{
+	uint64_t now = ct_now_ns();
+	if (when_ns <= now)
+		return;
+	struct timespec ts = { (time_t)((when_ns - now) / 1000000000ull), (long)((when_ns - now) % 1000000000ull) };
+	nanosleep(&ts, NULL); /* a signal ends it early; the loop checks the stop flag */
+}
+
+static void say_gone(struct ct_profile_session *ps, struct source *src)
+{
+	if (src->gone)
+		return;
+	src->gone = true;
+	double secs = (double)(ct_now_ns() - ps->t0) / 1e9;
+	bool given = false; /* a -p (said), or a child followed with children (said with -v) */
+	for (size_t i = 0; i < ps->o.npids; i++)
+		given |= ps->pids[i] == src->pid;
+	const char *comm = src->comm ? src->comm : "?";
+	if (ps->o.tid)
+		say(ps, CT_MSG_WARN, "thread %d of process %d (%s) exited after %.1f s; the profile covers it "
+		    "until then", (int)ps->o.tid, (int)src->pid, comm, secs);
+	else if (given)
+		say(ps, CT_MSG_WARN, "process %d (%s) exited after %.1f s; the profile covers it until then",
+		    (int)src->pid, comm, secs);
+	else
+		say(ps, CT_MSG_VERBOSE, "process %d (%s) exited after %.1f s", (int)src->pid, comm, secs);
+}
+
+/* Starts following process pid: its profiler, and its events with the perf sampler. Returns 0,
+ * -ESRCH (gone), or -errno. */
+static int add_source(struct ct_profile_session *ps, pid_t pid, struct source **ret)
+{
+	if (ps->n >= MAX_SOURCES)
+		return -E2BIG;
+	if (ct_grow(&ps->srcs, &ps->cap, ps->n + 1, sizeof(*ps->srcs)) < 0)
+		return -ENOMEM;
+	struct source *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->pid = pid;
+	s->weight_ns = 1000000000ull / (uint64_t)ps->o.rate_hz;
+	s->pts.period_ns = s->weight_ns;
+	ps->srcs[ps->n++] = s; /* freed with the others */
+	if (ret)
+		*ret = s;
+	struct ct_target tg;
+	if (ct_target_open(pid, &tg) == 0) {
+		s->comm = tg.comm;
+		tg.comm = NULL;
+		ct_target_clear(&tg);
+	}
+	if (!proc_cpu(ps, pid, &s->cpu_ticks0)) {
+		s->gone = true;
+		return -ESRCH;
+	}
+	s->cpu_ticks = s->cpu_ticks0;
+	read_exe(pid, s->exe, sizeof(s->exe));
+	int r = open_profiler(ps, s);
+	if (r == 0 && ps->perf) {
+		r = ct_perf_add(ps->perf, pid, ps->o.tid);
+		s->perf_on = r == 0;
+	}
+	if (r < 0)
+		s->gone = true;
+	return r;
+}
+
+static void free_source(struct source *s)
+{
+	ct_profiler_close(s->pr);
+	ct_ptsample_state_free(&s->pts);
+	free(s->comm);
+	free(s->tn);
+	free(s);
+}
+
+/* children: follows every process whose parent is followed, as /proc/PID/task/TID/children shows
+ * them (a worker forked during the profile is followed within SCAN_NS). */
+static void scan_children(struct ct_profile_session *ps)
+{
+	if (!ps->o.children)
+		return;
+	for (size_t i = 0; i < ps->n; i++) {
+		if (ps->srcs[i]->gone)
+			continue;
+		pid_t *tids = NULL;
+		size_t nt = 0;
+		if (ct_proc_list_tasks(ps->srcs[i]->pid, &tids, &nt) < 0)
+			continue;
+		for (size_t k = 0; k < nt; k++) {
+			char *text = NULL;
+			if (ct_proc_read(ps->srcs[i]->pid, tids[k], "children", 1 << 20, &text) < 0)
+				continue;
+			for (char *p = text, *end; *p; p = end) {
+				long child = strtol(p, &end, 10);
+				if (end == p)
+					break;
+				if (child <= 0 || find_source(ps, (pid_t)child))
+					continue;
+				struct source *s = NULL;
+				int r = add_source(ps, (pid_t)child, &s);
+				if (r == 0)
+					say(ps, CT_MSG_VERBOSE, "following child process %ld (%s) of %d", child,
+					    s->comm ? s->comm : "?", (int)ps->srcs[i]->pid);
+				else if (r != -ESRCH && r != -E2BIG)
+					say(ps, CT_MSG_WARN, "cannot follow child process %ld: %s", child, ct_strerror(r));
+			}
+			free(text);
+		}
+		free(tids);
+	}
+}
+
+static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
+{
+	uint64_t next_scan = ct_now_ns();
+	for (;;) {
+		size_t live = 0;
+		uint64_t now = ct_now_ns();
+		bool scan = now >= next_scan;
+		if (scan) {
+			next_scan = now + SCAN_NS;
+			scan_children(ps);
+		}
+		for (size_t i = 0; i < ps->n; i++) {
+			struct source *s = ps->srcs[i];
+			if (s->gone)
+				continue;
+			if (scan && (!proc_cpu(ps, s->pid, &s->cpu_ticks) || ct_perf_scan(ps->perf, s->pid) == -ESRCH)) {
+				say_gone(ps, s); /* its last samples are in the rings still */
+				continue;
+			}
+			live++;
+		}
+		int r = ct_sample_queue_drain(&ps->queue, consume, refill, ps);
+		if (r < 0)
+			return r;
+		tick(ps);
+		if (!live || stopped(ps) || ct_now_ns() >= deadline)
+			break;
+		uint64_t left_ms = (deadline - ct_now_ns()) / 1000000ull;
+		r = perf_read(ps, (int)CT_MIN(left_ms + 1, 100ull));
+		if (r < 0)
+			return r;
+	}
+	/* what the kernel wrote since the last read, whatever ended the profile */
+	int r = perf_read(ps, 0);
+	if (r == 0)
+		r = ct_sample_queue_drain(&ps->queue, consume, refill, ps);
+	tick(ps);
+	return r;
+}
+
+/* One tick of the ptrace sampler for one process. */
+static int ptrace_tick(struct ct_profile_session *ps, struct source *s, const struct ct_attach_opts *ao,
+		       uint64_t period_ns)
+{
+	/* the ptrace sampler sees an exec as a new /proc/PID/exe (a program that executes itself
+	 * again is not noticed; the perf sampler is told by the kernel) */
+	char exe[sizeof(s->exe)];
+	read_exe(s->pid, exe, sizeof(exe));
+	bool changed = exe[0] && strcmp(exe, s->exe) != 0;
+	if (changed) {
+		memcpy(s->exe, exe, sizeof(exe));
+		s->exec_pending = true;
+	}
+	struct ct_capture_set *set = NULL;
+	int r = proc_cpu(ps, s->pid, &s->cpu_ticks) ?
+		ct_ptsample_take(&ps->attach, s->pid, ps->o.tid, ps->o.wall ? NULL : &s->pts, ao, &set) : -ESRCH;
+	if (r == -ESRCH) {
+		say_gone(ps, s);
+		return 0;
+	}
+	if (r < 0) {
+		s->ptrace_errors++;
+		return 0;
+	}
+	if (s->exec_pending) {
+		/* /proc/PID/exe changes in the middle of the exec, before the new name is set and the
+		 * program mapped: the new program is followed once one of its threads has been stopped
+		 * (a ptrace stop happens on the way back to user space, after the exec), and the
+		 * captures taken until then are dropped (they may be of either program) */
+		bool ran = false;
+		for (size_t j = 0; j < set->n && !changed; j++)
+			ran |= set->caps[j].err == 0 && !(set->caps[j].flags & CT_THREAD_PASSIVE);
+		if (!ran) {
+			ct_capture_set_free(set);
+			return 0;
+		}
+		s->exec_pending = false;
+		if (follow_exec(ps, s, NULL) < 0) {
+			ct_capture_set_free(set);
+			return -ENOMEM;
+		}
+	}
+	for (size_t j = 0; j < set->n && r >= 0; j++) {
+		const struct ct_capture *c = &set->caps[j];
+		if (c->err == -ESRCH)
+			continue;
+		if (c->err) {
+			s->ptrace_errors++;
+			continue;
+		}
+		uint64_t cnt = ps->o.wall ? 1 : s->pts.counts[j];
+		s->ptrace_samples += cnt;
+		char thread[32];
+		if (s->pr)
+			r = ct_profiler_add(s->pr, c, false, thread_frame(ps, s, c->tid, thread, sizeof(thread)), cnt,
+					    cnt * period_ns);
+	}
+	ct_capture_set_free(set);
+	return r;
+}
+
+static int run_ptrace(struct ct_profile_session *ps, uint64_t deadline, uint64_t period_ns)
+{
+	struct ct_attach_opts ao = CT_ATTACH_OPTS_DEFAULT;
+	ao.stack_bytes = ps->o.stack_bytes;
+	ao.timeout_ns = ps->o.timeout_ns;
+	ao.passive = ps->o.passive;
+	uint64_t seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ ps->t0;
+	uint64_t next = ct_now_ns() + ct_ptsample_next_delay(period_ns, &seed), next_scan = 0;
+	for (;;) {
+		sleep_until(CT_MIN(next, deadline));
+		if (stopped(ps) || ct_now_ns() >= deadline)
+			return 0;
+		if (ct_now_ns() < next)
+			continue;
+		if (ct_now_ns() >= next_scan) {
+			next_scan = ct_now_ns() + SCAN_NS;
+			scan_children(ps);
+		}
+		size_t live = 0;
+		for (size_t i = 0; i < ps->n; i++) {
+			struct source *s = ps->srcs[i];
+			if (s->gone)
+				continue;
+			int r = ptrace_tick(ps, s, &ao, period_ns);
+			if (r < 0)
+				return r;
+			live += !s->gone;
+		}
+		if (!live)
+			return 0;
+		tick(ps);
+		/* the next tick from the schedule, not from now, so slow samples do not drift the rate;
+		 * ticks already missed are skipped (and show in the delivered count) */
+		next += ct_ptsample_next_delay(period_ns, &seed);
+		if (next < ct_now_ns())
+			next = ct_now_ns() + ct_ptsample_next_delay(period_ns, &seed) / 2;
+	}
+}
+
+static bool perf_refused(int r)
+{
+	return r == -EACCES || r == -EPERM || r == -ENOSYS || r == -ENOENT || r == -EOPNOTSUPP ||
+	       r == -EINVAL;
+}
+
+/* Opens the perf sampler (r_add: an error from adding a process, 0 to open it); on a refusal with
+ * the automatic choice, says so and leaves ps->perf NULL (the ptrace sampler). 0 or -errno. */
+static int open_perf(struct ct_profile_session *ps, int r_add)
+{
+	int r = r_add;
+	if (r == 0) {
+		struct ct_perf_opts pe = { (unsigned)ps->o.rate_hz, ps->o.stack_bytes };
+		/* an event per thread and CPU: as many descriptors as the hard limit allows (as perf) */
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		r = ct_perf_open(&pe, &ps->perf);
+	}
+	if (r == 0)
+		return 0;
+	ct_perf_close(ps->perf);
+	ps->perf = NULL;
+	for (size_t i = 0; i < ps->n; i++)
+		ps->srcs[i]->perf_on = false;
+	if (perf_refused(r) && ps->o.sampler == CT_SAMPLER_AUTO) {
+		say(ps, CT_MSG_WARN, "perf_event_open was refused (%s: perf_event_paranoid, a seccomp filter or a "
+		    "container); using the ptrace sampler, which stops each sampled thread briefly", ct_strerror(r));
+		return 0;
+	}
+	return r;
+}
+
+int ct_profile_session_open(const struct ct_profile_session_opts *o, struct ct_profile_session **ret,
+			    enum ct_profile_open_error *ret_what, pid_t *ret_pid)
+{
+	*ret = NULL;
+	struct ct_profile_session *ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return -ENOMEM;
+	*ret = ps;
+	ps->o = *o;
+	ps->attach = (struct ct_attach)CT_ATTACH_INIT;
+	ps->queue = (struct ct_sample_queue)CT_SAMPLE_QUEUE_INIT;
+	if (ps->o.rate_hz <= 0)
+		ps->o.rate_hz = 99;
+	ps->pids = calloc(CT_MAX(o->npids, (size_t)1), sizeof(*ps->pids));
+	if (!ps->pids || ct_profile_new(&ps->prof) < 0)
+		return -ENOMEM;
+	memcpy(ps->pids, o->pids, o->npids * sizeof(*ps->pids));
+	ps->o.pids = ps->pids;
+	ps->prof->period_ns = 1000000000ull / (uint64_t)ps->o.rate_hz;
+	ps->prof->wall = o->wall;
+	ps->t_open = ct_now_ns();
+	int r;
+	if (o->sampler != CT_SAMPLER_PTRACE && !o->wall && (r = open_perf(ps, 0)) < 0) {
+		*ret_what = CT_PROFILE_OPEN_PERF;
+		*ret_pid = o->pids[0];
+		return r;
+	}
+	for (size_t i = 0; i < o->npids; i++) {
+		struct source *s = NULL;
+		*ret_pid = o->pids[i];
+		r = add_source(ps, o->pids[i], &s);
+		if (r == -ESRCH) {
+			*ret_what = CT_PROFILE_OPEN_GONE;
+			return r;
+		}
+		if (r < 0 && s && s->pr && ps->perf) {
+			/* the profiler opened, the perf events did not */
+			s->gone = false;
+			if ((r = open_perf(ps, r)) < 0) {
+				*ret_what = CT_PROFILE_OPEN_PERF;
+				return r;
+			}
+			continue;
+		}
+		if (r < 0) {
+			*ret_what = CT_PROFILE_OPEN_MAPS;
+			return r;
+		}
+	}
+	/* the duration counts from here: opening events on many busy threads can take long (ctrace
+	 * competes with them for a CPU), and the profile is the sampling time */
+	ps->t0 = ct_now_ns();
+	ps->prof->start_ns = ct_realtime_ns();
+	return 0;
+}
+
+int ct_profile_session_run(struct ct_profile_session *ps)
+{
+	uint64_t deadline = ps->o.duration_s > 0 ? ps->t0 + (uint64_t)(ps->o.duration_s * 1e9) : UINT64_MAX;
+	int r = ps->perf ? run_perf(ps, deadline) : run_ptrace(ps, deadline, ps->prof->period_ns);
+	ps->prof->duration_ns = ct_now_ns() - ps->t0;
+	return r;
+}
+
+void ct_profile_session_finish(struct ct_profile_session *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		drain_warnings(ps, ps->srcs[i]);
+	if (ps->perf && ct_perf_stats(ps->perf)->open_failed)
+		say(ps, CT_MSG_WARN, "%zu threads were not sampled: their perf events could not be opened (%s)%s",
+		    ct_perf_stats(ps->perf)->open_failed, ct_strerror(ct_perf_stats(ps->perf)->open_err),
+		    ct_perf_stats(ps->perf)->open_err == -EMFILE ? "; raise the limit with ulimit -n" : "");
+	ct_profile_sort(ps->prof);
+}
+
+void ct_profile_session_stats(const struct ct_profile_session *ps, struct ct_profile_session_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->sampler = ps->perf ? "perf" : "ptrace";
+	ret->sources = ps->n;
+	ret->samples = ps->prof ? ps->prof->total : 0;
+	ret->start_ns = ps->t0;
+	ret->open_ns = ps->t0 ? ps->t0 - ps->t_open : 0;
+	ret->elapsed_ns = ps->t0 ? ct_now_ns() - ps->t0 : 0;
+	ret->lost = ps->queue.dropped;
+	long tck = sysconf(_SC_CLK_TCK);
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct source *s = ps->srcs[i];
+		if (tck > 0)
+			ret->expected += (s->cpu_ticks - s->cpu_ticks0) * (uint64_t)ps->o.rate_hz / (uint64_t)tck;
+		if (s->pr)
+			ret->truncated += ct_profiler_stats(s->pr)->truncated;
+	}
+	if (ps->perf) {
+		const struct ct_perf_stats *st = ct_perf_stats(ps->perf);
+		ret->lost += st->lost;
+		ret->perf_threads = st->threads;
+		ret->perf_cpus = st->cpus;
+		ret->perf_ring_bytes = st->ring_bytes;
+		ret->perf_open_failed = st->open_failed;
+		ret->perf_open_err = st->open_err;
+	}
+}
+
+struct ct_profile *ct_profile_session_profile(struct ct_profile_session *ps)
+{
+	return ps->prof;
+}
+
+pid_t ct_profile_session_first_pid(const struct ct_profile_session *ps)
+{
+	return ps->n ? ps->srcs[0]->pid : ps->o.npids ? ps->pids[0] : 0;
+}
+
+const char *ct_profile_session_first_comm(const struct ct_profile_session *ps)
+{
+	return ps->n && ps->srcs[0]->comm ? ps->srcs[0]->comm : "?";
+}
+
+void ct_profile_session_close(struct ct_profile_session *ps)
+{
+	if (!ps)
+		return;
+	ct_sample_queue_free(&ps->queue);
+	ct_perf_close(ps->perf);
+	for (size_t i = 0; i < ps->n; i++)
+		free_source(ps->srcs[i]);
+	free(ps->srcs);
+	ct_attach_release_pending(&ps->attach);
+	ct_profile_free(ps->prof);
+	for (size_t i = ps->head_msgs; i < ps->nmsgs; i++)
+		free(ps->msgs[i].text);
+	free(ps->msgs);
+	free(ps->said);
+	free(ps->pids);
+	free(ps);
+}
