@@ -276,7 +276,8 @@ static bool is_stop_signal(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-/* Threads in flight that exited and were reaped while a PTRACE_SEIZE was blocked (see below). */
+/* Threads in flight that exited and were reaped while a PTRACE_SEIZE was blocked (see below): the
+ * state the SIGALRM handler reap_exited() needs, so it is at file scope. */
 static pid_t reaped[64];
 static volatile sig_atomic_t nreaped;
 

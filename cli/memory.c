@@ -224,6 +224,8 @@ static int one_report(struct ct_env *env, pid_t pid)
 
 /* ---- --watch -------------------------------------------------------------------------------- */
 
+/* Set by the SIGINT/SIGTERM/SIGHUP handler (and by a closed stdout): the state a signal handler
+ * needs, polled by the watch loop. */
 static volatile sig_atomic_t watch_stop;
 
 static void on_stop(int sig)
