@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "formats/gzip.h"
+#include "formats/protobuf.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -27,7 +28,7 @@ static const char speedscope_schema[] = "https://www.speedscope.app/file-format-
 enum ct_pformat ct_pformat_detect(const void *data, size_t len)
 {
 	const unsigned char *s = data;
-	if (len >= 2 && s[0] == 0x1f && s[1] == 0x8b)
+	if (ct_gzip_magic(data, len))
 		return CT_PFMT_PPROF;
 	size_t i = 0;
 	if (len >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
@@ -250,102 +251,6 @@ static int read_folded(struct rd *r, const char *data, size_t len)
 
 /* ---- pprof: profile.proto (github.com/google/pprof/proto/profile.proto) ---- */
 
-struct pb {
-	const uint8_t *p, *end;
-};
-
-static int pb_varint(struct pb *b, uint64_t *ret)
-{
-	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (b->p >= b->end)
-			return -EINVAL;
-		uint8_t c = *b->p++;
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*ret = v;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-/* The next field: its number and either its varint value or its bytes (wire types 0 and 2);
- * fixed32/64 are skipped over (value 0); groups are refused. */
-static int pb_next(struct pb *b, uint64_t *ret_field, int *ret_wt, uint64_t *ret_v, struct pb *ret_sub)
-{
-	uint64_t key, v = 0;
-	if (pb_varint(b, &key) < 0)
-		return -EINVAL;
-	int wt = (int)(key & 7);
-	switch (wt) {
-	case 0:
-		if (pb_varint(b, &v) < 0)
-			return -EINVAL;
-		break;
-	case 1:
-	case 5: {
-		size_t n = wt == 1 ? 8 : 4;
-		if ((size_t)(b->end - b->p) < n)
-			return -EINVAL;
-		b->p += n;
-		break;
-	}
-	case 2:
-		if (pb_varint(b, &v) < 0 || v > (uint64_t)(b->end - b->p))
-			return -EINVAL;
-		ret_sub->p = b->p;
-		ret_sub->end = b->p + v;
-		b->p += v;
-		break;
-	default:
-		return -EINVAL;
-	}
-	*ret_field = key >> 3;
-	*ret_wt = wt;
-	*ret_v = v;
-	return 0;
-}
-
-/* The varint fields 1..n of a message into v[0..n) (0 when absent, the last one when repeated);
- * other fields are skipped. */
-static int pb_scalars(struct pb m, uint64_t *v, size_t n)
-{
-	memset(v, 0, n * sizeof(*v));
-	while (m.p < m.end) {
-		struct pb x;
-		uint64_t field, val;
-		int wt;
-		if (pb_next(&m, &field, &wt, &val, &x) < 0)
-			return -EINVAL;
-		if (wt == 0 && field >= 1 && field <= n)
-			v[field - 1] = val;
-	}
-	return 0;
-}
-
-/* A repeated integer field, packed (wire type 2) or not: appends to v[*n]. */
-static int pb_ints(int wt, uint64_t val, struct pb *sub, uint64_t **v, size_t *n, size_t *cap)
-{
-	if (wt == 0) {
-		if (ct_grow(v, cap, *n + 1, sizeof(**v)) < 0)
-			return -ENOMEM;
-		(*v)[(*n)++] = val;
-		return 0;
-	}
-	if (wt != 2)
-		return -EINVAL;
-	while (sub->p < sub->end) {
-		uint64_t x;
-		if (pb_varint(sub, &x) < 0)
-			return -EINVAL;
-		if (ct_grow(v, cap, *n + 1, sizeof(**v)) < 0)
-			return -ENOMEM;
-		(*v)[(*n)++] = x;
-	}
-	return 0;
-}
-
 struct pp_slice {
 	const uint8_t *p;
 	size_t len;
@@ -358,7 +263,7 @@ struct pp_fn {
 
 struct pp_loc {
 	uint64_t id;
-	struct pb msg;
+	struct ct_pb msg;
 	uint32_t first, n; /* frame ids in pp.ids, root first; n == UINT32_MAX: not resolved yet */
 };
 
@@ -370,7 +275,7 @@ struct pp {
 	struct rd *r;
 	struct pp_slice *strs;
 	size_t nstrs, cap_strs;
-	struct pb *samples, *locmsgs, *fnmsgs, *mapmsgs;
+	struct ct_pb *samples, *locmsgs, *fnmsgs, *mapmsgs;
 	size_t nsamples, cap_samples, nlocmsgs, cap_locmsgs, nfnmsgs, cap_fnmsgs, nmapmsgs, cap_mapmsgs;
 	uint64_t *types; /* sample_type: type, unit string indexes */
 	size_t ntypes, cap_types;
@@ -382,7 +287,7 @@ struct pp {
 	uint64_t time, duration, period;
 };
 
-static int add_msg(struct pb **v, size_t *n, size_t *cap, const struct pb *m)
+static int add_msg(struct ct_pb **v, size_t *n, size_t *cap, const struct ct_pb *m)
 {
 	if (ct_grow(v, cap, *n + 1, sizeof(**v)) < 0)
 		return -ENOMEM;
@@ -420,14 +325,14 @@ static int by_map_id(const void *a, const void *b)
 }
 
 /* The top level: every field kept as bytes, decoded once the string table is known. */
-static int pp_top(struct pp *pp, struct pb b)
+static int pp_top(struct pp *pp, struct ct_pb b)
 {
 	struct rd *r = pp->r;
 	while (b.p < b.end) {
 		uint64_t field, v;
 		int wt, e = 0;
-		struct pb sub = { NULL, NULL };
-		if (pb_next(&b, &field, &wt, &v, &sub) < 0)
+		struct ct_pb sub = { NULL, NULL };
+		if (ct_pb_next(&b, &field, &wt, &v, &sub) < 0)
 			return rd_fail(r, -EINVAL, "not a pprof profile: bad protobuf encoding");
 		bool bytes = wt == 2;
 		switch (field) {
@@ -436,7 +341,7 @@ static int pp_top(struct pp *pp, struct pb b)
 				break;
 			if (ct_grow(&pp->types, &pp->cap_types, 2 * pp->ntypes + 2, sizeof(*pp->types)) < 0)
 				return -ENOMEM;
-			if (pb_scalars(sub, &pp->types[2 * pp->ntypes], 2) < 0) /* type, unit */
+			if (ct_pb_scalars(sub, &pp->types[2 * pp->ntypes], 2) < 0) /* type, unit */
 				return rd_fail(r, -EINVAL, "bad sample_type");
 			pp->ntypes++;
 			break;
@@ -481,7 +386,7 @@ static int pp_tables(struct pp *pp)
 	for (size_t i = 0; i < pp->nfnmsgs; i++) {
 		struct pp_fn *f = &pp->fns[i];
 		uint64_t v[4]; /* id, name, system_name, filename */
-		if (pb_scalars(pp->fnmsgs[i], v, 4) < 0)
+		if (ct_pb_scalars(pp->fnmsgs[i], v, 4) < 0)
 			return rd_fail(r, -EINVAL, "bad function entry");
 		*f = (struct pp_fn){ v[0], v[1] ? v[1] : v[2], v[3] };
 		if (!pp_str_ok(pp, f->name) || !pp_str_ok(pp, f->filename))
@@ -489,7 +394,7 @@ static int pp_tables(struct pp *pp)
 	}
 	for (size_t i = 0; i < pp->nmapmsgs; i++) {
 		uint64_t v[5]; /* id, memory_start, memory_limit, file_offset, filename */
-		if (pb_scalars(pp->mapmsgs[i], v, 5) < 0)
+		if (ct_pb_scalars(pp->mapmsgs[i], v, 5) < 0)
 			return rd_fail(r, -EINVAL, "bad mapping entry");
 		pp->maps[i] = (struct pp_map){ v[0], v[4] };
 		if (!pp_str_ok(pp, pp->maps[i].filename))
@@ -497,7 +402,7 @@ static int pp_tables(struct pp *pp)
 	}
 	for (size_t i = 0; i < pp->nlocmsgs; i++) {
 		uint64_t id;
-		if (pb_scalars(pp->locmsgs[i], &id, 1) < 0)
+		if (ct_pb_scalars(pp->locmsgs[i], &id, 1) < 0)
 			return rd_fail(r, -EINVAL, "bad location entry");
 		pp->locs[i] = (struct pp_loc){ id, pp->locmsgs[i], 0, UINT32_MAX };
 	}
@@ -511,15 +416,15 @@ static int pp_tables(struct pp *pp)
 static int pp_location(struct pp *pp, struct pp_loc *loc)
 {
 	struct rd *r = pp->r;
-	struct pb b = loc->msg;
+	struct ct_pb b = loc->msg;
 	uint64_t lines[2 * 64], mapping_id = 0;
 	size_t nlines = 0;
 	size_t first = pp->nids;
 	while (b.p < b.end) {
-		struct pb x;
+		struct ct_pb x;
 		uint64_t field, v;
 		int wt;
-		if (pb_next(&b, &field, &wt, &v, &x) < 0)
+		if (ct_pb_next(&b, &field, &wt, &v, &x) < 0)
 			return rd_fail(r, -EINVAL, "bad location %" PRIu64, loc->id);
 		if (field == 2 && wt == 0)
 			mapping_id = v;
@@ -528,7 +433,7 @@ static int pp_location(struct pp *pp, struct pp_loc *loc)
 		if (nlines >= CT_ARRAY_SIZE(lines) / 2)
 			return rd_fail(r, -EFBIG, "location %" PRIu64 " has more than %zu lines", loc->id,
 				       CT_ARRAY_SIZE(lines) / 2);
-		if (pb_scalars(x, &lines[2 * nlines], 2) < 0) /* function_id, line */
+		if (ct_pb_scalars(x, &lines[2 * nlines], 2) < 0) /* function_id, line */
 			return rd_fail(r, -EINVAL, "bad line in location %" PRIu64, loc->id);
 		nlines++;
 	}
@@ -606,27 +511,27 @@ static int pp_samples(struct pp *pp)
 	char **owned = calloc(2 * r->lim->max_labels + 2, sizeof(*owned));
 	int e = labels && owned ? 0 : -ENOMEM;
 	for (size_t s = 0; e == 0 && s < pp->nsamples; s++) {
-		struct pb b = pp->samples[s];
+		struct ct_pb b = pp->samples[s];
 		size_t nlocs = 0, nvals = 0, nlabels = 0, nowned = 0;
 		int64_t process = -1;
 		while (e == 0 && b.p < b.end) {
-			struct pb x = { NULL, NULL };
+			struct ct_pb x = { NULL, NULL };
 			uint64_t field, v;
 			int wt;
-			if (pb_next(&b, &field, &wt, &v, &x) < 0) {
+			if (ct_pb_next(&b, &field, &wt, &v, &x) < 0) {
 				e = rd_fail(r, -EINVAL, "bad sample %zu", s);
 				break;
 			}
 			if (field == 1)
-				e = pb_ints(wt, v, &x, &locs, &nlocs, &cap_locs);
+				e = ct_pb_ints(wt, v, &x, &locs, &nlocs, &cap_locs);
 			else if (field == 2)
-				e = pb_ints(wt, v, &x, &vals, &nvals, &cap_vals);
+				e = ct_pb_ints(wt, v, &x, &vals, &nvals, &cap_vals);
 			if (e == -EINVAL)
 				e = rd_fail(r, -EINVAL, "bad sample %zu", s);
 			if (field != 3 || wt != 2 || e)
 				continue;
 			uint64_t l[3]; /* key, str, num */
-			if (pb_scalars(x, l, 3) < 0) {
+			if (ct_pb_scalars(x, l, 3) < 0) {
 				e = rd_fail(r, -EINVAL, "bad label in sample %zu", s);
 				break;
 			}
@@ -708,51 +613,17 @@ static void pp_free(struct pp *pp)
 	free(pp->ids);
 }
 
-static int gunzip(struct rd *r, const void *data, size_t len, struct ct_buf *out)
-{
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, 15 + 32) != Z_OK) /* gzip or zlib header */
-		return -ENOMEM;
-	z.next_in = (Bytef *)data;
-	int zr = Z_OK;
-	size_t in_left = len;
-	while (zr != Z_STREAM_END) {
-		if (out->len >= r->lim->max_bytes) {
-			inflateEnd(&z);
-			return rd_fail(r, -EFBIG, "decompresses to more than %zu MiB", r->lim->max_bytes >> 20);
-		}
-		size_t chunk = CT_MIN((size_t)1 << 20, r->lim->max_bytes - out->len);
-		if (ct_buf_reserve(out, chunk + 1) < 0) {
-			inflateEnd(&z);
-			return -ENOMEM;
-		}
-		if (!z.avail_in) {
-			z.avail_in = (uInt)CT_MIN(in_left, (size_t)UINT32_MAX);
-			in_left -= z.avail_in;
-		}
-		z.next_out = (Bytef *)out->data + out->len;
-		z.avail_out = (uInt)chunk;
-		zr = inflate(&z, Z_NO_FLUSH);
-		out->len += chunk - z.avail_out;
-		if (zr == Z_BUF_ERROR && !z.avail_in && !in_left)
-			break;
-		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-			break;
-	}
-	inflateEnd(&z);
-	if (zr != Z_STREAM_END)
-		return rd_fail(r, -EINVAL, "bad gzip data (%s)", zr == Z_BUF_ERROR ? "truncated" : "corrupt");
-	return 0;
-}
-
 static int read_pprof(struct rd *r, const char *data, size_t len)
 {
 	int e = 0;
 	struct ct_buf raw = CT_BUF_INIT;
 	const uint8_t *p = (const uint8_t *)data;
-	if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b) {
-		e = gunzip(r, data, len, &raw);
+	if (ct_gzip_magic(data, len)) {
+		e = ct_gunzip(data, len, r->lim->max_bytes, &raw);
+		if (e == -EFBIG)
+			e = rd_fail(r, e, "decompresses to more than %zu MiB", r->lim->max_bytes >> 20);
+		else if (e == -EINVAL || e == -ENODATA)
+			e = rd_fail(r, -EINVAL, "bad gzip data (%s)", e == -ENODATA ? "truncated" : "corrupt");
 		p = (const uint8_t *)raw.data;
 		len = raw.len;
 	} else if (len > r->lim->max_bytes) {
@@ -762,7 +633,7 @@ static int read_pprof(struct rd *r, const char *data, size_t len)
 	memset(&pp, 0, sizeof(pp));
 	pp.r = r;
 	if (e == 0)
-		e = pp_top(&pp, (struct pb){ p, p + len });
+		e = pp_top(&pp, (struct ct_pb){ p, p + len });
 	if (e == 0)
 		e = pp_tables(&pp);
 	if (e == 0)

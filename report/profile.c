@@ -5,8 +5,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "formats/gzip.h"
+#include "formats/protobuf.h"
 #include "lib/json.h"
 #include "lib/banned.h"
 
@@ -542,42 +543,6 @@ void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_
 
 /* ---- pprof: profile.proto (github.com/google/pprof/proto/profile.proto), gzip-compressed ---- */
 
-static void pb_varint(struct ct_buf *b, uint64_t v)
-{
-	uint8_t tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n] = (uint8_t)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			tmp[n] |= 0x80;
-		n++;
-	} while (v);
-	ct_buf_append(b, tmp, n);
-}
-
-static void pb_int(struct ct_buf *b, unsigned field, uint64_t v)
-{
-	pb_varint(b, (uint64_t)field << 3 | 0);
-	pb_varint(b, v);
-}
-
-static void pb_bytes(struct ct_buf *b, unsigned field, const void *p, size_t n)
-{
-	pb_varint(b, (uint64_t)field << 3 | 2);
-	pb_varint(b, n);
-	ct_buf_append(b, p, n);
-}
-
-/* The message in sub, as field of b; sub is reset. */
-static void pb_msg(struct ct_buf *b, unsigned field, struct ct_buf *sub)
-{
-	if (sub->err)
-		b->err = sub->err;
-	pb_bytes(b, field, sub->data ? sub->data : "", sub->len);
-	ct_buf_reset(sub);
-}
-
 /* The string table: index 0 is "", then each string added once (a linear probe over the frames is
  * avoided by giving every frame name its own index in frame order). */
 struct pb_strings {
@@ -587,11 +552,9 @@ struct pb_strings {
 
 static uint64_t pb_str(struct pb_strings *s, const char *str)
 {
-	pb_bytes(&s->table, 6, str, strlen(str));
+	ct_pb_put_bytes(&s->table, 6, str, strlen(str));
 	return s->n++;
 }
-
-static int gzip_buf(const struct ct_buf *in, struct ct_buf *out);
 
 /* The strings of the profile's labels, numbered from first on: ret_idx[2 * i] is label i's key,
  * ret_idx[2 * i + 1] its string value. A key is written once. Returns 0 or -ENOMEM. */
@@ -645,13 +608,13 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 	/* sample_type: samples/count, cpu|wall/nanoseconds (not when merged from folded stacks,
 	 * which have no times) */
 	bool timed = p->total_weight || !p->total;
-	pb_int(&sub, 1, s_samples);
-	pb_int(&sub, 2, s_count);
-	pb_msg(&pb, 1, &sub);
+	ct_pb_put_int(&sub, 1, s_samples);
+	ct_pb_put_int(&sub, 2, s_count);
+	ct_pb_put_msg(&pb, 1, &sub);
 	if (timed) {
-		pb_int(&sub, 1, s_time);
-		pb_int(&sub, 2, s_ns);
-		pb_msg(&pb, 1, &sub);
+		ct_pb_put_int(&sub, 1, s_time);
+		ct_pb_put_int(&sub, 2, s_ns);
+		ct_pb_put_msg(&pb, 1, &sub);
 	}
 
 	/* samples: location ids leaf first; the root frame (the process) becomes a label */
@@ -660,30 +623,30 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 		for (uint32_t k = s->n; k-- > 0;) {
 			if (p->frames[s->frames[k]].kind == CT_PFRAME_ROOT)
 				continue;
-			pb_varint(&sub2, s->frames[k] + 1ull);
+			ct_pb_put_varint(&sub2, s->frames[k] + 1ull);
 		}
-		pb_msg(&sub, 1, &sub2);
-		pb_varint(&sub2, s->count);
+		ct_pb_put_msg(&sub, 1, &sub2);
+		ct_pb_put_varint(&sub2, s->count);
 		if (timed)
-			pb_varint(&sub2, s->weight);
-		pb_msg(&sub, 2, &sub2);
+			ct_pb_put_varint(&sub2, s->weight);
+		ct_pb_put_msg(&sub, 2, &sub2);
 		if (p->frames[s->frames[0]].kind == CT_PFRAME_ROOT) {
 			/* Label { key = "process", str = name }: name's index is 2 * frame + base, below */
-			pb_int(&sub2, 1, s_process);
-			pb_int(&sub2, 2, s_process + 1 + 2ull * s->frames[0]);
-			pb_msg(&sub, 3, &sub2);
+			ct_pb_put_int(&sub2, 1, s_process);
+			ct_pb_put_int(&sub2, 2, s_process + 1 + 2ull * s->frames[0]);
+			ct_pb_put_msg(&sub, 3, &sub2);
 		}
 		const struct ct_plabelset *set = &p->labelsets[s->labels];
 		for (uint32_t k = 0; lidx && k < set->n; k++) {
 			const struct ct_plabel *l = &p->labels[set->first + k];
-			pb_int(&sub2, 1, lidx[2 * (set->first + k)]);     /* Label.key */
+			ct_pb_put_int(&sub2, 1, lidx[2 * (set->first + k)]);     /* Label.key */
 			if (l->str)
-				pb_int(&sub2, 2, lidx[2 * (set->first + k) + 1]); /* Label.str */
+				ct_pb_put_int(&sub2, 2, lidx[2 * (set->first + k) + 1]); /* Label.str */
 			else
-				pb_int(&sub2, 3, (uint64_t)l->num);              /* Label.num */
-			pb_msg(&sub, 3, &sub2);
+				ct_pb_put_int(&sub2, 3, (uint64_t)l->num);              /* Label.num */
+			ct_pb_put_msg(&sub, 3, &sub2);
 		}
-		pb_msg(&pb, 2, &sub);
+		ct_pb_put_msg(&pb, 2, &sub);
 	}
 
 	/* one location and one function per frame (id = frame index + 1); strings name then file */
@@ -698,35 +661,35 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 		if (s_name != base + 2 * i)
 			out->err = -EINVAL; /* the label indexes above rely on this layout */
 
-		pb_int(&sub, 1, i + 1);               /* Location.id */
-		pb_int(&sub2, 1, i + 1);              /* Line.function_id */
+		ct_pb_put_int(&sub, 1, i + 1);               /* Location.id */
+		ct_pb_put_int(&sub2, 1, i + 1);              /* Line.function_id */
 		if (f->line > 0)
-			pb_int(&sub2, 2, (uint64_t)f->line);
-		pb_msg(&sub, 4, &sub2);               /* Location.line */
-		pb_msg(&pb, 4, &sub);
+			ct_pb_put_int(&sub2, 2, (uint64_t)f->line);
+		ct_pb_put_msg(&sub, 4, &sub2);               /* Location.line */
+		ct_pb_put_msg(&pb, 4, &sub);
 
-		pb_int(&sub, 1, i + 1);               /* Function.id */
-		pb_int(&sub, 2, s_name);              /* name */
-		pb_int(&sub, 3, s_name);              /* system_name */
-		pb_int(&sub, 4, s_file);              /* filename */
-		pb_msg(&pb, 5, &sub);
+		ct_pb_put_int(&sub, 1, i + 1);               /* Function.id */
+		ct_pb_put_int(&sub, 2, s_name);              /* name */
+		ct_pb_put_int(&sub, 3, s_name);              /* system_name */
+		ct_pb_put_int(&sub, 4, s_file);              /* filename */
+		ct_pb_put_msg(&pb, 5, &sub);
 	}
 	ct_buf_append(&pb, st.table.data ? st.table.data : "", st.table.len);
 	ct_buf_append(&pb, lst.table.data ? lst.table.data : "", lst.table.len);
 	if (st.table.err || lst.table.err)
 		pb.err = -ENOMEM;
-	pb_int(&pb, 9, p->start_ns);                  /* time_nanos */
-	pb_int(&pb, 10, p->duration_ns);              /* duration_nanos */
+	ct_pb_put_int(&pb, 9, p->start_ns);                  /* time_nanos */
+	ct_pb_put_int(&pb, 10, p->duration_ns);              /* duration_nanos */
 	if (timed) {
-		pb_int(&sub, 1, s_time);              /* period_type */
-		pb_int(&sub, 2, s_ns);
-		pb_msg(&pb, 11, &sub);
-		pb_int(&pb, 12, p->period_ns);        /* period */
+		ct_pb_put_int(&sub, 1, s_time);              /* period_type */
+		ct_pb_put_int(&sub, 2, s_ns);
+		ct_pb_put_msg(&pb, 11, &sub);
+		ct_pb_put_int(&pb, 12, p->period_ns);        /* period */
 	}
 	(void)m;
 	if (pb.err || sub.err || sub2.err)
 		out->err = -ENOMEM;
-	else if (!out->err && gzip_buf(&pb, out) < 0)
+	else if (!out->err && ct_gzip(pb.data, pb.len, out) < 0)
 		out->err = -ENOMEM;
 	ct_buf_free(&pb);
 	ct_buf_free(&sub);
@@ -734,28 +697,4 @@ void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile
 	ct_buf_free(&st.table);
 	ct_buf_free(&lst.table);
 	free(lidx);
-}
-
-static int gzip_buf(const struct ct_buf *in, struct ct_buf *out)
-{
-	if (in->len > UINT32_MAX / 2)
-		return -EFBIG;
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	uLong bound = deflateBound(&z, (uLong)in->len);
-	if (ct_buf_reserve(out, bound + 1) < 0) {
-		deflateEnd(&z);
-		return -ENOMEM;
-	}
-	z.next_in = (Bytef *)(in->data ? in->data : "");
-	z.avail_in = (uInt)in->len;
-	z.next_out = (Bytef *)out->data + out->len;
-	z.avail_out = (uInt)bound;
-	int r = deflate(&z, Z_FINISH);
-	if (r == Z_STREAM_END)
-		out->len += z.total_out;
-	deflateEnd(&z);
-	return r == Z_STREAM_END ? 0 : -ENOMEM;
 }
