@@ -12,6 +12,26 @@
 #include "lib/json.h"
 #include "lib/banned.h"
 
+void ct_report_pframe_name(struct ct_buf *out, const struct ct_pframe *f)
+{
+	size_t n = strlen(f->name);
+	/* a frame without a symbol is named after its module in brackets, FlameGraph's way, which
+	 * brackets the vdso twice ("[[vdso]]"); people read the module's own name */
+	if (n >= 4 && strncmp(f->name, "[[", 2) == 0 && strcmp(f->name + n - 2, "]]") == 0)
+		ct_buf_append(out, f->name + 1, n - 2);
+	else
+		ct_buf_puts(out, f->name);
+	switch (f->kind) {
+	case CT_PFRAME_INLINED: ct_buf_puts(out, " [inlined]"); break;
+	case CT_PFRAME_JIT: ct_buf_puts(out, " [jit]"); break;
+	case CT_PFRAME_KERNEL:
+		if (f->name[0] != '[') /* "[kernel]" says it already */
+			ct_buf_puts(out, " [kernel]");
+		break;
+	default: break;
+	}
+}
+
 struct fn_count {
 	uint32_t id;
 	uint64_t self, total;
@@ -60,8 +80,9 @@ void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_
 		const struct ct_pframe *f = &p->frames[c[i].id];
 		if (!c[i].self || f->kind == CT_PFRAME_ROOT || f->kind == CT_PFRAME_THREAD)
 			continue;
-		ct_buf_printf(out, "  %6.2f  %6.2f   %s%s", 100.0 * (double)c[i].self / (double)p->total,
-			      100.0 * (double)c[i].total / (double)p->total, f->name, ct_folded_suffix(f->kind));
+		ct_buf_printf(out, "  %6.2f  %6.2f   ", 100.0 * (double)c[i].self / (double)p->total,
+			      100.0 * (double)c[i].total / (double)p->total);
+		ct_report_pframe_name(out, f);
 		if (f->file)
 			ct_buf_printf(out, "  (%s)", f->file);
 		ct_buf_putc(out, '\n');

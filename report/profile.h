@@ -16,7 +16,11 @@ struct ct_profile_meta {
 	uint64_t period_calls;      /* allocation profile: 1 call in period_calls sampled */
 };
 
-/* Top functions by self and total samples, for people. */
+/* A frame's name as people read it, as --backtraces text shows frames: "name [inlined]",
+ * "name [jit]", "[kernel]", "[vdso]"; none of FlameGraph's suffixes (_[i], _[j], _[k]) that the
+ * machine formats carry. */
+void ct_report_pframe_name(struct ct_buf *out, const struct ct_pframe *f);
+/* Top functions by self and total samples, for people (frames named by ct_report_pframe_name). */
 void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
 /* A self-contained interactive flame graph (search, zoom, tooltips with counts). */
 void ct_report_profile_svg(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
