@@ -10,8 +10,11 @@
 
 #include "analyze/merge.h"
 #include "cli/cli.h"
+#include "formats/folded.h"
+#include "formats/pprof.h"
+#include "formats/speedscope.h"
 #include "lib/error.h"
-#include "report/profile.h"
+#include "report/report.h"
 #include "lib/banned.h"
 
 struct input {
@@ -141,15 +144,14 @@ int cmd_merge(struct ct_env *env)
 	if (code == CT_EXIT_OK) {
 		char title[64];
 		snprintf(title, sizeof(title), "ctrace merge of %zu profile%s", ok, ok == 1 ? "" : "s");
-		struct ct_profile_meta m = { title, "merge", 0, 0 };
 		struct ct_buf out = CT_BUF_INIT;
 		ct_profile_sort(all);
 		if (fmt == CT_FMT_PPROF)
-			ct_report_profile_pprof(all, &m, &out);
+			ct_pwrite_pprof(all, &out);
 		else if (fmt == CT_FMT_SPEEDSCOPE)
-			ct_report_profile_speedscope(all, &m, &out);
+			ct_pwrite_speedscope(all, title, &out);
 		else
-			ct_report_profile_folded(all, &out);
+			ct_pwrite_folded(all, &out);
 		code = ct_cli_write_output(env, &out);
 		ct_buf_free(&out);
 		ct_verbose(env, "merged %zu of %zu profiles: %" PRIu64 " samples, %zu stacks, %zu frames", ok,

@@ -19,9 +19,7 @@ static double pct(uint64_t part, uint64_t whole)
 static void site_name(const struct ct_profile *p, const struct ct_psite *s, struct ct_buf *out)
 {
 	const struct ct_pframe *f = &p->frames[s->frame];
-	ct_buf_puts(out, f->name);
-	if (f->kind == CT_PFRAME_INLINED)
-		ct_buf_puts(out, " (inlined)");
+	ct_report_pframe_name(out, f);
 	/* a site is a function, which may call the allocator from several lines: no line shown */
 	if (f->file)
 		ct_buf_printf(out, "  %s", f->file);

@@ -5,45 +5,30 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "formats/folded.h"
+#include "formats/pprof.h"
+#include "formats/speedscope.h"
 #include "lib/json.h"
 #include "lib/banned.h"
 
-static const char *kind_suffix(enum ct_pframe_kind k)
+void ct_report_pframe_name(struct ct_buf *out, const struct ct_pframe *f)
 {
-	switch (k) {
-	case CT_PFRAME_INLINED: return "_[i]";
-	case CT_PFRAME_JIT: return "_[j]";
-	case CT_PFRAME_KERNEL: return "_[k]";
-	default: return "";
-	}
-}
-
-/* A frame name as one folded field: no ';' (the separator) and no line breaks. */
-static void folded_name(struct ct_buf *out, const struct ct_pframe *f)
-{
-	for (const char *s = f->name; *s; s++)
-		ct_buf_putc(out, *s == ';' ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s);
-	ct_buf_puts(out, kind_suffix(f->kind));
-}
-
-/* What a flame graph's widths stand for: samples, or bytes requested in an allocation profile. */
-static uint64_t stack_value(const struct ct_profile *p, const struct ct_pstack *s)
-{
-	return p->alloc ? s->weight : s->count;
-}
-
-void ct_report_profile_folded(const struct ct_profile *p, struct ct_buf *out)
-{
-	for (size_t i = 0; i < p->nstacks; i++) {
-		const struct ct_pstack *s = &p->stacks[i];
-		for (uint32_t j = 0; j < s->n; j++) {
-			if (j)
-				ct_buf_putc(out, ';');
-			folded_name(out, &p->frames[s->frames[j]]);
-		}
-		ct_buf_printf(out, " %" PRIu64 "\n", stack_value(p, s));
+	size_t n = strlen(f->name);
+	/* a frame without a symbol is named after its module in brackets, FlameGraph's way, which
+	 * brackets the vdso twice ("[[vdso]]"); people read the module's own name */
+	if (n >= 4 && strncmp(f->name, "[[", 2) == 0 && strcmp(f->name + n - 2, "]]") == 0)
+		ct_buf_append(out, f->name + 1, n - 2);
+	else
+		ct_buf_puts(out, f->name);
+	switch (f->kind) {
+	case CT_PFRAME_INLINED: ct_buf_puts(out, " [inlined]"); break;
+	case CT_PFRAME_JIT: ct_buf_puts(out, " [jit]"); break;
+	case CT_PFRAME_KERNEL:
+		if (f->name[0] != '[') /* "[kernel]" says it already */
+			ct_buf_puts(out, " [kernel]");
+		break;
+	default: break;
 	}
 }
 
@@ -95,8 +80,9 @@ void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_
 		const struct ct_pframe *f = &p->frames[c[i].id];
 		if (!c[i].self || f->kind == CT_PFRAME_ROOT || f->kind == CT_PFRAME_THREAD)
 			continue;
-		ct_buf_printf(out, "  %6.2f  %6.2f   %s%s", 100.0 * (double)c[i].self / (double)p->total,
-			      100.0 * (double)c[i].total / (double)p->total, f->name, kind_suffix(f->kind));
+		ct_buf_printf(out, "  %6.2f  %6.2f   ", 100.0 * (double)c[i].self / (double)p->total,
+			      100.0 * (double)c[i].total / (double)p->total);
+		ct_report_pframe_name(out, f);
 		if (f->file)
 			ct_buf_printf(out, "  (%s)", f->file);
 		ct_buf_putc(out, '\n');
@@ -110,8 +96,7 @@ int ct_report_profile(enum ct_format fmt, const struct ct_profile *p, const stru
 {
 	switch (fmt) {
 	case CT_FMT_FOLDED:
-		ct_report_profile_folded(p, out);
-		return 0;
+		return ct_pwrite_folded(p, out);
 	case CT_FMT_TEXT:
 		ct_report_profile_text(p, m, out);
 		return 0;
@@ -119,14 +104,12 @@ int ct_report_profile(enum ct_format fmt, const struct ct_profile *p, const stru
 		ct_report_profile_svg(p, m, out);
 		return 0;
 	case CT_FMT_SPEEDSCOPE:
-		ct_report_profile_speedscope(p, m, out);
-		return 0;
+		return ct_pwrite_speedscope(p, m->title, out);
 	case CT_FMT_JSON:
 		ct_report_profile_json(p, m, out);
 		return 0;
 	case CT_FMT_PPROF:
-		ct_report_profile_pprof(p, m, out);
-		return 0;
+		return ct_pwrite_pprof(p, out);
 	default:
 		return -EINVAL;
 	}
@@ -182,14 +165,14 @@ static int ftree_build(const struct ct_profile *p, struct ftree *t)
 	for (size_t i = 0; i < p->nstacks; i++) {
 		const struct ct_pstack *s = &p->stacks[i];
 		size_t cur = 0;
-		t->n[0].count += stack_value(p, s);
+		t->n[0].count += ct_folded_value(p, s);
 		for (uint32_t j = 0; j < s->n; j++) {
 			cur = ftree_child(t, cur, s->frames[j]);
 			if (t->err) {
 				free(t->n);
 				return t->err;
 			}
-			t->n[cur].count += stack_value(p, s);
+			t->n[cur].count += ct_folded_value(p, s);
 		}
 	}
 	return 0;
@@ -286,10 +269,10 @@ static void svg_node(const struct ct_profile *p, const struct ftree *t, size_t i
 	ct_buf_printf(out, "<g class=\"f\"%s data-x=\"%" PRIu64 "\" data-w=\"%" PRIu64 "\" data-d=\"%u\" data-c=\"%s\" data-n=\"",
 		      id == 0 ? " id=\"all\"" : "", x, n->count, depth, color);
 	xml_escape(out, name);
-	ct_buf_puts(out, kind_suffix(f ? f->kind : CT_PFRAME_NORMAL));
+	ct_buf_puts(out, ct_folded_suffix(f ? f->kind : CT_PFRAME_NORMAL));
 	ct_buf_puts(out, "\"><title>");
 	xml_escape(out, name);
-	ct_buf_puts(out, kind_suffix(f ? f->kind : CT_PFRAME_NORMAL));
+	ct_buf_puts(out, ct_folded_suffix(f ? f->kind : CT_PFRAME_NORMAL));
 	ct_buf_printf(out, " (%" PRIu64 " %s%s, %.2f%%)", n->count, p->alloc ? "byte" : "sample",
 		      n->count == 1 ? "" : "s",
 		      100.0 * (double)n->count / (double)(t->n[0].count ? t->n[0].count : 1));
@@ -302,7 +285,7 @@ static void svg_node(const struct ct_profile *p, const struct ftree *t, size_t i
 		      y + SVG_FH - 4);
 	/* the label as the script's fit() would cut it, so viewers without scripts show it too */
 	char label[512];
-	snprintf(label, sizeof(label), "%s%s", name, kind_suffix(f ? f->kind : CT_PFRAME_NORMAL));
+	snprintf(label, sizeof(label), "%s%s", name, ct_folded_suffix(f ? f->kind : CT_PFRAME_NORMAL));
 	long fit = (long)((pw - 6) / 7);
 	size_t len = strlen(label);
 	if (fit >= 3) {
@@ -365,90 +348,6 @@ void ct_report_profile_svg(const struct ct_profile *p, const struct ct_profile_m
 	svg_node(p, &t, 0, 0, 0, max_depth, out);
 	ct_buf_puts(out, "</svg>\n");
 	free(t.n);
-}
-
-/* ---- speedscope: https://www.speedscope.app/file-format-schema.json, one sampled profile ---- */
-
-void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_profile_meta *m,
-				  struct ct_buf *out)
-{
-	struct ct_json j;
-	ct_json_init(&j, out);
-	ct_json_obj_begin(&j);
-	ct_json_key(&j, "$schema");
-	ct_json_str(&j, "https://www.speedscope.app/file-format-schema.json");
-	ct_json_key(&j, "exporter");
-	ct_json_str(&j, "ctrace");
-	ct_json_key(&j, "name");
-	ct_json_str(&j, m->title);
-	ct_json_key(&j, "activeProfileIndex");
-	ct_json_int(&j, 0);
-	ct_json_key(&j, "shared");
-	ct_json_obj_begin(&j);
-	ct_json_key(&j, "frames");
-	ct_json_arr_begin(&j);
-	for (size_t i = 0; i < p->nframes; i++) {
-		const struct ct_pframe *f = &p->frames[i];
-		struct ct_buf name = CT_BUF_INIT;
-		ct_buf_printf(&name, "%s%s", f->name, kind_suffix(f->kind));
-		ct_json_obj_begin(&j);
-		ct_json_key(&j, "name");
-		ct_json_str(&j, ct_buf_cstr(&name));
-		ct_buf_free(&name);
-		if (f->file) {
-			ct_json_key(&j, "file");
-			ct_json_str(&j, f->file);
-			if (f->line > 0) {
-				ct_json_key(&j, "line");
-				ct_json_int(&j, f->line);
-			}
-		} else if (f->module) {
-			ct_json_key(&j, "file");
-			ct_json_str(&j, f->module);
-		}
-		ct_json_obj_end(&j);
-	}
-	ct_json_arr_end(&j);
-	ct_json_obj_end(&j);
-	ct_json_key(&j, "profiles");
-	ct_json_arr_begin(&j);
-	ct_json_obj_begin(&j);
-	ct_json_key(&j, "type");
-	ct_json_str(&j, "sampled");
-	ct_json_key(&j, "name");
-	ct_json_str(&j, m->title);
-	/* without times (a profile merged from folded stacks), the weights are sample counts */
-	bool timed = p->total_weight || !p->total;
-	ct_json_key(&j, "unit");
-	ct_json_str(&j, p->alloc ? "bytes" : timed ? "nanoseconds" : "none");
-	ct_json_key(&j, "startValue");
-	ct_json_uint(&j, 0);
-	ct_json_key(&j, "endValue");
-	ct_json_uint(&j, timed ? p->total_weight : p->total);
-	ct_json_key(&j, "samples");
-	ct_json_arr_begin(&j);
-	for (size_t i = 0; i < p->nstacks; i++) {
-		ct_json_arr_begin(&j);
-		for (uint32_t k = 0; k < p->stacks[i].n; k++)
-			ct_json_uint(&j, p->stacks[i].frames[k]);
-		ct_json_arr_end(&j);
-	}
-	ct_json_arr_end(&j);
-	ct_json_key(&j, "weights");
-	ct_json_arr_begin(&j);
-	for (size_t i = 0; i < p->nstacks; i++)
-		ct_json_uint(&j, timed ? p->stacks[i].weight : p->stacks[i].count);
-	ct_json_arr_end(&j);
-	/* the samples each stack stands for (speedscope ignores it; ctrace merge reads it back) */
-	ct_json_key(&j, "ctraceCounts");
-	ct_json_arr_begin(&j);
-	for (size_t i = 0; i < p->nstacks; i++)
-		ct_json_uint(&j, p->stacks[i].count);
-	ct_json_arr_end(&j);
-	ct_json_obj_end(&j);
-	ct_json_arr_end(&j);
-	ct_json_obj_end(&j);
-	ct_buf_putc(out, '\n');
 }
 
 /* ---- json: ctrace's own (documented in ctrace(1)) ---- */
@@ -538,224 +437,4 @@ void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_
 	ct_json_arr_end(&j);
 	ct_json_obj_end(&j);
 	ct_buf_putc(out, '\n');
-}
-
-/* ---- pprof: profile.proto (github.com/google/pprof/proto/profile.proto), gzip-compressed ---- */
-
-static void pb_varint(struct ct_buf *b, uint64_t v)
-{
-	uint8_t tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n] = (uint8_t)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			tmp[n] |= 0x80;
-		n++;
-	} while (v);
-	ct_buf_append(b, tmp, n);
-}
-
-static void pb_int(struct ct_buf *b, unsigned field, uint64_t v)
-{
-	pb_varint(b, (uint64_t)field << 3 | 0);
-	pb_varint(b, v);
-}
-
-static void pb_bytes(struct ct_buf *b, unsigned field, const void *p, size_t n)
-{
-	pb_varint(b, (uint64_t)field << 3 | 2);
-	pb_varint(b, n);
-	ct_buf_append(b, p, n);
-}
-
-/* The message in sub, as field of b; sub is reset. */
-static void pb_msg(struct ct_buf *b, unsigned field, struct ct_buf *sub)
-{
-	if (sub->err)
-		b->err = sub->err;
-	pb_bytes(b, field, sub->data ? sub->data : "", sub->len);
-	ct_buf_reset(sub);
-}
-
-/* The string table: index 0 is "", then each string added once (a linear probe over the frames is
- * avoided by giving every frame name its own index in frame order). */
-struct pb_strings {
-	struct ct_buf table; /* encoded field 6 entries */
-	uint64_t n;
-};
-
-static uint64_t pb_str(struct pb_strings *s, const char *str)
-{
-	pb_bytes(&s->table, 6, str, strlen(str));
-	return s->n++;
-}
-
-static int gzip_buf(const struct ct_buf *in, struct ct_buf *out);
-
-/* The strings of the profile's labels, numbered from first on: ret_idx[2 * i] is label i's key,
- * ret_idx[2 * i + 1] its string value. A key is written once. Returns 0 or -ENOMEM. */
-static int pprof_label_strings(const struct ct_profile *p, uint64_t first, struct pb_strings *st,
-			       uint64_t **ret_idx)
-{
-	uint64_t *idx = calloc(2 * p->nlabels + 1, sizeof(*idx));
-	const char *keys[16];
-	uint64_t key_idx[16];
-	size_t nkeys = 0;
-	if (!idx)
-		return -ENOMEM;
-	st->n = first;
-	for (size_t i = 0; i < p->nlabels; i++) {
-		const struct ct_plabel *l = &p->labels[i];
-		size_t k = 0;
-		while (k < nkeys && strcmp(keys[k], l->key) != 0)
-			k++;
-		if (k < nkeys) {
-			idx[2 * i] = key_idx[k];
-		} else {
-			idx[2 * i] = pb_str(st, l->key);
-			if (nkeys < CT_ARRAY_SIZE(keys)) {
-				keys[nkeys] = l->key;
-				key_idx[nkeys++] = idx[2 * i];
-			}
-		}
-		if (l->str)
-			idx[2 * i + 1] = pb_str(st, l->str);
-	}
-	*ret_idx = idx;
-	return st->table.err;
-}
-
-void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out)
-{
-	struct ct_buf pb = CT_BUF_INIT, sub = CT_BUF_INIT, sub2 = CT_BUF_INIT;
-	struct pb_strings st = { CT_BUF_INIT, 0 };
-	pb_str(&st, "");
-	/* an allocation profile uses pprof's heap names: alloc_objects/count, alloc_space/bytes */
-	uint64_t s_samples = pb_str(&st, p->alloc ? "alloc_objects" : "samples"), s_count = pb_str(&st, "count");
-	uint64_t s_time = pb_str(&st, p->alloc ? "alloc_space" : p->wall ? "wall" : "cpu");
-	uint64_t s_ns = pb_str(&st, p->alloc ? "bytes" : "nanoseconds");
-	uint64_t s_process = pb_str(&st, "process");
-	/* label strings follow the frames' two strings each (below) */
-	struct pb_strings lst = { CT_BUF_INIT, 0 };
-	uint64_t *lidx = NULL;
-	if (pprof_label_strings(p, s_process + 1 + 2ull * p->nframes, &lst, &lidx) < 0)
-		out->err = -ENOMEM;
-
-	/* sample_type: samples/count, cpu|wall/nanoseconds (not when merged from folded stacks,
-	 * which have no times) */
-	bool timed = p->total_weight || !p->total;
-	pb_int(&sub, 1, s_samples);
-	pb_int(&sub, 2, s_count);
-	pb_msg(&pb, 1, &sub);
-	if (timed) {
-		pb_int(&sub, 1, s_time);
-		pb_int(&sub, 2, s_ns);
-		pb_msg(&pb, 1, &sub);
-	}
-
-	/* samples: location ids leaf first; the root frame (the process) becomes a label */
-	for (size_t i = 0; i < p->nstacks; i++) {
-		const struct ct_pstack *s = &p->stacks[i];
-		for (uint32_t k = s->n; k-- > 0;) {
-			if (p->frames[s->frames[k]].kind == CT_PFRAME_ROOT)
-				continue;
-			pb_varint(&sub2, s->frames[k] + 1ull);
-		}
-		pb_msg(&sub, 1, &sub2);
-		pb_varint(&sub2, s->count);
-		if (timed)
-			pb_varint(&sub2, s->weight);
-		pb_msg(&sub, 2, &sub2);
-		if (p->frames[s->frames[0]].kind == CT_PFRAME_ROOT) {
-			/* Label { key = "process", str = name }: name's index is 2 * frame + base, below */
-			pb_int(&sub2, 1, s_process);
-			pb_int(&sub2, 2, s_process + 1 + 2ull * s->frames[0]);
-			pb_msg(&sub, 3, &sub2);
-		}
-		const struct ct_plabelset *set = &p->labelsets[s->labels];
-		for (uint32_t k = 0; lidx && k < set->n; k++) {
-			const struct ct_plabel *l = &p->labels[set->first + k];
-			pb_int(&sub2, 1, lidx[2 * (set->first + k)]);     /* Label.key */
-			if (l->str)
-				pb_int(&sub2, 2, lidx[2 * (set->first + k) + 1]); /* Label.str */
-			else
-				pb_int(&sub2, 3, (uint64_t)l->num);              /* Label.num */
-			pb_msg(&sub, 3, &sub2);
-		}
-		pb_msg(&pb, 2, &sub);
-	}
-
-	/* one location and one function per frame (id = frame index + 1); strings name then file */
-	uint64_t base = st.n;
-	for (size_t i = 0; i < p->nframes; i++) {
-		const struct ct_pframe *f = &p->frames[i];
-		struct ct_buf name = CT_BUF_INIT;
-		ct_buf_printf(&name, "%s%s", f->name, kind_suffix(f->kind));
-		uint64_t s_name = pb_str(&st, ct_buf_cstr(&name));
-		ct_buf_free(&name);
-		uint64_t s_file = pb_str(&st, f->file ? f->file : f->module ? f->module : "");
-		if (s_name != base + 2 * i)
-			out->err = -EINVAL; /* the label indexes above rely on this layout */
-
-		pb_int(&sub, 1, i + 1);               /* Location.id */
-		pb_int(&sub2, 1, i + 1);              /* Line.function_id */
-		if (f->line > 0)
-			pb_int(&sub2, 2, (uint64_t)f->line);
-		pb_msg(&sub, 4, &sub2);               /* Location.line */
-		pb_msg(&pb, 4, &sub);
-
-		pb_int(&sub, 1, i + 1);               /* Function.id */
-		pb_int(&sub, 2, s_name);              /* name */
-		pb_int(&sub, 3, s_name);              /* system_name */
-		pb_int(&sub, 4, s_file);              /* filename */
-		pb_msg(&pb, 5, &sub);
-	}
-	ct_buf_append(&pb, st.table.data ? st.table.data : "", st.table.len);
-	ct_buf_append(&pb, lst.table.data ? lst.table.data : "", lst.table.len);
-	if (st.table.err || lst.table.err)
-		pb.err = -ENOMEM;
-	pb_int(&pb, 9, p->start_ns);                  /* time_nanos */
-	pb_int(&pb, 10, p->duration_ns);              /* duration_nanos */
-	if (timed) {
-		pb_int(&sub, 1, s_time);              /* period_type */
-		pb_int(&sub, 2, s_ns);
-		pb_msg(&pb, 11, &sub);
-		pb_int(&pb, 12, p->period_ns);        /* period */
-	}
-	(void)m;
-	if (pb.err || sub.err || sub2.err)
-		out->err = -ENOMEM;
-	else if (!out->err && gzip_buf(&pb, out) < 0)
-		out->err = -ENOMEM;
-	ct_buf_free(&pb);
-	ct_buf_free(&sub);
-	ct_buf_free(&sub2);
-	ct_buf_free(&st.table);
-	ct_buf_free(&lst.table);
-	free(lidx);
-}
-
-static int gzip_buf(const struct ct_buf *in, struct ct_buf *out)
-{
-	if (in->len > UINT32_MAX / 2)
-		return -EFBIG;
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	uLong bound = deflateBound(&z, (uLong)in->len);
-	if (ct_buf_reserve(out, bound + 1) < 0) {
-		deflateEnd(&z);
-		return -ENOMEM;
-	}
-	z.next_in = (Bytef *)(in->data ? in->data : "");
-	z.avail_in = (uInt)in->len;
-	z.next_out = (Bytef *)out->data + out->len;
-	z.avail_out = (uInt)bound;
-	int r = deflate(&z, Z_FINISH);
-	if (r == Z_STREAM_END)
-		out->len += z.total_out;
-	deflateEnd(&z);
-	return r == Z_STREAM_END ? 0 : -ENOMEM;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Renderers of a profile (analyze/profile.h): folded, svg, speedscope, pprof, json, text. */
+/* Renderers of a profile (analyze/profile.h) for people: text, svg, ctrace's own json; folded,
+ * speedscope and pprof are written by formats/ (ct_report_profile dispatches to them). */
 #ifndef CT_REPORT_PROFILE_H
 #define CT_REPORT_PROFILE_H
 
@@ -15,21 +16,17 @@ struct ct_profile_meta {
 	uint64_t period_calls;      /* allocation profile: 1 call in period_calls sampled */
 };
 
-/* Brendan Gregg's folded stacks: "root;caller;callee count", one stack per line. */
-void ct_report_profile_folded(const struct ct_profile *p, struct ct_buf *out);
-/* Top functions by self and total samples, for people. */
+/* A frame's name as people read it, as --backtraces text shows frames: "name [inlined]",
+ * "name [jit]", "[kernel]", "[vdso]"; none of FlameGraph's suffixes (_[i], _[j], _[k]) that the
+ * machine formats carry. */
+void ct_report_pframe_name(struct ct_buf *out, const struct ct_pframe *f);
+/* Top functions by self and total samples, for people (frames named by ct_report_pframe_name). */
 void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
 /* A self-contained interactive flame graph (search, zoom, tooltips with counts). */
 void ct_report_profile_svg(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
 
-/* speedscope's file format: one sampled profile, frames shared. */
-void ct_report_profile_speedscope(const struct ct_profile *p, const struct ct_profile_meta *m,
-				  struct ct_buf *out);
 /* ctrace's own JSON: frames, stacks (root first, frame indexes) with counts and weights. */
 void ct_report_profile_json(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
-
-/* pprof's profile.proto, gzip-compressed: sample types samples/count and cpu (or wall)/nanoseconds. */
-void ct_report_profile_pprof(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out);
 
 /* Renders p in fmt (folded, text, svg, speedscope, json, pprof); -EINVAL for another format. */
 int ct_report_profile(enum ct_format fmt, const struct ct_profile *p, const struct ct_profile_meta *m,

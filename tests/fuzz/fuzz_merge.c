@@ -6,7 +6,9 @@
 #include <stdint.h>
 
 #include "analyze/merge.h"
-#include "report/profile.h"
+#include "formats/folded.h"
+#include "formats/pprof.h"
+#include "formats/speedscope.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,13 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ct_profile_free(p);
 	}
 	ct_profile_sort(all);
-	struct ct_profile_meta m = { "fuzz", "merge", 0, 0 };
 	struct ct_buf out = CT_BUF_INIT;
-	ct_report_profile_folded(all, &out);
+	ct_pwrite_folded(all, &out);
 	out.len = 0;
-	ct_report_profile_speedscope(all, &m, &out);
+	ct_pwrite_speedscope(all, "fuzz", &out);
 	out.len = 0;
-	ct_report_profile_pprof(all, &m, &out);
+	ct_pwrite_pprof(all, &out);
 	ct_buf_free(&out);
 	ct_profile_free(all);
 	return 0;

@@ -137,6 +137,13 @@ grep -q '^cpusplit;.*;main;.*nanosleep.* [0-9]*$' "$TMP/wall.folded" || fail "--
 grep -q 'split_loop' "$TMP/wall.folded" || fail "--mode wall misses the workers"
 assert_not_traced $P
 
+# text, for people: frames named as --backtraces names them ([inlined], [kernel], [vdso]), none of
+# the folded annotations (_[k], _[i], _[j], [[vdso]])
+expect_exit 0 "$CTRACE" -p $P --profile -d 1 --mode wall -f text -o "$TMP/wall.txt"
+grep -Eq '^ +[0-9.]+ +[0-9.]+ +hot_60  \(.*cpusplit\.c\)$' "$TMP/wall.txt" || fail "text output misses hot_60: $(cat "$TMP/wall.txt")"
+if grep -Eq '_\[[kij]\]|\[\[' "$TMP/wall.txt"; then fail "text output carries folded annotations: $(cat "$TMP/wall.txt")"; fi
+assert_not_traced $P
+
 # perf_event_open refused (a seccomp filter, as in a container): ptrace fallback, said on stderr
 expect_exit 0 "$FIXTURES/noperf" "$CTRACE" -p $P --profile -d 3 -o "$TMP/noperf.folded"
 echo "$ERR" | grep -q "perf_event_open was refused.*using the ptrace sampler" || fail "fallback not said: $ERR"

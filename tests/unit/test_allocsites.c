@@ -16,6 +16,7 @@
 
 #include "analyze/profile.h"
 #include "attach/perf.h"
+#include "formats/folded.h"
 #include "lib/procfs.h"
 #include "lib/capture.h"
 #include "memory/allocprobe.h"
@@ -117,7 +118,7 @@ static void sites(void **state)
 
 	/* folded: weighted by bytes */
 	struct ct_buf out = CT_BUF_INIT;
-	ct_report_profile_folded(p, &out);
+	ct_pwrite_folded(p, &out);
 	assert_non_null(strstr(ct_buf_cstr(&out), "x;main;alloc_big;malloc 7000\n"));
 	assert_non_null(strstr(ct_buf_cstr(&out), "x;main;alloc_small;xmalloc;malloc 3000\n"));
 	ct_buf_reset(&out);

@@ -11,7 +11,9 @@
 #include <cmocka.h>
 
 #include "analyze/merge.h"
-#include "report/profile.h"
+#include "formats/folded.h"
+#include "formats/pprof.h"
+#include "formats/speedscope.h"
 
 static struct ct_pread_limits lim;
 
@@ -26,7 +28,7 @@ static int setup(void **state)
 static uint64_t folded_count(const struct ct_profile *p, const char *want)
 {
 	struct ct_buf out = CT_BUF_INIT;
-	ct_report_profile_folded(p, &out);
+	ct_pwrite_folded(p, &out);
 	uint64_t n = 0;
 	size_t wl = strlen(want);
 	for (const char *s = ct_buf_cstr(&out); s && *s;) {
@@ -136,9 +138,8 @@ static struct ct_profile *live_profile(void)
 
 static struct ct_profile *roundtrip_pprof(const struct ct_profile *p)
 {
-	struct ct_profile_meta m = { "t", "perf", 99, 0 };
 	struct ct_buf out = CT_BUF_INIT;
-	ct_report_profile_pprof(p, &m, &out);
+	ct_pwrite_pprof(p, &out);
 	assert_int_equal(out.err, 0);
 	assert_int_equal(ct_pformat_detect(out.data, out.len), CT_PFMT_PPROF);
 	struct ct_profile *q = NULL;
@@ -362,9 +363,8 @@ static void pprof_malformed(void **state)
 	/* gzip that ends early, gzip of garbage, and a bomb over the limit */
 	struct ct_profile *p = NULL, *q = live_profile();
 	struct ct_pread_error err;
-	struct ct_profile_meta m = { "t", "perf", 99, 0 };
 	struct ct_buf out = CT_BUF_INIT;
-	ct_report_profile_pprof(q, &m, &out);
+	ct_pwrite_pprof(q, &out);
 	assert_int_equal(ct_pread_pprof(out.data, out.len / 2, &lim, &p, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "truncated"));
 	struct ct_pread_limits small = lim;
@@ -385,9 +385,8 @@ static void speedscope_roundtrip(void **state)
 {
 	(void)state;
 	struct ct_profile *p = live_profile();
-	struct ct_profile_meta m = { "t", "perf", 99, 0 };
 	struct ct_buf out = CT_BUF_INIT;
-	ct_report_profile_speedscope(p, &m, &out);
+	ct_pwrite_speedscope(p, "t", &out);
 	assert_int_equal(ct_pformat_detect(out.data, out.len), CT_PFMT_SPEEDSCOPE);
 	struct ct_profile *q = NULL;
 	struct ct_pread_error err;
