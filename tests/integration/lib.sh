@@ -90,6 +90,17 @@ expect_exit() {
 	[ "$got" = "$want" ] || fail "'$*' exited $got, want $want; stderr: $ERR"
 }
 
+# expect_usage PATTERN CMD…: CMD is a usage error: exit 64 and exactly one line on stderr,
+# "ctrace: " and a message matching PATTERN (grep -E: the option and what is wrong with it).
+expect_usage() {
+	_usage_pat=$1; shift
+	expect_exit 64 "$@"
+	[ -n "$ERR" ] && [ "$(printf '%s\n' "$ERR" | wc -l)" = 1 ] ||
+		fail "'$*': want one line on stderr, got: $ERR"
+	printf '%s\n' "$ERR" | grep -Eq -- "^ctrace: .*$_usage_pat" ||
+		fail "'$*': stderr '$ERR' does not say '$_usage_pat'"
+}
+
 # perf_probe [WRAP…]: "available", "not permitted" or "unavailable": what a direct perf_event_open
 # of a software cpu-clock event on its own process says (python3's ctypes, not ctrace's code), run
 # under WRAP (e.g. setpriv --reuid=65534 …) when given.

@@ -88,8 +88,8 @@ note "-r 10: alloc_big $1 % alloc_small $2 %"
 awk -v b="$1" 'BEGIN { exit !(b >= 62 && b <= 78) }' || fail "-r 10 byte shares $1/$2: $(cat "$TMP/r10.folded")"
 
 # usage errors and perf_event_open refused (a seccomp filter, as in a container)
-expect_exit 64 "$CTRACE" -p $P --memory --sites --watch 1
-expect_exit 64 "$CTRACE" -p $P --memory --sites --tid $P
+expect_usage "--watch is for --memory; --memory --sites would ignore it" "$CTRACE" -p $P --memory --sites --watch 1
+expect_usage "--tid does not apply to --sites" "$CTRACE" -p $P --memory --sites --tid $P
 expect_exit 1 "$FIXTURES/noperf" "$CTRACE" -p $P --memory --sites -d 1
 echo "$ERR" | grep -q "perf_event_open refused a uprobe.*CAP_PERFMON" || fail "refusal not explained: $ERR"
 assert_not_traced $P
