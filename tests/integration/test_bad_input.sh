@@ -120,15 +120,15 @@ done <<EOF
 64|not a live process|analyze -p $P /dev/null
 64|which dump|analyze
 # an option for another mode is refused, not ignored (the full matrix: tests/unit/test_options.c)
-64|--snapshots is for --threads; --backtraces would ignore it|-p $P --backtraces --snapshots 2
+64|^ctrace: --snapshots is for --threads; --backtraces would ignore it: drop it \(see ctrace --backtraces --help\)$|-p $P --backtraces --snapshots 2
 64|-r is for --memory --sites or --profile; --threads would ignore it|-p $P --threads -r 99
 64|-d is for .*--backtraces would ignore it|-p $P --backtraces -d 1
 64|--watch is for --memory; --profile would ignore it|-p $P --profile --watch 1
-64|--inject is for --memory; --memory --sites would ignore it|-p $P --memory --sites --inject
+64|--inject is for --memory; --memory --sites would ignore it: drop it \(see ctrace --memory --sites --help\)|-p $P --memory --sites --inject
 64|--sampler is for --profile; --memory would ignore it|-p $P --memory --sampler ptrace
 64|--always-stop is for .*--memory would ignore it|-p $P --memory --always-stop
 64|--sites goes with --memory|-p $P --profile --sites
-64|--fail-on is for .*merge would ignore it|merge --fail-on stuck /dev/null
+64|--fail-on is for .*merge would ignore it: drop it \(see ctrace merge --help\)|merge --fail-on stuck /dev/null
 64|--unwinder is for .*analyze would ignore it|analyze --unwinder fp /dev/null
 EOF
 [ "$(sed 's/.*) \(.\).*/\1/' /proc/$P/stat)" = S ] || fail "the fixture is not asleep after the usage errors"
