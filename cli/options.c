@@ -206,7 +206,7 @@ bool ct_cli_names_frames(const struct ct_env *env)
 static const char sites_hint[] = "--sites goes with --memory: ctrace -p PID --memory --sites";
 
 /* The first given option (bit i of given: option_modes[i]) that the mode ignores, as a usage
- * error naming the modes it is for. */
+ * error naming the modes it is for and pointing at the chosen mode's --help. */
 static int check_option_modes(const struct ct_env *env, uint64_t given, struct ct_buf *err)
 {
 	unsigned m = mode_bit(env);
@@ -225,8 +225,9 @@ static int check_option_modes(const struct ct_env *env, uint64_t given, struct c
 			k++;
 			ct_buf_printf(err, "%s%s", k == 1 ? "" : k == n ? " or " : ", ", mode_names[b]);
 		}
-		ct_buf_printf(err, "; %s would ignore it: drop it (see ctrace --help)",
-			      mode_names[__builtin_ctz(m)]);
+		/* the chosen mode's own help lists what it does take */
+		const char *mode = mode_names[__builtin_ctz(m)];
+		ct_buf_printf(err, "; %s would ignore it: drop it (see ctrace %s --help)", mode, mode);
 		return CT_EXIT_USAGE;
 	}
 	return 0;

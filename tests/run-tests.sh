@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs every unit test (cmocka binaries) and integration test (tests/integration/*.sh).
-# Exit 0 passes, 77 (or a cmocka test that called skip()) skips, said loudly; anything else fails.
-# Ends with "N passed, N failed, N skipped".
+# Exit 0 passes, 77 skips, said loudly; anything else fails. A case skipped inside a test that ran
+# (a cmocka test that called skip(), an integration test's skip_case) is a skip of its own: the
+# test passes for the rest, the case is listed and counted as skipped, never as passed.
+# Ends with the skips and their reasons, then "N passed, N failed, N skipped".
 BUILD=${BUILD:-build}
 ONLY=${ONLY:-}
 export BUILD
@@ -13,24 +15,54 @@ export CTRACE_CACHE_DIR="$PWD/$BUILD/test-cache"
 pass=0 fail=0 skip=0 failed=""
 logdir="$BUILD/test-logs"
 mkdir -p "$logdir"
+skipped="$logdir/skipped"
+: >"$skipped"
+
+# The cases of a cmocka log that called skip(), one "case NAME: REASON" line each; the reason is
+# the last line the test printed before it skipped.
+cmocka_skips() {
+	for t in $(sed -n 's/^\[  SKIPPED \] \([A-Za-z_][A-Za-z0-9_]*\)$/\1/p' "$1" | sort -u); do
+		why=$(sed -n "/^\[ RUN      \] $t\$/,/^\[  SKIPPED \] $t\$/p" "$1" | sed '1d;$d' |
+			grep -v '^[[:space:]]*$' | tail -n 1 | sed 's/^SKIP: //')
+		echo "case $t: ${why:-skip() without a reason (see $1)}"
+	done
+}
 
 run_one() {
 	name=$1; shift
-	log="$logdir/$(echo "$name" | tr '/' '_').log"
+	base=$(echo "$name" | tr '/' '_')
+	log="$logdir/$base.log"
+	cases="$logdir/$base.skips"
+	: >"$cases"
 	start=$(date +%s)
-	"$@" >"$log" 2>&1
+	case $cases in /*) abs=$cases ;; *) abs=$PWD/$cases ;; esac
+	CT_SKIPS=$abs "$@" >"$log" 2>&1
 	rc=$?
 	dur=$(( $(date +%s) - start ))
-	# cmocka exits 0 when a test called skip(): that is a skip, said as loudly as exit 77
-	if [ $rc = 0 ] && grep -q '^\[  SKIPPED \]' "$log"; then
-		rc=77
-		echo "skipped: $(sed -n 's/^\[  SKIPPED \] \([A-Za-z_][A-Za-z0-9_]*\)$/\1/p' "$log" | sort -u | tr '\n' ' ')(see $log)" >>"$log"
+	# cmocka exits 0 when a test called skip(): that case is a skip; when no test passed, the
+	# whole binary is
+	if grep -q '^\[  SKIPPED \] [A-Za-z_]' "$log"; then
+		cmocka_skips "$log" >>"$cases"
+		if [ $rc = 0 ] && grep -q '^\[  PASSED  \] 0 test' "$log"; then
+			rc=77
+			echo "every test skipped: $(sed 's/^case //' "$cases" | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')" >>"$log"
+			: >"$cases"
+		fi
 	fi
+	n=$(grep -c . "$cases")
 	case $rc in
-	0) pass=$((pass + 1)); echo "PASS  $name (${dur}s)" ;;
-	77) skip=$((skip + 1)); echo "SKIP  $name: $(tail -n 1 "$log")" ;;
+	0) pass=$((pass + 1)); echo "PASS  $name (${dur}s$([ "$n" = 0 ] || echo ", $n case(s) skipped"))" ;;
+	77) skip=$((skip + 1)); echo "SKIP  $name: $(tail -n 1 "$log")"
+	    echo "$name: $(tail -n 1 "$log")" >>"$skipped" ;;
 	*) fail=$((fail + 1)); failed="$failed $name"; echo "FAIL  $name (exit $rc)"; sed 's/^/      | /' "$log" | tail -n 40 ;;
 	esac
+	# the cases skipped inside it, one count each, whatever became of the rest
+	while IFS= read -r c; do
+		[ -n "$c" ] || continue
+		skip=$((skip + 1))
+		echo "SKIP  $name: $c"
+		echo "$name: $c" >>"$skipped"
+	done <"$cases"
 }
 
 if [ "$ONLY" != integration ]; then
@@ -46,6 +78,10 @@ if [ "$ONLY" != unit ]; then
 	done
 fi
 echo
+if [ -s "$skipped" ]; then
+	echo "skipped:"
+	sed 's/^/  /' "$skipped"
+fi
 [ -n "$failed" ] && echo "failed:$failed"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -1,5 +1,6 @@
 # Shared helpers for integration tests. Source it: . "$TOP/tests/integration/lib.sh"
-# A test exits 0 (pass), 77 (skip, with the reason as its last line) or 1 (fail, saying why).
+# A test exits 0 (pass), 77 (skip, with the reason as its last line) or 1 (fail, saying why). A
+# case it cannot run here while the rest runs is said with skip_case, never only with a note.
 set -u
 : "${CTRACE:?run through make check}" "${FIXTURES:?}" "${TOP:?}"
 TMP=$(mktemp -d /tmp/ctrace-test.XXXXXX)
@@ -18,6 +19,18 @@ trap 'exit 1' INT TERM HUP PIPE
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 note() { echo "# $*"; }
+# skip_case CASE REASON…: CASE is not checked here (a tool missing, a privilege lacking) and the
+# rest of the test goes on. run-tests.sh counts and lists it as a skip (CT_SKIPS names the file
+# it reads them from), so a test that passes the rest does not read as if it had passed CASE too.
+skip_case() {
+	_skip_case=$1; shift
+	_skip_why=$(printf '%s' "$*" | tr '\n' ' ')
+	echo "SKIP: case $_skip_case: $_skip_why"
+	if [ -n "${CT_SKIPS:-}" ]; then
+		printf 'case %s: %s\n' "$_skip_case" "$_skip_why" >>"$CT_SKIPS"
+	fi
+	return 0
+}
 
 # Skips when this machine forbids ptrace, asked without ctrace (fixtures/ptraceprobe): when the
 # probe may trace and ctrace may not, ctrace is what is broken, and the test fails.
@@ -75,6 +88,17 @@ expect_exit() {
 	got=$?
 	OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
 	[ "$got" = "$want" ] || fail "'$*' exited $got, want $want; stderr: $ERR"
+}
+
+# expect_usage PATTERN CMD…: CMD is a usage error: exit 64 and exactly one line on stderr,
+# "ctrace: " and a message matching PATTERN (grep -E: the option and what is wrong with it).
+expect_usage() {
+	_usage_pat=$1; shift
+	expect_exit 64 "$@"
+	[ -n "$ERR" ] && [ "$(printf '%s\n' "$ERR" | wc -l)" = 1 ] ||
+		fail "'$*': want one line on stderr, got: $ERR"
+	printf '%s\n' "$ERR" | grep -Eq -- "^ctrace: .*$_usage_pat" ||
+		fail "'$*': stderr '$ERR' does not say '$_usage_pat'"
 }
 
 # perf_probe [WRAP…]: "available", "not permitted" or "unavailable": what a direct perf_event_open

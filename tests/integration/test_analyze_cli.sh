@@ -62,9 +62,9 @@ assert os.waitstatus_to_exitcode(status) == 1, status
 assert "standard input:3: line longer than 1048576 bytes" in err, err
 assert ru.ru_maxrss < 64 * 1024, "max rss %d KiB" % ru.ru_maxrss
 PY
-expect_exit 64 "$CTRACE" analyze
-expect_exit 64 "$CTRACE" analyze - -
-expect_exit 64 "$CTRACE" analyze -p 1 "$DATA/jstack-deadlock.txt"
-expect_exit 64 "$CTRACE" analyze -f folded "$DATA/jstack-deadlock.txt"
-expect_exit 64 "$CTRACE" analyze --fail-on nothing "$DATA/jstack-deadlock.txt"
+expect_usage "which dump\? give one or more files" "$CTRACE" analyze
+expect_usage "standard input \(-\) can be read only once" "$CTRACE" analyze - -
+expect_usage "analyze reads saved dumps, not a live process: drop -p" "$CTRACE" analyze -p 1 "$DATA/jstack-deadlock.txt"
+expect_usage "analyze writes text or json, not folded" "$CTRACE" analyze -f folded "$DATA/jstack-deadlock.txt"
+expect_usage "--fail-on wants 'deadlock' or 'stuck', got 'nothing'" "$CTRACE" analyze --fail-on nothing "$DATA/jstack-deadlock.txt"
 exit 0

@@ -63,7 +63,7 @@ check_dump "$TMP/gstack.txt" gdb 1
 if [ -e "$TMP/core.txt" ]; then
 	check_dump "$TMP/core.txt" gdb 1
 else
-	note "no gcore here (it comes with gdb); the core-file case is not checked"
+	skip_case "gdb on a core file" "no gcore here (it comes with gdb)"
 fi
 check_dump "$TMP/eu.txt" eu-stack 1
 check_dump "$TMP/eu-v.txt" eu-stack 1

@@ -80,6 +80,6 @@ for t in /proc/$FPID/task/*; do has tid "${t##*/}"; done
 if [ -n "$KT" ]; then
 	part kthread | grep -Eq "^$KT(:|\$)" && fail "-p $KT offers kernel thread $KT: $(part kthread | tr '\n' ' ')"
 else
-	note "no kernel thread visible here: not checked that they are left out"
+	skip_case "-p leaves kernel threads out" "no kernel thread is visible here (a PID namespace?)"
 fi
 echo "completion offers what --help and /proc say"

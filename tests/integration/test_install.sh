@@ -27,6 +27,8 @@ assert_not_traced "$FPID"
 if command -v man >/dev/null && man --help 2>&1 | grep -q -- --local-file; then
 	MANWIDTH=80 man -l "$dest/usr/local/share/man/man1/ctrace.1" 2>/dev/null | grep -q "ctrace" ||
 		fail "man -l cannot render the installed page"
+else
+	skip_case "man -l renders the installed page" "no man(1) with --local-file here"
 fi
 
 make -s -C "$TOP" BUILD="$BUILD" uninstall PREFIX=/usr/local DESTDIR="$dest" >"$TMP/uninstall.log" 2>&1 ||

@@ -69,7 +69,7 @@ if command -v go >/dev/null; then
 		fail "go tool pprof: $(cat "$TMP/top")"
 	grep -q 'alloc_big' "$TMP/top" || fail "pprof misses alloc_big: $(cat "$TMP/top")"
 else
-	note "go not found; pprof output not read back"
+	skip_case "pprof read back by go tool pprof" "go is not installed (make deps: golang-go)"
 fi
 
 # flamegraph.pl draws the allocation flame graph from the folded output
@@ -78,7 +78,7 @@ if command -v perl >/dev/null; then
 	perl "$FG" --countname bytes "$TMP/sites.folded" >"$TMP/fg.svg" || fail "flamegraph.pl rejected the folded output"
 	grep -q 'alloc_big' "$TMP/fg.svg" || fail "flamegraph.pl's SVG does not name alloc_big"
 else
-	note "perl not found; flamegraph.pl's rendering not checked"
+	skip_case "flamegraph.pl renders the folded output" "perl is not installed"
 fi
 
 # 1 call in N: counts are scaled back up, the shares hold
@@ -88,8 +88,8 @@ note "-r 10: alloc_big $1 % alloc_small $2 %"
 awk -v b="$1" 'BEGIN { exit !(b >= 62 && b <= 78) }' || fail "-r 10 byte shares $1/$2: $(cat "$TMP/r10.folded")"
 
 # usage errors and perf_event_open refused (a seccomp filter, as in a container)
-expect_exit 64 "$CTRACE" -p $P --memory --sites --watch 1
-expect_exit 64 "$CTRACE" -p $P --memory --sites --tid $P
+expect_usage "--watch is for --memory; --memory --sites would ignore it" "$CTRACE" -p $P --memory --sites --watch 1
+expect_usage "--tid does not apply to --sites" "$CTRACE" -p $P --memory --sites --tid $P
 expect_exit 1 "$FIXTURES/noperf" "$CTRACE" -p $P --memory --sites -d 1
 echo "$ERR" | grep -q "perf_event_open refused a uprobe.*CAP_PERFMON" || fail "refusal not explained: $ERR"
 assert_not_traced $P
@@ -101,7 +101,10 @@ grep -q 'alloc_big' "$TMP/exit.folded" || fail "nothing written when the target 
 
 # python3 in an allocation loop: no crash, names CPython's allocation paths
 PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
-[ -x "$PY" ] || skip "python3 not found (the fixture part passed)"
+if [ ! -x "$PY" ]; then
+	skip_case "python3 in an allocation loop" "python3 is not installed"
+	exit 0
+fi
 cat >"$TMP/pyalloc.py" <<'PYEOF'
 import sys
 print("ready", flush=True)

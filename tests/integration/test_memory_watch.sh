@@ -36,6 +36,6 @@ expect_exit 0 "$CTRACE" -p "$FPID" --memory --watch 0.2 -d 30 -f json
 echo "$OUT" | tail -n 1 | grep -q '"ended":"the process exited"' || fail "exit not reported: $OUT"
 
 # usage errors
-expect_exit 64 "$CTRACE" -p "$FPID" --memory -d 1
-expect_exit 64 "$CTRACE" -p 1 --memory --watch 0
+expect_usage "-d goes with --watch" "$CTRACE" -p "$FPID" --memory -d 1
+expect_usage "--watch wants seconds from 0.1 to 86400, got '0'" "$CTRACE" -p 1 --memory --watch 0
 exit 0

@@ -127,8 +127,7 @@ assert p['unit'] == 'nanoseconds' and p['endValue'] == sum(p['weights'])
 PY
 
 # --- mixed formats: --format says which; the counts add up across formats
-expect_exit 64 "$CTRACE" merge "$TMP/a.folded" "$TMP/b.pprof"
-echo "$ERR" | grep -q "say which to write with --format" || fail "mixed formats without --format: $ERR"
+expect_usage "say which to write with --format" "$CTRACE" merge "$TMP/a.folded" "$TMP/b.pprof"
 expect_exit 0 "$CTRACE" merge --format folded "$TMP/a.folded" "$TMP/b.pprof" "$TMP/b.speedscope"
 got=$(printf '%s\n' "$OUT" | awk '{ t += $NF } END { print t }')
 want=$(awk '{ t += $NF } END { print t }' "$TMP/a.folded")
@@ -159,10 +158,10 @@ expect_exit 1 "$CTRACE" merge "$TMP/bad.folded" /nonexistent -o "$TMP/none.folde
 echo '{"$schema":"https://www.speedscope.app/file-format-schema.json","shared":{"frames":[]},"profiles":[{"type":"sampled","unit":"none","samples":[[7]],"weights":[1]}]}' >"$TMP/bad.json"
 expect_exit 1 "$CTRACE" merge "$TMP/bad.json"
 echo "$ERR" | grep -q "names frame 7 of 0" || fail "bad speedscope index: $ERR"
-expect_exit 64 "$CTRACE" merge
-expect_exit 64 "$CTRACE" merge --format svg "$TMP/a.folded"
-expect_exit 64 "$CTRACE" merge -p $A "$TMP/a.folded"
-expect_exit 64 "$CTRACE" merge "$TMP/a.folded" -o "$TMP"
+expect_usage "merge wants profile files" "$CTRACE" merge
+expect_usage "merge writes --format folded, pprof or speedscope, not svg" "$CTRACE" merge --format svg "$TMP/a.folded"
+expect_usage "merge reads profile files; -p is for live processes" "$CTRACE" merge -p $A "$TMP/a.folded"
+expect_usage "cannot write to '$TMP': it is a directory" "$CTRACE" merge "$TMP/a.folded" -o "$TMP"
 # -o is replaced atomically: no temporary file left beside it
 ls "$TMP" | grep -q 'ctrace-tmp' && fail "a temporary file was left: $(ls "$TMP")"
 echo "merge sums pprof, folded and speedscope profiles of two processes"

@@ -56,7 +56,10 @@ sleep 0.1
 assert_not_traced "$FPID"
 note "strace: ctrace refused in every mode, strace kept logging ($a lines, then more)"
 
-command -v gdb >/dev/null || skip "gdb is not installed (make deps)"
+if ! command -v gdb >/dev/null; then
+	skip_case "gdb attached first" "gdb is not installed (make deps)"
+	exit 0
+fi
 # gdb attached and sitting at its prompt (the target stopped by gdb, as users leave it)
 mkfifo "$TMP/gdb.in"
 gdb -q -nx -p "$FPID" <"$TMP/gdb.in" >"$TMP/gdb.out" 2>&1 &

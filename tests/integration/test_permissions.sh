@@ -22,8 +22,10 @@ kill -0 "$FPID" || fail "the target died"
 chmod 755 "$TMP"
 cp "$CTRACE" "$TMP/ctrace-suid"
 chmod 4755 "$TMP/ctrace-suid"
-findmnt -no OPTIONS -T "$TMP" 2>/dev/null | grep -q nosuid && skip "$TMP is mounted nosuid"
-expect_exit 64 as_nobody "$TMP/ctrace-suid" -p "$FPID" --backtraces
-echo "$ERR" | grep -q "must not run set-uid" || fail "set-uid: unclear message: $ERR"
+if findmnt -no OPTIONS -T "$TMP" 2>/dev/null | grep -q nosuid; then
+	skip_case "a set-uid-root copy" "$TMP is mounted nosuid: the set-uid bit would be ignored"
+	exit 0
+fi
+expect_usage "must not run set-uid" as_nobody "$TMP/ctrace-suid" -p "$FPID" --backtraces
 assert_not_traced "$FPID"
 echo "set-uid refused, unprivileged access refused with advice, target untouched"

@@ -39,7 +39,7 @@ check_folded "$TMP/perf.folded"
 if echo "$ERR" | grep -q "using the ptrace sampler"; then
 	[ "$(perf_probe)" != available ] ||
 		fail "perf_event_open works here, yet the default run fell back to ptrace: $ERR"
-	note "perf_event_open refused here; the default run used the ptrace sampler"
+	skip_case "the perf sampler (default run)" "perf_event_open is refused here: the default run used the ptrace sampler"
 fi
 assert_not_traced $P
 
@@ -51,7 +51,7 @@ if command -v perl >/dev/null; then
 		grep -q ">$fn<\|$fn (" "$TMP/perf.svg" || fail "flamegraph.pl's SVG does not name $fn"
 	done
 else
-	note "perl not found; flamegraph.pl's rendering not checked"
+	skip_case "flamegraph.pl renders the folded output" "perl is not installed"
 fi
 
 # ctrace's own SVG: well-formed XML, a frame per function with its count in the tooltip, the script
@@ -73,6 +73,8 @@ PY
 if command -v node >/dev/null; then
 	sed -n '/<!\[CDATA\[/,/\]\]>/p' "$TMP/own.svg" | sed '1d;$d' >"$TMP/own.js"
 	node --check "$TMP/own.js" || fail "the SVG's script does not parse"
+else
+	skip_case "the SVG's script parses" "node is not installed (make deps: nodejs)"
 fi
 
 # speedscope: valid against file-format-schema.json of the speedscope npm package (1.25.0, MIT,

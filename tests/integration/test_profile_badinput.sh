@@ -5,25 +5,20 @@
 start_fixture cpusplit 1
 P=$FPID
 
-expect_exit 64 "$CTRACE" -p $P --profile -r 0
-echo "$ERR" | grep -q "from 1 to 10000" || fail "-r 0: no allowed range: $ERR"
-expect_exit 64 "$CTRACE" -p $P --profile -r 100000
-echo "$ERR" | grep -q "from 1 to 10000" || fail "-r 100000: no allowed range: $ERR"
-expect_exit 64 "$CTRACE" -p $P --profile -r fast
-expect_exit 64 "$CTRACE" -p $P --profile -d -1
-echo "$ERR" | grep -q "seconds from 0.001" || fail "-d -1: $ERR"
-expect_exit 64 "$CTRACE" -p $P --profile -d 0
-expect_exit 64 "$CTRACE" -p $P --profile --sampler magic
-expect_exit 64 "$CTRACE" -p $P --profile --mode idle
-expect_exit 64 "$CTRACE" -p $P --profile --mode wall --sampler perf
-echo "$ERR" | grep -q "sampler ptrace" || fail "wall+perf: $ERR"
-expect_exit 64 "$CTRACE" -p $P --profile -f text-ish
+expect_usage "-r wants a number from 1 to 10000 .*got '0'" "$CTRACE" -p $P --profile -r 0
+expect_usage "-r wants a number from 1 to 10000 .*got '100000'" "$CTRACE" -p $P --profile -r 100000
+expect_usage "-r wants a number from 1 to 10000 .*got 'fast'" "$CTRACE" -p $P --profile -r fast
+expect_usage "-d wants seconds from 0.001 .*got '-1'" "$CTRACE" -p $P --profile -d -1
+expect_usage "-d wants seconds from 0.001 .*got '0'" "$CTRACE" -p $P --profile -d 0
+expect_usage "unknown sampler 'magic' \(perf or ptrace\)" "$CTRACE" -p $P --profile --sampler magic
+expect_usage "unknown mode 'idle' \(cpu or wall\)" "$CTRACE" -p $P --profile --mode idle
+expect_usage "--mode wall needs --sampler ptrace" "$CTRACE" -p $P --profile --mode wall --sampler perf
+expect_usage "unknown format 'text-ish'" "$CTRACE" -p $P --profile -f text-ish
 
 # an unwritable -o fails at once, before any sampling, and leaves nothing behind
-expect_exit 64 "$CTRACE" -p $P --profile -d 30 -o "$TMP/no/such/dir/out.folded"
-echo "$ERR" | grep -q "cannot write to" || fail "unwritable -o: $ERR"
-expect_exit 64 "$CTRACE" -p $P --profile -d 30 -o "$TMP"
-echo "$ERR" | grep -q "is a directory" || fail "-o DIR: $ERR"
+expect_usage "cannot write to '$TMP/no/such/dir/out.folded': No such file or directory" \
+	"$CTRACE" -p $P --profile -d 30 -o "$TMP/no/such/dir/out.folded"
+expect_usage "cannot write to '$TMP': it is a directory" "$CTRACE" -p $P --profile -d 30 -o "$TMP"
 ls "$TMP" | grep -q ctrace-tmp && fail "a temporary file was left in $TMP"
 
 # a PID that has exited

@@ -19,7 +19,10 @@ for f in /usr/bin/ctrace /usr/share/bash-completion/completions/ctrace; do
 	echo "$files" | grep -qx "$f" || fail "RPM lacks $f: $files"
 done
 echo "$files" | grep -q '^/usr/share/man/man1/ctrace\.1' || fail "RPM lacks the man page: $files"
-command -v rpm2archive >/dev/null || skip "RPM built, but rpm2archive is missing to unpack it"
+if ! command -v rpm2archive >/dev/null; then
+	skip_case "the RPM's ctrace runs" "rpm2archive is missing to unpack the RPM"
+	exit 0
+fi
 mkdir -p "$TMP/root"
 rpm2archive - <"$rpm" | tar -xzf - -C "$TMP/root" || fail "cannot unpack $rpm"
 bin="$TMP/root/usr/bin/ctrace"

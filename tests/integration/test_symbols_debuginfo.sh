@@ -184,7 +184,7 @@ if command -v dwz >/dev/null; then
 	assert_not_traced "$FPID"
 	kill -KILL "$FPID"; wait "$FPID" 2>/dev/null
 else
-	note "8 not run: dwz is not installed (make deps installs it)"
+	skip_case "8. a dwz file" "dwz is not installed (make deps installs it)"
 fi
 
 # 6. a module gone from disk that cannot be reopened (no CAP_SYS_ADMIN for map_files)
@@ -200,6 +200,6 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	one_warning vanished "$B/chain: deleted from disk"
 	assert_not_traced "$GPID"
 else
-	note "6 not run: it needs root and setpriv(1) to inspect as another user"
+	skip_case "6. a module gone from disk" "it needs root and setpriv(1) to inspect as another user"
 fi
 exit 0

@@ -25,7 +25,10 @@ assert "shop::Cart<int>::wait(int)" in names, names
 ' || fail "JSON lacks the demangled name"
 assert_not_traced "$FPID"
 
-[ -x "$FIXTURES/rusty" ] || skip "C++ passed; no Rust fixture (rustc not installed: make deps)"
+if [ ! -x "$FIXTURES/rusty" ]; then
+	skip_case "Rust names" "no Rust fixture (rustc not installed: make deps)"
+	exit 0
+fi
 start_fixture rusty
 expect_exit 0 "$CTRACE" -p "$FPID" --backtraces
 for want in 'rusty::warehouse::Shelf<T>::wait' 'rusty::warehouse::visit' 'rusty::main'; do

@@ -77,5 +77,5 @@ assert_not_traced "$FPID"
 start_fixture chain
 expect_exit 0 "$CTRACE" -p "$FPID" --threads --snapshots 1 --fail-on deadlock
 printf '%s\n' "$OUT" | grep -q '^No deadlock found\.$' || fail "chain fixture: $OUT"
-expect_exit 64 "$CTRACE" -p "$FPID" --threads --fail-on nothing
+expect_usage "--fail-on wants 'deadlock' or 'stuck', got 'nothing'" "$CTRACE" -p "$FPID" --threads --fail-on nothing
 exit 0

@@ -30,4 +30,11 @@ static inline int parse(struct ct_env *env, struct ct_buf *err, const char *line
 	return ct_cli_parse(argc, argv, env, err);
 }
 
+/* Whether a usage message is what main() prints as one line: not empty, no newline in it. */
+static inline bool one_line(struct ct_buf *err)
+{
+	const char *s = ct_buf_cstr(err);
+	return *s && !strchr(s, '\n');
+}
+
 #endif

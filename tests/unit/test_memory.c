@@ -39,8 +39,9 @@ static void test_options(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(parse(&env, &err, bad[i][0]), CT_EXIT_USAGE);
-		if (!strstr(ct_buf_cstr(&err), bad[i][1]))
-			fail_msg("'%s': message '%s' lacks '%s'", bad[i][0], ct_buf_cstr(&err), bad[i][1]);
+		if (!strstr(ct_buf_cstr(&err), bad[i][1]) || !one_line(&err))
+			fail_msg("'%s': message '%s' lacks '%s' or is not one line", bad[i][0], ct_buf_cstr(&err),
+				 bad[i][1]);
 	}
 	ct_buf_free(&err);
 }

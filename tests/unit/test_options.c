@@ -56,9 +56,9 @@ static void test_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int r = parse(&env, &err, cases[i].line);
-		if (r != CT_EXIT_USAGE || !strstr(ct_buf_cstr(&err), cases[i].msg))
-			fail_msg("'%s': got %d '%s', want 64 with '%s'", cases[i].line, r, ct_buf_cstr(&err),
-				 cases[i].msg);
+		if (r != CT_EXIT_USAGE || !strstr(ct_buf_cstr(&err), cases[i].msg) || !one_line(&err))
+			fail_msg("'%s': got %d '%s', want 64 with '%s' in one line", cases[i].line, r,
+				 ct_buf_cstr(&err), cases[i].msg);
 	}
 	assert_int_equal(parse(&env, &err, "--help"), 0);
 	assert_int_equal(env.mode, CT_MODE_HELP);
@@ -81,7 +81,8 @@ static void test_sites(void **state)
 	assert_true(env.rate_given);
 	assert_int_equal(env.rate_hz, 101);
 	assert_int_equal(parse(&env, &err, "-p 42 --memory --sites -r 0"), CT_EXIT_USAGE);
-	assert_non_null(strstr(ct_buf_cstr(&err), "1 call in N for --sites"));
+	assert_string_equal(ct_buf_cstr(&err), "-r wants a number from 1 to 10000 (Hz for --profile, 1 call in "
+			    "N for --sites), got '0'");
 	ct_buf_free(&err);
 }
 
@@ -139,19 +140,54 @@ static void test_option_modes(void **state)
 			*strchrnul(name, ' ') = '\0';
 			if (cases[i].ok[m] == 'y' && r != 0)
 				fail_msg("'%s': refused (%s), want accepted", line, ct_buf_cstr(&err));
+			/* "NAME is for MODES; MODE would ignore it: drop it (see ctrace MODE --help)" */
+			const char *mode = strncmp(modes[m], "-p 9 ", 5) == 0 ? modes[m] + 5 : modes[m];
+			char tail[96];
+			snprintf(tail, sizeof(tail), "; %.*s would ignore it: drop it (see ctrace %.*s --help)",
+				 (int)strcspn(mode, "x") - (mode[0] != '-'), mode,
+				 (int)strcspn(mode, "x") - (mode[0] != '-'), mode);
 			if (cases[i].ok[m] == '.' &&
-			    (r != CT_EXIT_USAGE || !strstr(ct_buf_cstr(&err), name) ||
-			     !strstr(ct_buf_cstr(&err), "would ignore it")))
-				fail_msg("'%s': got %d '%s', want 64 naming %s", line, r, ct_buf_cstr(&err), name);
+			    (r != CT_EXIT_USAGE || strncmp(ct_buf_cstr(&err), name, strlen(name)) != 0 ||
+			     strncmp(ct_buf_cstr(&err) + strlen(name), " is for ", 8) != 0 ||
+			     !strstr(ct_buf_cstr(&err), tail) || !one_line(&err)))
+				fail_msg("'%s': got %d '%s', want 64: '%s is for …%s'", line, r, ct_buf_cstr(&err),
+					 name, tail);
 		}
 	}
 	assert_int_equal(parse(&env, &err, "-p 9 --sites"), CT_EXIT_USAGE);
-	assert_non_null(strstr(ct_buf_cstr(&err), "--sites goes with --memory"));
+	assert_string_equal(ct_buf_cstr(&err), "--sites goes with --memory: ctrace -p PID --memory --sites");
 	assert_int_equal(parse(&env, &err, "-p 9 --backtraces --sites"), CT_EXIT_USAGE);
-	assert_non_null(strstr(ct_buf_cstr(&err), "--sites goes with --memory"));
+	assert_string_equal(ct_buf_cstr(&err), "--sites goes with --memory: ctrace -p PID --memory --sites");
 	assert_int_equal(parse(&env, &err, "-p 9 --threads --fail-on stuck -r 5"), CT_EXIT_USAGE);
 	assert_string_equal(ct_buf_cstr(&err), "-r is for --memory --sites or --profile; --threads would "
-			    "ignore it: drop it (see ctrace --help)");
+			    "ignore it: drop it (see ctrace --threads --help)");
+	assert_int_equal(parse(&env, &err, "-p 1 --backtraces --snapshots 2"), CT_EXIT_USAGE);
+	assert_string_equal(ct_buf_cstr(&err), "--snapshots is for --threads; --backtraces would ignore it: "
+			    "drop it (see ctrace --backtraces --help)");
+	assert_int_equal(parse(&env, &err, "-p 1 --memory --sites --inject"), CT_EXIT_USAGE);
+	assert_string_equal(ct_buf_cstr(&err), "--inject is for --memory; --memory --sites would ignore it: "
+			    "drop it (see ctrace --memory --sites --help)");
+	assert_int_equal(parse(&env, &err, "merge --fail-on stuck x"), CT_EXIT_USAGE);
+	assert_string_equal(ct_buf_cstr(&err), "--fail-on is for --threads or analyze; merge would ignore it: "
+			    "drop it (see ctrace merge --help)");
+	/* options of sub-modes and options several modes share, in the combinations the man page,
+	 * README and tests use */
+	static const char *const accepted[] = {
+		"-p 9 --memory --sites -d 3 -r 10 --top 5 -f text -o x",
+		"-p 9 --memory --sites --debuginfod --unwinder fp --max-frames 9 --stack-bytes 4096",
+		"-p 9 --memory --watch 0.2 -d 30 --top 3 -f json",
+		"-p 9 --memory --inject --tid 9 --timeout 2 --debug-dir /x",
+		"-p 9 --children --per-pid --profile -d 30 -r 299 -v",
+		"-p 9 -p 10 --per-pid --per-thread --profile --sampler ptrace --mode wall --always-stop",
+		"-p 9 --tid 9 --profile --per-thread --stack-bytes 8192 --no-inlines --no-demangle",
+		"-p 9 --threads --snapshots 2 --interval 20 --fail-on deadlock --idle poll --timeout 60",
+		"-p 9 --backtraces --tid 9 --always-stop --unwinder libunwind --debug-dir /x",
+		"analyze --fail-on stuck --idle 'reader_*' -f json -o x y",
+		"merge --format pprof -o x y z",
+	};
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
+		if (parse(&env, &err, accepted[i]) != 0)
+			fail_msg("'%s': refused (%s), want accepted", accepted[i], ct_buf_cstr(&err));
 	ct_buf_free(&err);
 }
 
