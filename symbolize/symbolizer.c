@@ -22,6 +22,7 @@
 #include "lib/cache.h"
 #include "lib/procfs.h"
 #include "symbolize/debugcache.h"
+#include "symbolize/framecache.h"
 #include "symbolize/perfmap.h"
 #include "lib/util.h"
 #include "lib/banned.h"
@@ -74,86 +75,6 @@ struct ct_symbolizer {
 	char **warnings;
 	size_t nwarnings, cap_warnings, next_warning;
 };
-
-/* ---- frames shared by every symbolizer of the run ------------------------------------------------
- * The frames of a pc depend only on the file it is in and its offset there (and on the options), not
- * on the process: keyed by the mapped file's device and inode (from /proc/PID/maps, the same in every
- * mount namespace) and file offset, one lookup serves every thread, every sample and every process of
- * the run (64 pre-fork workers open and parse libc's debug info once, not 64 times). Code that is not
- * file-backed (JIT, [vdso]) is looked up each time: its address says nothing across processes. */
-struct share_entry {
-	uint64_t dev, ino, off; /* off: file offset of the looked-up pc (pc - 1 for a return address) */
-	uint64_t off2;          /* tail calls: file offset of the caller's return address - 1 */
-	unsigned flags;         /* 1: activation, 2: no inlines, 4: no demangling, 8: tail calls;
-				 * 0x80: slot in use */
-	unsigned nframes;
-	struct ct_frame *frames;
-};
-
-#define SHARE_TAIL 0x8u
-#define SHARE_USED 0x80u
-#define SHARE_MAX (1u << 20) /* entries; past it, lookups are not remembered */
-
-static struct {
-	struct share_entry *v;
-	size_t cap, n;
-	unsigned users; /* open symbolizers; the cache is dropped when the last one closes */
-} share;
-
-static size_t share_hash(uint64_t dev, uint64_t ino, uint64_t off, uint64_t off2, unsigned flags)
-{
-	uint64_t x = (off * 0x9e3779b97f4a7c15ull) ^ (ino * 0xff51afd7ed558ccdull) ^ (dev << 17) ^ flags ^
-		     (off2 * 0x94d049bb133111ebull);
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return (size_t)x;
-}
-
-static struct share_entry *share_slot(struct share_entry *v, size_t cap, uint64_t dev, uint64_t ino,
-				      uint64_t off, uint64_t off2, unsigned flags)
-{
-	size_t mask = cap - 1;
-	for (size_t i = share_hash(dev, ino, off, off2, flags) & mask;; i = (i + 1) & mask) {
-		struct share_entry *e = &v[i];
-		if (!(e->flags & SHARE_USED) || (e->dev == dev && e->ino == ino && e->off == off &&
-						 e->off2 == off2 && e->flags == (flags | SHARE_USED)))
-			return e;
-	}
-}
-
-static void share_drop(void)
-{
-	for (size_t i = 0; i < share.cap; i++)
-		if (share.v[i].flags & SHARE_USED) {
-			for (unsigned j = 0; j < share.v[i].nframes; j++)
-				ct_frame_clear(&share.v[i].frames[j]);
-			free(share.v[i].frames);
-		}
-	free(share.v);
-	memset(&share, 0, sizeof(share));
-}
-
-static bool share_grow(void)
-{
-	if (share.n * 2 < share.cap)
-		return true;
-	if (share.n >= SHARE_MAX)
-		return false;
-	size_t ncap = share.cap ? share.cap * 2 : 512;
-	struct share_entry *nv = calloc(ncap, sizeof(*nv));
-	if (!nv)
-		return false;
-	for (size_t i = 0; i < share.cap; i++) {
-		struct share_entry *e = &share.v[i];
-		if (e->flags & SHARE_USED)
-			*share_slot(nv, ncap, e->dev, e->ino, e->off, e->off2, e->flags & ~SHARE_USED) = *e;
-	}
-	free(share.v);
-	share.v = nv;
-	share.cap = ncap;
-	return true;
-}
 
 static void warn(struct ct_symbolizer *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(struct ct_symbolizer *s, const char *fmt, ...)
@@ -712,7 +633,7 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 		ct_sym_close(s);
 		return -ENOMEM;
 	}
-	share.users++;
+	ct_framecache_ref();
 	dwfl_report_begin(s->dwfl);
 	r = dwfl_linux_proc_report(s->dwfl, pid);
 	dwfl_report_end(s->dwfl, NULL, NULL);
@@ -767,8 +688,7 @@ void ct_sym_close(struct ct_symbolizer *s)
 		return;
 	if (s->dwfl) {
 		dwfl_end(s->dwfl);
-		if (--share.users == 0)
-			share_drop();
+		ct_framecache_unref();
 	}
 	if (s->root_fd >= 0)
 		close(s->root_fd);
@@ -1314,51 +1234,17 @@ static int sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, str
 	return 1;
 }
 
-/* File-backed code whose frames can be shared (not JIT, [vdso], or anonymous memory). */
-static bool shareable(const struct ct_proc_map *m)
-{
-	return m && m->path && m->inode && m->path[0] != '[';
-}
-
-static unsigned share_flags(struct ct_symbolizer *s, bool activation)
-{
-	return (activation ? 1u : 0) | (s->no_inlines ? 2u : 0) | (s->no_demangle ? 4u : 0);
-}
-
-/* Stores fresh's frames (taken over) under the key; their pcs made relative to base. */
-static struct share_entry *share_put(struct share_entry *e, const struct ct_proc_map *m, uint64_t off,
-				     uint64_t off2, unsigned flags, struct ct_thread *fresh, uint64_t base)
-{
-	for (size_t i = 0; i < fresh->nframes; i++)
-		fresh->frames[i].pc -= base;
-	*e = (struct share_entry){ m->dev, m->inode, off, off2, flags | SHARE_USED, (unsigned)fresh->nframes,
-				   fresh->frames };
-	share.n++;
-	return e;
-}
-
-/* Appends copies of e's frames to t, their pcs made absolute again from base. */
-static int share_append(struct ct_thread *t, const struct share_entry *e, uint64_t base)
-{
-	size_t first = t->nframes;
-	if (ct_thread_append_frames(t, e->frames, e->nframes) < 0)
-		return -ENOMEM;
-	for (size_t i = first; i < t->nframes; i++)
-		t->frames[i].pc += base; /* the same code may sit at another address in this process */
-	return (int)e->nframes;
-}
-
 int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
 {
 	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
 	const struct ct_proc_map *am = addr_map(s, pc_adj);
 	s->stats.lookups++;
-	if (!shareable(am) || !share_grow())
+	if (!ct_framecache_shareable(am) || !ct_framecache_reserve())
 		return sym_frames(s, pc, activation, t);
-	unsigned flags = share_flags(s, activation);
+	unsigned flags = ct_framecache_flags(activation, s->no_inlines, s->no_demangle);
 	uint64_t off = am->offset + (pc_adj - am->start);
-	struct share_entry *e = share_slot(share.v, share.cap, am->dev, am->inode, off, 0, flags);
-	if (e->flags & SHARE_USED) {
+	struct ct_framecache_entry *e = ct_framecache_slot(am->dev, am->inode, off, 0, flags);
+	if (e->flags & CT_FC_USED) {
 		s->stats.shared_hits++;
 	} else {
 		struct ct_thread fresh;
@@ -1368,9 +1254,9 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 			ct_thread_clear(&fresh);
 			return r;
 		}
-		share_put(e, am, off, 0, flags, &fresh, pc);
+		ct_framecache_put(e, am, off, 0, flags, &fresh, pc);
 	}
-	return share_append(t, e, pc);
+	return ct_framecache_append(t, e, pc);
 }
 
 /* ---- tail calls: the frames gdb infers from DWARF call-site records ------------------------------ */
@@ -1606,12 +1492,13 @@ int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_ac
 	if (caller_pc == 0)
 		return 0;
 	const struct ct_proc_map *cm = addr_map(s, cpc), *am = addr_map(s, caller_pc - 1);
-	if (!shareable(cm) || !shareable(am) || cm->dev != am->dev || cm->inode != am->inode || !share_grow())
+	if (!ct_framecache_shareable(cm) || !ct_framecache_shareable(am) || cm->dev != am->dev ||
+	    cm->inode != am->inode || !ct_framecache_reserve())
 		return sym_tailcalls(s, callee_pc, callee_activation, caller_pc, t);
-	unsigned flags = share_flags(s, callee_activation) | SHARE_TAIL;
+	unsigned flags = ct_framecache_flags(callee_activation, s->no_inlines, s->no_demangle) | CT_FC_TAILCALLS;
 	uint64_t off = cm->offset + (cpc - cm->start), off2 = am->offset + (caller_pc - 1 - am->start);
-	struct share_entry *e = share_slot(share.v, share.cap, cm->dev, cm->inode, off, off2, flags);
-	if (!(e->flags & SHARE_USED)) {
+	struct ct_framecache_entry *e = ct_framecache_slot(cm->dev, cm->inode, off, off2, flags);
+	if (!(e->flags & CT_FC_USED)) {
 		struct ct_thread fresh;
 		memset(&fresh, 0, sizeof(fresh));
 		int r = sym_tailcalls(s, callee_pc, callee_activation, caller_pc, &fresh);
@@ -1620,14 +1507,14 @@ int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_ac
 			return r;
 		}
 		/* sym_tailcalls went through ct_sym_frames, which may have filled or moved the table */
-		if (!share_grow()) {
+		if (!ct_framecache_reserve()) {
 			int n = (int)fresh.nframes;
 			r = ct_thread_append_frames(t, fresh.frames, fresh.nframes);
 			ct_thread_clear(&fresh);
 			return r < 0 ? r : n;
 		}
-		e = share_slot(share.v, share.cap, cm->dev, cm->inode, off, off2, flags);
-		share_put(e, cm, off, off2, flags, &fresh, caller_pc);
+		e = ct_framecache_slot(cm->dev, cm->inode, off, off2, flags);
+		ct_framecache_put(e, cm, off, off2, flags, &fresh, caller_pc);
 	}
-	return share_append(t, e, caller_pc);
+	return ct_framecache_append(t, e, caller_pc);
 }
