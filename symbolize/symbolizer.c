@@ -666,6 +666,7 @@ int ct_sym_open_elf(int fd, const char *name, uint64_t base, const struct ct_sym
 		ct_sym_close(s);
 		return -ENOMEM;
 	}
+	ct_framecache_ref(); /* ct_sym_close lets go of it, as for ct_sym_open */
 	elf_version(EV_CURRENT);
 	dwfl_report_begin(s->dwfl);
 	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* libdwfl takes it on success */
