@@ -2,8 +2,6 @@
 #include "symbolize/symbolizer.h"
 
 #include <dwarf.h>
-#include <dlfcn.h>
-#include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <errno.h>
@@ -22,6 +20,7 @@
 #include "lib/cache.h"
 #include "lib/procfs.h"
 #include "symbolize/debugcache.h"
+#include "symbolize/debuginfod.h"
 #include "symbolize/framecache.h"
 #include "symbolize/perfmap.h"
 #include "lib/util.h"
@@ -62,9 +61,7 @@ struct ct_symbolizer {
 	char *root_path; /* the target's root as /proc/PID/maps names it (a chroot), NULL for "/" */
 	bool no_inlines;
 	bool no_demangle;
-	bool debuginfod;
-	uint64_t debuginfod_budget_ns, debuginfod_deadline;
-	debuginfod_client *dbgd;
+	struct ct_debuginfod dbgd;
 	bool perfmap_loaded;
 	struct ct_sym_stats stats;
 	struct ct_perfmap perfmap;
@@ -76,15 +73,9 @@ struct ct_symbolizer {
 	size_t nwarnings, cap_warnings, next_warning;
 };
 
-static void warn(struct ct_symbolizer *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct ct_symbolizer *s, const char *fmt, ...)
+/* Queues msg (taken over; NULL: nothing to say, or out of memory) unless it was said already. */
+static void warn_take(struct ct_symbolizer *s, char *msg)
 {
-	struct ct_buf b = CT_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	ct_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	char *msg = ct_buf_steal(&b);
 	if (!msg)
 		return;
 	for (size_t i = 0; i < s->nwarnings; i++) {
@@ -98,6 +89,17 @@ static void warn(struct ct_symbolizer *s, const char *fmt, ...)
 		return;
 	}
 	s->warnings[s->nwarnings++] = msg;
+}
+
+static void warn(struct ct_symbolizer *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct ct_symbolizer *s, const char *fmt, ...)
+{
+	struct ct_buf b = CT_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	ct_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	warn_take(s, ct_buf_steal(&b));
 }
 
 /* True when a warning about this module (or file) was already said: one per module is enough. */
@@ -187,92 +189,6 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 		return -1;
 	}
 	*file_name = strndup(modname, name_len(modname));
-	return fd;
-}
-
-/* libdebuginfod pulls in libcurl and TLS libraries: loaded only when debuginfod is turned on, as
- * libdwfl itself does, so that a plain run starts fast and small. */
-static struct {
-	bool tried;
-	debuginfod_client *(*begin)(void);
-	int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
-	void (*set_progressfn)(debuginfod_client *, debuginfod_progressfn_t);
-	void (*set_user_data)(debuginfod_client *, void *);
-	void *(*get_user_data)(debuginfod_client *);
-	void (*end)(debuginfod_client *);
-} dbgd_lib;
-
-static bool dbgd_load(void)
-{
-	if (dbgd_lib.tried)
-		return dbgd_lib.end != NULL;
-	dbgd_lib.tried = true;
-	void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return false;
-	*(void **)&dbgd_lib.begin = dlsym(h, "debuginfod_begin");
-	*(void **)&dbgd_lib.find_debuginfo = dlsym(h, "debuginfod_find_debuginfo");
-	*(void **)&dbgd_lib.set_progressfn = dlsym(h, "debuginfod_set_progressfn");
-	*(void **)&dbgd_lib.set_user_data = dlsym(h, "debuginfod_set_user_data");
-	*(void **)&dbgd_lib.get_user_data = dlsym(h, "debuginfod_get_user_data");
-	*(void **)&dbgd_lib.end = dlsym(h, "debuginfod_end");
-	if (!dbgd_lib.begin || !dbgd_lib.find_debuginfo || !dbgd_lib.set_progressfn ||
-	    !dbgd_lib.set_user_data || !dbgd_lib.get_user_data || !dbgd_lib.end) {
-		dbgd_lib.end = NULL;
-		return false;
-	}
-	return true;
-}
-
-/* debuginfod's progress callback: a non-zero return cancels the download past our deadline. */
-static int debuginfod_progress(debuginfod_client *c, long a, long b)
-{
-	(void)a;
-	(void)b;
-	const uint64_t *deadline = dbgd_lib.get_user_data(c);
-	return deadline && ct_now_ns() > *deadline;
-}
-
-/* Opt-in: asks the DEBUGINFOD_URLS servers for the module's debug file by build-id. Runs only while
- * symbolizing, after every target thread was resumed; all downloads of a run share one time budget;
- * libdebuginfod keeps what it fetched in its cache ($DEBUGINFOD_CACHE_PATH or ~/.cache/debuginfod_client). */
-static int debuginfod_fetch(struct ct_symbolizer *s, Dwfl_Module *mod, const char *modname, char **ret_path)
-{
-	const unsigned char *id = NULL;
-	GElf_Addr id_vaddr;
-	int idlen = dwfl_module_build_id(mod, &id, &id_vaddr);
-	if (idlen <= 0)
-		return -1;
-	if (!s->dbgd) {
-		if (!dbgd_load()) {
-			warn(s, "debuginfod: cannot load libdebuginfod.so.1 (install libdebuginfod1)");
-			s->debuginfod = false;
-			return -1;
-		}
-		s->dbgd = dbgd_lib.begin();
-		if (!s->dbgd) {
-			s->debuginfod = false;
-			return -1;
-		}
-		s->debuginfod_deadline = ct_now_ns() + s->debuginfod_budget_ns;
-		dbgd_lib.set_user_data(s->dbgd, &s->debuginfod_deadline);
-		dbgd_lib.set_progressfn(s->dbgd, debuginfod_progress);
-	}
-	if (ct_now_ns() > s->debuginfod_deadline)
-		return -1;
-	char *path = NULL;
-	int fd = dbgd_lib.find_debuginfo(s->dbgd, id, idlen, &path);
-	if (fd < 0) {
-		if (fd == -ENOSYS) /* no server configured */
-			s->debuginfod = false;
-		else if (fd != -ENOENT || ct_now_ns() > s->debuginfod_deadline) { /* the server: stop asking */
-			warn(s, "debuginfod: %s (asking for %s); no more downloads in this run",
-			     ct_now_ns() > s->debuginfod_deadline ? "timed out" : strerror(-fd), modname);
-			s->debuginfod = false;
-		}
-		return -1;
-	}
-	*ret_path = path;
 	return fd;
 }
 
@@ -541,8 +457,10 @@ static int find_debug_file(Dwfl_Module *mod, void **userdata, const char *modnam
 	if (r.fd >= 0) {
 		*debuginfo_file_name = r.name;
 		r.name = NULL;
-	} else if (!alt && s->debuginfod) {
-		r.fd = debuginfod_fetch(s, mod, modname, debuginfo_file_name);
+	} else if (!alt && s->dbgd.on) {
+		char *msg;
+		r.fd = ct_debuginfod_fetch(&s->dbgd, mod, modname, debuginfo_file_name, &msg);
+		warn_take(s, msg);
 	}
 	if (r.fd < 0 && r.mismatch && name && !warned_about(s, name))
 		warn(s, "%s: %s file %s is unreadable or does not match it (%s); ignored", name,
@@ -595,8 +513,8 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	s->root_fd = -1;
 	s->no_inlines = o && o->no_inlines;
 	s->no_demangle = o && o->no_demangle;
-	s->debuginfod = o && o->debuginfod;
-	s->debuginfod_budget_ns = (o && o->debuginfod_timeout_ms ? o->debuginfod_timeout_ms : 10000) * 1000000ull;
+	s->dbgd.on = o && o->debuginfod;
+	s->dbgd.budget_ns = (o && o->debuginfod_timeout_ms ? o->debuginfod_timeout_ms : 10000) * 1000000ull;
 
 	/* Search path as gdb's: beside the file, .debug/, --debug-dir, /usr/lib/debug (build-id too); "+": check
 	 * a .gnu_debuglink CRC when the module has no build-id to match. */
@@ -702,8 +620,7 @@ void ct_sym_close(struct ct_symbolizer *s)
 		free(s->cuix[i].v);
 	free(s->cuix);
 	free(s->aliases);
-	if (s->dbgd)
-		dbgd_lib.end(s->dbgd);
+	ct_debuginfod_end(&s->dbgd);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
 	free(s->warnings);
