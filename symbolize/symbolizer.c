@@ -686,69 +686,20 @@ static bool cu_fallback(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t pc, 
 	return false;
 }
 
-/* The target's PID in its own PID namespace: the number its JIT writes into the perf map's name. */
-static pid_t ns_pid(pid_t pid)
-{
-	_cleanup_free_ char *status = NULL;
-	if (ct_proc_read(pid, 0, "status", 1 << 16, &status) < 0)
-		return pid;
-	const char *l = strstr(status, "\nNSpid:");
-	if (!l)
-		return pid;
-	l += 8;
-	const char *eol = strchr(l, '\n');
-	long last = pid;
-	while (*l && (!eol || l < eol)) {
-		char *end;
-		long v = strtol(l, &end, 10);
-		if (end == l)
-			break;
-		last = v;
-		l = end;
-	}
-	return last > 0 && last < (1L << 30) ? (pid_t)last : pid;
-}
-
-#define CT_PERFMAP_MAX_BYTES (256u << 20)
-#define CT_PERFMAP_MAX_ENTRIES (4u << 20)
-
-/* /tmp/perf-NSPID.map inside the target's root, read once, trusted only when the target's user (or
- * root) owns it: anyone can write a file of that name into /tmp. */
+/* The target's JIT map, read once (perfmap.h); there is none to read without its root. */
 static void load_perfmap(struct ct_symbolizer *s)
 {
 	s->perfmap_loaded = true;
 	if (s->root_fd < 0)
 		return;
 	char path[64];
-	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)ns_pid(s->pid));
+	ct_perfmap_path(s->pid, path, sizeof(path));
 	_cleanup_close_ int fd = open_in_root(s->root_fd, path);
 	if (fd < 0)
 		return; /* no JIT map: the usual case */
-	struct stat st, proc;
-	char procdir[32];
-	snprintf(procdir, sizeof(procdir), "/proc/%d", (int)s->pid);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || stat(procdir, &proc) < 0) {
-		warn(s, "%s: not a regular file; JIT frames stay unnamed", path);
-		return;
-	}
-	if (st.st_uid != 0 && st.st_uid != proc.st_uid) {
-		warn(s, "%s is owned by uid %u, not by the target's uid %u or root; ignoring it, JIT frames stay unnamed",
-		     path, (unsigned)st.st_uid, (unsigned)proc.st_uid);
-		return;
-	}
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	char self[48];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd); /* the file checked above, reopened */
-	int r = ct_read_file(self, CT_PERFMAP_MAX_BYTES, &text, &len);
-	if (r < 0) {
-		warn(s, "%s: %s; JIT frames stay unnamed", path, strerror(-r));
-		return;
-	}
-	if (ct_perfmap_parse(text, len, CT_PERFMAP_MAX_ENTRIES, &s->perfmap) < 0)
-		warn(s, "%s: out of memory; JIT frames stay unnamed", path);
-	else if (s->perfmap.bad)
-		warn(s, "%s: %zu malformed lines skipped", path, s->perfmap.bad);
+	char *msg;
+	(void)ct_perfmap_load(fd, path, s->pid, &s->perfmap, &msg); /* said in msg */
+	warn_take(s, msg);
 }
 
 static int jit_frame(struct ct_symbolizer *s, uint64_t pc, uint64_t pc_adj, struct ct_thread *t)
