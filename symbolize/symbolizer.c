@@ -2,8 +2,6 @@
 #include "symbolize/symbolizer.h"
 
 #include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,44 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "lib/cache.h"
 #include "lib/procfs.h"
-#include "symbolize/debugcache.h"
 #include "symbolize/debugfind.h"
 #include "symbolize/debuginfod.h"
 #include "symbolize/framecache.h"
+#include "symbolize/inlines.h"
 #include "symbolize/perfmap.h"
 #include "lib/util.h"
 #include "lib/banned.h"
-
-struct alias {
-	uint64_t addr;
-	const char *name; /* in libelf's string table; lives as long as the Dwfl */
-	size_t len;       /* without "@VERSION" */
-};
-
-struct alias_index {
-	Dwfl_Module *mod;
-	struct alias *v;
-	size_t n;
-};
-
-struct cu_range {
-	uint64_t low, high; /* [low, high) in the DWARF's addresses */
-	Dwarf_Off off;      /* of the CU DIE */
-};
-
-/* For DWARF without .debug_aranges (Go): which CU covers an address, from the CUs' own ranges. */
-struct cu_index {
-	Dwfl_Module *mod;
-	struct cu_range *v;
-	size_t n;
-};
 
 struct ct_symbolizer {
 	pid_t pid;
@@ -66,10 +38,7 @@ struct ct_symbolizer {
 	bool perfmap_loaded;
 	struct ct_sym_stats stats;
 	struct ct_perfmap perfmap;
-	struct cu_index *cuix; /* per module without .debug_aranges */
-	size_t ncuix, cap_cuix;
-	struct alias_index *aliases; /* per module, built when a frame is named from the ELF symtab */
-	size_t naliases, cap_aliases;
+	struct ct_symindex ix; /* ELF symbol aliases and CU ranges, per module (inlines.h) */
 	char **warnings;
 	size_t nwarnings, cap_warnings, next_warning;
 };
@@ -347,12 +316,7 @@ void ct_sym_close(struct ct_symbolizer *s)
 	free(s->root_path);
 	ct_proc_maps_free(s->maps, s->nmaps);
 	ct_perfmap_free(&s->perfmap);
-	for (size_t i = 0; i < s->naliases; i++)
-		free(s->aliases[i].v);
-	for (size_t i = 0; i < s->ncuix; i++)
-		free(s->cuix[i].v);
-	free(s->cuix);
-	free(s->aliases);
+	ct_symindex_free(&s->ix);
 	ct_debuginfod_end(&s->dbgd);
 	for (size_t i = 0; i < s->nwarnings; i++)
 		free(s->warnings[i]);
@@ -419,17 +383,6 @@ pid_t ct_sym_pid(struct ct_symbolizer *s) { return s->pid; }
 
 void ct_sym_get_stats(struct ct_symbolizer *s, struct ct_sym_stats *ret) { *ret = s->stats; }
 
-static const char *die_name(Dwarf_Die *die)
-{
-	Dwarf_Attribute attr;
-	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
-	if (!name)
-		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
-	if (!name)
-		name = dwarf_diename(die);
-	return name;
-}
-
 /* The name people read: "__libc_start_main@@GLIBC_2.34" loses its version, as in gdb; C++ (_Z) and
  * Rust (_ZN…h<hash>E, _R) names are demangled unless --no-demangle. Returns a malloc'd string or NULL. */
 char *ct_sym_display_name(const char *raw, bool demangle)
@@ -450,93 +403,18 @@ char *ct_sym_display_name(const char *raw, bool demangle)
 	return d;
 }
 
-static int set_name(struct ct_symbolizer *s, char **dst, const char *raw)
-{
-	if (!raw)
-		return 0;
-	*dst = ct_sym_display_name(raw, !s->no_demangle);
-	return *dst ? 0 : -ENOMEM;
-}
-
 static bool is_deleted(struct ct_symbolizer *s, const char *modname)
 {
 	const struct ct_proc_map *m = find_map(s, modname);
 	return m && m->deleted;
 }
 
-static struct ct_frame *new_frame(struct ct_thread *t, uint64_t pc, const char *modname, bool deleted)
+/* What the frames of pc in module modname (NULL: none) share. */
+static struct ct_frame_proto frame_proto(struct ct_symbolizer *s, uint64_t pc, const char *modname, bool deleted)
 {
-	struct ct_frame *f = ct_thread_add_frame(t);
-	if (!f)
-		return NULL;
-	f->pc = pc;
-	f->deleted = deleted;
 	if (modname && strncmp(modname, "[vdso", 5) == 0)
 		modname = "[vdso]"; /* libdwfl says "[vdso: PID]" */
-	if (modname && !(f->module = strndup(modname, name_len(modname)))) {
-		t->nframes--;
-		return NULL;
-	}
-	return f;
-}
-
-static int set_str(char **dst, const char *src)
-{
-	if (!src)
-		return 0;
-	*dst = strdup(src);
-	return *dst ? 0 : -ENOMEM;
-}
-
-/* Emits the inline chain for the DIE scopes at pc (as eu-stack does): scopes[0] is the innermost
- * inlined call, with the line table's location; each outer one gets the call site of the one inside. */
-static int inline_frames(struct ct_symbolizer *s, struct ct_thread *t, uint64_t pc, uint64_t pc_adj,
-			 Dwfl_Module *mod, const char *modname, bool deleted, Dwarf_Die *cudie,
-			 Dwarf_Die *scopes, int nscopes, const char *symname, uint64_t symoff,
-			 const char *file, int line)
-{
-	(void)pc_adj;
-	(void)mod;
-	struct ct_frame *f = new_frame(t, pc, modname, deleted);
-	if (!f || set_name(s, &f->function, die_name(&scopes[0])) < 0 || set_str(&f->file, file) < 0)
-		return -ENOMEM;
-	f->line = line;
-	f->inlined = true;
-	int n = 1;
-	Dwarf_Files *files = NULL;
-	(void)dwarf_getsrcfiles(cudie, &files, NULL);
-	Dwarf_Die *last = &scopes[0];
-	for (int i = 1; i < nscopes && n < 64; i++) {
-		Dwarf_Die *scope = &scopes[i];
-		int tag = dwarf_tag(scope);
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram && tag != DW_TAG_entry_point)
-			continue;
-		f = new_frame(t, pc, modname, deleted);
-		if (!f)
-			return -ENOMEM;
-		n++;
-		/* gdb names a function by its DWARF subprogram (__lll_lock_wait, not __GI___lll_lock_wait) */
-		const char *name = die_name(scope);
-		if (!name)
-			name = symname;
-		if (set_name(s, &f->function, name) < 0)
-			return -ENOMEM;
-		Dwarf_Attribute attr;
-		Dwarf_Word val;
-		if (files && dwarf_formudata(dwarf_attr(last, DW_AT_call_file, &attr), &val) == 0) {
-			if (set_str(&f->file, dwarf_filesrc(files, val, NULL, NULL)) < 0)
-				return -ENOMEM;
-			if (dwarf_formudata(dwarf_attr(last, DW_AT_call_line, &attr), &val) == 0)
-				f->line = (int)val;
-		}
-		if (tag == DW_TAG_subprogram) {
-			f->offset = symoff;
-			break;
-		}
-		f->inlined = true;
-		last = scope;
-	}
-	return n;
+	return (struct ct_frame_proto){ pc, modname, modname ? name_len(modname) : 0, deleted, !s->no_demangle };
 }
 
 /* A module with a debug file whose DWARF cannot be read: said once; symbols still come from its
@@ -555,135 +433,6 @@ static void check_dwarf(struct ct_symbolizer *s, Dwfl_Module *mod, const char *m
 	if (name && !warned_about(s, name))
 		warn(s, "%s: debug information in %s is corrupt (%s); no file:line for its frames", name,
 		     debugfile, dwfl_errmsg(err));
-}
-
-static int cmp_alias(const void *a, const void *b)
-{
-	const struct alias *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	int c = strncmp(x->name, y->name, x->len < y->len ? x->len : y->len);
-	return c ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-#define CT_MAX_SYMBOLS (4u << 20)
-
-static struct alias_index *alias_index(struct ct_symbolizer *s, Dwfl_Module *mod)
-{
-	for (size_t i = 0; i < s->naliases; i++)
-		if (s->aliases[i].mod == mod)
-			return &s->aliases[i];
-	if (ct_grow(&s->aliases, &s->cap_aliases, s->naliases + 1, sizeof(*s->aliases)) < 0)
-		return NULL;
-	struct alias_index *ix = &s->aliases[s->naliases++];
-	memset(ix, 0, sizeof(*ix));
-	ix->mod = mod;
-	int n = dwfl_module_getsymtab(mod);
-	if (n <= 0 || (unsigned)n > CT_MAX_SYMBOLS || !(ix->v = calloc((size_t)n, sizeof(*ix->v))))
-		return ix;
-	for (int i = 1; i < n; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
-		int type = GELF_ST_TYPE(sym.st_info);
-		if (!name || !*name || sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
-			continue;
-		const char *at = strchr(name, '@');
-		ix->v[ix->n++] = (struct alias){ addr, name, at && at != name ? (size_t)(at - name) : strlen(name) };
-	}
-	qsort(ix->v, ix->n, sizeof(*ix->v), cmp_alias);
-	return ix;
-}
-
-/* Several ELF symbols often name one address (clone3/__clone3, clock_gettime/__vdso_clock_gettime).
- * gdb sorts its minimal symbols by address then name and takes the last: do the same, so that a frame
- * without DWARF reads as in gdb. Returns a name (possibly versioned) or sym itself. */
-static const char *gdb_alias(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t addr, const char *sym)
-{
-	struct alias_index *ix = alias_index(s, mod);
-	if (!ix || !ix->n)
-		return sym;
-	size_t lo = 0, hi = ix->n;
-	while (lo < hi) { /* first entry with addr > the symbol's */
-		size_t mid = lo + (hi - lo) / 2;
-		if (ix->v[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0 || ix->v[lo - 1].addr != addr)
-		return sym;
-	return ix->v[lo - 1].name;
-}
-
-static int cmp_cu_range(const void *a, const void *b)
-{
-	const struct cu_range *x = a, *y = b;
-	return x->low < y->low ? -1 : x->low > y->low;
-}
-
-#define CT_MAX_CU_RANGES (1u << 20)
-
-static struct cu_index *cu_index(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf *dw)
-{
-	for (size_t i = 0; i < s->ncuix; i++)
-		if (s->cuix[i].mod == mod)
-			return &s->cuix[i];
-	if (ct_grow(&s->cuix, &s->cap_cuix, s->ncuix + 1, sizeof(*s->cuix)) < 0)
-		return NULL;
-	struct cu_index *ix = &s->cuix[s->ncuix++];
-	memset(ix, 0, sizeof(*ix));
-	ix->mod = mod;
-	size_t cap = 0;
-	Dwarf_Off off = 0, next;
-	size_t hsize;
-	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu;
-		if (dwarf_offdie(dw, off + hsize, &cu)) {
-			Dwarf_Addr base, start, end;
-			ptrdiff_t it = 0;
-			while ((it = dwarf_ranges(&cu, it, &base, &start, &end)) > 0 && ix->n < CT_MAX_CU_RANGES) {
-				if (start >= end || ct_grow(&ix->v, &cap, ix->n + 1, sizeof(*ix->v)) < 0)
-					continue;
-				ix->v[ix->n++] = (struct cu_range){ start, end, off + hsize };
-			}
-		}
-		off = next;
-	}
-	if (ix->n)
-		qsort(ix->v, ix->n, sizeof(*ix->v), cmp_cu_range);
-	return ix;
-}
-
-/* The CU DIE holding addr (module-relative to the DWARF) when libdw found none through aranges. */
-static bool cu_fallback(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t pc, Dwarf_Die *ret,
-			Dwarf_Addr *ret_bias)
-{
-	Dwarf_Addr bias;
-	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-	if (!dw)
-		return false;
-	struct cu_index *ix = cu_index(s, mod, dw);
-	if (!ix || !ix->n || pc < bias)
-		return false;
-	uint64_t a = pc - bias;
-	size_t lo = 0, hi = ix->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ix->v[mid].low <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	/* ranges of different CUs do not nest; look back a little for the one that holds a */
-	for (size_t i = lo, k = 0; i > 0 && k < 64; i--, k++) {
-		const struct cu_range *r = &ix->v[i - 1];
-		if (a >= r->low && a < r->high) {
-			*ret_bias = bias;
-			return dwarf_offdie(dw, r->off, ret) != NULL;
-		}
-	}
-	return false;
 }
 
 /* The target's JIT map, read once (perfmap.h); there is none to read without its root. */
@@ -709,26 +458,15 @@ static int jit_frame(struct ct_symbolizer *s, uint64_t pc, uint64_t pc_adj, stru
 	const struct ct_perfmap_entry *e = ct_perfmap_lookup(&s->perfmap, pc_adj);
 	if (!e)
 		return 0;
-	struct ct_frame *f = new_frame(t, pc, NULL, false);
+	struct ct_frame_proto p = frame_proto(s, pc, NULL, false);
+	struct ct_frame *f = ct_frame_add(t, &p, NULL, NULL);
 	if (!f)
 		return -ENOMEM;
 	f->jit = true;
 	f->offset = pc - e->start;
-	if (set_str(&f->function, e->name) < 0)
+	if (e->name && !(f->function = strdup(e->name))) /* as the JIT wrote it: not demangled */
 		return -ENOMEM;
 	return 1;
-}
-
-/* Whether die's DWARF refers to a dwz file that was not found. Its inline records then point into
- * the missing file, and libdw's dwarf_getscopes, unable to reach an inlined function's origin,
- * drops its array without freeing it (fuzz_elf found the leak): such frames are named by the
- * module's symbols instead. */
-static bool dwz_missing(Dwarf_Die *die)
-{
-	Dwarf *dw = die ? dwarf_cu_getdwarf(die->cu) : NULL;
-	const char *name;
-	const void *id;
-	return dw && dwelf_dwarf_gnu_debugaltlink(dw, &name, &id) > 0 && !dwarf_getalt(dw);
 }
 
 static int sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
@@ -769,67 +507,25 @@ static int sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, str
 	if (l)
 		file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
 
-	const char *dwname = NULL; /* the DWARF subprogram holding pc, the name gdb shows */
-	Dwarf_Die *scopes = NULL;
-	int nscopes = 0;
-	Dwarf_Die *cudie = NULL, fallback_cu;
-	Dwarf_Addr bias = 0;
+	struct ct_scopes sc;
+	memset(&sc, 0, sizeof(sc));
 	if (mod) {
-		cudie = dwfl_module_addrdie(mod, pc_adj, &bias);
-		if (!cudie && cu_fallback(s, mod, pc_adj, &fallback_cu, &bias)) {
-			/* no .debug_aranges (Go): the CU from its ranges, the line from its table */
-			cudie = &fallback_cu;
-			Dwarf_Line *dl = dwarf_getsrc_die(cudie, pc_adj - bias);
-			if (dl && !file) {
-				file = dwarf_linesrc(dl, NULL, NULL);
-				dwarf_lineno(dl, &line);
-			}
-		}
-		if (cudie && !dwz_missing(cudie))
-			nscopes = dwarf_getscopes(cudie, pc_adj - bias, &scopes);
-		else
+		ct_scopes_at(&s->ix, mod, pc, pc_adj, symname != NULL, &file, &line, &symoff, &sc);
+		if (sc.unread)
 			check_dwarf(s, mod, modname);
 	}
-	/* The innermost inlined instance, behind any lexical blocks (glibc's are). Past it, dwarf_getscopes
-	 * follows the inlined function's own definition, so the call chain comes from
-	 * dwarf_getscopes_die, as in eu-addr2line -i. */
-	Dwarf_Die *chain = NULL;
-	int nchain = 0;
-	for (int i = 0; i < nscopes; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-		if (tag == DW_TAG_inlined_subroutine) {
-			nchain = dwarf_getscopes_die(&scopes[i], &chain);
-			break;
-		}
-		if (tag == DW_TAG_subprogram)
-			break;
-	}
-	Dwarf_Die *outer = nchain > 0 ? chain : scopes; /* where the containing subprogram is */
-	/* gdb names code from assembler sources by its ELF symbols (clone3, not __clone3) */
-	int nouter = cudie && dwarf_srclang(cudie) == DW_LANG_Mips_Assembler ? 0 : nchain > 0 ? nchain : nscopes;
-	for (int i = 0; i < nouter; i++) {
-		if (dwarf_tag(&outer[i]) == DW_TAG_subprogram) {
-			Dwarf_Addr low;
-			dwname = die_name(&outer[i]);
-			if (dwname && !symname && dwarf_lowpc(&outer[i], &low) == 0 && pc_adj - bias >= low)
-				symoff = pc - bias - low;
-			break;
-		}
-	}
-	if (!s->no_inlines && nchain > 0) {
+	struct ct_frame_proto p = frame_proto(s, pc, modname, deleted);
+	if (!s->no_inlines && sc.nchain > 0) {
 		/* the chain of the inlined instance itself, up to its containing subprogram */
-		int n = inline_frames(s, t, pc, pc_adj, mod, modname, deleted, cudie, chain, nchain,
-				      symname, symoff, file, line);
-		free(chain);
-		free(scopes);
+		int n = ct_inline_frames(t, &p, &sc, symname, symoff, file, line);
+		ct_scopes_free(&sc);
 		return n;
 	}
-	free(chain);
-	free(scopes);
-	if (!dwname && symname)
-		symname = gdb_alias(s, mod, pc_adj - off, symname);
-	struct ct_frame *f = new_frame(t, pc, modname, deleted);
-	if (!f || set_name(s, &f->function, dwname ? dwname : symname) < 0 || set_str(&f->file, file) < 0)
+	ct_scopes_free(&sc);
+	if (!sc.dwname && symname)
+		symname = ct_symindex_gdb_alias(&s->ix, mod, pc_adj - off, symname);
+	struct ct_frame *f = ct_frame_add(t, &p, sc.dwname ? sc.dwname : symname, file);
+	if (!f)
 		return -ENOMEM;
 	f->offset = symoff;
 	f->line = line;
@@ -862,6 +558,8 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 }
 
 /* ---- tail calls: the frames gdb infers from DWARF call-site records ------------------------------ */
+
+#define CT_TAILCALL_DEPTH 4
 
 /* Name of the function a call site calls (DW_AT_call_origin, or DW_AT_abstract_origin for the GNU
  * DWARF 4 extension), or NULL for an indirect call. */
@@ -946,13 +644,13 @@ static bool collect_tail(Dwarf_Die *site, void *arg)
 }
 
 /* The subprogram DIE holding a module-relative DWARF address (behind lexical blocks and inlines). */
-static bool subprogram_at(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t pc, Dwarf_Die *ret,
+static bool subprogram_at(struct ct_symindex *x, Dwfl_Module *mod, uint64_t pc, Dwarf_Die *ret,
 			  Dwarf_Addr *ret_bias)
 {
 	Dwarf_Die fb, *cu = dwfl_module_addrdie(mod, pc, ret_bias);
-	if (!cu && cu_fallback(s, mod, pc, &fb, ret_bias))
+	if (!cu && ct_symindex_cu(x, mod, pc, &fb, ret_bias))
 		cu = &fb;
-	if (!cu || dwarf_srclang(cu) == DW_LANG_Mips_Assembler || dwz_missing(cu))
+	if (!cu || dwarf_srclang(cu) == DW_LANG_Mips_Assembler || ct_dwz_missing(cu))
 		return false;
 	Dwarf_Die *scopes = NULL;
 	int n = dwarf_getscopes(cu, pc - *ret_bias, &scopes);
@@ -981,7 +679,7 @@ static bool subprogram_at(struct ct_symbolizer *s, Dwfl_Module *mod, uint64_t pc
 
 /* The function a call site's origin names, as a definition with code: the origin itself, or the
  * module's function of that name (a declaration points to no code). */
-static bool origin_definition(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_Die *origin, Dwarf_Die *ret,
+static bool origin_definition(struct ct_symindex *x, Dwfl_Module *mod, Dwarf_Die *origin, Dwarf_Die *ret,
 			      Dwarf_Addr *ret_bias)
 {
 	Dwarf_Addr low;
@@ -993,18 +691,10 @@ static bool origin_definition(struct ct_symbolizer *s, Dwfl_Module *mod, Dwarf_D
 		*ret_bias = bias;
 		return true;
 	}
-	const char *name = die_name(origin);
-	struct alias_index *ix = name ? alias_index(s, mod) : NULL;
-	if (!ix)
-		return false;
-	size_t len = strlen(name);
-	for (size_t i = 0; i < ix->n; i++)
-		if (ix->v[i].len == len && strncmp(ix->v[i].name, name, len) == 0)
-			return subprogram_at(s, mod, ix->v[i].addr, ret, ret_bias);
-	return false;
+	const char *name = ct_die_name(origin);
+	uint64_t addr;
+	return name && ct_symindex_addr_of(x, mod, name, &addr) && subprogram_at(x, mod, addr, ret, ret_bias);
 }
-
-#define CT_TAILCALL_DEPTH 4
 
 struct tail_path {
 	const char *callee;
@@ -1018,7 +708,7 @@ struct tail_path {
 };
 
 /* Depth-first over the tail calls of fn (a definition), counting the paths that end at the callee. */
-static void tail_search(struct ct_symbolizer *s, struct tail_path *tp, Dwarf_Die *fn, Dwarf_Addr bias)
+static void tail_search(struct ct_symindex *x, struct tail_path *tp, Dwarf_Die *fn, Dwarf_Addr bias)
 {
 	if (tp->depth >= CT_TAILCALL_DEPTH || tp->npaths > 1)
 		return;
@@ -1028,7 +718,7 @@ static void tail_search(struct ct_symbolizer *s, struct tail_path *tp, Dwarf_Die
 		Dwarf_Die o, def;
 		Dwarf_Addr r, dbias;
 		const char *name;
-		if (!call_origin(&ts.site[i], &o) || !(name = die_name(&o)) || !site_return_pc(&ts.site[i], &r))
+		if (!call_origin(&ts.site[i], &o) || !(name = ct_die_name(&o)) || !site_return_pc(&ts.site[i], &r))
 			continue;
 		tp->pcs[tp->depth] = r + bias;
 		if (strcmp(name, tp->callee) == 0) {
@@ -1038,45 +728,56 @@ static void tail_search(struct ct_symbolizer *s, struct tail_path *tp, Dwarf_Die
 			}
 			continue;
 		}
-		if (!origin_definition(s, tp->mod, &o, &def, &dbias))
+		if (!origin_definition(x, tp->mod, &o, &def, &dbias))
 			continue;
 		tp->depth++;
-		tail_search(s, tp, &def, dbias);
+		tail_search(x, tp, &def, dbias);
 		tp->depth--;
 	}
 }
 
-static int sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_activation, uint64_t caller_pc,
-			 struct ct_thread *t)
+static int tailcalls_infer(Dwfl *dwfl, struct ct_symindex *x, uint64_t callee_pc, bool callee_activation,
+			   uint64_t caller_pc, uint64_t ret_pcs[CT_TAILCALL_DEPTH])
 {
 	uint64_t cpc = callee_activation || callee_pc == 0 ? callee_pc : callee_pc - 1;
 	if (caller_pc == 0)
 		return 0;
-	Dwfl_Module *cmod = dwfl_addrmodule(s->dwfl, cpc), *mod = dwfl_addrmodule(s->dwfl, caller_pc - 1);
+	Dwfl_Module *cmod = dwfl_addrmodule(dwfl, cpc), *mod = dwfl_addrmodule(dwfl, caller_pc - 1);
 	if (!cmod || cmod != mod) /* a tail call into another module goes through the PLT: not inferred */
 		return 0;
 	Dwarf_Die callee, caller, target, origin;
 	Dwarf_Addr bias, tbias;
 	const char *callee_name, *called;
-	if (!subprogram_at(s, cmod, cpc, &callee, &bias) || !(callee_name = die_name(&callee)) ||
-	    !subprogram_at(s, mod, caller_pc - 1, &caller, &bias))
+	if (!subprogram_at(x, cmod, cpc, &callee, &bias) || !(callee_name = ct_die_name(&callee)) ||
+	    !subprogram_at(x, mod, caller_pc - 1, &caller, &bias))
 		return 0;
 	/* the call the caller made, found by its return address */
 	struct find_ret fr = { .ret_pc = caller_pc - bias };
 	unsigned budget = 100000;
 	if (!walk_sites(&caller, match_ret, &fr, 0, &budget) || !call_origin(&fr.site, &origin) ||
-	    !(called = die_name(&origin)) || strcmp(called, callee_name) == 0)
+	    !(called = ct_die_name(&origin)) || strcmp(called, callee_name) == 0)
 		return 0; /* unknown, indirect, or the callee itself: no tail call in between */
-	if (!origin_definition(s, mod, &origin, &target, &tbias))
+	if (!origin_definition(x, mod, &origin, &target, &tbias))
 		return 0;
 	struct tail_path tp = { .callee = callee_name, .mod = mod, .budget = 200000 };
-	tail_search(s, &tp, &target, tbias);
+	tail_search(x, &tp, &target, tbias);
 	if (tp.npaths != 1)
 		return 0; /* none, or ambiguous: gdb shows nothing then either */
 	/* the function the caller called holds the outermost site: innermost first, as frames go */
+	for (int i = 0; i < tp.nbest; i++)
+		ret_pcs[i] = tp.best[tp.nbest - 1 - i];
+	return tp.nbest;
+}
+
+/* The frames of the functions tailcalls_infer finds in between, each looked up as a return address. */
+static int sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_activation, uint64_t caller_pc,
+			 struct ct_thread *t)
+{
+	uint64_t pcs[CT_TAILCALL_DEPTH];
+	int n = tailcalls_infer(s->dwfl, &s->ix, callee_pc, callee_activation, caller_pc, pcs);
 	int added = 0;
-	for (int i = tp.nbest - 1; i >= 0; i--) {
-		int r = ct_sym_frames(s, tp.best[i], false, t);
+	for (int i = 0; i < n; i++) {
+		int r = ct_sym_frames(s, pcs[i], false, t);
 		if (r < 0)
 			return r;
 		added += r;
