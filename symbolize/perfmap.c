@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "lib/procfs.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -167,4 +170,68 @@ void ct_perfmap_free(struct ct_perfmap *m)
 	free(m->e);
 	m->e = NULL;
 	m->n = 0;
+}
+
+/* The target's PID in its own PID namespace: the number its JIT writes into the perf map's name. */
+static pid_t ns_pid(pid_t pid)
+{
+	_cleanup_free_ char *status = NULL;
+	if (ct_proc_read(pid, 0, "status", 1 << 16, &status) < 0)
+		return pid;
+	const char *l = strstr(status, "\nNSpid:");
+	if (!l)
+		return pid;
+	l += 8;
+	const char *eol = strchr(l, '\n');
+	long last = pid;
+	while (*l && (!eol || l < eol)) {
+		char *end;
+		long v = strtol(l, &end, 10);
+		if (end == l)
+			break;
+		last = v;
+		l = end;
+	}
+	return last > 0 && last < (1L << 30) ? (pid_t)last : pid;
+}
+
+void ct_perfmap_path(pid_t pid, char *buf, size_t size)
+{
+	snprintf(buf, size, "/tmp/perf-%d.map", (int)ns_pid(pid));
+}
+
+#define CT_PERFMAP_MAX_BYTES (256u << 20)
+#define CT_PERFMAP_MAX_ENTRIES (4u << 20)
+
+int ct_perfmap_load(int fd, const char *path, pid_t pid, struct ct_perfmap *ret, char **ret_warning)
+{
+	*ret_warning = NULL;
+	struct stat st, proc;
+	char procdir[32];
+	snprintf(procdir, sizeof(procdir), "/proc/%d", (int)pid);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || stat(procdir, &proc) < 0) {
+		*ret_warning = ct_strf("%s: not a regular file; JIT frames stay unnamed", path);
+		return -EINVAL;
+	}
+	if (st.st_uid != 0 && st.st_uid != proc.st_uid) {
+		*ret_warning = ct_strf("%s is owned by uid %u, not by the target's uid %u or root; ignoring it, "
+				       "JIT frames stay unnamed",
+				       path, (unsigned)st.st_uid, (unsigned)proc.st_uid);
+		return -EPERM;
+	}
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	char self[48];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd); /* the file checked above, reopened */
+	int r = ct_read_file(self, CT_PERFMAP_MAX_BYTES, &text, &len);
+	if (r < 0) {
+		*ret_warning = ct_strf("%s: %s; JIT frames stay unnamed", path, strerror(-r));
+		return r;
+	}
+	r = ct_perfmap_parse(text, len, CT_PERFMAP_MAX_ENTRIES, ret);
+	if (r < 0)
+		*ret_warning = ct_strf("%s: out of memory; JIT frames stay unnamed", path);
+	else if (ret->bad)
+		*ret_warning = ct_strf("%s: %zu malformed lines skipped", path, ret->bad);
+	return r;
 }
