@@ -24,8 +24,11 @@ SANITIZE ?=
 RUSTC ?= $(shell command -v rustc 2>/dev/null || ls $$HOME/.cargo/bin/rustc 2>/dev/null)
 GO ?= $(shell command -v go 2>/dev/null)
 
-# make check also runs the unit tests under ASan+UBSan (build-asan/; CHECK_SANITIZE=0 skips it)
-# and each fuzz target for FUZZ_CHECK_SECONDS.
+# make check also builds with -Werror under each compiler of CHECK_WARNINGS_CC (into
+# build-werror-CC/; CHECK_WARNINGS=0 skips it), runs the unit tests under ASan+UBSan (build-asan/;
+# CHECK_SANITIZE=0 skips it) and each fuzz target for FUZZ_CHECK_SECONDS.
+CHECK_WARNINGS ?= 1
+CHECK_WARNINGS_CC ?= gcc clang
 CHECK_SANITIZE ?= 1
 
 # make fuzz: each target runs FUZZ_SECONDS (or FUZZ_RUNS inputs); FUZZ_ONLY=fuzz_elf picks one.
@@ -137,7 +140,7 @@ FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. $(PC_CFLAGS) -g -O1 -fno-sanitize-rec
 # =================================================================================================
 # 4. Build rules
 # =================================================================================================
-.PHONY: all clean ct-force
+.PHONY: all unit-bin clean ct-force
 all: $(BUILD)/ctrace
 
 $(BUILD)/%.o: %.c
@@ -160,6 +163,7 @@ $(BUILD)/git-rev: ct-force
 	@mkdir -p $(BUILD); echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' >$@
 $(BUILD)/cli/version.o: $(BUILD)/git-rev
 
+unit-bin: $(UNIT_BIN)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libctcli.a $(BUILD)/libctrace.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CT_CFLAGS) $(CFLAGS) $(CT_LDFLAGS) -o $@ $< $(BUILD)/libctcli.a $(BUILD)/libctrace.a $(LIBS) $(UNIT_LIBS)
@@ -197,11 +201,11 @@ clean:
 # =================================================================================================
 # 5. Tests
 # =================================================================================================
-.PHONY: check unit integration check-sanitize check-fuzz fuzz stress valgrind demo
+.PHONY: check unit integration check-warnings check-sanitize check-fuzz fuzz stress valgrind demo
 
-# Every unit and integration test (tests/run-tests.sh), after the fuzz targets' short run and the
-# unit tests under ASan+UBSan (already the build's own under SANITIZE=).
-check: all $(UNIT_BIN) $(TEST_FIXTURE_BIN) check-fuzz $(if $(SANITIZE),,check-sanitize)
+# Every unit and integration test (tests/run-tests.sh), after the -Werror builds, the fuzz targets'
+# short run and the unit tests under ASan+UBSan (already the build's own under SANITIZE=).
+check: check-warnings all $(UNIT_BIN) $(TEST_FIXTURE_BIN) check-fuzz $(if $(SANITIZE),,check-sanitize)
 	@BUILD=$(BUILD) sh tests/run-tests.sh
 
 unit: $(UNIT_BIN)
@@ -209,6 +213,18 @@ unit: $(UNIT_BIN)
 
 integration: all $(TEST_FIXTURE_BIN)
 	@BUILD=$(BUILD) ONLY=integration sh tests/run-tests.sh
+
+# The library, the command and the unit tests built with DEVELOPER=1 (-Werror) under each compiler
+# of CHECK_WARNINGS_CC, each in build-werror-CC/ of its own: a warning from either fails make check.
+check-warnings:
+ifeq ($(CHECK_WARNINGS),1)
+	@for cc in $(CHECK_WARNINGS_CC); do \
+		command -v $$cc >/dev/null || { echo "SKIP  check-warnings: $$cc is not installed (make deps installs it)"; continue; }; \
+		echo "check-warnings: $$cc -Werror in build-werror-$$cc"; \
+		$(MAKE) --no-print-directory -s -j$$(nproc) CC=$$cc DEVELOPER=1 SANITIZE= BUILD=build-werror-$$cc \
+			all unit-bin || exit 1; \
+	done
+endif
 
 # The library built into build-asan/ under ASan+UBSan, its unit tests run there
 check-sanitize:
