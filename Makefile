@@ -378,9 +378,9 @@ DEPS_PKG := debhelper dpkg-dev lintian rpm
 DEB_DEPS := $(sort $(DEPS_BUILD) $(DEPS_CHECK) $(DEPS_TARGETS) $(DEPS_TOOLS) $(DEPS_EXTRA) $(DEPS_PKG))
 
 deps:
-	@missing=$$(for p in $(DEB_DEPS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
-	done); \
+	@installed=" $$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEB_DEPS) 2>/dev/null | \
+		sed -n 's/ install ok installed$$//p' | tr '\n' ' ')"; \
+	missing=$$(for p in $(DEB_DEPS); do case "$$installed" in *" $$p "*) ;; *) echo $$p ;; esac; done); \
 	if [ -z "$$missing" ]; then echo "make deps: all $(words $(DEB_DEPS)) packages present"; exit 0; fi; \
 	echo "make deps: installing $$missing"; \
 	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
