@@ -176,7 +176,7 @@ $(BUILD)/fixtures/%: tests/fixtures/%.cc
 	$(CXX) $(FIX_CXXFLAGS) -o $@ $<
 $(BUILD)/fixtures/%: tests/fixtures/%.rs
 	@mkdir -p $(dir $@)
-	$(RUSTC) $(FIX_RUSTFLAGS) -o $@ $<
+	MAKEFLAGS= $(RUSTC) $(FIX_RUSTFLAGS) -o $@ $<
 $(BUILD)/fixtures/%: tests/fixtures/%.go
 	@mkdir -p $(dir $@) $(BUILD)/go-cache
 	GOCACHE=$(abspath $(BUILD)/go-cache) GOPATH=$(abspath $(BUILD)/go-path) GO111MODULE=off GOFLAGS= \
