@@ -15,6 +15,7 @@
 #include "process/target.h"
 #include "lib/banned.h"
 
+static void vmsg(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
 	struct ct_buf b = CT_BUF_INIT;

@@ -160,7 +160,8 @@ static void test_cache(void **state)
 		setenv("CTRACE_CACHE_DIR", unsafe, 1);
 		/* a copy planted there is not used either */
 		char planted[4096], cmd[8300];
-		snprintf(planted, sizeof(planted), "%s/%s", unsafe, strrchr(cached, '/') + 1);
+		int pn = snprintf(planted, sizeof(planted), "%s/%s", unsafe, strrchr(cached, '/') + 1);
+		assert_true(pn > 0 && (size_t)pn < sizeof(planted));
 		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", cached, planted);
 		assert_int_equal(system(cmd), 0);
 		fd = ct_debugcache_find(libc, "/usr/lib/debug", &name, &err);

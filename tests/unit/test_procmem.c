@@ -188,8 +188,8 @@ static void test_smaps_malformed(void **state)
 		"2000-1000 rw-p 00000000 00:00 0\n",                           /* end before start */
 		"1000-2000 rwzp 00000000 00:00 0\n",                           /* bad perms */
 		"1000-2000 rw-p 00000000 00:00\n",                             /* truncated header */
-		"1000-2000 rw-p 00000000 00:00 0\nShared_Clean: 18014398509481983 kB\n"
-		"Shared_Dirty: 18014398509481983 kB\n",                        /* sum overflows */
+		("1000-2000 rw-p 00000000 00:00 0\nShared_Clean: 18014398509481983 kB\n"
+		 "Shared_Dirty: 18014398509481983 kB\n"),                       /* sum overflows */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int r = ct_mem_parse_smaps(bad[i], 100, &e, &n);
