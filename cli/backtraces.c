@@ -49,6 +49,8 @@ int cmd_backtraces(struct ct_env *env)
 		}
 	}
 
+	if ((code = ct_cli_check_output(env)))
+		return code;
 	struct ct_snapshot_opts so;
 	ct_cli_snapshot_opts(env, &so);
 	struct ct_snapshot_session *ss = NULL;

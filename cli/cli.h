@@ -93,6 +93,9 @@ int ct_cli_check_target(pid_t pid);
 /* Writes out to env->output atomically (temp file + rename), or to stdout; says so and returns
  * CT_EXIT_TARGET when out ran out of memory while it was written. */
 int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out);
+/* Fails early on an -o path that cannot be written (a directory, no permission), before a long
+ * capture or profile: prints the error and returns CT_EXIT_USAGE, or returns CT_EXIT_OK. */
+int ct_cli_check_output(const struct ct_env *env);
 struct ct_analysis;
 /* Renders a --threads/analyze report in env's format and writes it (ct_cli_write_output). */
 int ct_cli_write_analysis(const struct ct_env *env, const struct ct_analysis *a);

@@ -174,6 +174,29 @@ int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out)
 	return CT_EXIT_OK;
 }
 
+int ct_cli_check_output(const struct ct_env *env)
+{
+	if (!env->output || strcmp(env->output, "-") == 0)
+		return CT_EXIT_OK;
+	struct stat st;
+	if (stat(env->output, &st) == 0 && S_ISDIR(st.st_mode)) {
+		ct_error("cannot write to '%s': it is a directory; give a file name with -o", env->output);
+		return CT_EXIT_USAGE;
+	}
+	struct ct_buf probe = CT_BUF_INIT;
+	ct_buf_printf(&probe, "%s.ctrace-tmp.%d", env->output, (int)getpid());
+	int fd = open(ct_buf_cstr(&probe), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ct_error("cannot write to '%s': %s; choose another -o path", env->output, strerror(errno));
+		ct_buf_free(&probe);
+		return CT_EXIT_USAGE;
+	}
+	close(fd);
+	unlink(ct_buf_cstr(&probe));
+	ct_buf_free(&probe);
+	return CT_EXIT_OK;
+}
+
 int ct_cli_open_snapshot_session(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret)
 {
 	int r = ct_snapshot_session_open(pid, o, ret);

@@ -84,30 +84,6 @@ static void progress_end(struct progress *pg)
 	fflush(stderr);
 }
 
-/* Fails early on an -o path that cannot be written, rather than after a long profile. */
-static int check_output(const struct ct_env *env)
-{
-	if (!env->output || strcmp(env->output, "-") == 0)
-		return CT_EXIT_OK;
-	struct stat st;
-	if (stat(env->output, &st) == 0 && S_ISDIR(st.st_mode)) {
-		ct_error("cannot write to '%s': it is a directory; give a file name with -o", env->output);
-		return CT_EXIT_USAGE;
-	}
-	struct ct_buf probe = CT_BUF_INIT;
-	ct_buf_printf(&probe, "%s.ctrace-tmp.%d", env->output, (int)getpid());
-	int fd = open(ct_buf_cstr(&probe), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ct_error("cannot write to '%s': %s; choose another -o path", env->output, strerror(errno));
-		ct_buf_free(&probe);
-		return CT_EXIT_USAGE;
-	}
-	close(fd);
-	unlink(ct_buf_cstr(&probe));
-	ct_buf_free(&probe);
-	return CT_EXIT_OK;
-}
-
 /* The options --profile refuses together. Returns an exit code. */
 static int check_profile_options(const struct ct_env *env)
 {
@@ -190,7 +166,7 @@ int cmd_profile(struct ct_env *env)
 	}
 	int code = check_profile_options(env);
 	if (!code)
-		code = check_output(env);
+		code = ct_cli_check_output(env);
 	if (code)
 		return code;
 

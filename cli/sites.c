@@ -119,6 +119,8 @@ int cmd_memory_sites(struct ct_env *env)
 		return CT_EXIT_USAGE;
 	}
 	int code = ct_cli_check_target(pid);
+	if (!code)
+		code = ct_cli_check_output(env);
 	if (code)
 		return code;
 	ct_cli_catch_stop(&sites_stop);

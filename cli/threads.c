@@ -27,6 +27,8 @@ int cmd_threads(struct ct_env *env)
 		ct_error("--threads looks at every thread (lock owners need them all); drop --tid");
 		return CT_EXIT_USAGE;
 	}
+	if ((code = ct_cli_check_output(env)))
+		return code;
 	struct ct_snapshot_opts so;
 	ct_cli_snapshot_opts(env, &so);
 	so.locks = true;
