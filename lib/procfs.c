@@ -265,6 +265,27 @@ int ct_parse_proc_schedstat(const char *text, uint64_t *ret_pcount)
 	return 0;
 }
 
+int ct_parse_proc_nspid(const char *text, pid_t *ret)
+{
+	const char *p = strstr(text, "\nNSpid:");
+	if (!p)
+		return -ENOENT;
+	p += 7;
+	/* one number per PID namespace, outermost first: the last is the process's own */
+	int64_t v, last = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || take_i64(&p, &v) < 0) /* strtoll would go on past a newline */
+			break;
+		last = v;
+	}
+	if (last <= 0 || last >= (1L << 30))
+		return -EINVAL;
+	*ret = (pid_t)last;
+	return 0;
+}
+
 /* "   1234 kB" (the rest of the line after "Key:") → bytes. */
 static int parse_kb(const char *p, const char *eol, uint64_t *ret)
 {

@@ -57,6 +57,9 @@ int ct_parse_proc_maps(const char *text, size_t max_maps, struct ct_proc_map **r
 void ct_proc_maps_free(struct ct_proc_map *maps, size_t n);
 /* "pcount" (times run on a CPU) from /proc/TID/schedstat: "run_ns wait_ns pcount". */
 int ct_parse_proc_schedstat(const char *text, uint64_t *ret_pcount);
+/* The process's PID in its own PID namespace: the last number of the NSpid line of
+ * /proc/PID/status. -ENOENT without that line (before Linux 4.1), -EINVAL when it is malformed. */
+int ct_parse_proc_nspid(const char *text, pid_t *ret);
 
 /* The memory lines of /proc/PID/status. Sizes in bytes. */
 struct ct_mem_status {

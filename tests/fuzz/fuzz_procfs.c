@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = 0;
-	switch (data[0] % 8) {
+	switch (data[0] % 9) {
 	case 0: {
 		struct ct_proc_stat st;
 		ct_parse_proc_stat(text, &st);
@@ -66,6 +66,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = 0;
 		if (ct_parse_proc_smaps(text, 64, &e, &n) == 0)
 			ct_proc_smaps_free(e, n);
+		break;
+	}
+	case 8: {
+		pid_t p;
+		if (ct_parse_proc_nspid(text, &p) == 0 && (p <= 0 || p >= (1 << 30)))
+			abort();
 		break;
 	}
 	}

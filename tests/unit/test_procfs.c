@@ -225,6 +225,29 @@ static void test_smaps_malformed(void **state)
 	ct_proc_smaps_free(e, n);
 }
 
+static void test_nspid(void **state)
+{
+	(void)state;
+	pid_t p = 0;
+	assert_int_equal(ct_parse_proc_nspid("Name:\tx\nNSpid:\t4242\n", &p), 0);
+	assert_int_equal(p, 4242);
+	/* nested namespaces: the innermost, last */
+	assert_int_equal(ct_parse_proc_nspid("Name:\tx\nNSpid:\t4242\t17\t1\nNSpgid:\t4242\t17\t1\n", &p), 0);
+	assert_int_equal(p, 1);
+	/* numbers on the next line are not this line's */
+	assert_int_equal(ct_parse_proc_nspid("Name:\tx\nNSpid:\t5\t\n99\n", &p), 0);
+	assert_int_equal(p, 5);
+	p = 7;
+	assert_int_equal(ct_parse_proc_nspid("Name:\tx\nPid:\t4242\n", &p), -ENOENT);
+	assert_int_equal(ct_parse_proc_nspid("NSpid:\t4242\n", &p), -ENOENT); /* not a line of its own */
+	assert_int_equal(ct_parse_proc_nspid("Name:\tx\nNSpid:", &p), -EINVAL);
+	assert_int_equal(ct_parse_proc_nspid("Name:\tx\nNSpid:\tx\n", &p), -EINVAL);
+	assert_int_equal(ct_parse_proc_nspid("Name:\tx\nNSpid:\t0\n", &p), -EINVAL);
+	assert_int_equal(ct_parse_proc_nspid("Name:\tx\nNSpid:\t5\t-1\n", &p), -EINVAL);
+	assert_int_equal(ct_parse_proc_nspid("Name:\tx\nNSpid:\t1073741824\n", &p), -EINVAL);
+	assert_int_equal(p, 7);
+}
+
 static void test_live_self(void **state)
 {
 	(void)state;
@@ -243,7 +266,7 @@ int main(void)
 		cmocka_unit_test(test_stat_ok),   cmocka_unit_test(test_stat_bad), cmocka_unit_test(test_status),
 		cmocka_unit_test(test_syscall),   cmocka_unit_test(test_maps),     cmocka_unit_test(test_schedstat),
 		cmocka_unit_test(test_mem_status), cmocka_unit_test(test_mem_status_malformed),
-		cmocka_unit_test(test_smaps_malformed),
+		cmocka_unit_test(test_smaps_malformed), cmocka_unit_test(test_nspid),
 		cmocka_unit_test(test_live_self),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
