@@ -265,6 +265,233 @@ int ct_parse_proc_schedstat(const char *text, uint64_t *ret_pcount)
 	return 0;
 }
 
+int ct_parse_proc_nspid(const char *text, pid_t *ret)
+{
+	const char *p = strstr(text, "\nNSpid:");
+	if (!p)
+		return -ENOENT;
+	p += 7;
+	/* one number per PID namespace, outermost first: the last is the process's own */
+	int64_t v, last = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || take_i64(&p, &v) < 0) /* strtoll would go on past a newline */
+			break;
+		last = v;
+	}
+	if (last <= 0 || last >= (1L << 30))
+		return -EINVAL;
+	*ret = (pid_t)last;
+	return 0;
+}
+
+/* "   1234 kB" (the rest of the line after "Key:") → bytes. */
+static int parse_kb(const char *p, const char *eol, uint64_t *ret)
+{
+	while (p < eol && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == eol || !isdigit((unsigned char)*p))
+		return -EINVAL;
+	uint64_t v = 0;
+	while (p < eol && isdigit((unsigned char)*p)) {
+		if (v > (UINT64_MAX / 1024 - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	}
+	while (p < eol && *p == ' ')
+		p++;
+	if (eol - p != 2 || p[0] != 'k' || p[1] != 'B')
+		return -EINVAL;
+	*ret = v * 1024;
+	return 0;
+}
+
+static int parse_num(const char *p, const char *eol, long *ret)
+{
+	while (p < eol && (*p == ' ' || *p == '\t'))
+		p++;
+	long v = 0;
+	if (p == eol)
+		return -EINVAL;
+	while (p < eol && isdigit((unsigned char)*p)) {
+		if (v > 100000000)
+			return -EINVAL;
+		v = v * 10 + (*p++ - '0');
+	}
+	while (p < eol && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p != eol)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* Splits "Key:value" at the colon; the key must be letters, digits and '_'. */
+static const char *split_key(const char *line, const char *eol, size_t *ret_keylen)
+{
+	const char *p = line;
+	while (p < eol && (isalnum((unsigned char)*p) || *p == '_'))
+		p++;
+	if (p == line || p >= eol || *p != ':')
+		return NULL;
+	*ret_keylen = (size_t)(p - line);
+	return p + 1;
+}
+
+static bool key_is(const char *line, size_t len, const char *key)
+{
+	return strlen(key) == len && memcmp(line, key, len) == 0;
+}
+
+int ct_parse_proc_mem_status(const char *text, struct ct_mem_status *ret)
+{
+	struct ct_mem_status st;
+	memset(&st, 0, sizeof(st));
+	bool have_name = false;
+	static const struct { const char *key; size_t off; } kb[] = {
+		{ "VmSize", offsetof(struct ct_mem_status, vm_size) },
+		{ "VmPeak", offsetof(struct ct_mem_status, vm_peak) },
+		{ "VmRSS", offsetof(struct ct_mem_status, vm_rss) },
+		{ "VmHWM", offsetof(struct ct_mem_status, vm_hwm) },
+		{ "RssAnon", offsetof(struct ct_mem_status, rss_anon) },
+		{ "RssFile", offsetof(struct ct_mem_status, rss_file) },
+		{ "RssShmem", offsetof(struct ct_mem_status, rss_shmem) },
+		{ "VmSwap", offsetof(struct ct_mem_status, vm_swap) },
+		{ "VmData", offsetof(struct ct_mem_status, vm_data) },
+		{ "VmStk", offsetof(struct ct_mem_status, vm_stk) },
+	};
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		const char *next = eol ? eol + 1 : NULL;
+		if (!eol)
+			eol = line + strlen(line);
+		size_t klen;
+		const char *v = split_key(line, eol, &klen);
+		if (!v)
+			return -EINVAL;
+		if (key_is(line, klen, "Name")) {
+			while (v < eol && (*v == '\t' || *v == ' '))
+				v++;
+			size_t n = CT_MIN((size_t)(eol - v), sizeof(st.name) - 1);
+			memcpy(st.name, v, n);
+			st.name[n] = '\0';
+			have_name = true;
+		} else if (key_is(line, klen, "Threads")) {
+			if (parse_num(v, eol, &st.threads) < 0)
+				return -EINVAL;
+		} else {
+			for (size_t i = 0; i < CT_ARRAY_SIZE(kb); i++) {
+				if (!key_is(line, klen, kb[i].key))
+					continue;
+				if (parse_kb(v, eol, (uint64_t *)((char *)&st + kb[i].off)) < 0)
+					return -EINVAL;
+				if (ct_startswith(kb[i].key, "Rss"))
+					st.has_rss_split = true;
+			}
+		}
+		line = next;
+	}
+	if (!have_name)
+		return -EINVAL;
+	*ret = st;
+	return 0;
+}
+
+void ct_proc_smaps_free(struct ct_smaps_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(e[i].map.path);
+	free(e);
+}
+
+static int smaps_field(struct ct_smaps_entry *e, const char *line, const char *eol)
+{
+	static const struct { const char *key; size_t off; } f[] = {
+		{ "Size", offsetof(struct ct_smaps_entry, size) },
+		{ "Rss", offsetof(struct ct_smaps_entry, rss) },
+		{ "Pss", offsetof(struct ct_smaps_entry, pss) },
+		{ "Pss_Anon", offsetof(struct ct_smaps_entry, pss_anon) },
+		{ "Pss_File", offsetof(struct ct_smaps_entry, pss_file) },
+		{ "Pss_Shmem", offsetof(struct ct_smaps_entry, pss_shmem) },
+		{ "Swap", offsetof(struct ct_smaps_entry, swap) },
+		{ "SwapPss", offsetof(struct ct_smaps_entry, swap_pss) },
+		{ "Anonymous", offsetof(struct ct_smaps_entry, anonymous) },
+		{ "Private_Dirty", offsetof(struct ct_smaps_entry, private_dirty) },
+	};
+	size_t klen;
+	const char *v = split_key(line, eol, &klen);
+	if (!v)
+		return -EINVAL;
+	for (size_t i = 0; i < CT_ARRAY_SIZE(f); i++)
+		if (key_is(line, klen, f[i].key))
+			return parse_kb(v, eol, (uint64_t *)((char *)e + f[i].off));
+	if (key_is(line, klen, "Shared_Clean") || key_is(line, klen, "Shared_Dirty")) {
+		uint64_t x;
+		if (parse_kb(v, eol, &x) < 0 || e->shared > UINT64_MAX - x)
+			return -EINVAL;
+		e->shared += x;
+	}
+	return 0; /* a field this version does not use (VmFlags, THPeligible …) */
+}
+
+int ct_parse_proc_smaps(const char *text, size_t max, struct ct_smaps_entry **ret, size_t *ret_n)
+{
+	struct ct_smaps_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	char *tmp = NULL;
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		const char *next = eol ? eol + 1 : NULL;
+		if (!eol)
+			eol = line + strlen(line);
+		if (eol == line) {
+			line = next;
+			continue;
+		}
+		if (isxdigit((unsigned char)line[0]) && memchr(line, '-', (size_t)(eol - line)) &&
+		    !split_key(line, eol, &(size_t){ 0 })) {
+			if (n >= max) {
+				r = -E2BIG;
+				break;
+			}
+			if (ct_grow(&v, &cap, n + 1, sizeof(*v)) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			free(tmp);
+			tmp = ct_strndup(line, (size_t)(eol - line));
+			if (!tmp) {
+				r = -ENOMEM;
+				break;
+			}
+			memset(&v[n], 0, sizeof(v[n]));
+			r = ct_parse_proc_maps_line(tmp, &v[n].map);
+			if (r < 0)
+				break;
+			n++;
+		} else {
+			if (n == 0) {
+				r = -EINVAL; /* a field before any mapping */
+				break;
+			}
+			r = smaps_field(&v[n - 1], line, eol);
+			if (r < 0)
+				break;
+		}
+		line = next;
+	}
+	free(tmp);
+	if (r < 0) {
+		ct_proc_smaps_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 int ct_proc_read(pid_t pid, pid_t tid, const char *file, size_t max, char **ret)
 {
 	char path[96];

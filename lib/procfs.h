@@ -5,6 +5,7 @@
 #define CT_PROCFS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -56,6 +57,32 @@ int ct_parse_proc_maps(const char *text, size_t max_maps, struct ct_proc_map **r
 void ct_proc_maps_free(struct ct_proc_map *maps, size_t n);
 /* "pcount" (times run on a CPU) from /proc/TID/schedstat: "run_ns wait_ns pcount". */
 int ct_parse_proc_schedstat(const char *text, uint64_t *ret_pcount);
+/* The process's PID in its own PID namespace: the last number of the NSpid line of
+ * /proc/PID/status. -ENOENT without that line (before Linux 4.1), -EINVAL when it is malformed. */
+int ct_parse_proc_nspid(const char *text, pid_t *ret);
+
+/* The memory lines of /proc/PID/status. Sizes in bytes. */
+struct ct_mem_status {
+	char name[64];
+	long threads;
+	uint64_t vm_size, vm_peak, vm_rss, vm_hwm, rss_anon, rss_file, rss_shmem, vm_swap, vm_data, vm_stk;
+	bool has_rss_split; /* RssAnon/RssFile/RssShmem present (Linux >= 4.5) */
+};
+
+/* One mapping of /proc/PID/smaps with the counters ctrace uses (bytes). */
+struct ct_smaps_entry {
+	struct ct_proc_map map;
+	uint64_t size, rss, pss, swap, anonymous, shared, private_dirty;
+	uint64_t pss_anon, pss_file, pss_shmem, swap_pss; /* smaps_rollup only */
+};
+
+#define CT_SMAPS_MAX_ENTRIES (1u << 20)
+
+/* Strict about the shape of every line: a "Key: N kB" that is not one is -EINVAL. */
+int ct_parse_proc_mem_status(const char *text, struct ct_mem_status *ret);
+/* Parses smaps (or smaps_rollup: one header, then the fields). At most max entries (-E2BIG). */
+int ct_parse_proc_smaps(const char *text, size_t max, struct ct_smaps_entry **ret, size_t *ret_n);
+void ct_proc_smaps_free(struct ct_smaps_entry *e, size_t n);
 
 /* Reads /proc/PID/task/TID/<file> (tid 0: /proc/PID/<file>) into a fresh string, at most max bytes. */
 int ct_proc_read(pid_t pid, pid_t tid, const char *file, size_t max, char **ret);

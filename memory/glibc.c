@@ -17,6 +17,7 @@
 #include "lib/error.h"
 #include "lib/cache.h"
 #include "lib/util.h"
+#include "layout/dwtype.h"
 #include "memory/alloc.h"
 #include "lib/banned.h"
 
@@ -56,115 +57,18 @@ static void init_layout(struct layout *l)
 
 /* ---- DWARF ---------------------------------------------------------------------------------- */
 
-static bool peel(Dwarf_Die *die)
-{
-	for (int depth = 0; depth < 16; depth++) {
-		int tag = dwarf_tag(die);
-		if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type &&
-		    tag != DW_TAG_restrict_type && tag != DW_TAG_atomic_type)
-			return true;
-		Dwarf_Attribute a;
-		if (!dwarf_formref_die(dwarf_attr_integrate(die, DW_AT_type, &a), die))
-			return false;
-	}
-	return false;
-}
-
-static bool type_of(Dwarf_Die *die, Dwarf_Die *ret)
-{
-	Dwarf_Attribute a;
-	return dwarf_formref_die(dwarf_attr_integrate(die, DW_AT_type, &a), ret) && peel(ret);
-}
-
-static int type_size(Dwarf_Die *t, size_t *ret)
-{
-	Dwarf_Die d = *t;
-	if (!peel(&d))
-		return -EPROTO;
-	Dwarf_Word sz;
-	Dwarf_Attribute a;
-	if (dwarf_tag(&d) == DW_TAG_pointer_type) {
-		if (dwarf_formudata(dwarf_attr(&d, DW_AT_byte_size, &a), &sz) == 0) {
-			*ret = (size_t)sz;
-			return 0;
-		}
-		Dwarf_Die cu;
-		uint8_t asz = 0;
-		if (!dwarf_diecu(&d, &cu, &asz, NULL) || !asz)
-			return -EPROTO;
-		*ret = asz;
-		return 0;
-	}
-	if (dwarf_aggregate_size(&d, &sz) != 0)
-		return -EPROTO;
-	*ret = (size_t)sz;
-	return 0;
-}
-
-/* Element count of an array type (one dimension), or 1. */
-static size_t array_count(Dwarf_Die *t)
-{
-	if (dwarf_tag(t) != DW_TAG_array_type)
-		return 1;
-	Dwarf_Die sub;
-	if (dwarf_child(t, &sub) != 0)
-		return 0;
-	do {
-		if (dwarf_tag(&sub) != DW_TAG_subrange_type)
-			continue;
-		Dwarf_Attribute a;
-		Dwarf_Word v;
-		if (dwarf_formudata(dwarf_attr(&sub, DW_AT_count, &a), &v) == 0)
-			return (size_t)v;
-		if (dwarf_formudata(dwarf_attr(&sub, DW_AT_upper_bound, &a), &v) == 0)
-			return (size_t)v + 1;
-		return 0;
-	} while (dwarf_siblingof(&sub, &sub) == 0);
-	return 0;
-}
-
 /* Fills the wanted members of a struct type; every one must be found. */
 static int read_struct(Dwarf_Die *st, struct member *m, size_t nm, size_t *ret_size)
 {
-	if (dwarf_tag(st) != DW_TAG_structure_type)
+	if (dwarf_tag(st) != DW_TAG_structure_type || ct_dwtype_size(st, ret_size) < 0)
 		return -EPROTO;
-	Dwarf_Word sz;
-	if (dwarf_aggregate_size(st, &sz) != 0)
-		return -EPROTO;
-	*ret_size = (size_t)sz;
-	Dwarf_Die c;
-	if (dwarf_child(st, &c) != 0)
-		return -EPROTO;
-	int guard = 0;
-	do {
-		if (dwarf_tag(&c) != DW_TAG_member)
-			continue;
-		const char *name = dwarf_diename(&c);
-		if (!name)
-			continue;
-		for (size_t i = 0; i < nm; i++) {
-			if (m[i].found || strcmp(name, m[i].name) != 0)
-				continue;
-			Dwarf_Attribute a;
-			Dwarf_Word off;
-			Dwarf_Die t, tp;
-			if (dwarf_formudata(dwarf_attr(&c, DW_AT_data_member_location, &a), &off) != 0)
-				return -EPROTO;
-			if (!dwarf_formref_die(dwarf_attr_integrate(&c, DW_AT_type, &a), &t))
-				return -EPROTO;
-			tp = t;
-			if (!peel(&tp))
-				return -EPROTO;
-			m[i].count = array_count(&tp);
-			if (m[i].count == 0 || type_size(&t, &m[i].size) < 0)
-				return -EPROTO;
-			m[i].off = (size_t)off;
-			m[i].found = true;
-		}
-	} while (dwarf_siblingof(&c, &c) == 0 && ++guard < 4096);
-	for (size_t i = 0; i < nm; i++)
-		if (!m[i].found || m[i].off + m[i].size > *ret_size)
+	for (size_t i = 0; i < nm; i++) {
+		Dwarf_Die t;
+		if (ct_dwtype_member(st, m[i].name, &m[i].off, &t) < 0 || ct_dwtype_array_count(&t, &m[i].count) < 0 ||
+		    m[i].count == 0 || ct_dwtype_size(&t, &m[i].size) < 0 || m[i].off + m[i].size > *ret_size)
 			return -EPROTO;
+		m[i].found = true;
+	}
 	return 0;
 }
 
@@ -192,41 +96,6 @@ static void find_syms(Dwfl_Module *mod, struct syms *s)
 		else if (strcmp(name, "GLIBC_2.32") == 0)
 			s->glibc_2_32 = true;
 	}
-}
-
-/* The struct type of the variable name among the CU's children. */
-static bool var_type(Dwarf_Die *cu, const char *name, Dwarf_Die *ret)
-{
-	Dwarf_Die c;
-	if (dwarf_child(cu, &c) != 0)
-		return false;
-	do {
-		if (dwarf_tag(&c) == DW_TAG_variable) {
-			const char *n = dwarf_diename(&c);
-			if (n && strcmp(n, name) == 0 && type_of(&c, ret))
-				return true;
-		}
-	} while (dwarf_siblingof(&c, &c) == 0);
-	return false;
-}
-
-static bool typedef_struct(Dwarf_Die *cu, const char *name, Dwarf_Die *ret)
-{
-	Dwarf_Die c;
-	if (dwarf_child(cu, &c) != 0)
-		return false;
-	do {
-		int tag = dwarf_tag(&c);
-		if (tag == DW_TAG_typedef || tag == DW_TAG_structure_type) {
-			const char *n = dwarf_diename(&c);
-			if (n && strcmp(n, name) == 0) {
-				*ret = c;
-				if (peel(ret) && dwarf_tag(ret) == DW_TAG_structure_type && dwarf_hasattr(ret, DW_AT_byte_size))
-					return true;
-			}
-		}
-	} while (dwarf_siblingof(&c, &c) == 0);
-	return false;
 }
 
 static bool word_size(const struct member *m)
@@ -284,22 +153,16 @@ static int learn_layout(Dwfl_Module *mod, const struct syms *s, struct layout *l
 	}
 	Dwarf_Die cu = *cup;
 	init_layout(l);
-	Dwarf_Die ms, mp, top, mc, hi, c;
-	if (!var_type(&cu, "main_arena", &ms) || read_struct(&ms, l->ms, MS_N, &l->ms_size) < 0 ||
-	    !var_type(&cu, "mp_", &mp) || read_struct(&mp, l->mp, MP_N, &l->mp_size) < 0 ||
-	    dwarf_child(&ms, &c) != 0)
+	Dwarf_Die ms, mp, top, mc, hi;
+	size_t top_off;
+	if (ct_dwtype_var(&cu, "main_arena", &ms) < 0 || read_struct(&ms, l->ms, MS_N, &l->ms_size) < 0 ||
+	    ct_dwtype_var(&cu, "mp_", &mp) < 0 || read_struct(&mp, l->mp, MP_N, &l->mp_size) < 0)
 		goto bad;
 	/* struct malloc_chunk: what malloc_state.top points to */
-	bool got = false;
-	do {
-		const char *n = dwarf_diename(&c);
-		if (dwarf_tag(&c) == DW_TAG_member && n && strcmp(n, "top") == 0 && type_of(&c, &top) &&
-		    dwarf_tag(&top) == DW_TAG_pointer_type && type_of(&top, &mc))
-			got = true;
-	} while (!got && dwarf_siblingof(&c, &c) == 0);
-	if (!got || read_struct(&mc, l->mc, MC_N, &l->mc_size) < 0)
+	if (ct_dwtype_member(&ms, "top", &top_off, &top) < 0 || dwarf_tag(&top) != DW_TAG_pointer_type ||
+	    ct_dwtype_strip(&top, true, &mc) < 0 || read_struct(&mc, l->mc, MC_N, &l->mc_size) < 0)
 		goto bad;
-	if (typedef_struct(&cu, "heap_info", &hi) && read_struct(&hi, l->hi, HI_N, &l->hi_size) == 0)
+	if (ct_dwtype_find(&cu, "heap_info", &hi) == 0 && read_struct(&hi, l->hi, HI_N, &l->hi_size) == 0)
 		l->have_heap_info = true;
 	l->word = l->mc[MC_SIZE].size;
 	if (!layout_ok(l))

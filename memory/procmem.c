@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "memory/procmem.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,212 +23,6 @@ const char *ct_mem_kind_name(enum ct_mem_kind k)
 	case CT_MEM_GUARD: return "reserved";
 	}
 	return "?";
-}
-
-/* "   1234 kB" (the rest of the line after "Key:") → bytes. */
-static int parse_kb(const char *p, const char *eol, uint64_t *ret)
-{
-	while (p < eol && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p == eol || !isdigit((unsigned char)*p))
-		return -EINVAL;
-	uint64_t v = 0;
-	while (p < eol && isdigit((unsigned char)*p)) {
-		if (v > (UINT64_MAX / 1024 - 9) / 10)
-			return -EINVAL;
-		v = v * 10 + (uint64_t)(*p++ - '0');
-	}
-	while (p < eol && *p == ' ')
-		p++;
-	if (eol - p != 2 || p[0] != 'k' || p[1] != 'B')
-		return -EINVAL;
-	*ret = v * 1024;
-	return 0;
-}
-
-static int parse_num(const char *p, const char *eol, long *ret)
-{
-	while (p < eol && (*p == ' ' || *p == '\t'))
-		p++;
-	long v = 0;
-	if (p == eol)
-		return -EINVAL;
-	while (p < eol && isdigit((unsigned char)*p)) {
-		if (v > 100000000)
-			return -EINVAL;
-		v = v * 10 + (*p++ - '0');
-	}
-	while (p < eol && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p != eol)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-/* Splits "Key:value" at the colon; the key must be letters, digits and '_'. */
-static const char *split_key(const char *line, const char *eol, size_t *ret_keylen)
-{
-	const char *p = line;
-	while (p < eol && (isalnum((unsigned char)*p) || *p == '_'))
-		p++;
-	if (p == line || p >= eol || *p != ':')
-		return NULL;
-	*ret_keylen = (size_t)(p - line);
-	return p + 1;
-}
-
-static bool key_is(const char *line, size_t len, const char *key)
-{
-	return strlen(key) == len && memcmp(line, key, len) == 0;
-}
-
-int ct_mem_parse_status(const char *text, struct ct_mem_status *ret)
-{
-	struct ct_mem_status st;
-	memset(&st, 0, sizeof(st));
-	bool have_name = false;
-	static const struct { const char *key; size_t off; } kb[] = {
-		{ "VmSize", offsetof(struct ct_mem_status, vm_size) },
-		{ "VmPeak", offsetof(struct ct_mem_status, vm_peak) },
-		{ "VmRSS", offsetof(struct ct_mem_status, vm_rss) },
-		{ "VmHWM", offsetof(struct ct_mem_status, vm_hwm) },
-		{ "RssAnon", offsetof(struct ct_mem_status, rss_anon) },
-		{ "RssFile", offsetof(struct ct_mem_status, rss_file) },
-		{ "RssShmem", offsetof(struct ct_mem_status, rss_shmem) },
-		{ "VmSwap", offsetof(struct ct_mem_status, vm_swap) },
-		{ "VmData", offsetof(struct ct_mem_status, vm_data) },
-		{ "VmStk", offsetof(struct ct_mem_status, vm_stk) },
-	};
-	for (const char *line = text; line && *line;) {
-		const char *eol = strchr(line, '\n');
-		const char *next = eol ? eol + 1 : NULL;
-		if (!eol)
-			eol = line + strlen(line);
-		size_t klen;
-		const char *v = split_key(line, eol, &klen);
-		if (!v)
-			return -EINVAL;
-		if (key_is(line, klen, "Name")) {
-			while (v < eol && (*v == '\t' || *v == ' '))
-				v++;
-			size_t n = CT_MIN((size_t)(eol - v), sizeof(st.name) - 1);
-			memcpy(st.name, v, n);
-			st.name[n] = '\0';
-			have_name = true;
-		} else if (key_is(line, klen, "Threads")) {
-			if (parse_num(v, eol, &st.threads) < 0)
-				return -EINVAL;
-		} else {
-			for (size_t i = 0; i < CT_ARRAY_SIZE(kb); i++) {
-				if (!key_is(line, klen, kb[i].key))
-					continue;
-				if (parse_kb(v, eol, (uint64_t *)((char *)&st + kb[i].off)) < 0)
-					return -EINVAL;
-				if (ct_startswith(kb[i].key, "Rss"))
-					st.has_rss_split = true;
-			}
-		}
-		line = next;
-	}
-	if (!have_name)
-		return -EINVAL;
-	*ret = st;
-	return 0;
-}
-
-void ct_mem_smaps_free(struct ct_smaps_entry *e, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(e[i].map.path);
-	free(e);
-}
-
-static int smaps_field(struct ct_smaps_entry *e, const char *line, const char *eol)
-{
-	static const struct { const char *key; size_t off; } f[] = {
-		{ "Size", offsetof(struct ct_smaps_entry, size) },
-		{ "Rss", offsetof(struct ct_smaps_entry, rss) },
-		{ "Pss", offsetof(struct ct_smaps_entry, pss) },
-		{ "Pss_Anon", offsetof(struct ct_smaps_entry, pss_anon) },
-		{ "Pss_File", offsetof(struct ct_smaps_entry, pss_file) },
-		{ "Pss_Shmem", offsetof(struct ct_smaps_entry, pss_shmem) },
-		{ "Swap", offsetof(struct ct_smaps_entry, swap) },
-		{ "SwapPss", offsetof(struct ct_smaps_entry, swap_pss) },
-		{ "Anonymous", offsetof(struct ct_smaps_entry, anonymous) },
-		{ "Private_Dirty", offsetof(struct ct_smaps_entry, private_dirty) },
-	};
-	size_t klen;
-	const char *v = split_key(line, eol, &klen);
-	if (!v)
-		return -EINVAL;
-	for (size_t i = 0; i < CT_ARRAY_SIZE(f); i++)
-		if (key_is(line, klen, f[i].key))
-			return parse_kb(v, eol, (uint64_t *)((char *)e + f[i].off));
-	if (key_is(line, klen, "Shared_Clean") || key_is(line, klen, "Shared_Dirty")) {
-		uint64_t x;
-		if (parse_kb(v, eol, &x) < 0 || e->shared > UINT64_MAX - x)
-			return -EINVAL;
-		e->shared += x;
-	}
-	return 0; /* a field this version does not use (VmFlags, THPeligible …) */
-}
-
-int ct_mem_parse_smaps(const char *text, size_t max, struct ct_smaps_entry **ret, size_t *ret_n)
-{
-	struct ct_smaps_entry *v = NULL;
-	size_t n = 0, cap = 0;
-	int r = 0;
-	char *tmp = NULL;
-	for (const char *line = text; line && *line;) {
-		const char *eol = strchr(line, '\n');
-		const char *next = eol ? eol + 1 : NULL;
-		if (!eol)
-			eol = line + strlen(line);
-		if (eol == line) {
-			line = next;
-			continue;
-		}
-		if (isxdigit((unsigned char)line[0]) && memchr(line, '-', (size_t)(eol - line)) &&
-		    !split_key(line, eol, &(size_t){ 0 })) {
-			if (n >= max) {
-				r = -E2BIG;
-				break;
-			}
-			if (ct_grow(&v, &cap, n + 1, sizeof(*v)) < 0) {
-				r = -ENOMEM;
-				break;
-			}
-			free(tmp);
-			tmp = ct_strndup(line, (size_t)(eol - line));
-			if (!tmp) {
-				r = -ENOMEM;
-				break;
-			}
-			memset(&v[n], 0, sizeof(v[n]));
-			r = ct_parse_proc_maps_line(tmp, &v[n].map);
-			if (r < 0)
-				break;
-			n++;
-		} else {
-			if (n == 0) {
-				r = -EINVAL; /* a field before any mapping */
-				break;
-			}
-			r = smaps_field(&v[n - 1], line, eol);
-			if (r < 0)
-				break;
-		}
-		line = next;
-	}
-	free(tmp);
-	if (r < 0) {
-		ct_mem_smaps_free(v, n);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
 }
 
 void ct_mem_groups_free(struct ct_mem_group *g, size_t n)
@@ -509,7 +302,7 @@ int ct_mem_l1_read(pid_t pid, struct ct_mem_l1 *ret)
 	char *text = NULL;
 	int r = read_proc(pid, "status", 1 << 16, &text);
 	if (r == 0)
-		r = ct_mem_parse_status(text, &l.status);
+		r = ct_parse_proc_mem_status(text, &l.status);
 	free(text);
 	text = NULL;
 	if (r < 0)
@@ -518,7 +311,7 @@ int ct_mem_l1_read(pid_t pid, struct ct_mem_l1 *ret)
 	struct ct_smaps_entry *roll = NULL;
 	size_t nroll = 0;
 	if (read_proc(pid, "smaps_rollup", 1 << 16, &text) == 0 &&
-	    ct_mem_parse_smaps(text, 4, &roll, &nroll) == 0 && nroll == 1) {
+	    ct_parse_proc_smaps(text, 4, &roll, &nroll) == 0 && nroll == 1) {
 		l.has_rollup = true;
 		l.pss = roll[0].pss;
 		l.pss_anon = roll[0].pss_anon;
@@ -526,13 +319,13 @@ int ct_mem_l1_read(pid_t pid, struct ct_mem_l1 *ret)
 		l.pss_shmem = roll[0].pss_shmem;
 		l.swap_pss = roll[0].swap_pss;
 	}
-	ct_mem_smaps_free(roll, nroll);
+	ct_proc_smaps_free(roll, nroll);
 	free(text);
 	text = NULL;
 
 	r = read_proc(pid, "smaps", 256u << 20, &text);
 	if (r == 0)
-		r = ct_mem_parse_smaps(text, CT_SMAPS_MAX_ENTRIES, &l.maps, &l.nmaps);
+		r = ct_parse_proc_smaps(text, CT_SMAPS_MAX_ENTRIES, &l.maps, &l.nmaps);
 	free(text);
 	if (r < 0)
 		goto fail;
@@ -555,7 +348,7 @@ fail:
 
 void ct_mem_l1_clear(struct ct_mem_l1 *l)
 {
-	ct_mem_smaps_free(l->maps, l->nmaps);
+	ct_proc_smaps_free(l->maps, l->nmaps);
 	ct_mem_groups_free(l->groups, l->ngroups);
 	free(l->sps);
 	memset(l, 0, sizeof(*l));

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Level 1 of --memory: where a process's memory is, from /proc/PID/status, smaps_rollup and smaps.
- * Reads /proc only; never stops or touches the target. The parsers are pure functions over text
- * (the text comes from the kernel, but a path in it is chosen by the target), strict about the
- * shape of each line, with caps on counts and sizes. */
+ * Reads /proc only; never stops or touches the target. The files are parsed by lib/procfs.h
+ * (ct_parse_proc_mem_status, ct_parse_proc_smaps); this module reads them, finds the threads'
+ * stacks and groups the mappings. */
 #ifndef CT_MEMORY_PROCMEM_H
 #define CT_MEMORY_PROCMEM_H
 
@@ -12,21 +12,6 @@
 #include <sys/types.h>
 
 #include "lib/procfs.h"
-
-/* Sizes in bytes. */
-struct ct_mem_status {
-	char name[64];
-	long threads;
-	uint64_t vm_size, vm_peak, vm_rss, vm_hwm, rss_anon, rss_file, rss_shmem, vm_swap, vm_data, vm_stk;
-	bool has_rss_split; /* RssAnon/RssFile/RssShmem present (Linux >= 4.5) */
-};
-
-/* One mapping of smaps with the counters ctrace uses (bytes). */
-struct ct_smaps_entry {
-	struct ct_proc_map map;
-	uint64_t size, rss, pss, swap, anonymous, shared, private_dirty;
-	uint64_t pss_anon, pss_file, pss_shmem, swap_pss; /* smaps_rollup only */
-};
 
 enum ct_mem_kind {
 	CT_MEM_HEAP,    /* [heap], the brk area */
@@ -71,13 +56,6 @@ struct ct_mem_l1 {
 	size_t nstacks;              /* groups of kind CT_MEM_STACK */
 	uint64_t stack_size, stack_rss;
 };
-
-#define CT_SMAPS_MAX_ENTRIES (1u << 20)
-
-int ct_mem_parse_status(const char *text, struct ct_mem_status *ret);
-/* Parses smaps (or smaps_rollup: one header, then the fields). At most max entries. */
-int ct_mem_parse_smaps(const char *text, size_t max, struct ct_smaps_entry **ret, size_t *ret_n);
-void ct_mem_smaps_free(struct ct_smaps_entry *e, size_t n);
 
 /* What the grouping knows beyond the mappings. */
 struct ct_mem_hints {

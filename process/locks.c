@@ -16,14 +16,14 @@
 #include <sys/syscall.h>
 
 #include "analyze/threads.h"
+#include "layout/dwtype.h"
 #include "lib/capture.h"
 #include "lib/error.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
-/* Bounds on DWARF walks over the target's (untrusted) debug information. */
-#define MAX_TYPE_HOPS 16
-#define MAX_MEMBERS 4096
+/* pthread_mutex_t is a few words; an offset beyond this is not one. */
+#define MAX_MUTEX_OFFSET 4096
 
 static const char *const mutex_lock_functions[] = {
 	"*pthread_mutex_lock*", "*pthread_mutex_timedlock*", "*pthread_mutex_clocklock*",
@@ -35,63 +35,6 @@ static bool is_mutex_lock_function(const char *fn)
 	for (size_t i = 0; fn && i < CT_ARRAY_SIZE(mutex_lock_functions); i++)
 		if (fnmatch(mutex_lock_functions[i], fn, 0) == 0)
 			return true;
-	return false;
-}
-
-static const char *die_name(Dwarf_Die *d)
-{
-	Dwarf_Attribute at;
-	return dwarf_attr_integrate(d, DW_AT_name, &at) ? dwarf_formstring(&at) : NULL;
-}
-
-static bool die_type(Dwarf_Die *d, Dwarf_Die *ret)
-{
-	Dwarf_Attribute at;
-	return dwarf_attr_integrate(d, DW_AT_type, &at) && dwarf_formref_die(&at, ret);
-}
-
-/* Follows typedefs, qualifiers and (when deref) one pointer to the underlying type. */
-static bool strip_type(Dwarf_Die *d, bool deref)
-{
-	for (int i = 0; i < MAX_TYPE_HOPS; i++) {
-		int tag = dwarf_tag(d);
-		if (tag == DW_TAG_typedef || tag == DW_TAG_const_type || tag == DW_TAG_volatile_type ||
-		    tag == DW_TAG_restrict_type || (deref && tag == DW_TAG_pointer_type)) {
-			if (tag == DW_TAG_pointer_type)
-				deref = false;
-			if (!die_type(d, d))
-				return false;
-			continue;
-		}
-		return tag == DW_TAG_structure_type || tag == DW_TAG_union_type;
-	}
-	return false;
-}
-
-/* Finds member `name` of a struct/union: its offset and (stripped) type. */
-static bool find_member(Dwarf_Die *agg, const char *name, size_t *ret_off, Dwarf_Die *ret_type)
-{
-	Dwarf_Die child;
-	if (dwarf_child(agg, &child) != 0)
-		return false;
-	int n = 0;
-	do {
-		if (dwarf_tag(&child) != DW_TAG_member)
-			continue;
-		const char *mn = die_name(&child);
-		if (!mn || strcmp(mn, name) != 0)
-			continue;
-		Dwarf_Word off = 0;
-		Dwarf_Attribute at;
-		if (dwarf_attr_integrate(&child, DW_AT_data_member_location, &at) && dwarf_formudata(&at, &off) != 0)
-			return false; /* a location expression, not a constant: not a layout we know */
-		if (off > 4096)
-			return false;
-		*ret_off = (size_t)off;
-		if (ret_type && !die_type(&child, ret_type))
-			return false;
-		return true;
-	} while (++n < MAX_MEMBERS && dwarf_siblingof(&child, &child) == 0);
 	return false;
 }
 
@@ -109,21 +52,21 @@ static int layout_from_scopes(Dwarf_Die *scopes, int nscopes, struct ct_mutex_la
 		do {
 			if (dwarf_tag(&child) != DW_TAG_formal_parameter)
 				continue;
-			const char *pn = die_name(&child);
-			Dwarf_Die type, data;
-			size_t data_off, lock_off, owner_off;
-			if (!pn || strcmp(pn, "mutex") != 0 || !die_type(&child, &type) || !strip_type(&type, true))
+			const char *pn = dwarf_diename(&child);
+			Dwarf_Die type;
+			size_t lock_off, owner_off;
+			if (!pn || strcmp(pn, "mutex") != 0 || ct_dwtype_of(&child, &type) < 0 ||
+			    ct_dwtype_strip(&type, true, &type) < 0)
 				continue;
-			if (!find_member(&type, "__data", &data_off, &data) || !strip_type(&data, false))
+			if (ct_dwtype_path(&type, "__data.__lock", &lock_off, NULL) < 0 ||
+			    ct_dwtype_path(&type, "__data.__owner", &owner_off, NULL) < 0 ||
+			    lock_off > MAX_MUTEX_OFFSET || owner_off > MAX_MUTEX_OFFSET)
 				continue;
-			if (!find_member(&data, "__lock", &lock_off, NULL) ||
-			    !find_member(&data, "__owner", &owner_off, NULL))
-				continue;
-			l->lock_off = data_off + lock_off;
-			l->owner_off = data_off + owner_off;
+			l->lock_off = lock_off;
+			l->owner_off = owner_off;
 			l->known = true;
 			return 0;
-		} while (++n < MAX_MEMBERS && dwarf_siblingof(&child, &child) == 0);
+		} while (++n < CT_DWTYPE_MAX_MEMBERS && dwarf_siblingof(&child, &child) == 0);
 	}
 	return -CT_ENODEBUG;
 }

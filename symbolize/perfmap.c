@@ -178,21 +178,8 @@ static pid_t ns_pid(pid_t pid)
 	_cleanup_free_ char *status = NULL;
 	if (ct_proc_read(pid, 0, "status", 1 << 16, &status) < 0)
 		return pid;
-	const char *l = strstr(status, "\nNSpid:");
-	if (!l)
-		return pid;
-	l += 8;
-	const char *eol = strchr(l, '\n');
-	long last = pid;
-	while (*l && (!eol || l < eol)) {
-		char *end;
-		long v = strtol(l, &end, 10);
-		if (end == l)
-			break;
-		last = v;
-		l = end;
-	}
-	return last > 0 && last < (1L << 30) ? (pid_t)last : pid;
+	pid_t ns = pid;
+	return ct_parse_proc_nspid(status, &ns) == 0 ? ns : pid;
 }
 
 void ct_perfmap_path(pid_t pid, char *buf, size_t size)

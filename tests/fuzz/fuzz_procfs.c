@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer target: the /proc text parsers of lib/procfs.c (a target controls its comm, its
  * mapped paths and, through them, these files). The first byte picks the parser; the rest is the
- * file's text. Run with `make fuzz`; seeds are real files in tests/fuzz/corpus/fuzz_procfs. */
+ * file's text. Run with `make fuzz`; seeds are real files in tests/fuzz/corpus/fuzz_procfs.
+ * fuzz_procmem fuzzes the status and smaps parsers of --memory too, with the grouping after them. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = 0;
-	switch (data[0] % 6) {
+	switch (data[0] % 9) {
 	case 0: {
 		struct ct_proc_stat st;
 		ct_parse_proc_stat(text, &st);
@@ -52,6 +53,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5: {
 		uint64_t pcount;
 		ct_parse_proc_schedstat(text, &pcount);
+		break;
+	}
+	case 6: {
+		struct ct_mem_status st;
+		if (ct_parse_proc_mem_status(text, &st) == 0 && memchr(st.name, 0, sizeof(st.name)) == NULL)
+			abort(); /* the name is always terminated */
+		break;
+	}
+	case 7: {
+		struct ct_smaps_entry *e = NULL;
+		size_t n = 0;
+		if (ct_parse_proc_smaps(text, 64, &e, &n) == 0)
+			ct_proc_smaps_free(e, n);
+		break;
+	}
+	case 8: {
+		pid_t p;
+		if (ct_parse_proc_nspid(text, &p) == 0 && (p <= 0 || p >= (1 << 30)))
+			abort();
 		break;
 	}
 	}

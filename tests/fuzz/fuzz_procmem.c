@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* libFuzzer target: the /proc parsers of --memory (memory/procmem.c): status, smaps and
+/* libFuzzer target: the /proc parsers of --memory (in lib/procfs.c): status, smaps and
  * smaps_rollup (a target names its mappings' files, and through memfd_create and prctl
  * PR_SET_VMA its anonymous ones), then the grouping of the mappings with thread stack pointers
  * and arena ranges taken from the input. The first byte picks the parser; the rest is the text.
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/procfs.h"
 #include "memory/procmem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,14 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size - 1] = 0;
 	if (data[0] % 2 == 0) {
 		struct ct_mem_status st; /* written only on success: the check is only then */
-		if (ct_mem_parse_status(text, &st) == 0 && memchr(st.name, 0, sizeof(st.name)) == NULL)
+		if (ct_parse_proc_mem_status(text, &st) == 0 && memchr(st.name, 0, sizeof(st.name)) == NULL)
 			abort(); /* the name is always terminated */
 		free(text);
 		return 0;
 	}
 	struct ct_smaps_entry *e = NULL;
 	size_t n = 0;
-	if (ct_mem_parse_smaps(text, 4096, &e, &n) == 0) {
+	if (ct_parse_proc_smaps(text, 4096, &e, &n) == 0) {
 		/* hints from the input's bytes: stack pointers and arena ranges at mapping addresses */
 		struct ct_mem_thread_sp sps[4];
 		uint64_t ranges[2][2];
@@ -61,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* every mapping in exactly one group */
 			ct_mem_groups_free(g, ng);
 		}
-		ct_mem_smaps_free(e, n);
+		ct_proc_smaps_free(e, n);
 	}
 	free(text);
 	return 0;

@@ -1,4 +1,5 @@
-/* Unit tests for memory/procmem.c: the status and smaps parsers (untrusted text) and the grouping. */
+/* Unit tests for memory/procmem.c: the grouping of mappings, on smaps text parsed by lib/procfs.c
+ * (whose parsers test_procfs checks on their own). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,65 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "lib/procfs.h"
 #include "memory/procmem.h"
-
-static const char status_text[] =
-	"Name:\tredis-server\n"
-	"Umask:\t0022\n"
-	"State:\tS (sleeping)\n"
-	"VmPeak:\t  123456 kB\n"
-	"VmSize:\t  120000 kB\n"
-	"VmHWM:\t    9000 kB\n"
-	"VmRSS:\t    8000 kB\n"
-	"RssAnon:\t    5000 kB\n"
-	"RssFile:\t    2900 kB\n"
-	"RssShmem:\t     100 kB\n"
-	"VmSwap:\t      12 kB\n"
-	"Threads:\t5\n"
-	"Cpus_allowed_list:\t0-1\n";
-
-static void test_status(void **state)
-{
-	(void)state;
-	struct ct_mem_status st;
-	assert_int_equal(ct_mem_parse_status(status_text, &st), 0);
-	assert_string_equal(st.name, "redis-server");
-	assert_int_equal(st.threads, 5);
-	assert_int_equal(st.vm_rss, 8000 * 1024ull);
-	assert_int_equal(st.rss_anon, 5000 * 1024ull);
-	assert_int_equal(st.rss_file, 2900 * 1024ull);
-	assert_int_equal(st.rss_shmem, 100 * 1024ull);
-	assert_int_equal(st.vm_swap, 12 * 1024ull);
-	assert_int_equal(st.vm_peak, 123456 * 1024ull);
-	assert_true(st.has_rss_split);
-}
-
-static void test_status_malformed(void **state)
-{
-	(void)state;
-	struct ct_mem_status st;
-	static const char *const bad[] = {
-		"",                                         /* no Name */
-		"VmRSS:\t8000 kB\n",                        /* no Name */
-		"Name:\tx\nVmRSS:\t8000\n",                 /* no unit */
-		"Name:\tx\nVmRSS:\t8000 MB\n",              /* wrong unit */
-		"Name:\tx\nVmRSS:\t-5 kB\n",                /* negative */
-		"Name:\tx\nVmRSS:\t99999999999999999999999 kB\n", /* overflows bytes */
-		"Name:\tx\nVmRSS:\t kB\n",                  /* no number */
-		"Name:\tx\nno colon here\n",                /* not a field */
-		"Name:\tx\nThreads:\tmany\n",
-		"Name:\tx\nThreads:\t12x\n",
-		":\tvalue\n",                               /* empty key */
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(ct_mem_parse_status(bad[i], &st), -EINVAL);
-	/* a name cut to the field's size, with odd bytes, is fine */
-	char longname[300] = "Name:\t";
-	memset(longname + 6, 'n', 200);
-	memcpy(longname + 206, "\n", 2);
-	assert_int_equal(ct_mem_parse_status(longname, &st), 0);
-	assert_int_equal(strlen(st.name), sizeof(st.name) - 1);
-}
 
 static const char smaps_text[] =
 	"55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]\n"
@@ -112,7 +56,7 @@ static void test_smaps_and_groups(void **state)
 	(void)state;
 	struct ct_smaps_entry *e;
 	size_t n;
-	assert_int_equal(ct_mem_parse_smaps(smaps_text, 100, &e, &n), 0);
+	assert_int_equal(ct_parse_proc_smaps(smaps_text, 100, &e, &n), 0);
 	assert_int_equal(n, 9);
 	assert_int_equal(e[0].rss, 100 * 1024);
 	assert_int_equal(e[0].swap, 8 * 1024);
@@ -170,47 +114,7 @@ static void test_smaps_and_groups(void **state)
 			arena = true;
 	assert_true(arena);
 	ct_mem_groups_free(g, ng);
-	ct_mem_smaps_free(e, n);
-}
-
-static void test_smaps_malformed(void **state)
-{
-	(void)state;
-	struct ct_smaps_entry *e = NULL;
-	size_t n = 0;
-	static const char *const bad[] = {
-		"Rss: 4 kB\n",                                                 /* field before a mapping */
-		"1000-2000 rw-p 00000000 00:00 0\nRss: 4\n",                   /* no unit */
-		"1000-2000 rw-p 00000000 00:00 0\nRss: 4 kB extra\n",          /* trailing text */
-		"1000-2000 rw-p 00000000 00:00 0\nRss: x kB\n",
-		"1000-2000 rw-p 00000000 00:00 0\nRss: 18446744073709551615 kB\n", /* overflow */
-		"1000-2000 rw-p 00000000 00:00 0\ngarbage line\n",
-		"2000-1000 rw-p 00000000 00:00 0\n",                           /* end before start */
-		"1000-2000 rwzp 00000000 00:00 0\n",                           /* bad perms */
-		"1000-2000 rw-p 00000000 00:00\n",                             /* truncated header */
-		("1000-2000 rw-p 00000000 00:00 0\nShared_Clean: 18014398509481983 kB\n"
-		 "Shared_Dirty: 18014398509481983 kB\n"),                       /* sum overflows */
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int r = ct_mem_parse_smaps(bad[i], 100, &e, &n);
-		if (r != -EINVAL)
-			fail_msg("case %zu: got %d, want -EINVAL", i, r);
-	}
-	/* more mappings than the cap */
-	assert_int_equal(ct_mem_parse_smaps("1000-2000 rw-p 0 00:00 0\n3000-4000 rw-p 0 00:00 0\n", 1, &e, &n), -E2BIG);
-	/* a path that looks like a field is still a path */
-	assert_int_equal(ct_mem_parse_smaps("1000-2000 rw-p 0 00:00 5 /tmp/Rss: 99 kB\nRss: 4 kB\n", 10, &e, &n), 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(e[0].map.path, "/tmp/Rss: 99 kB");
-	assert_int_equal(e[0].rss, 4096);
-	ct_mem_smaps_free(e, n);
-	/* empty input: no mappings, not an error; a missing final newline is fine */
-	assert_int_equal(ct_mem_parse_smaps("", 10, &e, &n), 0);
-	assert_int_equal(n, 0);
-	ct_mem_smaps_free(e, n);
-	assert_int_equal(ct_mem_parse_smaps("1000-2000 rw-p 0 00:00 0\nRss: 8 kB", 10, &e, &n), 0);
-	assert_int_equal(e[0].rss, 8192);
-	ct_mem_smaps_free(e, n);
+	ct_proc_smaps_free(e, n);
 }
 
 /* Every prefix and single-byte corruption of valid text either parses or fails cleanly. */
@@ -227,14 +131,14 @@ static void test_smaps_mutations(void **state)
 			buf[i] = subst[s];
 			struct ct_smaps_entry *e = NULL;
 			size_t n = 0;
-			int r = ct_mem_parse_smaps(buf, 100, &e, &n);
+			int r = ct_parse_proc_smaps(buf, 100, &e, &n);
 			assert_true(r == 0 || r == -EINVAL);
 			if (r == 0) {
 				struct ct_mem_group *g;
 				size_t ng;
 				assert_int_equal(ct_mem_group_maps(e, n, NULL, &g, &ng), 0);
 				ct_mem_groups_free(g, ng);
-				ct_mem_smaps_free(e, n);
+				ct_proc_smaps_free(e, n);
 			}
 		}
 	}
@@ -244,10 +148,7 @@ static void test_smaps_mutations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status),
-		cmocka_unit_test(test_status_malformed),
 		cmocka_unit_test(test_smaps_and_groups),
-		cmocka_unit_test(test_smaps_malformed),
 		cmocka_unit_test(test_smaps_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
