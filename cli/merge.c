@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyze/merge.h"
+#include "formats/detect.h"
 #include "cli/cli.h"
 #include "formats/folded.h"
 #include "formats/pprof.h"

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analyze/merge.h"
+#include "formats/detect.h"
 #include "formats/folded.h"
 #include "formats/pprof.h"
 #include "formats/speedscope.h"

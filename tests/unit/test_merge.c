@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ctrace merge's readers (analyze/merge.c): folded, pprof and speedscope back into the profile
+/* ctrace merge's readers (formats/): folded, pprof and speedscope back into the profile
  * model, labels kept apart and merged, and malformed files refused with a reason. */
 #include <errno.h>
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyze/merge.h"
+#include "formats/detect.h"
 #include "formats/folded.h"
 #include "formats/pprof.h"
 #include "formats/speedscope.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "analyze/merge.h"
+#include "formats/detect.h"
 
 #include "formats/folded.h"
 #include "formats/gzip.h"

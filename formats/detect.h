@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Profiles read back from files, for `ctrace merge`: the file's format told by its content, then
+/* Profiles read back from files (for `ctrace merge`): the file's format told by its content, then
  * read by that format's reader in formats/ into the profile model (analyze/profile.h), ready for
  * ct_profile_merge. */
-#ifndef CT_MERGE_H
-#define CT_MERGE_H
+#ifndef CT_FORMATS_DETECT_H
+#define CT_FORMATS_DETECT_H
 
 #include <stddef.h>
 
