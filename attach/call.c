@@ -234,12 +234,10 @@ static bool in_rseq_cs(pid_t tid, uint64_t pc)
 static uint64_t run_ns(pid_t pid, pid_t tid)
 {
 	_cleanup_free_ char *text = NULL;
-	if (ct_proc_read(pid, tid, "schedstat", 256, &text) < 0)
+	struct ct_proc_schedstat ss;
+	if (ct_proc_read(pid, tid, "schedstat", 256, &text) < 0 || ct_parse_proc_schedstat(text, &ss) < 0)
 		return 0;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	return errno || end == text ? 0 : v;
+	return ss.run_ns;
 }
 
 /* Releases a thread still in its first stop, nothing changed. */

@@ -255,13 +255,22 @@ int ct_parse_proc_maps(const char *text, size_t max_maps, struct ct_proc_map **r
 	return 0;
 }
 
-int ct_parse_proc_schedstat(const char *text, uint64_t *ret_pcount)
+/* Only blanks are left on the line at p. */
+static bool at_eol(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '\n' || *p == '\0';
+}
+
+int ct_parse_proc_schedstat(const char *text, struct ct_proc_schedstat *ret)
 {
 	const char *p = text;
-	uint64_t run, wait, pcount;
-	if (take_u64(&p, 10, &run) < 0 || take_u64(&p, 10, &wait) < 0 || take_u64(&p, 10, &pcount) < 0)
+	struct ct_proc_schedstat ss;
+	if (take_u64(&p, 10, &ss.run_ns) < 0 || take_u64(&p, 10, &ss.wait_ns) < 0 ||
+	    take_u64(&p, 10, &ss.pcount) < 0 || !at_eol(p))
 		return -EINVAL;
-	*ret_pcount = pcount;
+	*ret = ss;
 	return 0;
 }
 

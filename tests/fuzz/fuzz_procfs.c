@@ -51,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 5: {
-		uint64_t pcount;
-		ct_parse_proc_schedstat(text, &pcount);
+		struct ct_proc_schedstat ss;
+		ct_parse_proc_schedstat(text, &ss);
 		break;
 	}
 	case 6: {

@@ -121,10 +121,25 @@ static void test_maps(void **state)
 static void test_schedstat(void **state)
 {
 	(void)state;
-	uint64_t pc;
-	assert_int_equal(ct_parse_proc_schedstat("123 456 789\n", &pc), 0);
-	assert_int_equal(pc, 789);
-	assert_int_equal(ct_parse_proc_schedstat("123 456\n", &pc), -EINVAL);
+	struct ct_proc_schedstat ss;
+	assert_int_equal(ct_parse_proc_schedstat("123 456 789\n", &ss), 0);
+	assert_int_equal(ss.run_ns, 123);
+	assert_int_equal(ss.wait_ns, 456);
+	assert_int_equal(ss.pcount, 789);
+	assert_int_equal(ct_parse_proc_schedstat("18446744073709551615 0 0", &ss), 0); /* no newline */
+	assert_true(ss.run_ns == UINT64_MAX);
+	assert_int_equal(ct_parse_proc_schedstat("0 0 0 \n", &ss), 0);
+	assert_int_equal(ss.pcount, 0);
+	/* truncated, empty, malformed, overflow */
+	assert_int_equal(ct_parse_proc_schedstat("123 456\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("123", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("-1 2 3\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("1 2 3x\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("1 2 3 4\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("1\n2 3\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("18446744073709551616 0 0\n", &ss), -EINVAL);
 }
 
 static const char status_text[] =
