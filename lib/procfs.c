@@ -295,6 +295,46 @@ int ct_parse_proc_nspid(const char *text, pid_t *ret)
 	return 0;
 }
 
+/* The rest of the line that starts with key ("SigPnd:"), or NULL. */
+static const char *line_value(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *line = text; line && *line;) {
+		if (strncmp(line, key, kl) == 0)
+			return line + kl;
+		const char *nl = strchr(line, '\n');
+		line = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* A mask of status: hex digits, alone on the rest of their line. */
+static int status_mask(const char *text, const char *key, uint64_t *ret)
+{
+	const char *p = line_value(text, key);
+	if (!p || take_u64(&p, 16, ret) < 0 || !at_eol(p))
+		return -EINVAL;
+	return 0;
+}
+
+int ct_parse_proc_sigmasks(const char *text, struct ct_proc_sigmasks *ret)
+{
+	struct ct_proc_sigmasks m;
+	const char *st = line_value(text, "State:");
+	if (!st)
+		return -EINVAL;
+	while (*st == ' ' || *st == '\t')
+		st++;
+	if (*st < 'A' || *st > 'Z')
+		return -EINVAL;
+	m.state = *st;
+	if (status_mask(text, "SigPnd:", &m.pending) < 0 || status_mask(text, "ShdPnd:", &m.shared_pending) < 0 ||
+	    status_mask(text, "SigBlk:", &m.blocked) < 0 || status_mask(text, "SigIgn:", &m.ignored) < 0)
+		return -EINVAL;
+	*ret = m;
+	return 0;
+}
+
 /* "   1234 kB" (the rest of the line after "Key:") → bytes. */
 static int parse_kb(const char *p, const char *eol, uint64_t *ret)
 {

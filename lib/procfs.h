@@ -66,6 +66,14 @@ int ct_parse_proc_schedstat(const char *text, struct ct_proc_schedstat *ret);
  * /proc/PID/status. -ENOENT without that line (before Linux 4.1), -EINVAL when it is malformed. */
 int ct_parse_proc_nspid(const char *text, pid_t *ret);
 
+/* The state and signal masks of /proc/PID/task/TID/status (State, SigPnd, ShdPnd, SigBlk, SigIgn),
+ * bit n-1 for signal n. -EINVAL when one is missing or malformed. */
+struct ct_proc_sigmasks {
+	uint64_t pending, shared_pending, blocked, ignored;
+	char state;
+};
+int ct_parse_proc_sigmasks(const char *text, struct ct_proc_sigmasks *ret);
+
 /* The memory lines of /proc/PID/status. Sizes in bytes. */
 struct ct_mem_status {
 	char name[64];

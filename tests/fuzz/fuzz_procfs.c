@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = 0;
-	switch (data[0] % 9) {
+	switch (data[0] % 10) {
 	case 0: {
 		struct ct_proc_stat st;
 		ct_parse_proc_stat(text, &st);
@@ -71,6 +71,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 8: {
 		pid_t p;
 		if (ct_parse_proc_nspid(text, &p) == 0 && (p <= 0 || p >= (1 << 30)))
+			abort();
+		break;
+	}
+	case 9: {
+		struct ct_proc_sigmasks m;
+		if (ct_parse_proc_sigmasks(text, &m) == 0 && (m.state < 'A' || m.state > 'Z'))
 			abort();
 		break;
 	}

@@ -142,6 +142,48 @@ static void test_schedstat(void **state)
 	assert_int_equal(ct_parse_proc_schedstat("18446744073709551616 0 0\n", &ss), -EINVAL);
 }
 
+static void test_sigmasks(void **state)
+{
+	(void)state;
+	struct ct_proc_sigmasks m;
+	const char *ok = "Name:\tx\nState:\tS (sleeping)\nSigQ:\t0/1\nSigPnd:\t0000000000000000\n"
+			 "ShdPnd:\t0000000000000100\nSigBlk:\t0000000000010000\nSigIgn:\t0000000000001000\n"
+			 "SigCgt:\t0\n";
+	assert_int_equal(ct_parse_proc_sigmasks(ok, &m), 0);
+	assert_int_equal(m.state, 'S');
+	assert_int_equal(m.pending, 0);
+	assert_int_equal(m.shared_pending, 0x100);
+	assert_int_equal(m.blocked, 0x10000);
+	assert_int_equal(m.ignored, 0x1000);
+	/* State on the first line, the last mask without a newline, all bits of a mask */
+	const char *edge = "State:\tT (stopped)\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\tffffffffffffffff\n"
+			   "SigIgn:\t1";
+	assert_int_equal(ct_parse_proc_sigmasks(edge, &m), 0);
+	assert_int_equal(m.state, 'T');
+	assert_true(m.blocked == UINT64_MAX);
+	assert_int_equal(m.ignored, 1);
+
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\tzz\n", &m), -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("SigPnd:\t0\n", &m), -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("", &m), -EINVAL);
+	/* a missing or truncated mask, a key only inside another line, an overflow, trailing junk */
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\n", &m), -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\nX SigIgn:\t0\n", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t10000000000000000\nShdPnd:\t0\n"
+						"SigBlk:\t0\nSigIgn:\t0\n", &m), -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t0 1\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t-1\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
+			 -EINVAL);
+	/* a state that is not a capital letter, or none */
+	assert_int_equal(ct_parse_proc_sigmasks("State:\t\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:", &m), -EINVAL);
+}
+
 static const char status_text[] =
 	"Name:\tredis-server\n"
 	"Umask:\t0022\n"
@@ -280,6 +322,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stat_ok),   cmocka_unit_test(test_stat_bad), cmocka_unit_test(test_status),
 		cmocka_unit_test(test_syscall),   cmocka_unit_test(test_maps),     cmocka_unit_test(test_schedstat),
+		cmocka_unit_test(test_sigmasks),
 		cmocka_unit_test(test_mem_status), cmocka_unit_test(test_mem_status_malformed),
 		cmocka_unit_test(test_smaps_malformed), cmocka_unit_test(test_nspid),
 		cmocka_unit_test(test_live_self),
