@@ -295,6 +295,32 @@ int ct_parse_proc_nspid(const char *text, pid_t *ret)
 	return 0;
 }
 
+int ct_parse_proc_children(const char *text, size_t max, pid_t **ret, size_t *ret_n)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0, cap = 0;
+	/* "PID PID … " with a space after each; each turn takes at least one byte */
+	for (const char *p = text;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		uint64_t v;
+		if (!isdigit((unsigned char)*p) || take_u64(&p, 10, &v) < 0 || v == 0 || v >= (1u << 30) ||
+		    (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\0'))
+			return -EINVAL;
+		if (n >= max)
+			return -E2BIG;
+		if (ct_grow(&pids, &cap, n + 1, sizeof(*pids)) < 0)
+			return -ENOMEM;
+		pids[n++] = (pid_t)v;
+	}
+	*ret = pids;
+	*ret_n = n;
+	pids = NULL;
+	return 0;
+}
+
 /* The rest of the line that starts with key ("SigPnd:"), or NULL. */
 static const char *line_value(const char *text, const char *key)
 {

@@ -66,6 +66,9 @@ int ct_parse_proc_schedstat(const char *text, struct ct_proc_schedstat *ret);
  * /proc/PID/status. -ENOENT without that line (before Linux 4.1), -EINVAL when it is malformed. */
 int ct_parse_proc_nspid(const char *text, pid_t *ret);
 
+/* The PIDs of /proc/PID/task/TID/children (the children that thread started), in file order; at
+ * most max (-E2BIG). An empty file (no children) gives *ret_n 0 and *ret NULL. */
+int ct_parse_proc_children(const char *text, size_t max, pid_t **ret, size_t *ret_n);
 /* The state and signal masks of /proc/PID/task/TID/status (State, SigPnd, ShdPnd, SigBlk, SigIgn),
  * bit n-1 for signal n. -EINVAL when one is missing or malformed. */
 struct ct_proc_sigmasks {

@@ -184,6 +184,41 @@ static void test_sigmasks(void **state)
 	assert_int_equal(ct_parse_proc_sigmasks("State:", &m), -EINVAL);
 }
 
+static void test_children(void **state)
+{
+	(void)state;
+	pid_t *p = NULL;
+	size_t n = 0;
+	assert_int_equal(ct_parse_proc_children("12 345 1073741823 ", 10, &p, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(p[0], 12);
+	assert_int_equal(p[1], 345);
+	assert_int_equal(p[2], 1073741823);
+	free(p);
+	assert_int_equal(ct_parse_proc_children("7", 1, &p, &n), 0); /* truncated after the number */
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0], 7);
+	free(p);
+	/* no children: an empty file */
+	p = (pid_t *)&n;
+	assert_int_equal(ct_parse_proc_children("", 10, &p, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(p);
+	assert_int_equal(ct_parse_proc_children(" \n", 10, &p, &n), 0);
+	assert_int_equal(n, 0);
+	/* malformed, out of range, overflowing, too many; nothing is written */
+	n = 99;
+	assert_int_equal(ct_parse_proc_children("12 x ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("12x ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("-12 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("+12 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("0 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("1073741824 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("18446744073709551616 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("1 2 3 ", 2, &p, &n), -E2BIG);
+	assert_int_equal(n, 99);
+}
+
 static const char status_text[] =
 	"Name:\tredis-server\n"
 	"Umask:\t0022\n"
@@ -322,7 +357,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stat_ok),   cmocka_unit_test(test_stat_bad), cmocka_unit_test(test_status),
 		cmocka_unit_test(test_syscall),   cmocka_unit_test(test_maps),     cmocka_unit_test(test_schedstat),
-		cmocka_unit_test(test_sigmasks),
+		cmocka_unit_test(test_sigmasks), cmocka_unit_test(test_children),
 		cmocka_unit_test(test_mem_status), cmocka_unit_test(test_mem_status_malformed),
 		cmocka_unit_test(test_smaps_malformed), cmocka_unit_test(test_nspid),
 		cmocka_unit_test(test_live_self),
