@@ -351,7 +351,8 @@ int ct_parse_proc_sigmasks(const char *text, struct ct_proc_sigmasks *ret)
 		return -EINVAL;
 	while (*st == ' ' || *st == '\t')
 		st++;
-	if (*st < 'A' || *st > 'Z')
+	/* a letter: capitals but for 't', tracing stop */
+	if ((*st < 'A' || *st > 'Z') && (*st < 'a' || *st > 'z'))
 		return -EINVAL;
 	m.state = *st;
 	if (status_mask(text, "SigPnd:", &m.pending) < 0 || status_mask(text, "ShdPnd:", &m.shared_pending) < 0 ||

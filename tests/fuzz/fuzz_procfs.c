@@ -76,8 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 9: {
 		struct ct_proc_sigmasks m;
-		if (ct_parse_proc_sigmasks(text, &m) == 0 && (m.state < 'A' || m.state > 'Z'))
-			abort();
+		if (ct_parse_proc_sigmasks(text, &m) == 0 &&
+		    !((m.state >= 'A' && m.state <= 'Z') || (m.state >= 'a' && m.state <= 'z')))
+			abort(); /* the state is a letter */
 		break;
 	}
 	case 10: {

@@ -162,6 +162,9 @@ static void test_sigmasks(void **state)
 	assert_int_equal(m.state, 'T');
 	assert_true(m.blocked == UINT64_MAX);
 	assert_int_equal(m.ignored, 1);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tt (tracing stop)\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\n"
+						"SigIgn:\t0\n", &m), 0);
+	assert_int_equal(m.state, 't');
 
 	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\tzz\n", &m), -EINVAL);
 	assert_int_equal(ct_parse_proc_sigmasks("SigPnd:\t0\n", &m), -EINVAL);
@@ -178,8 +181,10 @@ static void test_sigmasks(void **state)
 			 -EINVAL);
 	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t-1\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
 			 -EINVAL);
-	/* a state that is not a capital letter, or none */
+	/* a state that is not a letter, or none */
 	assert_int_equal(ct_parse_proc_sigmasks("State:\t\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\t1\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
 			 -EINVAL);
 	assert_int_equal(ct_parse_proc_sigmasks("State:", &m), -EINVAL);
 }
