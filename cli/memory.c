@@ -214,6 +214,8 @@ int cmd_memory(struct ct_env *env)
 		return CT_EXIT_USAGE;
 	}
 	int code = ct_cli_check_target(pid);
+	if (!code)
+		code = ct_cli_check_output(env);
 	if (code)
 		return code;
 	if (env->watch_s > 0)
