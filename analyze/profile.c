@@ -409,10 +409,9 @@ int ct_profile_merge(struct ct_profile *dst, const struct ct_profile *src, unsig
 	return r;
 }
 
-static const struct ct_profile *sort_profile; /* qsort has no context argument in C11 */
-
-static int stack_cmp(const void *a, const void *b)
+static int stack_cmp(const void *a, const void *b, void *arg)
 {
+	const struct ct_profile *sort_profile = arg;
 	const struct ct_pstack *x = a, *y = b;
 	for (uint32_t i = 0; i < x->n && i < y->n; i++) {
 		if (x->frames[i] == y->frames[i])
@@ -431,9 +430,7 @@ void ct_profile_sort(struct ct_profile *p)
 {
 	if (p->nstacks < 2)
 		return;
-	sort_profile = p;
-	qsort(p->stacks, p->nstacks, sizeof(*p->stacks), stack_cmp);
-	sort_profile = NULL;
+	qsort_r(p->stacks, p->nstacks, sizeof(*p->stacks), stack_cmp, p);
 	/* rebuild the index over the new order */
 	memset(p->stack_index->slots, 0, p->stack_index->cap * sizeof(*p->stack_index->slots));
 	p->stack_index->n = 0;

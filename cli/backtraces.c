@@ -59,12 +59,12 @@ int cmd_backtraces(struct ct_env *env)
 		return code;
 	struct ct_snapshot *s = NULL;
 	int r = ct_snapshot_session_take(ss, &s);
-	for (const char *w; (w = ct_snapshot_session_next_warning(ss));)
-		ct_warn("%s", w);
 	if (r < 0) {
 		ct_snapshot_session_close(ss);
 		return ct_cli_capture_error(pid, r);
 	}
+	for (const char *w; (w = ct_snapshot_session_next_warning(ss));)
+		ct_warn("%s", w);
 	s->wall_ns = ct_now_ns() - t0;
 	ct_verbose(env, "captured %zu threads in %.3f ms (longest stop %.3f ms); whole run %.3f ms",
 		   s->nthreads, (double)s->capture_ns / 1e6, (double)s->max_stop_ns / 1e6,

@@ -123,11 +123,10 @@ static int open_error(const struct ct_env *env, int r, enum ct_profile_open_erro
 			 ct_strerror(r));
 		break;
 	case CT_PROFILE_OPEN_MAPS:
-	default:
-		if (r == -ENOMEM)
-			ct_error("out of memory");
-		else
-			ct_error("cannot read the memory map of process %d: %s", (int)pid, ct_strerror(r));
+		ct_error("cannot read the memory map of process %d: %s", (int)pid, ct_strerror(r));
+		break;
+	default: /* the session itself could not be set up */
+		ct_error("out of memory");
 		break;
 	}
 	return CT_EXIT_TARGET;
@@ -180,7 +179,8 @@ int cmd_profile(struct ct_env *env)
 		.passive = !env->always_stop,
 		.prof = { env->unwinder, env->max_frames,
 			  { env->debug_dirs, env->no_inlines, env->no_demangle, env->debuginfod, 0 } },
-		.duration_s = env->duration_s, .stop = &stop_signal, .tick = progress_tick, .tick_arg = &pg,
+		.duration_s = env->duration_s, .stop = &stop_signal, .verbose = env->verbose > 0,
+		.tick = progress_tick, .tick_arg = &pg,
 	};
 	struct ct_profile_session *ps = NULL;
 	enum ct_profile_open_error what = 0;
@@ -190,6 +190,11 @@ int cmd_profile(struct ct_env *env)
 		say_messages(&pg, ps);
 	if (r < 0) {
 		code = open_error(env, r, what, failed);
+		if (ps) {
+			/* what the processes opened so far had to say, after the error (as ever) */
+			ct_profile_session_finish(ps);
+			say_messages(&pg, ps);
+		}
 		ct_profile_session_close(ps);
 		return code;
 	}

@@ -39,16 +39,20 @@ int cmd_threads(struct ct_env *env)
 	if (code)
 		return code;
 	int r = ct_snapshot_session_run(ss);
-	for (const char *w; (w = ct_snapshot_session_next_warning(ss));)
-		ct_warn("%s", w);
 	size_t n;
 	struct ct_snapshot *const *snaps = ct_snapshot_session_snapshots(ss, &n);
-	if (ct_snapshot_session_exited(ss))
-		ct_warn("process %d exited after %zu snapshot%s; analyzing those", (int)pid, n, n == 1 ? "" : "s");
 	struct ct_analysis *a = NULL;
-	if (r < 0) {
+	if (r < 0 && ct_snapshot_session_locks_failed(ss)) {
+		ct_error("out of memory while reading lock owners");
+		code = CT_EXIT_TARGET;
+	} else if (r < 0) {
 		code = ct_cli_capture_error(pid, r);
 	} else {
+		if (ct_snapshot_session_exited(ss))
+			ct_warn("process %d exited after %zu snapshot%s; analyzing those", (int)pid, n,
+				n == 1 ? "" : "s");
+		for (const char *w; (w = ct_snapshot_session_next_warning(ss));)
+			ct_warn("%s", w);
 		struct ct_analyze_opts ao = { .idle_patterns = env->idle_patterns,
 					      .nidle_patterns = env->nidle_patterns };
 		r = ct_analyze(snaps, n, &ao, &a);

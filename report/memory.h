@@ -8,21 +8,9 @@
 #include <stdint.h>
 
 #include "lib/util.h"
-#include "memory/alloc.h"
-#include "memory/glibc.h"
-#include "memory/inject.h"
-#include "memory/procmem.h"
+#include "memory/levels.h"
 #include "memory/watch.h"
 
-struct ct_mem_report {
-	const struct ct_mem_l1 *l1;
-	const struct ct_alloc_info *alloc;
-	const struct ct_glibc_stats *glibc; /* NULL when the arenas were not read */
-	const char *malloc_note;            /* why they were not, or NULL */
-	size_t top;                         /* mapping groups listed (the rest summed up) */
-	uint64_t wall_ns;
-	const struct ct_inject_stats *inject; /* --inject: jemalloc/tcmalloc statistics, or NULL */
-};
 
 void ct_report_memory_text(const struct ct_mem_report *r, struct ct_buf *out);
 void ct_report_memory_json(const struct ct_mem_report *r, struct ct_buf *out);

@@ -19,6 +19,7 @@ struct ct_allocsites {
 	struct ct_allocsites_opts o;
 	char *comm;
 	struct ct_profile *prof;
+	uint64_t t_open;    /* the profile's duration counts from the open (symbols, probes) */
 	struct ct_alloc_probes probes;
 	struct ct_perf *perf;
 	struct ct_profiler *pr;
@@ -64,6 +65,7 @@ int ct_allocsites_open(pid_t pid, const struct ct_allocsites_opts *o, struct ct_
 		return -ENOMEM;
 	s->pid = pid;
 	s->o = *o;
+	s->t_open = ct_now_ns();
 	struct ct_target tg;
 	if (ct_target_open(pid, &tg) == 0) {
 		s->comm = tg.comm;
@@ -193,8 +195,10 @@ static int read_samples(struct ct_allocsites *s, int timeout_ms)
 	if (r >= 0)
 		r = ct_sample_queue_drain(&s->queue, consume, refill, s);
 	if (r < 0) {
-		/* what could not be unwound is let go */
+		/* what could not be unwound is let go; the count of dropped samples stays */
+		uint64_t dropped = s->queue.dropped;
 		ct_sample_queue_free(&s->queue);
+		s->queue.dropped = dropped;
 		return r;
 	}
 	return 0;
@@ -217,7 +221,7 @@ int ct_allocsites_run(struct ct_allocsites *s)
 	}
 	if (r == 0)
 		r = read_samples(s, 0); /* the last samples */
-	s->prof->duration_ns = ct_now_ns() - t0;
+	s->prof->duration_ns = ct_now_ns() - s->t_open;
 	ct_profile_sort(s->prof);
 	return r;
 }

@@ -17,7 +17,7 @@
 #include "memory/alloc.h"
 #include "memory/inject.h"
 #include "memory/watch.h"
-#include "report/memory.h"
+#include "memory/levels.h"
 
 struct ct_memory_opts {
 	const char *debug_dirs; /* extra debug directories (libc's, for its malloc layout) */

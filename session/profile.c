@@ -2,6 +2,7 @@
 #include "session/profile.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 #define MAX_SOURCES 4096          /* processes followed at once (several -p, --children) */
 #define CHILDREN_MAX_BYTES (1 << 20) /* of a children file: "PID " each, so at most half as many */
 #define SCAN_NS 100000000ull      /* new threads and child processes are followed within 0.1 s */
-#define MAX_MESSAGES 256          /* queued for the caller; more are counted, not kept */
+#define MAX_MESSAGES 4096         /* waiting for the caller; more are counted, and said in one line */
 
 struct tname {
 	pid_t tid;
@@ -64,6 +65,7 @@ struct ct_profile_session {
 	struct message *msgs;
 	size_t head_msgs, nmsgs, cap_msgs;
 	char *said;               /* the message last handed out */
+	uint64_t msgs_dropped;    /* messages beyond MAX_MESSAGES, not yet said */
 };
 
 static void say(struct ct_profile_session *ps, enum ct_msg_level level, const char *fmt, ...)
@@ -71,8 +73,12 @@ static void say(struct ct_profile_session *ps, enum ct_msg_level level, const ch
 
 static void say(struct ct_profile_session *ps, enum ct_msg_level level, const char *fmt, ...)
 {
-	if (ps->nmsgs - ps->head_msgs >= MAX_MESSAGES)
+	if (level == CT_MSG_VERBOSE && !ps->o.verbose)
 		return;
+	if (ps->nmsgs - ps->head_msgs >= MAX_MESSAGES) {
+		ps->msgs_dropped++;
+		return;
+	}
 	if (ps->head_msgs && ps->head_msgs == ps->nmsgs)
 		ps->head_msgs = ps->nmsgs = 0;
 	if (ct_grow(&ps->msgs, &ps->cap_msgs, ps->nmsgs + 1, sizeof(*ps->msgs)) < 0)
@@ -91,8 +97,17 @@ const char *ct_profile_session_next_message(struct ct_profile_session *ps, enum 
 {
 	free(ps->said);
 	ps->said = NULL;
-	if (ps->head_msgs == ps->nmsgs)
-		return NULL;
+	if (ps->head_msgs == ps->nmsgs) {
+		if (!ps->msgs_dropped)
+			return NULL;
+		/* the caller drains at every tick: this takes thousands of messages in one tick */
+		if (asprintf(&ps->said, "%" PRIu64 " more messages were not kept (too many at once)",
+			     ps->msgs_dropped) < 0)
+			return NULL;
+		ps->msgs_dropped = 0;
+		*ret_level = CT_MSG_WARN;
+		return ps->said;
+	}
 	struct message *m = &ps->msgs[ps->head_msgs++];
 	*ret_level = m->level;
 	ps->said = m->text;
@@ -559,6 +574,8 @@ int ct_profile_session_open(const struct ct_profile_session_opts *o, struct ct_p
 			    enum ct_profile_open_error *ret_what, pid_t *ret_pid)
 {
 	*ret = NULL;
+	*ret_what = CT_PROFILE_OPEN_SETUP;
+	*ret_pid = o->npids ? o->pids[0] : 0;
 	struct ct_profile_session *ps = calloc(1, sizeof(*ps));
 	if (!ps)
 		return -ENOMEM;
@@ -621,6 +638,8 @@ int ct_profile_session_run(struct ct_profile_session *ps)
 
 void ct_profile_session_finish(struct ct_profile_session *ps)
 {
+	if (!ps->prof)
+		return; /* open failed before anything was set up */
 	for (size_t i = 0; i < ps->n; i++)
 		drain_warnings(ps, ps->srcs[i]);
 	if (ps->perf && ct_perf_stats(ps->perf)->open_failed)

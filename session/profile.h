@@ -39,6 +39,7 @@ struct ct_profile_session_opts {
 	struct ct_profiler_opts prof;
 	double duration_s;          /* 0: until *stop or the end of every process */
 	const volatile sig_atomic_t *stop; /* set by the caller's signal handler: the run ends */
+	bool verbose;               /* queue CT_MSG_VERBOSE messages too (else only warnings) */
 	/* Called about every 0.1 s during the run (perf) or after each tick (ptrace), to drain messages
 	 * and show progress. May be NULL. */
 	void (*tick)(void *arg, struct ct_profile_session *ps);
@@ -47,8 +48,9 @@ struct ct_profile_session_opts {
 
 /* What went wrong in ct_profile_session_open, for the caller's message. */
 enum ct_profile_open_error {
-	CT_PROFILE_OPEN_GONE = 1,   /* err_pid exited before the first sample */
-	CT_PROFILE_OPEN_MAPS,       /* err_pid's memory map could not be read (err) */
+	CT_PROFILE_OPEN_SETUP = 0,  /* the session could not be set up (-ENOMEM) */
+	CT_PROFILE_OPEN_GONE,       /* *ret_pid exited before the first sample */
+	CT_PROFILE_OPEN_MAPS,       /* *ret_pid's memory map could not be read (or its profiler set up) */
 	CT_PROFILE_OPEN_PERF,       /* perf_event_open failed (err) with --sampler perf */
 };
 

@@ -31,6 +31,7 @@ struct ct_snapshot_session {
 	struct ct_snapshot **snaps;
 	size_t nsnaps, cap_snaps;
 	bool exited;
+	bool locks_failed;               /* the lock owners of the last snapshot could not be read */
 };
 
 int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret)
@@ -87,6 +88,11 @@ struct ct_snapshot *const *ct_snapshot_session_snapshots(const struct ct_snapsho
 bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss)
 {
 	return ss->exited;
+}
+
+bool ct_snapshot_session_locks_failed(const struct ct_snapshot_session *ss)
+{
+	return ss->locks_failed;
 }
 
 static const char *capture_error(int err)
@@ -226,8 +232,10 @@ int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot 
 		return r;
 	ss->snaps[ss->nsnaps++] = s;
 	/* every thread runs again: the owners are read from the running target */
-	if (ss->o.locks && (r = ct_locks_fill(ct_sym_dwfl(ss->sym), &ss->locks, s)) < 0)
+	if (ss->o.locks && (r = ct_locks_fill(ct_sym_dwfl(ss->sym), &ss->locks, s)) < 0) {
+		ss->locks_failed = true;
 		return r;
+	}
 	*ret = s;
 	return 0;
 }

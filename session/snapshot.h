@@ -38,12 +38,16 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss);
  * captured at all (-ESRCH gone, -EPERM). */
 int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot **ret);
 /* Takes o->snapshots snapshots o->interval_ms apart. When the process exits after the first, the
- * series ends there: 0 and ct_snapshot_session_exited() says so. -errno when not even one was taken. */
+ * series ends there: 0 and ct_snapshot_session_exited() says so. -errno when a capture failed
+ * otherwise, or the lock owners could not be read (ct_snapshot_session_locks_failed()); the
+ * snapshots taken before stay in the session. */
 int ct_snapshot_session_run(struct ct_snapshot_session *ss);
 /* The snapshots taken so far, oldest first. */
 struct ct_snapshot *const *ct_snapshot_session_snapshots(const struct ct_snapshot_session *ss, size_t *ret_n);
 /* Whether a series ended early because the process exited. */
 bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss);
+/* Whether the last take failed reading lock owners (out of memory), not capturing. */
+bool ct_snapshot_session_locks_failed(const struct ct_snapshot_session *ss);
 /* Next warning (symbolization, lock layout), each said once, or NULL. */
 const char *ct_snapshot_session_next_warning(struct ct_snapshot_session *ss);
 

@@ -12,8 +12,8 @@
 #include "lib/util.h"
 #include "lib/banned.h"
 
-/* The one piece of mutable file-scope state outside lib/ that no signal handler needs, forced by
- * libunwind's interface: _UPT_find_proc_info hands its own argument (libunwind's ptrace helper) to
+/* Mutable file-scope state, forced by libunwind's interface (docs/ARCHITECTURE.md lists every such
+ * piece): _UPT_find_proc_info hands its own argument (libunwind's ptrace helper) to
  * our accessors, so they cannot be given the unwinder through it, and libunwind has no user data on
  * an address space. The capture being unwound is reached through this pointer, set only for the
  * length of one lu_unwind(); unwinding is single-threaded. */

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What one --memory report holds: level 1 (/proc), the allocator, and level 2 (glibc's arenas, or
+ * jemalloc/tcmalloc's statistics with --inject). Filled by the memory session, rendered by
+ * report/memory.h. */
+#ifndef CT_MEMORY_LEVELS_H
+#define CT_MEMORY_LEVELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memory/alloc.h"
+#include "memory/glibc.h"
+#include "memory/inject.h"
+#include "memory/procmem.h"
+
+struct ct_mem_report {
+	const struct ct_mem_l1 *l1;
+	const struct ct_alloc_info *alloc;
+	const struct ct_glibc_stats *glibc; /* NULL when the arenas were not read */
+	const char *malloc_note;            /* why they were not, or NULL */
+	size_t top;                         /* mapping groups listed (the rest summed up) */
+	uint64_t wall_ns;
+	const struct ct_inject_stats *inject; /* --inject: jemalloc/tcmalloc statistics, or NULL */
+};
+
+#endif
