@@ -116,6 +116,25 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+static bool is_device(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+/* Creates PATH.ctrace-tmp.PID beside path (its name in *tmp), for a write then a rename. Says why it
+ * cannot and returns -1. */
+static int open_temp(const char *path, struct ct_buf *tmp)
+{
+	ct_buf_printf(tmp, "%s.ctrace-tmp.%d", path, (int)getpid());
+	int fd = open(ct_buf_cstr(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ct_error("cannot write to '%s': %s; choose another -o path", path, strerror(errno));
+		ct_buf_free(tmp);
+	}
+	return fd;
+}
+
 int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out)
 {
 	if (out->err) {
@@ -140,7 +159,7 @@ int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out)
 		return CT_EXIT_USAGE;
 	}
 	/* A device or a pipe (-o /dev/null, a FIFO a reader waits on) is written to, never replaced. */
-	if (lstat(env->output, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+	if (is_device(env->output)) {
 		int fd = open(env->output, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 		int r = fd < 0 ? -errno : write_all(fd, data, out->len);
 		if (fd >= 0 && close(fd) < 0 && r == 0)
@@ -152,13 +171,9 @@ int ct_cli_write_output(const struct ct_env *env, const struct ct_buf *out)
 		return CT_EXIT_OK;
 	}
 	struct ct_buf tmp = CT_BUF_INIT;
-	ct_buf_printf(&tmp, "%s.ctrace-tmp.%d", env->output, (int)getpid());
-	int fd = open(ct_buf_cstr(&tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ct_error("cannot write to '%s': %s; choose another -o path", env->output, strerror(errno));
-		ct_buf_free(&tmp);
+	int fd = open_temp(env->output, &tmp);
+	if (fd < 0)
 		return CT_EXIT_USAGE;
-	}
 	int r = write_all(fd, data, out->len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -183,14 +198,12 @@ int ct_cli_check_output(const struct ct_env *env)
 		ct_error("cannot write to '%s': it is a directory; give a file name with -o", env->output);
 		return CT_EXIT_USAGE;
 	}
+	if (is_device(env->output))
+		return CT_EXIT_OK; /* written to, never replaced (ct_cli_write_output) */
 	struct ct_buf probe = CT_BUF_INIT;
-	ct_buf_printf(&probe, "%s.ctrace-tmp.%d", env->output, (int)getpid());
-	int fd = open(ct_buf_cstr(&probe), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ct_error("cannot write to '%s': %s; choose another -o path", env->output, strerror(errno));
-		ct_buf_free(&probe);
+	int fd = open_temp(env->output, &probe);
+	if (fd < 0)
 		return CT_EXIT_USAGE;
-	}
 	close(fd);
 	unlink(ct_buf_cstr(&probe));
 	ct_buf_free(&probe);

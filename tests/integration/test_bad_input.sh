@@ -195,6 +195,10 @@ if [ -n "$nobody" ]; then
 	check 64 "cannot write to '$TMP/dir/out.txt': Permission denied" \
 		$nobody "$CTRACE" -p "$NPID" --backtraces -o "$TMP/dir/out.txt"
 	[ -e "$TMP/dir/out.txt" ] && fail "a report appeared in a directory its user cannot write"
+	# a device is written to, not replaced: the early -o check makes no file beside it either
+	for mode in --backtraces --threads --memory; do
+		expect_exit 0 $nobody "$CTRACE" -p "$NPID" $mode -o /dev/null
+	done
 	assert_not_traced "$NPID"
 else
 	skip_case "-o in a directory its user cannot write" "setpriv cannot switch to uid 65534 here"
