@@ -119,10 +119,17 @@ PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PC_LIBS) 2>/dev/null)
 PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PC_LIBS) 2>/dev/null)
 LIBS := $(PC_LDLIBS) -liberty -ldl -lpthread
 UNIT_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+# ncurses, for --top's terminal; its compile flags (feature macros) only for cli/topscreen.c
+CURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
+CURSES_LDLIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null)
+LIBS += $(CURSES_LDLIBS)
 # Goals that build nothing need no library (make deps installs them on a fresh machine)
 ifneq ($(filter-out deps pkg-deps clean uninstall pkg-src deb rpm,$(or $(MAKECMDGOALS),all)),)
 ifeq ($(PC_LDLIBS),)
 $(error $(PKG_CONFIG) --libs $(PC_LIBS) failed: run make deps)
+endif
+ifeq ($(CURSES_LDLIBS),)
+$(error $(PKG_CONFIG) --libs ncursesw failed: run make deps)
 endif
 endif
 
@@ -146,6 +153,7 @@ all: $(BUILD)/ctrace
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/cli/topscreen.o: CT_CFLAGS += $(CURSES_CFLAGS)
 
 $(BUILD)/libctrace.a: $(LIB_OBJ)
 	@rm -f $@
@@ -355,9 +363,9 @@ rpm:
 .PHONY: deps pkg-deps
 
 # Building ctrace: compiler, make, pkg-config and the headers and libraries of section 3
-# (libdebuginfod-dev: its header; the library is dlopen()ed)
-DEPS_BUILD := gcc libdebuginfod-dev libdw-dev libelf-dev libiberty-dev libjson-c-dev libunwind-dev \
-	make pkg-config zlib1g-dev
+# (libdebuginfod-dev: its header; the library is dlopen()ed; libncurses-dev: --top's terminal)
+DEPS_BUILD := gcc libdebuginfod-dev libdw-dev libelf-dev libiberty-dev libjson-c-dev libncurses-dev \
+	libunwind-dev make pkg-config zlib1g-dev
 # make check: cmocka unit tests; clang for check-warnings and make fuzz; the fixtures in C++ (g++),
 # Rust (rustc) and Go (golang-go, whose go tool pprof also reads --profile's output)
 DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc
@@ -369,8 +377,9 @@ DEPS_TARGETS := libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs openjdk-17-jd
 # make check: tools the tests compare ctrace with or check its output with. gdb and elfutils
 # (eu-stack): agreement and dump parsing; linux-perf: --profile against perf; dwz: dwz'd debug
 # files; strace: another tracer attached; mandoc: man page lint; python3, python3-jsonschema: test
-# helpers and JSON output schemas; perl: the vendored flamegraph.pl; procps: pgrep/ps
-DEPS_TOOLS := dwz elfutils gdb linux-perf mandoc perl procps python3 python3-jsonschema strace
+# helpers and JSON output schemas; perl: the vendored flamegraph.pl; procps: pgrep/ps; tmux: a
+# terminal for --top's test (capture-pane reads its screen)
+DEPS_TOOLS := dwz elfutils gdb linux-perf mandoc perl procps python3 python3-jsonschema strace tmux
 # make valgrind; time: peak RSS in bench-profile and bench-sites
 DEPS_EXTRA := time valgrind
 # make deb / make rpm and their tests (make pkg-deps installs only these)

@@ -22,7 +22,7 @@ enum ct_exit {
 };
 
 enum ct_mode { CT_MODE_NONE, CT_MODE_BACKTRACES, CT_MODE_PROFILE, CT_MODE_MEMORY, CT_MODE_THREADS,
-	       CT_MODE_ANALYZE, CT_MODE_HELP, CT_MODE_VERSION, CT_MODE_MERGE };
+	       CT_MODE_ANALYZE, CT_MODE_HELP, CT_MODE_VERSION, CT_MODE_MERGE, CT_MODE_TOP };
 
 #define CT_MAX_PIDS 64
 #define CT_MAX_IDLE 32
@@ -57,7 +57,7 @@ struct ct_env {
 	/* --memory */
 	double duration_s;       /* -d: 0 = until Ctrl-C (--memory --watch, --profile) */
 	double watch_s;          /* --watch SECS: 0 = one report */
-	size_t mem_top;          /* --top N: mapping groups listed */
+	size_t mem_top;          /* --top N: mapping groups listed (--top alone is the mode) */
 	bool no_arenas;          /* --no-arenas: skip the allocator's own statistics */
 	bool inject;             /* --inject: call jemalloc/tcmalloc's statistics API in the target */
 	/* --profile */
@@ -115,6 +115,15 @@ void ct_cli_catch_stop(volatile sig_atomic_t *flag);
 /* The same, and SIGHUP too (the terminal went away): a command that runs until it is stopped. */
 void ct_cli_catch_stop_hangup(volatile sig_atomic_t *flag);
 
+/* What --profile and --top share (cli/profile.c). prepare: the profile's default --stack-bytes,
+ * every -p checked, the options refused together (--tid with --children …); prints the error and
+ * returns an exit code, or CT_EXIT_OK. */
+int ct_cli_profile_prepare(struct ct_env *env);
+/* The profile session's options from env (no stop flag, tick or labels yet). */
+void ct_cli_profile_session_opts(const struct ct_env *env, struct ct_profile_session_opts *o);
+/* Says why ct_profile_session_open failed; returns CT_EXIT_TARGET. */
+int ct_cli_profile_open_error(const struct ct_env *env, int r, enum ct_profile_open_error what, pid_t pid);
+
 int cmd_backtraces(struct ct_env *env);
 int cmd_threads(struct ct_env *env);
 int cmd_analyze(struct ct_env *env);
@@ -123,5 +132,6 @@ int cmd_version(struct ct_env *env);
 int cmd_profile(struct ct_env *env);
 int cmd_merge(struct ct_env *env);
 int cmd_memory_sites(struct ct_env *env);
+int cmd_top(struct ct_env *env);
 
 #endif

@@ -72,6 +72,8 @@ int main(int argc, char **argv)
 		return cmd_profile(&env);
 	case CT_MODE_MERGE:
 		return cmd_merge(&env);
+	case CT_MODE_TOP:
+		return cmd_top(&env);
 	default:
 		ct_error("this mode is not available in this build (see ctrace --help)");
 		return CT_EXIT_USAGE;

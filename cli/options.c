@@ -17,6 +17,7 @@ const char ct_usage_text[] =
 	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [--idle FUNC] [-o FILE] FILE... | -\n"
 	"       ctrace -p PID [-p PID…] [--children] --profile [-d SECS] [-r HZ] [--tid TID]\n"
 	"              [--per-thread] [OPTIONS]\n"
+	"       ctrace -p PID [-p PID…] [--children] --top [-d SECS] [-r HZ] [--tid TID] [OPTIONS]\n"
 	"       ctrace merge [--format FORMAT] [-o FILE] FILE... | -\n"
 	"       ctrace [MODE] --help | --version\n"
 	"\n"
@@ -29,6 +30,8 @@ const char ct_usage_text[] =
 	"  analyze FILE... | -    the --threads analysis of saved dumps: gdb, eu-stack, pstack, jstack,\n"
 	"                         py-spy or ctrace output (- reads standard input)\n"
 	"  --profile              sample stacks until Ctrl-C or -d; flame graph output\n"
+	"  --top                  a live view of the functions on the CPU, refreshed every second (keys:\n"
+	"                         ? lists them); a plain table each second when stdout is not a terminal\n"
 	"  merge FILE... | -      sum profiles of several processes or hosts into one: folded, pprof\n"
 	"                         or speedscope files (told by content), written in their format or\n"
 	"                         in --format folded, pprof or speedscope\n"
@@ -65,7 +68,7 @@ const char ct_usage_text[] =
 	"                         is not a terminal), svg, speedscope, pprof or json\n"
 	"  -r, --rate N           --sites: sample 1 call in N per thread and function (default 1)\n"
 	"\n"
-	"Profile options:\n"
+	"Profile options (--profile, --top):\n"
 	"  -d, --duration SECS    stop after SECS (default: until Ctrl-C, SIGTERM or the target exits)\n"
 	"  -r, --rate HZ          samples per second per thread, 1 to 10000 (default 99)\n"
 	"      --sampler NAME     perf (default; falls back to ptrace when refused) or ptrace\n"
@@ -76,7 +79,7 @@ const char ct_usage_text[] =
 	"      --tid TID          profile only this thread of the process\n"
 	"  -f, --format FORMAT    folded (default when stdout is not a terminal), svg, speedscope,\n"
 	"                         pprof, json or text (top functions)\n"
-	"      --stack-bytes N    for --profile: user stack copied per sample (default 16384)\n"
+	"      --stack-bytes N    user stack copied per sample (default 16384)\n"
 	"\n"
 	"  -v, --verbose          say more on stderr\n"
 	"  -h, --help             show this help\n"
@@ -95,7 +98,7 @@ enum {
 	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS, OPT_INJECT = 450,
 	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
 	OPT_PROFILE, OPT_SAMPLER, OPT_MODE, OPT_PER_PID, OPT_CHILDREN, OPT_PER_THREAD,
-	OPT_SITES = 600,
+	OPT_SITES = 600, OPT_TOP_MODE,
 };
 
 static const struct option long_options[] = {
@@ -118,7 +121,7 @@ static const struct option long_options[] = {
 	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "memory", no_argument, NULL, OPT_MEMORY },
 	{ "watch", required_argument, NULL, OPT_WATCH },
-	{ "top", required_argument, NULL, OPT_TOP },
+	{ "top", optional_argument, NULL, OPT_TOP },
 	{ "no-arenas", no_argument, NULL, OPT_NO_ARENAS },
 	{ "inject", no_argument, NULL, OPT_INJECT },
 	{ "duration", required_argument, NULL, 'd' },
@@ -144,8 +147,9 @@ static const struct option long_options[] = {
  * -v) are not listed. --memory --sites counts as a mode of its own. */
 enum {
 	M_BT = 1 << 0, M_TH = 1 << 1, M_MEM = 1 << 2, M_SITES = 1 << 3, M_PROF = 1 << 4, M_AN = 1 << 5,
-	M_MERGE = 1 << 6,
-	M_STACKS = M_BT | M_TH | M_PROF | M_SITES, /* modes that unwind and symbolize stacks */
+	M_MERGE = 1 << 6, M_TOP = 1 << 7,
+	M_STACKS = M_BT | M_TH | M_PROF | M_SITES | M_TOP, /* modes that unwind and symbolize stacks */
+	M_ALL = M_BT | M_TH | M_MEM | M_SITES | M_PROF | M_AN | M_MERGE | M_TOP,
 };
 
 static const struct {
@@ -154,8 +158,8 @@ static const struct {
 	unsigned modes;
 } option_modes[] = {
 	/* analyze, --threads and --memory --sites refuse --tid with their own reason */
-	{ OPT_TID, "--tid", M_BT | M_PROF | M_MEM | M_TH | M_SITES | M_AN },
-	{ OPT_TIMEOUT, "--timeout", M_BT | M_TH | M_PROF | M_MEM },
+	{ OPT_TID, "--tid", M_BT | M_PROF | M_MEM | M_TH | M_SITES | M_AN | M_TOP },
+	{ OPT_TIMEOUT, "--timeout", M_BT | M_TH | M_PROF | M_MEM | M_TOP },
 	{ OPT_STACK_BYTES, "--stack-bytes", M_STACKS },
 	{ OPT_UNWINDER, "--unwinder", M_STACKS },
 	{ OPT_MAX_FRAMES, "--max-frames", M_STACKS },
@@ -163,7 +167,7 @@ static const struct {
 	{ OPT_NO_INLINES, "--no-inlines", M_STACKS },
 	{ OPT_NO_DEMANGLE, "--no-demangle", M_STACKS },
 	{ OPT_DEBUGINFOD, "--debuginfod", M_STACKS },
-	{ OPT_ALWAYS_STOP, "--always-stop", M_BT | M_TH | M_PROF },
+	{ OPT_ALWAYS_STOP, "--always-stop", M_BT | M_TH | M_PROF | M_TOP },
 	{ OPT_SNAPSHOTS, "--snapshots", M_TH },
 	{ OPT_INTERVAL, "--interval", M_TH },
 	{ OPT_FAIL_ON, "--fail-on", M_TH | M_AN },
@@ -173,17 +177,21 @@ static const struct {
 	{ OPT_NO_ARENAS, "--no-arenas", M_MEM },
 	{ OPT_INJECT, "--inject", M_MEM },
 	{ OPT_SITES, "--sites", M_SITES },
-	{ 'd', "-d", M_PROF | M_SITES | M_MEM },
-	{ 'r', "-r", M_PROF | M_SITES },
-	{ OPT_SAMPLER, "--sampler", M_PROF },
-	{ OPT_MODE, "--mode", M_PROF },
+	{ 'd', "-d", M_PROF | M_SITES | M_MEM | M_TOP },
+	{ 'r', "-r", M_PROF | M_SITES | M_TOP },
+	{ OPT_SAMPLER, "--sampler", M_PROF | M_TOP },
+	{ OPT_MODE, "--mode", M_PROF | M_TOP },
 	{ OPT_PER_PID, "--per-pid", M_PROF },
-	{ OPT_CHILDREN, "--children", M_PROF },
+	{ OPT_CHILDREN, "--children", M_PROF | M_TOP },
+	/* --top always has a thread frame under the process' (its thread filter needs it) */
 	{ OPT_PER_THREAD, "--per-thread", M_PROF },
+	/* --top writes no report: it shows a live view, or a plain table on stdout */
+	{ 'f', "-f", M_ALL & ~(unsigned)M_TOP },
+	{ 'o', "-o", M_ALL & ~(unsigned)M_TOP },
 };
 
 static const char *const mode_names[] = { "--backtraces", "--threads", "--memory", "--memory --sites",
-					  "--profile", "analyze", "merge" };
+					  "--profile", "analyze", "merge", "--top" };
 
 static unsigned mode_bit(const struct ct_env *env)
 {
@@ -194,6 +202,7 @@ static unsigned mode_bit(const struct ct_env *env)
 	case CT_MODE_PROFILE: return M_PROF;
 	case CT_MODE_ANALYZE: return M_AN;
 	case CT_MODE_MERGE: return M_MERGE;
+	case CT_MODE_TOP: return M_TOP;
 	default: return 0;
 	}
 }
@@ -240,6 +249,12 @@ static void mark_given(uint64_t *given, int code)
 			*given |= 1ull << i;
 }
 
+/* Whether arg is the N of --memory's --top N: a number (the live view, --top, takes none). */
+static bool top_count(const char *arg)
+{
+	return arg[0] >= '0' && arg[0] <= '9';
+}
+
 /* --help's mode: the one named anywhere on the command line (before or after --help, which ends
  * parsing), or 0 when none or several are. analyze and merge were recognized before getopt. */
 static unsigned help_mode(const struct ct_env *env, int argc, char **argv)
@@ -254,6 +269,8 @@ static unsigned help_mode(const struct ct_env *env, int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		sites |= strcmp(argv[i], "--sites") == 0;
+		if (strcmp(argv[i], "--top") == 0 && i + 1 < argc && top_count(argv[i + 1]))
+			continue; /* --memory's --top N */
 		/* the option-named modes (one word: "--memory --sites" is told by sites) */
 		for (size_t b = 0; b < CT_ARRAY_SIZE(mode_names); b++)
 			if (mode_names[b][0] == '-' && strcmp(argv[i], mode_names[b]) == 0)
@@ -288,8 +305,8 @@ static unsigned help_entry_modes(enum help_section sec, const char *line, size_t
 		unsigned mode;
 	} usage_words[] = { { "--memory --sites", M_SITES }, { "--memory", M_MEM }, { "--backtraces", M_BT },
 			    { "--threads", M_TH }, { "--profile", M_PROF }, { "ctrace analyze", M_AN },
-			    { "ctrace merge", M_MERGE } };
-	const unsigned all = M_BT | M_TH | M_MEM | M_SITES | M_PROF | M_AN | M_MERGE;
+			    { "ctrace merge", M_MERGE }, { "--top", M_TOP } };
+	const unsigned all = M_ALL;
 	char name[32] = "";
 	unsigned modes;
 	const char *p;
@@ -327,7 +344,7 @@ static unsigned help_entry_modes(enum help_section sec, const char *line, size_t
 		if (strcmp(name, "--pid") == 0)
 			return all & ~(unsigned)(M_AN | M_MERGE);
 		if (strcmp(name, "--tid") == 0) /* the others refuse it, with a reason of their own */
-			return M_BT | M_PROF | M_MEM;
+			return M_BT | M_PROF | M_MEM | M_TOP;
 		return option_modes_of(name, &modes) ? modes : all;
 	default:
 		return all;
@@ -338,7 +355,7 @@ static unsigned help_entry_modes(enum help_section sec, const char *line, size_t
  * --profile takes with a text of its own, so the general entry is left out of --profile --help). */
 static bool help_profile_has(const char *text, const char *line)
 {
-	const char *sec = strstr(text, "\nProfile options:\n"), *end, *opt = strstr(line, "--");
+	const char *sec = strstr(text, "\nProfile options"), *end, *opt = strstr(line, "--");
 	char word[40];
 	if (!sec || !opt)
 		return false;
@@ -376,17 +393,18 @@ void ct_cli_help(const struct ct_env *env, struct ct_buf *out)
 		} else if (strncmp(line, "Options:", 8) == 0) {
 			sec = H_OPTIONS;
 			keep = true;
-		} else if (strncmp(line, "Profile options:", 16) == 0) {
+		} else if (strncmp(line, "Profile options", 15) == 0) {
 			sec = H_PROFILE;
-			keep = want == M_PROF;
+			keep = want == M_PROF || want == M_TOP;
 		} else if (!indented) { /* an indented line keeps its entry's choice */
 			if (sec == H_PLAIN) {
 				keep = true;
 			} else if (sec == H_PROFILE) {
-				keep = want == M_PROF;
+				/* --top takes the profile options but --per-pid, --per-thread, -f */
+				keep = want == M_PROF || (want == M_TOP && (help_entry_modes(sec, line, len) & M_TOP));
 			} else {
 				keep = (help_entry_modes(sec, line, len) & want) != 0;
-				if (keep && sec == H_OPTIONS && want == M_PROF)
+				if (keep && sec == H_OPTIONS && (want == M_PROF || want == M_TOP))
 					keep = !help_profile_has(text, line);
 			}
 		}
@@ -422,9 +440,14 @@ void ct_env_init(struct ct_env *env)
 
 static int set_mode(struct ct_env *env, enum ct_mode m, struct ct_buf *err)
 {
+	if ((env->mode == CT_MODE_MEMORY && m == CT_MODE_TOP) || (env->mode == CT_MODE_TOP && m == CT_MODE_MEMORY)) {
+		ct_buf_puts(err, "--top wants a number with --memory (--top N: the groups listed); --top alone is "
+			    "the live view of the CPU");
+		return CT_EXIT_USAGE;
+	}
 	if (env->mode != CT_MODE_NONE && env->mode != m && env->mode != CT_MODE_HELP &&
 	    env->mode != CT_MODE_VERSION) {
-		ct_buf_puts(err, "choose one mode: --backtraces, --profile, --memory or --threads");
+		ct_buf_puts(err, "choose one mode: --backtraces, --profile, --top, --memory or --threads");
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode != CT_MODE_HELP && env->mode != CT_MODE_VERSION)
@@ -627,6 +650,14 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			env->sites = true;
 			break;
 		case OPT_TOP:
+			/* --top alone is the live view; --top N (or --top=N) --memory's count */
+			if (!optarg && optind < argc && top_count(argv[optind]))
+				optarg = argv[optind++];
+			if (!optarg) {
+				r = set_mode(env, CT_MODE_TOP, err);
+				c = OPT_TOP_MODE; /* not the option of option_modes */
+				break;
+			}
 			r = parse_num("--top", optarg, 1, 1000000, &v, err);
 			env->mem_top = (size_t)v;
 			break;
@@ -676,7 +707,8 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		return CT_EXIT_USAGE;
 	}
 	if (env->mode == CT_MODE_NONE) {
-		ct_buf_puts(err, "say what to do: --backtraces, --threads, --memory or --profile (see ctrace --help)");
+		ct_buf_puts(err, "say what to do: --backtraces, --threads, --memory, --profile or --top (see ctrace "
+			    "--help)");
 		return CT_EXIT_USAGE;
 	}
 	r = check_option_modes(env, given, err);
@@ -692,8 +724,8 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			ct_buf_puts(err, "which process? give -p PID (find it with pgrep NAME)");
 			return CT_EXIT_USAGE;
 		}
-		if (env->npids > 1 && env->mode != CT_MODE_PROFILE) {
-			ct_buf_puts(err, "only --profile takes several -p; give one PID");
+		if (env->npids > 1 && env->mode != CT_MODE_PROFILE && env->mode != CT_MODE_TOP) {
+			ct_buf_puts(err, "only --profile and --top take several -p; give one PID");
 			return CT_EXIT_USAGE;
 		}
 	}

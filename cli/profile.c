@@ -84,7 +84,7 @@ static void progress_end(struct progress *pg)
 	fflush(stderr);
 }
 
-/* The options --profile refuses together. Returns an exit code. */
+/* The options --profile and --top refuse together. Returns an exit code. */
 static int check_profile_options(const struct ct_env *env)
 {
 	if (env->mode_wall && env->sampler == CT_SAMPLER_PERF) {
@@ -108,7 +108,7 @@ static int check_profile_options(const struct ct_env *env)
 	return CT_EXIT_OK;
 }
 
-static int open_error(const struct ct_env *env, int r, enum ct_profile_open_error what, pid_t pid)
+int ct_cli_profile_open_error(const struct ct_env *env, int r, enum ct_profile_open_error what, pid_t pid)
 {
 	switch (what) {
 	case CT_PROFILE_OPEN_GONE:
@@ -151,11 +151,8 @@ static int write_profile(const struct ct_env *env, enum ct_format fmt, struct ct
 	return code;
 }
 
-int cmd_profile(struct ct_env *env)
+int ct_cli_profile_prepare(struct ct_env *env)
 {
-	enum ct_format fmt = env->format;
-	if (fmt == CT_FMT_DEFAULT)
-		fmt = !env->output && isatty(STDOUT_FILENO) ? CT_FMT_TEXT : CT_FMT_FOLDED;
 	if (!env->stack_bytes_given)
 		env->stack_bytes = PROFILE_STACK_DEFAULT;
 	for (size_t i = 0; i < env->npids; i++) {
@@ -163,7 +160,29 @@ int cmd_profile(struct ct_env *env)
 		if (code)
 			return code;
 	}
-	int code = check_profile_options(env);
+	return check_profile_options(env);
+}
+
+void ct_cli_profile_session_opts(const struct ct_env *env, struct ct_profile_session_opts *o)
+{
+	*o = (struct ct_profile_session_opts){
+		.pids = env->pids, .npids = env->npids, .tid = env->tid, .children = env->children,
+		.per_pid = env->per_pid, .per_thread = env->per_thread,
+		.wall = env->mode_wall, .sampler = env->sampler, .rate_hz = env->rate_hz,
+		.stack_bytes = env->stack_bytes, .timeout_ns = (uint64_t)(env->timeout_s * 1e9),
+		.passive = !env->always_stop,
+		.prof = { env->unwinder, env->max_frames,
+			  { env->debug_dirs, env->no_inlines, env->no_demangle, env->debuginfod, 0 } },
+		.duration_s = env->duration_s, .verbose = env->verbose > 0,
+	};
+}
+
+int cmd_profile(struct ct_env *env)
+{
+	enum ct_format fmt = env->format;
+	if (fmt == CT_FMT_DEFAULT)
+		fmt = !env->output && isatty(STDOUT_FILENO) ? CT_FMT_TEXT : CT_FMT_FOLDED;
+	int code = ct_cli_profile_prepare(env);
 	if (!code)
 		code = ct_cli_check_output(env);
 	if (code)
@@ -171,17 +190,12 @@ int cmd_profile(struct ct_env *env)
 
 	ct_cli_catch_stop(&stop_signal);
 	struct progress pg = { env, isatty(STDERR_FILENO), false, false, false, 0 };
-	struct ct_profile_session_opts o = {
-		.pids = env->pids, .npids = env->npids, .tid = env->tid, .children = env->children,
-		.per_pid = env->per_pid, .per_thread = env->per_thread, .labels = fmt == CT_FMT_PPROF,
-		.wall = env->mode_wall, .sampler = env->sampler, .rate_hz = env->rate_hz,
-		.stack_bytes = env->stack_bytes, .timeout_ns = (uint64_t)(env->timeout_s * 1e9),
-		.passive = !env->always_stop,
-		.prof = { env->unwinder, env->max_frames,
-			  { env->debug_dirs, env->no_inlines, env->no_demangle, env->debuginfod, 0 } },
-		.duration_s = env->duration_s, .stop = &stop_signal, .verbose = env->verbose > 0,
-		.tick = progress_tick, .tick_arg = &pg,
-	};
+	struct ct_profile_session_opts o;
+	ct_cli_profile_session_opts(env, &o);
+	o.labels = fmt == CT_FMT_PPROF;
+	o.stop = &stop_signal;
+	o.tick = progress_tick;
+	o.tick_arg = &pg;
 	struct ct_profile_session *ps = NULL;
 	enum ct_profile_open_error what = 0;
 	pid_t failed = 0;
@@ -189,7 +203,7 @@ int cmd_profile(struct ct_env *env)
 	if (ps)
 		say_messages(&pg, ps);
 	if (r < 0) {
-		code = open_error(env, r, what, failed);
+		code = ct_cli_profile_open_error(env, r, what, failed);
 		if (ps) {
 			/* what the processes opened so far had to say, after the error (as ever) */
 			ct_profile_session_finish(ps);

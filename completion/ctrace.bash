@@ -75,6 +75,10 @@ _ctrace()
 			fi
 			;;
 		--backtraces | --threads | --memory | --sites | --profile) mode+=("${COMP_WORDS[i]}") ;;
+		--top)
+			# --top N is --memory's count; --top alone the live view
+			[[ ${COMP_WORDS[i + 1]} == [0-9]* ]] || mode+=(--top)
+			;;
 		esac
 	done
 

@@ -65,7 +65,8 @@ int ct_parse_proc_stat(const char *text, struct ct_proc_stat *ret)
 	if (!*p || !isalpha((unsigned char)*p))
 		return -EINVAL;
 	st.state = *p++;
-	/* fields 4.. as numbers; we want 4 (ppid), 9 (flags), 14 (utime), 15 (stime), 22 (starttime), 39 (cpu) */
+	/* fields 4.. as numbers; we want 4 (ppid), 9 (flags), 14 (utime), 15 (stime), 20 (num_threads),
+	 * 22 (starttime), 39 (cpu) */
 	int64_t v;
 	for (int field = 4; field <= 39; field++) {
 		uint64_t u;
@@ -85,6 +86,7 @@ int ct_parse_proc_stat(const char *text, struct ct_proc_stat *ret)
 		case 9: st.flags = (unsigned long)v; break;
 		case 14: st.utime = (uint64_t)v; break;
 		case 15: st.stime = (uint64_t)v; break;
+		case 20: st.num_threads = (long)v; break;
 		case 22: st.starttime = (uint64_t)v; break;
 		case 39: st.processor = (int)v; break;
 		default: break;

@@ -15,6 +15,7 @@ struct ct_proc_stat {
 	pid_t ppid;
 	unsigned long flags;     /* PF_* */
 	uint64_t utime, stime;   /* clock ticks */
+	long num_threads;        /* of the process (also in a thread's own stat) */
 	uint64_t starttime;
 	int processor;
 };

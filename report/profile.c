@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/rank.h"
 #include "formats/folded.h"
 #include "formats/pprof.h"
 #include "formats/speedscope.h"
@@ -32,63 +33,29 @@ void ct_report_pframe_name(struct ct_buf *out, const struct ct_pframe *f)
 	}
 }
 
-struct fn_count {
-	uint32_t id;
-	uint64_t self, total;
-};
-
-static int by_self(const void *a, const void *b)
-{
-	const struct fn_count *x = a, *y = b;
-	if (x->self != y->self)
-		return x->self > y->self ? -1 : 1;
-	if (x->total != y->total)
-		return x->total > y->total ? -1 : 1;
-	return x->id < y->id ? -1 : 1;
-}
-
 void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out)
 {
 	ct_buf_printf(out, "%s: %" PRIu64 " samples (%s sampler, %u Hz)\n", m->title, p->total,
 		      m->sampler, m->rate_hz);
 	if (!p->total || !p->nframes)
 		return;
-	struct fn_count *c = calloc(p->nframes, sizeof(*c));
-	size_t *mark = calloc(p->nframes, sizeof(*mark));
-	if (!c || !mark) {
-		free(c);
-		free(mark);
+	struct ct_prank r;
+	struct ct_prank_opts o = { NULL, 0, CT_PRANK_ALL, CT_PRANK_SELF };
+	if (ct_profile_rank(p, &o, &r) < 0) {
 		out->err = -ENOMEM;
 		return;
 	}
-	for (size_t i = 0; i < p->nframes; i++)
-		c[i].id = (uint32_t)i;
-	for (size_t i = 0; i < p->nstacks; i++) {
-		const struct ct_pstack *s = &p->stacks[i];
-		c[s->frames[s->n - 1]].self += s->count;
-		for (uint32_t j = 0; j < s->n; j++) {
-			/* a recursive function counts once per stack in its total */
-			if (mark[s->frames[j]] == i + 1)
-				continue;
-			mark[s->frames[j]] = i + 1;
-			c[s->frames[j]].total += s->count;
-		}
-	}
-	qsort(c, p->nframes, sizeof(*c), by_self);
 	ct_buf_puts(out, "\n   self%   total%  function\n");
-	for (size_t i = 0; i < p->nframes && i < 30; i++) {
-		const struct ct_pframe *f = &p->frames[c[i].id];
-		if (!c[i].self || f->kind == CT_PFRAME_ROOT || f->kind == CT_PFRAME_THREAD)
-			continue;
-		ct_buf_printf(out, "  %6.2f  %6.2f   ", 100.0 * (double)c[i].self / (double)p->total,
-			      100.0 * (double)c[i].total / (double)p->total);
+	for (size_t i = 0; i < r.n && i < 30 && r.rows[i].self; i++) {
+		const struct ct_pframe *f = &p->frames[r.rows[i].frame];
+		ct_buf_printf(out, "  %6.2f  %6.2f   ", 100.0 * (double)r.rows[i].self / (double)p->total,
+			      100.0 * (double)r.rows[i].total / (double)p->total);
 		ct_report_pframe_name(out, f);
 		if (f->file)
 			ct_buf_printf(out, "  (%s)", f->file);
 		ct_buf_putc(out, '\n');
 	}
-	free(c);
-	free(mark);
+	ct_prank_free(&r);
 }
 
 int ct_report_profile(enum ct_format fmt, const struct ct_profile *p, const struct ct_profile_meta *m,

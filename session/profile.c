@@ -39,6 +39,7 @@ struct source {
 	bool gone, perf_on;
 	bool exec_pending; /* ptrace sampler: the program changed; followed once a stop proves it ran */
 	uint64_t cpu_ticks0, cpu_ticks; /* utime + stime at start and last seen */
+	long threads;    /* as last seen (1 with tid) */
 	uint64_t weight_ns;
 	uint64_t ptrace_samples, ptrace_errors;
 	struct ct_ptsample_state pts;
@@ -66,6 +67,11 @@ struct ct_profile_session {
 	size_t head_msgs, nmsgs, cap_msgs;
 	char *said;               /* the message last handed out */
 	uint64_t msgs_dropped;    /* messages beyond MAX_MESSAGES, not yet said */
+	/* ct_profile_session_interval: each stack's count at the last call, and the delta since */
+	uint64_t *mark, *delta;
+	size_t nmark, cap_mark, cap_delta;
+	uint64_t mark_ns;
+	bool sorted;              /* ct_profile_session_finish reordered the stacks */
 };
 
 static void say(struct ct_profile_session *ps, enum ct_msg_level level, const char *fmt, ...)
@@ -133,8 +139,9 @@ static void tick(struct ct_profile_session *ps)
 		ps->o.tick(ps->o.tick_arg, ps);
 }
 
-/* utime + stime of the whole process (of the thread with tid); false when it is gone or a zombie. */
-static bool proc_cpu(const struct ct_profile_session *ps, pid_t pid, uint64_t *ret_ticks)
+/* utime + stime of the whole process (of the thread with tid), and its thread count; false when it
+ * is gone or a zombie. */
+static bool proc_cpu(const struct ct_profile_session *ps, pid_t pid, uint64_t *ret_ticks, long *ret_threads)
 {
 	char *text = NULL;
 	struct ct_proc_stat st;
@@ -144,6 +151,7 @@ static bool proc_cpu(const struct ct_profile_session *ps, pid_t pid, uint64_t *r
 	    st.state != 'Z' && st.state != 'X') {
 		alive = true;
 		*ret_ticks = st.utime + st.stime;
+		*ret_threads = ps->o.tid ? 1 : st.num_threads;
 	}
 	free(text);
 	return alive;
@@ -326,7 +334,7 @@ static int add_source(struct ct_profile_session *ps, pid_t pid, struct source **
 		tg.comm = NULL;
 		ct_target_clear(&tg);
 	}
-	if (!proc_cpu(ps, pid, &s->cpu_ticks0)) {
+	if (!proc_cpu(ps, pid, &s->cpu_ticks0, &s->threads)) {
 		s->gone = true;
 		return -ESRCH;
 	}
@@ -410,7 +418,7 @@ static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
 			struct source *s = ps->srcs[i];
 			if (s->gone)
 				continue;
-			if (scan && (!proc_cpu(ps, s->pid, &s->cpu_ticks) || ct_perf_scan(ps->perf, s->pid) == -ESRCH)) {
+			if (scan && (!proc_cpu(ps, s->pid, &s->cpu_ticks, &s->threads) || ct_perf_scan(ps->perf, s->pid) == -ESRCH)) {
 				say_gone(ps, s); /* its last samples are in the rings still */
 				continue;
 			}
@@ -449,7 +457,7 @@ static int ptrace_tick(struct ct_profile_session *ps, struct source *s, const st
 		s->exec_pending = true;
 	}
 	struct ct_capture_set *set = NULL;
-	int r = proc_cpu(ps, s->pid, &s->cpu_ticks) ?
+	int r = proc_cpu(ps, s->pid, &s->cpu_ticks, &s->threads) ?
 		ct_ptsample_take(&ps->attach, s->pid, ps->o.tid, ps->o.wall ? NULL : &s->pts, ao, &set) : -ESRCH;
 	if (r == -ESRCH) {
 		say_gone(ps, s);
@@ -647,6 +655,7 @@ void ct_profile_session_finish(struct ct_profile_session *ps)
 		    ct_perf_stats(ps->perf)->open_failed, ct_strerror(ct_perf_stats(ps->perf)->open_err),
 		    ct_perf_stats(ps->perf)->open_err == -EMFILE ? "; raise the limit with ulimit -n" : "");
 	ct_profile_sort(ps->prof);
+	ps->sorted = true;
 }
 
 void ct_profile_session_stats(const struct ct_profile_session *ps, struct ct_profile_session_stats *ret)
@@ -666,6 +675,8 @@ void ct_profile_session_stats(const struct ct_profile_session *ps, struct ct_pro
 			ret->expected += (s->cpu_ticks - s->cpu_ticks0) * (uint64_t)ps->o.rate_hz / (uint64_t)tck;
 		if (s->pr)
 			ret->truncated += ct_profiler_stats(s->pr)->truncated;
+		if (!s->gone)
+			ret->threads += (size_t)CT_MAX(s->threads, 0L);
 	}
 	if (ps->perf) {
 		const struct ct_perf_stats *st = ct_perf_stats(ps->perf);
@@ -681,6 +692,30 @@ void ct_profile_session_stats(const struct ct_profile_session *ps, struct ct_pro
 struct ct_profile *ct_profile_session_profile(struct ct_profile_session *ps)
 {
 	return ps->prof;
+}
+
+/* Stacks are interned once and never move while the session runs (only finish sorts them), so a
+ * copy of every stack's count is the whole state of an interval: the next one is the difference. */
+int ct_profile_session_interval(struct ct_profile_session *ps, struct ct_profile_interval *ret)
+{
+	if (ps->sorted)
+		return -EINVAL;
+	const struct ct_profile *p = ps->prof;
+	if (ct_grow(&ps->mark, &ps->cap_mark, CT_MAX(p->nstacks, (size_t)1), sizeof(*ps->mark)) < 0 ||
+	    ct_grow(&ps->delta, &ps->cap_delta, CT_MAX(p->nstacks, (size_t)1), sizeof(*ps->delta)) < 0)
+		return -ENOMEM;
+	uint64_t now = ct_now_ns(), total = 0;
+	for (size_t i = 0; i < p->nstacks; i++) {
+		uint64_t before = i < ps->nmark ? ps->mark[i] : 0;
+		ps->delta[i] = p->stacks[i].count - before;
+		ps->mark[i] = p->stacks[i].count;
+		total += ps->delta[i];
+	}
+	ps->nmark = p->nstacks;
+	uint64_t from = ps->mark_ns ? ps->mark_ns : ps->t0;
+	ps->mark_ns = now;
+	*ret = (struct ct_profile_interval){ ps->delta, p->nstacks, total, now > from ? now - from : 0 };
+	return 0;
 }
 
 pid_t ct_profile_session_first_pid(const struct ct_profile_session *ps)
@@ -708,6 +743,8 @@ void ct_profile_session_close(struct ct_profile_session *ps)
 		free(ps->msgs[i].text);
 	free(ps->msgs);
 	free(ps->said);
+	free(ps->mark);
+	free(ps->delta);
 	free(ps->pids);
 	free(ps);
 }

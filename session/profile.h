@@ -64,6 +64,7 @@ struct ct_profile_session_stats {
 	uint64_t elapsed_ns;        /* since sampling began */
 	uint64_t start_ns;          /* monotonic time sampling began (after the sources opened) */
 	uint64_t open_ns;           /* how long opening the sources took */
+	size_t threads;             /* of the processes followed now, as last seen (1 with tid) */
 	/* the perf sampler's figures (0 with ptrace) */
 	size_t perf_threads, perf_cpus, perf_ring_bytes, perf_open_failed;
 	int perf_open_err;
@@ -83,6 +84,18 @@ void ct_profile_session_close(struct ct_profile_session *ps);
 
 /* The profile (sorted by ct_profile_session_finish). */
 struct ct_profile *ct_profile_session_profile(struct ct_profile_session *ps);
+/* The samples of one interval, per stack of the profile: counts[i] were added to stacks[i] since
+ * the previous call (the first call: since sampling began). Stacks are never reordered while the
+ * session runs, so counts[i] and the profile's stacks[i] stay the same stack. */
+struct ct_profile_interval {
+	const uint64_t *counts;     /* the session's, valid until the next call or close */
+	size_t n;                   /* the profile's stacks now (those new in the interval included) */
+	uint64_t samples;           /* the sum of counts */
+	uint64_t ns;                /* how long the interval was */
+};
+/* Takes the interval that ends now (a live view calls it from the tick callback, once a refresh):
+ * 0, -ENOMEM, or -EINVAL after ct_profile_session_finish (which reorders the stacks). */
+int ct_profile_session_interval(struct ct_profile_session *ps, struct ct_profile_interval *ret);
 /* Sorts the profile and gathers the profilers' last warnings into the message queue. */
 void ct_profile_session_finish(struct ct_profile_session *ps);
 void ct_profile_session_stats(const struct ct_profile_session *ps, struct ct_profile_session_stats *ret);

@@ -51,7 +51,8 @@ done <<EOF
 64|option '--fail-on' $WANTS|-p $P --threads --fail-on
 64|option '--idle' $WANTS|-p $P --threads --idle
 64|--idle wants a function name|-p $P --threads --idle ''
-64|option '--top' $WANTS|-p $P --memory --top
+64|--top wants a number|-p $P --memory --top
+64|--top wants a number|-p $P --top --memory
 64|option '--watch' $WANTS|-p $P --memory --watch
 64|option '-d' $WANTS|-p $P --profile -d
 64|option '-r' $WANTS|-p $P --profile -r
@@ -114,18 +115,18 @@ done <<EOF
 # conflicting values
 64|choose one mode|-p $P --backtraces --threads
 64|choose one mode|-p $P --memory --profile
-64|only --profile takes several|-p $P -p 1 --backtraces
+64|only --profile and --top take several|-p $P -p 1 --backtraces
 64|-d goes with --watch|-p $P --memory -d 1
 64|sampler ptrace|-p $P --profile --mode wall --sampler perf
 64|not a live process|analyze -p $P /dev/null
 64|which dump|analyze
 # an option for another mode is refused, not ignored (the full matrix: tests/unit/test_options.c)
 64|^ctrace: --snapshots is for --threads; --backtraces would ignore it: drop it \(see ctrace --backtraces --help\)$|-p $P --backtraces --snapshots 2
-64|-r is for --memory --sites or --profile; --threads would ignore it|-p $P --threads -r 99
+64|-r is for --memory --sites, --profile or --top; --threads would ignore it|-p $P --threads -r 99
 64|-d is for .*--backtraces would ignore it|-p $P --backtraces -d 1
 64|--watch is for --memory; --profile would ignore it|-p $P --profile --watch 1
 64|--inject is for --memory; --memory --sites would ignore it: drop it \(see ctrace --memory --sites --help\)|-p $P --memory --sites --inject
-64|--sampler is for --profile; --memory would ignore it|-p $P --memory --sampler ptrace
+64|--sampler is for --profile or --top; --memory would ignore it|-p $P --memory --sampler ptrace
 64|--always-stop is for .*--memory would ignore it|-p $P --memory --always-stop
 64|--sites goes with --memory|-p $P --profile --sites
 64|--fail-on is for .*merge would ignore it: drop it \(see ctrace merge --help\)|merge --fail-on stuck /dev/null

@@ -1,5 +1,6 @@
 # completion/ctrace.bash, sourced in bash: COMPREPLY for options (all of --help; once a mode is
-# given, only that mode's, as ctrace MODE --help lists them), modes, analyze and merge files, --format/--unwinder values, and -p/--tid against a running fixture.
+# given, only that mode's, as ctrace MODE --help lists them; --top N is --memory's count, --top alone
+# the live view), modes, analyze and merge files, --format/--unwinder values, and -p/--tid against a running fixture.
 . "$TOP/tests/integration/lib.sh"
 command -v bash >/dev/null || skip "bash is not installed"
 start_fixture threads
@@ -20,6 +21,8 @@ KT=$KT CT_DIR=$TMP/dumps FPID=$FPID bash -c '
 	echo "== all";        comp --
 	echo "== threads";    comp -p 1 --threads --
 	echo "== profile";    comp --profile -p 1 --
+	echo "== top";        comp -p 1 --top --
+	echo "== memtop";     comp -p 1 --memory --top 5 --
 	echo "== sites";      comp -p 1 --memory --sites --
 	echo "== anopts";     comp analyze --
 	echo "== format";     comp -p 1 --backtraces --format ""
@@ -45,7 +48,8 @@ has first --threads
 part all | sort -u >"$TMP/comp-opts"
 diff "$TMP/help-opts" "$TMP/comp-opts" >"$TMP/diff" || fail "options completed differ from --help: $(cat "$TMP/diff")"
 # a mode on the line: its options only, the same as MODE --help lists
-for m in "threads:--threads" "profile:--profile" "sites:--memory --sites" "anopts:analyze"; do
+for m in "threads:--threads" "profile:--profile" "sites:--memory --sites" "anopts:analyze" "top:--top" \
+	"memtop:--memory"; do
 	# shellcheck disable=SC2086 # the mode words split on purpose
 	"$CTRACE" ${m#*:} --help | sed -n -E 's/^ +(-[A-Za-z0-9], )?(--[a-z0-9-]+).*/\2/p' | sort -u >"$TMP/mode-opts"
 	part "${m%%:*}" | sort -u >"$TMP/comp-mode"
@@ -56,8 +60,10 @@ has threads --snapshots
 has profile --sampler
 has sites --rate
 has anopts --fail-on
+has top --sampler
+has memtop --watch
 for bad in "threads --watch" "threads --rate" "threads --profile" "profile --snapshots" "sites --sampler" \
-	"anopts --pid" "anopts --unwinder"; do
+	"anopts --pid" "anopts --unwinder" "top --format" "top --per-thread" "memtop --sampler"; do
 	part "${bad% *}" | grep -qx -- "${bad#* }" && fail "completing after ${bad% *} offers ${bad#* }, which it refuses"
 done
 has format text

@@ -51,7 +51,7 @@ static void test_errors(void **state)
 		{ "-p 1 --backtraces --max-frames -3", "--max-frames wants" },
 		{ "-p 1 --backtraces --bogus", "unknown option '--bogus'" },
 		{ "-p 1 --backtraces stray", "unexpected argument" },
-		{ "-p 1 -p 2 --backtraces", "only --profile" },
+		{ "-p 1 -p 2 --backtraces", "only --profile and --top" },
 		{ "--backtraces -p", "wants a value" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -90,39 +90,40 @@ static void test_sites(void **state)
  * naming the option where it would be ignored. Written out by hand from the man page, not from
  * the table in cli/options.c, so a slip in either shows. */
 static const char *const modes[] = { "-p 9 --backtraces", "-p 9 --threads", "-p 9 --memory",
-				     "-p 9 --memory --sites", "-p 9 --profile", "analyze x", "merge x" };
-/* bt th mem sites prof analyze merge: 'y' accepted by the parser, '.' refused; help: where
+				     "-p 9 --memory --sites", "-p 9 --profile", "analyze x", "merge x", "-p 9 --top" };
+/* bt th mem sites prof analyze merge top: 'y' accepted by the parser, '.' refused; help: where
  * MODE --help lists it, when that differs */
 static const struct { const char *opt, *ok, *help; } cases[] = {
-	{ "--timeout 2", "yyy.y.." },
-	{ "--stack-bytes 4096", "yy.yy.." },
-	{ "--unwinder fp", "yy.yy.." },
-	{ "--max-frames 9", "yy.yy.." },
-	{ "--debug-dir /x", "yyyyy.." },
-	{ "--no-inlines", "yy.yy.." },
-	{ "--no-demangle", "yy.yy.." },
-	{ "--debuginfod", "yy.yy.." },
-	{ "--always-stop", "yy..y.." },
-	{ "--snapshots 2", ".y....." },
-	{ "--interval 10", ".y....." },
-	{ "--fail-on stuck", ".y...y." },
-	{ "--idle poll", ".y...y." },
-	{ "--watch 1", "..y...." },
-	{ "--top 5", "..yy..." },
-	{ "--no-arenas", "..y...." },
-	{ "--inject", "..y...." },
-	{ "-d 1", "..yyy.." },
-	{ "-r 10", "...yy.." },
-	{ "--sampler ptrace", "....y.." },
-	{ "--mode cpu", "....y.." },
-	{ "--per-pid", "....y.." },
-	{ "--children", "....y.." },
-	{ "--per-thread", "....y.." },
+	{ "--timeout 2", "yyy.y..y" },
+	{ "--stack-bytes 4096", "yy.yy..y" },
+	{ "--unwinder fp", "yy.yy..y" },
+	{ "--max-frames 9", "yy.yy..y" },
+	{ "--debug-dir /x", "yyyyy..y" },
+	{ "--no-inlines", "yy.yy..y" },
+	{ "--no-demangle", "yy.yy..y" },
+	{ "--debuginfod", "yy.yy..y" },
+	{ "--always-stop", "yy..y..y" },
+	{ "--snapshots 2", ".y......" },
+	{ "--interval 10", ".y......" },
+	{ "--fail-on stuck", ".y...y.." },
+	{ "--idle poll", ".y...y.." },
+	{ "--watch 1", "..y....." },
+	{ "--top 5", "..yy...." },
+	{ "--no-arenas", "..y....." },
+	{ "--inject", "..y....." },
+	{ "-d 1", "..yyy..y" },
+	{ "-r 10", "...yy..y" },
+	{ "--sampler ptrace", "....y..y" },
+	{ "--mode cpu", "....y..y" },
+	{ "--per-pid", "....y..." },
+	{ "--children", "....y..y" },
+	{ "--per-thread", "....y..." },
 	/* the modes that refuse --tid say why themselves, after parsing */
-	{ "--tid 9", "yyyyyy.", "y.y.y.." },
-	{ "-f json", "yyyyyyy" },
-	{ "-o out", "yyyyyyy" },
-	{ "-v", "yyyyyyy" },
+	{ "--tid 9", "yyyyyy.y", "y.y.y..y" },
+	/* --top shows a live view: no report to format or write */
+	{ "-f json", "yyyyyyy." },
+	{ "-o out", "yyyyyyy." },
+	{ "-v", "yyyyyyyy" },
 };
 
 static void test_option_modes(void **state)
@@ -159,7 +160,7 @@ static void test_option_modes(void **state)
 	assert_int_equal(parse(&env, &err, "-p 9 --backtraces --sites"), CT_EXIT_USAGE);
 	assert_string_equal(ct_buf_cstr(&err), "--sites goes with --memory: ctrace -p PID --memory --sites");
 	assert_int_equal(parse(&env, &err, "-p 9 --threads --fail-on stuck -r 5"), CT_EXIT_USAGE);
-	assert_string_equal(ct_buf_cstr(&err), "-r is for --memory --sites or --profile; --threads would "
+	assert_string_equal(ct_buf_cstr(&err), "-r is for --memory --sites, --profile or --top; --threads would "
 			    "ignore it: drop it (see ctrace --threads --help)");
 	assert_int_equal(parse(&env, &err, "-p 1 --backtraces --snapshots 2"), CT_EXIT_USAGE);
 	assert_string_equal(ct_buf_cstr(&err), "--snapshots is for --threads; --backtraces would ignore it: "
@@ -182,6 +183,9 @@ static void test_option_modes(void **state)
 		"-p 9 --tid 9 --profile --per-thread --stack-bytes 8192 --no-inlines --no-demangle",
 		"-p 9 --threads --snapshots 2 --interval 20 --fail-on deadlock --idle poll --timeout 60",
 		"-p 9 --backtraces --tid 9 --always-stop --unwinder libunwind --debug-dir /x",
+		"-p 9 -p 10 --children --top -d 3 -r 199 --sampler ptrace --mode wall --always-stop -v",
+		"-p 9 --tid 9 --top --stack-bytes 8192 --no-inlines --unwinder fp --timeout 2",
+		"-p 9 --memory --top=4",
 		"analyze --fail-on stuck --idle 'reader_*' -f json -o x y",
 		"merge --format pprof -o x y z",
 	};
@@ -243,7 +247,42 @@ static void test_mode_help(void **state)
 	ct_buf_reset(&help);
 	ct_cli_help(&env, &help);
 	assert_non_null(strstr(ct_buf_cstr(&help), "Usage: ctrace -p PID --memory --sites"));
+	/* --top N is --memory's count, not the live view */
+	assert_int_equal(parse(&env, &err, "-p 9 --memory --top 5 --help"), 0);
+	ct_buf_reset(&help);
+	ct_cli_help(&env, &help);
+	assert_non_null(strstr(ct_buf_cstr(&help), "Usage: ctrace -p PID --memory [--watch"));
 	ct_buf_free(&help);
+	ct_buf_free(&err);
+}
+
+/* --top alone is the live view; --top N and --top=N are --memory's count, before or after --memory */
+static void test_top(void **state)
+{
+	(void)state;
+	struct ct_env env;
+	struct ct_buf err = CT_BUF_INIT;
+	assert_int_equal(parse(&env, &err, "-p 9 --top"), 0);
+	assert_int_equal(env.mode, CT_MODE_TOP);
+	assert_int_equal(parse(&env, &err, "-p 9 --top -d 2 -p 10"), 0);
+	assert_int_equal(env.mode, CT_MODE_TOP);
+	assert_int_equal(env.npids, 2);
+	assert_true(env.duration_s == 2);
+	assert_int_equal(parse(&env, &err, "-p 9 --memory --top 5"), 0);
+	assert_int_equal(env.mode, CT_MODE_MEMORY);
+	assert_int_equal(env.mem_top, 5);
+	assert_int_equal(parse(&env, &err, "--top 7 -p 9 --memory"), 0);
+	assert_int_equal(env.mode, CT_MODE_MEMORY);
+	assert_int_equal(env.mem_top, 7);
+	assert_int_equal(parse(&env, &err, "-p 9 --memory --top=3"), 0);
+	assert_int_equal(env.mem_top, 3);
+	assert_int_equal(parse(&env, &err, "-p 9 --memory --top"), CT_EXIT_USAGE);
+	assert_true(strncmp(ct_buf_cstr(&err), "--top wants a number with --memory", 34) == 0 && one_line(&err));
+	assert_int_equal(parse(&env, &err, "-p 9 --top --profile"), CT_EXIT_USAGE);
+	assert_non_null(strstr(ct_buf_cstr(&err), "choose one mode"));
+	assert_int_equal(parse(&env, &err, "-p 9 --top -f json"), CT_EXIT_USAGE);
+	assert_string_equal(ct_buf_cstr(&err), "-f is for --backtraces, --threads, --memory, --memory --sites, "
+			    "--profile, analyze or merge; --top would ignore it: drop it (see ctrace --top --help)");
 	ct_buf_free(&err);
 }
 
@@ -251,6 +290,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_defaults), cmocka_unit_test(test_errors),
 					    cmocka_unit_test(test_sites), cmocka_unit_test(test_option_modes),
-					    cmocka_unit_test(test_mode_help) };
+					    cmocka_unit_test(test_mode_help), cmocka_unit_test(test_top) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

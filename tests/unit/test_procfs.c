@@ -24,6 +24,7 @@ static void test_stat_ok(void **state)
 	assert_int_equal(st.ppid, 1);
 	assert_int_equal(st.utime, 7);
 	assert_int_equal(st.stime, 3);
+	assert_int_equal(st.num_threads, 2);
 	assert_int_equal(st.starttime, 12345);
 	assert_int_equal(st.processor, 1);
 }
