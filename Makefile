@@ -58,7 +58,7 @@ RPM_FLAGS ?= --nodeps
 # 2. Sources
 # =================================================================================================
 # The library: every .c of these folders (a file moved between them needs no Makefile change)
-LIB_DIRS := lib process session layout formats attach unwind symbolize analyze analyze/dumps \
+LIB_DIRS := lib process session layout formats attach core unwind symbolize analyze analyze/dumps \
 	report memory
 LIB_SRC := $(sort $(wildcard $(LIB_DIRS:%=%/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -114,7 +114,8 @@ endif
 
 # Libraries from their pkg-config files. libiberty (cplus_demangle), libdl and libpthread have
 # none. libdebuginfod is not linked: symbolize/ dlopen()s it when --debuginfod is asked for.
-PC_LIBS := libdw libelf libunwind-ptrace libunwind-generic json-c zlib
+# libzstd and liblz4: compressed cores (systemd-coredump), core/inflate.c.
+PC_LIBS := libdw libelf libunwind-ptrace libunwind-generic json-c zlib libzstd liblz4
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PC_LIBS) 2>/dev/null)
 PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PC_LIBS) 2>/dev/null)
 LIBS := $(PC_LDLIBS) -liberty -ldl -lpthread
@@ -356,8 +357,8 @@ rpm:
 
 # Building ctrace: compiler, make, pkg-config and the headers and libraries of section 3
 # (libdebuginfod-dev: its header; the library is dlopen()ed)
-DEPS_BUILD := gcc libdebuginfod-dev libdw-dev libelf-dev libiberty-dev libjson-c-dev libunwind-dev \
-	make pkg-config zlib1g-dev
+DEPS_BUILD := gcc libdebuginfod-dev libdw-dev libelf-dev libiberty-dev libjson-c-dev liblz4-dev \
+	libunwind-dev libzstd-dev make pkg-config zlib1g-dev
 # make check: cmocka unit tests; clang for check-warnings and make fuzz; the fixtures in C++ (g++),
 # Rust (rustc) and Go (golang-go, whose go tool pprof also reads --profile's output)
 DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc
