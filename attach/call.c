@@ -109,51 +109,6 @@ struct ct_call {
 	sigset_t term_old;
 };
 
-static int hexmask(const char *text, const char *key, uint64_t *ret)
-{
-	const char *p = text;
-	size_t kl = strlen(key);
-	while ((p = strstr(p, key)) != NULL) {
-		if (p == text || p[-1] == '\n')
-			break;
-		p += kl;
-	}
-	if (!p)
-		return -EINVAL;
-	p += kl;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(p, &end, 16);
-	if (errno || end == p || (*end != '\n' && *end != '\0'))
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-int ct_call_parse_sigmasks(const char *text, struct ct_sigmasks *ret)
-{
-	struct ct_sigmasks m;
-	memset(&m, 0, sizeof(m));
-	const char *st = strstr(text, "\nState:");
-	if (!st && strncmp(text, "State:", 6) == 0)
-		st = text - 1;
-	if (!st)
-		return -EINVAL;
-	st += 7;
-	while (*st == ' ' || *st == '\t')
-		st++;
-	if (*st < 'A' || *st > 'Z')
-		return -EINVAL;
-	m.state = *st;
-	if (hexmask(text, "SigPnd:", &m.pending) < 0 || hexmask(text, "ShdPnd:", &m.shared_pending) < 0 ||
-	    hexmask(text, "SigBlk:", &m.blocked) < 0 || hexmask(text, "SigIgn:", &m.ignored) < 0)
-		return -EINVAL;
-	*ret = m;
-	return 0;
-}
-
 static uint64_t sigbit(int sig)
 {
 	return 1ull << (sig - 1);
@@ -234,12 +189,10 @@ static bool in_rseq_cs(pid_t tid, uint64_t pc)
 static uint64_t run_ns(pid_t pid, pid_t tid)
 {
 	_cleanup_free_ char *text = NULL;
-	if (ct_proc_read(pid, tid, "schedstat", 256, &text) < 0)
+	struct ct_proc_schedstat ss;
+	if (ct_proc_read(pid, tid, "schedstat", 256, &text) < 0 || ct_parse_proc_schedstat(text, &ss) < 0)
 		return 0;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	return errno || end == text ? 0 : v;
+	return ss.run_ns;
 }
 
 /* Releases a thread still in its first stop, nothing changed. */
@@ -256,11 +209,11 @@ static void release_untouched(struct ct_call *c, int sig)
 static int precheck(pid_t pid, pid_t tid, const char **why)
 {
 	_cleanup_free_ char *text = NULL;
-	struct ct_sigmasks m;
+	struct ct_proc_sigmasks m;
 	int r = ct_proc_read(pid, tid, "status", 1 << 16, &text);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
-	if (ct_call_parse_sigmasks(text, &m) < 0) {
+	if (ct_parse_proc_sigmasks(text, &m) < 0) {
 		*why = "its /proc status could not be parsed";
 		return -EINVAL;
 	}

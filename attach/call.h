@@ -89,11 +89,4 @@ int ct_call_end(struct ct_call *c, struct ct_call_stats *ret_stats);
  * ct_call_opts.restorer). 0, -ENOENT (none: no shared glibc), or -errno. */
 int ct_call_find_restorer(pid_t pid, uint64_t *ret);
 
-/* Signal masks of /proc/PID/task/TID/status (SigPnd, ShdPnd, SigBlk, SigIgn), bit n-1 for signal n. */
-struct ct_sigmasks {
-	uint64_t pending, shared_pending, blocked, ignored;
-	char state;
-};
-int ct_call_parse_sigmasks(const char *status_text, struct ct_sigmasks *ret);
-
 #endif

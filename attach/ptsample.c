@@ -31,13 +31,10 @@ static char task_state(pid_t pid, pid_t tid)
 static uint64_t task_run_ns(pid_t pid, pid_t tid)
 {
 	char *text = NULL;
+	struct ct_proc_schedstat ss;
 	uint64_t v = 0;
-	if (ct_proc_read(pid, tid, "schedstat", 256, &text) == 0) {
-		char *end;
-		unsigned long long x = strtoull(text, &end, 10);
-		if (end != text)
-			v = x;
-	}
+	if (ct_proc_read(pid, tid, "schedstat", 256, &text) == 0 && ct_parse_proc_schedstat(text, &ss) == 0)
+		v = ss.run_ns;
 	free(text);
 	return v;
 }

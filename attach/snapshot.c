@@ -205,8 +205,11 @@ static int read_runs(pid_t pid, pid_t tid, uint64_t *ret)
 	int r = ct_proc_read(pid, tid, "schedstat", 256, &s);
 	/* a thread that ever ran has arrived on a CPU at least once: 0 is a kernel without
 	 * schedstats ("0 0 0"), where the context switches in status count instead */
-	if (r == 0 && ct_parse_proc_schedstat(s, ret) == 0 && *ret > 0)
+	struct ct_proc_schedstat ss;
+	if (r == 0 && ct_parse_proc_schedstat(s, &ss) == 0 && ss.pcount > 0) {
+		*ret = ss.pcount;
 		return 0;
+	}
 	free(s);
 	s = NULL;
 	r = ct_proc_read(pid, tid, "status", 1 << 16, &s);

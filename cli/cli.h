@@ -126,6 +126,8 @@ int ct_cli_capture_error(pid_t pid, int r);
  * sampling session polls the flag and ends its run. The flag is the only mutable state a command
  * keeps at file scope, for its signal handler. */
 void ct_cli_catch_stop(volatile sig_atomic_t *flag);
+/* The same, and SIGHUP too (the terminal went away): a command that runs until it is stopped. */
+void ct_cli_catch_stop_hangup(volatile sig_atomic_t *flag);
 
 int cmd_backtraces(struct ct_env *env);
 int cmd_threads(struct ct_env *env);

@@ -261,14 +261,25 @@ static void on_stop(int sig)
 	*stop_flag = sig;
 }
 
-void ct_cli_catch_stop(volatile sig_atomic_t *flag)
+static void catch_signal(int sig)
 {
-	stop_flag = flag;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop; /* no SA_RESTART: poll and nanosleep return at once */
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sigaction(sig, &sa, NULL);
+}
+
+void ct_cli_catch_stop(volatile sig_atomic_t *flag)
+{
+	stop_flag = flag;
+	catch_signal(SIGINT);
+	catch_signal(SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void ct_cli_catch_stop_hangup(volatile sig_atomic_t *flag)
+{
+	ct_cli_catch_stop(flag);
+	catch_signal(SIGHUP);
 }

@@ -3,6 +3,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <libunwind.h>
+#include <limits.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,10 +43,11 @@ static int perf_event_probe(void)
 static void print_perf_event(void)
 {
 	_cleanup_free_ char *paranoid = NULL;
-	char level[16] = "?";
+	char level[24] = "?";
+	long v;
 	if (ct_read_file("/proc/sys/kernel/perf_event_paranoid", 64, &paranoid, NULL) == 0 &&
-	    sscanf(paranoid, "%15s", level) != 1)
-		level[0] = '?';
+	    ct_parse_long(ct_rstrip(paranoid), INT_MIN, INT_MAX, &v) == 0)
+		snprintf(level, sizeof(level), "%ld", v);
 	int r = perf_event_probe();
 	if (r == 0)
 		printf("perf_event: available (kernel.perf_event_paranoid %s)\n", level);

@@ -255,13 +255,22 @@ int ct_parse_proc_maps(const char *text, size_t max_maps, struct ct_proc_map **r
 	return 0;
 }
 
-int ct_parse_proc_schedstat(const char *text, uint64_t *ret_pcount)
+/* Only blanks are left on the line at p. */
+static bool at_eol(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '\n' || *p == '\0';
+}
+
+int ct_parse_proc_schedstat(const char *text, struct ct_proc_schedstat *ret)
 {
 	const char *p = text;
-	uint64_t run, wait, pcount;
-	if (take_u64(&p, 10, &run) < 0 || take_u64(&p, 10, &wait) < 0 || take_u64(&p, 10, &pcount) < 0)
+	struct ct_proc_schedstat ss;
+	if (take_u64(&p, 10, &ss.run_ns) < 0 || take_u64(&p, 10, &ss.wait_ns) < 0 ||
+	    take_u64(&p, 10, &ss.pcount) < 0 || !at_eol(p))
 		return -EINVAL;
-	*ret_pcount = pcount;
+	*ret = ss;
 	return 0;
 }
 
@@ -283,6 +292,73 @@ int ct_parse_proc_nspid(const char *text, pid_t *ret)
 	if (last <= 0 || last >= (1L << 30))
 		return -EINVAL;
 	*ret = (pid_t)last;
+	return 0;
+}
+
+int ct_parse_proc_children(const char *text, size_t max, pid_t **ret, size_t *ret_n)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0, cap = 0;
+	/* "PID PID … " with a space after each; each turn takes at least one byte */
+	for (const char *p = text;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		uint64_t v;
+		if (!isdigit((unsigned char)*p) || take_u64(&p, 10, &v) < 0 || v == 0 || v >= (1u << 30) ||
+		    (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\0'))
+			return -EINVAL;
+		if (n >= max)
+			return -E2BIG;
+		if (ct_grow(&pids, &cap, n + 1, sizeof(*pids)) < 0)
+			return -ENOMEM;
+		pids[n++] = (pid_t)v;
+	}
+	*ret = pids;
+	*ret_n = n;
+	pids = NULL;
+	return 0;
+}
+
+/* The rest of the line that starts with key ("SigPnd:"), or NULL. */
+static const char *line_value(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *line = text; line && *line;) {
+		if (strncmp(line, key, kl) == 0)
+			return line + kl;
+		const char *nl = strchr(line, '\n');
+		line = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* A mask of status: hex digits, alone on the rest of their line. */
+static int status_mask(const char *text, const char *key, uint64_t *ret)
+{
+	const char *p = line_value(text, key);
+	if (!p || take_u64(&p, 16, ret) < 0 || !at_eol(p))
+		return -EINVAL;
+	return 0;
+}
+
+int ct_parse_proc_sigmasks(const char *text, struct ct_proc_sigmasks *ret)
+{
+	struct ct_proc_sigmasks m;
+	const char *st = line_value(text, "State:");
+	if (!st)
+		return -EINVAL;
+	while (*st == ' ' || *st == '\t')
+		st++;
+	/* a letter: capitals but for 't', tracing stop */
+	if ((*st < 'A' || *st > 'Z') && (*st < 'a' || *st > 'z'))
+		return -EINVAL;
+	m.state = *st;
+	if (status_mask(text, "SigPnd:", &m.pending) < 0 || status_mask(text, "ShdPnd:", &m.shared_pending) < 0 ||
+	    status_mask(text, "SigBlk:", &m.blocked) < 0 || status_mask(text, "SigIgn:", &m.ignored) < 0)
+		return -EINVAL;
+	*ret = m;
 	return 0;
 }
 

@@ -55,11 +55,27 @@ int ct_parse_proc_maps_line(const char *line, struct ct_proc_map *ret);
 /* Parses a whole maps file; at most max_maps entries. */
 int ct_parse_proc_maps(const char *text, size_t max_maps, struct ct_proc_map **ret, size_t *ret_n);
 void ct_proc_maps_free(struct ct_proc_map *maps, size_t n);
-/* "pcount" (times run on a CPU) from /proc/TID/schedstat: "run_ns wait_ns pcount". */
-int ct_parse_proc_schedstat(const char *text, uint64_t *ret_pcount);
+/* /proc/TID/schedstat: "run_ns wait_ns pcount", one line. */
+struct ct_proc_schedstat {
+	uint64_t run_ns;         /* time on a CPU */
+	uint64_t wait_ns;        /* time runnable, waiting for a CPU */
+	uint64_t pcount;         /* times run on a CPU */
+};
+int ct_parse_proc_schedstat(const char *text, struct ct_proc_schedstat *ret);
 /* The process's PID in its own PID namespace: the last number of the NSpid line of
  * /proc/PID/status. -ENOENT without that line (before Linux 4.1), -EINVAL when it is malformed. */
 int ct_parse_proc_nspid(const char *text, pid_t *ret);
+
+/* The PIDs of /proc/PID/task/TID/children (the children that thread started), in file order; at
+ * most max (-E2BIG). An empty file (no children) gives *ret_n 0 and *ret NULL. */
+int ct_parse_proc_children(const char *text, size_t max, pid_t **ret, size_t *ret_n);
+/* The state and signal masks of /proc/PID/task/TID/status (State, SigPnd, ShdPnd, SigBlk, SigIgn),
+ * bit n-1 for signal n. -EINVAL when one is missing or malformed. */
+struct ct_proc_sigmasks {
+	uint64_t pending, shared_pending, blocked, ignored;
+	char state;
+};
+int ct_parse_proc_sigmasks(const char *text, struct ct_proc_sigmasks *ret);
 
 /* The memory lines of /proc/PID/status. Sizes in bytes. */
 struct ct_mem_status {

@@ -20,6 +20,7 @@
 #include "lib/banned.h"
 
 #define MAX_SOURCES 4096          /* processes followed at once (several -p, --children) */
+#define CHILDREN_MAX_BYTES (1 << 20) /* of a children file: "PID " each, so at most half as many */
 #define SCAN_NS 100000000ull      /* new threads and child processes are followed within 0.1 s */
 #define MAX_MESSAGES 256          /* queued for the caller; more are counted, not kept */
 
@@ -335,6 +336,20 @@ static void free_source(struct source *s)
 	free(s);
 }
 
+/* Follows child, a child process of parent, unless it is followed already. */
+static void follow_child(struct ct_profile_session *ps, pid_t parent, pid_t child)
+{
+	if (find_source(ps, child))
+		return;
+	struct source *s = NULL;
+	int r = add_source(ps, child, &s);
+	if (r == 0)
+		say(ps, CT_MSG_VERBOSE, "following child process %d (%s) of %d", (int)child, s->comm ? s->comm : "?",
+		    (int)parent);
+	else if (r != -ESRCH && r != -E2BIG)
+		say(ps, CT_MSG_WARN, "cannot follow child process %d: %s", (int)child, ct_strerror(r));
+}
+
 /* children: follows every process whose parent is followed, as /proc/PID/task/TID/children shows
  * them (a worker forked during the profile is followed within SCAN_NS). */
 static void scan_children(struct ct_profile_session *ps)
@@ -344,29 +359,22 @@ static void scan_children(struct ct_profile_session *ps)
 	for (size_t i = 0; i < ps->n; i++) {
 		if (ps->srcs[i]->gone)
 			continue;
+		pid_t pid = ps->srcs[i]->pid;
 		pid_t *tids = NULL;
 		size_t nt = 0;
-		if (ct_proc_list_tasks(ps->srcs[i]->pid, &tids, &nt) < 0)
+		if (ct_proc_list_tasks(pid, &tids, &nt) < 0)
 			continue;
 		for (size_t k = 0; k < nt; k++) {
 			char *text = NULL;
-			if (ct_proc_read(ps->srcs[i]->pid, tids[k], "children", 1 << 20, &text) < 0)
-				continue;
-			for (char *p = text, *end; *p; p = end) {
-				long child = strtol(p, &end, 10);
-				if (end == p)
-					break;
-				if (child <= 0 || find_source(ps, (pid_t)child))
-					continue;
-				struct source *s = NULL;
-				int r = add_source(ps, (pid_t)child, &s);
-				if (r == 0)
-					say(ps, CT_MSG_VERBOSE, "following child process %ld (%s) of %d", child,
-					    s->comm ? s->comm : "?", (int)ps->srcs[i]->pid);
-				else if (r != -ESRCH && r != -E2BIG)
-					say(ps, CT_MSG_WARN, "cannot follow child process %ld: %s", child, ct_strerror(r));
-			}
+			pid_t *kids = NULL;
+			size_t nk = 0;
+			int r = ct_proc_read(pid, tids[k], "children", CHILDREN_MAX_BYTES, &text);
+			if (r == 0)
+				r = ct_parse_proc_children(text, CHILDREN_MAX_BYTES / 2, &kids, &nk);
 			free(text);
+			for (size_t j = 0; r == 0 && j < nk; j++)
+				follow_child(ps, pid, kids[j]);
+			free(kids);
 		}
 		free(tids);
 	}

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = 0;
-	switch (data[0] % 9) {
+	switch (data[0] % 11) {
 	case 0: {
 		struct ct_proc_stat st;
 		ct_parse_proc_stat(text, &st);
@@ -51,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 5: {
-		uint64_t pcount;
-		ct_parse_proc_schedstat(text, &pcount);
+		struct ct_proc_schedstat ss;
+		ct_parse_proc_schedstat(text, &ss);
 		break;
 	}
 	case 6: {
@@ -72,6 +72,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pid_t p;
 		if (ct_parse_proc_nspid(text, &p) == 0 && (p <= 0 || p >= (1 << 30)))
 			abort();
+		break;
+	}
+	case 9: {
+		struct ct_proc_sigmasks m;
+		if (ct_parse_proc_sigmasks(text, &m) == 0 &&
+		    !((m.state >= 'A' && m.state <= 'Z') || (m.state >= 'a' && m.state <= 'z')))
+			abort(); /* the state is a letter */
+		break;
+	}
+	case 10: {
+		pid_t *p = NULL;
+		size_t n = 0;
+		if (ct_parse_proc_children(text, 64, &p, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (p[i] <= 0)
+					abort();
+			free(p);
+		}
 		break;
 	}
 	}

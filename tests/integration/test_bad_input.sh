@@ -173,6 +173,11 @@ fi
 mkdir "$TMP/dir"
 check 64 "is a directory" "$CTRACE" -p "$P" --backtraces -o "$TMP/dir"
 check 64 "cannot write" "$CTRACE" -p "$P" --backtraces -o /nonexistent/dir/out.txt
+# every command that writes a report refuses a bad -o before it reads the process
+for mode in --threads --memory "--memory --sites -d 1" "--profile -d 1"; do
+	# shellcheck disable=SC2086
+	check 64 "cannot write to .*/nonexistent/dir/out.txt.*choose another -o path" "$CTRACE" -p "$P" $mode -o /nonexistent/dir/out.txt
+done
 if [ -n "$nobody" ]; then
 	chmod 755 "$TMP" "$TMP/dir"
 	start_fixture_as_nobody() { # a chain fixture of uid 65534, for ctrace run as that user

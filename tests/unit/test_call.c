@@ -308,27 +308,9 @@ static void test_tracer_dies(void **state)
 	assert_int_equal(sigblk(child), 0);
 }
 
-static void test_parse_sigmasks(void **state)
-{
-	(void)state;
-	struct ct_sigmasks m;
-	const char *ok = "Name:\tx\nState:\tS (sleeping)\nSigQ:\t0/1\nSigPnd:\t0000000000000000\n"
-			 "ShdPnd:\t0000000000000100\nSigBlk:\t0000000000010000\nSigIgn:\t0000000000001000\n"
-			 "SigCgt:\t0\n";
-	assert_int_equal(ct_call_parse_sigmasks(ok, &m), 0);
-	assert_int_equal(m.state, 'S');
-	assert_int_equal(m.shared_pending, 0x100);
-	assert_int_equal(m.blocked, 0x10000);
-	assert_int_equal(m.ignored, 0x1000);
-	assert_int_equal(ct_call_parse_sigmasks("State:\tR\nSigPnd:\tzz\n", &m), -EINVAL);
-	assert_int_equal(ct_call_parse_sigmasks("SigPnd:\t0\n", &m), -EINVAL);
-	assert_int_equal(ct_call_parse_sigmasks("", &m), -EINVAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_sigmasks),
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_fault_and_overrun),
 		cmocka_unit_test(test_scratch_full),

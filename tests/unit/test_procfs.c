@@ -121,10 +121,107 @@ static void test_maps(void **state)
 static void test_schedstat(void **state)
 {
 	(void)state;
-	uint64_t pc;
-	assert_int_equal(ct_parse_proc_schedstat("123 456 789\n", &pc), 0);
-	assert_int_equal(pc, 789);
-	assert_int_equal(ct_parse_proc_schedstat("123 456\n", &pc), -EINVAL);
+	struct ct_proc_schedstat ss;
+	assert_int_equal(ct_parse_proc_schedstat("123 456 789\n", &ss), 0);
+	assert_int_equal(ss.run_ns, 123);
+	assert_int_equal(ss.wait_ns, 456);
+	assert_int_equal(ss.pcount, 789);
+	assert_int_equal(ct_parse_proc_schedstat("18446744073709551615 0 0", &ss), 0); /* no newline */
+	assert_true(ss.run_ns == UINT64_MAX);
+	assert_int_equal(ct_parse_proc_schedstat("0 0 0 \n", &ss), 0);
+	assert_int_equal(ss.pcount, 0);
+	/* truncated, empty, malformed, overflow */
+	assert_int_equal(ct_parse_proc_schedstat("123 456\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("123", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("-1 2 3\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("1 2 3x\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("1 2 3 4\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("1\n2 3\n", &ss), -EINVAL);
+	assert_int_equal(ct_parse_proc_schedstat("18446744073709551616 0 0\n", &ss), -EINVAL);
+}
+
+static void test_sigmasks(void **state)
+{
+	(void)state;
+	struct ct_proc_sigmasks m;
+	const char *ok = "Name:\tx\nState:\tS (sleeping)\nSigQ:\t0/1\nSigPnd:\t0000000000000000\n"
+			 "ShdPnd:\t0000000000000100\nSigBlk:\t0000000000010000\nSigIgn:\t0000000000001000\n"
+			 "SigCgt:\t0\n";
+	assert_int_equal(ct_parse_proc_sigmasks(ok, &m), 0);
+	assert_int_equal(m.state, 'S');
+	assert_int_equal(m.pending, 0);
+	assert_int_equal(m.shared_pending, 0x100);
+	assert_int_equal(m.blocked, 0x10000);
+	assert_int_equal(m.ignored, 0x1000);
+	/* State on the first line, the last mask without a newline, all bits of a mask */
+	const char *edge = "State:\tT (stopped)\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\tffffffffffffffff\n"
+			   "SigIgn:\t1";
+	assert_int_equal(ct_parse_proc_sigmasks(edge, &m), 0);
+	assert_int_equal(m.state, 'T');
+	assert_true(m.blocked == UINT64_MAX);
+	assert_int_equal(m.ignored, 1);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tt (tracing stop)\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\n"
+						"SigIgn:\t0\n", &m), 0);
+	assert_int_equal(m.state, 't');
+
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\tzz\n", &m), -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("SigPnd:\t0\n", &m), -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("", &m), -EINVAL);
+	/* a missing or truncated mask, a key only inside another line, an overflow, trailing junk */
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\n", &m), -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\nX SigIgn:\t0\n", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t10000000000000000\nShdPnd:\t0\n"
+						"SigBlk:\t0\nSigIgn:\t0\n", &m), -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t0 1\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\tR\nSigPnd:\t-1\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
+			 -EINVAL);
+	/* a state that is not a letter, or none */
+	assert_int_equal(ct_parse_proc_sigmasks("State:\t\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:\t1\nSigPnd:\t0\nShdPnd:\t0\nSigBlk:\t0\nSigIgn:\t0\n", &m),
+			 -EINVAL);
+	assert_int_equal(ct_parse_proc_sigmasks("State:", &m), -EINVAL);
+}
+
+static void test_children(void **state)
+{
+	(void)state;
+	pid_t *p = NULL;
+	size_t n = 0;
+	assert_int_equal(ct_parse_proc_children("12 345 1073741823 ", 10, &p, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(p[0], 12);
+	assert_int_equal(p[1], 345);
+	assert_int_equal(p[2], 1073741823);
+	free(p);
+	assert_int_equal(ct_parse_proc_children("7", 1, &p, &n), 0); /* truncated after the number */
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0], 7);
+	free(p);
+	/* no children: an empty file */
+	p = (pid_t *)&n;
+	assert_int_equal(ct_parse_proc_children("", 10, &p, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(p);
+	assert_int_equal(ct_parse_proc_children(" \n", 10, &p, &n), 0);
+	assert_int_equal(n, 0);
+	/* malformed, out of range, overflowing, too many; nothing is written */
+	n = 99;
+	assert_int_equal(ct_parse_proc_children("12 x ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("12x ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("-12 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("+12 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("0 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("1073741824 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("18446744073709551616 ", 10, &p, &n), -EINVAL);
+	assert_int_equal(ct_parse_proc_children("1 2 3 ", 2, &p, &n), -E2BIG);
+	assert_int_equal(n, 99);
 }
 
 static const char status_text[] =
@@ -265,6 +362,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stat_ok),   cmocka_unit_test(test_stat_bad), cmocka_unit_test(test_status),
 		cmocka_unit_test(test_syscall),   cmocka_unit_test(test_maps),     cmocka_unit_test(test_schedstat),
+		cmocka_unit_test(test_sigmasks), cmocka_unit_test(test_children),
 		cmocka_unit_test(test_mem_status), cmocka_unit_test(test_mem_status_malformed),
 		cmocka_unit_test(test_smaps_malformed), cmocka_unit_test(test_nspid),
 		cmocka_unit_test(test_live_self),
