@@ -182,6 +182,16 @@ for how in abort segv; do
 	KCORE=$CORE
 done
 
+# --- --memory: the mapping breakdown from the core's headers, glibc's arenas from its memory ---
+if [ -n "${KCORE:-}" ]; then
+	expect_exit 0 "$CTRACE" --core "$KCORE" --memory
+	printf '%s\n' "$OUT" | grep -q "stack of thread $CPID" || fail "--memory of a core: no stacks: $OUT"
+	printf '%s\n' "$OUT" | grep -q '^  main 0x[0-9a-f]* ' || fail "--memory of a core: no main arena: $OUT"
+	expect_exit 0 "$CTRACE" --core "$KCORE" --memory -f json
+	printf '%s\n' "$OUT" | python3 -c 'import json,sys; json.load(sys.stdin)' || fail "--memory json of a core"
+	expect_usage "--watch is for a live process" "$CTRACE" --core "$KCORE" --memory --watch 1
+fi
+
 # --- a truncated core (cut as a size limit cuts it): what is there, a warning, exit 2 ---
 if [ -n "${KCORE:-}" ]; then
 	size=$(stat -c %s "$KCORE")
