@@ -276,7 +276,7 @@ demo: all $(FIXTURE_BIN)
 # 6. Benchmarks (bench/*.sh; figures in the man page's OVERHEAD)
 # =================================================================================================
 .PHONY: bench bench-profile bench-memory bench-threads bench-sites bench-inject bench-analyze \
-	bench-symbols
+	bench-symbols bench-core
 
 # --backtraces against eu-stack and gdb, after bench-threads
 bench: all $(FIXTURE_BIN) bench-threads
@@ -307,6 +307,11 @@ bench-analyze: all $(FIXTURE_BIN)
 
 bench-symbols: all
 	@sh bench/bench-symbols.sh $(BUILD)
+
+# --core on a 200-thread core (gcore of manythreads) against gdb's thread apply all bt and
+# eu-stack --core
+bench-core: all $(BUILD)/fixtures/manythreads
+	@sh bench/bench-core.sh $(BUILD)
 
 # =================================================================================================
 # 7. Packaging and install
