@@ -535,6 +535,17 @@ int ct_core_maps(const struct ct_core *c, struct ct_proc_map **ret, size_t *ret_
 		n++;
 	}
 	qsort(m, n, sizeof(*m), map_cmp);
+	/* A file's identity for the frame cache (symbolize/framecache.h shares frames by device and
+	 * inode): a core has neither, so a sentinel device and a hash of the path stand for them. */
+	for (size_t i = 0; i < n; i++) {
+		if (!m[i].path)
+			continue;
+		uint64_t h = 1469598103934665603ull;
+		for (const char *p = m[i].path; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ull;
+		m[i].dev = CT_CORE_DEV;
+		m[i].inode = (unsigned long)(h | 1);
+	}
 	*ret = m;
 	*ret_n = n;
 	return 0;

@@ -19,6 +19,8 @@
 
 #define CT_CORE_MAX_THREADS 100000
 #define CT_CORE_MAX_SEGMENTS (1u << 20)
+/* The device ct_core_maps gives a core's file mappings (with a hash of the path as inode). */
+#define CT_CORE_DEV (~0ull - 1)
 
 struct ct_core_thread {
 	pid_t tid;
@@ -73,7 +75,7 @@ uint64_t ct_core_missing(const struct ct_core *c, size_t *ret_segments);
 ssize_t ct_core_read(void *arg, uint64_t addr, void *buf, size_t len);
 struct ct_memsrc ct_core_memsrc(struct ct_core *c);
 /* The mappings as /proc/PID/maps would list them (path from NT_FILE, permissions from the program
- * headers; no device or inode), sorted by address. 0 or -ENOMEM. */
+ * headers; device CT_CORE_DEV and a hash of the path for inode), sorted by address. 0 or -ENOMEM. */
 int ct_core_maps(const struct ct_core *c, struct ct_proc_map **ret, size_t *ret_n);
 
 #endif

@@ -114,8 +114,11 @@ static int inflate_zstd(struct sink *k, const uint8_t *data, size_t size, uint8_
 			break;
 		}
 		r = sink_write(k, out, o.pos);
-		if (r == 0 && o.pos == 0 && in.pos == before)
-			r = last ? corrupt(k, "zstd", "the stream ends early (truncated file?)") : 0;
+		if (r == 0 && o.pos == 0 && in.pos == before) {
+			if (last)
+				r = corrupt(k, "zstd", "the stream ends early (truncated file?)");
+			break; /* no progress either way */
+		}
 		if (r == 0 && last == 0 && in.pos == in.size)
 			break;
 	}
