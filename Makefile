@@ -58,7 +58,7 @@ RPM_FLAGS ?= --nodeps
 # 2. Sources
 # =================================================================================================
 # The library: every .c of these folders (a file moved between them needs no Makefile change)
-LIB_DIRS := lib process session layout formats attach unwind symbolize analyze analyze/dumps \
+LIB_DIRS := lib process session layout formats attach core unwind symbolize analyze analyze/dumps \
 	report memory
 LIB_SRC := $(sort $(wildcard $(LIB_DIRS:%=%/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -114,7 +114,8 @@ endif
 
 # Libraries from their pkg-config files. libiberty (cplus_demangle), libdl and libpthread have
 # none. libdebuginfod is not linked: symbolize/ dlopen()s it when --debuginfod is asked for.
-PC_LIBS := libdw libelf libunwind-ptrace libunwind-generic json-c zlib
+# libzstd and liblz4: compressed cores (systemd-coredump), core/inflate.c.
+PC_LIBS := libdw libelf libunwind-ptrace libunwind-generic json-c zlib libzstd liblz4
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PC_LIBS) 2>/dev/null)
 PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PC_LIBS) 2>/dev/null)
 LIBS := $(PC_LDLIBS) -liberty -ldl -lpthread
@@ -283,7 +284,7 @@ demo: all $(FIXTURE_BIN)
 # 6. Benchmarks (bench/*.sh; figures in the man page's OVERHEAD)
 # =================================================================================================
 .PHONY: bench bench-profile bench-memory bench-threads bench-sites bench-inject bench-analyze \
-	bench-symbols
+	bench-symbols bench-core
 
 # --backtraces against eu-stack and gdb, after bench-threads
 bench: all $(FIXTURE_BIN) bench-threads
@@ -314,6 +315,11 @@ bench-analyze: all $(FIXTURE_BIN)
 
 bench-symbols: all
 	@sh bench/bench-symbols.sh $(BUILD)
+
+# --core on a 200-thread core (gcore of manythreads) against gdb's thread apply all bt and
+# eu-stack --core
+bench-core: all $(BUILD)/fixtures/manythreads
+	@sh bench/bench-core.sh $(BUILD)
 
 # =================================================================================================
 # 7. Packaging and install
@@ -363,9 +369,10 @@ rpm:
 .PHONY: deps pkg-deps
 
 # Building ctrace: compiler, make, pkg-config and the headers and libraries of section 3
-# (libdebuginfod-dev: its header; the library is dlopen()ed; libncurses-dev: --top's terminal)
-DEPS_BUILD := gcc libdebuginfod-dev libdw-dev libelf-dev libiberty-dev libjson-c-dev libncurses-dev \
-	libunwind-dev make pkg-config zlib1g-dev
+# (libdebuginfod-dev: its header; the library is dlopen()ed; libncurses-dev: --top's terminal;
+# liblz4-dev, libzstd-dev: compressed cores)
+DEPS_BUILD := gcc libdebuginfod-dev libdw-dev libelf-dev libiberty-dev libjson-c-dev liblz4-dev \
+	libncurses-dev libunwind-dev libzstd-dev make pkg-config zlib1g-dev
 # make check: cmocka unit tests; clang for check-warnings and make fuzz; the fixtures in C++ (g++),
 # Rust (rustc) and Go (golang-go, whose go tool pprof also reads --profile's output)
 DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc

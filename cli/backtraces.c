@@ -26,20 +26,42 @@ void ct_cli_snapshot_opts(const struct ct_env *env, struct ct_snapshot_opts *o)
 	o->sym.debuginfod_timeout_ms = (unsigned)(env->timeout_s * 1000);
 	o->only_tid = env->tid;
 	o->snapshots = 1;
+	o->exe = env->exe;
+	o->sysroot = env->sysroot;
+	const char *cap = getenv("CTRACE_CORE_MAX_MB"); /* how large a compressed core may inflate */
+	long mb;
+	if (cap && ct_parse_long(cap, 1, 1L << 30, &mb) == 0)
+		o->core.max_bytes = (uint64_t)mb << 20;
+}
+
+int ct_cli_open_session(const struct ct_env *env, const struct ct_snapshot_opts *o,
+			struct ct_snapshot_session **ret)
+{
+	if (env->core)
+		return ct_cli_open_core_session(env, o, ret);
+	return ct_cli_open_snapshot_session(env->pids[0], o, ret);
+}
+
+int ct_cli_core_partial(const struct ct_env *env, struct ct_snapshot_session *ss)
+{
+	if (!env->core || !ct_snapshot_session_missing(ss))
+		return CT_EXIT_OK;
+	ct_error("%s is truncated; the result is partial (see the warning above)", env->core);
+	return CT_EXIT_PARTIAL;
 }
 
 int cmd_backtraces(struct ct_env *env)
 {
 	pid_t pid = env->pids[0];
 	uint64_t t0 = ct_now_ns();
-	int code = ct_cli_check_target(pid);
+	int code = env->core ? CT_EXIT_OK : ct_cli_check_target(pid);
 	if (code)
 		return code;
 	if (env->format != CT_FMT_DEFAULT && env->format != CT_FMT_TEXT && env->format != CT_FMT_JSON) {
 		ct_error("--backtraces writes text or json, not %s", ct_format_name(env->format));
 		return CT_EXIT_USAGE;
 	}
-	if (env->tid) {
+	if (env->tid && !env->core) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)env->tid);
 		if (access(path, F_OK) < 0) {
@@ -54,14 +76,23 @@ int cmd_backtraces(struct ct_env *env)
 	struct ct_snapshot_opts so;
 	ct_cli_snapshot_opts(env, &so);
 	struct ct_snapshot_session *ss = NULL;
-	code = ct_cli_open_snapshot_session(pid, &so, &ss);
+	code = ct_cli_open_session(env, &so, &ss);
 	if (code)
 		return code;
 	struct ct_snapshot *s = NULL;
 	int r = ct_snapshot_session_take(ss, &s);
 	if (r < 0) {
 		ct_snapshot_session_close(ss);
+		if (env->core) {
+			ct_error("%s: %s", env->core, ct_strerror(r));
+			return CT_EXIT_TARGET;
+		}
 		return ct_cli_capture_error(pid, r);
+	}
+	if (env->core && env->tid && s->nthreads == 0) {
+		ct_error("%s has no thread %d", env->core, (int)env->tid);
+		ct_snapshot_session_close(ss);
+		return CT_EXIT_TARGET;
 	}
 	for (const char *w; (w = ct_snapshot_session_next_warning(ss));)
 		ct_warn("%s", w);
@@ -89,10 +120,10 @@ int cmd_backtraces(struct ct_env *env)
 	ct_buf_free(&out);
 
 	if (code == CT_EXIT_OK) {
-		if (gone == s->nthreads) {
+		if (gone == s->nthreads && !env->core) {
 			ct_error("process %d exited during capture", (int)pid);
 			code = CT_EXIT_TARGET;
-		} else if (eperm == s->nthreads) {
+		} else if (eperm == s->nthreads && !env->core) {
 			char *why = ct_target_explain_eperm(pid);
 			ct_error("cannot inspect process %d: %s", (int)pid, why ? why : "permission denied");
 			free(why);
@@ -102,6 +133,8 @@ int cmd_backtraces(struct ct_env *env)
 				 failed, s->nthreads);
 			code = CT_EXIT_PARTIAL;
 		}
+		if (code == CT_EXIT_OK)
+			code = ct_cli_core_partial(env, ss);
 	}
 	ct_snapshot_session_close(ss);
 	return code;

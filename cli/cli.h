@@ -53,6 +53,10 @@ struct ct_env {
 	const char *idle_patterns[CT_MAX_IDLE]; /* --idle FUNC… */
 	size_t nidle_patterns;
 	char **args;         /* operands (analyze FILE…, merge FILE…) */
+	/* post-mortem: --backtraces, --threads, --memory of a core file instead of a process */
+	const char *core;    /* --core FILE */
+	const char *exe;     /* --exe PATH: the executable that dumped it */
+	const char *sysroot; /* --sysroot DIR: the root its modules are found under */
 	size_t nargs;
 	/* --memory */
 	double duration_s;       /* -d: 0 = until Ctrl-C (--memory --watch, --profile) */
@@ -105,6 +109,16 @@ struct ct_snapshot_opts;
 void ct_cli_snapshot_opts(const struct ct_env *env, struct ct_snapshot_opts *o);
 /* Opens a snapshot session on pid; prints the error and returns an exit code. */
 int ct_cli_open_snapshot_session(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret);
+/* Opens a snapshot session on env->core; prints the error and returns an exit code (CT_EXIT_USAGE
+ * when the file is not a core, or --exe not its program; CT_EXIT_TARGET when it is unreadable or
+ * corrupt). */
+int ct_cli_open_core_session(const struct ct_env *env, const struct ct_snapshot_opts *o,
+			     struct ct_snapshot_session **ret);
+/* ct_cli_open_core_session with --core, else ct_cli_open_snapshot_session on -p. */
+int ct_cli_open_session(const struct ct_env *env, const struct ct_snapshot_opts *o,
+			struct ct_snapshot_session **ret);
+/* With --core: a truncated core is a partial result (says so, CT_EXIT_PARTIAL), else CT_EXIT_OK. */
+int ct_cli_core_partial(const struct ct_env *env, struct ct_snapshot_session *ss);
 /* Says why a live capture of pid failed with r (-ESRCH, -EPERM, …); returns CT_EXIT_TARGET. */
 int ct_cli_capture_error(pid_t pid, int r);
 

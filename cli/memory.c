@@ -10,6 +10,7 @@
 #include "lib/error.h"
 #include "report/memory.h"
 #include "session/memory.h"
+#include "session/snapshot.h"
 #include "process/target.h"
 #include "lib/banned.h"
 
@@ -38,6 +39,17 @@ static int open_session(const struct ct_env *env, pid_t pid, struct ct_memory_se
 		.inject_tid = env->tid,
 		.inject_timeout_ns = (uint64_t)(env->timeout_s * 1e9),
 	};
+	if (env->core) {
+		struct ct_snapshot_opts so; /* the core options --backtraces takes (CTRACE_CORE_MAX_MB) */
+		ct_cli_snapshot_opts(env, &so);
+		char *why = NULL;
+		int r = ct_memory_session_open_core(env->core, &o, &so.core, env->exe, env->sysroot, ret, &why);
+		if (r == 0)
+			return CT_EXIT_OK;
+		ct_error("%s: %s", env->core, why ? why : ct_strerror(r));
+		free(why);
+		return r == -ENOEXEC ? CT_EXIT_USAGE : CT_EXIT_TARGET;
+	}
 	enum ct_memory_open_error what = 0;
 	int r = ct_memory_session_open(pid, &o, ret, &what);
 	if (r == 0)
@@ -213,7 +225,7 @@ int cmd_memory(struct ct_env *env)
 		ct_error("--watch writes rows as they come to standard output; redirect it instead of -o");
 		return CT_EXIT_USAGE;
 	}
-	int code = ct_cli_check_target(pid);
+	int code = env->core ? CT_EXIT_OK : ct_cli_check_target(pid);
 	if (!code)
 		code = ct_cli_check_output(env);
 	if (code)

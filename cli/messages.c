@@ -227,6 +227,18 @@ int ct_cli_open_snapshot_session(pid_t pid, const struct ct_snapshot_opts *o, st
 	return CT_EXIT_TARGET;
 }
 
+int ct_cli_open_core_session(const struct ct_env *env, const struct ct_snapshot_opts *o,
+			     struct ct_snapshot_session **ret)
+{
+	char *why = NULL;
+	int r = ct_snapshot_session_open_core(env->core, o, ret, &why);
+	if (r == 0)
+		return CT_EXIT_OK;
+	ct_error("%s: %s", env->core, why ? why : ct_strerror(r));
+	free(why);
+	return r == -ENOEXEC ? CT_EXIT_USAGE : CT_EXIT_TARGET;
+}
+
 int ct_cli_capture_error(pid_t pid, int r)
 {
 	if (r == -ESRCH) {

@@ -13,6 +13,8 @@ const char ct_usage_text[] =
 	"       ctrace -p PID --threads [--snapshots N] [--interval MS] [--fail-on WHAT] [--idle FUNC]\n"
 	"              [OPTIONS]\n"
 	"       ctrace -p PID --memory [--watch SECS [-d SECS]] [OPTIONS]\n"
+	"       ctrace --core CORE [--exe PATH] [--sysroot DIR] --backtraces | --threads | --memory\n"
+	"              [OPTIONS]\n"
 	"       ctrace -p PID --memory --sites [-d SECS] [-r N] [OPTIONS]\n"
 	"       ctrace analyze [--format FORMAT] [--fail-on WHAT] [--idle FUNC] [-o FILE] FILE... | -\n"
 	"       ctrace -p PID [-p PID…] [--children] --profile [-d SECS] [-r HZ] [--tid TID]\n"
@@ -38,6 +40,10 @@ const char ct_usage_text[] =
 	"\n"
 	"Options:\n"
 	"  -p, --pid PID          the process to inspect\n"
+	"      --core CORE        a core file instead of a process (post-mortem; also zstd, lz4 and\n"
+	"                         apport cores): --backtraces, --threads or --memory\n"
+	"      --exe PATH         --core: the program that dumped it (default: the path in the core)\n"
+	"      --sysroot DIR      --core: find the core's modules under DIR (another machine's files)\n"
 	"      --tid TID          only this thread of the process\n"
 	"  -f, --format FORMAT    text (default) or json (--sites and merge: see there)\n"
 	"  -o, --output FILE      write the report to FILE (replaced atomically) instead of stdout\n"
@@ -99,6 +105,7 @@ enum {
 	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
 	OPT_PROFILE, OPT_SAMPLER, OPT_MODE, OPT_PER_PID, OPT_CHILDREN, OPT_PER_THREAD,
 	OPT_SITES = 600, OPT_TOP_MODE,
+	OPT_CORE = 700, OPT_EXE, OPT_SYSROOT,
 };
 
 static const struct option long_options[] = {
@@ -135,6 +142,9 @@ static const struct option long_options[] = {
 	{ "children", no_argument, NULL, OPT_CHILDREN },
 	{ "per-thread", no_argument, NULL, OPT_PER_THREAD },
 	{ "sites", no_argument, NULL, OPT_SITES },
+	{ "core", required_argument, NULL, OPT_CORE },
+	{ "exe", required_argument, NULL, OPT_EXE },
+	{ "sysroot", required_argument, NULL, OPT_SYSROOT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -188,7 +198,15 @@ static const struct {
 	/* --top writes no report: it shows a live view, or a plain table on stdout */
 	{ 'f', "-f", M_ALL & ~(unsigned)M_TOP },
 	{ 'o', "-o", M_ALL & ~(unsigned)M_TOP },
+	{ OPT_CORE, "--core", M_BT | M_TH | M_MEM },
+	{ OPT_EXE, "--exe", M_BT | M_TH | M_MEM },
+	{ OPT_SYSROOT, "--sysroot", M_BT | M_TH | M_MEM },
 };
+
+/* Options about stopping or watching a live process: a core has nothing to stop and is one
+ * snapshot, so they are usage errors with --core. */
+static const int live_only[] = { OPT_TIMEOUT, OPT_ALWAYS_STOP, OPT_STACK_BYTES, OPT_SNAPSHOTS, OPT_INTERVAL,
+				 OPT_WATCH, OPT_INJECT, 'd' };
 
 static const char *const mode_names[] = { "--backtraces", "--threads", "--memory", "--memory --sites",
 					  "--profile", "analyze", "merge", "--top" };
@@ -237,6 +255,43 @@ static int check_option_modes(const struct ct_env *env, uint64_t given, struct c
 		/* the chosen mode's own help lists what it does take */
 		const char *mode = mode_names[__builtin_ctz(m)];
 		ct_buf_printf(err, "; %s would ignore it: drop it (see ctrace %s --help)", mode, mode);
+		return CT_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* --core against -p, the live-only options and --unwinder libunwind; --exe and --sysroot want --core. */
+static int check_core_options(const struct ct_env *env, uint64_t given, struct ct_buf *err)
+{
+	if (!env->core) {
+		if (env->exe || env->sysroot) {
+			ct_buf_printf(err, "%s goes with --core CORE (a live process's files are found through /proc)",
+				      env->exe ? "--exe" : "--sysroot");
+			return CT_EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (env->npids) {
+		ct_buf_puts(err, "give a process (-p PID) or a core file (--core CORE), not both");
+		return CT_EXIT_USAGE;
+	}
+	if (env->sites) {
+		ct_buf_puts(err, "--sites probes a running process; a core has no calls to count");
+		return CT_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < CT_ARRAY_SIZE(option_modes); i++) {
+		if (!(given & (1ull << i)))
+			continue;
+		for (size_t k = 0; k < CT_ARRAY_SIZE(live_only); k++)
+			if (live_only[k] == option_modes[i].code) {
+				ct_buf_printf(err, "%s is for a live process; a core is one snapshot with nothing "
+					      "to stop or wait for: drop it", option_modes[i].name);
+				return CT_EXIT_USAGE;
+			}
+	}
+	if (env->unwinder == CT_UNWIND_LIBUNWIND) {
+		ct_buf_puts(err, "--unwinder libunwind needs a live process (it reads /proc/PID/maps); a core "
+			    "unwinds with libdw (default) or fp");
 		return CT_EXIT_USAGE;
 	}
 	return 0;
@@ -670,6 +725,15 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 		case OPT_NO_DEMANGLE:
 			env->no_demangle = true;
 			break;
+		case OPT_CORE:
+		case OPT_EXE:
+		case OPT_SYSROOT:
+			if (!*optarg) {
+				ct_buf_printf(err, "%s wants a path", opt);
+				return CT_EXIT_USAGE;
+			}
+			*(c == OPT_CORE ? &env->core : c == OPT_EXE ? &env->exe : &env->sysroot) = optarg;
+			break;
 		case OPT_DEBUGINFOD:
 			env->debuginfod = true;
 			break;
@@ -714,6 +778,15 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 	r = check_option_modes(env, given, err);
 	if (r)
 		return r;
+	if ((r = check_core_options(env, given, err)))
+		return r;
+	if (env->core) {
+		if (env->nargs) {
+			ct_buf_printf(err, "unexpected argument '%s' (the core is given with --core CORE)", env->args[0]);
+			return CT_EXIT_USAGE;
+		}
+		return 0;
+	}
 	if (env->mode != CT_MODE_ANALYZE && env->mode != CT_MODE_MERGE) {
 		if (env->nargs) {
 			ct_buf_printf(err, "unexpected argument '%s' (the process is given with -p PID)",

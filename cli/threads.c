@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ctrace -p PID --threads: N snapshots, lock owners, then the thread analysis. */
+/* ctrace -p PID --threads: N snapshots, lock owners, then the thread analysis; --core CORE: the
+ * one snapshot a core is, with the owners read from its memory. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 int cmd_threads(struct ct_env *env)
 {
 	pid_t pid = env->pids[0];
-	int code = ct_cli_check_target(pid);
+	int code = env->core ? CT_EXIT_OK : ct_cli_check_target(pid);
 	if (code)
 		return code;
 	if (env->format != CT_FMT_DEFAULT && env->format != CT_FMT_TEXT && env->format != CT_FMT_JSON) {
@@ -35,7 +36,7 @@ int cmd_threads(struct ct_env *env)
 	so.snapshots = env->snapshots;
 	so.interval_ms = env->interval_ms;
 	struct ct_snapshot_session *ss = NULL;
-	code = ct_cli_open_snapshot_session(pid, &so, &ss);
+	code = ct_cli_open_session(env, &so, &ss);
 	if (code)
 		return code;
 	int r = ct_snapshot_session_run(ss);
@@ -44,6 +45,9 @@ int cmd_threads(struct ct_env *env)
 	struct ct_analysis *a = NULL;
 	if (r < 0 && ct_snapshot_session_locks_failed(ss)) {
 		ct_error("out of memory while reading lock owners");
+		code = CT_EXIT_TARGET;
+	} else if (r < 0 && env->core) {
+		ct_error("%s: %s", env->core, ct_strerror(r));
 		code = CT_EXIT_TARGET;
 	} else if (r < 0) {
 		code = ct_cli_capture_error(pid, r);
@@ -63,7 +67,8 @@ int cmd_threads(struct ct_env *env)
 	}
 	if (a) {
 		code = ct_cli_write_analysis(env, a);
-		if (code == CT_EXIT_OK && a->nthreads && a->class_count[CT_CLASS_GONE] == a->nthreads) {
+		if (code == CT_EXIT_OK && !env->core && a->nthreads &&
+		    a->class_count[CT_CLASS_GONE] == a->nthreads) {
 			ct_error("process %d exited during capture", (int)pid);
 			code = CT_EXIT_TARGET;
 		}
@@ -80,6 +85,8 @@ int cmd_threads(struct ct_env *env)
 				 failed, a->nthreads);
 			code = CT_EXIT_PARTIAL;
 		}
+		if (code == CT_EXIT_OK)
+			code = ct_cli_core_partial(env, ss);
 	}
 	ct_analysis_free(a);
 	ct_snapshot_session_close(ss);

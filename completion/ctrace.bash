@@ -116,12 +116,13 @@ _ctrace()
 		COMPREPLY=($(compgen -W 'deadlock stuck' -- "$cur"))
 		return
 		;;
-	-o | --output)
+	-o | --output | --core | --exe)
+		# --core: a core file (core.*, *.zst, *.lz4, apport's *.crash); --exe: its program
 		COMPREPLY=($(compgen -f -- "$cur"))
 		compopt -o filenames 2>/dev/null
 		return
 		;;
-	--debug-dir)
+	--debug-dir | --sysroot)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		compopt -o filenames 2>/dev/null
 		return

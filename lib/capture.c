@@ -52,17 +52,14 @@ ssize_t ct_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-int ct_capture_read(const struct ct_capture *c, pid_t pid, uint64_t addr, void *buf, size_t len)
+int ct_capture_read(const struct ct_capture *c, const struct ct_memsrc *mem, uint64_t addr, void *buf, size_t len)
 {
 	if (c && c->stack && addr >= c->stack_start && len <= c->stack_len &&
 	    addr - c->stack_start <= c->stack_len - len) {
 		memcpy(buf, c->stack + (addr - c->stack_start), len);
 		return 0;
 	}
-	ssize_t n = ct_mem_read(pid, addr, buf, len);
-	if (n < 0)
-		return (int)n;
-	return (size_t)n == len ? 0 : -EFAULT;
+	return ct_memsrc_read_all(mem, addr, buf, len);
 }
 
 const char *ct_syscall_name(long nr)

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/memsrc.h"
+
 /* Registers in DWARF numbering (x86_64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip). */
 #define CT_NREGS 17
 #define CT_REG_RBP 6
@@ -39,9 +41,9 @@ struct ct_capture_set {
 };
 
 void ct_capture_set_free(struct ct_capture_set *s);
-/* Reads len bytes of the target at addr: from the stack copy when it covers the range,
- * else from the (running) target with process_vm_readv. 0 or -errno. */
-int ct_capture_read(const struct ct_capture *c, pid_t pid, uint64_t addr, void *buf, size_t len);
+/* Reads len bytes of the target at addr: from the stack copy when it covers the range, else from
+ * mem (the running target with process_vm_readv, or a core's memory). 0 or -errno. */
+int ct_capture_read(const struct ct_capture *c, const struct ct_memsrc *mem, uint64_t addr, void *buf, size_t len);
 /* Reads memory of a process with process_vm_readv split by page, so a fault part-way returns what
  * precedes it. Returns bytes read (>= 0) or -errno. */
 ssize_t ct_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len);

@@ -63,6 +63,8 @@ struct ct_snapshot {
 	uint64_t max_stop_ns, total_stop_ns;
 	uint64_t capture_ns;   /* from the first seize to the last release */
 	uint64_t wall_ns;      /* the whole run, unwinding and symbolization included */
+	int signal;            /* a core: the signal that ended the process (0: none, e.g. gcore) */
+	pid_t signal_tid;      /* the thread it was delivered to */
 	struct ct_thread *threads;
 	size_t nthreads;
 	size_t cap_threads;

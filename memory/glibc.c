@@ -309,7 +309,7 @@ struct region {
 };
 
 struct walker {
-	pid_t pid;
+	const struct ct_memsrc *mem;
 	const struct layout *l;
 	const struct ct_smaps_entry *maps;
 	size_t nmaps;
@@ -347,7 +347,7 @@ static int rd(struct walker *w, uint64_t addr, void *buf, size_t len)
 			w->hits = w->misses = 0;
 		}
 		if (!w->scattered || w->misses % 8 == 0) {
-			ssize_t n = ct_mem_read(w->pid, pg * CACHE_PAGE, p, CACHE_PAGE);
+			ssize_t n = ct_memsrc_read(w->mem, pg * CACHE_PAGE, p, CACHE_PAGE);
 			if (n == CACHE_PAGE) {
 				w->tags[slot] = pg + 1;
 				memcpy(buf, p + (addr & (CACHE_PAGE - 1)), len);
@@ -356,7 +356,7 @@ static int rd(struct walker *w, uint64_t addr, void *buf, size_t len)
 			w->tags[slot] = 0;
 		}
 	}
-	ssize_t n = ct_mem_read(w->pid, addr, buf, len);
+	ssize_t n = ct_memsrc_read(w->mem, addr, buf, len);
 	if (n == (ssize_t)len)
 		return 0;
 	int e = n < 0 ? (int)n : -EFAULT;
@@ -723,7 +723,7 @@ static int read_arena(struct walker *w, uint64_t addr, bool main, int tries, str
 		if (t)
 			drop_cache(w);
 		s->tries = CT_MAX(s->tries, (size_t)t + 1);
-		ssize_t n = ct_mem_read(w->pid, addr, st, l->ms_size);
+		ssize_t n = ct_memsrc_read(w->mem, addr, st, l->ms_size);
 		if (n != (ssize_t)l->ms_size) {
 			r = n < 0 ? (int)n : -EFAULT;
 			break;
@@ -787,7 +787,14 @@ static int find_libc_cb(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	struct find_ctx *f = arg;
 	(void)userdata;
 	(void)start;
-	if (ct_alloc_library_kind(name) == CT_ALLOC_GLIBC) {
+	/* a core's modules are named by their link_map names ("libc.so.6"), a live one's by path */
+	char base[256];
+	const char *path = name;
+	if (name && name[0] != '/') {
+		snprintf(base, sizeof(base), "/%s", name);
+		path = base;
+	}
+	if (ct_alloc_library_kind(path) == CT_ALLOC_GLIBC) {
 		f->mod = mod;
 		f->name = name;
 		return DWARF_CB_ABORT;
@@ -804,7 +811,7 @@ static int walk_all(struct walker *w, const struct syms *sy, const struct ct_gli
 	uint8_t mpb[1024];
 	if (l->mp_size > sizeof(mpb))
 		return -EPROTO;
-	ssize_t n = ct_mem_read(w->pid, sy->mp, mpb, l->mp_size);
+	ssize_t n = ct_memsrc_read(w->mem, sy->mp, mpb, l->mp_size);
 	if (n != (ssize_t)l->mp_size)
 		return n < 0 ? (int)n : -EIO;
 	uint64_t addr = sy->main_arena;
@@ -853,7 +860,7 @@ static int walk_all(struct walker *w, const struct syms *sy, const struct ct_gli
 }
 
 struct ct_glibc_reader {
-	pid_t pid;
+	struct ct_memsrc mem;
 	struct layout l;
 	struct syms sy;
 	char *libc, *debug_file;
@@ -861,7 +868,8 @@ struct ct_glibc_reader {
 	bool cached;  /* the layout came from the cache, not from DWARF this time */
 };
 
-int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader **ret, char **ret_why)
+int ct_glibc_open(const struct ct_memsrc *mem, struct ct_symbolizer *sym, struct ct_glibc_reader **ret,
+		  char **ret_why)
 {
 	*ret_why = NULL;
 	uint64_t t0 = ct_now_ns();
@@ -874,7 +882,7 @@ int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader *
 	struct ct_glibc_reader *g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	g->pid = pid;
+	g->mem = *mem;
 	find_syms(f.mod, &g->sy);
 	if (!g->sy.main_arena || !g->sy.mp) {
 		*ret_why = ct_strf("%s has no symbols main_arena and mp_ (its debug information is missing); install "
@@ -928,7 +936,7 @@ int ct_glibc_walk(struct ct_glibc_reader *g, const struct ct_smaps_entry *maps, 
 	s->layout_cached = g->cached;
 	struct walker w;
 	memset(&w, 0, sizeof(w));
-	w.pid = g->pid;
+	w.mem = &g->mem;
 	w.l = &g->l;
 	w.maps = maps;
 	w.nmaps = nmaps;
@@ -967,7 +975,8 @@ int ct_glibc_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_smaps_en
 		  const struct ct_glibc_opts *o, struct ct_glibc_stats **ret, char **ret_why)
 {
 	struct ct_glibc_reader *g = NULL;
-	int r = ct_glibc_open(pid, sym, &g, ret_why);
+	struct ct_memsrc mem = ct_memsrc_live(pid);
+	int r = ct_glibc_open(&mem, sym, &g, ret_why);
 	if (r < 0)
 		return r;
 	r = ct_glibc_walk(g, maps, nmaps, o, ret, ret_why);

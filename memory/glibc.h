@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Level 2 of --memory for glibc malloc, read from outside while the target runs: main_arena and mp_
  * are found by libc's symbols, the layout of malloc_state, malloc_chunk, heap_info and malloc_par
- * is read from libc's DWARF (libc6-dbg), and the arenas are walked with process_vm_readv, the way
+ * is read from libc's DWARF (libc6-dbg), and the arenas are walked with process_vm_readv (or in a
+ * core's memory: lib/memsrc.h), the way
  * mallinfo2() walks them: top, fastbins and bins; tcache'd chunks count as in use, as there.
  * Every walk is bounded and every chunk checked against the arena's own memory; a list that
  * changes under the walk is walked again, and after a few tries reported as approximate. */
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/memsrc.h"
 #include "memory/procmem.h"
 #include "symbolize/symbolizer.h"
 
@@ -68,7 +70,9 @@ void ct_glibc_stats_free(struct ct_glibc_stats *s);
  * layout once (the slow part: libc's DWARF, so the result is cached per libc build-id in
  * $XDG_CACHE_HOME/ctrace or ~/.cache/ctrace), walk reads the arenas as they are now. */
 struct ct_glibc_reader;
-int ct_glibc_open(pid_t pid, struct ct_symbolizer *sym, struct ct_glibc_reader **ret, char **ret_why);
+/* mem: the live process (ct_memsrc_live) or a core's memory. */
+int ct_glibc_open(const struct ct_memsrc *mem, struct ct_symbolizer *sym, struct ct_glibc_reader **ret,
+		  char **ret_why);
 int ct_glibc_walk(struct ct_glibc_reader *g, const struct ct_smaps_entry *maps, size_t nmaps,
 		  const struct ct_glibc_opts *o, struct ct_glibc_stats **ret, char **ret_why);
 void ct_glibc_close(struct ct_glibc_reader *g);

@@ -493,7 +493,7 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 		goto out;
 	}
 	struct check_ctx *x = calloc(1, sizeof(*x));
-	r = x ? ct_unwinder_open(CT_UNWIND_LIBDW, sym, &x->unw) : -ENOMEM;
+	r = x ? ct_unwinder_open(CT_UNWIND_LIBDW, sym, NULL, &x->unw) : -ENOMEM;
 	if (r < 0) {
 		free(x);
 		free(cands);

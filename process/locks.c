@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Lock owners of a live process: for threads blocked in a glibc pthread mutex, the mutex address and
- * its owner's tid, read from the running target after the capture. The layout of the mutex comes from
+/* Lock owners: for threads blocked in a glibc pthread mutex, the mutex address and its owner's tid,
+ * read from the running target after the capture (or from a core's memory). The layout of the mutex comes from
  * libc's DWARF (the "mutex" parameter of pthread_mutex_lock), never from a guessed offset. */
 #include "process/locks.h"
 
@@ -130,11 +130,13 @@ static struct ct_thread *thread_by_tid(struct ct_snapshot *s, pid_t tid)
 	return NULL;
 }
 
-int ct_locks_fill(Dwfl *dwfl, struct ct_mutex_layout *l, struct ct_snapshot *s)
+int ct_locks_fill(Dwfl *dwfl, struct ct_mutex_layout *l, const struct ct_memsrc *mem, struct ct_snapshot *s,
+		  const uint64_t *futex_words)
 {
 	for (size_t i = 0; i < s->nthreads; i++) {
 		struct ct_thread *t = &s->threads[i];
-		if (t->syscall_nr != SYS_futex || t->state == 'R' || t->lock_waiting ||
+		uint64_t futex = futex_words ? futex_words[i] : t->syscall_nr == SYS_futex ? t->syscall_args[0] : 0;
+		if (!futex || t->state == 'R' || t->lock_waiting ||
 		    (t->flags & CT_THREAD_GONE) || ct_wait_kind_of(t) != CT_WAIT_MUTEX)
 			continue;
 		const struct ct_frame *lf = NULL;
@@ -150,7 +152,6 @@ int ct_locks_fill(Dwfl *dwfl, struct ct_mutex_layout *l, struct ct_snapshot *s)
 			if (r < 0)
 				say_why(l, r, ct_basename(lf->module));
 		}
-		uint64_t futex = t->syscall_args[0];
 		uint64_t mutex = l->known && futex >= l->lock_off ? futex - l->lock_off : futex;
 		char id[32];
 		snprintf(id, sizeof(id), "0x%" PRIx64, mutex);
@@ -159,7 +160,7 @@ int ct_locks_fill(Dwfl *dwfl, struct ct_mutex_layout *l, struct ct_snapshot *s)
 		if (!l->known)
 			continue;
 		int32_t owner = 0;
-		if (ct_mem_read(s->pid, mutex + l->owner_off, &owner, sizeof(owner)) != sizeof(owner))
+		if (ct_memsrc_read_all(mem, mutex + l->owner_off, &owner, sizeof(owner)) < 0)
 			continue;
 		/* 0: released since; glibc marks dead or unrecoverable robust mutexes with 0x7ffffff[ef] */
 		if (owner <= 0 || owner >= 0x7ffffffe)

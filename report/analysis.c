@@ -198,7 +198,11 @@ void ct_report_analysis_text(const struct ct_analysis *a, struct ct_buf *out)
 			sep = ", ";
 		}
 	}
-	ct_buf_puts(out, "\n\n");
+	ct_buf_puts(out, "\n");
+	if (a->source && strcmp(a->source, "core") == 0)
+		ct_buf_puts(out, "  A core is one snapshot: a thread on a CPU cannot be told spinning from running, and\n"
+				 "  thread states, names and system calls are not in it; waits are told by the frames.\n");
+	ct_buf_puts(out, "\n");
 	text_deadlocks(a, out);
 	text_chains(a, out);
 	text_groups(a, out);

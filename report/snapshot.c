@@ -81,9 +81,19 @@ void ct_report_snapshot_text(const struct ct_snapshot *s, struct ct_buf *out)
 		else if (s->threads[i].error)
 			failed++;
 	}
-	ct_buf_printf(out, "Process %d (%s) %s — %zu threads, captured in %.3f ms, longest stop %.3f ms",
-		      (int)s->pid, s->comm ? s->comm : "?", s->exe ? s->exe : "?", s->nthreads,
-		      (double)s->capture_ns / 1e6, (double)s->max_stop_ns / 1e6);
+	if (s->source && strcmp(s->source, "core") == 0) {
+		ct_buf_printf(out, "Process %d (%s) %s — %zu threads, from a core file", (int)s->pid,
+			      s->comm ? s->comm : "?", s->exe ? s->exe : "?", s->nthreads);
+		if (s->signal) {
+			const char *sig = sigabbrev_np(s->signal);
+			ct_buf_printf(out, ", killed by SIG%s in thread %d", sig ? sig : "?", (int)s->signal_tid);
+		}
+		ct_buf_puts(out, " (thread states, names and system calls are not in a core)");
+	} else {
+		ct_buf_printf(out, "Process %d (%s) %s — %zu threads, captured in %.3f ms, longest stop %.3f ms",
+			      (int)s->pid, s->comm ? s->comm : "?", s->exe ? s->exe : "?", s->nthreads,
+			      (double)s->capture_ns / 1e6, (double)s->max_stop_ns / 1e6);
+	}
 	if (gone)
 		ct_buf_printf(out, ", %zu exited meanwhile", gone);
 	if (failed)
@@ -193,6 +203,24 @@ void ct_json_snapshot_body(struct ct_json *j, const struct ct_snapshot *s)
 	ct_json_str(j, s->comm);
 	ct_json_key(j, "exe");
 	ct_json_str(j, s->exe);
+	ct_json_key(j, "source");
+	ct_json_str(j, s->source);
+	if (s->source && strcmp(s->source, "core") == 0) {
+		/* the signal that ended the process, and the thread it was delivered to */
+		char sig[16];
+		const char *abbrev = s->signal ? sigabbrev_np(s->signal) : NULL;
+		snprintf(sig, sizeof(sig), "SIG%s", abbrev ? abbrev : "?");
+		ct_json_key(j, "signal");
+		if (s->signal)
+			ct_json_str(j, sig);
+		else
+			ct_json_null(j);
+		ct_json_key(j, "signal_tid");
+		if (s->signal)
+			ct_json_int(j, s->signal_tid);
+		else
+			ct_json_null(j);
+	}
 	ct_json_key(j, "stats");
 	ct_json_obj_begin(j);
 	ct_json_key(j, "threads");

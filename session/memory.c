@@ -2,6 +2,7 @@
 #include "session/memory.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,9 @@
 
 struct ct_memory_session {
 	pid_t pid;
+	struct ct_memsrc mem;          /* the live process, or the core's memory */
+	struct ct_core *core;          /* --core: the core, read once */
+	Elf *core_elf;
 	struct ct_memory_opts o;
 	struct ct_memory_open_stats stats;
 	struct ct_alloc_info alloc;
@@ -68,7 +72,7 @@ static int alloc_glibc(struct ct_memory_session *ms, struct ct_symbolizer *sym)
 		return 0;
 	}
 	char *why = NULL;
-	int r = ct_glibc_open(ms->pid, sym, &ms->glibc, &why);
+	int r = ct_glibc_open(&ms->mem, sym, &ms->glibc, &why);
 	if (r == -ENOMEM) {
 		free(why);
 		return r;
@@ -141,6 +145,7 @@ int ct_memory_session_open(pid_t pid, const struct ct_memory_opts *o, struct ct_
 		return -ENOMEM;
 	}
 	ms->pid = pid;
+	ms->mem = ct_memsrc_live(pid);
 	ms->o = *o;
 	ms->l1_t0 = ct_now_ns();
 	int r = ct_mem_l1_read(pid, &ms->l1);
@@ -165,6 +170,114 @@ int ct_memory_session_open(pid_t pid, const struct ct_memory_opts *o, struct ct_
 	return 0;
 }
 
+/* Level 1 of a core: its mappings (program headers and NT_FILE) in place of smaps, with what the
+ * core holds of each as its "rss"; the threads' stack pointers from their registers. What only
+ * /proc has (PSS, swap, the status lines but the name, thread count and size, open fds) is left
+ * out. */
+static int l1_from_core(const struct ct_core *c, struct ct_mem_l1 *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->pid = ct_core_pid(c);
+	l->fds = -1;
+	size_t nseg, nthr, nmaps;
+	const struct ct_core_segment *seg = ct_core_segments(c, &nseg);
+	const struct ct_core_thread *thr = ct_core_threads(c, &nthr);
+	struct ct_proc_map *maps = NULL;
+	int r = ct_core_maps(c, &maps, &nmaps);
+	if (r < 0)
+		return r;
+	l->maps = calloc(nmaps ? nmaps : 1, sizeof(*l->maps));
+	l->sps = calloc(nthr ? nthr : 1, sizeof(*l->sps));
+	if (!l->maps || !l->sps) {
+		ct_proc_maps_free(maps, nmaps);
+		ct_mem_l1_clear(l);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < nmaps; i++) {
+		struct ct_smaps_entry *e = &l->maps[i];
+		e->map = maps[i];
+		e->size = maps[i].end - maps[i].start;
+		while (k < nseg && seg[k].vaddr < maps[i].start)
+			k++;
+		if (k < nseg && seg[k].vaddr == maps[i].start)
+			e->rss = seg[k].avail;
+		if (!e->map.path)
+			e->anonymous = e->rss;
+		l->status.vm_size += e->size;
+		l->status.vm_rss += e->rss;
+	}
+	free(maps); /* the paths now belong to l->maps */
+	l->nmaps = nmaps;
+	for (size_t i = 0; i < nthr; i++) {
+		l->sps[i].tid = thr[i].tid;
+		l->sps[i].sp = thr[i].regs[CT_REG_RSP];
+	}
+	l->nsps = nthr;
+	const char *comm = ct_core_comm(c);
+	snprintf(l->status.name, sizeof(l->status.name), "%s", comm ? comm : "?");
+	l->status.threads = (long)nthr;
+	return ct_mem_l1_regroup(l, NULL, 0);
+}
+
+int ct_memory_session_open_core(const char *path, const struct ct_memory_opts *o, const struct ct_core_opts *co,
+				const char *exe, const char *sysroot, struct ct_memory_session **ret, char **ret_why)
+{
+	*ret_why = NULL;
+	struct ct_memory_session *ms = calloc(1, sizeof(*ms));
+	if (!ms)
+		return -ENOMEM;
+	ms->o = *o;
+	ms->l1_t0 = ct_now_ns();
+	int r = ct_core_open(path, co, &ms->core, ret_why);
+	if (r < 0) {
+		free(ms);
+		return r;
+	}
+	ms->pid = ct_core_pid(ms->core);
+	ms->mem = ct_core_memsrc(ms->core);
+	r = l1_from_core(ms->core, &ms->l1);
+	if (r < 0) {
+		ct_memory_session_close(ms);
+		return r;
+	}
+	ms->l1_held = true;
+	uint64_t t1 = ct_now_ns();
+	ms->stats.nmaps = ms->l1.nmaps;
+	ms->stats.proc_ns = t1 - ms->l1_t0;
+	size_t size, nmaps;
+	const void *image = ct_core_image(ms->core, &size);
+	elf_version(EV_CURRENT);
+	ms->core_elf = elf_memory((char *)image, size);
+	struct ct_proc_map *maps = NULL;
+	struct ct_symbolizer *sym = NULL;
+	struct ct_sym_opts so = { ms->o.debug_dirs, true };
+	r = ms->core_elf ? ct_core_maps(ms->core, &maps, &nmaps) : -ENOMEM;
+	if (r == 0)
+		r = ct_sym_open_core(ms->core_elf, ms->pid, maps, nmaps, exe, ct_core_exe(ms->core), sysroot, &so, &sym);
+	if (r == 0)
+		r = ct_alloc_detect(&ms->l1, sym, &ms->alloc);
+	if (r == 0)
+		r = alloc_stats(ms, sym);
+	ct_sym_close(sym);
+	if (r < 0) {
+		*ret_why = ct_strf("cannot read the core's modules: %s", ct_strerror(r));
+		ct_memory_session_close(ms);
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	size_t nseg;
+	uint64_t missing = ct_core_missing(ms->core, &nseg);
+	if (missing && !ms->note)
+		ms->note = ct_strf("the core is truncated: %.1f MiB of memory in %zu mapping%s is missing; the "
+				   "figures of what lay there cannot be read", (double)missing / (1 << 20), nseg,
+				   nseg == 1 ? "" : "s");
+	ms->partial |= missing != 0;
+	ms->stats.alloc_ns = ct_now_ns() - t1;
+	ms->stats.arenas = ms->glibc != NULL;
+	*ret = ms;
+	return 0;
+}
+
 void ct_memory_session_close(struct ct_memory_session *ms)
 {
 	if (!ms)
@@ -179,6 +292,9 @@ void ct_memory_session_close(struct ct_memory_session *ms)
 	ct_mem_sample_clear(&ms->first);
 	ct_mem_sample_clear(&ms->prev);
 	free(ms->grew);
+	if (ms->core_elf)
+		elf_end(ms->core_elf);
+	ct_core_close(ms->core);
 	free(ms);
 }
 
@@ -222,8 +338,8 @@ static int alloc_walk(struct ct_memory_session *ms, struct ct_mem_l1 *l1, struct
 /* The level-1 reading a report shows: open's the first time, a new one after. */
 static int report_reading(struct ct_memory_session *ms)
 {
-	if (ms->l1_held && !ms->l1_used)
-		return 0;
+	if (ms->l1_held && (!ms->l1_used || ms->core))
+		return 0; /* a core is read once */
 	if (ms->l1_held)
 		ct_mem_l1_clear(&ms->l1);
 	ms->l1_held = false;

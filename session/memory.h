@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/core.h"
 #include "memory/alloc.h"
 #include "memory/inject.h"
 #include "memory/watch.h"
@@ -49,6 +50,13 @@ struct ct_memory_session;
  * error: ct_memory_session_note says why. */
 int ct_memory_session_open(pid_t pid, const struct ct_memory_opts *o, struct ct_memory_session **ret,
 			   enum ct_memory_open_error *ret_what);
+/* The same for a core file (--core): level 1 from its mappings (program headers and NT_FILE; "rss"
+ * is what the core holds of each mapping, and PSS, swap and open fds are not in a core), the
+ * allocator and glibc's arenas from its memory; one report, no --watch and no --inject. 0, or
+ * -errno with a sentence in *ret_why (as ct_core_open; -EINVAL also when its modules cannot be read).
+ * A truncated core is a note and a partial result. */
+int ct_memory_session_open_core(const char *path, const struct ct_memory_opts *o, const struct ct_core_opts *co,
+				const char *exe, const char *sysroot, struct ct_memory_session **ret, char **ret_why);
 void ct_memory_session_close(struct ct_memory_session *ms);
 const struct ct_memory_open_stats *ct_memory_session_open_stats(const struct ct_memory_session *ms);
 const struct ct_alloc_info *ct_memory_session_allocator(const struct ct_memory_session *ms);

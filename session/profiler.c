@@ -215,7 +215,7 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 {
 	int n = 0;
 	char *why = NULL;
-	if (!pr->unw && !pr->unw_failed && ct_unwinder_open(pr->o.unwinder, pr->sym, &pr->unw) < 0)
+	if (!pr->unw && !pr->unw_failed && ct_unwinder_open(pr->o.unwinder, pr->sym, NULL, &pr->unw) < 0)
 		pr->unw_failed = true;
 	if (pr->unw && c->err == 0)
 		n = ct_unwinder_run(pr->unw, c, pr->pcs, pr->o.max_frames, &why);

@@ -32,6 +32,11 @@ struct ct_snapshot_session {
 	size_t nsnaps, cap_snaps;
 	bool exited;
 	bool locks_failed;               /* the lock owners of the last snapshot could not be read */
+	struct ct_memsrc mem;            /* the live process, or the core's memory */
+	struct ct_core *core;            /* a core session's core */
+	Elf *core_elf;                   /* libelf's view of it, for libdwfl */
+	char *core_warning;              /* what a truncated core lacks, said once */
+	bool core_said;
 };
 
 int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret)
@@ -41,6 +46,7 @@ int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct
 		return -ENOMEM;
 	ss->pid = pid;
 	ss->o = *o;
+	ss->mem = ct_memsrc_live(pid);
 	ss->attach = (struct ct_attach)CT_ATTACH_INIT;
 	if (ss->o.max_frames == 0)
 		ss->o.max_frames = 256;
@@ -66,12 +72,90 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 	ct_mutex_layout_clear(&ss->locks);
 	ct_unwinder_close(ss->unw);
 	ct_sym_close(ss->sym);
+	if (ss->core_elf)
+		elf_end(ss->core_elf);
+	ct_core_close(ss->core);
+	free(ss->core_warning);
 	free(ss->pcs);
 	free(ss);
 }
 
+static void say_missing(struct ct_snapshot_session *ss)
+{
+	size_t nseg;
+	uint64_t missing = ct_core_missing(ss->core, &nseg);
+	if (missing)
+		ss->core_warning = ct_strf("the core is truncated (a core size limit, such as ulimit -c?): "
+					   "%.1f MiB of memory in %zu mapping%s is missing; stacks, lock owners "
+					   "and heap figures that lie there cannot be read",
+					   (double)missing / (1 << 20), nseg, nseg == 1 ? "" : "s");
+}
+
+int ct_snapshot_session_open_core(const char *path, const struct ct_snapshot_opts *o,
+				  struct ct_snapshot_session **ret, char **ret_why)
+{
+	*ret_why = NULL;
+	struct ct_snapshot_session *ss = calloc(1, sizeof(*ss));
+	if (!ss)
+		return -ENOMEM;
+	ss->o = *o;
+	ss->o.snapshots = 1;
+	ss->attach = (struct ct_attach)CT_ATTACH_INIT;
+	if (ss->o.max_frames == 0)
+		ss->o.max_frames = 256;
+	int r = ct_core_open(path, &o->core, &ss->core, ret_why);
+	if (r < 0)
+		goto fail;
+	ss->pid = ct_core_pid(ss->core);
+	ss->mem = ct_core_memsrc(ss->core);
+	size_t size;
+	const void *image = ct_core_image(ss->core, &size);
+	elf_version(EV_CURRENT);
+	ss->core_elf = elf_memory((char *)image, size); /* read only: libelf does not write a read image */
+	struct ct_proc_map *maps = NULL;
+	size_t nmaps = 0;
+	r = ss->core_elf ? ct_core_maps(ss->core, &maps, &nmaps) : -ENOMEM;
+	if (r == 0)
+		r = ct_sym_open_core(ss->core_elf, ss->pid, maps, nmaps, o->exe, ct_core_exe(ss->core), o->sysroot,
+				     &o->sym, &ss->sym);
+	if (r == -ENOEXEC) {
+		*ret_why = ct_strf("libdwfl cannot read the core's modules: %s", dwfl_errmsg(-1));
+		r = -EINVAL;
+	}
+	else if (r < 0)
+		*ret_why = ct_strf("cannot read the core's modules: %s", strerror(-r));
+	if (r == 0 && o->exe) {
+		char *why = NULL;
+		if (ct_sym_check_exe(ss->sym, &why) == 0) {
+			*ret_why = why;
+			r = -ENOEXEC;
+		}
+	}
+	if (r == 0 && !(ss->pcs = calloc(ss->o.max_frames, sizeof(*ss->pcs))))
+		r = -ENOMEM;
+	if (r < 0)
+		goto fail;
+	say_missing(ss);
+	*ret = ss;
+	return 0;
+fail:
+	if (r == -ENOMEM && !*ret_why)
+		*ret_why = ct_strdup("out of memory");
+	ct_snapshot_session_close(ss);
+	return r;
+}
+
+uint64_t ct_snapshot_session_missing(const struct ct_snapshot_session *ss)
+{
+	return ss->core ? ct_core_missing(ss->core, NULL) : 0;
+}
+
 const char *ct_snapshot_session_next_warning(struct ct_snapshot_session *ss)
 {
+	if (ss->core_warning && !ss->core_said) {
+		ss->core_said = true;
+		return ss->core_warning;
+	}
 	if (ss->locks.why && !ss->locks_said) {
 		ss->locks_said = true;
 		return ss->locks.why;
@@ -105,6 +189,8 @@ static const char *capture_error(int err)
 	}
 }
 
+static int frames_from_capture(struct ct_snapshot_session *in, const struct ct_capture *c, struct ct_thread *t);
+
 /* Builds the thread model from one capture: facts, frames, errors. */
 static int thread_from_capture(struct ct_snapshot_session *in, const struct ct_capture *c, struct ct_thread *t)
 {
@@ -127,10 +213,17 @@ static int thread_from_capture(struct ct_snapshot_session *in, const struct ct_c
 	if (t->syscall_nr >= 0 && !(t->state == 'R'))
 		t->waiting_on = ct_describe_wait(in->pid, t->syscall_nr, t->syscall_args);
 
+	return frames_from_capture(in, c, t);
+}
+
+/* Unwinds and symbolizes one capture into t's frames (or its error). */
+static int frames_from_capture(struct ct_snapshot_session *in, const struct ct_capture *c, struct ct_thread *t)
+{
 	if (!in->unw) {
-		int r = ct_unwinder_open(in->o.unwinder, in->sym, &in->unw);
+		int r = ct_unwinder_open(in->o.unwinder, in->sym, &in->mem, &in->unw);
 		if (r < 0) {
-			t->error = strdup("cannot start the unwinder (no ELF module found)");
+			t->error = strdup(r == -EOPNOTSUPP ? "the libunwind unwinder needs a live process; use libdw or fp"
+							   : "cannot start the unwinder (no ELF module found)");
 			return t->error ? 0 : -ENOMEM;
 		}
 	}
@@ -155,6 +248,59 @@ static int thread_from_capture(struct ct_snapshot_session *in, const struct ct_c
 		    (i + 1 < n && ct_sym_tailcalls(in->sym, in->pcs[i].pc, in->pcs[i].activation,
 						   in->pcs[i + 1].pc, t) < 0))
 			return -ENOMEM;
+	return 0;
+}
+
+/* One snapshot of a core: every thread's registers as a capture whose memory is the core's. The
+ * thread's state, what it waits on, its CPU time and its name (but the main thread's, from the
+ * process's) are not in a core and stay unknown; so is its system call, shown for a live thread
+ * only. futex_words: the futex a thread waits on, from its registers, for the lock owners. */
+static int core_snapshot(struct ct_snapshot_session *in, struct ct_snapshot **ret, uint64_t **ret_futex)
+{
+	size_t n;
+	const struct ct_core_thread *ct = ct_core_threads(in->core, &n);
+	struct ct_snapshot *s = ct_snapshot_new();
+	uint64_t *futex = calloc(n ? n : 1, sizeof(*futex));
+	if (!s || !futex) {
+		ct_snapshot_free(s);
+		free(futex);
+		return -ENOMEM;
+	}
+	s->pid = in->pid;
+	s->source = strdup("core");
+	s->signal = ct_core_signal(in->core, &s->signal_tid);
+	const char *comm = ct_core_comm(in->core), *exe = ct_core_exe(in->core);
+	s->comm = comm ? strdup(comm) : NULL;
+	s->exe = exe ? strdup(exe) : NULL;
+	int r = s->source ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (in->o.only_tid && ct[i].tid != in->o.only_tid)
+			continue;
+		struct ct_thread *t = ct_snapshot_add_thread(s);
+		if (!t) {
+			r = -ENOMEM;
+			break;
+		}
+		struct ct_capture c;
+		memset(&c, 0, sizeof(c));
+		c.tid = t->tid = ct[i].tid;
+		c.syscall_nr = CT_SYSCALL_NONE;
+		memcpy(c.regs, ct[i].regs, sizeof(c.regs));
+		c.regs_valid = (1u << CT_NREGS) - 1;
+		if (ct[i].tid == in->pid && comm && !(t->name = strdup(comm)))
+			r = -ENOMEM;
+		if (ct[i].orig_rax == SYS_futex)
+			futex[s->nthreads - 1] = ct[i].args[0];
+		if (r == 0)
+			r = frames_from_capture(in, &c, t);
+	}
+	if (r < 0) {
+		ct_snapshot_free(s);
+		free(futex);
+		return r;
+	}
+	*ret = s;
+	*ret_futex = futex;
 	return 0;
 }
 
@@ -227,12 +373,13 @@ int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot 
 	if (ct_grow(&ss->snaps, &ss->cap_snaps, ss->nsnaps + 1, sizeof(*ss->snaps)) < 0)
 		return -ENOMEM;
 	struct ct_snapshot *s = NULL;
-	int r = snapshot_take(ss, &s);
+	_cleanup_free_ uint64_t *futex = NULL;
+	int r = ss->core ? core_snapshot(ss, &s, &futex) : snapshot_take(ss, &s);
 	if (r < 0)
 		return r;
 	ss->snaps[ss->nsnaps++] = s;
-	/* every thread runs again: the owners are read from the running target */
-	if (ss->o.locks && (r = ct_locks_fill(ct_sym_dwfl(ss->sym), &ss->locks, s)) < 0) {
+	/* every thread runs again: the owners are read from the running target (or the core) */
+	if (ss->o.locks && (r = ct_locks_fill(ct_sym_dwfl(ss->sym), &ss->locks, &ss->mem, s, futex)) < 0) {
 		ss->locks_failed = true;
 		return r;
 	}
@@ -249,7 +396,7 @@ static void sleep_ms(long ms)
 
 int ct_snapshot_session_run(struct ct_snapshot_session *ss)
 {
-	long want = CT_MAX(ss->o.snapshots, 1L);
+	long want = ss->core ? 1 : CT_MAX(ss->o.snapshots, 1L);
 	for (long i = 0; i < want; i++) {
 		if (i > 0)
 			sleep_ms(ss->o.interval_ms);

@@ -2,7 +2,10 @@
 /* The snapshot session (--backtraces, --threads): capture every thread (attach/), then, with every
  * thread running again, unwind (unwind/), symbolize (symbolize/), add /proc facts (process/) and,
  * when asked, lock owners (process/locks.h). The session owns the capture state, the symbolizer and
- * unwinder (kept across snapshots) and the snapshots it took; close releases all of them. */
+ * unwinder (kept across snapshots) and the snapshots it took; close releases all of them.
+ * A core file (core/) is the other capture source: its threads' registers become the captures, its
+ * memory serves the unwinder and the lock owners, and what only a live process has (/proc facts,
+ * the thread's state, what it waits on, its name but the main thread's) is left out. */
 #ifndef CT_SESSION_SNAPSHOT_H
 #define CT_SESSION_SNAPSHOT_H
 
@@ -12,6 +15,7 @@
 #include <sys/types.h>
 
 #include "attach/snapshot.h"
+#include "core/core.h"
 #include "lib/model.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwind.h"
@@ -25,6 +29,10 @@ struct ct_snapshot_opts {
 	bool locks;          /* fill lock_waiting and the owners' locks_held (--threads) */
 	long snapshots;      /* ct_snapshot_session_run: how many (>= 1) */
 	long interval_ms;    /* ct_snapshot_session_run: the pause between two */
+	/* ct_snapshot_session_open_core */
+	const char *exe;     /* the executable, when not where the core says (or to check it) */
+	const char *sysroot; /* the modules' root (a core from another machine or container) */
+	struct ct_core_opts core;
 };
 
 struct ct_snapshot_session;
@@ -32,6 +40,13 @@ struct ct_snapshot_session;
 /* Opens a session on pid (reads its modules; stops nothing). 0, -ESRCH, -EPERM/-EACCES, -ENOMEM or
  * another -errno from reading the memory map. */
 int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret);
+/* Opens a session on the core file at path (one snapshot: o->snapshots is ignored). 0, or -errno
+ * with one sentence in *ret_why: as ct_core_open (-ENOEXEC: not a core; -EINVAL: corrupt, also when
+ * libdwfl cannot read its modules), and -ENOEXEC when o->exe is not the program that dumped it. */
+int ct_snapshot_session_open_core(const char *path, const struct ct_snapshot_opts *o,
+				  struct ct_snapshot_session **ret, char **ret_why);
+/* A core session: bytes of memory the truncated core lacks (0 when whole, or live). */
+uint64_t ct_snapshot_session_missing(const struct ct_snapshot_session *ss);
 /* Releases the capture state, the snapshots taken and everything else. NULL is a no-op. */
 void ct_snapshot_session_close(struct ct_snapshot_session *ss);
 /* Takes one snapshot, owned by the session. 0 with *ret, or -errno when the process could not be

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <elfutils/libdwelf.h>
 #include <libiberty/demangle.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -39,6 +40,9 @@ struct ct_symbolizer {
 	struct ct_sym_stats stats;
 	struct ct_perfmap perfmap;
 	struct ct_symindex ix; /* ELF symbol aliases and CU ranges, per module (inlines.h) */
+	Elf *core;        /* a core's symbolizer: the core (not owned) */
+	char *exe;        /* --exe: the executable's file */
+	char *exe_path;   /* the executable's path as the core names it */
 	char **warnings;
 	size_t nwarnings, cap_warnings, next_warning;
 };
@@ -197,6 +201,78 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	return fd;
 }
 
+/* The GNU build-id of the ELF file open at fd (0 and NULL when it has none). */
+static ssize_t file_build_id(int fd, void **ret)
+{
+	*ret = NULL;
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e)
+		return -1;
+	const void *id = NULL;
+	ssize_t n = dwelf_elf_gnu_build_id(e, &id);
+	if (n > 0 && !(*ret = malloc((size_t)n)))
+		n = -1;
+	else if (n > 0)
+		memcpy(*ret, id, (size_t)n);
+	elf_end(e);
+	return n;
+}
+
+/* Whether the file at fd is the module's: same build-id, or the module has none to compare. */
+static bool same_build_id(Dwfl_Module *mod, int fd)
+{
+	const unsigned char *want;
+	GElf_Addr vaddr;
+	int nw = dwfl_module_build_id(mod, &want, &vaddr);
+	if (nw <= 0)
+		return true;
+	_cleanup_free_ void *have = NULL;
+	ssize_t nh = file_build_id(fd, &have);
+	return nh == nw && memcmp(have, want, (size_t)nw) == 0;
+}
+
+/* libdwfl's find_elf for a core: --exe for the executable, the path the core names (inside
+ * --sysroot), then by build-id under the debug directories; each file checked by build-id. */
+static int find_elf_core(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			 char **file_name, Elf **elfp)
+{
+	struct ct_symbolizer *s = *userdata;
+	if (!s || !modname || modname[0] != '/')
+		return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+	bool is_exe = s->exe_path && strcmp(modname, s->exe_path) == 0;
+	const char *tried = NULL;
+	if (is_exe && s->exe) {
+		int fd = open(s->exe, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && same_build_id(mod, fd)) {
+			*file_name = ct_strdup(s->exe);
+			return fd;
+		}
+		if (fd >= 0)
+			close(fd);
+		tried = s->exe;
+	}
+	int fd = s->root_fd >= 0 ? open_in_root(s->root_fd, modname) : -ENOENT;
+	if (fd >= 0 && same_build_id(mod, fd)) {
+		*file_name = s->root_path ? ct_strf("%s%s", s->root_path, modname) : ct_strdup(modname);
+		return fd;
+	}
+	if (fd >= 0) {
+		close(fd);
+		tried = tried ? tried : modname;
+	}
+	fd = dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+	if (fd >= 0 || *elfp)
+		return fd;
+	if (tried)
+		warn(s, "%s: %s%s is not the file the core mapped (its build-id differs); its frames have no "
+		     "symbols (give the right one with --exe or --sysroot)", modname,
+		     tried == modname && s->root_path ? s->root_path : "", tried);
+	else
+		warn(s, "%s: not found%s%s; its frames have no symbols (give --sysroot, or --exe for the "
+		     "executable)", modname, s->root_path ? " under " : "", s->root_path ? s->root_path : "");
+	return -1;
+}
+
 static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
 {
 	(void)mod;
@@ -266,6 +342,101 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 	return 0;
 }
 
+int ct_sym_open_core(Elf *elf, pid_t pid, struct ct_proc_map *maps, size_t nmaps, const char *exe,
+		     const char *exe_path, const char *sysroot, const struct ct_sym_opts *o,
+		     struct ct_symbolizer **ret)
+{
+	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	if (!s) {
+		ct_proc_maps_free(maps, nmaps);
+		return -ENOMEM;
+	}
+	s->pid = pid;
+	s->maps = maps;
+	s->nmaps = nmaps;
+	s->core = elf;
+	s->root_fd = -1;
+	s->perfmap_loaded = true; /* a JIT's map file belongs to a live process */
+	s->no_inlines = o && o->no_inlines;
+	s->no_demangle = o && o->no_demangle;
+	s->dbgd.on = o && o->debuginfod;
+	s->dbgd.budget_ns = (o && o->debuginfod_timeout_ms ? o->debuginfod_timeout_ms : 10000) * 1000000ull;
+	struct ct_buf p = CT_BUF_INIT;
+	ct_buf_puts(&p, "+:.debug");
+	if (o && o->debug_dirs && *o->debug_dirs)
+		ct_buf_printf(&p, ":%s", o->debug_dirs);
+	if (sysroot && strcmp(sysroot, "/") != 0)
+		ct_buf_printf(&p, ":%s/usr/lib/debug", sysroot);
+	ct_buf_puts(&p, ":/usr/lib/debug");
+	s->debuginfo_path = ct_buf_steal(&p);
+	s->root_fd = open(sysroot ? sysroot : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sysroot && strcmp(sysroot, "/") != 0)
+		s->root_path = realpath(sysroot, NULL);
+	s->exe = exe ? ct_strdup(exe) : NULL;
+	s->exe_path = exe_path ? ct_strdup(exe_path) : NULL;
+	if (!s->debuginfo_path || (exe && !s->exe) || (exe_path && !s->exe_path)) {
+		ct_sym_close(s);
+		return -ENOMEM;
+	}
+	if (s->root_fd < 0) {
+		int e = errno;
+		ct_sym_close(s);
+		return -e;
+	}
+	s->cb.find_elf = find_elf_core;
+	s->cb.find_debuginfo = find_debuginfo;
+	s->cb.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = dwfl_begin(&s->cb);
+	if (!s->dwfl) {
+		ct_sym_close(s);
+		return -ENOMEM;
+	}
+	ct_framecache_ref();
+	dwfl_report_begin(s->dwfl);
+	int n = dwfl_core_file_report(s->dwfl, elf, NULL);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	if (n < 0) {
+		ct_sym_close(s);
+		return -ENOEXEC;
+	}
+	dwfl_getmodules(s->dwfl, set_userdata, s, 0);
+	*ret = s;
+	return 0;
+}
+
+Elf *ct_sym_core(struct ct_symbolizer *s) { return s->core; }
+
+int ct_sym_check_exe(struct ct_symbolizer *s, char **ret_why)
+{
+	*ret_why = NULL;
+	Dwfl_Module *mod = s->exe && s->exe_path ? ct_sym_module(s, s->exe_path) : NULL;
+	const unsigned char *want;
+	GElf_Addr vaddr;
+	int nw = mod ? dwfl_module_build_id(mod, &want, &vaddr) : 0;
+	if (nw <= 0)
+		return -ENOENT;
+	_cleanup_close_ int fd = open(s->exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*ret_why = ct_strf("cannot open %s: %s", s->exe, strerror(errno));
+		return 0;
+	}
+	_cleanup_free_ void *have = NULL;
+	ssize_t nh = file_build_id(fd, &have);
+	if (nh == nw && memcmp(have, want, (size_t)nw) == 0)
+		return 1;
+	struct ct_buf b = CT_BUF_INIT;
+	ct_buf_printf(&b, "%s is not the program that dumped this core (%s): its build-id is ", s->exe, s->exe_path);
+	for (ssize_t i = 0; i < nh; i++)
+		ct_buf_printf(&b, "%02x", ((const unsigned char *)have)[i]);
+	if (nh <= 0)
+		ct_buf_puts(&b, "missing");
+	ct_buf_puts(&b, ", the core's is ");
+	for (int i = 0; i < nw; i++)
+		ct_buf_printf(&b, "%02x", want[i]);
+	*ret_why = ct_buf_steal(&b);
+	return 0;
+}
+
 int ct_sym_open_elf(int fd, const char *name, uint64_t base, const struct ct_sym_opts *o,
 		    struct ct_symbolizer **ret)
 {
@@ -314,6 +485,8 @@ void ct_sym_close(struct ct_symbolizer *s)
 	if (s->root_fd >= 0)
 		close(s->root_fd);
 	free(s->root_path);
+	free(s->exe);
+	free(s->exe_path);
 	ct_proc_maps_free(s->maps, s->nmaps);
 	ct_perfmap_free(&s->perfmap);
 	ct_symindex_free(&s->ix);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "lib/model.h"
+#include "lib/procfs.h"
 
 struct ct_sym_opts {
 	const char *debug_dirs; /* extra debug directories, ':'-separated, searched before the defaults */
@@ -30,6 +31,21 @@ void ct_sym_close(struct ct_symbolizer *s);
  * does not trust. Separate debug files come only from o->debug_dirs. 0, -ENOEXEC, -ENOMEM. */
 int ct_sym_open_elf(int fd, const char *name, uint64_t base, const struct ct_sym_opts *o,
 		    struct ct_symbolizer **ret);
+/* A symbolizer over a core file (core/): libdwfl reports its modules from the core's notes and
+ * link_map (dwfl_core_file_report), with build-ids from its memory. A module's file is opened from
+ * sysroot (NULL: "/") at the path the core names, or exe for the executable (the core's exe_path),
+ * or by build-id under the debug directories; a file whose build-id differs from the core's is
+ * refused and said once. Separate debug files are found as for a live process (and under
+ * SYSROOT/usr/lib/debug). maps: the core's mappings (taken over, freed on close); elf: the core,
+ * kept open by the caller until ct_sym_close. 0, -ENOEXEC (libdwfl cannot read the core), -ENOMEM. */
+int ct_sym_open_core(Elf *elf, pid_t pid, struct ct_proc_map *maps, size_t nmaps, const char *exe,
+		     const char *exe_path, const char *sysroot, const struct ct_sym_opts *o,
+		     struct ct_symbolizer **ret);
+/* The core a symbolizer was opened on (for libdw's unwinder), or NULL for a live process. */
+Elf *ct_sym_core(struct ct_symbolizer *s);
+/* For a core with --exe: whether the executable's build-id matches the core's main module; 1 yes,
+ * 0 it differs (*ret_why says how), -ENOENT when it cannot be told (no build-id). */
+int ct_sym_check_exe(struct ct_symbolizer *s, char **ret_why);
 Dwfl *ct_sym_dwfl(struct ct_symbolizer *s);
 pid_t ct_sym_pid(struct ct_symbolizer *s);
 /* The module mapped from path (as /proc/PID/maps names it), or NULL. */

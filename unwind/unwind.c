@@ -20,13 +20,17 @@ int ct_unwinder_parse(const char *name, enum ct_unwinder_kind *ret)
 	return 0;
 }
 
-int ct_unwinder_open(enum ct_unwinder_kind kind, struct ct_symbolizer *sym, struct ct_unwinder **ret)
+int ct_unwinder_open(enum ct_unwinder_kind kind, struct ct_symbolizer *sym, const struct ct_memsrc *mem,
+		     struct ct_unwinder **ret)
 {
+	if (kind == CT_UNWIND_LIBUNWIND && mem && mem->read)
+		return -EOPNOTSUPP;
 	struct ct_unwinder *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
 	u->sym = sym;
 	u->pid = ct_sym_pid(sym);
+	u->mem = mem ? *mem : ct_memsrc_live(u->pid);
 	switch (kind) {
 	case CT_UNWIND_LIBDW: u->ops = &ct_unwind_libdw_ops; break;
 	case CT_UNWIND_LIBUNWIND: u->ops = &ct_unwind_libunwind_ops; break;
@@ -46,7 +50,7 @@ int ct_unwinder_open(enum ct_unwinder_kind kind, struct ct_symbolizer *sym, stru
 static bool fp_slot_at(struct ct_unwinder *u, const struct ct_capture *c, uint64_t a)
 {
 	uint64_t pair[2];
-	if (ct_capture_read(c, u->pid, a, pair, sizeof(pair)) < 0)
+	if (ct_capture_read(c, &u->mem, a, pair, sizeof(pair)) < 0)
 		return false;
 	if (!ct_sym_is_exec(u->sym, pair[1]))
 		return false;

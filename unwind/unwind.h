@@ -35,6 +35,7 @@ struct ct_unwinder {
 	const struct ct_unwind_ops *ops;
 	struct ct_symbolizer *sym;
 	pid_t pid;
+	struct ct_memsrc mem;          /* where memory outside the stack copy is read */
 	const struct ct_capture *cur; /* the capture being unwound */
 	void *priv;
 };
@@ -45,7 +46,10 @@ extern const struct ct_unwind_ops ct_unwind_fp_ops;
 
 /* Parses "libdw", "libunwind" or "fp". */
 int ct_unwinder_parse(const char *name, enum ct_unwinder_kind *ret);
-int ct_unwinder_open(enum ct_unwinder_kind kind, struct ct_symbolizer *sym, struct ct_unwinder **ret);
+/* mem: where memory outside a capture's stack copy is read; NULL: the live process of sym.
+ * -EOPNOTSUPP: the backend needs a live process (libunwind reads /proc/PID/maps). */
+int ct_unwinder_open(enum ct_unwinder_kind kind, struct ct_symbolizer *sym, const struct ct_memsrc *mem,
+		     struct ct_unwinder **ret);
 int ct_unwinder_run(struct ct_unwinder *u, const struct ct_capture *c, struct ct_upc *out, size_t max,
 		    char **ret_err);
 void ct_unwinder_close(struct ct_unwinder *u);

@@ -29,7 +29,7 @@ static int fp_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct c
 			break;
 		}
 		uint64_t pair[2];
-		if (ct_capture_read(c, u->pid, fp, pair, sizeof(pair)) < 0) {
+		if (ct_capture_read(c, &u->mem, fp, pair, sizeof(pair)) < 0) {
 			*ret_err = ct_strdup("cannot read a saved frame pointer");
 			break;
 		}

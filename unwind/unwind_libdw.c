@@ -39,7 +39,7 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *d
 	(void)dwfl;
 	struct ct_unwinder *u = dwfl_arg;
 	uint64_t v;
-	if (ct_capture_read(u->cur, u->pid, addr, &v, sizeof(v)) < 0)
+	if (ct_capture_read(u->cur, &u->mem, addr, &v, sizeof(v)) < 0)
 		return false;
 	*result = v;
 	return true;
@@ -96,7 +96,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 static int libdw_init(struct ct_unwinder *u)
 {
 	Dwfl *dwfl = ct_sym_dwfl(u->sym);
-	if (!dwfl_attach_state(dwfl, NULL, u->pid, &callbacks, u))
+	if (!dwfl_attach_state(dwfl, ct_sym_core(u->sym), u->pid, &callbacks, u))
 		return -ENOEXEC;
 	return 0;
 }

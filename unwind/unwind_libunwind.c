@@ -50,7 +50,7 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 	if (write || !current)
 		return -UNW_EINVAL;
 	uint64_t v;
-	if (ct_capture_read(current->cur, current->pid, addr, &v, sizeof(v)) < 0)
+	if (ct_capture_read(current->cur, &current->mem, addr, &v, sizeof(v)) < 0)
 		return -UNW_EINVAL;
 	*val = v;
 	return 0;

@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		symbolize(s, data, size);
 		struct ct_glibc_reader *g = NULL;
 		char *why = NULL;
-		if (ct_glibc_open(0, s, &g, &why) == 0)
+		if (ct_glibc_open(&(struct ct_memsrc){ 0 }, s, &g, &why) == 0)
 			ct_glibc_close(g);
 		free(why);
 		ct_sym_close(s);

@@ -78,7 +78,7 @@ static void check_backend(enum ct_unwinder_kind kind, bool expect_leaf)
 	struct ct_symbolizer *sym;
 	assert_int_equal(ct_sym_open(child, NULL, &sym), 0);
 	struct ct_unwinder *u;
-	assert_int_equal(ct_unwinder_open(kind, sym, &u), 0);
+	assert_int_equal(ct_unwinder_open(kind, sym, NULL, &u), 0);
 	struct ct_upc pcs[64];
 	char *why = NULL;
 	int n = ct_unwinder_run(u, &c, pcs, 64, &why);
@@ -119,7 +119,7 @@ static void test_bad_capture(void **state)
 	struct ct_symbolizer *sym;
 	assert_int_equal(ct_sym_open(child, NULL, &sym), 0);
 	struct ct_unwinder *u;
-	assert_int_equal(ct_unwinder_open(CT_UNWIND_LIBDW, sym, &u), 0);
+	assert_int_equal(ct_unwinder_open(CT_UNWIND_LIBDW, sym, NULL, &u), 0);
 	/* a capture with no registers is refused, not walked */
 	memset(&c, 0, sizeof(c));
 	c.tid = child;
