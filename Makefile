@@ -58,7 +58,7 @@ RPM_FLAGS ?= --nodeps
 # 2. Sources
 # =================================================================================================
 # The library: every .c of these folders (a file moved between them needs no Makefile change)
-LIB_DIRS := lib process session layout formats attach unwind symbolize analyze analyze/dumps \
+LIB_DIRS := lib process session layout formats attach unwind symbolize interp analyze analyze/dumps \
 	report memory
 LIB_SRC := $(sort $(wildcard $(LIB_DIRS:%=%/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
