@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "attach/snapshot.h"
+#include "interp/python.h"
 #include "lib/model.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwind.h"
@@ -23,6 +24,7 @@ struct ct_snapshot_opts {
 	struct ct_sym_opts sym;
 	pid_t only_tid;      /* 0: every thread */
 	bool locks;          /* fill lock_waiting and the owners' locks_held (--threads) */
+	bool no_interp;      /* native frames only: do not look for an interpreter (--no-interp) */
 	long snapshots;      /* ct_snapshot_session_run: how many (>= 1) */
 	long interval_ms;    /* ct_snapshot_session_run: the pause between two */
 };
@@ -44,6 +46,9 @@ int ct_snapshot_session_run(struct ct_snapshot_session *ss);
 struct ct_snapshot *const *ct_snapshot_session_snapshots(const struct ct_snapshot_session *ss, size_t *ret_n);
 /* Whether a series ended early because the process exited. */
 bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss);
+/* The Python interpreter's version ("3.11.2") and the statistics of its frames so far, or NULL
+ * when the process shows no Python frames. */
+const char *ct_snapshot_session_python(const struct ct_snapshot_session *ss, struct ct_py_stats *ret_stats);
 /* Next warning (symbolization, lock layout), each said once, or NULL. */
 const char *ct_snapshot_session_next_warning(struct ct_snapshot_session *ss);
 
