@@ -58,7 +58,7 @@ RPM_FLAGS ?= --nodeps
 # 2. Sources
 # =================================================================================================
 # The library: every .c of these folders (a file moved between them needs no Makefile change)
-LIB_DIRS := lib process session layout formats attach core unwind symbolize analyze analyze/dumps \
+LIB_DIRS := lib process session layout formats attach core unwind symbolize interp analyze analyze/dumps \
 	report memory
 LIB_SRC := $(sort $(wildcard $(LIB_DIRS:%=%/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -378,9 +378,10 @@ DEPS_BUILD := gcc libdebuginfod-dev libdw-dev libelf-dev libiberty-dev libjson-c
 DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc
 # make check: targets ctrace is run against. libc6-dbg: libc's debug file (symbols, debug-file
 # cache); nodejs: JIT perf maps; openjdk: jstack dumps; libjemalloc2, libtcmalloc-minimal4, redis
-# (server and redis-cli): --memory --inject, also bench-inject
+# (server and redis-cli): --memory --inject, also bench-inject; python3.11 and python3.11-dbg:
+# Python frames (test_backtraces_python) and the 3.11 layout table checked against DWARF (test_python)
 DEPS_TARGETS := libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs openjdk-17-jdk-headless \
-	redis-server redis-tools
+	python3.11 python3.11-dbg redis-server redis-tools
 # make check: tools the tests compare ctrace with or check its output with. gdb and elfutils
 # (eu-stack): agreement and dump parsing; linux-perf: --profile against perf; dwz: dwz'd debug
 # files; strace: another tracer attached; mandoc: man page lint; python3, python3-jsonschema: test

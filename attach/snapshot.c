@@ -256,6 +256,11 @@ static int capture_passive(pid_t pid, pid_t tid, const struct ct_attach_opts *o,
 		c->stack = NULL;
 		if (copy_stack(tid, s1.sp, o->stack_bytes, c) < 0)
 			return -EAGAIN;
+		free(c->interp);
+		c->interp = NULL;
+		c->interp_len = 0;
+		if (o->while_stopped)
+			o->while_stopped(o->while_stopped_arg, pid, c);
 		if (read_syscall(pid, tid, &s2) < 0 || read_runs(pid, tid, &runs2) < 0)
 			return -EAGAIN;
 		if (runs1 != runs2 || memcmp(&s1, &s2, sizeof(s1)) != 0)
@@ -271,6 +276,9 @@ static int capture_passive(pid_t pid, pid_t tid, const struct ct_attach_opts *o,
 	}
 	free(c->stack);
 	c->stack = NULL;
+	free(c->interp);
+	c->interp = NULL;
+	c->interp_len = 0;
 	return -EAGAIN;
 }
 
@@ -326,7 +334,7 @@ static int begin_active(pid_t tid)
 
 /* tid reported status: copy registers and stack, detach at once (re-injecting an intercepted
  * signal). t_start is the earliest the stop can have begun. */
-static int finish_active(pid_t tid, int status, const struct ct_attach_opts *o, uint64_t t_start,
+static int finish_active(pid_t pid, pid_t tid, int status, const struct ct_attach_opts *o, uint64_t t_start,
 			 struct ct_capture *c)
 {
 	if (!WIFSTOPPED(status))
@@ -347,9 +355,12 @@ static int finish_active(pid_t tid, int status, const struct ct_attach_opts *o, 
 	int err = 0;
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) == 0) {
 		regs_from_user(&u, c);
+		c->fs_base = u.fs_base;
 		err = copy_stack(tid, u.rsp, o->stack_bytes, c);
 		if (err == -EFAULT)
 			err = 0; /* registers alone still give frame 0 */
+		if (err == 0 && o->while_stopped)
+			o->while_stopped(o->while_stopped_arg, pid, c);
 	} else {
 		err = -errno;
 	}
@@ -359,7 +370,7 @@ static int finish_active(pid_t tid, int status, const struct ct_attach_opts *o, 
 	return err;
 }
 
-static int capture_active(struct ct_attach *a, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline,
+static int capture_active(struct ct_attach *a, pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline,
 			  struct ct_capture *c)
 {
 	uint64_t t0 = ct_now_ns();
@@ -377,7 +388,7 @@ static int capture_active(struct ct_attach *a, pid_t tid, const struct ct_attach
 	/* The stop began between the interrupt and our seeing it; count from the interrupt unless the
 	 * wait was long, so a slow wake-up of ctrace is not billed to the target. */
 	uint64_t t_seen = ct_now_ns();
-	return finish_active(tid, status, o, t_seen - t0 < 1000000 ? t0 : t_seen, c);
+	return finish_active(pid, tid, status, o, t_seen - t0 < 1000000 ? t0 : t_seen, c);
 }
 
 /* Reads the thread's state and captures it without a stop when it may be. Returns 1 when the
@@ -433,7 +444,7 @@ int ct_attach_thread(struct ct_attach *a, pid_t pid, pid_t tid, const struct ct_
 		return c->err;
 	sigset_t old;
 	hold_termination(&old);
-	c->err = capture_active(a, tid, o, d, c);
+	c->err = capture_active(a, pid, tid, o, d, c);
 	release_termination(&old);
 	return c->err;
 }
@@ -510,7 +521,7 @@ static void absorb_reaped(struct inflight *in, size_t *n)
 }
 
 /* Handles one waitpid event for the threads in flight. */
-static void handle_event(struct ct_attach *a, pid_t w, int status, bool blocked,
+static void handle_event(struct ct_attach *a, pid_t pid, pid_t w, int status, bool blocked,
 			 const struct ct_attach_opts *o, struct inflight *in, size_t *n)
 {
 	size_t i;
@@ -523,7 +534,7 @@ static void handle_event(struct ct_attach *a, pid_t w, int status, bool blocked,
 		return;
 	}
 	uint64_t t_start = blocked ? ct_now_ns() : in[i].t_interrupt;
-	in[i].c->err = finish_active(w, status, o, t_start, in[i].c);
+	in[i].c->err = finish_active(pid, w, status, o, t_start, in[i].c);
 	inflight_remove(in, n, i);
 }
 
@@ -539,7 +550,7 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 		int status;
 		pid_t w;
 		while (n > 0 && (w = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
-			handle_event(a, w, status, false, o, in, &n);
+			handle_event(a, pid, w, status, false, o, in, &n);
 		if (n < CT_WINDOW && next < last) {
 			struct ct_capture *c = &caps[next++];
 			pid_t tid = c->tid;
@@ -585,7 +596,7 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 			n = 0;
 			continue;
 		}
-		handle_event(a, w, status, blocked, o, in, &n);
+		handle_event(a, pid, w, status, blocked, o, in, &n);
 	}
 }
 

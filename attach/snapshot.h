@@ -15,9 +15,16 @@ struct ct_attach_opts {
 	size_t stack_bytes;   /* bytes copied from SP upward (default 64 KiB) */
 	uint64_t timeout_ns;  /* give up and release everything after this long */
 	bool passive;         /* capture threads blocked in EINTR-prone calls without stopping them */
+	/* Called after the registers and stack are copied, while the thread is still stopped (or,
+	 * for a passive capture, between the two checks that it did not run): copies more of what
+	 * changes with the thread into c->interp (interp/: the Python frame chain). It must be
+	 * bounded; its time is counted in stop_ns. An error is kept in c->interp's own format,
+	 * never fails the capture. NULL: nothing more. */
+	void (*while_stopped)(void *arg, pid_t pid, struct ct_capture *c);
+	void *while_stopped_arg;
 };
 
-#define CT_ATTACH_OPTS_DEFAULT { 64 * 1024, 5000000000ull, true }
+#define CT_ATTACH_OPTS_DEFAULT { 64 * 1024, 5000000000ull, true, NULL, NULL }
 
 /* The capture state of one session: threads seized whose stop a capture gave up waiting for (past
  * the deadline). They stay seized, and the kernel releases them when ctrace exits; each capture,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ void ct_cli_snapshot_opts(const struct ct_env *env, struct ct_snapshot_opts *o)
 	o->max_frames = env->max_frames;
 	o->sym.debug_dirs = env->debug_dirs;
 	o->sym.no_inlines = env->no_inlines;
+	o->no_interp = env->no_interp;
 	o->sym.no_demangle = env->no_demangle;
 	o->sym.debuginfod = env->debuginfod; /* with DEBUGINFOD_URLS set too: main() */
 	o->sym.debuginfod_timeout_ms = (unsigned)(env->timeout_s * 1000);
@@ -101,6 +103,14 @@ int cmd_backtraces(struct ct_env *env)
 		   s->nthreads, (double)s->capture_ns / 1e6, (double)s->max_stop_ns / 1e6,
 		   (double)s->wall_ns / 1e6);
 
+	struct ct_py_stats ps;
+	const char *pyv = ct_snapshot_session_python(ss, &ps);
+	if (pyv)
+		ct_verbose(env, "Python %s: %" PRIu64 " frames (%" PRIu64 " unreadable); %" PRIu64 " chains copied "
+			   "while stopped, %.1f us each on average, %.1f us at most, %" PRIu64 " reads",
+			   pyv, ps.frames, ps.unreadable, ps.copies,
+			   ps.copies ? (double)ps.copy_ns_total / (double)ps.copies / 1e3 : 0.0,
+			   (double)ps.copy_ns_max / 1e3, ps.reads_while_stopped);
 	size_t gone = 0, failed = 0, eperm = 0;
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct ct_thread *t = &s->threads[i];

@@ -42,6 +42,7 @@ struct ct_env {
 	size_t max_frames;
 	const char *debug_dirs;
 	bool no_inlines;
+	bool no_interp;
 	bool always_stop;
 	bool no_demangle;    /* symbols: keep mangled names */
 	bool debuginfod;     /* symbols: --debuginfod given, or DEBUGINFOD_URLS set (main) */

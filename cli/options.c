@@ -54,6 +54,7 @@ const char ct_usage_text[] =
 	"      --debug-dir DIR    also look for separate debug files in DIR\n"
 	"      --no-inlines       do not expand inlined calls into frames\n"
 	"      --no-demangle      show C++ and Rust names as the linker sees them\n"
+	"      --no-interp        native frames only: no Python frames (see PYTHON in ctrace(1))\n"
 	"      --debuginfod       download missing debug files from DEBUGINFOD_URLS (off by default)\n"
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
 	"      --snapshots N      --threads: snapshots to compare (default 3)\n"
@@ -99,7 +100,7 @@ const char ct_usage_text[] =
 
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
-	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP,
+	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP, OPT_NO_INTERP,
 	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
 	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS, OPT_INJECT = 450,
 	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
@@ -120,6 +121,7 @@ static const struct option long_options[] = {
 	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "no-inlines", no_argument, NULL, OPT_NO_INLINES },
+	{ "no-interp", no_argument, NULL, OPT_NO_INTERP },
 	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
 	{ "threads", no_argument, NULL, OPT_THREADS },
 	{ "snapshots", required_argument, NULL, OPT_SNAPSHOTS },
@@ -175,6 +177,7 @@ static const struct {
 	{ OPT_MAX_FRAMES, "--max-frames", M_STACKS },
 	{ OPT_DEBUG_DIR, "--debug-dir", M_STACKS | M_MEM },
 	{ OPT_NO_INLINES, "--no-inlines", M_STACKS },
+	{ OPT_NO_INTERP, "--no-interp", M_BT | M_TH },
 	{ OPT_NO_DEMANGLE, "--no-demangle", M_STACKS },
 	{ OPT_DEBUGINFOD, "--debuginfod", M_STACKS },
 	{ OPT_ALWAYS_STOP, "--always-stop", M_BT | M_TH | M_PROF | M_TOP },
@@ -613,6 +616,9 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_NO_INLINES:
 			env->no_inlines = true;
+			break;
+		case OPT_NO_INTERP:
+			env->no_interp = true;
 			break;
 		case OPT_ALWAYS_STOP:
 			env->always_stop = true;

@@ -15,7 +15,10 @@ void ct_capture_set_free(struct ct_capture_set *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->n; i++)
+	{
 		free(s->caps[i].stack);
+		free(s->caps[i].interp);
+	}
 	free(s->caps);
 	free(s);
 }

@@ -30,6 +30,11 @@ struct ct_capture {
 	size_t stack_len;
 	uint64_t stop_ns;     /* time the thread spent stopped for us (0 for passive) */
 	int reinjected_sig;   /* signal intercepted in signal-delivery-stop and re-injected */
+	uint64_t fs_base;     /* the thread pointer (x86_64: pthread_self()); 0 when passive */
+	/* what struct ct_attach_opts' while_stopped hook copied (interp/: the Python frame chain),
+	 * malloc'd, freed with the capture; NULL when nothing */
+	void *interp;
+	size_t interp_len;
 };
 
 struct ct_capture_set {

@@ -53,6 +53,10 @@ void ct_thread_clear(struct ct_thread *t)
 	for (size_t i = 0; i < t->nframes; i++)
 		ct_frame_clear(&t->frames[i]);
 	free(t->frames);
+	for (size_t i = 0; i < t->ninterp_frames; i++)
+		ct_frame_clear(&t->interp_frames[i]);
+	free(t->interp_frames);
+	free(t->interp_note);
 	for (size_t i = 0; i < t->nlocks_held; i++)
 		free(t->locks_held[i]);
 	free(t->locks_held);

@@ -20,6 +20,8 @@ struct ct_frame {
 	bool jit;           /* named from a perf map */
 	bool kernel;        /* kernel frame */
 	bool deleted;       /* module was deleted or replaced on disk */
+	bool python;        /* a Python frame (interp/): function, file and line from the interpreter;
+			     * function NULL when the frame could not be read; pc is 0 */
 };
 
 enum ct_thread_flags {
@@ -28,6 +30,8 @@ enum ct_thread_flags {
 	CT_THREAD_PASSIVE = 1u << 2,       /* captured without stopping (blocked in an EINTR-prone call) */
 	CT_THREAD_TRUNCATED = 1u << 3,     /* unwinding stopped early */
 	CT_THREAD_SIGNAL = 1u << 4,        /* a pending signal was intercepted and re-injected */
+	CT_THREAD_GIL_HOLDER = 1u << 5,    /* holds Python's GIL (read just after the capture) */
+	CT_THREAD_GIL_WAITING = 1u << 6,   /* waits for Python's GIL (take_gil on its stack) */
 };
 
 #define CT_SYSCALL_NONE (-1)    /* not in a system call (running in user space) */
@@ -48,6 +52,11 @@ struct ct_thread {
 	char *error;         /* why the thread could not be captured; no frames then */
 	struct ct_frame *frames;
 	size_t nframes;
+	/* Interpreter frames (interp/): a note when they could not be merged into frames (why), and
+	 * then the interpreter's own stack here, innermost first, beside the native one */
+	char *interp_note;
+	struct ct_frame *interp_frames;
+	size_t ninterp_frames;
 	/* Lock information, where known (a dump that carries it, or the futex owner reader). */
 	char *lock_waiting;  /* id of the lock this thread waits for ("0x5581e2c0a040") */
 	char **locks_held;   /* ids of locks it holds (jstack "locked <…>") */

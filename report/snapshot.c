@@ -28,8 +28,30 @@ const char *ct_format_name(enum ct_format f)
 	return (size_t)f < CT_ARRAY_SIZE(format_names) ? format_names[f] : "?";
 }
 
+/* A Python frame: "  #3  [python]           in handle_request (app/views.py:42)" */
+static void text_python_frame(struct ct_buf *out, size_t index, const struct ct_frame *f)
+{
+	ct_buf_printf(out, "  #%-2zu %-18s in ", index, "[python]");
+	if (!f->function) {
+		ct_buf_puts(out, "?? (unreadable Python frame)\n");
+		return;
+	}
+	ct_buf_puts(out, f->function);
+	if (f->file) {
+		ct_buf_printf(out, " (%s", f->file);
+		if (f->line > 0)
+			ct_buf_printf(out, ":%d", f->line);
+		ct_buf_putc(out, ')');
+	}
+	ct_buf_putc(out, '\n');
+}
+
 void ct_text_frame(struct ct_buf *out, size_t index, const struct ct_frame *f)
 {
+	if (f->python) {
+		text_python_frame(out, index, f);
+		return;
+	}
 	ct_buf_printf(out, "  #%-2zu 0x%016" PRIx64 " in ", index, f->pc);
 	if (f->function) {
 		ct_buf_puts(out, f->function);
@@ -69,6 +91,10 @@ void ct_text_thread_header(struct ct_buf *out, const struct ct_thread *t)
 	}
 	if (t->flags & CT_THREAD_PASSIVE)
 		ct_buf_puts(out, " [read without stopping]");
+	if (t->flags & CT_THREAD_GIL_HOLDER)
+		ct_buf_puts(out, " [holds the GIL]");
+	if (t->flags & CT_THREAD_GIL_WAITING)
+		ct_buf_puts(out, " [waiting for the GIL]");
 	ct_buf_putc(out, '\n');
 }
 
@@ -112,6 +138,10 @@ void ct_report_snapshot_text(const struct ct_snapshot *s, struct ct_buf *out)
 			ct_text_frame(out, k, &t->frames[k]);
 		if (t->unwind_error)
 			ct_buf_printf(out, "  (backtrace stopped: %s)\n", t->unwind_error);
+		if (t->interp_note)
+			ct_buf_printf(out, "  (%s)\n", t->interp_note);
+		for (size_t k = 0; k < t->ninterp_frames; k++)
+			ct_text_frame(out, k, &t->interp_frames[k]);
 	}
 }
 
@@ -119,7 +149,10 @@ void ct_json_frame(struct ct_json *j, const struct ct_frame *f)
 {
 	ct_json_obj_begin(j);
 	ct_json_key(j, "pc");
-	ct_json_hex(j, f->pc);
+	if (f->python)
+		ct_json_null(j);
+	else
+		ct_json_hex(j, f->pc);
 	ct_json_key(j, "function");
 	ct_json_str(j, f->function);
 	ct_json_key(j, "offset");
@@ -142,6 +175,8 @@ void ct_json_frame(struct ct_json *j, const struct ct_frame *f)
 	ct_json_bool(j, f->jit);
 	ct_json_key(j, "deleted");
 	ct_json_bool(j, f->deleted);
+	ct_json_key(j, "lang");
+	ct_json_str(j, f->python ? "python" : "native");
 	ct_json_obj_end(j);
 }
 
@@ -188,10 +223,20 @@ void ct_json_thread(struct ct_json *j, const struct ct_thread *t)
 	for (size_t k = 0; k < t->nframes; k++)
 		ct_json_frame(j, &t->frames[k]);
 	ct_json_arr_end(j);
+
 	ct_json_key(j, "truncated");
 	ct_json_str(j, t->unwind_error);
 	ct_json_key(j, "error");
 	ct_json_str(j, t->error);
+	ct_json_key(j, "gil");
+	ct_json_str(j, t->flags & CT_THREAD_GIL_HOLDER ? "holder" : t->flags & CT_THREAD_GIL_WAITING ? "waiting" : NULL);
+	ct_json_key(j, "interp_note");
+	ct_json_str(j, t->interp_note);
+	ct_json_key(j, "interp_frames");
+	ct_json_arr_begin(j);
+	for (size_t k = 0; k < t->ninterp_frames; k++)
+		ct_json_frame(j, &t->interp_frames[k]);
+	ct_json_arr_end(j);
 	ct_json_obj_end(j);
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interp/python.h"
 #include "lib/error.h"
 #include "process/locks.h"
 #include "lib/procfs.h"
@@ -26,6 +27,9 @@ struct ct_snapshot_session {
 	struct ct_symbolizer *sym;
 	struct ct_unwinder *unw;
 	struct ct_upc *pcs;
+	struct ct_py *py;                /* the Python interpreter found at open, or NULL */
+	char *py_note;                   /* why Python frames are not shown at all, said once */
+	bool py_note_said;
 	struct ct_mutex_layout locks;    /* looked up at the first mutex wait seen */
 	bool locks_said;                 /* locks.why was handed out as a warning */
 	struct ct_snapshot **snaps;
@@ -52,6 +56,8 @@ int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct
 		ss->o.max_frames = 256;
 	ss->pcs = calloc(ss->o.max_frames, sizeof(*ss->pcs));
 	int r = ss->pcs ? ct_sym_open(pid, &o->sym, &ss->sym) : -ENOMEM;
+	if (r == 0 && !o->no_interp && (r = ct_py_open(ss->sym, &ss->py, &ss->py_note)) < 0)
+		ct_sym_close(ss->sym);
 	if (r < 0) {
 		free(ss->pcs);
 		free(ss);
@@ -70,6 +76,8 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 		ct_snapshot_free(ss->snaps[i]);
 	free(ss->snaps);
 	ct_mutex_layout_clear(&ss->locks);
+	ct_py_close(ss->py);
+	free(ss->py_note);
 	ct_unwinder_close(ss->unw);
 	ct_sym_close(ss->sym);
 	if (ss->core_elf)
@@ -156,6 +164,10 @@ const char *ct_snapshot_session_next_warning(struct ct_snapshot_session *ss)
 		ss->core_said = true;
 		return ss->core_warning;
 	}
+	if (ss->py_note && !ss->py_note_said) {
+		ss->py_note_said = true;
+		return ss->py_note;
+	}
 	if (ss->locks.why && !ss->locks_said) {
 		ss->locks_said = true;
 		return ss->locks.why;
@@ -167,6 +179,14 @@ struct ct_snapshot *const *ct_snapshot_session_snapshots(const struct ct_snapsho
 {
 	*ret_n = ss->nsnaps;
 	return ss->snaps;
+}
+
+const char *ct_snapshot_session_python(const struct ct_snapshot_session *ss, struct ct_py_stats *ret_stats)
+{
+	if (!ss->py)
+		return NULL;
+	ct_py_get_stats(ss->py, ret_stats);
+	return ct_py_version(ss->py);
 }
 
 bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss)
@@ -248,7 +268,7 @@ static int frames_from_capture(struct ct_snapshot_session *in, const struct ct_c
 		    (i + 1 < n && ct_sym_tailcalls(in->sym, in->pcs[i].pc, in->pcs[i].activation,
 						   in->pcs[i + 1].pc, t) < 0))
 			return -ENOMEM;
-	return 0;
+	return in->py ? ct_py_thread_frames(in->py, c, t) : 0;
 }
 
 /* One snapshot of a core: every thread's registers as a capture whose memory is the core's. The
@@ -309,16 +329,26 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 {
 	struct ct_capture_set *set = NULL;
 	struct ct_capture one;
+	struct ct_attach_opts ao = in->o.attach;
 	int r;
+	if (in->py && ct_py_threads_refresh(in->py) == 0) {
+		/* the frame chains are copied while each thread is stopped; before 3.11 a thread state
+		 * is matched by the thread pointer, which only a stop reads */
+		ao.while_stopped = ct_py_while_stopped;
+		ao.while_stopped_arg = in->py;
+		if (ct_py_needs_thread_pointer(in->py))
+			ao.passive = false;
+	}
 	if (in->o.only_tid) {
 		set = calloc(1, sizeof(*set));
 		if (!set)
 			return -ENOMEM;
 		uint64_t t0 = ct_now_ns();
-		ct_attach_thread(&in->attach, in->pid, in->o.only_tid, &in->o.attach, t0 + in->o.attach.timeout_ns, &one);
+		ct_attach_thread(&in->attach, in->pid, in->o.only_tid, &ao, t0 + ao.timeout_ns, &one);
 		set->caps = malloc(sizeof(one));
 		if (!set->caps) {
 			free(one.stack);
+			free(one.interp);
 			free(set);
 			return -ENOMEM;
 		}
@@ -328,11 +358,13 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 		set->wall_ns = ct_now_ns() - t0;
 		set->timed_out = one.err == -ETIMEDOUT;
 	} else {
-		r = ct_attach_snapshot(&in->attach, in->pid, &in->o.attach, &set);
+		r = ct_attach_snapshot(&in->attach, in->pid, &ao, &set);
 		if (r < 0)
 			return r;
 	}
 	/* From here on every target thread runs again. */
+	if (in->py)
+		ct_py_gil_refresh(in->py);
 	struct ct_snapshot *s = ct_snapshot_new();
 	if (!s) {
 		ct_capture_set_free(set);

@@ -16,6 +16,7 @@
 
 #include "attach/snapshot.h"
 #include "core/core.h"
+#include "interp/python.h"
 #include "lib/model.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwind.h"
@@ -27,6 +28,7 @@ struct ct_snapshot_opts {
 	struct ct_sym_opts sym;
 	pid_t only_tid;      /* 0: every thread */
 	bool locks;          /* fill lock_waiting and the owners' locks_held (--threads) */
+	bool no_interp;      /* native frames only: do not look for an interpreter (--no-interp) */
 	long snapshots;      /* ct_snapshot_session_run: how many (>= 1) */
 	long interval_ms;    /* ct_snapshot_session_run: the pause between two */
 	/* ct_snapshot_session_open_core */
@@ -63,6 +65,9 @@ struct ct_snapshot *const *ct_snapshot_session_snapshots(const struct ct_snapsho
 bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss);
 /* Whether the last take failed reading lock owners (out of memory), not capturing. */
 bool ct_snapshot_session_locks_failed(const struct ct_snapshot_session *ss);
+/* The Python interpreter's version ("3.11.2") and the statistics of its frames so far, or NULL
+ * when the process shows no Python frames. */
+const char *ct_snapshot_session_python(const struct ct_snapshot_session *ss, struct ct_py_stats *ret_stats);
 /* Next warning (symbolization, lock layout), each said once, or NULL. */
 const char *ct_snapshot_session_next_warning(struct ct_snapshot_session *ss);
 

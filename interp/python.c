@@ -1,0 +1,956 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "interp/python.h"
+
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "interp/pylayout.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+#define MAX_INTERPRETERS 16
+#define MAX_STR 1024            /* characters of a name or file name */
+#define MAX_TABLE (1 << 20)     /* bytes of a line table */
+#define CODE_CACHE 2048         /* code objects remembered (direct-mapped by address) */
+#define DEBUG_OFFSETS_LEN (73 * 8)
+
+struct py_thread {
+	uint64_t tstate, native_tid, thread_id;
+};
+
+struct py_code {
+	uint64_t addr, key[4]; /* the code object and its name, qualname, filename and table pointers */
+	int firstlineno, firsttraceable;
+	char *name, *file;
+	uint8_t *table;
+	size_t table_len;
+};
+
+struct ct_py {
+	pid_t pid;
+	struct ct_py_layout L;
+	uint32_t hex;
+	char version[32];
+	uint64_t runtime, interp_head, tstate_current; /* 3.6: interp_head or _PyThreadState_Current */
+	uint64_t type_code, type_unicode, type_bytes;
+	uint64_t eval_lo, eval_hi;
+	struct py_thread *threads;
+	size_t nthreads, cap_threads;
+	uint64_t gil_holder;
+	struct py_code *codes; /* CODE_CACHE entries */
+	struct ct_py_stats stats;
+};
+
+/* The copied chain, as c->interp holds it. */
+struct py_raw {
+	uint64_t tstate;
+	int32_t err;       /* 0, -ESTALE (the state is no longer this thread's), -EFAULT, -ELOOP */
+	uint32_t n, reads;
+	uint32_t truncated;
+	uint64_t ns;       /* time spent copying, while the thread was stopped */
+	struct ct_py_raw_frame f[];
+};
+
+static uint16_t maxu16(uint16_t a, uint16_t b)
+{
+	if (a == CT_PY_NONE)
+		return b;
+	if (b == CT_PY_NONE)
+		return a;
+	return a > b ? a : b;
+}
+
+static bool has(uint16_t off)
+{
+	return off != CT_PY_NONE;
+}
+
+static uint64_t get_u64(const uint8_t *b, uint16_t off)
+{
+	uint64_t v;
+	memcpy(&v, b + off, sizeof(v));
+	return v;
+}
+
+static int32_t get_i32(const uint8_t *b, uint16_t off)
+{
+	int32_t v;
+	memcpy(&v, b + off, sizeof(v));
+	return v;
+}
+
+static int read_exact(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	if (addr == 0)
+		return -EFAULT;
+	ssize_t n = ct_mem_read(pid, addr, buf, len);
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+static int read_u64(pid_t pid, uint64_t addr, uint64_t *ret)
+{
+	return read_exact(pid, addr, ret, sizeof(*ret));
+}
+
+/* ---- finding the interpreter ---- */
+
+struct py_syms {
+	uint64_t runtime, version, code, unicode, bytes, eval, eval_size, interp_head, tstate_current;
+	uint64_t version_buf; /* Py_GetVersion()'s static buffer ("version.0", .symtab only) */
+};
+
+static void module_syms(Dwfl_Module *mod, struct py_syms *s)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n && i < (1 << 22); i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (!name || name[0] == '\0' || sym.st_shndx == SHN_UNDEF)
+			continue;
+		if (strcmp(name, "_PyRuntime") == 0)
+			s->runtime = addr;
+		else if (strcmp(name, "Py_Version") == 0)
+			s->version = addr;
+		else if (strcmp(name, "PyCode_Type") == 0)
+			s->code = addr;
+		else if (strcmp(name, "PyUnicode_Type") == 0)
+			s->unicode = addr;
+		else if (strcmp(name, "PyBytes_Type") == 0)
+			s->bytes = addr;
+		else if (strcmp(name, "_PyEval_EvalFrameDefault") == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC) {
+			s->eval = addr;
+			s->eval_size = sym.st_size;
+		} else if (strcmp(name, "interp_head") == 0)
+			s->interp_head = addr;
+		else if (strcmp(name, "_PyThreadState_Current") == 0)
+			s->tstate_current = addr;
+		else if ((strcmp(name, "version") == 0 || ct_startswith(name, "version.")) &&
+			 GELF_ST_TYPE(sym.st_info) == STT_OBJECT && sym.st_size >= 32)
+			s->version_buf = addr;
+	}
+}
+
+struct module_pick {
+	const char *exe;
+	Dwfl_Module *lib, *exe_mod;
+	char libname[64];
+};
+
+static int pick_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	struct module_pick *p = arg;
+	(void)userdata;
+	(void)start;
+	if (!name)
+		return DWARF_CB_OK;
+	const char *base = ct_basename(name);
+	if (!p->lib && ct_startswith(base, "libpython3.")) {
+		p->lib = mod;
+		snprintf(p->libname, sizeof(p->libname), "%s", base);
+	} else if (p->exe && strcmp(name, p->exe) == 0) {
+		p->exe_mod = mod;
+	}
+	return DWARF_CB_OK;
+}
+
+/* "3.M" from "libpython3.M.so…" or "python3.M": PY_VERSION_HEX of major.minor, or 0. */
+static uint32_t hex_from_name(const char *base)
+{
+	const char *p = strstr(base, "python3.");
+	if (!p)
+		return 0;
+	p += strlen("python3.");
+	unsigned minor = 0;
+	int digits = 0;
+	while (*p >= '0' && *p <= '9' && digits < 3) {
+		minor = minor * 10 + (unsigned)(*p++ - '0');
+		digits++;
+	}
+	return digits ? 0x03000000u | minor << 16 : 0;
+}
+
+/* The exact version before Py_Version (3.11): sys.version as Py_GetVersion() keeps it in a static
+ * buffer ("3.9.18 (main, …"), filled at start-up. Writes "3.M.N" when it names major.minor. */
+static void version_from_buffer(pid_t pid, uint64_t addr, uint32_t hex, char *ret, size_t size)
+{
+	char buf[32];
+	if (!addr || read_exact(pid, addr, buf, sizeof(buf)) < 0)
+		return;
+	buf[sizeof(buf) - 1] = '\0';
+	unsigned major, minor, micro;
+	char end;
+	if (sscanf(buf, "%u.%u.%u%c", &major, &minor, &micro, &end) == 4 && major == 3 &&
+	    minor == ((hex >> 16) & 0xff) && micro < 100 && (end == ' ' || end == '+'))
+		snprintf(ret, size, "%u.%u.%u", major, minor, micro);
+}
+
+/* 3.13+: the _Py_DebugOffsets at the start of _PyRuntime. Checks the cookie and version, and takes
+ * the offsets it gives over the table's (they are the target's own). -EPROTO when it is not
+ * there or names another version. */
+static int apply_debug_offsets(struct ct_py *py)
+{
+	uint64_t d[DEBUG_OFFSETS_LEN / 8];
+	if (read_exact(py->pid, py->runtime, d, sizeof(d)) < 0)
+		return -EFAULT;
+	if (memcmp(d, "xdebugpy", 8) != 0 || (d[1] >> 16) != (py->hex >> 16) || d[2] != 0)
+		return -EPROTO; /* d[2]: a free-threaded build, whose objects have another header */
+	static const struct {
+		size_t idx;
+		size_t field;
+	} map[] = {
+		{ 5, offsetof(struct ct_py_layout, runtime_interpreters_head) },
+		{ 8, offsetof(struct ct_py_layout, interp_next) },
+		{ 9, offsetof(struct ct_py_layout, interp_threads_head) },
+		{ 14, offsetof(struct ct_py_layout, interp_gil_ptr) },
+		{ 17, offsetof(struct ct_py_layout, gil_locked) },
+		{ 18, offsetof(struct ct_py_layout, gil_last_holder) },
+		{ 21, offsetof(struct ct_py_layout, tstate_next) },
+		{ 22, offsetof(struct ct_py_layout, tstate_interp) },
+		{ 23, offsetof(struct ct_py_layout, tstate_current_frame) },
+		{ 24, offsetof(struct ct_py_layout, tstate_thread_id) },
+		{ 25, offsetof(struct ct_py_layout, tstate_native_thread_id) },
+		{ 26, offsetof(struct ct_py_layout, tstate_datastack_chunk) },
+		{ 29, offsetof(struct ct_py_layout, frame_previous) },
+		{ 30, offsetof(struct ct_py_layout, frame_code) },
+		{ 31, offsetof(struct ct_py_layout, frame_instr) },
+		{ 32, offsetof(struct ct_py_layout, frame_size) },
+		{ 33, offsetof(struct ct_py_layout, frame_owner) },
+		{ 35, offsetof(struct ct_py_layout, code_filename) },
+		{ 36, offsetof(struct ct_py_layout, code_name) },
+		{ 37, offsetof(struct ct_py_layout, code_qualname) },
+		{ 38, offsetof(struct ct_py_layout, code_linetable) },
+		{ 39, offsetof(struct ct_py_layout, code_firstlineno) },
+		{ 43, offsetof(struct ct_py_layout, code_code_adaptive) },
+		{ 45, offsetof(struct ct_py_layout, object_type) },
+		{ 65, offsetof(struct ct_py_layout, bytes_size) },
+		{ 66, offsetof(struct ct_py_layout, bytes_data) },
+		{ 68, offsetof(struct ct_py_layout, unicode_state) },
+		{ 69, offsetof(struct ct_py_layout, unicode_length) },
+		{ 70, offsetof(struct ct_py_layout, unicode_ascii_size) },
+	};
+	for (size_t i = 0; i < CT_ARRAY_SIZE(map); i++) {
+		if (d[map[i].idx] >= CT_PY_NONE)
+			return -EPROTO;
+		uint16_t v = (uint16_t)d[map[i].idx];
+		memcpy((char *)&py->L + map[i].field, &v, sizeof(v));
+	}
+	/* datastack_top follows datastack_chunk in every 3.1x PyThreadState */
+	py->L.tstate_datastack_top = (uint16_t)(py->L.tstate_datastack_chunk + 8);
+	return 0;
+}
+
+int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
+{
+	*ret = NULL;
+	*ret_note = NULL;
+	pid_t pid = ct_sym_pid(sym);
+	char exe[4096], path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	struct module_pick pick = { n > 0 ? exe : NULL, NULL, NULL, "" };
+	dwfl_getmodules(ct_sym_dwfl(sym), pick_module, &pick, 0);
+
+	struct py_syms s;
+	Dwfl_Module *mod = NULL;
+	const char *name = NULL;
+	if (pick.lib) {
+		memset(&s, 0, sizeof(s));
+		module_syms(pick.lib, &s);
+		mod = pick.lib;
+		name = pick.libname;
+	}
+	if ((!mod || !s.code) && pick.exe_mod) {
+		memset(&s, 0, sizeof(s));
+		module_syms(pick.exe_mod, &s);
+		mod = pick.exe_mod;
+		name = ct_basename(exe);
+	}
+	/* not Python: no interpreter's code type in the executable or a libpython */
+	if (!mod || !s.code || !s.unicode || !s.bytes)
+		return 0;
+
+	uint32_t hex = 0;
+	if (s.version) {
+		uint32_t v;
+		if (read_exact(pid, s.version, &v, sizeof(v)) == 0 && (v >> 24) == 3)
+			hex = v;
+	}
+	char version[32] = "";
+	if (hex)
+		snprintf(version, sizeof(version), "%u.%u.%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff);
+	else if ((hex = hex_from_name(name)) == 0 && mod == pick.exe_mod)
+		hex = s.runtime ? 0 : 0x03060000; /* a static 3.6 has no _PyRuntime; else unknown */
+	if (!hex) {
+		*ret_note = strdup("Python found, but not its version (no Py_Version, no python3.X in the file "
+				   "name): native frames only");
+		return *ret_note ? 0 : -ENOMEM;
+	}
+	if (!version[0]) {
+		snprintf(version, sizeof(version), "%u.%u", hex >> 24, (hex >> 16) & 0xff);
+		version_from_buffer(pid, s.version_buf, hex, version, sizeof(version));
+	}
+	const struct ct_py_layout *L = ct_py_layout_find(hex);
+	if (!L) {
+		char note[160];
+		snprintf(note, sizeof(note), "Python %s: ctrace has no layout table for this version "
+			 "(3.6 to 3.13): native frames only", version);
+		*ret_note = strdup(note);
+		return *ret_note ? 0 : -ENOMEM;
+	}
+	if (!s.eval) {
+		*ret_note = strdup("Python found, but not _PyEval_EvalFrameDefault in its symbols: native frames only");
+		return *ret_note ? 0 : -ENOMEM;
+	}
+	if (has(L->runtime_interpreters_head) ? !s.runtime : !(s.interp_head || s.tstate_current)) {
+		char note[160];
+		snprintf(note, sizeof(note), "Python %s: its runtime state (_PyRuntime) is not in the "
+			 "symbols: native frames only", version);
+		*ret_note = strdup(note);
+		return *ret_note ? 0 : -ENOMEM;
+	}
+
+	struct ct_py *py = calloc(1, sizeof(*py));
+	if (!py || !(py->codes = calloc(CODE_CACHE, sizeof(*py->codes)))) {
+		free(py);
+		return -ENOMEM;
+	}
+	py->pid = pid;
+	py->L = *L;
+	py->hex = hex;
+	snprintf(py->version, sizeof(py->version), "%s", version);
+	py->runtime = s.runtime;
+	py->interp_head = s.interp_head;
+	py->tstate_current = s.tstate_current;
+	py->type_code = s.code;
+	py->type_unicode = s.unicode;
+	py->type_bytes = s.bytes;
+	py->eval_lo = s.eval;
+	py->eval_hi = s.eval + (s.eval_size ? s.eval_size : 1);
+	if (hex >= 0x030d0000) {
+		int r = apply_debug_offsets(py);
+		if (r < 0) {
+			char note[200];
+			snprintf(note, sizeof(note), "Python %s: _Py_DebugOffsets at _PyRuntime %s: native frames "
+				 "only", version, r == -EPROTO ? "has a bad cookie, another version or a "
+				 "free-threaded build" : "cannot be read");
+			ct_py_close(py);
+			*ret_note = strdup(note);
+			return *ret_note ? 0 : -ENOMEM;
+		}
+	}
+	*ret = py;
+	return 0;
+}
+
+void ct_py_close(struct ct_py *py)
+{
+	if (!py)
+		return;
+	for (size_t i = 0; i < CODE_CACHE; i++) {
+		free(py->codes[i].name);
+		free(py->codes[i].file);
+		free(py->codes[i].table);
+	}
+	free(py->codes);
+	free(py->threads);
+	free(py);
+}
+
+const char *ct_py_version(const struct ct_py *py)
+{
+	return py->version;
+}
+
+bool ct_py_needs_thread_pointer(const struct ct_py *py)
+{
+	return !has(py->L.tstate_native_thread_id);
+}
+
+void ct_py_get_stats(const struct ct_py *py, struct ct_py_stats *ret)
+{
+	*ret = py->stats;
+}
+
+/* ---- thread states (the target runs) ---- */
+
+static size_t tstate_len(const struct ct_py_layout *L)
+{
+	uint16_t m = L->tstate_next;
+	const uint16_t f[] = { L->tstate_interp, L->tstate_thread_id, L->tstate_native_thread_id,
+			       L->tstate_frame, L->tstate_cframe, L->tstate_current_frame,
+			       L->tstate_datastack_chunk, L->tstate_datastack_top };
+	for (size_t i = 0; i < CT_ARRAY_SIZE(f); i++)
+		m = maxu16(m, f[i]);
+	return (size_t)m + 8;
+}
+
+static int first_interp(struct ct_py *py, uint64_t *ret)
+{
+	if (py->runtime)
+		return read_u64(py->pid, py->runtime + py->L.runtime_interpreters_head, ret);
+	if (py->interp_head)
+		return read_u64(py->pid, py->interp_head, ret);
+	uint64_t ts;
+	int r = read_u64(py->pid, py->tstate_current, &ts);
+	if (r < 0)
+		return r;
+	return ts ? read_u64(py->pid, ts + py->L.tstate_interp, ret) : -EAGAIN;
+}
+
+int ct_py_threads_refresh(struct ct_py *py)
+{
+	const struct ct_py_layout *L = &py->L;
+	size_t len = tstate_len(L);
+	uint8_t buf[1024];
+	if (len > sizeof(buf))
+		return -EPROTO;
+	py->nthreads = 0;
+	uint64_t interp;
+	int r = first_interp(py, &interp);
+	if (r < 0)
+		return r;
+	for (int k = 0; interp && k < MAX_INTERPRETERS; k++) {
+		uint64_t ts;
+		if ((r = read_u64(py->pid, interp + L->interp_threads_head, &ts)) < 0)
+			return r;
+		while (ts && py->nthreads < CT_PY_MAX_THREADS) {
+			if ((r = read_exact(py->pid, ts, buf, len)) < 0)
+				return r;
+			if (get_u64(buf, L->tstate_interp) != interp)
+				return -EPROTO; /* not a thread state of this interpreter */
+			if (ct_grow(&py->threads, &py->cap_threads, py->nthreads + 1, sizeof(*py->threads)) < 0)
+				return -ENOMEM;
+			struct py_thread *t = &py->threads[py->nthreads++];
+			t->tstate = ts;
+			t->thread_id = get_u64(buf, L->tstate_thread_id);
+			t->native_tid = has(L->tstate_native_thread_id) ? get_u64(buf, L->tstate_native_thread_id) : 0;
+			uint64_t next = get_u64(buf, L->tstate_next);
+			if (next == ts)
+				break;
+			ts = next;
+		}
+		if ((r = read_u64(py->pid, interp + L->interp_next, &interp)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+void ct_py_gil_refresh(struct ct_py *py)
+{
+	const struct ct_py_layout *L = &py->L;
+	uint64_t gil = 0, holder = 0;
+	int32_t locked = 0;
+	py->gil_holder = 0;
+	if (has(L->runtime_gil)) {
+		gil = py->runtime + L->runtime_gil;
+	} else if (has(L->interp_gil_ptr)) {
+		uint64_t interp;
+		if (first_interp(py, &interp) < 0 || read_u64(py->pid, interp + L->interp_gil_ptr, &gil) < 0)
+			return;
+	} else {
+		/* 3.6: the running thread state is the GIL's holder */
+		if (read_u64(py->pid, py->tstate_current, &holder) == 0)
+			py->gil_holder = holder;
+		return;
+	}
+	if (read_exact(py->pid, gil + L->gil_locked, &locked, sizeof(locked)) < 0 || locked != 1 ||
+	    read_u64(py->pid, gil + L->gil_last_holder, &holder) < 0)
+		return;
+	py->gil_holder = holder;
+}
+
+/* ---- while the thread is stopped ---- */
+
+/* Reads of the stopped thread: from the data stack copy when it covers the range. */
+struct stopped_reader {
+	pid_t pid;
+	uint64_t lo, hi;
+	uint8_t *copy;
+	uint32_t reads;
+};
+
+static int sr_read(struct stopped_reader *sr, uint64_t addr, void *buf, size_t len)
+{
+	if (sr->copy && addr >= sr->lo && addr <= sr->hi && len <= sr->hi - addr) {
+		memcpy(buf, sr->copy + (addr - sr->lo), len);
+		return 0;
+	}
+	sr->reads++;
+	return read_exact(sr->pid, addr, buf, len);
+}
+
+static const struct py_thread *thread_of(const struct ct_py *py, const struct ct_capture *c)
+{
+	bool by_tid = has(py->L.tstate_native_thread_id);
+	if (!by_tid && c->fs_base == 0)
+		return NULL;
+	for (size_t i = 0; i < py->nthreads; i++)
+		if (by_tid ? py->threads[i].native_tid == (uint64_t)c->tid : py->threads[i].thread_id == c->fs_base)
+			return &py->threads[i];
+	return NULL;
+}
+
+static size_t frame_len(const struct ct_py_layout *L)
+{
+	uint16_t m = maxu16(L->frame_previous, L->frame_code);
+	m = maxu16(m, L->frame_lasti);
+	m = maxu16(m, L->frame_instr);
+	m = maxu16(m, L->frame_owner);
+	m = maxu16(m, L->frame_is_entry);
+	return (size_t)m + 8;
+}
+
+static void walk_chain(const struct ct_py *py, struct stopped_reader *sr, uint64_t frame, struct py_raw *raw)
+{
+	const struct ct_py_layout *L = &py->L;
+	size_t flen = frame_len(L);
+	uint8_t fb[512];
+	if (flen > sizeof(fb)) {
+		raw->err = -EPROTO;
+		return;
+	}
+	while (frame) {
+		if (raw->n >= CT_PY_MAX_FRAMES) {
+			raw->truncated = 1;
+			return;
+		}
+		if (sr_read(sr, frame, fb, flen) < 0) {
+			raw->err = -EFAULT;
+			return;
+		}
+		struct ct_py_raw_frame *f = &raw->f[raw->n++];
+		memset(f, 0, sizeof(*f));
+		f->addr = frame;
+		f->code = get_u64(fb, L->frame_code);
+		if (has(L->frame_instr))
+			f->instr = get_u64(fb, L->frame_instr);
+		if (has(L->frame_lasti))
+			f->lasti = get_i32(fb, L->frame_lasti);
+		if (has(L->frame_owner))
+			f->owner = fb[L->frame_owner];
+		if (has(L->frame_is_entry))
+			f->entry = fb[L->frame_is_entry];
+		uint64_t prev = get_u64(fb, L->frame_previous);
+		if (prev == frame) {
+			raw->err = -ELOOP;
+			return;
+		}
+		frame = prev;
+	}
+}
+
+void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
+{
+	struct ct_py *py = arg;
+	const struct ct_py_layout *L = &py->L;
+	uint64_t t0 = ct_now_ns();
+	const struct py_thread *th = thread_of(py, c);
+	if (!th)
+		return; /* no thread state: c->interp stays NULL */
+	struct py_raw *raw = malloc(sizeof(*raw) + CT_PY_MAX_FRAMES * sizeof(raw->f[0]));
+	if (!raw)
+		return;
+	memset(raw, 0, sizeof(*raw));
+	raw->tstate = th->tstate;
+	struct stopped_reader sr = { pid, 0, 0, NULL, 0 };
+	uint8_t tb[1024];
+	size_t tlen = tstate_len(L);
+	uint64_t frame = 0;
+	if (sr_read(&sr, th->tstate, tb, tlen) < 0) {
+		raw->err = -EFAULT;
+	} else if (has(L->tstate_native_thread_id) ? get_u64(tb, L->tstate_native_thread_id) != (uint64_t)c->tid
+						    : get_u64(tb, L->tstate_thread_id) != c->fs_base) {
+		raw->err = -ESTALE;
+	} else if (has(L->tstate_frame)) {
+		frame = get_u64(tb, L->tstate_frame);
+	} else if (has(L->tstate_current_frame)) {
+		frame = get_u64(tb, L->tstate_current_frame);
+	} else {
+		uint64_t cframe = get_u64(tb, L->tstate_cframe);
+		if (cframe && sr_read(&sr, cframe + L->cframe_current_frame, &frame, sizeof(frame)) < 0)
+			raw->err = -EFAULT;
+	}
+	if (!raw->err && frame && has(L->tstate_datastack_top)) {
+		/* 3.11+: the frames of this thread's Python calls live in its data stack; one copy of the
+		 * current chunk's used part serves them (generators' frames are read one by one) */
+		uint64_t chunk = get_u64(tb, L->tstate_datastack_chunk), top = get_u64(tb, L->tstate_datastack_top);
+		if (chunk && top > chunk && top - chunk <= (1u << 24)) {
+			uint64_t lo = top - chunk > CT_PY_MAX_DATASTACK ? top - CT_PY_MAX_DATASTACK : chunk;
+			sr.copy = malloc(top - lo);
+			if (sr.copy) {
+				ssize_t got = ct_mem_read(pid, lo, sr.copy, top - lo);
+				sr.reads++;
+				if (got == (ssize_t)(top - lo)) {
+					sr.lo = lo;
+					sr.hi = top;
+				} else {
+					free(sr.copy);
+					sr.copy = NULL;
+				}
+			}
+		}
+	}
+	if (!raw->err)
+		walk_chain(py, &sr, frame, raw);
+	free(sr.copy);
+	raw->reads = sr.reads;
+	raw->ns = ct_now_ns() - t0;
+	size_t size = sizeof(*raw) + raw->n * sizeof(raw->f[0]);
+	struct py_raw *shrunk = realloc(raw, size);
+	c->interp = shrunk ? shrunk : raw;
+	c->interp_len = size;
+}
+
+int ct_py_raw_decode(const void *blob, size_t len, const struct ct_py_raw_frame **ret_frames)
+{
+	const struct py_raw *raw = blob;
+	if (!blob || len < sizeof(*raw) || raw->n > CT_PY_MAX_FRAMES ||
+	    len != sizeof(*raw) + raw->n * sizeof(raw->f[0]))
+		return -EINVAL;
+	*ret_frames = raw->f;
+	return (int)raw->n;
+}
+
+/* ---- after the thread resumed: code objects and strings ---- */
+
+/* A str object as UTF-8 (compact strings only: every name and file name CPython makes). */
+static char *read_str(struct ct_py *py, uint64_t addr)
+{
+	const struct ct_py_layout *L = &py->L;
+	uint8_t h[128];
+	size_t hlen = (size_t)L->unicode_compact_size;
+	if (hlen > sizeof(h) || read_exact(py->pid, addr, h, hlen) < 0 ||
+	    get_u64(h, L->object_type) != py->type_unicode)
+		return NULL;
+	uint64_t length = get_u64(h, L->unicode_length);
+	uint32_t state;
+	memcpy(&state, h + L->unicode_state, sizeof(state));
+	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+	if (!compact || length > MAX_STR || (kind != 1 && kind != 2 && kind != 4))
+		return NULL;
+	size_t data = ascii ? L->unicode_ascii_size : L->unicode_compact_size;
+	size_t bytes = (size_t)length * kind;
+	uint8_t *raw = malloc(bytes + 1);
+	char *out = raw ? malloc((size_t)length * 4 + 1) : NULL;
+	if (!out || read_exact(py->pid, addr + data, raw, bytes) < 0) {
+		free(raw);
+		free(out);
+		return NULL;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < length; i++) {
+		uint32_t ch = kind == 1 ? raw[i] : kind == 2 ? (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8
+			: (uint32_t)raw[4 * i] | (uint32_t)raw[4 * i + 1] << 8 | (uint32_t)raw[4 * i + 2] << 16 |
+			  (uint32_t)raw[4 * i + 3] << 24;
+		if (ch == 0 || ch > 0x10ffff || (ascii && ch > 0x7f)) {
+			free(raw);
+			free(out);
+			return NULL;
+		}
+		if (ch < 0x80) {
+			out[o++] = (char)ch;
+		} else if (ch < 0x800) {
+			out[o++] = (char)(0xc0 | ch >> 6);
+			out[o++] = (char)(0x80 | (ch & 0x3f));
+		} else if (ch < 0x10000) {
+			out[o++] = (char)(0xe0 | ch >> 12);
+			out[o++] = (char)(0x80 | ((ch >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (ch & 0x3f));
+		} else {
+			out[o++] = (char)(0xf0 | ch >> 18);
+			out[o++] = (char)(0x80 | ((ch >> 12) & 0x3f));
+			out[o++] = (char)(0x80 | ((ch >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (ch & 0x3f));
+		}
+	}
+	out[o] = '\0';
+	free(raw);
+	return out;
+}
+
+static int read_bytes(struct ct_py *py, uint64_t addr, uint8_t **ret, size_t *ret_len)
+{
+	const struct ct_py_layout *L = &py->L;
+	uint8_t h[64];
+	if ((size_t)L->bytes_data > sizeof(h) || read_exact(py->pid, addr, h, L->bytes_data) < 0 ||
+	    get_u64(h, L->object_type) != py->type_bytes)
+		return -EPROTO;
+	uint64_t size = get_u64(h, L->bytes_size);
+	if (size > MAX_TABLE)
+		return -E2BIG;
+	uint8_t *b = malloc(size ? size : 1);
+	if (!b)
+		return -ENOMEM;
+	if (read_exact(py->pid, addr + L->bytes_data, b, size) < 0 && size) {
+		free(b);
+		return -EFAULT;
+	}
+	*ret = b;
+	*ret_len = size;
+	return 0;
+}
+
+static size_t code_len(const struct ct_py_layout *L)
+{
+	uint16_t m = maxu16(L->code_name, L->code_qualname);
+	m = maxu16(m, L->code_filename);
+	m = maxu16(m, L->code_firstlineno);
+	m = maxu16(m, L->code_linetable);
+	m = maxu16(m, L->code_firsttraceable);
+	m = maxu16(m, L->object_type);
+	return (size_t)m + 8;
+}
+
+static void code_clear(struct py_code *pc)
+{
+	free(pc->name);
+	free(pc->file);
+	free(pc->table);
+	memset(pc, 0, sizeof(*pc));
+}
+
+/* The code object at addr, from the cache when its fields still point where they did. NULL when
+ * it is not a code object or a part of it cannot be read. */
+static const struct py_code *code_get(struct ct_py *py, uint64_t addr)
+{
+	const struct ct_py_layout *L = &py->L;
+	uint8_t b[512];
+	size_t len = code_len(L);
+	if (len > sizeof(b) || read_exact(py->pid, addr, b, len) < 0 || get_u64(b, L->object_type) != py->type_code)
+		return NULL;
+	uint64_t key[4] = { get_u64(b, L->code_name), has(L->code_qualname) ? get_u64(b, L->code_qualname) : 0,
+			    get_u64(b, L->code_filename), get_u64(b, L->code_linetable) };
+	struct py_code *pc = &py->codes[(addr >> 4) % CODE_CACHE];
+	if (pc->addr == addr && memcmp(pc->key, key, sizeof(key)) == 0 &&
+	    pc->firstlineno == get_i32(b, L->code_firstlineno)) {
+		py->stats.code_cache_hits++;
+		return pc;
+	}
+	code_clear(pc);
+	pc->name = read_str(py, key[1] ? key[1] : key[0]);
+	pc->file = read_str(py, key[2]);
+	if (!pc->name || !pc->file || read_bytes(py, key[3], &pc->table, &pc->table_len) < 0) {
+		code_clear(pc);
+		return NULL;
+	}
+	pc->addr = addr;
+	memcpy(pc->key, key, sizeof(key));
+	pc->firstlineno = get_i32(b, L->code_firstlineno);
+	pc->firsttraceable = has(L->code_firsttraceable) ? get_i32(b, L->code_firsttraceable) : 0;
+	return pc;
+}
+
+/* ---- merging ---- */
+
+struct py_frame {
+	struct ct_frame f;
+	size_t group;
+	bool skip; /* 3.11+: a frame not started yet (incomplete), not shown */
+};
+
+static bool is_eval(const struct ct_py *py, const struct ct_frame *f)
+{
+	return !f->python && !f->inlined && f->pc >= py->eval_lo && f->pc <= py->eval_hi;
+}
+
+static void frames_free(struct py_frame *pf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ct_frame_clear(&pf[i].f);
+	free(pf);
+}
+
+/* One Python frame named from its code object. Only an allocation failure is an error: a frame
+ * that fails validation is kept, unnamed. */
+static int frame_name(struct ct_py *py, const struct ct_py_raw_frame *r, struct py_frame *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->f.python = true;
+	const struct py_code *pc = code_get(py, r->code);
+	if (!pc) {
+		py->stats.unreadable++;
+		return 0;
+	}
+	int lasti = r->lasti;
+	if (has(py->L.code_code_adaptive)) {
+		uint64_t start = r->code + py->L.code_code_adaptive;
+		int64_t d = (int64_t)(r->instr - start);
+		lasti = d < -2 || d > (int64_t)MAX_TABLE * 8 ? -2 : (int)(d / 2);
+		if (lasti == -2) {
+			py->stats.unreadable++;
+			return 0; /* the instruction pointer is not in this code: not this code's frame */
+		}
+		if (r->owner != CT_PY_OWNED_BY_GENERATOR && lasti < pc->firsttraceable)
+			out->skip = true;
+	}
+	out->f.function = strdup(pc->name);
+	out->f.file = strdup(pc->file);
+	if (!out->f.function || !out->f.file)
+		return -ENOMEM;
+	int line = ct_py_line(py->hex, pc->table, pc->table_len, pc->firstlineno, lasti);
+	out->f.line = line > 0 ? line : 0;
+	return 0;
+}
+
+/* The frames of raw, innermost first, each with the index of the eval-loop call that runs it:
+ * before 3.11 one call per frame; 3.11 a call ends at a frame marked is_entry; 3.12+ at the entry
+ * frame (owned by the C stack) the call keeps on its own stack. *ret_groups: the calls counted. */
+static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct py_frame **ret, size_t *ret_n,
+		      size_t *ret_groups)
+{
+	struct py_frame *pf = calloc(raw->n ? raw->n : 1, sizeof(*pf));
+	if (!pf)
+		return -ENOMEM;
+	size_t n = 0, group = 0;
+	bool open = false;
+	for (uint32_t i = 0; i < raw->n; i++) {
+		const struct ct_py_raw_frame *r = &raw->f[i];
+		if (py->hex >= 0x030c0000 && r->owner == CT_PY_OWNED_BY_CSTACK) {
+			group++;
+			open = false;
+			continue;
+		}
+		if (frame_name(py, r, &pf[n]) < 0) {
+			frames_free(pf, n + 1);
+			return -ENOMEM;
+		}
+		pf[n++].group = group;
+		py->stats.frames++;
+		open = true;
+		if (py->hex < 0x030b0000 || (py->hex < 0x030c0000 && r->entry)) {
+			group++;
+			open = false;
+		}
+	}
+	*ret = pf;
+	*ret_n = n;
+	*ret_groups = group + (open ? 1 : 0);
+	return 0;
+}
+
+static int append_frame(struct ct_frame **frames, size_t *n, size_t *cap, const struct ct_frame *f)
+{
+	if (ct_grow(frames, cap, *n + 1, sizeof(**frames)) < 0)
+		return -ENOMEM;
+	if (ct_frame_copy(&(*frames)[*n], f) < 0)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int keep_apart(struct ct_thread *t, struct py_frame *pf, size_t n, const char *why)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!pf[i].skip && append_frame(&t->interp_frames, &t->ninterp_frames, &cap, &pf[i].f) < 0)
+			return -ENOMEM;
+	free(t->interp_note);
+	t->interp_note = strdup(why);
+	return t->interp_note ? 0 : -ENOMEM;
+}
+
+static int merge(struct ct_py *py, struct ct_thread *t, struct py_frame *pf, size_t n)
+{
+	struct ct_frame *out = NULL;
+	size_t nout = 0, cap = 0, group = 0, k = 0;
+	int r = 0;
+	for (size_t i = 0; i < t->nframes && r == 0; i++) {
+		if (!is_eval(py, &t->frames[i])) {
+			r = append_frame(&out, &nout, &cap, &t->frames[i]);
+			continue;
+		}
+		size_t shown = 0;
+		for (; k < n && pf[k].group == group && r == 0; k++)
+			if (!pf[k].skip) {
+				r = append_frame(&out, &nout, &cap, &pf[k].f);
+				shown++;
+			}
+		if (shown == 0 && r == 0) /* a call whose frames have not started: the loop itself */
+			r = append_frame(&out, &nout, &cap, &t->frames[i]);
+		group++;
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < nout; i++)
+			ct_frame_clear(&out[i]);
+		free(out);
+		return r;
+	}
+	for (size_t i = 0; i < t->nframes; i++)
+		ct_frame_clear(&t->frames[i]);
+	free(t->frames);
+	t->frames = out;
+	t->nframes = nout;
+	return 0;
+}
+
+static bool waits_for_gil(const struct ct_thread *t)
+{
+	for (size_t i = 0; i < t->nframes; i++)
+		if (t->frames[i].function && !t->frames[i].python && strcmp(t->frames[i].function, "take_gil") == 0)
+			return true;
+	return false;
+}
+
+int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_thread *t)
+{
+	size_t evals = 0;
+	for (size_t i = 0; i < t->nframes; i++)
+		evals += is_eval(py, &t->frames[i]);
+	const struct py_raw *raw = c->interp;
+	if (raw && ct_py_raw_decode(c->interp, c->interp_len, &(const struct ct_py_raw_frame *){ NULL }) < 0)
+		raw = NULL;
+	if (waits_for_gil(t))
+		t->flags |= CT_THREAD_GIL_WAITING;
+	else if (raw && py->gil_holder == raw->tstate)
+		t->flags |= CT_THREAD_GIL_HOLDER;
+	if (raw) {
+		py->stats.reads_while_stopped += raw->reads;
+		py->stats.copies++;
+		py->stats.copy_ns_total += raw->ns;
+		py->stats.copy_ns_max = CT_MAX(py->stats.copy_ns_max, raw->ns);
+	}
+	char why[200];
+	if (!raw) {
+		if (evals == 0)
+			return 0;
+		snprintf(why, sizeof(why), "Python frames not shown: no thread state of Python %s is this "
+			 "thread's%s", py->version, c->fs_base || !ct_py_needs_thread_pointer(py) ? ""
+			 : " (read without stopping: no thread pointer to match)");
+		t->interp_note = strdup(why);
+		return t->interp_note ? 0 : -ENOMEM;
+	}
+	if (raw->err) {
+		snprintf(why, sizeof(why), "Python frames not shown: %s",
+			 raw->err == -ESTALE ? "the thread state changed hands (thread starting or ending)"
+			 : raw->err == -ELOOP ? "the frame chain loops (corrupt)"
+			 : raw->err == -EPROTO ? "the layout table does not fit this interpreter"
+			 : "the frame chain could not be read (interpreter starting, finalizing or corrupt)");
+		t->interp_note = strdup(why);
+		return t->interp_note ? 0 : -ENOMEM;
+	}
+	struct py_frame *pf;
+	size_t n, groups;
+	int r = raw_frames(py, raw, &pf, &n, &groups);
+	if (r < 0)
+		return r;
+	if (groups == evals && !raw->truncated) {
+		if (groups)
+			r = merge(py, t, pf, n);
+	} else {
+		snprintf(why, sizeof(why), "Python frames not merged: %zu eval-loop frame%s on the native stack, "
+			 "%zu Python call%s in the interpreter's chain%s", evals, evals == 1 ? "" : "s", groups,
+			 groups == 1 ? "" : "s", raw->truncated ? " (chain cut at its bound)" : "");
+		r = keep_apart(t, pf, n, why);
+	}
+	frames_free(pf, n);
+	return r;
+}

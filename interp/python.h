@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* CPython frames, read from outside with no debug info: the interpreter is found by its symbols
+ * (_PyRuntime, Py_Version, PyCode_Type …, in .dynsym or .symtab) in libpython3.X.so or a static
+ * python executable; the layouts come from interp/pylayout.c (3.13+: checked against the
+ * _Py_DebugOffsets the target carries).
+ *
+ * The work is split the way the capture is: ct_py_threads_refresh() lists the thread states while
+ * the target runs; ct_py_while_stopped() (the attach hook) copies each thread's frame chain while
+ * the thread is stopped, bounded; ct_py_thread_frames() reads code objects and strings after the
+ * thread runs again, validates them (every object's type is checked against the interpreter's own
+ * type objects) and merges the Python frames into the native stack at the eval-loop frames. */
+#ifndef CT_INTERP_PYTHON_H
+#define CT_INTERP_PYTHON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/capture.h"
+#include "lib/model.h"
+#include "symbolize/symbolizer.h"
+
+#define CT_PY_MAX_FRAMES 1024        /* Python frames copied per thread */
+#define CT_PY_MAX_THREADS 4096       /* thread states listed */
+#define CT_PY_MAX_DATASTACK (256 * 1024) /* bytes of a 3.11+ data stack chunk copied per thread */
+
+struct ct_py;
+
+/* Looks for CPython in the process sym reads. 0 with *ret when found and supported; 0 with *ret
+ * NULL when the process is not Python (nothing to say) or when it is a version without a table,
+ * then *ret_note is one line naming it (caller frees); -ENOMEM. */
+int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note);
+void ct_py_close(struct ct_py *py);
+/* "3.11.2" */
+const char *ct_py_version(const struct ct_py *py);
+/* True when threads are told apart by pthread_t (before 3.11): it is the thread pointer, read with
+ * the registers, so a passive capture (no registers) cannot be matched. */
+bool ct_py_needs_thread_pointer(const struct ct_py *py);
+
+/* Lists the thread states (the target runs). 0, or -errno when the interpreter cannot be read
+ * (-ESRCH gone, -EFAULT not initialized or finalizing). */
+int ct_py_threads_refresh(struct ct_py *py);
+/* Reads which thread state holds the GIL (the target runs): call just after a capture. */
+void ct_py_gil_refresh(struct ct_py *py);
+
+/* The attach hook (struct ct_attach_opts' while_stopped, arg the struct ct_py): copies the frame
+ * chain of c's thread into c->interp. Bounded by CT_PY_MAX_FRAMES frames and one data stack copy. */
+void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c);
+
+/* After the thread resumed: the Python frames of c merged into t's native frames (in place of each
+ * _PyEval_EvalFrameDefault frame that runs them), or, when the counts disagree, kept apart in
+ * t->interp_frames with t->interp_note saying why. Marks the GIL holder and waiters. 0 or -ENOMEM. */
+int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_thread *t);
+
+/* Statistics of the last captures, for -v and the tests. */
+struct ct_py_stats {
+	uint64_t frames, unreadable, reads_while_stopped, code_cache_hits;
+	uint64_t copies, copy_ns_total, copy_ns_max; /* frame chains copied while stopped, and the time */
+};
+void ct_py_get_stats(const struct ct_py *py, struct ct_py_stats *ret);
+
+/* For the fuzzer and the unit tests: decodes one copied chain (the c->interp bytes) without a
+ * process: the frames' raw fields only. Returns the frame count or -EINVAL when the bytes are not
+ * a chain. */
+struct ct_py_raw_frame {
+	uint64_t addr, code, instr;
+	int32_t lasti;      /* < 3.11: f_lasti as the frame keeps it */
+	uint8_t owner;      /* 3.11+ */
+	uint8_t entry;      /* 3.11: is_entry */
+	uint8_t pad[2];
+};
+int ct_py_raw_decode(const void *blob, size_t len, const struct ct_py_raw_frame **ret_frames);
+
+#endif
