@@ -111,6 +111,14 @@ int cmd_backtraces(struct ct_env *env)
 			   pyv, ps.frames, ps.unreadable, ps.copies,
 			   ps.copies ? (double)ps.copy_ns_total / (double)ps.copies / 1e3 : 0.0,
 			   (double)ps.copy_ns_max / 1e3, ps.reads_while_stopped);
+	struct ct_rb_stats rs;
+	const char *rbv = ct_snapshot_session_ruby(ss, &rs);
+	if (rbv)
+		ct_verbose(env, "Ruby %s: %" PRIu64 " frames (%" PRIu64 " unreadable); %" PRIu64 " control-frame "
+			   "copies while stopped, %.1f us each on average, %.1f us at most",
+			   rbv, rs.frames, rs.unreadable, rs.copies,
+			   rs.copies ? (double)rs.copy_ns_total / (double)rs.copies / 1e3 : 0.0,
+			   (double)rs.copy_ns_max / 1e3);
 	size_t gone = 0, failed = 0, eperm = 0;
 	for (size_t i = 0; i < s->nthreads; i++) {
 		const struct ct_thread *t = &s->threads[i];

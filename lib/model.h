@@ -22,6 +22,7 @@ struct ct_frame {
 	bool deleted;       /* module was deleted or replaced on disk */
 	bool python;        /* a Python frame (interp/): function, file and line from the interpreter;
 			     * function NULL when the frame could not be read; pc is 0 */
+	bool ruby;          /* a Ruby frame (interp/), as python: label, file and line from the VM */
 };
 
 enum ct_thread_flags {
@@ -32,6 +33,7 @@ enum ct_thread_flags {
 	CT_THREAD_SIGNAL = 1u << 4,        /* a pending signal was intercepted and re-injected */
 	CT_THREAD_GIL_HOLDER = 1u << 5,    /* holds Python's GIL (read just after the capture) */
 	CT_THREAD_GIL_WAITING = 1u << 6,   /* waits for Python's GIL (take_gil on its stack) */
+	CT_THREAD_GVL_HOLDER = 1u << 7,    /* holds Ruby's GVL (read just after the capture) */
 };
 
 #define CT_SYSCALL_NONE (-1)    /* not in a system call (running in user space) */

@@ -28,12 +28,13 @@ const char *ct_format_name(enum ct_format f)
 	return (size_t)f < CT_ARRAY_SIZE(format_names) ? format_names[f] : "?";
 }
 
-/* A Python frame: "  #3  [python]           in handle_request (app/views.py:42)" */
+/* A Python frame: "  #3  [python]           in handle_request (app/views.py:42)"; a Ruby frame
+ * the same with [ruby] */
 static void text_python_frame(struct ct_buf *out, size_t index, const struct ct_frame *f)
 {
-	ct_buf_printf(out, "  #%-2zu %-18s in ", index, "[python]");
+	ct_buf_printf(out, "  #%-2zu %-18s in ", index, f->ruby ? "[ruby]" : "[python]");
 	if (!f->function) {
-		ct_buf_puts(out, "?? (unreadable Python frame)\n");
+		ct_buf_printf(out, "?? (unreadable %s frame)\n", f->ruby ? "Ruby" : "Python");
 		return;
 	}
 	ct_buf_puts(out, f->function);
@@ -48,7 +49,7 @@ static void text_python_frame(struct ct_buf *out, size_t index, const struct ct_
 
 void ct_text_frame(struct ct_buf *out, size_t index, const struct ct_frame *f)
 {
-	if (f->python) {
+	if (f->python || f->ruby) {
 		text_python_frame(out, index, f);
 		return;
 	}
@@ -95,6 +96,8 @@ void ct_text_thread_header(struct ct_buf *out, const struct ct_thread *t)
 		ct_buf_puts(out, " [holds the GIL]");
 	if (t->flags & CT_THREAD_GIL_WAITING)
 		ct_buf_puts(out, " [waiting for the GIL]");
+	if (t->flags & CT_THREAD_GVL_HOLDER)
+		ct_buf_puts(out, " [holds the GVL]");
 	ct_buf_putc(out, '\n');
 }
 
@@ -149,7 +152,7 @@ void ct_json_frame(struct ct_json *j, const struct ct_frame *f)
 {
 	ct_json_obj_begin(j);
 	ct_json_key(j, "pc");
-	if (f->python)
+	if (f->python || f->ruby)
 		ct_json_null(j);
 	else
 		ct_json_hex(j, f->pc);
@@ -176,7 +179,7 @@ void ct_json_frame(struct ct_json *j, const struct ct_frame *f)
 	ct_json_key(j, "deleted");
 	ct_json_bool(j, f->deleted);
 	ct_json_key(j, "lang");
-	ct_json_str(j, f->python ? "python" : "native");
+	ct_json_str(j, f->python ? "python" : f->ruby ? "ruby" : "native");
 	ct_json_obj_end(j);
 }
 
@@ -229,7 +232,7 @@ void ct_json_thread(struct ct_json *j, const struct ct_thread *t)
 	ct_json_key(j, "error");
 	ct_json_str(j, t->error);
 	ct_json_key(j, "gil");
-	ct_json_str(j, t->flags & CT_THREAD_GIL_HOLDER ? "holder" : t->flags & CT_THREAD_GIL_WAITING ? "waiting" : NULL);
+	ct_json_str(j, t->flags & (CT_THREAD_GIL_HOLDER | CT_THREAD_GVL_HOLDER) ? "holder" : t->flags & CT_THREAD_GIL_WAITING ? "waiting" : NULL);
 	ct_json_key(j, "interp_note");
 	ct_json_str(j, t->interp_note);
 	ct_json_key(j, "interp_frames");

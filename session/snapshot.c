@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "interp/python.h"
+#include "interp/ruby.h"
 #include "lib/error.h"
 #include "process/locks.h"
 #include "lib/procfs.h"
@@ -30,6 +31,9 @@ struct ct_snapshot_session {
 	struct ct_py *py;                /* the Python interpreter found at open, or NULL */
 	char *py_note;                   /* why Python frames are not shown at all, said once */
 	bool py_note_said;
+	struct ct_rb *rb;                /* the Ruby VM found at open, or NULL */
+	char *rb_note;                   /* why Ruby frames are not shown at all, said once */
+	bool rb_note_said;
 	struct ct_mutex_layout locks;    /* looked up at the first mutex wait seen */
 	bool locks_said;                 /* locks.why was handed out as a warning */
 	struct ct_snapshot **snaps;
@@ -56,7 +60,10 @@ int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct
 		ss->o.max_frames = 256;
 	ss->pcs = calloc(ss->o.max_frames, sizeof(*ss->pcs));
 	int r = ss->pcs ? ct_sym_open(pid, &o->sym, &ss->sym) : -ENOMEM;
-	if (r == 0 && !o->no_interp && (r = ct_py_open(ss->sym, &ss->py, &ss->py_note)) < 0)
+	if (r == 0 && !o->no_interp && (r = ct_py_open(ss->sym, &ss->py, &ss->py_note)) == 0 && !ss->py &&
+	    !ss->py_note)
+		r = ct_rb_open(ss->sym, &ss->rb, &ss->rb_note);
+	if (r < 0 && ss->sym)
 		ct_sym_close(ss->sym);
 	if (r < 0) {
 		free(ss->pcs);
@@ -78,6 +85,8 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 	ct_mutex_layout_clear(&ss->locks);
 	ct_py_close(ss->py);
 	free(ss->py_note);
+	ct_rb_close(ss->rb);
+	free(ss->rb_note);
 	ct_unwinder_close(ss->unw);
 	ct_sym_close(ss->sym);
 	if (ss->core_elf)
@@ -168,6 +177,10 @@ const char *ct_snapshot_session_next_warning(struct ct_snapshot_session *ss)
 		ss->py_note_said = true;
 		return ss->py_note;
 	}
+	if (ss->rb_note && !ss->rb_note_said) {
+		ss->rb_note_said = true;
+		return ss->rb_note;
+	}
 	if (ss->locks.why && !ss->locks_said) {
 		ss->locks_said = true;
 		return ss->locks.why;
@@ -187,6 +200,14 @@ const char *ct_snapshot_session_python(const struct ct_snapshot_session *ss, str
 		return NULL;
 	ct_py_get_stats(ss->py, ret_stats);
 	return ct_py_version(ss->py);
+}
+
+const char *ct_snapshot_session_ruby(const struct ct_snapshot_session *ss, struct ct_rb_stats *ret_stats)
+{
+	if (!ss->rb)
+		return NULL;
+	ct_rb_get_stats(ss->rb, ret_stats);
+	return ct_rb_version(ss->rb);
 }
 
 bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss)
@@ -268,6 +289,8 @@ static int frames_from_capture(struct ct_snapshot_session *in, const struct ct_c
 		    (i + 1 < n && ct_sym_tailcalls(in->sym, in->pcs[i].pc, in->pcs[i].activation,
 						   in->pcs[i + 1].pc, t) < 0))
 			return -ENOMEM;
+	if (in->rb)
+		return ct_rb_thread_frames(in->rb, c, t);
 	return in->py ? ct_py_thread_frames(in->py, c, t) : 0;
 }
 
@@ -339,6 +362,11 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 		if (ct_py_needs_thread_pointer(in->py))
 			ao.passive = false;
 	}
+	if (in->rb && ct_rb_threads_refresh(in->rb) == 0) {
+		/* each thread's control frames are copied while it is stopped */
+		ao.while_stopped = ct_rb_while_stopped;
+		ao.while_stopped_arg = in->rb;
+	}
 	if (in->o.only_tid) {
 		set = calloc(1, sizeof(*set));
 		if (!set)
@@ -365,6 +393,8 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 	/* From here on every target thread runs again. */
 	if (in->py)
 		ct_py_gil_refresh(in->py);
+	if (in->rb)
+		ct_rb_gvl_refresh(in->rb);
 	struct ct_snapshot *s = ct_snapshot_new();
 	if (!s) {
 		ct_capture_set_free(set);

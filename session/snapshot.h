@@ -17,6 +17,7 @@
 #include "attach/snapshot.h"
 #include "core/core.h"
 #include "interp/python.h"
+#include "interp/ruby.h"
 #include "lib/model.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwind.h"
@@ -68,6 +69,8 @@ bool ct_snapshot_session_locks_failed(const struct ct_snapshot_session *ss);
 /* The Python interpreter's version ("3.11.2") and the statistics of its frames so far, or NULL
  * when the process shows no Python frames. */
 const char *ct_snapshot_session_python(const struct ct_snapshot_session *ss, struct ct_py_stats *ret_stats);
+/* The Ruby version and its statistics, or NULL when the target is not a Ruby ctrace reads. */
+const char *ct_snapshot_session_ruby(const struct ct_snapshot_session *ss, struct ct_rb_stats *ret_stats);
 /* Next warning (symbolization, lock layout), each said once, or NULL. */
 const char *ct_snapshot_session_next_warning(struct ct_snapshot_session *ss);
 

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Prints one entry of interp/rblayout.c: built by interp/gen/rboffsets.sh against the MJIT header a
+ * Ruby install ships (rb_mjit_min_header-X.Y.Z.h, which carries vm_core.h, iseq.h and method.h). */
+#include RB_MJIT_HEADER
+#define P(name, expr) printf("\t\t." #name " = %zu,\n", (size_t)(expr))
+extern const char ruby_version[];
+int main(void)
+{
+	printf("\t\t.version = \"%s\",\n", ruby_version);
+	P(vm_ractor_main_ractor, offsetof(rb_vm_t, ractor.main_ractor));
+	P(ractor_threads_set, offsetof(struct rb_ractor_struct, threads.set));
+	P(ractor_threads_cnt, offsetof(struct rb_ractor_struct, threads.cnt));
+	P(ractor_gvl_owner, offsetof(struct rb_ractor_struct, threads.gvl.owner));
+	P(ractor_running_ec, offsetof(struct rb_ractor_struct, threads.running_ec));
+	P(thread_lt_node, offsetof(rb_thread_t, lt_node));
+	P(thread_ractor, offsetof(rb_thread_t, ractor));
+	P(thread_ec, offsetof(rb_thread_t, ec));
+	P(thread_tid, offsetof(rb_thread_t, tid));
+	P(ec_vm_stack, offsetof(rb_execution_context_t, vm_stack));
+	P(ec_vm_stack_size, offsetof(rb_execution_context_t, vm_stack_size));
+	P(ec_cfp, offsetof(rb_execution_context_t, cfp));
+	P(ec_thread_ptr, offsetof(rb_execution_context_t, thread_ptr));
+	P(cfp_pc, offsetof(rb_control_frame_t, pc));
+	P(cfp_iseq, offsetof(rb_control_frame_t, iseq));
+	P(cfp_ep, offsetof(rb_control_frame_t, ep));
+	P(cfp_size, sizeof(rb_control_frame_t));
+	P(iseq_body, offsetof(rb_iseq_t, body));
+	P(body_iseq_size, offsetof(struct rb_iseq_constant_body, iseq_size));
+	P(body_iseq_encoded, offsetof(struct rb_iseq_constant_body, iseq_encoded));
+	P(body_path, offsetof(struct rb_iseq_constant_body, location.pathobj));
+	P(body_label, offsetof(struct rb_iseq_constant_body, location.label));
+	P(body_first_lineno, offsetof(struct rb_iseq_constant_body, location.first_lineno));
+	P(body_insns_info, offsetof(struct rb_iseq_constant_body, insns_info.body));
+	P(body_insns_size, offsetof(struct rb_iseq_constant_body, insns_info.size));
+	P(body_succ_index_table, offsetof(struct rb_iseq_constant_body, insns_info.succ_index_table));
+	P(insn_info_line, offsetof(struct iseq_insn_info_entry, line_no));
+	P(insn_info_size, sizeof(struct iseq_insn_info_entry));
+	P(string_len, offsetof(struct RString, as.heap.len));
+	P(string_ptr, offsetof(struct RString, as.heap.ptr));
+	P(string_embed, offsetof(struct RString, as.embed.ary));
+	P(array_ptr, offsetof(struct RArray, as.heap.ptr));
+	P(array_embed, offsetof(struct RArray, as.ary));
+	P(string_noembed, RSTRING_NOEMBED);
+	P(string_embed_len_mask, RSTRING_EMBED_LEN_MASK);
+	P(string_embed_len_shift, RSTRING_EMBED_LEN_SHIFT);
+	P(array_embed_flag, RARRAY_EMBED_FLAG);
+	return 0;
+}

@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "interp/ruby.h"
+
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "interp/rblayout.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+#define MAX_STR 1024            /* bytes of a label or path */
+#define MAX_ENTRIES (1 << 18)   /* insn_info entries of one iseq */
+#define MAX_ISEQ (1 << 24)      /* instructions (VALUEs) of one iseq */
+#define ISEQ_CACHE 1024         /* iseqs remembered (direct-mapped by address) */
+
+struct rb_thread {
+	uint64_t thread, tid;
+};
+
+struct rb_iseq {
+	uint64_t addr, body, encoded, entries_addr, succ_addr;
+	uint32_t size;
+	char *label, *path;
+	uint8_t *entries, *succ;
+	size_t nentries, succ_len;
+};
+
+struct ct_rb {
+	pid_t pid;
+	struct ct_rb_layout L;
+	char version[32];
+	uint64_t vm_ptr, exec_lo, exec_hi;
+	uint64_t ractor, gvl_owner;
+	struct rb_thread *threads;
+	size_t nthreads, cap_threads;
+	struct rb_iseq *iseqs; /* ISEQ_CACHE entries */
+	struct ct_rb_stats stats;
+};
+
+/* The copied control frames, as c->interp holds them. */
+struct rb_raw {
+	uint64_t thread;
+	int32_t err;       /* 0, -ESTALE (the thread's context moved), -EFAULT, -EPROTO (out of its stack) */
+	uint32_t n, truncated, pad;
+	uint64_t ns;       /* time spent copying, while the thread was stopped */
+	struct ct_rb_raw_frame f[];
+};
+
+static uint64_t get_u64(const uint8_t *b, uint16_t off)
+{
+	uint64_t v;
+	memcpy(&v, b + off, sizeof(v));
+	return v;
+}
+
+static int read_exact(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	if (addr == 0)
+		return -EFAULT;
+	ssize_t n = ct_mem_read(pid, addr, buf, len);
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+static int read_u64(pid_t pid, uint64_t addr, uint64_t *ret)
+{
+	return read_exact(pid, addr, ret, sizeof(*ret));
+}
+
+/* ---- finding the interpreter ---- */
+
+struct rb_syms {
+	uint64_t version, vm_ptr, exec, exec_size;
+};
+
+static void module_syms(Dwfl_Module *mod, struct rb_syms *s)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n && i < (1 << 22); i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (!name || sym.st_shndx == SHN_UNDEF)
+			continue;
+		if (strcmp(name, "ruby_version") == 0)
+			s->version = addr;
+		else if (strcmp(name, "ruby_current_vm_ptr") == 0)
+			s->vm_ptr = addr;
+		else if (strcmp(name, "rb_vm_exec") == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC) {
+			s->exec = addr;
+			s->exec_size = sym.st_size;
+		}
+	}
+}
+
+struct module_pick {
+	const char *exe;
+	Dwfl_Module *lib, *exe_mod;
+};
+
+static int pick_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	struct module_pick *p = arg;
+	(void)userdata;
+	(void)start;
+	if (!name)
+		return DWARF_CB_OK;
+	if (!p->lib && ct_startswith(ct_basename(name), "libruby"))
+		p->lib = mod;
+	else if (p->exe && strcmp(name, p->exe) == 0)
+		p->exe_mod = mod;
+	return DWARF_CB_OK;
+}
+
+/* ruby_version ("3.1.2"): digits and two dots, or "" */
+static void read_version(pid_t pid, uint64_t addr, char *ret, size_t size)
+{
+	char buf[16];
+	ret[0] = '\0';
+	if (read_exact(pid, addr, buf, sizeof(buf)) < 0)
+		return;
+	buf[sizeof(buf) - 1] = '\0';
+	unsigned a, b, c;
+	int len = 0;
+	if (sscanf(buf, "%3u.%3u.%3u%n", &a, &b, &c, &len) == 3 && buf[len] == '\0')
+		snprintf(ret, size, "%u.%u.%u", a, b, c);
+}
+
+static int note(char **ret_note, const char *what, const char *version)
+{
+	*ret_note = ct_strf("Ruby %s: %s: native frames only", version, what);
+	return *ret_note ? 0 : -ENOMEM;
+}
+
+int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note)
+{
+	*ret = NULL;
+	*ret_note = NULL;
+	pid_t pid = ct_sym_pid(sym);
+	char exe[4096], path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	struct module_pick pick = { n > 0 ? exe : NULL, NULL, NULL };
+	dwfl_getmodules(ct_sym_dwfl(sym), pick_module, &pick, 0);
+	struct rb_syms s;
+	memset(&s, 0, sizeof(s));
+	if (pick.lib)
+		module_syms(pick.lib, &s);
+	if (!s.version && pick.exe_mod) {
+		memset(&s, 0, sizeof(s));
+		module_syms(pick.exe_mod, &s);
+	}
+	if (!s.version || !s.vm_ptr)
+		return 0; /* not Ruby */
+	char version[32];
+	read_version(pid, s.version, version, sizeof(version));
+	if (!version[0])
+		return note(ret_note, "ruby_version cannot be read", "(version unknown)");
+	const struct ct_rb_layout *L = ct_rb_layout_find(version);
+	if (!L)
+		return note(ret_note, "ctrace has no layout table for this version (3.1)", version);
+	if (!s.exec)
+		return note(ret_note, "rb_vm_exec is not in the symbols", version);
+	struct ct_rb *rb = calloc(1, sizeof(*rb));
+	if (!rb || !(rb->iseqs = calloc(ISEQ_CACHE, sizeof(*rb->iseqs)))) {
+		free(rb);
+		return -ENOMEM;
+	}
+	rb->pid = pid;
+	rb->L = *L;
+	snprintf(rb->version, sizeof(rb->version), "%s", version);
+	rb->vm_ptr = s.vm_ptr;
+	rb->exec_lo = s.exec;
+	rb->exec_hi = s.exec + (s.exec_size ? s.exec_size : 1);
+	*ret = rb;
+	return 0;
+}
+
+static void iseq_clear(struct rb_iseq *q)
+{
+	free(q->label);
+	free(q->path);
+	free(q->entries);
+	free(q->succ);
+	memset(q, 0, sizeof(*q));
+}
+
+void ct_rb_close(struct ct_rb *rb)
+{
+	if (!rb)
+		return;
+	for (size_t i = 0; i < ISEQ_CACHE; i++)
+		iseq_clear(&rb->iseqs[i]);
+	free(rb->iseqs);
+	free(rb->threads);
+	free(rb);
+}
+
+const char *ct_rb_version(const struct ct_rb *rb)
+{
+	return rb->version;
+}
+
+void ct_rb_get_stats(const struct ct_rb *rb, struct ct_rb_stats *ret)
+{
+	*ret = rb->stats;
+}
+
+/* ---- threads (the target runs) ---- */
+
+int ct_rb_threads_refresh(struct ct_rb *rb)
+{
+	const struct ct_rb_layout *L = &rb->L;
+	rb->nthreads = 0;
+	uint64_t vm, ractor, node;
+	int r = read_u64(rb->pid, rb->vm_ptr, &vm);
+	if (r == 0)
+		r = read_u64(rb->pid, vm + L->vm_ractor_main_ractor, &ractor);
+	if (r < 0)
+		return r;
+	rb->ractor = ractor;
+	uint64_t head = ractor + L->ractor_threads_set;
+	if ((r = read_u64(rb->pid, head, &node)) < 0)
+		return r;
+	size_t len = (size_t)CT_MAX(CT_MAX(L->thread_ractor, L->thread_ec), L->thread_tid) + 8;
+	uint8_t b[512];
+	if (len > sizeof(b))
+		return -EPROTO;
+	while (node != head) {
+		if (rb->nthreads >= CT_RB_MAX_THREADS)
+			return -ELOOP;
+		uint64_t th = node - L->thread_lt_node;
+		if ((r = read_exact(rb->pid, th, b, len)) < 0)
+			return r;
+		if (get_u64(b, L->thread_ractor) != ractor)
+			return -EPROTO; /* not a thread of this ractor */
+		if (ct_grow(&rb->threads, &rb->cap_threads, rb->nthreads + 1, sizeof(*rb->threads)) < 0)
+			return -ENOMEM;
+		struct rb_thread *t = &rb->threads[rb->nthreads++];
+		t->thread = th;
+		int32_t tid;
+		memcpy(&tid, b + L->thread_tid, sizeof(tid));
+		t->tid = (uint64_t)(int64_t)tid;
+		if ((r = read_u64(rb->pid, node, &node)) < 0) /* lt_node.next */
+			return r;
+	}
+	return 0;
+}
+
+void ct_rb_gvl_refresh(struct ct_rb *rb)
+{
+	uint64_t owner = 0;
+	rb->gvl_owner = 0;
+	if (rb->ractor && read_u64(rb->pid, rb->ractor + rb->L.ractor_gvl_owner, &owner) == 0)
+		rb->gvl_owner = owner;
+}
+
+/* ---- while the thread is stopped ---- */
+
+/* Where the control frames of the stopped thread lie: [*ret_cfp, *ret_cfp + n frames). 0, or the
+ * error the copy records. */
+static int frames_where(const struct ct_rb *rb, pid_t pid, uint64_t thread, uint64_t *ret_cfp, uint64_t *ret_n,
+			uint32_t *ret_truncated)
+{
+	const struct ct_rb_layout *L = &rb->L;
+	uint8_t e[64];
+	uint64_t ec;
+	size_t elen = (size_t)CT_MAX(CT_MAX(L->ec_vm_stack, L->ec_vm_stack_size), CT_MAX(L->ec_cfp, L->ec_thread_ptr)) + 8;
+	if (elen > sizeof(e) || L->cfp_size < 40 || L->cfp_size > 256)
+		return -EPROTO;
+	if (read_u64(pid, thread + L->thread_ec, &ec) < 0 || read_exact(pid, ec, e, elen) < 0)
+		return -EFAULT;
+	if (get_u64(e, L->ec_thread_ptr) != thread)
+		return -ESTALE;
+	uint64_t stack = get_u64(e, L->ec_vm_stack), size = get_u64(e, L->ec_vm_stack_size);
+	uint64_t cfp = get_u64(e, L->ec_cfp), end = stack + size * 8;
+	if (!stack || size > (1u << 24) || cfp < stack || cfp > end || (end - cfp) % L->cfp_size)
+		return -EPROTO;
+	uint64_t n = (end - cfp) / L->cfp_size;
+	*ret_truncated = n > CT_RB_MAX_FRAMES;
+	*ret_n = CT_MIN(n, (uint64_t)CT_RB_MAX_FRAMES);
+	*ret_cfp = cfp;
+	return 0;
+}
+
+void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
+{
+	struct ct_rb *rb = arg;
+	const struct ct_rb_layout *L = &rb->L;
+	uint64_t t0 = ct_now_ns();
+	const struct rb_thread *th = NULL;
+	for (size_t i = 0; i < rb->nthreads && !th; i++)
+		if (rb->threads[i].tid == (uint64_t)c->tid)
+			th = &rb->threads[i];
+	if (!th)
+		return; /* not a Ruby thread: c->interp stays NULL */
+	uint64_t cfp = 0, n = 0;
+	uint32_t truncated = 0;
+	int err = frames_where(rb, pid, th->thread, &cfp, &n, &truncated);
+	struct rb_raw *raw = malloc(sizeof(*raw) + n * sizeof(raw->f[0]));
+	uint8_t small[64 * 64];
+	uint8_t *copy = n * L->cfp_size <= sizeof(small) ? small : malloc(n * L->cfp_size);
+	if (!raw || !copy) {
+		free(raw);
+		return;
+	}
+	memset(raw, 0, sizeof(*raw));
+	raw->thread = th->thread;
+	raw->err = err;
+	raw->truncated = truncated;
+	if (!err && n && read_exact(pid, cfp, copy, n * L->cfp_size) < 0)
+		raw->err = -EFAULT;
+	if (!raw->err) {
+		for (uint64_t i = 0; i < n; i++) {
+			const uint8_t *f = copy + i * L->cfp_size;
+			raw->f[i].pc = get_u64(f, L->cfp_pc);
+			raw->f[i].iseq = get_u64(f, L->cfp_iseq);
+			raw->f[i].ep = get_u64(f, L->cfp_ep);
+		}
+		raw->n = (uint32_t)n;
+	}
+	if (copy != small)
+		free(copy);
+	raw->ns = ct_now_ns() - t0;
+	c->interp = raw;
+	c->interp_len = sizeof(*raw) + raw->n * sizeof(raw->f[0]);
+}
+
+int ct_rb_raw_decode(const void *blob, size_t len, const struct ct_rb_raw_frame **ret_frames)
+{
+	const struct rb_raw *raw = blob;
+	if (!blob || len < sizeof(*raw) || raw->n > CT_RB_MAX_FRAMES ||
+	    len != sizeof(*raw) + raw->n * sizeof(raw->f[0]))
+		return -EINVAL;
+	*ret_frames = raw->f;
+	return (int)raw->n;
+}
+
+/* ---- after the thread resumed: iseqs, strings, line tables ---- */
+
+static char *read_str(struct ct_rb *rb, uint64_t addr)
+{
+	const struct ct_rb_layout *L = &rb->L;
+	uint8_t h[48];
+	size_t hlen = (size_t)CT_MAX(L->string_ptr, L->string_len) + 8;
+	if (hlen > sizeof(h) || read_exact(rb->pid, addr, h, hlen) < 0)
+		return NULL;
+	uint64_t flags = get_u64(h, 0), len, data;
+	if ((flags & CT_RB_T_MASK) != CT_RB_T_STRING)
+		return NULL;
+	if (flags & L->string_noembed) {
+		len = get_u64(h, L->string_len);
+		data = get_u64(h, L->string_ptr);
+	} else {
+		len = (flags & L->string_embed_len_mask) >> L->string_embed_len_shift;
+		data = addr + L->string_embed;
+	}
+	if (len == 0 || len > MAX_STR)
+		return NULL;
+	char *s = malloc(len + 1);
+	if (!s || read_exact(rb->pid, data, s, len) < 0 || memchr(s, '\0', len)) {
+		free(s);
+		return NULL;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+/* An iseq's path: a String, or an Array [path, realpath] whose first element Ruby prints. */
+static char *read_path(struct ct_rb *rb, uint64_t obj)
+{
+	const struct ct_rb_layout *L = &rb->L;
+	uint64_t flags, first;
+	if (read_u64(rb->pid, obj, &flags) < 0)
+		return NULL;
+	if ((flags & CT_RB_T_MASK) == CT_RB_T_ARRAY) {
+		uint64_t at = obj + L->array_embed;
+		if (!(flags & L->array_embed_flag) && read_u64(rb->pid, obj + L->array_ptr, &at) < 0)
+			return NULL;
+		if (read_u64(rb->pid, at, &first) < 0)
+			return NULL;
+		obj = first;
+	}
+	return read_str(rb, obj);
+}
+
+static bool is_iseq(uint64_t flags)
+{
+	return (flags & CT_RB_T_MASK) == CT_RB_T_IMEMO &&
+	       ((flags >> CT_RB_IMEMO_SHIFT) & CT_RB_IMEMO_MASK) == CT_RB_IMEMO_ISEQ;
+}
+
+/* The iseq at addr, from the cache when its body and tables are where they were. NULL when it is
+ * not an iseq or a part of it cannot be read. */
+static const struct rb_iseq *iseq_get(struct ct_rb *rb, uint64_t addr)
+{
+	const struct ct_rb_layout *L = &rb->L;
+	uint64_t head[4];
+	if (read_exact(rb->pid, addr, head, sizeof(head)) < 0 || !is_iseq(head[0]) || L->iseq_body > 24)
+		return NULL;
+	uint64_t body = get_u64((uint8_t *)head, L->iseq_body);
+	uint8_t b[256];
+	size_t blen = (size_t)CT_MAX(CT_MAX(L->body_succ_index_table, L->body_insns_size), L->body_label) + 8;
+	if (blen > sizeof(b) || read_exact(rb->pid, body, b, blen) < 0)
+		return NULL;
+	uint64_t entries = get_u64(b, L->body_insns_info), succ = get_u64(b, L->body_succ_index_table);
+	uint32_t size, nentries;
+	memcpy(&size, b + L->body_iseq_size, sizeof(size));
+	memcpy(&nentries, b + L->body_insns_size, sizeof(nentries));
+	struct rb_iseq *q = &rb->iseqs[(addr >> 4) % ISEQ_CACHE];
+	if (q->addr == addr && q->body == body && q->entries_addr == entries && q->succ_addr == succ &&
+	    q->size == size && q->nentries == nentries)
+		return q;
+	iseq_clear(q);
+	if (size == 0 || size > MAX_ISEQ || nentries == 0 || nentries > MAX_ENTRIES || L->insn_info_size < 4)
+		return NULL;
+	q->label = read_str(rb, get_u64(b, L->body_label));
+	q->path = read_path(rb, get_u64(b, L->body_path));
+	q->nentries = nentries;
+	q->entries = malloc(nentries * (size_t)L->insn_info_size);
+	q->succ_len = nentries > 1 ? ct_rb_succ_len_for(size) : 0;
+	q->succ = q->succ_len ? malloc(q->succ_len) : NULL;
+	if (!q->label || !q->path || !q->entries || (q->succ_len && !q->succ) ||
+	    read_exact(rb->pid, entries, q->entries, nentries * (size_t)L->insn_info_size) < 0 ||
+	    (q->succ_len && read_exact(rb->pid, succ, q->succ, q->succ_len) < 0)) {
+		iseq_clear(q);
+		return NULL;
+	}
+	q->addr = addr;
+	q->body = body;
+	q->encoded = get_u64(b, L->body_iseq_encoded);
+	q->entries_addr = entries;
+	q->succ_addr = succ;
+	q->size = size;
+	return q;
+}
+
+/* ---- merging ---- */
+
+struct rb_frame {
+	struct ct_frame f;
+	size_t group;
+};
+
+static bool is_exec(const struct ct_rb *rb, const struct ct_frame *f)
+{
+	return !f->python && !f->ruby && !f->inlined && f->pc >= rb->exec_lo && f->pc <= rb->exec_hi;
+}
+
+static void frames_free(struct rb_frame *rf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ct_frame_clear(&rf[i].f);
+	free(rf);
+}
+
+/* One Ruby frame named from its iseq; a frame that fails validation is kept, unnamed. */
+static int frame_name(struct ct_rb *rb, const struct ct_rb_raw_frame *r, struct ct_frame *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ruby = true;
+	const struct rb_iseq *q = iseq_get(rb, r->iseq);
+	if (!q || r->pc < q->encoded || (r->pc - q->encoded) % 8 || (r->pc - q->encoded) / 8 > q->size) {
+		rb->stats.unreadable++;
+		return 0;
+	}
+	out->function = strdup(q->label);
+	out->file = strdup(q->path);
+	if (!out->function || !out->file)
+		return -ENOMEM;
+	int line = ct_rb_line(q->entries, q->nentries, rb->L.insn_info_size, rb->L.insn_info_line, q->succ,
+			      q->succ_len, (long)((r->pc - q->encoded) / 8));
+	out->line = line > 0 ? line : 0;
+	return 0;
+}
+
+/* The Ruby frames of raw, innermost first, each with the index of the rb_vm_exec call that runs
+ * it: a call's frames end at the frame it pushed first, flagged FINISH. C-function, IFUNC and dummy
+ * frames are not shown (the native frames name the C functions). */
+static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct rb_frame **ret, size_t *ret_n,
+		      size_t *ret_groups)
+{
+	struct rb_frame *rf = calloc(raw->n ? raw->n : 1, sizeof(*rf));
+	if (!rf)
+		return -ENOMEM;
+	size_t n = 0, group = 0;
+	bool open = false;
+	for (uint32_t i = 0; i < raw->n; i++) {
+		const struct ct_rb_raw_frame *r = &raw->f[i];
+		uint64_t flags = 0;
+		/* the outermost frame is the thread's or the program's top frame, which Ruby's own
+		 * backtraces leave out (rb_ec_partial_backtrace_object) */
+		if (!r->iseq || !r->pc || (i + 1 == raw->n && !raw->truncated))
+			continue;
+		if (read_u64(rb->pid, r->ep, &flags) < 0) {
+			/* the frame's type is not known: shown unreadable, its group unknown */
+			memset(&rf[n].f, 0, sizeof(rf[n].f));
+			rf[n].f.ruby = true;
+			rf[n++].group = group;
+			rb->stats.unreadable++;
+			continue;
+		}
+		if (flags & CT_RB_FRAME_FLAG_CFRAME)
+			continue;
+		if (frame_name(rb, r, &rf[n].f) < 0) {
+			frames_free(rf, n + 1);
+			return -ENOMEM;
+		}
+		rf[n++].group = group;
+		rb->stats.frames++;
+		open = true;
+		if (flags & CT_RB_FRAME_FLAG_FINISH) {
+			group++;
+			open = false;
+		}
+	}
+	*ret = rf;
+	*ret_n = n;
+	*ret_groups = group + (open ? 1 : 0);
+	return 0;
+}
+
+static int append_frame(struct ct_frame **frames, size_t *n, size_t *cap, const struct ct_frame *f)
+{
+	if (ct_grow(frames, cap, *n + 1, sizeof(**frames)) < 0)
+		return -ENOMEM;
+	if (ct_frame_copy(&(*frames)[*n], f) < 0)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int keep_apart(struct ct_thread *t, struct rb_frame *rf, size_t n, const char *why)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < n; i++)
+		if (append_frame(&t->interp_frames, &t->ninterp_frames, &cap, &rf[i].f) < 0)
+			return -ENOMEM;
+	free(t->interp_note);
+	t->interp_note = strdup(why);
+	return t->interp_note ? 0 : -ENOMEM;
+}
+
+static int merge(struct ct_rb *rb, struct ct_thread *t, struct rb_frame *rf, size_t n)
+{
+	struct ct_frame *out = NULL;
+	size_t nout = 0, cap = 0, group = 0, k = 0;
+	int r = 0;
+	for (size_t i = 0; i < t->nframes && r == 0; i++) {
+		if (!is_exec(rb, &t->frames[i])) {
+			r = append_frame(&out, &nout, &cap, &t->frames[i]);
+			continue;
+		}
+		size_t shown = 0;
+		for (; k < n && rf[k].group == group && r == 0; k++, shown++)
+			r = append_frame(&out, &nout, &cap, &rf[k].f);
+		if (shown == 0 && r == 0)
+			r = append_frame(&out, &nout, &cap, &t->frames[i]);
+		group++;
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < nout; i++)
+			ct_frame_clear(&out[i]);
+		free(out);
+		return r;
+	}
+	for (size_t i = 0; i < t->nframes; i++)
+		ct_frame_clear(&t->frames[i]);
+	free(t->frames);
+	t->frames = out;
+	t->nframes = nout;
+	return 0;
+}
+
+int ct_rb_thread_frames(struct ct_rb *rb, const struct ct_capture *c, struct ct_thread *t)
+{
+	size_t execs = 0;
+	for (size_t i = 0; i < t->nframes; i++)
+		execs += is_exec(rb, &t->frames[i]);
+	const struct rb_raw *raw = c->interp;
+	if (raw && ct_rb_raw_decode(c->interp, c->interp_len, &(const struct ct_rb_raw_frame *){ NULL }) < 0)
+		raw = NULL;
+	if (raw) {
+		if (rb->gvl_owner && raw->thread == rb->gvl_owner)
+			t->flags |= CT_THREAD_GVL_HOLDER;
+		rb->stats.copies++;
+		rb->stats.copy_ns_total += raw->ns;
+		rb->stats.copy_ns_max = CT_MAX(rb->stats.copy_ns_max, raw->ns);
+	}
+	char why[200];
+	if (!raw || raw->err) {
+		if (!raw && execs == 0)
+			return 0;
+		snprintf(why, sizeof(why), "Ruby frames not shown: %s", !raw ? "no Ruby thread is this thread"
+			 : raw->err == -ESTALE ? "the thread's execution context changed hands (thread starting or ending)"
+			 : raw->err == -EPROTO ? "the control frames lie outside the thread's VM stack (corrupt)"
+			 : "the control frames could not be read (VM starting, ending or corrupt)");
+		t->interp_note = strdup(why);
+		return t->interp_note ? 0 : -ENOMEM;
+	}
+	struct rb_frame *rf;
+	size_t n, groups;
+	int r = raw_frames(rb, raw, &rf, &n, &groups);
+	if (r < 0)
+		return r;
+	if (groups == execs && !raw->truncated) {
+		if (groups)
+			r = merge(rb, t, rf, n);
+	} else {
+		snprintf(why, sizeof(why), "Ruby frames not merged: %zu rb_vm_exec frame%s on the native stack, "
+			 "%zu VM entr%s in the control frames%s", execs, execs == 1 ? "" : "s", groups,
+			 groups == 1 ? "y" : "ies", raw->truncated ? " (cut at their bound)" : "");
+		r = keep_apart(t, rf, n, why);
+	}
+	frames_free(rf, n);
+	return r;
+}

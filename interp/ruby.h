@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Ruby (MRI) frames, read from outside with no debug info: the interpreter is found by its exported
+ * symbols (ruby_version, ruby_current_vm_ptr, rb_vm_exec) in libruby-X.Y.so or a static ruby; the
+ * layouts come from interp/rblayout.c.
+ *
+ * The work is split as for Python (interp/python.h): ct_rb_threads_refresh() lists the main
+ * ractor's threads (rb_thread_t, with each one's TID) while the target runs; ct_rb_while_stopped()
+ * (the attach hook) copies the thread's control-frame array while it is stopped, bounded;
+ * ct_rb_thread_frames() reads iseqs, strings and line tables after the thread runs again, validates
+ * them (every iseq is an imemo of the iseq type, every string a T_STRING) and merges the Ruby frames
+ * into the native stack at the rb_vm_exec frames. */
+#ifndef CT_INTERP_RUBY_H
+#define CT_INTERP_RUBY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/capture.h"
+#include "lib/model.h"
+#include "symbolize/symbolizer.h"
+
+#define CT_RB_MAX_FRAMES 1024  /* control frames copied per thread */
+#define CT_RB_MAX_THREADS 4096 /* threads listed */
+
+struct ct_rb;
+
+/* Looks for MRI in the process sym reads. 0 with *ret when found and supported; 0 with *ret NULL
+ * when the process is not Ruby (nothing to say) or is a version without a table, then *ret_note
+ * is one line naming it (caller frees); -ENOMEM. */
+int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note);
+void ct_rb_close(struct ct_rb *rb);
+/* "3.1.2" */
+const char *ct_rb_version(const struct ct_rb *rb);
+
+/* Lists the threads (the target runs). 0, or -errno when the VM cannot be read (-EFAULT not
+ * initialized or torn down, -EPROTO a list that does not check out). */
+int ct_rb_threads_refresh(struct ct_rb *rb);
+/* Reads which thread holds the GVL (the target runs): call just after a capture. */
+void ct_rb_gvl_refresh(struct ct_rb *rb);
+
+/* The attach hook (struct ct_attach_opts' while_stopped, arg the struct ct_rb): copies the control
+ * frames of c's thread into c->interp, at most CT_RB_MAX_FRAMES, in one read. */
+void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c);
+
+/* After the thread resumed: the Ruby frames of c merged into t's native frames (in place of each
+ * rb_vm_exec frame that runs them), or, when the counts disagree, kept apart in t->interp_frames
+ * with t->interp_note saying why. Marks the GVL holder. 0 or -ENOMEM. */
+int ct_rb_thread_frames(struct ct_rb *rb, const struct ct_capture *c, struct ct_thread *t);
+
+struct ct_rb_stats {
+	uint64_t frames, unreadable, copies, copy_ns_total, copy_ns_max;
+};
+void ct_rb_get_stats(const struct ct_rb *rb, struct ct_rb_stats *ret);
+
+/* For the fuzzer and the unit tests: the copied control frames (the c->interp bytes) without a
+ * process. Returns the frame count or -EINVAL when the bytes are not a copy. */
+struct ct_rb_raw_frame {
+	uint64_t pc, iseq, ep;
+};
+int ct_rb_raw_decode(const void *blob, size_t len, const struct ct_rb_raw_frame **ret_frames);
+
+#endif
