@@ -54,7 +54,7 @@ const char ct_usage_text[] =
 	"      --debug-dir DIR    also look for separate debug files in DIR\n"
 	"      --no-inlines       do not expand inlined calls into frames\n"
 	"      --no-demangle      show C++ and Rust names as the linker sees them\n"
-	"      --no-interp        native frames only: no Python frames (see PYTHON in ctrace(1))\n"
+	"      --no-interp        native frames only: no Python or Ruby frames (PYTHON, RUBY in ctrace(1))\n"
 	"      --debuginfod       download missing debug files from DEBUGINFOD_URLS (off by default)\n"
 	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
 	"      --snapshots N      --threads: snapshots to compare (default 3)\n"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "interp/interp.h"
 #include "interp/pylayout.h"
 #include "lib/util.h"
 #include "lib/banned.h"
@@ -70,33 +71,11 @@ static bool has(uint16_t off)
 	return off != CT_PY_NONE;
 }
 
-static uint64_t get_u64(const uint8_t *b, uint16_t off)
-{
-	uint64_t v;
-	memcpy(&v, b + off, sizeof(v));
-	return v;
-}
-
 static int32_t get_i32(const uint8_t *b, uint16_t off)
 {
 	int32_t v;
 	memcpy(&v, b + off, sizeof(v));
 	return v;
-}
-
-static int read_exact(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	if (addr == 0)
-		return -EFAULT;
-	ssize_t n = ct_mem_read(pid, addr, buf, len);
-	if (n < 0)
-		return (int)n;
-	return (size_t)n == len ? 0 : -EFAULT;
-}
-
-static int read_u64(pid_t pid, uint64_t addr, uint64_t *ret)
-{
-	return read_exact(pid, addr, ret, sizeof(*ret));
 }
 
 /* ---- finding the interpreter ---- */
@@ -182,7 +161,7 @@ static uint32_t hex_from_name(const char *base)
 static void version_from_buffer(pid_t pid, uint64_t addr, uint32_t hex, char *ret, size_t size)
 {
 	char buf[32];
-	if (!addr || read_exact(pid, addr, buf, sizeof(buf)) < 0)
+	if (!addr || ct_interp_read(pid, addr, buf, sizeof(buf)) < 0)
 		return;
 	buf[sizeof(buf) - 1] = '\0';
 	unsigned major, minor, micro;
@@ -198,7 +177,7 @@ static void version_from_buffer(pid_t pid, uint64_t addr, uint32_t hex, char *re
 static int apply_debug_offsets(struct ct_py *py)
 {
 	uint64_t d[DEBUG_OFFSETS_LEN / 8];
-	if (read_exact(py->pid, py->runtime, d, sizeof(d)) < 0)
+	if (ct_interp_read(py->pid, py->runtime, d, sizeof(d)) < 0)
 		return -EFAULT;
 	if (memcmp(d, "xdebugpy", 8) != 0 || (d[1] >> 16) != (py->hex >> 16) || d[2] != 0)
 		return -EPROTO; /* d[2]: a free-threaded build, whose objects have another header */
@@ -281,7 +260,7 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 	uint32_t hex = 0;
 	if (s.version) {
 		uint32_t v;
-		if (read_exact(pid, s.version, &v, sizeof(v)) == 0 && (v >> 24) == 3)
+		if (ct_interp_read(pid, s.version, &v, sizeof(v)) == 0 && (v >> 24) == 3)
 			hex = v;
 	}
 	char version[32] = "";
@@ -396,14 +375,14 @@ static size_t tstate_len(const struct ct_py_layout *L)
 static int first_interp(struct ct_py *py, uint64_t *ret)
 {
 	if (py->runtime)
-		return read_u64(py->pid, py->runtime + py->L.runtime_interpreters_head, ret);
+		return ct_interp_read_u64(py->pid, py->runtime + py->L.runtime_interpreters_head, ret);
 	if (py->interp_head)
-		return read_u64(py->pid, py->interp_head, ret);
+		return ct_interp_read_u64(py->pid, py->interp_head, ret);
 	uint64_t ts;
-	int r = read_u64(py->pid, py->tstate_current, &ts);
+	int r = ct_interp_read_u64(py->pid, py->tstate_current, &ts);
 	if (r < 0)
 		return r;
-	return ts ? read_u64(py->pid, ts + py->L.tstate_interp, ret) : -EAGAIN;
+	return ts ? ct_interp_read_u64(py->pid, ts + py->L.tstate_interp, ret) : -EAGAIN;
 }
 
 int ct_py_threads_refresh(struct ct_py *py)
@@ -420,25 +399,25 @@ int ct_py_threads_refresh(struct ct_py *py)
 		return r;
 	for (int k = 0; interp && k < MAX_INTERPRETERS; k++) {
 		uint64_t ts;
-		if ((r = read_u64(py->pid, interp + L->interp_threads_head, &ts)) < 0)
+		if ((r = ct_interp_read_u64(py->pid, interp + L->interp_threads_head, &ts)) < 0)
 			return r;
 		while (ts && py->nthreads < CT_PY_MAX_THREADS) {
-			if ((r = read_exact(py->pid, ts, buf, len)) < 0)
+			if ((r = ct_interp_read(py->pid, ts, buf, len)) < 0)
 				return r;
-			if (get_u64(buf, L->tstate_interp) != interp)
+			if (ct_interp_u64(buf, L->tstate_interp) != interp)
 				return -EPROTO; /* not a thread state of this interpreter */
 			if (ct_grow(&py->threads, &py->cap_threads, py->nthreads + 1, sizeof(*py->threads)) < 0)
 				return -ENOMEM;
 			struct py_thread *t = &py->threads[py->nthreads++];
 			t->tstate = ts;
-			t->thread_id = get_u64(buf, L->tstate_thread_id);
-			t->native_tid = has(L->tstate_native_thread_id) ? get_u64(buf, L->tstate_native_thread_id) : 0;
-			uint64_t next = get_u64(buf, L->tstate_next);
+			t->thread_id = ct_interp_u64(buf, L->tstate_thread_id);
+			t->native_tid = has(L->tstate_native_thread_id) ? ct_interp_u64(buf, L->tstate_native_thread_id) : 0;
+			uint64_t next = ct_interp_u64(buf, L->tstate_next);
 			if (next == ts)
 				break;
 			ts = next;
 		}
-		if ((r = read_u64(py->pid, interp + L->interp_next, &interp)) < 0)
+		if ((r = ct_interp_read_u64(py->pid, interp + L->interp_next, &interp)) < 0)
 			return r;
 	}
 	return 0;
@@ -454,16 +433,16 @@ void ct_py_gil_refresh(struct ct_py *py)
 		gil = py->runtime + L->runtime_gil;
 	} else if (has(L->interp_gil_ptr)) {
 		uint64_t interp;
-		if (first_interp(py, &interp) < 0 || read_u64(py->pid, interp + L->interp_gil_ptr, &gil) < 0)
+		if (first_interp(py, &interp) < 0 || ct_interp_read_u64(py->pid, interp + L->interp_gil_ptr, &gil) < 0)
 			return;
 	} else {
 		/* 3.6: the running thread state is the GIL's holder */
-		if (read_u64(py->pid, py->tstate_current, &holder) == 0)
+		if (ct_interp_read_u64(py->pid, py->tstate_current, &holder) == 0)
 			py->gil_holder = holder;
 		return;
 	}
-	if (read_exact(py->pid, gil + L->gil_locked, &locked, sizeof(locked)) < 0 || locked != 1 ||
-	    read_u64(py->pid, gil + L->gil_last_holder, &holder) < 0)
+	if (ct_interp_read(py->pid, gil + L->gil_locked, &locked, sizeof(locked)) < 0 || locked != 1 ||
+	    ct_interp_read_u64(py->pid, gil + L->gil_last_holder, &holder) < 0)
 		return;
 	py->gil_holder = holder;
 }
@@ -485,7 +464,7 @@ static int sr_read(struct stopped_reader *sr, uint64_t addr, void *buf, size_t l
 		return 0;
 	}
 	sr->reads++;
-	return read_exact(sr->pid, addr, buf, len);
+	return ct_interp_read(sr->pid, addr, buf, len);
 }
 
 static const struct py_thread *thread_of(const struct ct_py *py, const struct ct_capture *c)
@@ -530,16 +509,16 @@ static void walk_chain(const struct ct_py *py, struct stopped_reader *sr, uint64
 		struct ct_py_raw_frame *f = &raw->f[raw->n++];
 		memset(f, 0, sizeof(*f));
 		f->addr = frame;
-		f->code = get_u64(fb, L->frame_code);
+		f->code = ct_interp_u64(fb, L->frame_code);
 		if (has(L->frame_instr))
-			f->instr = get_u64(fb, L->frame_instr);
+			f->instr = ct_interp_u64(fb, L->frame_instr);
 		if (has(L->frame_lasti))
 			f->lasti = get_i32(fb, L->frame_lasti);
 		if (has(L->frame_owner))
 			f->owner = fb[L->frame_owner];
 		if (has(L->frame_is_entry))
 			f->entry = fb[L->frame_is_entry];
-		uint64_t prev = get_u64(fb, L->frame_previous);
+		uint64_t prev = ct_interp_u64(fb, L->frame_previous);
 		if (prev == frame) {
 			raw->err = -ELOOP;
 			return;
@@ -567,22 +546,22 @@ void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	uint64_t frame = 0;
 	if (sr_read(&sr, th->tstate, tb, tlen) < 0) {
 		raw->err = -EFAULT;
-	} else if (has(L->tstate_native_thread_id) ? get_u64(tb, L->tstate_native_thread_id) != (uint64_t)c->tid
-						    : get_u64(tb, L->tstate_thread_id) != c->fs_base) {
+	} else if (has(L->tstate_native_thread_id) ? ct_interp_u64(tb, L->tstate_native_thread_id) != (uint64_t)c->tid
+						    : ct_interp_u64(tb, L->tstate_thread_id) != c->fs_base) {
 		raw->err = -ESTALE;
 	} else if (has(L->tstate_frame)) {
-		frame = get_u64(tb, L->tstate_frame);
+		frame = ct_interp_u64(tb, L->tstate_frame);
 	} else if (has(L->tstate_current_frame)) {
-		frame = get_u64(tb, L->tstate_current_frame);
+		frame = ct_interp_u64(tb, L->tstate_current_frame);
 	} else {
-		uint64_t cframe = get_u64(tb, L->tstate_cframe);
+		uint64_t cframe = ct_interp_u64(tb, L->tstate_cframe);
 		if (cframe && sr_read(&sr, cframe + L->cframe_current_frame, &frame, sizeof(frame)) < 0)
 			raw->err = -EFAULT;
 	}
 	if (!raw->err && frame && has(L->tstate_datastack_top)) {
 		/* 3.11+: the frames of this thread's Python calls live in its data stack; one copy of the
 		 * current chunk's used part serves them (generators' frames are read one by one) */
-		uint64_t chunk = get_u64(tb, L->tstate_datastack_chunk), top = get_u64(tb, L->tstate_datastack_top);
+		uint64_t chunk = ct_interp_u64(tb, L->tstate_datastack_chunk), top = ct_interp_u64(tb, L->tstate_datastack_top);
 		if (chunk && top > chunk && top - chunk <= (1u << 24)) {
 			uint64_t lo = top - chunk > CT_PY_MAX_DATASTACK ? top - CT_PY_MAX_DATASTACK : chunk;
 			sr.copy = malloc(top - lo);
@@ -628,10 +607,10 @@ static char *read_str(struct ct_py *py, uint64_t addr)
 	const struct ct_py_layout *L = &py->L;
 	uint8_t h[128];
 	size_t hlen = (size_t)L->unicode_compact_size;
-	if (hlen > sizeof(h) || read_exact(py->pid, addr, h, hlen) < 0 ||
-	    get_u64(h, L->object_type) != py->type_unicode)
+	if (hlen > sizeof(h) || ct_interp_read(py->pid, addr, h, hlen) < 0 ||
+	    ct_interp_u64(h, L->object_type) != py->type_unicode)
 		return NULL;
-	uint64_t length = get_u64(h, L->unicode_length);
+	uint64_t length = ct_interp_u64(h, L->unicode_length);
 	uint32_t state;
 	memcpy(&state, h + L->unicode_state, sizeof(state));
 	unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
@@ -641,7 +620,7 @@ static char *read_str(struct ct_py *py, uint64_t addr)
 	size_t bytes = (size_t)length * kind;
 	uint8_t *raw = malloc(bytes + 1);
 	char *out = raw ? malloc((size_t)length * 4 + 1) : NULL;
-	if (!out || read_exact(py->pid, addr + data, raw, bytes) < 0) {
+	if (!out || ct_interp_read(py->pid, addr + data, raw, bytes) < 0) {
 		free(raw);
 		free(out);
 		return NULL;
@@ -681,16 +660,16 @@ static int read_bytes(struct ct_py *py, uint64_t addr, uint8_t **ret, size_t *re
 {
 	const struct ct_py_layout *L = &py->L;
 	uint8_t h[64];
-	if ((size_t)L->bytes_data > sizeof(h) || read_exact(py->pid, addr, h, L->bytes_data) < 0 ||
-	    get_u64(h, L->object_type) != py->type_bytes)
+	if ((size_t)L->bytes_data > sizeof(h) || ct_interp_read(py->pid, addr, h, L->bytes_data) < 0 ||
+	    ct_interp_u64(h, L->object_type) != py->type_bytes)
 		return -EPROTO;
-	uint64_t size = get_u64(h, L->bytes_size);
+	uint64_t size = ct_interp_u64(h, L->bytes_size);
 	if (size > MAX_TABLE)
 		return -E2BIG;
 	uint8_t *b = malloc(size ? size : 1);
 	if (!b)
 		return -ENOMEM;
-	if (read_exact(py->pid, addr + L->bytes_data, b, size) < 0 && size) {
+	if (ct_interp_read(py->pid, addr + L->bytes_data, b, size) < 0 && size) {
 		free(b);
 		return -EFAULT;
 	}
@@ -725,10 +704,10 @@ static const struct py_code *code_get(struct ct_py *py, uint64_t addr)
 	const struct ct_py_layout *L = &py->L;
 	uint8_t b[512];
 	size_t len = code_len(L);
-	if (len > sizeof(b) || read_exact(py->pid, addr, b, len) < 0 || get_u64(b, L->object_type) != py->type_code)
+	if (len > sizeof(b) || ct_interp_read(py->pid, addr, b, len) < 0 || ct_interp_u64(b, L->object_type) != py->type_code)
 		return NULL;
-	uint64_t key[4] = { get_u64(b, L->code_name), has(L->code_qualname) ? get_u64(b, L->code_qualname) : 0,
-			    get_u64(b, L->code_filename), get_u64(b, L->code_linetable) };
+	uint64_t key[4] = { ct_interp_u64(b, L->code_name), has(L->code_qualname) ? ct_interp_u64(b, L->code_qualname) : 0,
+			    ct_interp_u64(b, L->code_filename), ct_interp_u64(b, L->code_linetable) };
 	struct py_code *pc = &py->codes[(addr >> 4) % CODE_CACHE];
 	if (pc->addr == addr && memcmp(pc->key, key, sizeof(key)) == 0 &&
 	    pc->firstlineno == get_i32(b, L->code_firstlineno)) {
@@ -751,27 +730,20 @@ static const struct py_code *code_get(struct ct_py *py, uint64_t addr)
 
 /* ---- merging ---- */
 
-struct py_frame {
-	struct ct_frame f;
-	size_t group;
-	bool skip; /* 3.11+: a frame not started yet (incomplete), not shown */
-};
 
 static bool is_eval(const struct ct_py *py, const struct ct_frame *f)
 {
-	return !f->python && !f->inlined && f->pc >= py->eval_lo && f->pc <= py->eval_hi;
+	return !f->python && !f->ruby && !f->inlined && f->pc >= py->eval_lo && f->pc <= py->eval_hi;
 }
 
-static void frames_free(struct py_frame *pf, size_t n)
+static bool is_eval_cb(const void *arg, const struct ct_frame *f)
 {
-	for (size_t i = 0; i < n; i++)
-		ct_frame_clear(&pf[i].f);
-	free(pf);
+	return is_eval(arg, f);
 }
 
 /* One Python frame named from its code object. Only an allocation failure is an error: a frame
  * that fails validation is kept, unnamed. */
-static int frame_name(struct ct_py *py, const struct ct_py_raw_frame *r, struct py_frame *out)
+static int frame_name(struct ct_py *py, const struct ct_py_raw_frame *r, struct ct_interp_frame *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->f.python = true;
@@ -804,10 +776,10 @@ static int frame_name(struct ct_py *py, const struct ct_py_raw_frame *r, struct 
 /* The frames of raw, innermost first, each with the index of the eval-loop call that runs it:
  * before 3.11 one call per frame; 3.11 a call ends at a frame marked is_entry; 3.12+ at the entry
  * frame (owned by the C stack) the call keeps on its own stack. *ret_groups: the calls counted. */
-static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct py_frame **ret, size_t *ret_n,
+static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct ct_interp_frame **ret, size_t *ret_n,
 		      size_t *ret_groups)
 {
-	struct py_frame *pf = calloc(raw->n ? raw->n : 1, sizeof(*pf));
+	struct ct_interp_frame *pf = calloc(raw->n ? raw->n : 1, sizeof(*pf));
 	if (!pf)
 		return -ENOMEM;
 	size_t n = 0, group = 0;
@@ -820,7 +792,7 @@ static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct py_fram
 			continue;
 		}
 		if (frame_name(py, r, &pf[n]) < 0) {
-			frames_free(pf, n + 1);
+			ct_interp_frames_free(pf, n + 1);
 			return -ENOMEM;
 		}
 		pf[n++].group = group;
@@ -834,61 +806,6 @@ static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct py_fram
 	*ret = pf;
 	*ret_n = n;
 	*ret_groups = group + (open ? 1 : 0);
-	return 0;
-}
-
-static int append_frame(struct ct_frame **frames, size_t *n, size_t *cap, const struct ct_frame *f)
-{
-	if (ct_grow(frames, cap, *n + 1, sizeof(**frames)) < 0)
-		return -ENOMEM;
-	if (ct_frame_copy(&(*frames)[*n], f) < 0)
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-static int keep_apart(struct ct_thread *t, struct py_frame *pf, size_t n, const char *why)
-{
-	size_t cap = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!pf[i].skip && append_frame(&t->interp_frames, &t->ninterp_frames, &cap, &pf[i].f) < 0)
-			return -ENOMEM;
-	free(t->interp_note);
-	t->interp_note = strdup(why);
-	return t->interp_note ? 0 : -ENOMEM;
-}
-
-static int merge(struct ct_py *py, struct ct_thread *t, struct py_frame *pf, size_t n)
-{
-	struct ct_frame *out = NULL;
-	size_t nout = 0, cap = 0, group = 0, k = 0;
-	int r = 0;
-	for (size_t i = 0; i < t->nframes && r == 0; i++) {
-		if (!is_eval(py, &t->frames[i])) {
-			r = append_frame(&out, &nout, &cap, &t->frames[i]);
-			continue;
-		}
-		size_t shown = 0;
-		for (; k < n && pf[k].group == group && r == 0; k++)
-			if (!pf[k].skip) {
-				r = append_frame(&out, &nout, &cap, &pf[k].f);
-				shown++;
-			}
-		if (shown == 0 && r == 0) /* a call whose frames have not started: the loop itself */
-			r = append_frame(&out, &nout, &cap, &t->frames[i]);
-		group++;
-	}
-	if (r < 0) {
-		for (size_t i = 0; i < nout; i++)
-			ct_frame_clear(&out[i]);
-		free(out);
-		return r;
-	}
-	for (size_t i = 0; i < t->nframes; i++)
-		ct_frame_clear(&t->frames[i]);
-	free(t->frames);
-	t->frames = out;
-	t->nframes = nout;
 	return 0;
 }
 
@@ -937,20 +854,20 @@ int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_
 		t->interp_note = strdup(why);
 		return t->interp_note ? 0 : -ENOMEM;
 	}
-	struct py_frame *pf;
+	struct ct_interp_frame *pf;
 	size_t n, groups;
 	int r = raw_frames(py, raw, &pf, &n, &groups);
 	if (r < 0)
 		return r;
 	if (groups == evals && !raw->truncated) {
 		if (groups)
-			r = merge(py, t, pf, n);
+			r = ct_interp_merge(t, pf, n, is_eval_cb, py);
 	} else {
 		snprintf(why, sizeof(why), "Python frames not merged: %zu eval-loop frame%s on the native stack, "
 			 "%zu Python call%s in the interpreter's chain%s", evals, evals == 1 ? "" : "s", groups,
 			 groups == 1 ? "" : "s", raw->truncated ? " (chain cut at its bound)" : "");
-		r = keep_apart(t, pf, n, why);
+		r = ct_interp_keep_apart(t, pf, n, why);
 	}
-	frames_free(pf, n);
+	ct_interp_frames_free(pf, n);
 	return r;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "interp/interp.h"
 #include "interp/rblayout.h"
 #include "lib/util.h"
 #include "lib/banned.h"
@@ -50,28 +51,6 @@ struct rb_raw {
 	uint64_t ns;       /* time spent copying, while the thread was stopped */
 	struct ct_rb_raw_frame f[];
 };
-
-static uint64_t get_u64(const uint8_t *b, uint16_t off)
-{
-	uint64_t v;
-	memcpy(&v, b + off, sizeof(v));
-	return v;
-}
-
-static int read_exact(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	if (addr == 0)
-		return -EFAULT;
-	ssize_t n = ct_mem_read(pid, addr, buf, len);
-	if (n < 0)
-		return (int)n;
-	return (size_t)n == len ? 0 : -EFAULT;
-}
-
-static int read_u64(pid_t pid, uint64_t addr, uint64_t *ret)
-{
-	return read_exact(pid, addr, ret, sizeof(*ret));
-}
 
 /* ---- finding the interpreter ---- */
 
@@ -123,7 +102,7 @@ static void read_version(pid_t pid, uint64_t addr, char *ret, size_t size)
 {
 	char buf[16];
 	ret[0] = '\0';
-	if (read_exact(pid, addr, buf, sizeof(buf)) < 0)
+	if (ct_interp_read(pid, addr, buf, sizeof(buf)) < 0)
 		return;
 	buf[sizeof(buf) - 1] = '\0';
 	unsigned a, b, c;
@@ -220,14 +199,14 @@ int ct_rb_threads_refresh(struct ct_rb *rb)
 	const struct ct_rb_layout *L = &rb->L;
 	rb->nthreads = 0;
 	uint64_t vm, ractor, node;
-	int r = read_u64(rb->pid, rb->vm_ptr, &vm);
+	int r = ct_interp_read_u64(rb->pid, rb->vm_ptr, &vm);
 	if (r == 0)
-		r = read_u64(rb->pid, vm + L->vm_ractor_main_ractor, &ractor);
+		r = ct_interp_read_u64(rb->pid, vm + L->vm_ractor_main_ractor, &ractor);
 	if (r < 0)
 		return r;
 	rb->ractor = ractor;
 	uint64_t head = ractor + L->ractor_threads_set;
-	if ((r = read_u64(rb->pid, head, &node)) < 0)
+	if ((r = ct_interp_read_u64(rb->pid, head, &node)) < 0)
 		return r;
 	size_t len = (size_t)CT_MAX(CT_MAX(L->thread_ractor, L->thread_ec), L->thread_tid) + 8;
 	uint8_t b[512];
@@ -237,9 +216,9 @@ int ct_rb_threads_refresh(struct ct_rb *rb)
 		if (rb->nthreads >= CT_RB_MAX_THREADS)
 			return -ELOOP;
 		uint64_t th = node - L->thread_lt_node;
-		if ((r = read_exact(rb->pid, th, b, len)) < 0)
+		if ((r = ct_interp_read(rb->pid, th, b, len)) < 0)
 			return r;
-		if (get_u64(b, L->thread_ractor) != ractor)
+		if (ct_interp_u64(b, L->thread_ractor) != ractor)
 			return -EPROTO; /* not a thread of this ractor */
 		if (ct_grow(&rb->threads, &rb->cap_threads, rb->nthreads + 1, sizeof(*rb->threads)) < 0)
 			return -ENOMEM;
@@ -248,7 +227,7 @@ int ct_rb_threads_refresh(struct ct_rb *rb)
 		int32_t tid;
 		memcpy(&tid, b + L->thread_tid, sizeof(tid));
 		t->tid = (uint64_t)(int64_t)tid;
-		if ((r = read_u64(rb->pid, node, &node)) < 0) /* lt_node.next */
+		if ((r = ct_interp_read_u64(rb->pid, node, &node)) < 0) /* lt_node.next */
 			return r;
 	}
 	return 0;
@@ -258,7 +237,7 @@ void ct_rb_gvl_refresh(struct ct_rb *rb)
 {
 	uint64_t owner = 0;
 	rb->gvl_owner = 0;
-	if (rb->ractor && read_u64(rb->pid, rb->ractor + rb->L.ractor_gvl_owner, &owner) == 0)
+	if (rb->ractor && ct_interp_read_u64(rb->pid, rb->ractor + rb->L.ractor_gvl_owner, &owner) == 0)
 		rb->gvl_owner = owner;
 }
 
@@ -275,12 +254,12 @@ static int frames_where(const struct ct_rb *rb, pid_t pid, uint64_t thread, uint
 	size_t elen = (size_t)CT_MAX(CT_MAX(L->ec_vm_stack, L->ec_vm_stack_size), CT_MAX(L->ec_cfp, L->ec_thread_ptr)) + 8;
 	if (elen > sizeof(e) || L->cfp_size < 40 || L->cfp_size > 256)
 		return -EPROTO;
-	if (read_u64(pid, thread + L->thread_ec, &ec) < 0 || read_exact(pid, ec, e, elen) < 0)
+	if (ct_interp_read_u64(pid, thread + L->thread_ec, &ec) < 0 || ct_interp_read(pid, ec, e, elen) < 0)
 		return -EFAULT;
-	if (get_u64(e, L->ec_thread_ptr) != thread)
+	if (ct_interp_u64(e, L->ec_thread_ptr) != thread)
 		return -ESTALE;
-	uint64_t stack = get_u64(e, L->ec_vm_stack), size = get_u64(e, L->ec_vm_stack_size);
-	uint64_t cfp = get_u64(e, L->ec_cfp), end = stack + size * 8;
+	uint64_t stack = ct_interp_u64(e, L->ec_vm_stack), size = ct_interp_u64(e, L->ec_vm_stack_size);
+	uint64_t cfp = ct_interp_u64(e, L->ec_cfp), end = stack + size * 8;
 	if (!stack || size > (1u << 24) || cfp < stack || cfp > end || (end - cfp) % L->cfp_size)
 		return -EPROTO;
 	uint64_t n = (end - cfp) / L->cfp_size;
@@ -315,14 +294,14 @@ void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	raw->thread = th->thread;
 	raw->err = err;
 	raw->truncated = truncated;
-	if (!err && n && read_exact(pid, cfp, copy, n * L->cfp_size) < 0)
+	if (!err && n && ct_interp_read(pid, cfp, copy, n * L->cfp_size) < 0)
 		raw->err = -EFAULT;
 	if (!raw->err) {
 		for (uint64_t i = 0; i < n; i++) {
 			const uint8_t *f = copy + i * L->cfp_size;
-			raw->f[i].pc = get_u64(f, L->cfp_pc);
-			raw->f[i].iseq = get_u64(f, L->cfp_iseq);
-			raw->f[i].ep = get_u64(f, L->cfp_ep);
+			raw->f[i].pc = ct_interp_u64(f, L->cfp_pc);
+			raw->f[i].iseq = ct_interp_u64(f, L->cfp_iseq);
+			raw->f[i].ep = ct_interp_u64(f, L->cfp_ep);
 		}
 		raw->n = (uint32_t)n;
 	}
@@ -350,14 +329,14 @@ static char *read_str(struct ct_rb *rb, uint64_t addr)
 	const struct ct_rb_layout *L = &rb->L;
 	uint8_t h[48];
 	size_t hlen = (size_t)CT_MAX(L->string_ptr, L->string_len) + 8;
-	if (hlen > sizeof(h) || read_exact(rb->pid, addr, h, hlen) < 0)
+	if (hlen > sizeof(h) || ct_interp_read(rb->pid, addr, h, hlen) < 0)
 		return NULL;
-	uint64_t flags = get_u64(h, 0), len, data;
+	uint64_t flags = ct_interp_u64(h, 0), len, data;
 	if ((flags & CT_RB_T_MASK) != CT_RB_T_STRING)
 		return NULL;
 	if (flags & L->string_noembed) {
-		len = get_u64(h, L->string_len);
-		data = get_u64(h, L->string_ptr);
+		len = ct_interp_u64(h, L->string_len);
+		data = ct_interp_u64(h, L->string_ptr);
 	} else {
 		len = (flags & L->string_embed_len_mask) >> L->string_embed_len_shift;
 		data = addr + L->string_embed;
@@ -365,7 +344,7 @@ static char *read_str(struct ct_rb *rb, uint64_t addr)
 	if (len == 0 || len > MAX_STR)
 		return NULL;
 	char *s = malloc(len + 1);
-	if (!s || read_exact(rb->pid, data, s, len) < 0 || memchr(s, '\0', len)) {
+	if (!s || ct_interp_read(rb->pid, data, s, len) < 0 || memchr(s, '\0', len)) {
 		free(s);
 		return NULL;
 	}
@@ -378,13 +357,13 @@ static char *read_path(struct ct_rb *rb, uint64_t obj)
 {
 	const struct ct_rb_layout *L = &rb->L;
 	uint64_t flags, first;
-	if (read_u64(rb->pid, obj, &flags) < 0)
+	if (ct_interp_read_u64(rb->pid, obj, &flags) < 0)
 		return NULL;
 	if ((flags & CT_RB_T_MASK) == CT_RB_T_ARRAY) {
 		uint64_t at = obj + L->array_embed;
-		if (!(flags & L->array_embed_flag) && read_u64(rb->pid, obj + L->array_ptr, &at) < 0)
+		if (!(flags & L->array_embed_flag) && ct_interp_read_u64(rb->pid, obj + L->array_ptr, &at) < 0)
 			return NULL;
-		if (read_u64(rb->pid, at, &first) < 0)
+		if (ct_interp_read_u64(rb->pid, at, &first) < 0)
 			return NULL;
 		obj = first;
 	}
@@ -403,14 +382,14 @@ static const struct rb_iseq *iseq_get(struct ct_rb *rb, uint64_t addr)
 {
 	const struct ct_rb_layout *L = &rb->L;
 	uint64_t head[4];
-	if (read_exact(rb->pid, addr, head, sizeof(head)) < 0 || !is_iseq(head[0]) || L->iseq_body > 24)
+	if (ct_interp_read(rb->pid, addr, head, sizeof(head)) < 0 || !is_iseq(head[0]) || L->iseq_body > 24)
 		return NULL;
-	uint64_t body = get_u64((uint8_t *)head, L->iseq_body);
+	uint64_t body = ct_interp_u64((uint8_t *)head, L->iseq_body);
 	uint8_t b[256];
 	size_t blen = (size_t)CT_MAX(CT_MAX(L->body_succ_index_table, L->body_insns_size), L->body_label) + 8;
-	if (blen > sizeof(b) || read_exact(rb->pid, body, b, blen) < 0)
+	if (blen > sizeof(b) || ct_interp_read(rb->pid, body, b, blen) < 0)
 		return NULL;
-	uint64_t entries = get_u64(b, L->body_insns_info), succ = get_u64(b, L->body_succ_index_table);
+	uint64_t entries = ct_interp_u64(b, L->body_insns_info), succ = ct_interp_u64(b, L->body_succ_index_table);
 	uint32_t size, nentries;
 	memcpy(&size, b + L->body_iseq_size, sizeof(size));
 	memcpy(&nentries, b + L->body_insns_size, sizeof(nentries));
@@ -421,21 +400,21 @@ static const struct rb_iseq *iseq_get(struct ct_rb *rb, uint64_t addr)
 	iseq_clear(q);
 	if (size == 0 || size > MAX_ISEQ || nentries == 0 || nentries > MAX_ENTRIES || L->insn_info_size < 4)
 		return NULL;
-	q->label = read_str(rb, get_u64(b, L->body_label));
-	q->path = read_path(rb, get_u64(b, L->body_path));
+	q->label = read_str(rb, ct_interp_u64(b, L->body_label));
+	q->path = read_path(rb, ct_interp_u64(b, L->body_path));
 	q->nentries = nentries;
 	q->entries = malloc(nentries * (size_t)L->insn_info_size);
 	q->succ_len = nentries > 1 ? ct_rb_succ_len_for(size) : 0;
 	q->succ = q->succ_len ? malloc(q->succ_len) : NULL;
 	if (!q->label || !q->path || !q->entries || (q->succ_len && !q->succ) ||
-	    read_exact(rb->pid, entries, q->entries, nentries * (size_t)L->insn_info_size) < 0 ||
-	    (q->succ_len && read_exact(rb->pid, succ, q->succ, q->succ_len) < 0)) {
+	    ct_interp_read(rb->pid, entries, q->entries, nentries * (size_t)L->insn_info_size) < 0 ||
+	    (q->succ_len && ct_interp_read(rb->pid, succ, q->succ, q->succ_len) < 0)) {
 		iseq_clear(q);
 		return NULL;
 	}
 	q->addr = addr;
 	q->body = body;
-	q->encoded = get_u64(b, L->body_iseq_encoded);
+	q->encoded = ct_interp_u64(b, L->body_iseq_encoded);
 	q->entries_addr = entries;
 	q->succ_addr = succ;
 	q->size = size;
@@ -444,21 +423,15 @@ static const struct rb_iseq *iseq_get(struct ct_rb *rb, uint64_t addr)
 
 /* ---- merging ---- */
 
-struct rb_frame {
-	struct ct_frame f;
-	size_t group;
-};
 
 static bool is_exec(const struct ct_rb *rb, const struct ct_frame *f)
 {
 	return !f->python && !f->ruby && !f->inlined && f->pc >= rb->exec_lo && f->pc <= rb->exec_hi;
 }
 
-static void frames_free(struct rb_frame *rf, size_t n)
+static bool is_exec_cb(const void *arg, const struct ct_frame *f)
 {
-	for (size_t i = 0; i < n; i++)
-		ct_frame_clear(&rf[i].f);
-	free(rf);
+	return is_exec(arg, f);
 }
 
 /* One Ruby frame named from its iseq; a frame that fails validation is kept, unnamed. */
@@ -484,10 +457,10 @@ static int frame_name(struct ct_rb *rb, const struct ct_rb_raw_frame *r, struct 
 /* The Ruby frames of raw, innermost first, each with the index of the rb_vm_exec call that runs
  * it: a call's frames end at the frame it pushed first, flagged FINISH. C-function, IFUNC and dummy
  * frames are not shown (the native frames name the C functions). */
-static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct rb_frame **ret, size_t *ret_n,
+static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct ct_interp_frame **ret, size_t *ret_n,
 		      size_t *ret_groups)
 {
-	struct rb_frame *rf = calloc(raw->n ? raw->n : 1, sizeof(*rf));
+	struct ct_interp_frame *rf = calloc(raw->n ? raw->n : 1, sizeof(*rf));
 	if (!rf)
 		return -ENOMEM;
 	size_t n = 0, group = 0;
@@ -499,7 +472,7 @@ static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct rb_fram
 		 * backtraces leave out (rb_ec_partial_backtrace_object) */
 		if (!r->iseq || !r->pc || (i + 1 == raw->n && !raw->truncated))
 			continue;
-		if (read_u64(rb->pid, r->ep, &flags) < 0) {
+		if (ct_interp_read_u64(rb->pid, r->ep, &flags) < 0) {
 			/* the frame's type is not known: shown unreadable, its group unknown */
 			memset(&rf[n].f, 0, sizeof(rf[n].f));
 			rf[n].f.ruby = true;
@@ -510,7 +483,7 @@ static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct rb_fram
 		if (flags & CT_RB_FRAME_FLAG_CFRAME)
 			continue;
 		if (frame_name(rb, r, &rf[n].f) < 0) {
-			frames_free(rf, n + 1);
+			ct_interp_frames_free(rf, n + 1);
 			return -ENOMEM;
 		}
 		rf[n++].group = group;
@@ -524,58 +497,6 @@ static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct rb_fram
 	*ret = rf;
 	*ret_n = n;
 	*ret_groups = group + (open ? 1 : 0);
-	return 0;
-}
-
-static int append_frame(struct ct_frame **frames, size_t *n, size_t *cap, const struct ct_frame *f)
-{
-	if (ct_grow(frames, cap, *n + 1, sizeof(**frames)) < 0)
-		return -ENOMEM;
-	if (ct_frame_copy(&(*frames)[*n], f) < 0)
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-static int keep_apart(struct ct_thread *t, struct rb_frame *rf, size_t n, const char *why)
-{
-	size_t cap = 0;
-	for (size_t i = 0; i < n; i++)
-		if (append_frame(&t->interp_frames, &t->ninterp_frames, &cap, &rf[i].f) < 0)
-			return -ENOMEM;
-	free(t->interp_note);
-	t->interp_note = strdup(why);
-	return t->interp_note ? 0 : -ENOMEM;
-}
-
-static int merge(struct ct_rb *rb, struct ct_thread *t, struct rb_frame *rf, size_t n)
-{
-	struct ct_frame *out = NULL;
-	size_t nout = 0, cap = 0, group = 0, k = 0;
-	int r = 0;
-	for (size_t i = 0; i < t->nframes && r == 0; i++) {
-		if (!is_exec(rb, &t->frames[i])) {
-			r = append_frame(&out, &nout, &cap, &t->frames[i]);
-			continue;
-		}
-		size_t shown = 0;
-		for (; k < n && rf[k].group == group && r == 0; k++, shown++)
-			r = append_frame(&out, &nout, &cap, &rf[k].f);
-		if (shown == 0 && r == 0)
-			r = append_frame(&out, &nout, &cap, &t->frames[i]);
-		group++;
-	}
-	if (r < 0) {
-		for (size_t i = 0; i < nout; i++)
-			ct_frame_clear(&out[i]);
-		free(out);
-		return r;
-	}
-	for (size_t i = 0; i < t->nframes; i++)
-		ct_frame_clear(&t->frames[i]);
-	free(t->frames);
-	t->frames = out;
-	t->nframes = nout;
 	return 0;
 }
 
@@ -605,20 +526,20 @@ int ct_rb_thread_frames(struct ct_rb *rb, const struct ct_capture *c, struct ct_
 		t->interp_note = strdup(why);
 		return t->interp_note ? 0 : -ENOMEM;
 	}
-	struct rb_frame *rf;
+	struct ct_interp_frame *rf;
 	size_t n, groups;
 	int r = raw_frames(rb, raw, &rf, &n, &groups);
 	if (r < 0)
 		return r;
 	if (groups == execs && !raw->truncated) {
 		if (groups)
-			r = merge(rb, t, rf, n);
+			r = ct_interp_merge(t, rf, n, is_exec_cb, rb);
 	} else {
 		snprintf(why, sizeof(why), "Ruby frames not merged: %zu rb_vm_exec frame%s on the native stack, "
 			 "%zu VM entr%s in the control frames%s", execs, execs == 1 ? "" : "s", groups,
 			 groups == 1 ? "y" : "ies", raw->truncated ? " (cut at their bound)" : "");
-		r = keep_apart(t, rf, n, why);
+		r = ct_interp_keep_apart(t, rf, n, why);
 	}
-	frames_free(rf, n);
+	ct_interp_frames_free(rf, n);
 	return r;
 }

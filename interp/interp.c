@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "interp/interp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/capture.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+int ct_interp_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	if (addr == 0)
+		return -EFAULT;
+	ssize_t n = ct_mem_read(pid, addr, buf, len);
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+int ct_interp_read_u64(pid_t pid, uint64_t addr, uint64_t *ret)
+{
+	return ct_interp_read(pid, addr, ret, sizeof(*ret));
+}
+
+uint64_t ct_interp_u64(const uint8_t *b, size_t off)
+{
+	uint64_t v;
+	memcpy(&v, b + off, sizeof(v));
+	return v;
+}
+
+void ct_interp_frames_free(struct ct_interp_frame *pf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ct_frame_clear(&pf[i].f);
+	free(pf);
+}
+
+static int append_frame(struct ct_frame **frames, size_t *n, size_t *cap, const struct ct_frame *f)
+{
+	if (ct_grow(frames, cap, *n + 1, sizeof(**frames)) < 0)
+		return -ENOMEM;
+	if (ct_frame_copy(&(*frames)[*n], f) < 0)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+int ct_interp_keep_apart(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const char *why)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!pf[i].skip && append_frame(&t->interp_frames, &t->ninterp_frames, &cap, &pf[i].f) < 0)
+			return -ENOMEM;
+	free(t->interp_note);
+	t->interp_note = strdup(why);
+	return t->interp_note ? 0 : -ENOMEM;
+}
+
+int ct_interp_merge(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n,
+		    bool (*is_loop)(const void *arg, const struct ct_frame *f), const void *arg)
+{
+	struct ct_frame *out = NULL;
+	size_t nout = 0, cap = 0, group = 0, k = 0;
+	int r = 0;
+	for (size_t i = 0; i < t->nframes && r == 0; i++) {
+		if (!is_loop(arg, &t->frames[i])) {
+			r = append_frame(&out, &nout, &cap, &t->frames[i]);
+			continue;
+		}
+		size_t shown = 0;
+		for (; k < n && pf[k].group == group && r == 0; k++)
+			if (!pf[k].skip) {
+				r = append_frame(&out, &nout, &cap, &pf[k].f);
+				shown++;
+			}
+		if (shown == 0 && r == 0) /* a call whose frames have not started: the loop itself */
+			r = append_frame(&out, &nout, &cap, &t->frames[i]);
+		group++;
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < nout; i++)
+			ct_frame_clear(&out[i]);
+		free(out);
+		return r;
+	}
+	for (size_t i = 0; i < t->nframes; i++)
+		ct_frame_clear(&t->frames[i]);
+	free(t->frames);
+	t->frames = out;
+	t->nframes = nout;
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the interpreter readers of interp/ share: bounded reads of target memory and the merge of
+ * interpreter frames into a thread's native stack at the frames of the loop that runs them. */
+#ifndef CT_INTERP_INTERP_H
+#define CT_INTERP_INTERP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/model.h"
+
+/* Exactly len bytes at addr: 0, -EFAULT (address 0, or a short read) or -errno. */
+int ct_interp_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+int ct_interp_read_u64(pid_t pid, uint64_t addr, uint64_t *ret);
+/* The unaligned 64-bit value at b + off */
+uint64_t ct_interp_u64(const uint8_t *b, size_t off);
+
+/* An interpreter frame, with the index of the interpreter-loop call that runs it. */
+struct ct_interp_frame {
+	struct ct_frame f;
+	size_t group;
+	bool skip; /* not shown (a Python 3.11+ frame not started yet) */
+};
+void ct_interp_frames_free(struct ct_interp_frame *pf, size_t n);
+
+/* Replaces each of t's native frames for which is_loop(arg, frame) holds by the interpreter frames
+ * of its group (groups numbered innermost first, as pf is ordered); a loop frame whose group shows
+ * nothing stays. 0 or -ENOMEM (t unchanged). */
+int ct_interp_merge(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n,
+		    bool (*is_loop)(const void *arg, const struct ct_frame *f), const void *arg);
+/* Keeps the interpreter frames apart, in t->interp_frames, with t->interp_note = why. 0 or -ENOMEM. */
+int ct_interp_keep_apart(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const char *why);
+
+#endif
