@@ -548,9 +548,68 @@ static void walk_chain(const struct ct_py *py, struct stopped_reader *sr, uint64
 	}
 }
 
+/* Whether the stack copy of c holds [addr, addr + len). */
+static bool in_stack_copy(const struct ct_capture *c, uint64_t addr, size_t len)
+{
+	return c->stack && addr >= c->stack_start && addr - c->stack_start <= c->stack_len &&
+	       len <= c->stack_len - (addr - c->stack_start);
+}
+
+/* sampled: the thread was not stopped (a perf sample, read after it): the chain read now must be
+ * the one of the sample, as far as the sample's registers and stack copy can tell (check_sampled). */
+static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool sampled);
+
 void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 {
-	struct ct_py *py = arg;
+	copy_chain(arg, pid, c, false);
+}
+
+int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c)
+{
+	free(c->interp);
+	c->interp = NULL;
+	c->interp_len = 0;
+	copy_chain(py, pid, c, true);
+	return 0;
+}
+
+/* The checks of a chain read after a perf sample, while its thread ran on. 3.11-3.12: the innermost
+ * eval-loop call keeps its _PyCFrame on the C stack and tstate->cframe points at it, so the stack
+ * copy of the sample holds the current frame of that moment: it must be the chain's first frame.
+ * 3.12+: each eval-loop call's entry frame lives on its C stack; the innermost one must lie in the
+ * stack of the sample (a call entered since is below the sampled stack pointer) and its link to the
+ * caller's frames there must be the one read now. -EAGAIN when the thread moved on. */
+static int check_sampled(const struct ct_py *py, const struct ct_capture *c, uint64_t cframe, uint64_t frame,
+			 const struct py_raw *raw)
+{
+	const struct ct_py_layout *L = &py->L;
+	if (cframe && in_stack_copy(c, cframe + L->cframe_current_frame, 8)) {
+		uint64_t then;
+		memcpy(&then, c->stack + (cframe + L->cframe_current_frame - c->stack_start), sizeof(then));
+		if (then != frame)
+			return -EAGAIN;
+	}
+	if (py->hex < 0x030c0000)
+		return 0;
+	for (uint32_t i = 0; i < raw->n; i++) {
+		if (raw->f[i].owner != CT_PY_OWNED_BY_CSTACK)
+			continue;
+		uint64_t addr = raw->f[i].addr;
+		if (addr < c->stack_start)
+			return -EAGAIN; /* entered after the sample */
+		uint64_t prev;
+		if (in_stack_copy(c, addr + L->frame_previous, 8)) {
+			memcpy(&prev, c->stack + (addr + L->frame_previous - c->stack_start), sizeof(prev));
+			if (prev != (i + 1 < raw->n ? raw->f[i + 1].addr : 0))
+				return -EAGAIN;
+		}
+		break;
+	}
+	return 0;
+}
+
+static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool sampled)
+{
 	const struct ct_py_layout *L = &py->L;
 	uint64_t t0 = ct_now_ns();
 	const struct py_thread *th = thread_of(py, c);
@@ -564,7 +623,7 @@ void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	struct stopped_reader sr = { pid, 0, 0, NULL, 0 };
 	uint8_t tb[1024];
 	size_t tlen = tstate_len(L);
-	uint64_t frame = 0;
+	uint64_t frame = 0, cframe = 0;
 	if (sr_read(&sr, th->tstate, tb, tlen) < 0) {
 		raw->err = -EFAULT;
 	} else if (has(L->tstate_native_thread_id) ? get_u64(tb, L->tstate_native_thread_id) != (uint64_t)c->tid
@@ -575,7 +634,7 @@ void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	} else if (has(L->tstate_current_frame)) {
 		frame = get_u64(tb, L->tstate_current_frame);
 	} else {
-		uint64_t cframe = get_u64(tb, L->tstate_cframe);
+		cframe = get_u64(tb, L->tstate_cframe);
 		if (cframe && sr_read(&sr, cframe + L->cframe_current_frame, &frame, sizeof(frame)) < 0)
 			raw->err = -EFAULT;
 	}
@@ -601,6 +660,8 @@ void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	}
 	if (!raw->err)
 		walk_chain(py, &sr, frame, raw);
+	if (!raw->err && sampled)
+		raw->err = check_sampled(py, c, cframe, frame, raw);
 	free(sr.copy);
 	raw->reads = sr.reads;
 	raw->ns = ct_now_ns() - t0;
@@ -751,18 +812,12 @@ static const struct py_code *code_get(struct ct_py *py, uint64_t addr)
 
 /* ---- merging ---- */
 
-struct py_frame {
-	struct ct_frame f;
-	size_t group;
-	bool skip; /* 3.11+: a frame not started yet (incomplete), not shown */
-};
-
 static bool is_eval(const struct ct_py *py, const struct ct_frame *f)
 {
 	return !f->python && !f->inlined && f->pc >= py->eval_lo && f->pc <= py->eval_hi;
 }
 
-static void frames_free(struct py_frame *pf, size_t n)
+void ct_py_frames_free(struct ct_py_frame *pf, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		ct_frame_clear(&pf[i].f);
@@ -771,7 +826,7 @@ static void frames_free(struct py_frame *pf, size_t n)
 
 /* One Python frame named from its code object. Only an allocation failure is an error: a frame
  * that fails validation is kept, unnamed. */
-static int frame_name(struct ct_py *py, const struct ct_py_raw_frame *r, struct py_frame *out)
+static int frame_name(struct ct_py *py, const struct ct_py_raw_frame *r, struct ct_py_frame *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->f.python = true;
@@ -804,10 +859,10 @@ static int frame_name(struct ct_py *py, const struct ct_py_raw_frame *r, struct 
 /* The frames of raw, innermost first, each with the index of the eval-loop call that runs it:
  * before 3.11 one call per frame; 3.11 a call ends at a frame marked is_entry; 3.12+ at the entry
  * frame (owned by the C stack) the call keeps on its own stack. *ret_groups: the calls counted. */
-static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct py_frame **ret, size_t *ret_n,
+static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct ct_py_frame **ret, size_t *ret_n,
 		      size_t *ret_groups)
 {
-	struct py_frame *pf = calloc(raw->n ? raw->n : 1, sizeof(*pf));
+	struct ct_py_frame *pf = calloc(raw->n ? raw->n : 1, sizeof(*pf));
 	if (!pf)
 		return -ENOMEM;
 	size_t n = 0, group = 0;
@@ -820,7 +875,7 @@ static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct py_fram
 			continue;
 		}
 		if (frame_name(py, r, &pf[n]) < 0) {
-			frames_free(pf, n + 1);
+			ct_py_frames_free(pf, n + 1);
 			return -ENOMEM;
 		}
 		pf[n++].group = group;
@@ -847,7 +902,7 @@ static int append_frame(struct ct_frame **frames, size_t *n, size_t *cap, const 
 	return 0;
 }
 
-static int keep_apart(struct ct_thread *t, struct py_frame *pf, size_t n, const char *why)
+static int keep_apart(struct ct_thread *t, struct ct_py_frame *pf, size_t n, const char *why)
 {
 	size_t cap = 0;
 	for (size_t i = 0; i < n; i++)
@@ -858,7 +913,7 @@ static int keep_apart(struct ct_thread *t, struct py_frame *pf, size_t n, const 
 	return t->interp_note ? 0 : -ENOMEM;
 }
 
-static int merge(struct ct_py *py, struct ct_thread *t, struct py_frame *pf, size_t n)
+static int merge(struct ct_py *py, struct ct_thread *t, struct ct_py_frame *pf, size_t n)
 {
 	struct ct_frame *out = NULL;
 	size_t nout = 0, cap = 0, group = 0, k = 0;
@@ -937,7 +992,7 @@ int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_
 		t->interp_note = strdup(why);
 		return t->interp_note ? 0 : -ENOMEM;
 	}
-	struct py_frame *pf;
+	struct ct_py_frame *pf;
 	size_t n, groups;
 	int r = raw_frames(py, raw, &pf, &n, &groups);
 	if (r < 0)
@@ -951,6 +1006,36 @@ int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_
 			 groups == 1 ? "" : "s", raw->truncated ? " (chain cut at its bound)" : "");
 		r = keep_apart(t, pf, n, why);
 	}
-	frames_free(pf, n);
+	ct_py_frames_free(pf, n);
 	return r;
+}
+
+bool ct_py_is_eval_pc(const struct ct_py *py, uint64_t pc)
+{
+	return pc >= py->eval_lo && pc <= py->eval_hi;
+}
+
+int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t evals, struct ct_py_frame **ret,
+			 size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	const struct py_raw *raw = c->interp;
+	if (!raw || ct_py_raw_decode(c->interp, c->interp_len, &(const struct ct_py_raw_frame *){ NULL }) < 0)
+		return -ENODATA;
+	if (raw->err)
+		return raw->err;
+	py->stats.reads_while_stopped += raw->reads;
+	struct ct_py_frame *pf;
+	size_t n, groups;
+	int r = raw_frames(py, raw, &pf, &n, &groups);
+	if (r < 0)
+		return r;
+	if (groups != evals || raw->truncated) {
+		ct_py_frames_free(pf, n);
+		return -EXDEV;
+	}
+	*ret = pf;
+	*ret_n = n;
+	return 0;
 }

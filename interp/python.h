@@ -53,6 +53,31 @@ void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c);
  * t->interp_frames with t->interp_note saying why. Marks the GIL holder and waiters. 0 or -ENOMEM. */
 int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_thread *t);
 
+/* The perf sampler's counterpart of the hook: the thread of c was not stopped, so its chain is read
+ * from the running process just after the sample, and checked against what the sample's registers
+ * and stack copy show (3.11+: the current frame kept in the innermost eval-loop call's C frame, the
+ * entry frames on the C stack). A chain that moved on is kept with err -EAGAIN, which
+ * ct_py_capture_frames returns. Replaces c->interp; c->interp stays NULL when the thread has no
+ * thread state. 0. */
+int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c);
+
+/* One Python frame of a capture: its name, file and line, the eval-loop call that runs it (0 the
+ * innermost), and skip for a frame not started yet (3.11+), which is not shown. */
+struct ct_py_frame {
+	struct ct_frame f;
+	size_t group;
+	bool skip;
+};
+/* Whether pc (as the unwinder gives it) is in _PyEval_EvalFrameDefault. */
+bool ct_py_is_eval_pc(const struct ct_py *py, uint64_t pc);
+/* For the profiler: the Python frames of c, innermost first, when their eval-loop calls are exactly
+ * the evals eval-loop frames of its native stack. -ENODATA no chain (no thread state), -EXDEV the
+ * counts disagree or the chain was cut, the chain's own error (-EAGAIN moved on after a perf sample,
+ * -ESTALE, -EFAULT, -ELOOP, -EPROTO), -ENOMEM. Free with ct_py_frames_free. */
+int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t evals, struct ct_py_frame **ret,
+			 size_t *ret_n);
+void ct_py_frames_free(struct ct_py_frame *pf, size_t n);
+
 /* Statistics of the last captures, for -v and the tests. */
 struct ct_py_stats {
 	uint64_t frames, unreadable, reads_while_stopped, code_cache_hits;

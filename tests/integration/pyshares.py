@@ -1,0 +1,42 @@
+# pyshares.py FOLDED LINES EXPECTED TOLERANCE: checks the CPU split of the pysplit.py fixture in a
+# folded profile. LINES is the fixture's "line work_X N" output; EXPECTED "work_a=60,work_b=30,...".
+# Each function's share is the samples of the stacks holding its frame over every sample; each of
+# its frames must name the line of its spin() call. Prints the shares; exit 1 when one is off.
+import re
+import sys
+
+folded, lines_file, expected, tol = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+want = dict((k, float(v)) for k, v in (kv.split("=") for kv in expected.split(",")))
+lines = {}
+for line in open(lines_file):
+    parts = line.split()
+    if len(parts) == 3 and parts[0] == "line":
+        lines[parts[1]] = int(parts[2])
+total = 0
+got = dict((k, 0) for k in want)
+bad = []
+for line in open(folded):
+    stack, _, count = line.rstrip("\n").rpartition(" ")
+    n = int(count)
+    total += n
+    for k in want:
+        m = re.findall(r"(?:^|;)%s \(([^;]*)\)(?:;|$)" % k, stack)
+        if not m:
+            continue
+        got[k] += n
+        for where in m:
+            if not where.endswith("pysplit.py:%d" % lines[k]):
+                bad.append("%s at %s (its spin() call is line %d)" % (k, where, lines[k]))
+if total == 0:
+    print("no samples")
+    sys.exit(1)
+ok = not bad
+out = []
+for k in sorted(want):
+    share = 100.0 * got[k] / total
+    out.append("%s %.1f%% (want %.0f)" % (k, share, want[k]))
+    ok &= abs(share - want[k]) <= tol
+print("%d samples: %s" % (total, ", ".join(out)))
+for b in sorted(set(bad))[:5]:
+    print("wrong line: " + b)
+sys.exit(0 if ok else 1)
