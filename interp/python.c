@@ -406,6 +406,22 @@ static int first_interp(struct ct_py *py, uint64_t *ret)
 	return ts ? read_u64(py->pid, ts + py->L.tstate_interp, ret) : -EAGAIN;
 }
 
+/* Before 3.11 a thread state names its thread by pthread_t only, which a stop reads as the thread
+ * pointer. A perf sample has no thread pointer, so the TID is read where glibc's struct pthread
+ * keeps it (x86_64: 0x2d0 in every glibc 2.x), and kept only when the process has a thread of
+ * that TID; else 0, and the thread's samples are not matched. */
+#define GLIBC_PTHREAD_TID 0x2d0
+
+static uint64_t pthread_tid(const struct ct_py *py, uint64_t thread_id)
+{
+	int32_t tid;
+	char path[64];
+	if (!thread_id || read_exact(py->pid, thread_id + GLIBC_PTHREAD_TID, &tid, sizeof(tid)) < 0 || tid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)py->pid, (int)tid);
+	return access(path, F_OK) == 0 ? (uint64_t)tid : 0;
+}
+
 int ct_py_threads_refresh(struct ct_py *py)
 {
 	const struct ct_py_layout *L = &py->L;
@@ -432,7 +448,8 @@ int ct_py_threads_refresh(struct ct_py *py)
 			struct py_thread *t = &py->threads[py->nthreads++];
 			t->tstate = ts;
 			t->thread_id = get_u64(buf, L->tstate_thread_id);
-			t->native_tid = has(L->tstate_native_thread_id) ? get_u64(buf, L->tstate_native_thread_id) : 0;
+			t->native_tid = has(L->tstate_native_thread_id) ? get_u64(buf, L->tstate_native_thread_id)
+									 : pthread_tid(py, t->thread_id);
 			uint64_t next = get_u64(buf, L->tstate_next);
 			if (next == ts)
 				break;
@@ -490,9 +507,8 @@ static int sr_read(struct stopped_reader *sr, uint64_t addr, void *buf, size_t l
 
 static const struct py_thread *thread_of(const struct ct_py *py, const struct ct_capture *c)
 {
-	bool by_tid = has(py->L.tstate_native_thread_id);
-	if (!by_tid && c->fs_base == 0)
-		return NULL;
+	/* no thread pointer (a perf sample): by the TID read from struct pthread */
+	bool by_tid = has(py->L.tstate_native_thread_id) || c->fs_base == 0;
 	for (size_t i = 0; i < py->nthreads; i++)
 		if (by_tid ? py->threads[i].native_tid == (uint64_t)c->tid : py->threads[i].thread_id == c->fs_base)
 			return &py->threads[i];
@@ -627,7 +643,7 @@ static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool s
 	if (sr_read(&sr, th->tstate, tb, tlen) < 0) {
 		raw->err = -EFAULT;
 	} else if (has(L->tstate_native_thread_id) ? get_u64(tb, L->tstate_native_thread_id) != (uint64_t)c->tid
-						    : get_u64(tb, L->tstate_thread_id) != c->fs_base) {
+						    : get_u64(tb, L->tstate_thread_id) != (c->fs_base ? c->fs_base : th->thread_id)) {
 		raw->err = -ESTALE;
 	} else if (has(L->tstate_frame)) {
 		frame = get_u64(tb, L->tstate_frame);
