@@ -4,8 +4,9 @@
 # 4 s gives about 2000 samples, a standard error near 1.1 points on the 60 % share), each frame at
 # the line of its spin() call (fewer samples than an unloaded machine gives, 1500, mean a loaded
 # machine: the tolerance then grows as 1/sqrt(samples), said in the output). Debian's python3.11
-# always (make deps installs it), and every pyenv CPython 3.6-3.13 found (each one missing is a skipped case). Also --no-lines, --no-interp, the
-# JSON frames' file and line, and the perf sampler's discard rate (said with -v).
+# always (make deps installs it), and every pyenv CPython 3.6-3.13 found (each one missing is a
+# skipped case). Also --no-lines, --no-interp, the JSON frames' file and line, and the perf
+# sampler's discard rate (said with -v).
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 TOL=3
