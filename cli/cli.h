@@ -43,6 +43,7 @@ struct ct_env {
 	const char *debug_dirs;
 	bool no_inlines;
 	bool no_interp;
+	bool no_lines;       /* --profile, --top: Python frames by function */
 	bool always_stop;
 	bool no_demangle;    /* symbols: keep mangled names */
 	bool debuginfod;     /* symbols: --debuginfod given, or DEBUGINFOD_URLS set (main) */

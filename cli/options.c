@@ -83,6 +83,7 @@ const char ct_usage_text[] =
 	"      --per-pid          root frame NAME-PID, to tell processes with one name apart\n"
 	"      --children         also every descendant process, followed as it is forked\n"
 	"      --per-thread       a frame THREADNAME-TID under the process frame\n"
+	"      --no-lines         Python frames by function (name (file)), not by line\n"
 	"      --tid TID          profile only this thread of the process\n"
 	"  -f, --format FORMAT    folded (default when stdout is not a terminal), svg, speedscope,\n"
 	"                         pprof, json or text (top functions)\n"
@@ -100,7 +101,7 @@ const char ct_usage_text[] =
 
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
-	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP, OPT_NO_INTERP,
+	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP, OPT_NO_INTERP, OPT_NO_LINES,
 	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
 	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS, OPT_INJECT = 450,
 	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
@@ -122,6 +123,7 @@ static const struct option long_options[] = {
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "no-inlines", no_argument, NULL, OPT_NO_INLINES },
 	{ "no-interp", no_argument, NULL, OPT_NO_INTERP },
+	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
 	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
 	{ "threads", no_argument, NULL, OPT_THREADS },
 	{ "snapshots", required_argument, NULL, OPT_SNAPSHOTS },
@@ -177,7 +179,8 @@ static const struct {
 	{ OPT_MAX_FRAMES, "--max-frames", M_STACKS },
 	{ OPT_DEBUG_DIR, "--debug-dir", M_STACKS | M_MEM },
 	{ OPT_NO_INLINES, "--no-inlines", M_STACKS },
-	{ OPT_NO_INTERP, "--no-interp", M_BT | M_TH },
+	{ OPT_NO_INTERP, "--no-interp", M_BT | M_TH | M_PROF | M_TOP },
+	{ OPT_NO_LINES, "--no-lines", M_PROF | M_TOP },
 	{ OPT_NO_DEMANGLE, "--no-demangle", M_STACKS },
 	{ OPT_DEBUGINFOD, "--debuginfod", M_STACKS },
 	{ OPT_ALWAYS_STOP, "--always-stop", M_BT | M_TH | M_PROF | M_TOP },
@@ -616,6 +619,9 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_NO_INLINES:
 			env->no_inlines = true;
+			break;
+		case OPT_NO_LINES:
+			env->no_lines = true;
 			break;
 		case OPT_NO_INTERP:
 			env->no_interp = true;

@@ -172,7 +172,8 @@ void ct_cli_profile_session_opts(const struct ct_env *env, struct ct_profile_ses
 		.stack_bytes = env->stack_bytes, .timeout_ns = (uint64_t)(env->timeout_s * 1e9),
 		.passive = !env->always_stop,
 		.prof = { env->unwinder, env->max_frames,
-			  { env->debug_dirs, env->no_inlines, env->no_demangle, env->debuginfod, 0 } },
+			  { env->debug_dirs, env->no_inlines, env->no_demangle, env->debuginfod, 0 },
+			  env->no_interp, env->no_lines },
 		.duration_s = env->duration_s, .verbose = env->verbose > 0,
 	};
 }
@@ -238,6 +239,17 @@ int cmd_profile(struct ct_env *env)
 			   "%" PRIu64 " lost, %" PRIu64 " truncated stacks, %zu stacks, %zu frames, %zu processes",
 			   prof->total, (double)prof->duration_ns / 1e9, st.expected, st.lost, st.truncated,
 			   prof->nstacks, prof->nframes, st.sources);
+		if (st.python) {
+			uint64_t kept = st.py_samples - st.py_merged;
+			double pct = st.py_samples ? 100.0 * (double)kept / (double)st.py_samples : 0.0;
+			ct_verbose(env, "Python %s: %" PRIu64 " samples in the eval loop, %" PRIu64 " with their Python "
+				   "frames, %" PRIu64 " native only (%.1f%%: %" PRIu64 " moved on before the chain was "
+				   "read, %" PRIu64 " counts disagreed, %" PRIu64 " no chain or unreadable)", st.python,
+				   st.py_samples, st.py_merged, kept, pct, st.py_moved, st.py_mismatch, st.py_other);
+			if (st.py_samples >= 50 && kept * 10 > st.py_samples)
+				ct_warn("Python frames missing from %.0f%% of the samples in the eval loop (native frames "
+					"only there; -v says why)", pct);
+		}
 		if (!env->mode_wall && !pg.behind_said && st.expected >= 20 && prof->total * 10 < st.expected * 9)
 			ct_warn("behind in sampling: %" PRIu64 " samples for about %" PRIu64 " expected (%.0f%%)%s",
 				prof->total, st.expected, 100.0 * (double)prof->total / (double)st.expected,

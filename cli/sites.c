@@ -128,7 +128,7 @@ int cmd_memory_sites(struct ct_env *env)
 		.period = env->rate_given ? (uint64_t)env->rate_hz : 1,
 		.stack_bytes = env->stack_bytes_given ? env->stack_bytes : SITES_STACK_DEFAULT,
 		.prof = { env->unwinder, env->max_frames,
-			  { env->debug_dirs, env->no_inlines, env->no_demangle, env->debuginfod, 0 } },
+			  { env->debug_dirs, env->no_inlines, env->no_demangle, env->debuginfod, 0 }, true },
 		.duration_s = env->duration_s,
 		.stop = &sites_stop,
 	};

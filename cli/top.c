@@ -41,9 +41,8 @@ static const char *const help_lines[] = {
 	"  a        the last interval (1 s), or every sample since the start",
 	"  t        one thread only, the next one each press",
 	"  T        every thread again",
-	"  n        native frames only, or interpreter frames too: ctrace",
-	"           reads no interpreter frames yet (Python, Ruby), so both",
-	"           show the same native frames",
+	"  n        native frames only, or Python frames merged at the",
+	"           eval-loop frames (the default): from the next sample on",
 	"  ?        this help; any key closes it",
 };
 
@@ -52,6 +51,7 @@ struct top {
 	struct ct_profile_session *ps;
 	struct ct_top_screen *scr;  /* NULL: plain tables on stdout */
 	bool since_start, sort_total, paused, help;
+	bool native_only;           /* n: Python frames not merged (--no-interp: always) */
 	uint32_t thread;            /* a thread frame, or CT_PRANK_ALL */
 	/* the window shown, copied at each refresh but while paused: the last interval's counts and
 	 * every stack's count since the start (stacks never move while the session runs) */
@@ -97,6 +97,26 @@ static void say_messages(struct top *t)
 		if (level == CT_MSG_WARN)
 			set_note(t, m);
 	}
+}
+
+/* n: native frames only, or Python frames merged, for the samples taken from now on (the counts
+ * already taken keep the frames they were taken with: 'a' shows both until they age out). */
+static void toggle_interp(struct top *t)
+{
+	struct ct_profile_session_stats st;
+	ct_profile_session_stats(t->ps, &st);
+	if (t->env->no_interp) {
+		set_note(t, "native frames only: --no-interp reads no interpreter");
+		return;
+	}
+	if (!st.python) {
+		set_note(t, "native frames only: no Python interpreter found in the process");
+		return;
+	}
+	t->native_only = !t->native_only;
+	ct_profile_session_set_interp(t->ps, !t->native_only);
+	set_note(t, t->native_only ? "native frames only, from the next sample on (n: Python frames again)"
+				   : "Python frames merged at the eval-loop frames, from the next sample on");
 }
 
 static int copy_counts(uint64_t **dst, size_t *n, size_t *cap, const uint64_t *src, const struct ct_profile *p)
@@ -248,7 +268,7 @@ static bool key(struct top *t, int k)
 	case 't': next_thread(t); break;
 	case 'T': t->thread = CT_PRANK_ALL; break;
 	case 'n': case 'N':
-		set_note(t, "interpreter frames: none yet (no Python or Ruby stacks are read); native frames shown");
+		toggle_interp(t);
 		break;
 	case '?': case 'h': case 'H': t->help = true; break;
 	case CT_TOP_KEY_RESIZE: break;

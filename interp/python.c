@@ -385,6 +385,22 @@ static int first_interp(struct ct_py *py, uint64_t *ret)
 	return ts ? ct_interp_read_u64(py->pid, ts + py->L.tstate_interp, ret) : -EAGAIN;
 }
 
+/* Before 3.11 a thread state names its thread by pthread_t only, which a stop reads as the thread
+ * pointer. A perf sample has no thread pointer, so the TID is read where glibc's struct pthread
+ * keeps it (x86_64: 0x2d0 in every glibc 2.x), and kept only when the process has a thread of
+ * that TID; else 0, and the thread's samples are not matched. */
+#define GLIBC_PTHREAD_TID 0x2d0
+
+static uint64_t pthread_tid(const struct ct_py *py, uint64_t thread_id)
+{
+	int32_t tid;
+	char path[64];
+	if (!thread_id || ct_interp_read(py->pid, thread_id + GLIBC_PTHREAD_TID, &tid, sizeof(tid)) < 0 || tid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)py->pid, (int)tid);
+	return access(path, F_OK) == 0 ? (uint64_t)tid : 0;
+}
+
 int ct_py_threads_refresh(struct ct_py *py)
 {
 	const struct ct_py_layout *L = &py->L;
@@ -411,7 +427,8 @@ int ct_py_threads_refresh(struct ct_py *py)
 			struct py_thread *t = &py->threads[py->nthreads++];
 			t->tstate = ts;
 			t->thread_id = ct_interp_u64(buf, L->tstate_thread_id);
-			t->native_tid = has(L->tstate_native_thread_id) ? ct_interp_u64(buf, L->tstate_native_thread_id) : 0;
+			t->native_tid = has(L->tstate_native_thread_id) ? ct_interp_u64(buf, L->tstate_native_thread_id)
+									 : pthread_tid(py, t->thread_id);
 			uint64_t next = ct_interp_u64(buf, L->tstate_next);
 			if (next == ts)
 				break;
@@ -469,9 +486,8 @@ static int sr_read(struct stopped_reader *sr, uint64_t addr, void *buf, size_t l
 
 static const struct py_thread *thread_of(const struct ct_py *py, const struct ct_capture *c)
 {
-	bool by_tid = has(py->L.tstate_native_thread_id);
-	if (!by_tid && c->fs_base == 0)
-		return NULL;
+	/* no thread pointer (a perf sample): by the TID read from struct pthread */
+	bool by_tid = has(py->L.tstate_native_thread_id) || c->fs_base == 0;
 	for (size_t i = 0; i < py->nthreads; i++)
 		if (by_tid ? py->threads[i].native_tid == (uint64_t)c->tid : py->threads[i].thread_id == c->fs_base)
 			return &py->threads[i];
@@ -527,9 +543,66 @@ static void walk_chain(const struct ct_py *py, struct stopped_reader *sr, uint64
 	}
 }
 
+/* Whether the stack copy of c holds [addr, addr + len). */
+static bool in_stack_copy(const struct ct_capture *c, uint64_t addr, size_t len)
+{
+	return c->stack && addr >= c->stack_start && addr - c->stack_start <= c->stack_len &&
+	       len <= c->stack_len - (addr - c->stack_start);
+}
+
+/* sampled: the thread was not stopped (a perf sample, read after it): the chain read now must be
+ * the one of the sample, as far as the sample's registers and stack copy can tell (check_sampled). */
+static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool sampled);
+
 void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 {
-	struct ct_py *py = arg;
+	copy_chain(arg, pid, c, false);
+}
+
+int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c)
+{
+	free(c->interp);
+	c->interp = NULL;
+	c->interp_len = 0;
+	copy_chain(py, pid, c, true);
+	return 0;
+}
+
+/* The checks of a chain read after a perf sample, while its thread ran on. 3.11-3.12: the innermost
+ * eval-loop call keeps its _PyCFrame on the C stack and tstate->cframe points at it, so the stack
+ * copy of the sample holds the current frame of that moment: it must be the chain's first frame.
+ * 3.12+: each eval-loop call's entry frame lives on its C stack; the innermost one must lie in the
+ * stack of the sample (a call entered since is below the sampled stack pointer) and its link to the
+ * caller's frames there must be the one read now. -EAGAIN when the thread moved on. */
+static int check_sampled(const struct ct_py *py, const struct ct_capture *c, uint64_t cframe, uint64_t frame,
+			 const struct py_raw *raw)
+{
+	const struct ct_py_layout *L = &py->L;
+	if (cframe && in_stack_copy(c, cframe + L->cframe_current_frame, 8)) {
+		uint64_t then = ct_interp_u64(c->stack, cframe + L->cframe_current_frame - c->stack_start);
+		if (then != frame)
+			return -EAGAIN;
+	}
+	if (py->hex < 0x030c0000)
+		return 0;
+	for (uint32_t i = 0; i < raw->n; i++) {
+		if (raw->f[i].owner != CT_PY_OWNED_BY_CSTACK)
+			continue;
+		uint64_t addr = raw->f[i].addr;
+		if (addr < c->stack_start)
+			return -EAGAIN; /* entered after the sample */
+		if (in_stack_copy(c, addr + L->frame_previous, 8)) {
+			uint64_t prev = ct_interp_u64(c->stack, addr + L->frame_previous - c->stack_start);
+			if (prev != (i + 1 < raw->n ? raw->f[i + 1].addr : 0))
+				return -EAGAIN;
+		}
+		break;
+	}
+	return 0;
+}
+
+static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool sampled)
+{
 	const struct ct_py_layout *L = &py->L;
 	uint64_t t0 = ct_now_ns();
 	const struct py_thread *th = thread_of(py, c);
@@ -543,18 +616,18 @@ void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	struct stopped_reader sr = { pid, 0, 0, NULL, 0 };
 	uint8_t tb[1024];
 	size_t tlen = tstate_len(L);
-	uint64_t frame = 0;
+	uint64_t frame = 0, cframe = 0;
 	if (sr_read(&sr, th->tstate, tb, tlen) < 0) {
 		raw->err = -EFAULT;
 	} else if (has(L->tstate_native_thread_id) ? ct_interp_u64(tb, L->tstate_native_thread_id) != (uint64_t)c->tid
-						    : ct_interp_u64(tb, L->tstate_thread_id) != c->fs_base) {
+						    : ct_interp_u64(tb, L->tstate_thread_id) != (c->fs_base ? c->fs_base : th->thread_id)) {
 		raw->err = -ESTALE;
 	} else if (has(L->tstate_frame)) {
 		frame = ct_interp_u64(tb, L->tstate_frame);
 	} else if (has(L->tstate_current_frame)) {
 		frame = ct_interp_u64(tb, L->tstate_current_frame);
 	} else {
-		uint64_t cframe = ct_interp_u64(tb, L->tstate_cframe);
+		cframe = ct_interp_u64(tb, L->tstate_cframe);
 		if (cframe && sr_read(&sr, cframe + L->cframe_current_frame, &frame, sizeof(frame)) < 0)
 			raw->err = -EFAULT;
 	}
@@ -580,6 +653,8 @@ void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	}
 	if (!raw->err)
 		walk_chain(py, &sr, frame, raw);
+	if (!raw->err && sampled)
+		raw->err = check_sampled(py, c, cframe, frame, raw);
 	free(sr.copy);
 	raw->reads = sr.reads;
 	raw->ns = ct_now_ns() - t0;
@@ -870,4 +945,34 @@ int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_
 	}
 	ct_interp_frames_free(pf, n);
 	return r;
+}
+
+bool ct_py_is_eval_pc(const struct ct_py *py, uint64_t pc)
+{
+	return pc >= py->eval_lo && pc <= py->eval_hi;
+}
+
+int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t evals, struct ct_interp_frame **ret,
+			 size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	const struct py_raw *raw = c->interp;
+	if (!raw || ct_py_raw_decode(c->interp, c->interp_len, &(const struct ct_py_raw_frame *){ NULL }) < 0)
+		return -ENODATA;
+	if (raw->err)
+		return raw->err;
+	py->stats.reads_while_stopped += raw->reads;
+	struct ct_interp_frame *pf;
+	size_t n, groups;
+	int r = raw_frames(py, raw, &pf, &n, &groups);
+	if (r < 0)
+		return r;
+	if (groups != evals || raw->truncated) {
+		ct_interp_frames_free(pf, n);
+		return -EXDEV;
+	}
+	*ret = pf;
+	*ret_n = n;
+	return 0;
 }

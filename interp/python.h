@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "interp/interp.h"
 #include "lib/capture.h"
 #include "lib/model.h"
 #include "symbolize/symbolizer.h"
@@ -52,6 +53,25 @@ void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c);
  * _PyEval_EvalFrameDefault frame that runs them), or, when the counts disagree, kept apart in
  * t->interp_frames with t->interp_note saying why. Marks the GIL holder and waiters. 0 or -ENOMEM. */
 int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_thread *t);
+
+/* The perf sampler's counterpart of the hook: the thread of c was not stopped, so its chain is read
+ * from the running process just after the sample, and checked against what the sample's registers
+ * and stack copy show (3.11+: the current frame kept in the innermost eval-loop call's C frame, the
+ * entry frames on the C stack). A chain that moved on is kept with err -EAGAIN, which
+ * ct_py_capture_frames returns. Replaces c->interp; c->interp stays NULL when the thread has no
+ * thread state. 0. */
+int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c);
+
+/* Whether pc (as the unwinder gives it) is in _PyEval_EvalFrameDefault. */
+bool ct_py_is_eval_pc(const struct ct_py *py, uint64_t pc);
+/* For the profiler: the Python frames of c, innermost first (each with the eval-loop call that runs
+ * it, 0 the innermost, and skip for a frame not started yet, 3.11+, which is not shown), when their
+ * eval-loop calls are exactly the evals eval-loop frames of its native stack. -ENODATA no chain (no
+ * thread state), -EXDEV the counts disagree or the chain was cut, the chain's own error (-EAGAIN
+ * moved on after a perf sample, -ESTALE, -EFAULT, -ELOOP, -EPROTO), -ENOMEM. Free with
+ * ct_interp_frames_free. */
+int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t evals, struct ct_interp_frame **ret,
+			 size_t *ret_n);
 
 /* Statistics of the last captures, for -v and the tests. */
 struct ct_py_stats {

@@ -23,7 +23,8 @@
 #define MAX_SOURCES 4096          /* processes followed at once (several -p, --children) */
 #define CHILDREN_MAX_BYTES (1 << 20) /* of a children file: "PID " each, so at most half as many */
 #define SCAN_NS 100000000ull      /* new threads and child processes are followed within 0.1 s */
-#define MAX_MESSAGES 4096         /* waiting for the caller; more are counted, and said in one line */
+#define MAX_MESSAGES 4096
+#define PY_POLL_MS 2ull           /* perf rings read this often when a process is Python */         /* waiting for the caller; more are counted, and said in one line */
 
 struct tname {
 	pid_t tid;
@@ -72,6 +73,7 @@ struct ct_profile_session {
 	size_t nmark, cap_mark, cap_delta;
 	uint64_t mark_ns;
 	bool sorted;              /* ct_profile_session_finish reordered the stacks */
+	bool interp_off;          /* ct_profile_session_set_interp(false): native frames only */
 };
 
 static void say(struct ct_profile_session *ps, enum ct_msg_level level, const char *fmt, ...)
@@ -205,6 +207,11 @@ static int perf_sample(void *arg, const struct ct_perf_sample *s)
 	if (!e)
 		return r;
 	e->owner = src;
+	/* Python: the thread was not stopped, so its frame chain is read now, as close to the sample as
+	 * the ring allows, and checked against the sample (ct_py_read_sampled) */
+	struct ct_py *py = !s->exec && src->pr ? ct_profiler_python(src->pr) : NULL;
+	if (py && (r = ct_py_read_sampled(py, s->pid, &e->cap)) < 0)
+		return r;
 	e->in_kernel = s->in_kernel;
 	e->exec = s->exec;
 	memcpy(e->comm, s->comm, sizeof(e->comm));
@@ -221,6 +228,8 @@ static int open_profiler(struct ct_profile_session *ps, struct source *s)
 	else
 		snprintf(root, sizeof(root), "%s", s->comm ? s->comm : "?");
 	int r = ct_profiler_open(s->pid, root, ps->prof, &ps->o.prof, &s->pr);
+	if (r == 0 && ps->interp_off)
+		ct_profiler_set_interp(s->pr, false);
 	if (r == 0 && ps->o.labels) {
 		/* pprof carries host, pid, comm, thread and tid labels, for fleet-wide aggregation */
 		char host[256] = "";
@@ -406,6 +415,7 @@ static void scan_children(struct ct_profile_session *ps)
 static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
 {
 	uint64_t next_scan = ct_now_ns();
+	bool python = false;
 	for (;;) {
 		size_t live = 0;
 		uint64_t now = ct_now_ns();
@@ -422,6 +432,9 @@ static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
 				say_gone(ps, s); /* its last samples are in the rings still */
 				continue;
 			}
+			if (scan && s->pr && ct_profiler_python(s->pr))
+				ct_py_threads_refresh(ct_profiler_python(s->pr));
+			python |= s->pr && ct_profiler_python(s->pr);
 			live++;
 		}
 		int r = ct_sample_queue_drain(&ps->queue, consume, refill, ps);
@@ -431,7 +444,8 @@ static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
 		if (!live || stopped(ps) || ct_now_ns() >= deadline)
 			break;
 		uint64_t left_ms = (deadline - ct_now_ns()) / 1000000ull;
-		r = perf_read(ps, (int)CT_MIN(left_ms + 1, 100ull));
+		/* Python: the chains are read when a sample is drained, so the rings are read often */
+		r = perf_read(ps, (int)CT_MIN(left_ms + 1, python ? PY_POLL_MS : 100ull));
 		if (r < 0)
 			return r;
 	}
@@ -457,8 +471,18 @@ static int ptrace_tick(struct ct_profile_session *ps, struct source *s, const st
 		s->exec_pending = true;
 	}
 	struct ct_capture_set *set = NULL;
+	struct ct_attach_opts pao = *ao;
+	struct ct_py *py = s->pr && !s->exec_pending ? ct_profiler_python(s->pr) : NULL;
+	if (py && ct_py_threads_refresh(py) == 0) {
+		/* the frame chain is copied while each sampled thread is stopped (bounded), and decoded
+		 * after it runs again; before 3.11 the thread pointer, read only by a stop, matches it */
+		pao.while_stopped = ct_py_while_stopped;
+		pao.while_stopped_arg = py;
+		if (ct_py_needs_thread_pointer(py))
+			pao.passive = false;
+	}
 	int r = proc_cpu(ps, s->pid, &s->cpu_ticks, &s->threads) ?
-		ct_ptsample_take(&ps->attach, s->pid, ps->o.tid, ps->o.wall ? NULL : &s->pts, ao, &set) : -ESRCH;
+		ct_ptsample_take(&ps->attach, s->pid, ps->o.tid, ps->o.wall ? NULL : &s->pts, &pao, &set) : -ESRCH;
 	if (r == -ESRCH) {
 		say_gone(ps, s);
 		return 0;
@@ -673,8 +697,17 @@ void ct_profile_session_stats(const struct ct_profile_session *ps, struct ct_pro
 		const struct source *s = ps->srcs[i];
 		if (tck > 0)
 			ret->expected += (s->cpu_ticks - s->cpu_ticks0) * (uint64_t)ps->o.rate_hz / (uint64_t)tck;
-		if (s->pr)
-			ret->truncated += ct_profiler_stats(s->pr)->truncated;
+		if (s->pr) {
+			const struct ct_profiler_stats *pst = ct_profiler_stats(s->pr);
+			ret->truncated += pst->truncated;
+			ret->py_samples += pst->py_samples;
+			ret->py_merged += pst->py_merged;
+			ret->py_moved += pst->py_moved;
+			ret->py_mismatch += pst->py_mismatch;
+			ret->py_other += pst->py_other;
+			if (!ret->python && ct_profiler_python(s->pr))
+				ret->python = ct_py_version(ct_profiler_python(s->pr));
+		}
 		if (!s->gone)
 			ret->threads += (size_t)CT_MAX(s->threads, 0L);
 	}
@@ -747,4 +780,12 @@ void ct_profile_session_close(struct ct_profile_session *ps)
 	free(ps->delta);
 	free(ps->pids);
 	free(ps);
+}
+
+void ct_profile_session_set_interp(struct ct_profile_session *ps, bool on)
+{
+	ps->interp_off = !on;
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->srcs[i]->pr)
+			ct_profiler_set_interp(ps->srcs[i]->pr, on);
 }

@@ -68,9 +68,19 @@ struct ct_profile_session_stats {
 	/* the perf sampler's figures (0 with ptrace) */
 	size_t perf_threads, perf_cpus, perf_ring_bytes, perf_open_failed;
 	int perf_open_err;
+	/* Python (profiler.h's figures, summed): the version of the first interpreter found (NULL
+	 * none), samples in the eval loop, merged, and kept native only (moved on, counts disagreed,
+	 * no chain or unreadable) */
+	const char *python;
+	uint64_t py_samples, py_merged, py_moved, py_mismatch, py_other;
 };
 
 enum ct_msg_level { CT_MSG_WARN, CT_MSG_VERBOSE };
+
+struct ct_profile_session;
+/* --top's n key: Python frames merged into the samples taken from now on (true, the default
+ * unless no_interp) or native frames only. */
+void ct_profile_session_set_interp(struct ct_profile_session *ps, bool on);
 
 /* Opens every source and the sampler. 0, or -errno with *ret_what (and *ret_pid) saying what
  * failed; *ret is set either way when it was allocated (close it). A perf refusal with

@@ -2,6 +2,7 @@
 #include "session/profiler.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,11 @@ struct ct_profiler {
 	struct tid_labels { pid_t tid; uint32_t id; } *tids; /* open addressing, tid 0 empty */
 	size_t cap_tids, ntids;
 	uint64_t next_refresh_ns, refresh_gap_ns;
+	struct ct_py *py;           /* NULL: not Python, or no_interp */
+	char *py_note;              /* Python found but not usable: said once */
+	bool py_note_said, interp_off;
+	struct ct_interp_frame *pyf;    /* the Python frames of the sample being added */
+	size_t npyf;
 };
 
 /* Refresh the maps when the gap since the last time has passed: a pc in no known module is code
@@ -59,6 +65,8 @@ int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
 		goto fail;
 	if ((r = ct_sym_open(pid, &o->sym, &pr->sym)) < 0)
 		goto fail;
+	if (!o->no_interp && (r = ct_py_open(pr->sym, &pr->py, &pr->py_note)) < 0)
+		goto fail;
 	pr->refresh_gap_ns = REFRESH_GAP_MIN_NS;
 	*ret = pr;
 	return 0;
@@ -74,6 +82,8 @@ void ct_profiler_close(struct ct_profiler *pr)
 	ct_unwinder_close(pr->unw);
 	ct_sym_close(pr->sym);
 	ct_pccache_free(pr->cache);
+	ct_py_close(pr->py);
+	free(pr->py_note);
 	free(pr->pcs);
 	free(pr->stack);
 	free(pr->tmp);
@@ -88,8 +98,22 @@ const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr)
 	return &pr->stats;
 }
 
+struct ct_py *ct_profiler_python(struct ct_profiler *pr)
+{
+	return pr->py;
+}
+
+void ct_profiler_set_interp(struct ct_profiler *pr, bool on)
+{
+	pr->interp_off = !on;
+}
+
 const char *ct_profiler_next_warning(struct ct_profiler *pr)
 {
+	if (pr->py_note && !pr->py_note_said) {
+		pr->py_note_said = true;
+		return pr->py_note;
+	}
 	return ct_sym_next_warning(pr->sym);
 }
 
@@ -171,6 +195,8 @@ static int refresh(struct ct_profiler *pr)
 	pr->sym = sym;
 	pr->cache = cache;
 	pr->stats.refreshes++;
+	if (!pr->py && !pr->py_note && !pr->o.no_interp)
+		return ct_py_open(pr->sym, &pr->py, &pr->py_note);
 	return 0;
 }
 
@@ -210,6 +236,56 @@ static int pc_frames(struct ct_profiler *pr, const struct ct_upc *u, const uint3
 	return ok ? 0 : -EINVAL;
 }
 
+/* A Python frame as a profile frame: "name (file:line)", or "name (file)" with no_lines, so a
+ * folded line reads like a Python traceback; file and line stay in the frame for the formats that
+ * have a place for them. */
+static int python_frame_id(struct ct_profiler *pr, const struct ct_frame *f, uint32_t *ret)
+{
+	if (!f->function)
+		return ct_profile_frame_named(pr->prof, "[python: unreadable frame]", CT_PFRAME_NORMAL, ret);
+	char *name = NULL;
+	int r = pr->o.no_lines || f->line <= 0 ? asprintf(&name, "%s (%s)", f->function, f->file)
+					       : asprintf(&name, "%s (%s:%d)", f->function, f->file, f->line);
+	if (r < 0)
+		return -ENOMEM;
+	struct ct_frame pf;
+	memset(&pf, 0, sizeof(pf));
+	pf.function = name;
+	pf.file = f->file;
+	pf.line = pr->o.no_lines ? 0 : f->line;
+	pf.python = true;
+	r = ct_profile_frame(pr->prof, &pf, ret);
+	free(name);
+	return r;
+}
+
+/* The Python frames of c into pr->pyf when its native stack (the n pcs unwound) runs the eval loop
+ * and the chain copied with it is that stack's; else none, and the sample keeps its native frames
+ * only (never a Python stack that may not be the sample's). */
+static int python_frames(struct ct_profiler *pr, const struct ct_capture *c, size_t n)
+{
+	if (!pr->py || pr->interp_off)
+		return 0;
+	size_t evals = 0;
+	for (size_t i = 0; i < n; i++)
+		evals += ct_py_is_eval_pc(pr->py, pr->pcs[i].pc);
+	if (evals == 0)
+		return 0;
+	pr->stats.py_samples++;
+	int r = ct_py_capture_frames(pr->py, c, evals, &pr->pyf, &pr->npyf);
+	if (r == -ENOMEM)
+		return r;
+	if (r == 0)
+		pr->stats.py_merged++;
+	else if (r == -EAGAIN)
+		pr->stats.py_moved++;
+	else if (r == -EXDEV)
+		pr->stats.py_mismatch++;
+	else
+		pr->stats.py_other++;
+	return 0;
+}
+
 int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_kernel, const char *thread,
 		    uint64_t count, uint64_t weight)
 {
@@ -234,16 +310,48 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 			return -ENOMEM;
 		pr->stack[len++] = pr->kernel_id;
 	}
+	if ((r = python_frames(pr, c, (size_t)n)) < 0)
+		return r;
+	size_t group = 0, k = 0;
 	for (int i = 0; i < n; i++) {
 		const uint32_t *ids;
 		size_t nids;
 		if ((r = pc_frames(pr, &pr->pcs[i], &ids, &nids)) < 0)
-			return r;
-		if (ct_grow(&pr->stack, &pr->cap_stack, len + nids + 1, sizeof(*pr->stack)) < 0)
-			return -ENOMEM;
-		memcpy(pr->stack + len, ids, nids * sizeof(*ids));
-		len += nids;
+			break;
+		if (ct_grow(&pr->stack, &pr->cap_stack, len + nids + 1, sizeof(*pr->stack)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (!pr->pyf || nids == 0 || !ct_py_is_eval_pc(pr->py, pr->pcs[i].pc)) {
+			memcpy(pr->stack + len, ids, nids * sizeof(*ids));
+			len += nids;
+			continue;
+		}
+		/* an eval-loop frame: what is inlined into it, then the Python frames it runs in its
+		 * place, as --backtraces merges them */
+		memcpy(pr->stack + len, ids, (nids - 1) * sizeof(*ids));
+		len += nids - 1;
+		uint32_t eval_id = ids[nids - 1];
+		size_t shown = 0;
+		for (; k < pr->npyf && pr->pyf[k].group == group && r == 0; k++) {
+			if (pr->pyf[k].skip)
+				continue;
+			if (ct_grow(&pr->stack, &pr->cap_stack, len + 2, sizeof(*pr->stack)) < 0)
+				r = -ENOMEM;
+			else if ((r = python_frame_id(pr, &pr->pyf[k].f, &pr->stack[len])) == 0)
+				len++, shown++;
+		}
+		if (r < 0)
+			break;
+		if (shown == 0) /* a call whose frames have not started: the loop itself */
+			pr->stack[len++] = eval_id;
+		group++;
 	}
+	ct_interp_frames_free(pr->pyf, pr->npyf);
+	pr->pyf = NULL;
+	pr->npyf = 0;
+	if (r < 0)
+		return r;
 	if (ct_grow(&pr->stack, &pr->cap_stack, len + 2, sizeof(*pr->stack)) < 0)
 		return -ENOMEM;
 	if (thread && (r = ct_profile_frame_named(pr->prof, thread, CT_PFRAME_THREAD, &pr->stack[len++])) < 0)

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "analyze/profile.h"
+#include "interp/python.h"
 #include "lib/capture.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwind.h"
@@ -19,6 +20,8 @@ struct ct_profiler_opts {
 	enum ct_unwinder_kind unwinder;
 	size_t max_frames;
 	struct ct_sym_opts sym;
+	bool no_interp;   /* native frames only */
+	bool no_lines;    /* Python frames by function, not by line */
 };
 
 struct ct_profiler_stats {
@@ -27,6 +30,11 @@ struct ct_profiler_stats {
 	uint64_t failed;         /* no frame at all (counted under the root frame only) */
 	uint64_t symbolized_pcs; /* unique pcs symbolized */
 	uint64_t refreshes;      /* maps reread because a pc was in no module */
+	/* Python: samples with eval-loop frames, those merged with their Python frames, and those
+	 * kept native only because the chain could not be taken as the sample's: it had moved on
+	 * (perf sampler), its counts disagreed with the native stack, or there was none or it was
+	 * unreadable */
+	uint64_t py_samples, py_merged, py_moved, py_mismatch, py_other;
 };
 
 struct ct_profiler;
@@ -44,6 +52,11 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
  * once per thread) and tid, for pprof output. */
 int ct_profiler_label(struct ct_profiler *pr, const char *host, const char *comm);
 const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr);
+/* The Python interpreter of the process, NULL when none (or no_interp): the session lists its thread
+ * states and copies the frame chains (attach hook, or ct_py_read_sampled after a perf sample). */
+struct ct_py *ct_profiler_python(struct ct_profiler *pr);
+/* Python frames merged from the next sample on (true, the default unless no_interp) or not. */
+void ct_profiler_set_interp(struct ct_profiler *pr, bool on);
 /* Next symbolization warning (each said once), or NULL. */
 const char *ct_profiler_next_warning(struct ct_profiler *pr);
 

@@ -24,6 +24,8 @@ int ct_sample_queue_push(struct ct_sample_queue *q, const struct ct_capture *cap
 	memset(e, 0, sizeof(*e));
 	e->cap = *cap;
 	e->cap.stack = NULL;
+	e->cap.interp = NULL; /* the caller's: a queued sample's own chain is set on the entry */
+	e->cap.interp_len = 0;
 	if (cap->stack_len) {
 		e->cap.stack = malloc(cap->stack_len);
 		if (!e->cap.stack)
@@ -47,6 +49,7 @@ int ct_sample_queue_drain(struct ct_sample_queue *q, int (*consume)(void *arg, c
 		r = consume(arg, &e);
 		q->bytes -= e.cap.stack_len;
 		free(e.cap.stack);
+		free(e.cap.interp);
 		if (r >= 0 && refill && ct_now_ns() - last_refill > CT_SAMPLE_QUEUE_REFILL_NS) {
 			r = refill(arg);
 			last_refill = ct_now_ns();
@@ -60,7 +63,10 @@ int ct_sample_queue_drain(struct ct_sample_queue *q, int (*consume)(void *arg, c
 void ct_sample_queue_free(struct ct_sample_queue *q)
 {
 	for (size_t i = q->head; i < q->n; i++)
+	{
 		free(q->q[i].cap.stack);
+		free(q->q[i].cap.interp);
+	}
 	free(q->q);
 	memset(q, 0, sizeof(*q));
 }

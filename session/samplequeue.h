@@ -16,7 +16,8 @@
 #define CT_SAMPLE_QUEUE_MAX_BYTES (64u << 20)
 #define CT_SAMPLE_QUEUE_REFILL_NS 5000000ull /* back to the rings this often while draining */
 
-/* One queued sample. cap.stack is the queue's copy; the other fields are the caller's to fill. */
+/* One queued sample. cap.stack is the queue's copy; cap.interp (NULL when pushed) is freed with the
+ * entry; the other fields are the caller's to fill. */
 struct ct_sample {
 	struct ct_capture cap;
 	void *owner;          /* what the sample belongs to (a followed process) */

@@ -3,7 +3,8 @@
 # Against cpusplit (two threads splitting their CPU 60/30/10 among hot_60, warm_30, cool_10): the
 # ranking and the shares within 4 s, the refresh, every key, resizing, NO_COLOR, q (exit 0 within a
 # second, the target running and not traced), the terminal given back after SIGTERM, SIGHUP and
-# Ctrl-C; then plain tables when stdout is a pipe, and --tid, several -p and --children.
+# Ctrl-C; then plain tables when stdout is a pipe, and --tid, several -p and --children; a Python
+# program's functions ranked by line, and --no-interp.
 . "$TOP/tests/integration/lib.sh"
 command -v tmux >/dev/null || skip "tmux is not installed (make deps): --top needs a terminal to be tested in"
 command -v python3 >/dev/null || skip "python3 is not installed"
@@ -128,9 +129,9 @@ wait_for "  thread $first  "
 key T
 wait_for '  all threads  '
 
-# --- n: said honestly; ?: the keys, closed by any key; an unknown key says where help is
+# --- n: a native program has no interpreter frames to merge, said so; ?: the keys, closed by any key; an unknown key says where help is
 key n
-wait_for 'interpreter frames: none yet'
+wait_for 'native frames only: no Python interpreter found'
 key '?'
 wait_for 'ctrace --top keys'
 for k in 'q  ' 's  ' 'space p' 'a  ' 't  ' 'T  ' 'n  '; do
@@ -227,6 +228,19 @@ printf '%s\n' "$OUT" | grep -q ' hot_60 ' || fail "two -p: no hot_60: $OUT"
 start_fixture prefork 2
 expect_exit 0 sh -c "\"$CTRACE\" -p $FPID --children --top -d 1.5 | cat"
 printf '%s\n' "$OUT" | grep -Eq "^prefork \($FPID\) \+[0-9]+  " || fail "--children: the workers are not followed: $OUT"
+# --- Python (tests/fixtures/pysplit.py): its functions ranked, by line; --no-interp native only
+py=/usr/bin/python3.11
+[ -x $py ] || fail "$py is missing: make deps installs it"
+$py "$TOP/tests/fixtures/pysplit.py" >"$TMP/pysplit.out" 2>&1 &
+PY=$!
+PIDS="$PIDS $PY"
+until grep -q '^ready' "$TMP/pysplit.out" 2>/dev/null; do kill -0 $PY || fail "pysplit died"; sleep 0.05; done
+expect_exit 0 sh -c "\"$CTRACE\" -p $PY --top -d 2 | cat"
+printf '%s\n' "$OUT" | grep -q ' spin (.*pysplit.py:[0-9]*)' || fail "Python: no spin frame with its line: $OUT"
+expect_exit 0 sh -c "\"$CTRACE\" -p $PY --top --no-interp -d 1.5 | cat"
+printf '%s\n' "$OUT" | grep -q 'pysplit.py' && fail "--no-interp: Python frames: $OUT"
+printf '%s\n' "$OUT" | grep -q '_PyEval_EvalFrameDefault' || fail "--no-interp: no eval loop: $OUT"
+kill -KILL $PY
 expect_usage "--tid profiles one thread" "$CTRACE" -p $P --tid $tid --children --top
 expect_usage "-f is for .*--top would ignore it" "$CTRACE" -p $P --top -f json
 echo "--top: ranking, refresh, keys, resize, NO_COLOR, q and signals, plain tables all right"

@@ -1,0 +1,51 @@
+# pyshares.py FOLDED LINES EXPECTED TOLERANCE [SIGMAS]: checks the CPU split of the pysplit.py
+# fixture in a folded profile. LINES is the fixture's "line work_X N" output; EXPECTED
+# "work_a=60,work_b=30,..."; TOLERANCE in points, widened to SIGMAS (default 4) standard deviations
+# of the sampling error where that is wider (below). Each function's share is the samples of the
+# stacks holding its frame over every sample; each of its frames must name the line of its spin()
+# call. Prints the shares; exit 1 when one is off.
+import re
+import sys
+
+folded, lines_file, expected, tol = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+SIGMAS = float(sys.argv[5]) if len(sys.argv) > 5 else 4.0
+want = dict((k, float(v)) for k, v in (kv.split("=") for kv in expected.split(",")))
+lines = {}
+for line in open(lines_file):
+    parts = line.split()
+    if len(parts) == 3 and parts[0] == "line":
+        lines[parts[1]] = int(parts[2])
+total = 0
+got = dict((k, 0) for k in want)
+bad = []
+for line in open(folded):
+    stack, _, count = line.rstrip("\n").rpartition(" ")
+    n = int(count)
+    total += n
+    for k in want:
+        m = re.findall(r"(?:^|;)%s \(([^;]*)\)(?:;|$)" % k, stack)
+        if not m:
+            continue
+        got[k] += n
+        for where in m:
+            if not where.endswith("pysplit.py:%d" % lines[k]):
+                bad.append("%s at %s (its spin() call is line %d)" % (k, where, lines[k]))
+if total == 0:
+    print("no samples")
+    sys.exit(1)
+# Tolerance: the given points (the accuracy goal), or SIGMAS standard deviations of the sampling
+# error of a share p over n samples (100 * sqrt(p (1 - p) / n)) where that is wider: with 18 runs of
+# 3 shares each, a bound of 2.5 deviations (3 points at 1500 samples) fails one run in two by chance
+# alone. The caller checks the bias on all runs pooled, where n is large and the bound is the goal.
+ok = not bad
+out = []
+for k in sorted(want):
+    share = 100.0 * got[k] / total
+    p = want[k] / 100.0
+    t = max(tol, SIGMAS * 100.0 * (p * (1 - p) / total) ** 0.5)
+    out.append("%s %.1f%% (want %.0f, +-%.1f)" % (k, share, want[k], t))
+    ok &= abs(share - want[k]) <= t
+print("%d samples: %s" % (total, ", ".join(out)))
+for b in sorted(set(bad))[:5]:
+    print("wrong line: " + b)
+sys.exit(0 if ok else 1)

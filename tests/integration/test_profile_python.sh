@@ -1,0 +1,90 @@
+# --profile with Python frames: the CPU split of tests/fixtures/pysplit.py (60/30/10 % of its own
+# CPU time under work_a/work_b/work_c, by construction) measured with both samplers, within +-3
+# points or four standard deviations of the sampling error where that is wider (the split is of
+# the thread's CPU time, so a loaded machine does not move it; 499 Hz for 4 s gives about 2000
+# samples, a standard error near 1.1 points on the 60 % share; see tests/integration/pyshares.py),
+# each frame at the line of its spin() call. Debian's python3.11
+# always (make deps installs it), and every pyenv CPython 3.6-3.13 found (each one missing is a
+# skipped case). Also --no-lines, --no-interp, the JSON frames' file and line, and the perf
+# sampler's discard rate (said with -v).
+. "$TOP/tests/integration/lib.sh"
+need_ptrace
+TOL=3
+SPLIT=work_a=60,work_b=30,work_c=10
+PERF=$(perf_probe)
+[ "$PERF" = available ] || skip_case "perf sampler" "perf_event_open is $PERF here: the ptrace sampler only"
+
+# start_split NAME PYTHON: the fixture under PYTHON, its pid in P, its lines in $TMP/lines-NAME
+start_split() {
+	"$2" "$TOP/tests/fixtures/pysplit.py" >"$TMP/lines-$1" 2>&1 &
+	P=$!
+	PIDS="$PIDS $P"
+	i=0
+	until grep -q '^ready' "$TMP/lines-$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && fail "$1: the fixture did not get ready: $(cat "$TMP/lines-$1")"
+		kill -0 $P 2>/dev/null || fail "$1: the fixture died: $(cat "$TMP/lines-$1")"
+		sleep 0.05
+	done
+}
+
+# shares NAME SAMPLER: profiles P with SAMPLER and checks the split
+shares() {
+	expect_exit 0 "$CTRACE" -p $P --profile --sampler "$2" -r 499 -d 4 -v -f folded -o "$TMP/$1-$2.folded"
+	# one run: 5 deviations of the sampling error (18 runs x 3 shares); the bias is checked on
+	# every run of the sampler pooled, at the end
+	python3 "$TOP/tests/integration/pyshares.py" "$TMP/$1-$2.folded" "$TMP/lines-$1" $SPLIT $TOL 5 \
+		>"$TMP/shares" 2>&1
+	rc=$?
+	res=$(tr '\n' ' ' <"$TMP/shares")
+	[ $rc = 0 ] || fail "$1 $2: $res; stderr: $ERR"
+	disc=$(printf '%s\n' "$ERR" | grep '^ctrace: Python ' | sed 's/^ctrace: //')
+	[ -n "$disc" ] || fail "$1 $2: no Python line in -v: $ERR"
+	note "$1 $2: $res; $disc"
+	cat "$TMP/$1-$2.folded" >>"$TMP/pooled-$2.folded"
+	cp "$TMP/lines-$1" "$TMP/pooled.lines"
+}
+
+check_version() {
+	start_split "$1" "$2"
+	shares "$1" ptrace
+	[ "$PERF" = available ] && shares "$1" perf
+	assert_not_traced $P
+	kill -KILL $P
+}
+
+[ -x /usr/bin/python3.11 ] || fail "/usr/bin/python3.11 is missing: make deps installs it"
+check_version debian-3.11 /usr/bin/python3.11
+
+# --no-lines: by function; --no-interp: native only; json: file and line of the Python frames
+start_split nl /usr/bin/python3.11
+L=$(awk '$2 == "work_a" {print $3}' "$TMP/lines-nl")
+expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f folded --no-lines
+printf '%s\n' "$OUT" | grep -q ';work_a (.*pysplit.py);spin (.*pysplit.py) [0-9]*$' || fail "--no-lines: $OUT"
+printf '%s\n' "$OUT" | grep -q 'pysplit.py:[0-9]' && fail "--no-lines left a line: $OUT"
+expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f folded --no-interp
+printf '%s\n' "$OUT" | grep -q 'work_a' && fail "--no-interp: Python frames: $OUT"
+printf '%s\n' "$OUT" | grep -q '_PyEval_EvalFrameDefault' || fail "--no-interp: no eval loop: $OUT"
+expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f json -o "$TMP/p.json"
+json_check "$TMP/p.json" \
+	"any(f['name'].startswith('work_a (') and f['file'].endswith('pysplit.py') and f['line'] == $L for f in d['frames'])" ||
+	fail "json: no work_a frame with its file and line $L: $(head -c 2000 "$TMP/p.json")"
+kill -KILL $P
+
+for v in 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
+	py=$(ls "$HOME"/.pyenv/versions/$v.*/bin/python$v 2>/dev/null | head -n 1)
+	if [ -z "$py" ]; then
+		skip_case "pyenv-$v" "no pyenv CPython $v here (~/.pyenv/versions/$v.*)"
+		continue
+	fi
+	check_version "pyenv-$v" "$py"
+done
+# the accuracy goal, on every run of a sampler pooled (thousands of samples: a sampler that favours
+# a function shows here, whatever one run's luck)
+for s in ptrace perf; do
+	[ -f "$TMP/pooled-$s.folded" ] || continue
+	python3 "$TOP/tests/integration/pyshares.py" "$TMP/pooled-$s.folded" "$TMP/pooled.lines" $SPLIT $TOL \
+		>"$TMP/shares" 2>&1 || fail "all runs pooled, $s sampler: $(tr '\n' ' ' <"$TMP/shares")"
+	note "all runs pooled, $s sampler: $(tr '\n' ' ' <"$TMP/shares")"
+done
+echo "Python frames in profiles: shares within $TOL points with both samplers (all runs pooled)"
