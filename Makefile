@@ -37,7 +37,7 @@ CHECK_SANITIZE ?= 1
 # (use-after-free is still caught for recently freed blocks); together 1.3-1.9x more executions.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
-FUZZ_CHECK_SECONDS ?= 9
+FUZZ_CHECK_SECONDS ?= 6
 FUZZ_RUNS ?= -1
 FUZZ_ONLY ?=
 FUZZ_WORK ?= $(BUILD)/fuzz
