@@ -282,27 +282,52 @@ static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	return DWARF_CB_OK;
 }
 
-int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **ret)
+/* A symbolizer with o's settings and its debug-file search path, as gdb's: beside the file, .debug/,
+ * --debug-dir, SYSROOT/usr/lib/debug (a core from another machine), /usr/lib/debug (build-id too);
+ * "+": check a .gnu_debuglink CRC when the module has no build-id to match. NULL when out of memory
+ * (s->debuginfo_path NULL: the caller closes it). */
+static struct ct_symbolizer *sym_new(pid_t pid, const struct ct_sym_opts *o, const char *sysroot)
 {
 	struct ct_symbolizer *s = calloc(1, sizeof(*s));
 	if (!s)
-		return -ENOMEM;
+		return NULL;
 	s->pid = pid;
 	s->root_fd = -1;
 	s->no_inlines = o && o->no_inlines;
 	s->no_demangle = o && o->no_demangle;
 	s->dbgd.on = o && o->debuginfod;
 	s->dbgd.budget_ns = (o && o->debuginfod_timeout_ms ? o->debuginfod_timeout_ms : 10000) * 1000000ull;
-
-	/* Search path as gdb's: beside the file, .debug/, --debug-dir, /usr/lib/debug (build-id too); "+": check
-	 * a .gnu_debuglink CRC when the module has no build-id to match. */
 	struct ct_buf p = CT_BUF_INIT;
 	ct_buf_puts(&p, "+:.debug");
 	if (o && o->debug_dirs && *o->debug_dirs)
 		ct_buf_printf(&p, ":%s", o->debug_dirs);
+	if (sysroot && strcmp(sysroot, "/") != 0)
+		ct_buf_printf(&p, ":%s/usr/lib/debug", sysroot);
 	ct_buf_puts(&p, ":/usr/lib/debug");
 	s->debuginfo_path = ct_buf_steal(&p);
+	return s;
+}
 
+/* Starts libdwfl with find (how module files are found) and ctrace's debug-file search, and takes a frame-cache reference
+ * (released by ct_sym_close). 0 or -ENOMEM. */
+static int sym_begin(struct ct_symbolizer *s,
+		     int (*find)(Dwfl_Module *, void **, const char *, Dwarf_Addr, char **, Elf **))
+{
+	s->cb.find_elf = find;
+	s->cb.find_debuginfo = find_debuginfo;
+	s->cb.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = dwfl_begin(&s->cb);
+	if (!s->dwfl)
+		return -ENOMEM;
+	ct_framecache_ref();
+	return 0;
+}
+
+int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **ret)
+{
+	struct ct_symbolizer *s = sym_new(pid, o, NULL);
+	if (!s)
+		return -ENOMEM;
 	_cleanup_free_ char *maps_text = NULL;
 	int r = ct_proc_read(pid, 0, "maps", 64 << 20, &maps_text);
 	if (r == 0)
@@ -321,15 +346,10 @@ int ct_sym_open(pid_t pid, const struct ct_sym_opts *o, struct ct_symbolizer **r
 		s->root_path = strdup(link); /* without it, files are looked for by their full path */
 	}
 
-	s->cb.find_elf = find_elf;
-	s->cb.find_debuginfo = find_debuginfo;
-	s->cb.debuginfo_path = &s->debuginfo_path;
-	s->dwfl = dwfl_begin(&s->cb);
-	if (!s->dwfl) {
+	if ((r = sym_begin(s, find_elf)) < 0) {
 		ct_sym_close(s);
-		return -ENOMEM;
+		return r;
 	}
-	ct_framecache_ref();
 	dwfl_report_begin(s->dwfl);
 	r = dwfl_linux_proc_report(s->dwfl, pid);
 	dwfl_report_end(s->dwfl, NULL, NULL);
@@ -346,29 +366,15 @@ int ct_sym_open_core(Elf *elf, pid_t pid, struct ct_proc_map *maps, size_t nmaps
 		     const char *exe_path, const char *sysroot, const struct ct_sym_opts *o,
 		     struct ct_symbolizer **ret)
 {
-	struct ct_symbolizer *s = calloc(1, sizeof(*s));
+	struct ct_symbolizer *s = sym_new(pid, o, sysroot);
 	if (!s) {
 		ct_proc_maps_free(maps, nmaps);
 		return -ENOMEM;
 	}
-	s->pid = pid;
 	s->maps = maps;
 	s->nmaps = nmaps;
 	s->core = elf;
-	s->root_fd = -1;
 	s->perfmap_loaded = true; /* a JIT's map file belongs to a live process */
-	s->no_inlines = o && o->no_inlines;
-	s->no_demangle = o && o->no_demangle;
-	s->dbgd.on = o && o->debuginfod;
-	s->dbgd.budget_ns = (o && o->debuginfod_timeout_ms ? o->debuginfod_timeout_ms : 10000) * 1000000ull;
-	struct ct_buf p = CT_BUF_INIT;
-	ct_buf_puts(&p, "+:.debug");
-	if (o && o->debug_dirs && *o->debug_dirs)
-		ct_buf_printf(&p, ":%s", o->debug_dirs);
-	if (sysroot && strcmp(sysroot, "/") != 0)
-		ct_buf_printf(&p, ":%s/usr/lib/debug", sysroot);
-	ct_buf_puts(&p, ":/usr/lib/debug");
-	s->debuginfo_path = ct_buf_steal(&p);
 	s->root_fd = open(sysroot ? sysroot : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (sysroot && strcmp(sysroot, "/") != 0)
 		s->root_path = realpath(sysroot, NULL);
@@ -383,15 +389,11 @@ int ct_sym_open_core(Elf *elf, pid_t pid, struct ct_proc_map *maps, size_t nmaps
 		ct_sym_close(s);
 		return -e;
 	}
-	s->cb.find_elf = find_elf_core;
-	s->cb.find_debuginfo = find_debuginfo;
-	s->cb.debuginfo_path = &s->debuginfo_path;
-	s->dwfl = dwfl_begin(&s->cb);
-	if (!s->dwfl) {
+	int r = sym_begin(s, find_elf_core);
+	if (r < 0) {
 		ct_sym_close(s);
-		return -ENOMEM;
+		return r;
 	}
-	ct_framecache_ref();
 	dwfl_report_begin(s->dwfl);
 	int n = dwfl_core_file_report(s->dwfl, elf, NULL);
 	dwfl_report_end(s->dwfl, NULL, NULL);
@@ -449,15 +451,10 @@ int ct_sym_open_elf(int fd, const char *name, uint64_t base, const struct ct_sym
 	s->perfmap_loaded = true; /* no process, so no perf map */
 	/* separate debug files by build-id only under o->debug_dirs (none by default) */
 	s->debuginfo_path = ct_strdup(o && o->debug_dirs ? o->debug_dirs : "");
-	s->cb.find_elf = dwfl_build_id_find_elf;
-	s->cb.find_debuginfo = find_debuginfo;
-	s->cb.debuginfo_path = &s->debuginfo_path;
-	s->dwfl = s->debuginfo_path ? dwfl_begin(&s->cb) : NULL;
-	if (!s->dwfl) {
+	if (!s->debuginfo_path || sym_begin(s, dwfl_build_id_find_elf) < 0) {
 		ct_sym_close(s);
 		return -ENOMEM;
 	}
-	ct_framecache_ref(); /* ct_sym_close lets go of it, as for ct_sym_open */
 	elf_version(EV_CURRENT);
 	dwfl_report_begin(s->dwfl);
 	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* libdwfl takes it on success */
