@@ -6,6 +6,7 @@
  * interpreter's own Thread#backtrace. Only Debian 12's 3.1.2 is shipped: the one tested. */
 #include "interp/rblayout.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,8 +54,63 @@ static const struct ct_rb_layout layouts[] = {
 		.string_embed_len_mask = 507904,
 		.string_embed_len_shift = 14,
 		.array_embed_flag = 8192,
+		.vm_objspace = 1104,
+		.thread_locking_mutex = 264,
+		.thread_keeping_mutexes = 272,
+		.cfp_self = 24,
+		.typeddata_type = 16,
+		.typeddata_typed = 24,
+		.typeddata_data = 32,
+		.me_owner = 32,
 	},
 };
+
+/* By hand from the 3.1.2 source (Debian's ruby3.1_3.1.2.orig.tar.xz) with its build's settings:
+ * USE_RVARGC 0 (one size pool), USE_RINCGC 1, GC_PROFILE_MORE_DETAIL 0, RGENGC_PROFILE 0,
+ * MALLOC_ALLOCATED_SIZE 0; thread_sync.c's rb_queue is packed (36 bytes). The reader checks each
+ * reading against invariants (pool 0's slot size is rvalue_size, count = minor + major, pages and
+ * slots add up) and shows nothing that fails them. */
+static const struct ct_rb_private_layout privates[] = {
+	{
+		.version = "3.1.2",
+		.os_total_allocated = 24,
+		.os_pool0 = 40,
+		.os_pool_slot_size = 0,
+		.os_eden_pages = 72,
+		.os_eden_slots = 80,
+		.os_tomb_pages = 144,
+		.os_tomb_slots = 152,
+		.os_allocated_pages = 264,
+		.os_final_slots = 312,
+		.os_minor_count = 384,
+		.os_major_count = 392,
+		.os_count = 440,
+		.os_total_freed = 448,
+		.os_size = 456,
+		.rvalue_size = 40,
+		.mutex_fiber = 0,
+		.mutex_next = 8,
+		.queue_waitq = 0,
+		.szqueue_pushq = 40,
+		.condvar_waitq = 0,
+		.waiter_th = 8,
+		.waiter_node = 24,
+	},
+};
+
+static bool same_minor(const char *a, const char *b)
+{
+	unsigned m, n, x, y;
+	return a && b && sscanf(a, "%u.%u", &m, &n) == 2 && sscanf(b, "%u.%u", &x, &y) == 2 && m == x && n == y;
+}
+
+const struct ct_rb_private_layout *ct_rb_private_find(const char *version)
+{
+	for (size_t i = 0; i < CT_ARRAY_SIZE(privates); i++)
+		if (same_minor(privates[i].version, version))
+			return &privates[i];
+	return NULL;
+}
 
 const struct ct_rb_layout *ct_rb_layout_find(const char *version)
 {

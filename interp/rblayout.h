@@ -23,7 +23,30 @@ struct ct_rb_layout {
 	/* RString, RArray */
 	uint16_t string_len, string_ptr, string_embed, array_ptr, array_embed;
 	uint32_t string_noembed, string_embed_len_mask, string_embed_len_shift, array_embed_flag;
+	/* --threads and --memory (interp/rbthreads.c, interp/rbgc.c): the objspace pointer of rb_vm_t,
+	 * the Mutex a thread waits for and the list of those it holds (rb_thread_t), a control frame's
+	 * self, RTypedData and the method entry of a C function's frame */
+	uint16_t vm_objspace, thread_locking_mutex, thread_keeping_mutexes, cfp_self;
+	uint16_t typeddata_type, typeddata_typed, typeddata_data, me_owner;
 };
+
+/* What is private to one of Ruby's .c files (gc.c's rb_objspace_t, thread_sync.c's rb_mutex_t, queue
+ * and condition variable structs) and so in no header the generator can read: written by hand from
+ * that version's source, per version, and checked against the interpreter in the tests
+ * (test_memory_ruby.sh against GC.stat, test_threads_ruby.sh against the fixture's own mutexes). */
+struct ct_rb_private_layout {
+	const char *version;
+	/* rb_objspace_t (gc.c): its first size pool's slot size and heaps, the page count */
+	uint16_t os_total_allocated, os_pool0, os_pool_slot_size, os_eden_pages, os_eden_slots;
+	uint16_t os_tomb_pages, os_tomb_slots, os_allocated_pages, os_final_slots;
+	uint16_t os_minor_count, os_major_count, os_count, os_total_freed, os_size;
+	uint16_t rvalue_size; /* sizeof(RVALUE): the slot size of pool 0 */
+	/* thread_sync.c: rb_mutex_t's owner fiber and next held; the wait lists of a queue, a sized
+	 * queue's pushers and a condition variable (ccan list heads); struct sync_waiter's thread and
+	 * list node */
+	uint16_t mutex_fiber, mutex_next, queue_waitq, szqueue_pushq, condvar_waitq, waiter_th, waiter_node;
+};
+const struct ct_rb_private_layout *ct_rb_private_find(const char *version);
 
 /* Values that have not changed since Ruby 2.3 (vm_core.h, internal/imemo.h, ruby/internal/value_type.h) */
 enum {

@@ -36,6 +36,7 @@ struct ct_rb {
 	struct ct_rb_layout L;
 	char version[32];
 	uint64_t vm_ptr, exec_lo, exec_hi;
+	uint64_t kernel; /* the address of rb_mKernel, or 0 */
 	uint64_t ractor, gvl_owner;
 	struct rb_thread *threads;
 	size_t nthreads, cap_threads;
@@ -55,7 +56,7 @@ struct rb_raw {
 /* ---- finding the interpreter ---- */
 
 struct rb_syms {
-	uint64_t version, vm_ptr, exec, exec_size;
+	uint64_t version, vm_ptr, exec, exec_size, kernel;
 };
 
 static void module_syms(Dwfl_Module *mod, struct rb_syms *s)
@@ -71,6 +72,8 @@ static void module_syms(Dwfl_Module *mod, struct rb_syms *s)
 			s->version = addr;
 		else if (strcmp(name, "ruby_current_vm_ptr") == 0)
 			s->vm_ptr = addr;
+		else if (strcmp(name, "rb_mKernel") == 0)
+			s->kernel = addr;
 		else if (strcmp(name, "rb_vm_exec") == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC) {
 			s->exec = addr;
 			s->exec_size = sym.st_size;
@@ -156,6 +159,7 @@ int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note)
 	rb->L = *L;
 	snprintf(rb->version, sizeof(rb->version), "%s", version);
 	rb->vm_ptr = s.vm_ptr;
+	rb->kernel = s.kernel;
 	rb->exec_lo = s.exec;
 	rb->exec_hi = s.exec + (s.exec_size ? s.exec_size : 1);
 	*ret = rb;
@@ -542,4 +546,37 @@ int ct_rb_thread_frames(struct ct_rb *rb, const struct ct_capture *c, struct ct_
 	}
 	ct_interp_frames_free(rf, n);
 	return r;
+}
+
+/* ---- for the readers beside this one (rbthreads.c, rbgc.c) ---- */
+
+pid_t ct_rb_pid(const struct ct_rb *rb)
+{
+	return rb->pid;
+}
+
+const struct ct_rb_layout *ct_rb_layout_of(const struct ct_rb *rb)
+{
+	return &rb->L;
+}
+
+uint64_t ct_rb_vm_ptr(const struct ct_rb *rb)
+{
+	return rb->vm_ptr;
+}
+
+uint64_t ct_rb_kernel_ptr(const struct ct_rb *rb)
+{
+	return rb->kernel;
+}
+
+size_t ct_rb_thread_count(const struct ct_rb *rb)
+{
+	return rb->nthreads;
+}
+
+void ct_rb_thread_at(const struct ct_rb *rb, size_t i, uint64_t *ret_thread, pid_t *ret_tid)
+{
+	*ret_thread = rb->threads[i].thread;
+	*ret_tid = (pid_t)rb->threads[i].tid;
 }

@@ -21,6 +21,8 @@
 #include "lib/model.h"
 #include "symbolize/symbolizer.h"
 
+struct ct_rb_layout;
+
 #define CT_RB_MAX_FRAMES 1024  /* control frames copied per thread */
 #define CT_RB_MAX_THREADS 4096 /* threads listed */
 
@@ -53,6 +55,16 @@ struct ct_rb_stats {
 	uint64_t frames, unreadable, copies, copy_ns_total, copy_ns_max;
 };
 void ct_rb_get_stats(const struct ct_rb *rb, struct ct_rb_stats *ret);
+
+/* For the readers beside this one (interp/rbthreads.c, interp/rbgc.c): the process, the layout, the
+ * address of ruby_current_vm_ptr and of rb_mKernel (0 when not exported), and the threads the last
+ * ct_rb_threads_refresh listed (rb_thread_t address and TID). */
+pid_t ct_rb_pid(const struct ct_rb *rb);
+const struct ct_rb_layout *ct_rb_layout_of(const struct ct_rb *rb);
+uint64_t ct_rb_vm_ptr(const struct ct_rb *rb);
+uint64_t ct_rb_kernel_ptr(const struct ct_rb *rb);
+size_t ct_rb_thread_count(const struct ct_rb *rb);
+void ct_rb_thread_at(const struct ct_rb *rb, size_t i, uint64_t *ret_thread, pid_t *ret_tid);
 
 /* For the fuzzer and the unit tests: the copied control frames (the c->interp bytes) without a
  * process. Returns the frame count or -EINVAL when the bytes are not a copy. */

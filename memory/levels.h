@@ -13,6 +13,16 @@
 #include "memory/inject.h"
 #include "memory/procmem.h"
 
+/* Ruby's GC figures (the process runs Ruby: interp/rbgc.h), under GC.stat's names, or why not. */
+#define CT_MEM_RUBY_FIGS 12
+struct ct_mem_ruby {
+	const char *version;     /* "3.1.2" */
+	const char *note;        /* why the figures are not shown (n is 0), or NULL */
+	size_t n;
+	const char *name[CT_MEM_RUBY_FIGS];
+	uint64_t value[CT_MEM_RUBY_FIGS];
+};
+
 struct ct_mem_report {
 	const struct ct_mem_l1 *l1;
 	const struct ct_alloc_info *alloc;
@@ -21,6 +31,7 @@ struct ct_mem_report {
 	size_t top;                         /* mapping groups listed (the rest summed up) */
 	uint64_t wall_ns;
 	const struct ct_inject_stats *inject; /* --inject: jemalloc/tcmalloc statistics, or NULL */
+	const struct ct_mem_ruby *ruby;     /* a Ruby process: its GC figures, or NULL */
 };
 
 #endif

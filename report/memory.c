@@ -168,6 +168,43 @@ static void text_malloc(const struct ct_mem_report *r, struct ct_buf *out)
 		ct_buf_puts(out, "  the arena list did not close; only the arenas above were read\n");
 }
 
+/* Ruby's GC figures, under GC.stat's names */
+static void text_ruby(const struct ct_mem_ruby *m, struct ct_buf *out)
+{
+	if (!m)
+		return;
+	ct_buf_printf(out, "\nRuby%s%s GC (GC.stat's figures, read without stopping the process):\n",
+		      m->version ? " " : "", m->version ? m->version : "");
+	if (m->note)
+		ct_buf_printf(out, "  %s\n", m->note);
+	for (size_t i = 0; i < m->n; i++)
+		ct_buf_printf(out, "  %-24s %14" PRIu64 "\n", m->name[i], m->value[i]);
+}
+
+static void json_ruby(struct ct_json *j, const struct ct_mem_ruby *m)
+{
+	ct_json_key(j, "ruby");
+	if (!m) {
+		ct_json_null(j);
+		return;
+	}
+	ct_json_obj_begin(j);
+	ct_json_key(j, "version"); ct_json_str(j, m->version);
+	ct_json_key(j, "note"); ct_json_str(j, m->note);
+	ct_json_key(j, "gc");
+	if (!m->n) {
+		ct_json_null(j);
+	} else {
+		ct_json_obj_begin(j);
+		for (size_t i = 0; i < m->n; i++) {
+			ct_json_key(j, m->name[i]);
+			ct_json_uint(j, m->value[i]);
+		}
+		ct_json_obj_end(j);
+	}
+	ct_json_obj_end(j);
+}
+
 void ct_report_memory_text(const struct ct_mem_report *r, struct ct_buf *out)
 {
 	const struct ct_mem_l1 *l = r->l1;
@@ -191,6 +228,7 @@ void ct_report_memory_text(const struct ct_mem_report *r, struct ct_buf *out)
 		      l->nstacks, B(l->stack_rss));
 	text_mappings(r, out);
 	text_malloc(r, out);
+	text_ruby(r->ruby, out);
 }
 
 static void json_mallinfo(struct ct_json *j, const struct ct_mallinfo *m)
@@ -358,6 +396,7 @@ void ct_report_memory_json(const struct ct_mem_report *r, struct ct_buf *out)
 	ct_json_arr_end(&j);
 	ct_json_key(&j, "mappings_omitted"); ct_json_uint(&j, l->ngroups - shown);
 	json_malloc(&j, r);
+	json_ruby(&j, r->ruby);
 	ct_json_obj_end(&j);
 	ct_buf_putc(out, '\n');
 }

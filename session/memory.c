@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "interp/rbgc.h"
+#include "interp/ruby.h"
 #include "lib/error.h"
 #include "lib/util.h"
 #include "memory/glibc.h"
@@ -37,6 +39,11 @@ struct ct_memory_session {
 	struct ct_glibc_stats *gs;     /* the last report's walk */
 	char *walk_why;
 	bool walk_failed;
+	/* a Ruby process: its VM, found at open, and the last report's GC figures */
+	struct ct_rb *rb;
+	char *rb_note;
+	struct ct_mem_ruby ruby;
+	bool is_ruby;
 	/* --watch */
 	struct ct_mem_sample first, prev;
 	struct ct_mem_growth *grew;
@@ -116,6 +123,45 @@ static int alloc_stats(struct ct_memory_session *ms, struct ct_symbolizer *sym)
 	return 0;
 }
 
+/* A Ruby process: its VM (the GC figures are read at each report), or why there are none. */
+static int ruby_open(struct ct_memory_session *ms, struct ct_symbolizer *sym)
+{
+	int r = ct_rb_open(sym, &ms->rb, &ms->rb_note);
+	if (r < 0)
+		return r;
+	ms->is_ruby = ms->rb || ms->rb_note;
+	return 0;
+}
+
+/* The GC figures of the Ruby VM now, into ms->ruby (the target runs). */
+static void ruby_report(struct ct_memory_session *ms)
+{
+	struct ct_mem_ruby *m = &ms->ruby;
+	memset(m, 0, sizeof(*m));
+	if (!ms->rb) {
+		m->note = ms->rb_note; /* the version has no layout table, or cannot be read */
+		return;
+	}
+	m->version = ct_rb_version(ms->rb);
+	struct ct_rb_gc g;
+	int r = ct_rb_gc_read(ms->rb, &g);
+	if (r == -ENOTSUP)
+		m->note = "the GC figures need the layout of gc.c's objspace, which ctrace has for 3.1 only";
+	else if (r == -EFAULT)
+		m->note = "the GC figures could not be read (the VM is starting or ending)";
+	else if (r < 0)
+		m->note = "the GC figures did not check out in three readings (a GC under way?); not shown";
+	if (r < 0) {
+		ms->partial = r != -ENOTSUP;
+		return;
+	}
+	size_t n;
+	const char *const *names = ct_rb_gc_names(&n);
+	m->n = CT_MIN(n, (size_t)CT_MEM_RUBY_FIGS);
+	memcpy(m->name, names, m->n * sizeof(*names));
+	ct_rb_gc_values(&g, m->value, m->n);
+}
+
 /* The allocator of the process and what reads its statistics. 0 or -ENOMEM. */
 static int alloc_open(struct ct_memory_session *ms)
 {
@@ -132,6 +178,8 @@ static int alloc_open(struct ct_memory_session *ms)
 	r = ct_alloc_detect(&ms->l1, sym, &ms->alloc);
 	if (r == 0)
 		r = alloc_stats(ms, sym);
+	if (r == 0)
+		r = ruby_open(ms, sym);
 	ct_sym_close(sym);
 	return r;
 }
@@ -292,6 +340,8 @@ void ct_memory_session_close(struct ct_memory_session *ms)
 	ct_mem_sample_clear(&ms->first);
 	ct_mem_sample_clear(&ms->prev);
 	free(ms->grew);
+	ct_rb_close(ms->rb);
+	free(ms->rb_note);
 	if (ms->core_elf)
 		elf_end(ms->core_elf);
 	ct_core_close(ms->core);
@@ -368,6 +418,10 @@ int ct_memory_session_report(struct ct_memory_session *ms, struct ct_mem_report 
 		.wall_ns = ct_now_ns() - ms->l1_t0,
 		.inject = ms->injected ? &ms->inject : NULL,
 	};
+	if (ms->is_ruby) {
+		ruby_report(ms);
+		ret->ruby = &ms->ruby;
+	}
 	return 0;
 }
 

@@ -44,5 +44,13 @@ int main(void)
 	P(string_embed_len_mask, RSTRING_EMBED_LEN_MASK);
 	P(string_embed_len_shift, RSTRING_EMBED_LEN_SHIFT);
 	P(array_embed_flag, RARRAY_EMBED_FLAG);
+	P(vm_objspace, offsetof(rb_vm_t, objspace));
+	P(thread_locking_mutex, offsetof(rb_thread_t, locking_mutex));
+	P(thread_keeping_mutexes, offsetof(rb_thread_t, keeping_mutexes));
+	P(cfp_self, offsetof(rb_control_frame_t, self));
+	P(typeddata_type, offsetof(struct RTypedData, type));
+	P(typeddata_typed, offsetof(struct RTypedData, typed_flag));
+	P(typeddata_data, offsetof(struct RTypedData, data));
+	P(me_owner, offsetof(rb_callable_method_entry_t, owner));
 	return 0;
 }

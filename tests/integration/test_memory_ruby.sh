@@ -1,0 +1,66 @@
+# --memory of a Ruby process: GC.stat's figures read from outside (no stop), against GC.stat taken
+# inside by the fixture (tests/fixtures/rbgc.rb) once it is idle; Debian's ruby 3.1 (make deps
+# installs it: without it the test fails loudly). The counts that only a GC changes must be equal;
+# allocated and live objects may be ahead by what the fixture allocated after its reading.
+. "$TOP/tests/integration/lib.sh"
+
+RUBY=${RUBY:-/usr/bin/ruby}
+[ -x "$RUBY" ] || fail "$RUBY is missing: make deps installs ruby (Debian's ruby 3.1)"
+
+stat=$TMP/stat.json out=$TMP/out
+"$RUBY" "$TOP/tests/fixtures/rbgc.rb" "$stat" >"$out" 2>&1 &
+p=$!
+PIDS="$PIDS $p"
+i=0
+until grep -q '^ready' "$out" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 200 ] && fail "the fixture did not get ready: $(cat "$out")"
+	kill -0 $p 2>/dev/null || fail "the fixture died: $(cat "$out")"
+	sleep 0.05
+done
+
+expect_exit 0 "$CTRACE" -p $p --memory --format json
+echo "$OUT" >"$TMP/mem.json"
+python3 - "$TMP/mem.json" "$stat" <<'PY' || fail "Ruby's GC figures differ from GC.stat (above)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[2]))
+r = d.get('ruby')
+if not r or r.get('note') or not r.get('gc'):
+    sys.exit(f"no GC figures: {r}")
+g = r['gc']
+if not r['version'].startswith('3.1.'):
+    sys.exit(f"version {r['version']}")
+bad = []
+for k in ('count', 'minor_gc_count', 'major_gc_count', 'heap_allocated_pages', 'heap_available_slots',
+          'heap_final_slots', 'total_freed_objects'):
+    if g[k] != s[k]:
+        bad.append(f"{k}: ctrace {g[k]}, GC.stat {s[k]}")
+# objects allocated after the reading (the JSON, the print): a few hundred at most
+for k in ('total_allocated_objects', 'heap_live_slots'):
+    if not 0 <= g[k] - s[k] <= 1000:
+        bad.append(f"{k}: ctrace {g[k]}, GC.stat {s[k]}")
+if not 0 <= s['heap_free_slots'] - g['heap_free_slots'] <= 1000:
+    bad.append(f"heap_free_slots: ctrace {g['heap_free_slots']}, GC.stat {s['heap_free_slots']}")
+if g['heap_live_slots'] + g['heap_free_slots'] + g['heap_final_slots'] != g['heap_available_slots']:
+    bad.append("live + free + final != available")
+if s['count'] < 1 or s['total_freed_objects'] < 100000:
+    bad.append(f"the fixture's GC did not run: {s}")
+for b in bad:
+    print(b)
+print(f"# ctrace {g}")
+sys.exit(1 if bad else 0)
+PY
+assert_not_traced $p
+
+# text: the figures under GC.stat's names
+expect_exit 0 "$CTRACE" -p $p --memory
+echo "$OUT" | grep -q '^Ruby 3\.1\.[0-9]* GC (GC.stat' || fail "text: $OUT"
+echo "$OUT" | grep -Eq '^  heap_live_slots +[0-9]+$' || fail "text: $OUT"
+
+# not Ruby: no Ruby block
+start_fixture chain
+expect_exit 0 "$CTRACE" -p "$FPID" --memory --format json
+echo "$OUT" >"$TMP/c.json"
+json_check "$TMP/c.json" "d['ruby'] is None" || fail "a non-Ruby process got a Ruby block: $OUT"
+echo "Ruby's GC figures agree with GC.stat"
