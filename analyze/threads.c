@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "analyze/rbwaits.h"
 #include "lib/capture.h"
 #include "lib/banned.h"
 
@@ -134,6 +135,9 @@ static enum ct_wait_kind kind_of_syscall(long nr)
 enum ct_wait_kind ct_wait_kind_of(const struct ct_thread *t)
 {
 	bool futex = false;
+	enum ct_wait_kind rk = ct_ruby_wait_kind(t);
+	if (rk != CT_WAIT_NONE)
+		return rk;
 	size_t n = CT_MIN(t->nframes, (size_t)WAIT_SCAN_FRAMES);
 	for (size_t i = 0; i < n; i++) {
 		const char *fn = t->frames[i].function;
@@ -403,6 +407,8 @@ static char *describe(const struct ct_thread *t, enum ct_wait_kind k)
 {
 	struct ct_buf b = CT_BUF_INIT;
 	const char *sc = t->syscall_nr >= 0 ? ct_syscall_name(t->syscall_nr) : NULL;
+	if (k != CT_WAIT_NONE && ct_ruby_wait_kind(t) == k)
+		return ct_strdup(t->waiting_on); /* says it all, with the Ruby line */
 	switch (k) {
 	case CT_WAIT_MUTEX:
 	case CT_WAIT_RWLOCK:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "interp/python.h"
+#include "interp/rbthreads.h"
 #include "interp/ruby.h"
 #include "lib/error.h"
 #include "process/locks.h"
@@ -440,6 +441,10 @@ int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot 
 	if (r < 0)
 		return r;
 	ss->snaps[ss->nsnaps++] = s;
+	/* every thread runs again: what each Ruby thread waits in, and the Mutex owners (before the
+	 * pthread owners, which leave a thread with a lock_waiting alone) */
+	if (ss->rb && !ss->core && (r = ct_rb_waits_fill(ss->rb, s)) < 0)
+		return r;
 	/* every thread runs again: the owners are read from the running target (or the core) */
 	if (ss->o.locks && (r = ct_locks_fill(ct_sym_dwfl(ss->sym), &ss->locks, &ss->mem, s, futex)) < 0) {
 		ss->locks_failed = true;

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "interp/rbthreads.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp/interp.h"
+#include "interp/rblayout.h"
+#include "lib/util.h"
+#include "lib/banned.h"
+
+#define MAX_CFUNCS 4        /* innermost C-function frames looked at */
+#define MAX_WAITERS 4096    /* nodes of one wait list walked */
+#define MAX_HELD 1024       /* mutexes of one keeping_mutexes list */
+#define T_FILE 0x0b
+#define T_DATA 0x0c
+#define ENV_ME_CREF (-2)    /* VM_ENV_DATA_INDEX_ME_CREF: the method entry, below ep */
+
+struct rb_ctx {
+	pid_t pid;
+	const struct ct_rb_layout *L;
+	const struct ct_rb_private_layout *P;
+};
+
+/* A held Mutex (rb_mutex_t) and its holder's index in s->threads. */
+struct held {
+	uint64_t mutex;
+	size_t holder;
+};
+
+const char *ct_rb_wait_name(const char *type, unsigned on)
+{
+	if (strcmp(type, "condvar") == 0)
+		return on & CT_RB_ON_WAITQ ? "Thread::ConditionVariable#wait" : NULL;
+	if (strcmp(type, "queue") == 0)
+		return on & CT_RB_ON_WAITQ ? "Thread::Queue#pop" : NULL;
+	if (strcmp(type, "sized_queue") == 0)
+		return on & CT_RB_ON_WAITQ ? "Thread::SizedQueue#pop" : on & CT_RB_ON_PUSHQ ? "Thread::SizedQueue#push"
+										  : NULL;
+	if (strcmp(type, "mutex") == 0)
+		return "Thread::Mutex#sleep";
+	if (strcmp(type, "IO") == 0)
+		return "IO";
+	return NULL;
+}
+
+/* The type name of a typed data object ("mutex", "queue" …) into name, and its data pointer; or
+ * "IO" for an IO, "" for another object. -EFAULT when it cannot be read. */
+static int object_type(const struct rb_ctx *x, uint64_t obj, char *name, size_t size, uint64_t *ret_data)
+{
+	uint8_t h[64];
+	size_t len = (size_t)CT_MAX(CT_MAX(x->L->typeddata_type, x->L->typeddata_typed), x->L->typeddata_data) + 8;
+	name[0] = '\0';
+	*ret_data = 0;
+	if (obj & 7 || len > sizeof(h) || ct_interp_read(x->pid, obj, h, len) < 0)
+		return -EFAULT; /* an immediate (nil, a Fixnum …) or unreadable */
+	uint64_t flags = ct_interp_u64(h, 0);
+	if ((flags & CT_RB_T_MASK) == T_FILE) {
+		snprintf(name, size, "IO");
+		return 0;
+	}
+	if ((flags & CT_RB_T_MASK) != T_DATA || ct_interp_u64(h, x->L->typeddata_typed) != 1)
+		return 0;
+	uint64_t type = ct_interp_u64(h, x->L->typeddata_type), sp;
+	char s[24];
+	if (ct_interp_read_u64(x->pid, type, &sp) < 0 || ct_interp_read(x->pid, sp, s, sizeof(s)) < 0 ||
+	    !memchr(s, '\0', sizeof(s)))
+		return -EFAULT;
+	snprintf(name, size, "%s", s);
+	*ret_data = ct_interp_u64(h, x->L->typeddata_data);
+	return 0;
+}
+
+/* Whether the ccan list at head holds a struct sync_waiter of thread. */
+static bool on_list(const struct rb_ctx *x, uint64_t head, uint64_t thread)
+{
+	uint64_t node;
+	if (ct_interp_read_u64(x->pid, head, &node) < 0)
+		return false;
+	for (int i = 0; i < MAX_WAITERS && node && node != head; i++) {
+		uint64_t th;
+		if (node < x->P->waiter_node ||
+		    ct_interp_read_u64(x->pid, node - x->P->waiter_node + x->P->waiter_th, &th) < 0)
+			return false;
+		if (th == thread)
+			return true;
+		if (ct_interp_read_u64(x->pid, node, &node) < 0)
+			return false;
+	}
+	return false;
+}
+
+static bool native_sleep(const struct ct_thread *t)
+{
+	for (size_t i = 0; i < t->nframes; i++) {
+		const char *fn = t->frames[i].function;
+		if (fn && !t->frames[i].ruby &&
+		    (strcmp(fn, "rb_thread_sleep_forever") == 0 || strcmp(fn, "rb_thread_wait_for") == 0))
+			return true;
+	}
+	return false;
+}
+
+/* What the innermost C-function frames of the thread (control frames from cfp) wait in, or NULL. */
+static const char *cfunc_wait(const struct rb_ctx *x, uint64_t thread, uint64_t cfp, uint64_t kernel,
+			      const struct ct_thread *t)
+{
+	const char *mutex_sleep = NULL;
+	for (int i = 0; i < MAX_CFUNCS; i++) {
+		uint8_t f[256];
+		if (x->L->cfp_size > sizeof(f) || ct_interp_read(x->pid, cfp + (uint64_t)i * x->L->cfp_size, f,
+								   x->L->cfp_size) < 0)
+			break;
+		uint64_t ep = ct_interp_u64(f, x->L->cfp_ep), self = ct_interp_u64(f, x->L->cfp_self), flags, me;
+		if (ct_interp_read_u64(x->pid, ep, &flags) < 0 ||
+		    (flags & CT_RB_FRAME_MAGIC_MASK) != CT_RB_FRAME_MAGIC_CFUNC)
+			break; /* a Ruby frame: no more C functions inside it */
+		char type[24];
+		uint64_t data;
+		if (object_type(x, self, type, sizeof(type), &data) < 0)
+			type[0] = '\0';
+		unsigned on = 0;
+		if (strcmp(type, "condvar") == 0)
+			on = on_list(x, data + x->P->condvar_waitq, thread) ? CT_RB_ON_WAITQ : 0;
+		else if (strcmp(type, "queue") == 0 || strcmp(type, "sized_queue") == 0)
+			on = (on_list(x, data + x->P->queue_waitq, thread) ? CT_RB_ON_WAITQ : 0) |
+			     (type[0] == 's' && on_list(x, data + x->P->szqueue_pushq, thread) ? CT_RB_ON_PUSHQ : 0);
+		const char *name = ct_rb_wait_name(type, on);
+		if (name && strcmp(type, "mutex") == 0) {
+			mutex_sleep = name; /* ConditionVariable#wait calls Mutex#sleep: look further */
+			continue;
+		}
+		if (name && strcmp(name, "IO") == 0 && t->syscall_nr < 0)
+			name = NULL;
+		if (name)
+			return name;
+		uint64_t owner;
+		if (kernel && ct_interp_read_u64(x->pid, ep + ENV_ME_CREF * 8, &me) == 0 &&
+		    ct_interp_read_u64(x->pid, me + x->L->me_owner, &owner) == 0 && owner == kernel && native_sleep(t))
+			return "Kernel#sleep";
+		break;
+	}
+	return mutex_sleep;
+}
+
+/* "in grab (app.rb:26)" for the innermost Ruby frame of t, or "" */
+static void ruby_line(const struct ct_thread *t, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	const struct ct_frame *fr = t->interp_note ? t->interp_frames : t->frames;
+	size_t n = t->interp_note ? t->ninterp_frames : t->nframes;
+	for (size_t i = 0; i < n; i++) {
+		const struct ct_frame *f = &fr[i];
+		if (!f->ruby || !f->function)
+			continue;
+		snprintf(buf, size, " in %s (%s:%d)", f->function, f->file ? ct_basename(f->file) : "?", f->line);
+		return;
+	}
+}
+
+static struct ct_thread *thread_by_tid(struct ct_snapshot *s, pid_t tid)
+{
+	for (size_t i = 0; i < s->nthreads; i++)
+		if (s->threads[i].tid == tid)
+			return &s->threads[i];
+	return NULL;
+}
+
+static int add_held(struct ct_thread *t, const char *id)
+{
+	for (size_t i = 0; i < t->nlocks_held; i++)
+		if (strcmp(t->locks_held[i], id) == 0)
+			return 0;
+	char **h = realloc(t->locks_held, (t->nlocks_held + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	t->locks_held = h;
+	if (!(h[t->nlocks_held] = strdup(id)))
+		return -ENOMEM;
+	t->nlocks_held++;
+	return 0;
+}
+
+/* The mutexes a thread holds (its keeping_mutexes list), appended to *held. */
+static int list_held(const struct rb_ctx *x, uint64_t first, size_t holder, struct held **held, size_t *n,
+		     size_t *cap)
+{
+	uint64_t m = first;
+	for (int i = 0; i < MAX_HELD && m; i++) {
+		if (ct_grow(held, cap, *n + 1, sizeof(**held)) < 0)
+			return -ENOMEM;
+		(*held)[(*n)++] = (struct held){ m, holder };
+		if (ct_interp_read_u64(x->pid, m + x->P->mutex_next, &m) < 0)
+			break;
+	}
+	return 0;
+}
+
+/* One thread: its wait, and the mutex it waits for (*ret_mutex, the rb_mutex_t) when Mutex#lock. */
+static int thread_wait(const struct rb_ctx *x, uint64_t thread, uint64_t kernel, struct ct_thread *t,
+		       uint64_t *ret_mutex)
+{
+	const struct ct_rb_layout *L = x->L;
+	uint8_t b[512];
+	size_t len = (size_t)CT_MAX(CT_MAX(L->thread_locking_mutex, L->thread_keeping_mutexes), L->thread_ec) + 8;
+	*ret_mutex = 0;
+	if (len > sizeof(b) || ct_interp_read(x->pid, thread, b, len) < 0)
+		return 0;
+	uint64_t locking = ct_interp_u64(b, L->thread_locking_mutex), ec = ct_interp_u64(b, L->thread_ec), cfp;
+	char where[300], type[24], text[512];
+	ruby_line(t, where, sizeof(where));
+	const char *name = NULL;
+	uint64_t data = 0;
+	if (locking) { /* Qfalse is 0 */
+		if (object_type(x, locking, type, sizeof(type), &data) < 0 || strcmp(type, "mutex") != 0 || !data)
+			return 0;
+		snprintf(text, sizeof(text), "Thread::Mutex#lock 0x%" PRIx64 "%s", locking, where);
+		char id[32];
+		snprintf(id, sizeof(id), "0x%" PRIx64, locking);
+		free(t->lock_waiting);
+		if (!(t->lock_waiting = strdup(id)))
+			return -ENOMEM;
+		*ret_mutex = data;
+	} else {
+		if (ct_interp_read_u64(x->pid, ec + L->ec_cfp, &cfp) < 0 ||
+		    !(name = cfunc_wait(x, thread, cfp, kernel, t)))
+			return 0;
+		bool io = strcmp(name, "IO") == 0;
+		snprintf(text, sizeof(text), "%s%s%s%s", name, where, io && t->waiting_on ? ", " : "",
+			 io && t->waiting_on ? t->waiting_on : "");
+	}
+	char *w = strdup(text);
+	if (!w)
+		return -ENOMEM;
+	free(t->waiting_on);
+	t->waiting_on = w;
+	return 0;
+}
+
+int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s)
+{
+	struct rb_ctx x = { ct_rb_pid(rb), ct_rb_layout_of(rb), NULL };
+	x.P = ct_rb_private_find(x.L->version);
+	if (!x.P)
+		return 0;
+	uint64_t kernel = 0;
+	if (ct_rb_kernel_ptr(rb))
+		ct_interp_read_u64(x.pid, ct_rb_kernel_ptr(rb), &kernel);
+	size_t n = ct_rb_thread_count(rb), nheld = 0, cap = 0;
+	struct held *held = NULL;
+	uint64_t *waits = calloc(n ? n : 1, sizeof(*waits));
+	size_t *index = calloc(n ? n : 1, sizeof(*index));
+	int r = waits && index ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		uint64_t thread, first;
+		pid_t tid;
+		ct_rb_thread_at(rb, i, &thread, &tid);
+		struct ct_thread *t = thread_by_tid(s, tid);
+		if (!t || (t->flags & CT_THREAD_GONE) || t->error)
+			continue;
+		index[i] = (size_t)(t - s->threads);
+		if (ct_interp_read_u64(x.pid, thread + x.L->thread_keeping_mutexes, &first) == 0)
+			r = list_held(&x, first, index[i], &held, &nheld, &cap);
+		if (r == 0 && t->state != 'R')
+			r = thread_wait(&x, thread, kernel, t, &waits[i]);
+	}
+	/* each waited-for Mutex to the thread whose list holds it; none: its holder stays unknown */
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (!waits[i])
+			continue;
+		for (size_t h = 0; h < nheld && r == 0; h++)
+			if (held[h].mutex == waits[i])
+				r = add_held(&s->threads[held[h].holder], s->threads[index[i]].lock_waiting);
+	}
+	free(held);
+	free(waits);
+	free(index);
+	return r;
+}
