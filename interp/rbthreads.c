@@ -155,7 +155,9 @@ static void ruby_line(const struct ct_thread *t, char *buf, size_t size)
 	size_t n = t->interp_note ? t->ninterp_frames : t->nframes;
 	for (size_t i = 0; i < n; i++) {
 		const struct ct_frame *f = &fr[i];
-		if (!f->ruby || !f->function)
+		/* a C method's frame, where it is named ("Kernel#sleep"; no label of a Ruby 3.1 method or
+		 * block has a '#'), is the wait itself: its line is its caller's */
+		if (!f->ruby || !f->function || strchr(f->function, '#'))
 			continue;
 		snprintf(buf, size, " in %s (%s:%d)", f->function, f->file ? ct_basename(f->file) : "?", f->line);
 		return;

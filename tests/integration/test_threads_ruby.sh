@@ -1,0 +1,52 @@
+# --threads of a Ruby process (tests/fixtures/rbdeadlock.rb): each thread's wait named as Ruby names
+# it (Mutex#lock, Queue#pop, ConditionVariable#wait, sleep, IO) with the line of its innermost Ruby
+# frame, against the interpreter's own view (Thread#backtrace_locations from a SIGUSR1 trap); the
+# two threads deadlocked on two Mutexes found as one cycle naming both threads and both Mutexes (the
+# addresses Mutex#inspect shows), with --fail-on deadlock. Debian's ruby 3.1 (make deps installs it:
+# without it the test fails loudly, it is not skipped).
+. "$TOP/tests/integration/lib.sh"
+need_ptrace
+
+RUBY=${RUBY:-/usr/bin/ruby}
+[ -x "$RUBY" ] || fail "$RUBY is missing: make deps installs ruby (Debian's ruby 3.1)"
+
+ids=$TMP/ids dump=$TMP/dump out=$TMP/out
+"$RUBY" "$TOP/tests/fixtures/rbdeadlock.rb" "$ids" "$dump" >"$out" 2>&1 &
+p=$!
+PIDS="$PIDS $p"
+i=0
+until grep -q '^ready' "$out" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 200 ] && fail "the fixture did not get ready: $(cat "$out")"
+	kill -0 $p 2>/dev/null || fail "the fixture died: $(cat "$out")"
+	sleep 0.05
+done
+kill -USR1 $p
+i=0
+until [ -s "$dump" ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "the fixture wrote no dump"
+	sleep 0.05
+done
+sleep 0.2
+
+expect_exit 0 "$CTRACE" -p $p --threads --format json
+echo "$OUT" >"$TMP/t.json"
+python3 "$TOP/tests/integration/rbwaits.py" "$TMP/t.json" "$dump" "$ids" ||
+	fail "ctrace's Ruby waits differ from the fixture's own view (above)"
+assert_not_traced $p
+note "every wait named with its Ruby line; the Mutex deadlock found"
+
+# text: the cycle names both threads and Mutexes; --fail-on deadlock says so in the exit status
+a=$(awk '$1 == "dead-a" {print $2}' "$ids") b=$(awk '$1 == "dead-b" {print $2}' "$ids")
+m1=$(awk '$2 == "m1" {print $3}' "$ids" | sed 's/^0x0*/0x/') m2=$(awk '$2 == "m2" {print $3}' "$ids" | sed 's/^0x0*/0x/')
+expect_exit 3 "$CTRACE" -p $p --threads --fail-on deadlock
+echo "$OUT" | grep -q '^Found 1 deadlock' || fail "text: $OUT"
+echo "$OUT" | grep -q "\"dead-a\" (tid $a) waits for mutex $m2, held by \"dead-b\" (tid $b)" || fail "text: $OUT"
+echo "$OUT" | grep -q "\"dead-b\" (tid $b) waits for mutex $m1, held by \"dead-a\" (tid $a)" || fail "text: $OUT"
+
+# --backtraces says the wait on the thread's line too
+expect_exit 0 "$CTRACE" -p $p --backtraces
+echo "$OUT" | grep -q "^Thread [0-9]* \"popper\" .*: Thread::Queue#pop in wait_job (rbdeadlock.rb:[0-9]*)$" ||
+	fail "--backtraces: $OUT"
+echo "Ruby waits and the Mutex deadlock agree with the fixture"
