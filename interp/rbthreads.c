@@ -16,15 +16,26 @@
 #define MAX_CFUNCS 4        /* innermost C-function frames looked at */
 #define MAX_WAITERS 4096    /* nodes of one wait list walked */
 #define MAX_HELD 1024       /* mutexes of one keeping_mutexes list */
+#define MAX_HELD_ALL 16384  /* of all threads */
 #define T_FILE 0x0b
 #define T_DATA 0x0c
 #define ENV_ME_CREF (-2)    /* VM_ENV_DATA_INDEX_ME_CREF: the method entry, below ep */
 
 struct rb_ctx {
-	pid_t pid;
+	const struct ct_rb_mem *m;
 	const struct ct_rb_layout *L;
 	const struct ct_rb_private_layout *P;
 };
+
+static int mem_read(const struct rb_ctx *x, uint64_t addr, void *buf, size_t len)
+{
+	return x->m->read(x->m->arg, addr, buf, len);
+}
+
+static int mem_u64(const struct rb_ctx *x, uint64_t addr, uint64_t *ret)
+{
+	return mem_read(x, addr, ret, sizeof(*ret));
+}
 
 /* A held Mutex (rb_mutex_t) and its holder's index in s->threads. */
 struct held {
@@ -56,7 +67,7 @@ static int object_type(const struct rb_ctx *x, uint64_t obj, char *name, size_t 
 	size_t len = (size_t)CT_MAX(CT_MAX(x->L->typeddata_type, x->L->typeddata_typed), x->L->typeddata_data) + 8;
 	name[0] = '\0';
 	*ret_data = 0;
-	if (obj & 7 || len > sizeof(h) || ct_interp_read(x->pid, obj, h, len) < 0)
+	if (obj & 7 || len > sizeof(h) || mem_read(x, obj, h, len) < 0)
 		return -EFAULT; /* an immediate (nil, a Fixnum …) or unreadable */
 	uint64_t flags = ct_interp_u64(h, 0);
 	if ((flags & CT_RB_T_MASK) == T_FILE) {
@@ -67,7 +78,7 @@ static int object_type(const struct rb_ctx *x, uint64_t obj, char *name, size_t 
 		return 0;
 	uint64_t type = ct_interp_u64(h, x->L->typeddata_type), sp;
 	char s[24];
-	if (ct_interp_read_u64(x->pid, type, &sp) < 0 || ct_interp_read(x->pid, sp, s, sizeof(s)) < 0 ||
+	if (mem_u64(x, type, &sp) < 0 || mem_read(x, sp, s, sizeof(s)) < 0 ||
 	    !memchr(s, '\0', sizeof(s)))
 		return -EFAULT;
 	snprintf(name, size, "%s", s);
@@ -79,16 +90,16 @@ static int object_type(const struct rb_ctx *x, uint64_t obj, char *name, size_t 
 static bool on_list(const struct rb_ctx *x, uint64_t head, uint64_t thread)
 {
 	uint64_t node;
-	if (ct_interp_read_u64(x->pid, head, &node) < 0)
+	if (mem_u64(x, head, &node) < 0)
 		return false;
 	for (int i = 0; i < MAX_WAITERS && node && node != head; i++) {
 		uint64_t th;
 		if (node < x->P->waiter_node ||
-		    ct_interp_read_u64(x->pid, node - x->P->waiter_node + x->P->waiter_th, &th) < 0)
+		    mem_u64(x, node - x->P->waiter_node + x->P->waiter_th, &th) < 0)
 			return false;
 		if (th == thread)
 			return true;
-		if (ct_interp_read_u64(x->pid, node, &node) < 0)
+		if (mem_u64(x, node, &node) < 0)
 			return false;
 	}
 	return false;
@@ -112,11 +123,11 @@ static const char *cfunc_wait(const struct rb_ctx *x, uint64_t thread, uint64_t 
 	const char *mutex_sleep = NULL;
 	for (int i = 0; i < MAX_CFUNCS; i++) {
 		uint8_t f[256];
-		if (x->L->cfp_size > sizeof(f) || ct_interp_read(x->pid, cfp + (uint64_t)i * x->L->cfp_size, f,
+		if (x->L->cfp_size > sizeof(f) || mem_read(x, cfp + (uint64_t)i * x->L->cfp_size, f,
 								   x->L->cfp_size) < 0)
 			break;
 		uint64_t ep = ct_interp_u64(f, x->L->cfp_ep), self = ct_interp_u64(f, x->L->cfp_self), flags, me;
-		if (ct_interp_read_u64(x->pid, ep, &flags) < 0 ||
+		if (mem_u64(x, ep, &flags) < 0 ||
 		    (flags & CT_RB_FRAME_MAGIC_MASK) != CT_RB_FRAME_MAGIC_CFUNC)
 			break; /* a Ruby frame: no more C functions inside it */
 		char type[24];
@@ -139,8 +150,8 @@ static const char *cfunc_wait(const struct rb_ctx *x, uint64_t thread, uint64_t 
 		if (name)
 			return name;
 		uint64_t owner;
-		if (kernel && ct_interp_read_u64(x->pid, ep + ENV_ME_CREF * 8, &me) == 0 &&
-		    ct_interp_read_u64(x->pid, me + x->L->me_owner, &owner) == 0 && owner == kernel && native_sleep(t))
+		if (kernel && mem_u64(x, ep + ENV_ME_CREF * 8, &me) == 0 &&
+		    mem_u64(x, me + x->L->me_owner, &owner) == 0 && owner == kernel && native_sleep(t))
 			return "Kernel#sleep";
 		break;
 	}
@@ -192,11 +203,11 @@ static int list_held(const struct rb_ctx *x, uint64_t first, size_t holder, stru
 		     size_t *cap)
 {
 	uint64_t m = first;
-	for (int i = 0; i < MAX_HELD && m; i++) {
+	for (int i = 0; i < MAX_HELD && m && *n < MAX_HELD_ALL; i++) {
 		if (ct_grow(held, cap, *n + 1, sizeof(**held)) < 0)
 			return -ENOMEM;
 		(*held)[(*n)++] = (struct held){ m, holder };
-		if (ct_interp_read_u64(x->pid, m + x->P->mutex_next, &m) < 0)
+		if (mem_u64(x, m + x->P->mutex_next, &m) < 0)
 			break;
 	}
 	return 0;
@@ -210,7 +221,7 @@ static int thread_wait(const struct rb_ctx *x, uint64_t thread, uint64_t kernel,
 	uint8_t b[512];
 	size_t len = (size_t)CT_MAX(CT_MAX(L->thread_locking_mutex, L->thread_keeping_mutexes), L->thread_ec) + 8;
 	*ret_mutex = 0;
-	if (len > sizeof(b) || ct_interp_read(x->pid, thread, b, len) < 0)
+	if (len > sizeof(b) || mem_read(x, thread, b, len) < 0)
 		return 0;
 	uint64_t locking = ct_interp_u64(b, L->thread_locking_mutex), ec = ct_interp_u64(b, L->thread_ec), cfp;
 	char where[300], type[24], text[512];
@@ -228,7 +239,7 @@ static int thread_wait(const struct rb_ctx *x, uint64_t thread, uint64_t kernel,
 			return -ENOMEM;
 		*ret_mutex = data;
 	} else {
-		if (ct_interp_read_u64(x->pid, ec + L->ec_cfp, &cfp) < 0 ||
+		if (mem_u64(x, ec + L->ec_cfp, &cfp) < 0 ||
 		    !(name = cfunc_wait(x, thread, cfp, kernel, t)))
 			return 0;
 		bool io = strcmp(name, "IO") == 0;
@@ -243,32 +254,26 @@ static int thread_wait(const struct rb_ctx *x, uint64_t thread, uint64_t kernel,
 	return 0;
 }
 
-int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s)
+int ct_rb_waits_fill_mem(const struct ct_rb_mem *m, const struct ct_rb_layout *L,
+			 const struct ct_rb_private_layout *P, uint64_t kernel, const uint64_t *threads,
+			 const pid_t *tids, size_t n, struct ct_snapshot *s)
 {
-	struct rb_ctx x = { ct_rb_pid(rb), ct_rb_layout_of(rb), NULL };
-	x.P = ct_rb_private_find(x.L->version);
-	if (!x.P)
-		return 0;
-	uint64_t kernel = 0;
-	if (ct_rb_kernel_ptr(rb))
-		ct_interp_read_u64(x.pid, ct_rb_kernel_ptr(rb), &kernel);
-	size_t n = ct_rb_thread_count(rb), nheld = 0, cap = 0;
+	struct rb_ctx x = { m, L, P };
+	size_t nheld = 0, cap = 0;
 	struct held *held = NULL;
 	uint64_t *waits = calloc(n ? n : 1, sizeof(*waits));
 	size_t *index = calloc(n ? n : 1, sizeof(*index));
 	int r = waits && index ? 0 : -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		uint64_t thread, first;
-		pid_t tid;
-		ct_rb_thread_at(rb, i, &thread, &tid);
-		struct ct_thread *t = thread_by_tid(s, tid);
+		uint64_t first;
+		struct ct_thread *t = thread_by_tid(s, tids[i]);
 		if (!t || (t->flags & CT_THREAD_GONE) || t->error)
 			continue;
 		index[i] = (size_t)(t - s->threads);
-		if (ct_interp_read_u64(x.pid, thread + x.L->thread_keeping_mutexes, &first) == 0)
+		if (mem_u64(&x, threads[i] + L->thread_keeping_mutexes, &first) == 0)
 			r = list_held(&x, first, index[i], &held, &nheld, &cap);
 		if (r == 0 && t->state != 'R')
-			r = thread_wait(&x, thread, kernel, t, &waits[i]);
+			r = thread_wait(&x, threads[i], kernel, t, &waits[i]);
 	}
 	/* each waited-for Mutex to the thread whose list holds it; none: its holder stays unknown */
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -281,5 +286,34 @@ int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s)
 	free(held);
 	free(waits);
 	free(index);
+	return r;
+}
+
+static int live_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	return ct_interp_read(*(const pid_t *)arg, addr, buf, len);
+}
+
+int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s)
+{
+	const struct ct_rb_layout *L = ct_rb_layout_of(rb);
+	const struct ct_rb_private_layout *P = ct_rb_private_find(L->version);
+	if (!P)
+		return 0;
+	pid_t pid = ct_rb_pid(rb);
+	struct ct_rb_mem m = { live_read, &pid };
+	uint64_t kernel = 0;
+	if (ct_rb_kernel_ptr(rb))
+		ct_interp_read_u64(pid, ct_rb_kernel_ptr(rb), &kernel);
+	size_t n = ct_rb_thread_count(rb);
+	uint64_t *threads = calloc(n ? n : 1, sizeof(*threads));
+	pid_t *tids = calloc(n ? n : 1, sizeof(*tids));
+	int r = threads && tids ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && r == 0; i++)
+		ct_rb_thread_at(rb, i, &threads[i], &tids[i]);
+	if (r == 0)
+		r = ct_rb_waits_fill_mem(&m, L, P, kernel, threads, tids, n, s);
+	free(threads);
+	free(tids);
 	return r;
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "interp/rblayout.h"
 #include "interp/ruby.h"
 #include "lib/model.h"
 
@@ -26,6 +27,18 @@
  * (the Mutex object's address) and, for the holder, locks_held. What cannot be read or does not
  * check out is left unsaid. 0 or -ENOMEM. */
 int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s);
+
+/* Where the readers take the target's memory from: the live process, or (the fuzzer, the unit tests)
+ * a buffer. read: exactly len bytes at addr, 0 or -errno. */
+struct ct_rb_mem {
+	int (*read)(void *arg, uint64_t addr, void *buf, size_t len);
+	void *arg;
+};
+/* ct_rb_waits_fill over any memory: threads[i] is the rb_thread_t of the thread whose TID is tids[i];
+ * kernel the value of rb_mKernel (0: unknown). 0 or -ENOMEM. */
+int ct_rb_waits_fill_mem(const struct ct_rb_mem *m, const struct ct_rb_layout *L,
+			 const struct ct_rb_private_layout *P, uint64_t kernel, const uint64_t *threads,
+			 const pid_t *tids, size_t n, struct ct_snapshot *s);
 
 /* The wait named by the receiver's type (the wrap_struct_name of a typed data object, "" for
  * another object, "IO" for an IO) and the wait lists the thread was found on: for the fuzzer and
