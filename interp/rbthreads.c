@@ -275,9 +275,11 @@ int ct_rb_waits_fill_mem(const struct ct_rb_mem *m, const struct ct_rb_layout *L
 		if (r == 0 && t->state != 'R')
 			r = thread_wait(&x, threads[i], kernel, t, &waits[i]);
 	}
-	/* each waited-for Mutex to the thread whose list holds it; none: its holder stays unknown */
+	/* each waited-for Mutex to the thread whose list holds it, while it has an owner fiber (0:
+	 * released since); none: its holder stays unknown */
 	for (size_t i = 0; i < n && r == 0; i++) {
-		if (!waits[i])
+		uint64_t fiber = 0;
+		if (!waits[i] || mem_u64(&x, waits[i] + P->mutex_fiber, &fiber) < 0 || !fiber)
 			continue;
 		for (size_t h = 0; h < nheld && r == 0; h++)
 			if (held[h].mutex == waits[i])

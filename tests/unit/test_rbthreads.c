@@ -56,6 +56,7 @@ static void build(bool held, bool on_waitq)
 	q(T1 + 264, BASE + 0x600);
 	typed(0x600, "mutex", BASE + 0x700);
 	q(T2 + 272, held ? BASE + 0x700 : 0);
+	q(0x700, BASE + 0xe00); /* its owner fiber */
 	q(T2 + 40, BASE + 0x800);
 	q(0x800 + 16, BASE + 0x880);
 	q(0x880 + 32, BASE + 0x908);
@@ -118,6 +119,17 @@ static void test_unknown_owner_not_on_list(void **state)
 	ct_snapshot_free(s);
 }
 
+static void test_released(void **state)
+{
+	(void)state;
+	build(true, true);
+	q(0x700, 0); /* released since: no owner fiber */
+	struct ct_snapshot *s = run();
+	assert_string_equal(s->threads[0].lock_waiting, "0x10600");
+	assert_int_equal(s->threads[1].nlocks_held, 0);
+	ct_snapshot_free(s);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -170,7 +182,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lock_and_pop), cmocka_unit_test(test_unknown_owner_not_on_list),
-		cmocka_unit_test(test_names),        cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_released),     cmocka_unit_test(test_names),
+		cmocka_unit_test(test_gc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
