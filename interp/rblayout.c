@@ -3,7 +3,9 @@
  * version (built against that version's rb_mjit_min_header-X.Y.Z.h, which carries the internal
  * structs, and linked with its libruby); to add a version, run it with that version installed and
  * paste the entry here. tests/integration/test_backtraces_ruby.sh checks every entry against its
- * interpreter's own Thread#backtrace. Only Debian 12's 3.1.2 is shipped: the one tested. */
+ * interpreter's own Thread#backtrace, test_threads_ruby.sh the fields of waits and Mutex owners
+ * against the fixture's own view, test_memory_ruby.sh the objspace against GC.stat. Only Debian
+ * 12's 3.1.2 is shipped: the one tested. */
 #include "interp/rblayout.h"
 
 #include <stdbool.h>
