@@ -19,6 +19,7 @@ static const struct {
 	{ "Thread::SizedQueue#p*", CT_WAIT_CONDVAR },
 	{ "Kernel#sleep*", CT_WAIT_SLEEP },
 	{ "IO in *", CT_WAIT_IO },
+	{ "IO fd *", CT_WAIT_IO },
 };
 
 enum ct_wait_kind ct_ruby_wait_kind(const struct ct_thread *t)

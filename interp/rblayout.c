@@ -64,6 +64,8 @@ static const struct ct_rb_layout layouts[] = {
 		.typeddata_typed = 24,
 		.typeddata_data = 32,
 		.me_owner = 32,
+		.file_fptr = 16,
+		.io_fd = 16,
 	},
 };
 

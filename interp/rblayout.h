@@ -25,9 +25,10 @@ struct ct_rb_layout {
 	uint32_t string_noembed, string_embed_len_mask, string_embed_len_shift, array_embed_flag;
 	/* --threads and --memory (interp/rbthreads.c, interp/rbgc.c): the objspace pointer of rb_vm_t,
 	 * the Mutex a thread waits for and the list of those it holds (rb_thread_t), a control frame's
-	 * self, RTypedData and the method entry of a C function's frame */
+	 * self, RTypedData, the method entry of a C function's frame, an IO's descriptor */
 	uint16_t vm_objspace, thread_locking_mutex, thread_keeping_mutexes, cfp_self;
 	uint16_t typeddata_type, typeddata_typed, typeddata_data, me_owner;
+	uint16_t file_fptr, io_fd; /* RFile's rb_io_t, and its descriptor */
 };
 
 /* What is private to one of Ruby's .c files (gc.c's rb_objspace_t, thread_sync.c's rb_mutex_t, queue

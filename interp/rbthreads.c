@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "interp/interp.h"
 #include "interp/rblayout.h"
@@ -60,7 +61,8 @@ const char *ct_rb_wait_name(const char *type, unsigned on)
 }
 
 /* The type name of a typed data object ("mutex", "queue" …) into name, and its data pointer; or
- * "IO" for an IO, "" for another object. -EFAULT when it cannot be read. */
+ * "IO" for an IO, with its rb_io_t (0 when unreadable); "" for another object. -EFAULT when it
+ * cannot be read. */
 static int object_type(const struct rb_ctx *x, uint64_t obj, char *name, size_t size, uint64_t *ret_data)
 {
 	uint8_t h[64];
@@ -72,6 +74,8 @@ static int object_type(const struct rb_ctx *x, uint64_t obj, char *name, size_t 
 	uint64_t flags = ct_interp_u64(h, 0);
 	if ((flags & CT_RB_T_MASK) == T_FILE) {
 		snprintf(name, size, "IO");
+		if (mem_u64(x, obj + x->L->file_fptr, ret_data) < 0)
+			*ret_data = 0;
 		return 0;
 	}
 	if ((flags & CT_RB_T_MASK) != T_DATA || ct_interp_u64(h, x->L->typeddata_typed) != 1)
@@ -118,7 +122,7 @@ static bool native_sleep(const struct ct_thread *t)
 
 /* What the innermost C-function frames of the thread (control frames from cfp) wait in, or NULL. */
 static const char *cfunc_wait(const struct rb_ctx *x, uint64_t thread, uint64_t cfp, uint64_t kernel,
-			      const struct ct_thread *t)
+			      const struct ct_thread *t, int *ret_fd)
 {
 	const char *mutex_sleep = NULL;
 	for (int i = 0; i < MAX_CFUNCS; i++) {
@@ -147,6 +151,10 @@ static const char *cfunc_wait(const struct rb_ctx *x, uint64_t thread, uint64_t 
 		}
 		if (name && strcmp(name, "IO") == 0 && t->syscall_nr < 0)
 			name = NULL;
+		int32_t fd;
+		if (name && strcmp(name, "IO") == 0 && data && mem_read(x, data + x->L->io_fd, &fd, sizeof(fd)) == 0 &&
+		    fd >= 0 && fd < (1 << 24))
+			*ret_fd = fd;
 		if (name)
 			return name;
 		uint64_t owner;
@@ -156,6 +164,23 @@ static const char *cfunc_wait(const struct rb_ctx *x, uint64_t thread, uint64_t 
 		break;
 	}
 	return mutex_sleep;
+}
+
+/* " fd 5 (pipe:[123])": the descriptor of an IO, with what it is when the process is live */
+static void io_what(const struct rb_ctx *x, int fd, char *buf, size_t size)
+{
+	char path[64], target[100];
+	ssize_t n = -1;
+	if (x->m->pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)x->m->pid, fd);
+		n = readlink(path, target, sizeof(target) - 1);
+	}
+	if (n > 0) {
+		target[n] = '\0';
+		snprintf(buf, size, " fd %d (%s)", fd, target);
+	} else {
+		snprintf(buf, size, " fd %d", fd);
+	}
 }
 
 /* "in grab (app.rb:26)" for the innermost Ruby frame of t, or "" */
@@ -239,12 +264,13 @@ static int thread_wait(const struct rb_ctx *x, uint64_t thread, uint64_t kernel,
 			return -ENOMEM;
 		*ret_mutex = data;
 	} else {
-		if (mem_u64(x, ec + L->ec_cfp, &cfp) < 0 ||
-		    !(name = cfunc_wait(x, thread, cfp, kernel, t)))
+		int fd = -1;
+		if (mem_u64(x, ec + L->ec_cfp, &cfp) < 0 || !(name = cfunc_wait(x, thread, cfp, kernel, t, &fd)))
 			return 0;
-		bool io = strcmp(name, "IO") == 0;
-		snprintf(text, sizeof(text), "%s%s%s%s", name, where, io && t->waiting_on ? ", " : "",
-			 io && t->waiting_on ? t->waiting_on : "");
+		char what[160] = "";
+		if (fd >= 0)
+			io_what(x, fd, what, sizeof(what));
+		snprintf(text, sizeof(text), "%s%s%s", name, what, where);
 	}
 	char *w = strdup(text);
 	if (!w)
@@ -303,7 +329,7 @@ int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s)
 	if (!P)
 		return 0;
 	pid_t pid = ct_rb_pid(rb);
-	struct ct_rb_mem m = { live_read, &pid };
+	struct ct_rb_mem m = { live_read, &pid, pid };
 	uint64_t kernel = 0;
 	if (ct_rb_kernel_ptr(rb))
 		ct_interp_read_u64(pid, ct_rb_kernel_ptr(rb), &kernel);

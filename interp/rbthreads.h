@@ -10,20 +10,22 @@
  *   Thread::Mutex#sleep          the receiver is a Mutex (and no condition variable calls it)
  *   Kernel#sleep                 the method's owner is Kernel and rb_thread_sleep_forever or
  *                                rb_thread_wait_for is on the native stack
- *   IO                           the receiver is an IO and the thread is in a system call
+ *   IO fd N (what it is)         the receiver is an IO (its descriptor read from its rb_io_t)
+ *                                and the thread is in a system call
  * A Mutex's holder is the thread whose keeping_mutexes list holds it. */
 #ifndef CT_INTERP_RBTHREADS_H
 #define CT_INTERP_RBTHREADS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "interp/rblayout.h"
 #include "interp/ruby.h"
 #include "lib/model.h"
 
 /* Fills, for each Ruby thread of s that is not running: waiting_on ("Thread::Mutex#lock 0x7f.. in
- * grab (app.rb:26)", replacing the /proc text, which is kept after a comma for IO), lock_waiting
+ * grab (app.rb:26)", "IO fd 5 (pipe:[123]) in read_pipe (app.rb:38)", replacing /proc's), lock_waiting
  * (the Mutex object's address) and, for the holder, locks_held. What cannot be read or does not
  * check out is left unsaid. 0 or -ENOMEM. */
 int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s);
@@ -33,6 +35,7 @@ int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s);
 struct ct_rb_mem {
 	int (*read)(void *arg, uint64_t addr, void *buf, size_t len);
 	void *arg;
+	pid_t pid; /* the live process (for what an IO's descriptor is), or 0 */
 };
 /* ct_rb_waits_fill over any memory: threads[i] is the rb_thread_t of the thread whose TID is tids[i];
  * kernel the value of rb_mKernel (0: unknown). 0 or -ENOMEM. */

@@ -2,6 +2,7 @@
 /* Prints one entry of interp/rblayout.c: built by interp/gen/rboffsets.sh against the MJIT header a
  * Ruby install ships (rb_mjit_min_header-X.Y.Z.h, which carries vm_core.h, iseq.h and method.h). */
 #include RB_MJIT_HEADER
+#include <ruby/io.h> /* rb_io_t: not in the MJIT header */
 #define P(name, expr) printf("\t\t." #name " = %zu,\n", (size_t)(expr))
 extern const char ruby_version[];
 int main(void)
@@ -52,5 +53,7 @@ int main(void)
 	P(typeddata_typed, offsetof(struct RTypedData, typed_flag));
 	P(typeddata_data, offsetof(struct RTypedData, data));
 	P(me_owner, offsetof(rb_callable_method_entry_t, owner));
+	P(file_fptr, offsetof(struct RFile, fptr));
+	P(io_fd, offsetof(rb_io_t, fd));
 	return 0;
 }

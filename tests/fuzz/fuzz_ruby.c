@@ -44,7 +44,7 @@ static void waits(const uint8_t *data, size_t size)
 	if (!P || !s || size < 24)
 		goto out;
 	struct image im = { data, size };
-	struct ct_rb_mem m = { image_read, &im };
+	struct ct_rb_mem m = { image_read, &im, 0 };
 	uint64_t threads[2], kernel;
 	memcpy(threads, data, sizeof(threads));
 	memcpy(&kernel, data + 16, sizeof(kernel));

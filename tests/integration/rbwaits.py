@@ -2,7 +2,8 @@
 view: its TIDs and Mutex addresses (IDS_FILE) and Thread#backtrace_locations of every thread (DUMP_FILE,
 written from a SIGUSR1 trap). Usage: rbwaits.py CTRACE_JSON DUMP_FILE IDS_FILE. Prints what differs and
 exits 1, or exits 0.
-Each thread's wait ("why") must be the one the fixture set up, with the line of its innermost Ruby
+Each thread's wait ("why") must be the one the fixture set up (the reader's with the descriptor of
+its pipe, as IO#fileno says, and what /proc says it is), with the line of its innermost Ruby
 frame as Ruby reports it (the C methods it waits in are the innermost locations, on the caller's
 line: Ruby's own label of each is checked too); the two Mutex#lock threads must form the one deadlock
 cycle, each waiting for the Mutex the other holds."""
@@ -21,11 +22,14 @@ WAITS = {
 }
 ct = json.load(open(sys.argv[1]))
 dump = json.load(open(sys.argv[2]))
-tids, mutexes = {}, {}
+tids, mutexes, fds = {}, {}, {}
 for line in open(sys.argv[3]):
     w = line.split()
     if w[0] == 'mutex':
         mutexes[w[1]] = int(w[2], 16)
+    elif w[0] == 'fd':
+        fds[w[1]] = int(w[2])
+        fds['target'] = os.readlink(f"/proc/{ct['pid']}/fd/{w[2]}")
     else:
         tids[w[0]] = int(w[1])
 errors = []
@@ -52,9 +56,11 @@ for name, (wait, cnames) in WAITS.items():
                           f"the fixture: waits for {other:#x}, holds {mine:#x}")
         if t.get('wait') != 'mutex' or t.get('deadlock') is None:
             errors.append(f"{name}: wait {t.get('wait')}, deadlock {t.get('deadlock')}")
+    elif wait == 'IO':
+        want = f"IO fd {fds['reader']} ({fds['target']}){where}"
     else:
         want = wait + where
-    if not (why == want or (wait == 'IO' and why.startswith(want + ', '))):
+    if why != want:
         errors.append(f'{name}: ctrace says "{why}", the fixture "{want}"')
 dl = ct.get('deadlocks') or []
 cycle = sorted(x['tid'] for x in dl[0]['threads']) if len(dl) == 1 else None

@@ -1,6 +1,6 @@
 /* Unit tests for interp/rbthreads.c and interp/rbgc.c over memory built here with the 3.1 layouts:
- * a thread in Mutex#lock and the thread holding that Mutex, a thread in Queue#pop (on the queue's
- * wait list, or not), the names of the waits, and the GC figures of an objspace (consistent, torn,
+ * a thread in Mutex#lock and the thread holding that Mutex (or a Mutex released since), a thread in
+ * Queue#pop (on the queue's wait list, or not), one in IO with its descriptor, the names of the waits, and the GC figures of an objspace (consistent, torn,
  * wrong slot size). The offsets themselves are checked against the interpreter by
  * tests/integration/test_threads_ruby.sh and test_memory_ruby.sh. */
 #include <errno.h>
@@ -88,7 +88,7 @@ static struct ct_snapshot *run(void)
 		f->file = strdup("/app/x.rb");
 		f->line = 10 + i;
 	}
-	struct ct_rb_mem m = { image_read, NULL };
+	struct ct_rb_mem m = { image_read, NULL, 0 };
 	uint64_t threads[] = { BASE + T1, BASE + T2 };
 	pid_t tids[] = { 1, 2 };
 	assert_int_equal(ct_rb_waits_fill_mem(&m, L, P, 0, threads, tids, 2, s), 0);
@@ -127,6 +127,18 @@ static void test_released(void **state)
 	struct ct_snapshot *s = run();
 	assert_string_equal(s->threads[0].lock_waiting, "0x10600");
 	assert_int_equal(s->threads[1].nlocks_held, 0);
+	ct_snapshot_free(s);
+}
+
+static void test_io(void **state)
+{
+	(void)state;
+	build(true, true);
+	q(0xa00, 0x0b);           /* thread 2's receiver is an IO (T_FILE) */
+	q(0xa00 + 16, BASE + 0xd00); /* its rb_io_t, whose fd is 7 */
+	q(0xd00 + 16, 7);
+	struct ct_snapshot *s = run();
+	assert_string_equal(s->threads[1].waiting_on, "IO fd 7 in block in run (x.rb:12)");
 	ct_snapshot_free(s);
 }
 
@@ -182,7 +194,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lock_and_pop), cmocka_unit_test(test_unknown_owner_not_on_list),
-		cmocka_unit_test(test_released),     cmocka_unit_test(test_names),
+		cmocka_unit_test(test_released),     cmocka_unit_test(test_io),
+		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_gc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
