@@ -126,11 +126,16 @@ static int alloc_stats(struct ct_memory_session *ms, struct ct_symbolizer *sym)
 /* A Ruby process: its VM (the GC figures are read at each report), or why there are none. */
 static int ruby_open(struct ct_memory_session *ms, struct ct_symbolizer *sym)
 {
-	int r = ct_rb_open(sym, &ms->rb, &ms->rb_note);
+	char *why = NULL;
+	int r = ct_rb_open(sym, &ms->rb, &why);
 	if (r < 0)
 		return r;
-	ms->is_ruby = ms->rb || ms->rb_note;
-	return 0;
+	ms->is_ruby = ms->rb || why;
+	/* why ends in "native frames only", which is the backtraces' concern */
+	if (why && !(ms->rb_note = ct_strf("the GC figures are not read (%s)", why)))
+		r = -ENOMEM;
+	free(why);
+	return r;
 }
 
 /* The GC figures of the Ruby VM now, into ms->ruby (the target runs). */
