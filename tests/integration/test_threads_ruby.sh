@@ -2,7 +2,8 @@
 # it (Mutex#lock, Queue#pop, ConditionVariable#wait, sleep, IO) with the line of its innermost Ruby
 # frame, against the interpreter's own view (Thread#backtrace_locations from a SIGUSR1 trap); the
 # two threads deadlocked on two Mutexes found as one cycle naming both threads and both Mutexes (the
-# addresses Mutex#inspect shows), with --fail-on deadlock. Debian's ruby 3.1 (make deps installs it:
+# addresses Mutex#inspect shows), with --fail-on deadlock; and a Mutex wait outside a cycle
+# (rbthreads.rb: the main thread holds what "locker" waits for) as a chain. Debian's ruby 3.1 (make deps installs it:
 # without it the test fails loudly, it is not skipped).
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
@@ -49,4 +50,26 @@ echo "$OUT" | grep -q "\"dead-b\" (tid $b) waits for mutex $m1, held by \"dead-a
 expect_exit 0 "$CTRACE" -p $p --backtraces
 echo "$OUT" | grep -q "^Thread [0-9]* \"popper\" .*: Thread::Queue#pop in wait_job (rbdeadlock.rb:[0-9]*)$" ||
 	fail "--backtraces: $OUT"
+kill -KILL $p
+
+# a wait outside a cycle: rbthreads.rb's locker waits for the Mutex its main thread locked (and
+# Mutex#owned? there says so)
+out2=$TMP/out2
+"$RUBY" "$TOP/tests/fixtures/rbthreads.rb" "$TMP/ids2" "$TMP/dump2" >"$out2" 2>&1 &
+p=$!
+PIDS="$PIDS $p"
+i=0
+until grep -q '^ready' "$out2" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 200 ] && fail "rbthreads.rb did not get ready: $(cat "$out2")"
+	sleep 0.05
+done
+locker=$(awk '$1 == "locker" {print $2}' "$TMP/ids2")
+expect_exit 0 "$CTRACE" -p $p --threads --snapshots 1 --format json
+echo "$OUT" >"$TMP/chain.json"
+json_check "$TMP/chain.json" \
+	"[t['waits_for'] for t in d['threads'] if t['tid'] == $locker] == [$p]" \
+	"[t['locks_held'] for t in d['threads'] if t['tid'] == $p] == [[t['lock_waiting'] for t in d['threads'] if t['tid'] == $locker]]" \
+	"len(d['chains']) == 1 and d['chains'][0]['holders'] == [$p] and not d['deadlocks']" ||
+	fail "the locker's Mutex is not shown held by the main thread (above)"
 echo "Ruby waits and the Mutex deadlock agree with the fixture"
