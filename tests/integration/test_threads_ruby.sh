@@ -3,8 +3,8 @@
 # frame, against the interpreter's own view (Thread#backtrace_locations from a SIGUSR1 trap); the
 # two threads deadlocked on two Mutexes found as one cycle naming both threads and both Mutexes (the
 # addresses Mutex#inspect shows), with --fail-on deadlock; and a Mutex wait outside a cycle
-# (rbthreads.rb: the main thread holds what "locker" waits for) as a chain. Debian's ruby 3.1 (make deps installs it:
-# without it the test fails loudly, it is not skipped).
+# (rbthreads.rb: the main thread holds what "locker" waits for) as a chain. Debian's ruby 3.1
+# (make deps installs it: without it the test fails loudly, it is not skipped).
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 
