@@ -113,8 +113,11 @@ static bool native_sleep(const struct ct_thread *t)
 {
 	for (size_t i = 0; i < t->nframes; i++) {
 		const char *fn = t->frames[i].function;
+		/* rb_thread_wait_for ends in a tail call: a timed sleep shows only where libruby's debug
+		 * symbols name Kernel#sleep's own function */
 		if (fn && !t->frames[i].ruby &&
-		    (strcmp(fn, "rb_thread_sleep_forever") == 0 || strcmp(fn, "rb_thread_wait_for") == 0))
+		    (strcmp(fn, "rb_thread_sleep_forever") == 0 || strcmp(fn, "rb_thread_wait_for") == 0 ||
+		     strcmp(fn, "rb_f_sleep") == 0))
 			return true;
 	}
 	return false;
