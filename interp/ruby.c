@@ -269,9 +269,56 @@ static int frames_where(const struct ct_rb *rb, pid_t pid, uint64_t thread, uint
 	return 0;
 }
 
-void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
+static bool in_stack_copy(const struct ct_capture *c, uint64_t addr, size_t len)
 {
-	struct ct_rb *rb = arg;
+	return c->stack && addr >= c->stack_start && addr - c->stack_start <= c->stack_len &&
+	       len <= c->stack_len - (addr - c->stack_start);
+}
+
+/* Whether the sample of c holds the value v: in one of its registers, or in an aligned word of its
+ * stack copy (the innermost rb_vm_exec call keeps its control frame pointer in a register, which
+ * the functions it calls save on the C stack). */
+static bool sample_holds(const struct ct_capture *c, uint64_t v)
+{
+	for (size_t i = 0; i < CT_NREGS; i++)
+		if ((c->regs_valid & (1u << i)) && c->regs[i] == v)
+			return true;
+	if (!c->stack)
+		return false;
+	uint64_t a = (c->stack_start + 7) & ~7ull;
+	for (; in_stack_copy(c, a, 8); a += 8)
+		if (ct_interp_u64(c->stack, a - c->stack_start) == v)
+			return true;
+	return false;
+}
+
+#define SAMPLED_DEPTH 8 /* control frames a perf sample's may lie below the current one */
+
+/* Which of the n control frames copied from cfp (copy) was the current one of the sample: the
+ * innermost one the sample holds (the innermost rb_vm_exec keeps it in a register), or the C
+ * function's frame pushed just inside it (the VM pushes it, then calls the function, with its
+ * register unchanged). The frames inside that one were pushed since the sample (a thread that stops
+ * running at a system call's return, on a loaded machine, is read in the middle of it), the frames
+ * outside it are the sample's, as far as the sample can tell. 0 with *ret_skip, or -EAGAIN when the
+ * sample holds none of them (the thread returned past the sampled frame). */
+static int sampled_start(const struct ct_capture *c, uint64_t cfp, const uint8_t *copy, uint64_t n,
+			 const struct ct_rb_layout *L, uint64_t *ret_skip)
+{
+	for (uint64_t k = 0; k < n && k < SAMPLED_DEPTH; k++) {
+		if (!sample_holds(c, cfp + k * L->cfp_size))
+			continue;
+		bool cframe = k > 0 && ct_interp_u64(copy + (k - 1) * L->cfp_size, L->cfp_pc) == 0;
+		*ret_skip = cframe ? k - 1 : k;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+/* sampled: the thread was not stopped (a perf sample, read after it): the control frames read now
+ * must be the sample's, as far as its registers and stack copy can tell (sampled_start), and the
+ * current frame must not move during the copy. Else err -EAGAIN. */
+static void copy_frames(struct ct_rb *rb, pid_t pid, struct ct_capture *c, bool sampled)
+{
 	const struct ct_rb_layout *L = &rb->L;
 	uint64_t t0 = ct_now_ns();
 	const struct rb_thread *th = NULL;
@@ -288,6 +335,8 @@ void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	uint8_t *copy = n * L->cfp_size <= sizeof(small) ? small : malloc(n * L->cfp_size);
 	if (!raw || !copy) {
 		free(raw);
+		if (copy != small)
+			free(copy);
 		return;
 	}
 	memset(raw, 0, sizeof(*raw));
@@ -296,20 +345,43 @@ void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	raw->truncated = truncated;
 	if (!err && n && ct_interp_read(pid, cfp, copy, n * L->cfp_size) < 0)
 		raw->err = -EFAULT;
+	uint64_t skip = 0;
+	if (!raw->err && sampled) {
+		uint64_t again = 0, n2 = 0;
+		uint32_t t2 = 0;
+		if (frames_where(rb, pid, th->thread, &again, &n2, &t2) < 0 || again != cfp)
+			raw->err = -EAGAIN;
+		else
+			raw->err = sampled_start(c, cfp, copy, n, L, &skip);
+	}
 	if (!raw->err) {
-		for (uint64_t i = 0; i < n; i++) {
+		for (uint64_t i = skip; i < n; i++) {
 			const uint8_t *f = copy + i * L->cfp_size;
-			raw->f[i].pc = ct_interp_u64(f, L->cfp_pc);
-			raw->f[i].iseq = ct_interp_u64(f, L->cfp_iseq);
-			raw->f[i].ep = ct_interp_u64(f, L->cfp_ep);
+			raw->f[i - skip].pc = ct_interp_u64(f, L->cfp_pc);
+			raw->f[i - skip].iseq = ct_interp_u64(f, L->cfp_iseq);
+			raw->f[i - skip].ep = ct_interp_u64(f, L->cfp_ep);
 		}
-		raw->n = (uint32_t)n;
+		raw->n = (uint32_t)(n - skip);
 	}
 	if (copy != small)
 		free(copy);
 	raw->ns = ct_now_ns() - t0;
 	c->interp = raw;
 	c->interp_len = sizeof(*raw) + raw->n * sizeof(raw->f[0]);
+}
+
+void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
+{
+	copy_frames(arg, pid, c, false);
+}
+
+int ct_rb_read_sampled(struct ct_rb *rb, pid_t pid, struct ct_capture *c)
+{
+	free(c->interp);
+	c->interp = NULL;
+	c->interp_len = 0;
+	copy_frames(rb, pid, c, true);
+	return 0;
 }
 
 int ct_rb_raw_decode(const void *blob, size_t len, const struct ct_rb_raw_frame **ret_frames)
@@ -542,4 +614,36 @@ int ct_rb_thread_frames(struct ct_rb *rb, const struct ct_capture *c, struct ct_
 	}
 	ct_interp_frames_free(rf, n);
 	return r;
+}
+
+bool ct_rb_is_exec_pc(const struct ct_rb *rb, uint64_t pc)
+{
+	return pc >= rb->exec_lo && pc <= rb->exec_hi;
+}
+
+int ct_rb_capture_frames(struct ct_rb *rb, const struct ct_capture *c, size_t execs, struct ct_interp_frame **ret,
+			 size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	const struct rb_raw *raw = c->interp;
+	if (!raw || ct_rb_raw_decode(c->interp, c->interp_len, &(const struct ct_rb_raw_frame *){ NULL }) < 0)
+		return -ENODATA;
+	if (raw->err)
+		return raw->err;
+	rb->stats.copies++;
+	rb->stats.copy_ns_total += raw->ns;
+	rb->stats.copy_ns_max = CT_MAX(rb->stats.copy_ns_max, raw->ns);
+	struct ct_interp_frame *rf;
+	size_t n, groups;
+	int r = raw_frames(rb, raw, &rf, &n, &groups);
+	if (r < 0)
+		return r;
+	if (groups != execs || raw->truncated) {
+		ct_interp_frames_free(rf, n);
+		return -EXDEV;
+	}
+	*ret = rf;
+	*ret_n = n;
+	return 0;
 }
