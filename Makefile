@@ -380,9 +380,10 @@ DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc
 # cache); nodejs: JIT perf maps; openjdk: jstack dumps; libjemalloc2, libtcmalloc-minimal4, redis
 # (server and redis-cli): --memory --inject, also bench-inject; python3.11 and python3.11-dbg:
 # Python frames (test_backtraces_python) and the 3.11 layout table checked against DWARF (test_python);
-# ruby (Debian's 3.1): Ruby frames (test_backtraces_ruby)
+# ruby (Debian's 3.1): Ruby frames (test_backtraces_ruby, test_profile_ruby); unicorn (Debian's
+# Rack server, ruby-unicorn upstream): a pre-fork Ruby server (test_profile_unicorn)
 DEPS_TARGETS := libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs openjdk-17-jdk-headless \
-	python3.11 python3.11-dbg redis-server redis-tools ruby
+	python3.11 python3.11-dbg redis-server redis-tools ruby unicorn
 # make check: tools the tests compare ctrace with or check its output with. gdb and elfutils
 # (eu-stack): agreement and dump parsing; linux-perf: --profile against perf; dwz: dwz'd debug
 # files; strace: another tracer attached; mandoc: man page lint; python3, python3-jsonschema: test

@@ -4,6 +4,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,29 @@ void ct_rb_get_stats(const struct ct_rb *rb, struct ct_rb_stats *ret)
 
 /* ---- threads (the target runs) ---- */
 
+/* A forked child (a pre-fork server's worker): Ruby 3.1 keeps the thread that called fork() as the
+ * child's only living thread, with the TID it had in the parent. The child's one thread then is its
+ * main thread, whose TID is the process ID: when no Ruby thread claims that TID, the one thread whose
+ * TID is not a thread of this process is it (none or several such: left unmatched). */
+static void fix_forked_tid(struct ct_rb *rb)
+{
+	struct rb_thread *stale = NULL;
+	for (size_t i = 0; i < rb->nthreads; i++)
+		if (rb->threads[i].tid == (uint64_t)rb->pid)
+			return;
+	for (size_t i = 0; i < rb->nthreads; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task/%" PRIu64, (int)rb->pid, rb->threads[i].tid);
+		if (access(path, F_OK) == 0)
+			continue;
+		if (stale)
+			return;
+		stale = &rb->threads[i];
+	}
+	if (stale)
+		stale->tid = (uint64_t)rb->pid;
+}
+
 int ct_rb_threads_refresh(struct ct_rb *rb)
 {
 	const struct ct_rb_layout *L = &rb->L;
@@ -230,6 +254,7 @@ int ct_rb_threads_refresh(struct ct_rb *rb)
 		if ((r = ct_interp_read_u64(rb->pid, node, &node)) < 0) /* lt_node.next */
 			return r;
 	}
+	fix_forked_tid(rb);
 	return 0;
 }
 
