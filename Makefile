@@ -284,7 +284,7 @@ demo: all $(FIXTURE_BIN)
 # 6. Benchmarks (bench/*.sh; figures in the man page's OVERHEAD)
 # =================================================================================================
 .PHONY: bench bench-profile bench-memory bench-threads bench-sites bench-inject bench-analyze \
-	bench-symbols bench-core
+	bench-symbols bench-core bench-ruby
 
 # --backtraces against eu-stack and gdb, after bench-threads
 bench: all $(FIXTURE_BIN) bench-threads
@@ -297,6 +297,10 @@ bench-threads: all $(BUILD)/fixtures/manythreads
 # --profile: accuracy and overhead against perf record; ctrace's peak RSS with GNU time
 bench-profile: all $(FIXTURE_BIN)
 	@sh bench/bench-profile.sh $(BUILD)
+
+# Ruby frames: the stop per thread with and without them; a Ruby loop's throughput profiled at 99 Hz
+bench-ruby: all
+	@sh bench/bench-ruby.sh $(BUILD)
 
 # --memory: a static fixture, and the benchmark against gdb's malloc_stats()
 bench-memory: all $(FIXTURE_BIN)
