@@ -12,6 +12,7 @@
 
 #include "interp/interp.h"
 #include "interp/rblayout.h"
+#include "interp/rbnames.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -41,6 +42,7 @@ struct ct_rb {
 	struct rb_thread *threads;
 	size_t nthreads, cap_threads;
 	struct rb_iseq *iseqs; /* ISEQ_CACHE entries */
+	struct ct_rb_names *names; /* C functions' names */
 	struct ct_rb_stats stats;
 };
 
@@ -149,7 +151,10 @@ int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note)
 	if (!s.exec)
 		return note(ret_note, "rb_vm_exec is not in the symbols", version);
 	struct ct_rb *rb = calloc(1, sizeof(*rb));
-	if (!rb || !(rb->iseqs = calloc(ISEQ_CACHE, sizeof(*rb->iseqs)))) {
+	if (!rb || !(rb->iseqs = calloc(ISEQ_CACHE, sizeof(*rb->iseqs))) ||
+	    ct_rb_names_new(pid, &rb->L, s.vm_ptr, &rb->names) < 0) {
+		if (rb)
+			free(rb->iseqs);
 		free(rb);
 		return -ENOMEM;
 	}
@@ -179,6 +184,7 @@ void ct_rb_close(struct ct_rb *rb)
 	for (size_t i = 0; i < ISEQ_CACHE; i++)
 		iseq_clear(&rb->iseqs[i]);
 	free(rb->iseqs);
+	ct_rb_names_free(rb->names);
 	free(rb->threads);
 	free(rb);
 }
@@ -423,30 +429,7 @@ int ct_rb_raw_decode(const void *blob, size_t len, const struct ct_rb_raw_frame 
 
 static char *read_str(struct ct_rb *rb, uint64_t addr)
 {
-	const struct ct_rb_layout *L = &rb->L;
-	uint8_t h[48];
-	size_t hlen = (size_t)CT_MAX(L->string_ptr, L->string_len) + 8;
-	if (hlen > sizeof(h) || ct_interp_read(rb->pid, addr, h, hlen) < 0)
-		return NULL;
-	uint64_t flags = ct_interp_u64(h, 0), len, data;
-	if ((flags & CT_RB_T_MASK) != CT_RB_T_STRING)
-		return NULL;
-	if (flags & L->string_noembed) {
-		len = ct_interp_u64(h, L->string_len);
-		data = ct_interp_u64(h, L->string_ptr);
-	} else {
-		len = (flags & L->string_embed_len_mask) >> L->string_embed_len_shift;
-		data = addr + L->string_embed;
-	}
-	if (len == 0 || len > MAX_STR)
-		return NULL;
-	char *s = malloc(len + 1);
-	if (!s || ct_interp_read(rb->pid, data, s, len) < 0 || memchr(s, '\0', len)) {
-		free(s);
-		return NULL;
-	}
-	s[len] = '\0';
-	return s;
+	return ct_rb_string(rb->pid, &rb->L, addr, MAX_STR);
 }
 
 /* An iseq's path: a String, or an Array [path, realpath] whose first element Ruby prints. */
@@ -551,25 +534,61 @@ static int frame_name(struct ct_rb *rb, const struct ct_rb_raw_frame *r, struct 
 	return 0;
 }
 
+/* A C function's frame named from its method entry ("Kernel#sleep"), at the file and line of the
+ * Ruby frame that called it, as Ruby's backtraces show it (set by the caller). 1 named, 0 not (the
+ * native frame names the function), -ENOMEM. */
+static int cfunc_frame(struct ct_rb *rb, uint64_t me, struct ct_frame *out)
+{
+	char *name;
+	if (ct_rb_cfunc_name(rb->names, me, &name) < 0)
+		return -ENOMEM;
+	if (!name)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->ruby = true;
+	out->function = name;
+	return 1;
+}
+
 /* The Ruby frames of raw, innermost first, each with the index of the rb_vm_exec call that runs
- * it: a call's frames end at the frame it pushed first, flagged FINISH. C-function, IFUNC and dummy
- * frames are not shown (the native frames name the C functions). */
+ * it: a call's frames end at the frame it pushed first, flagged FINISH. C functions' frames are
+ * named from their method entries where these check out (else left to the native frames); IFUNC
+ * and dummy frames are not shown. */
 static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct ct_interp_frame **ret, size_t *ret_n,
 		      size_t *ret_groups)
 {
 	struct ct_interp_frame *rf = calloc(raw->n ? raw->n : 1, sizeof(*rf));
-	if (!rf)
+	bool *cfunc = calloc(raw->n ? raw->n : 1, sizeof(*cfunc));
+	if (!rf || !cfunc) {
+		free(rf);
+		free(cfunc);
 		return -ENOMEM;
+	}
 	size_t n = 0, group = 0;
 	bool open = false;
-	for (uint32_t i = 0; i < raw->n; i++) {
-		const struct ct_rb_raw_frame *r = &raw->f[i];
-		uint64_t flags = 0;
+	int r = 0;
+	for (uint32_t i = 0; i < raw->n && r == 0; i++) {
+		const struct ct_rb_raw_frame *f = &raw->f[i];
 		/* the outermost frame is the thread's or the program's top frame, which Ruby's own
 		 * backtraces leave out (rb_ec_partial_backtrace_object) */
-		if (!r->iseq || !r->pc || (i + 1 == raw->n && !raw->truncated))
+		if (i + 1 == raw->n && !raw->truncated)
 			continue;
-		if (ct_interp_read_u64(rb->pid, r->ep, &flags) < 0) {
+		uint64_t env[3]; /* ep[-2] (method entry or cref), ep[-1], ep[0] (flags) */
+		bool readable = f->ep >= 16 && ct_interp_read(rb->pid, f->ep - 16, env, sizeof(env)) == 0;
+		uint64_t flags = readable ? env[2 + CT_RB_ENV_FLAGS] : 0;
+		if (readable && (flags & CT_RB_FRAME_MAGIC_MASK) == CT_RB_FRAME_MAGIC_CFUNC) {
+			if ((r = cfunc_frame(rb, env[2 + CT_RB_ENV_ME_CREF], &rf[n].f)) == 1) {
+				cfunc[n] = true;
+				rf[n++].group = group;
+				rb->stats.frames++;
+				open = true;
+				r = 0;
+			}
+			continue;
+		}
+		if (!f->iseq || !f->pc)
+			continue;
+		if (!readable) {
 			/* the frame's type is not known: shown unreadable, its group unknown */
 			memset(&rf[n].f, 0, sizeof(rf[n].f));
 			rf[n].f.ruby = true;
@@ -579,10 +598,8 @@ static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct ct_inte
 		}
 		if (flags & CT_RB_FRAME_FLAG_CFRAME)
 			continue;
-		if (frame_name(rb, r, &rf[n].f) < 0) {
-			ct_interp_frames_free(rf, n + 1);
-			return -ENOMEM;
-		}
+		if ((r = frame_name(rb, f, &rf[n].f)) < 0)
+			break;
 		rf[n++].group = group;
 		rb->stats.frames++;
 		open = true;
@@ -590,6 +607,24 @@ static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct ct_inte
 			group++;
 			open = false;
 		}
+	}
+	/* a C function's frame is at its caller's file and line: the next Ruby frame out */
+	const char *file = NULL;
+	int line = 0;
+	for (size_t k = n; k-- > 0 && r == 0;) {
+		if (!cfunc[k]) {
+			file = rf[k].f.file;
+			line = rf[k].f.line;
+		} else if (file && !(rf[k].f.file = strdup(file))) {
+			r = -ENOMEM;
+		} else {
+			rf[k].f.line = line;
+		}
+	}
+	free(cfunc);
+	if (r < 0) {
+		ct_interp_frames_free(rf, n + 1);
+		return r;
 	}
 	*ret = rf;
 	*ret_n = n;
