@@ -284,7 +284,7 @@ demo: all $(FIXTURE_BIN)
 # 6. Benchmarks (bench/*.sh; figures in the man page's OVERHEAD)
 # =================================================================================================
 .PHONY: bench bench-profile bench-memory bench-threads bench-sites bench-inject bench-analyze \
-	bench-symbols bench-core
+	bench-symbols bench-core bench-ruby
 
 # --backtraces against eu-stack and gdb, after bench-threads
 bench: all $(FIXTURE_BIN) bench-threads
@@ -297,6 +297,10 @@ bench-threads: all $(BUILD)/fixtures/manythreads
 # --profile: accuracy and overhead against perf record; ctrace's peak RSS with GNU time
 bench-profile: all $(FIXTURE_BIN)
 	@sh bench/bench-profile.sh $(BUILD)
+
+# Ruby frames: the stop per thread with and without them; a Ruby loop's throughput profiled at 99 Hz
+bench-ruby: all
+	@sh bench/bench-ruby.sh $(BUILD)
 
 # --memory: a static fixture, and the benchmark against gdb's malloc_stats()
 bench-memory: all $(FIXTURE_BIN)
@@ -380,10 +384,12 @@ DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc
 # cache); nodejs: JIT perf maps; openjdk: jstack dumps; libjemalloc2, libtcmalloc-minimal4, redis
 # (server and redis-cli): --memory --inject, also bench-inject; python3.11 and python3.11-dbg:
 # Python frames (test_backtraces_python) and the 3.11 layout table checked against DWARF (test_python);
-# ruby (Debian's 3.1): Ruby frames (test_backtraces_ruby), waits and GC (test_threads_ruby,
-# test_memory_ruby); puma (Debian's ruby-puma is this package): a Puma server's pool (test_threads_puma)
+# ruby (Debian's 3.1): Ruby frames (test_backtraces_ruby, test_profile_ruby), waits and GC
+# (test_threads_ruby, test_memory_ruby); puma (Debian's ruby-puma is this package): a Puma server's
+# pool (test_threads_puma); unicorn (Debian's Rack server, ruby-unicorn upstream): a pre-fork Ruby
+# server (test_profile_unicorn)
 DEPS_TARGETS := libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs openjdk-17-jdk-headless puma \
-	python3.11 python3.11-dbg redis-server redis-tools ruby
+	python3.11 python3.11-dbg redis-server redis-tools ruby unicorn
 # make check: tools the tests compare ctrace with or check its output with. gdb and elfutils
 # (eu-stack): agreement and dump parsing; linux-perf: --profile against perf; dwz: dwz'd debug
 # files; strace: another tracer attached; mandoc: man page lint; python3, python3-jsonschema: test

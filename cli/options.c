@@ -83,7 +83,7 @@ const char ct_usage_text[] =
 	"      --per-pid          root frame NAME-PID, to tell processes with one name apart\n"
 	"      --children         also every descendant process, followed as it is forked\n"
 	"      --per-thread       a frame THREADNAME-TID under the process frame\n"
-	"      --no-lines         Python frames by function (name (file)), not by line\n"
+	"      --no-lines         Python and Ruby frames by function (name (file)), not by line\n"
 	"      --tid TID          profile only this thread of the process\n"
 	"  -f, --format FORMAT    folded (default when stdout is not a terminal), svg, speedscope,\n"
 	"                         pprof, json or text (top functions)\n"

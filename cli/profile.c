@@ -242,13 +242,16 @@ int cmd_profile(struct ct_env *env)
 		if (st.python) {
 			uint64_t kept = st.py_samples - st.py_merged;
 			double pct = st.py_samples ? 100.0 * (double)kept / (double)st.py_samples : 0.0;
-			ct_verbose(env, "Python %s: %" PRIu64 " samples in the eval loop, %" PRIu64 " with their Python "
-				   "frames, %" PRIu64 " native only (%.1f%%: %" PRIu64 " moved on before the chain was "
-				   "read, %" PRIu64 " counts disagreed, %" PRIu64 " no chain or unreadable)", st.python,
-				   st.py_samples, st.py_merged, kept, pct, st.py_moved, st.py_mismatch, st.py_other);
+			bool rb = strcmp(st.interp_lang, "Ruby") == 0;
+			const char *loop = rb ? "rb_vm_exec" : "the eval loop", *frames = rb ? "control frames" : "chain";
+			ct_verbose(env, "%s %s: %" PRIu64 " samples in %s, %" PRIu64 " with their %s frames, %" PRIu64
+				   " native only (%.1f%%: %" PRIu64 " moved on before the %s was read, %" PRIu64 " counts "
+				   "disagreed, %" PRIu64 " no %s or unreadable)", st.interp_lang, st.python, st.py_samples,
+				   loop, st.py_merged, st.interp_lang, kept, pct, st.py_moved, frames, st.py_mismatch,
+				   st.py_other, frames);
 			if (st.py_samples >= 50 && kept * 10 > st.py_samples)
-				ct_warn("Python frames missing from %.0f%% of the samples in the eval loop (native frames "
-					"only there; -v says why)", pct);
+				ct_warn("%s frames missing from %.0f%% of the samples in %s (native frames only there; "
+					"-v says why)", st.interp_lang, pct, loop);
 		}
 		if (!env->mode_wall && !pg.behind_said && st.expected >= 20 && prof->total * 10 < st.expected * 9)
 			ct_warn("behind in sampling: %" PRIu64 " samples for about %" PRIu64 " expected (%.0f%%)%s",

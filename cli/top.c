@@ -51,7 +51,7 @@ struct top {
 	struct ct_profile_session *ps;
 	struct ct_top_screen *scr;  /* NULL: plain tables on stdout */
 	bool since_start, sort_total, paused, help;
-	bool native_only;           /* n: Python frames not merged (--no-interp: always) */
+	bool native_only;           /* n: Python or Ruby frames not merged (--no-interp: always) */
 	uint32_t thread;            /* a thread frame, or CT_PRANK_ALL */
 	/* the window shown, copied at each refresh but while paused: the last interval's counts and
 	 * every stack's count since the start (stacks never move while the session runs) */
@@ -110,13 +110,16 @@ static void toggle_interp(struct top *t)
 		return;
 	}
 	if (!st.python) {
-		set_note(t, "native frames only: no Python interpreter found in the process");
+		set_note(t, "native frames only: no Python or Ruby interpreter found in the process");
 		return;
 	}
 	t->native_only = !t->native_only;
 	ct_profile_session_set_interp(t->ps, !t->native_only);
-	set_note(t, t->native_only ? "native frames only, from the next sample on (n: Python frames again)"
-				   : "Python frames merged at the eval-loop frames, from the next sample on");
+	bool rb = strcmp(st.interp_lang, "Ruby") == 0;
+	set_note(t, t->native_only ? (rb ? "native frames only, from the next sample on (n: Ruby frames again)"
+					 : "native frames only, from the next sample on (n: Python frames again)")
+		 : rb ? "Ruby frames merged at the rb_vm_exec frames, from the next sample on"
+		      : "Python frames merged at the eval-loop frames, from the next sample on");
 }
 
 static int copy_counts(uint64_t **dst, size_t *n, size_t *cap, const uint64_t *src, const struct ct_profile *p)

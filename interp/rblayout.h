@@ -29,6 +29,13 @@ struct ct_rb_layout {
 	uint16_t vm_objspace, thread_locking_mutex, thread_keeping_mutexes, cfp_self;
 	uint16_t typeddata_type, typeddata_typed, typeddata_data, me_owner;
 	uint16_t file_fptr, io_fd; /* RFile's rb_io_t, and its descriptor */
+	/* C functions' names (interp/rbnames.c): the VM's list of marked objects (where the ID table
+	 * is found), RArray's length, the method entry and its definition, a class's instance
+	 * variables (st_table), ID numbering */
+	uint16_t vm_mark_object_ary, array_len, me_def, def_original_id;
+	uint16_t class_ext, classext_iv_tbl, st_entries_start, st_entries_bound, st_entries;
+	uint32_t array_embed_len_mask, array_embed_len_shift, def_type_mask, id_scope_shift, last_op_id;
+	uint32_t method_type_cfunc, fl_singleton;
 };
 
 /* What is private to one of Ruby's .c files (gc.c's rb_objspace_t, thread_sync.c's rb_mutex_t, queue
@@ -55,6 +62,15 @@ enum {
 	CT_RB_IMEMO_SHIFT = 12, CT_RB_IMEMO_MASK = 0x0f, CT_RB_IMEMO_ISEQ = 7,
 	CT_RB_FRAME_MAGIC_MASK = 0x7fff0001, CT_RB_FRAME_MAGIC_CFUNC = 0x55550001,
 	CT_RB_FRAME_FLAG_FINISH = 0x0020, CT_RB_FRAME_FLAG_CFRAME = 0x0080,
+	/* ep[-2] is the frame's method entry or cref, ep[0] its flags (vm_core.h, since 2.3) */
+	CT_RB_ENV_ME_CREF = -2, CT_RB_ENV_FLAGS = 0,
+	CT_RB_T_CLASS = 0x02, CT_RB_T_MODULE = 0x03, CT_RB_IMEMO_MENT = 6,
+	/* a static Symbol is (ID << 8) | 0x0c (ruby/internal/special_consts.h) */
+	CT_RB_SPECIAL_SHIFT = 8, CT_RB_SYMBOL_FLAG = 0x0c,
+	/* symbol.c (since 2.2): the ID table is an Array of Arrays of ID_ENTRY_UNIT pairs (String, Symbol) */
+	CT_RB_ID_ENTRY_UNIT = 512, CT_RB_ID_ENTRY_SIZE = 2,
+	/* st.c (since 2.4): struct st_table_entry { hash, key, record } */
+	CT_RB_ST_ENTRY_SIZE = 24, CT_RB_ST_ENTRY_KEY = 8, CT_RB_ST_ENTRY_RECORD = 16,
 };
 
 /* The table for the major.minor of version ("3.1.2"), or NULL when there is none. */

@@ -4,6 +4,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "interp/interp.h"
 #include "interp/rblayout.h"
+#include "interp/rbnames.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -41,6 +43,7 @@ struct ct_rb {
 	struct rb_thread *threads;
 	size_t nthreads, cap_threads;
 	struct rb_iseq *iseqs; /* ISEQ_CACHE entries */
+	struct ct_rb_names *names; /* C functions' names */
 	struct ct_rb_stats stats;
 };
 
@@ -151,7 +154,10 @@ int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note)
 	if (!s.exec)
 		return note(ret_note, "rb_vm_exec is not in the symbols", version);
 	struct ct_rb *rb = calloc(1, sizeof(*rb));
-	if (!rb || !(rb->iseqs = calloc(ISEQ_CACHE, sizeof(*rb->iseqs)))) {
+	if (!rb || !(rb->iseqs = calloc(ISEQ_CACHE, sizeof(*rb->iseqs))) ||
+	    ct_rb_names_new(pid, &rb->L, s.vm_ptr, &rb->names) < 0) {
+		if (rb)
+			free(rb->iseqs);
 		free(rb);
 		return -ENOMEM;
 	}
@@ -182,6 +188,7 @@ void ct_rb_close(struct ct_rb *rb)
 	for (size_t i = 0; i < ISEQ_CACHE; i++)
 		iseq_clear(&rb->iseqs[i]);
 	free(rb->iseqs);
+	ct_rb_names_free(rb->names);
 	free(rb->threads);
 	free(rb);
 }
@@ -197,6 +204,29 @@ void ct_rb_get_stats(const struct ct_rb *rb, struct ct_rb_stats *ret)
 }
 
 /* ---- threads (the target runs) ---- */
+
+/* A forked child (a pre-fork server's worker): Ruby 3.1 keeps the thread that called fork() as the
+ * child's only living thread, with the TID it had in the parent. The child's one thread then is its
+ * main thread, whose TID is the process ID: when no Ruby thread claims that TID, the one thread whose
+ * TID is not a thread of this process is it (none or several such: left unmatched). */
+static void fix_forked_tid(struct ct_rb *rb)
+{
+	struct rb_thread *stale = NULL;
+	for (size_t i = 0; i < rb->nthreads; i++)
+		if (rb->threads[i].tid == (uint64_t)rb->pid)
+			return;
+	for (size_t i = 0; i < rb->nthreads; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task/%" PRIu64, (int)rb->pid, rb->threads[i].tid);
+		if (access(path, F_OK) == 0)
+			continue;
+		if (stale)
+			return;
+		stale = &rb->threads[i];
+	}
+	if (stale)
+		stale->tid = (uint64_t)rb->pid;
+}
 
 int ct_rb_threads_refresh(struct ct_rb *rb)
 {
@@ -234,6 +264,7 @@ int ct_rb_threads_refresh(struct ct_rb *rb)
 		if ((r = ct_interp_read_u64(rb->pid, node, &node)) < 0) /* lt_node.next */
 			return r;
 	}
+	fix_forked_tid(rb);
 	return 0;
 }
 
@@ -273,9 +304,56 @@ static int frames_where(const struct ct_rb *rb, pid_t pid, uint64_t thread, uint
 	return 0;
 }
 
-void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
+static bool in_stack_copy(const struct ct_capture *c, uint64_t addr, size_t len)
 {
-	struct ct_rb *rb = arg;
+	return c->stack && addr >= c->stack_start && addr - c->stack_start <= c->stack_len &&
+	       len <= c->stack_len - (addr - c->stack_start);
+}
+
+/* Whether the sample of c holds the value v: in one of its registers, or in an aligned word of its
+ * stack copy (the innermost rb_vm_exec call keeps its control frame pointer in a register, which
+ * the functions it calls save on the C stack). */
+static bool sample_holds(const struct ct_capture *c, uint64_t v)
+{
+	for (size_t i = 0; i < CT_NREGS; i++)
+		if ((c->regs_valid & (1u << i)) && c->regs[i] == v)
+			return true;
+	if (!c->stack)
+		return false;
+	uint64_t a = (c->stack_start + 7) & ~7ull;
+	for (; in_stack_copy(c, a, 8); a += 8)
+		if (ct_interp_u64(c->stack, a - c->stack_start) == v)
+			return true;
+	return false;
+}
+
+#define SAMPLED_DEPTH 8 /* control frames a perf sample's may lie below the current one */
+
+/* Which of the n control frames copied from cfp (copy) was the current one of the sample: the
+ * innermost one the sample holds (the innermost rb_vm_exec keeps it in a register), or the C
+ * function's frame pushed just inside it (the VM pushes it, then calls the function, with its
+ * register unchanged). The frames inside that one were pushed since the sample (a thread that stops
+ * running at a system call's return, on a loaded machine, is read in the middle of it), the frames
+ * outside it are the sample's, as far as the sample can tell. 0 with *ret_skip, or -EAGAIN when the
+ * sample holds none of them (the thread returned past the sampled frame). */
+static int sampled_start(const struct ct_capture *c, uint64_t cfp, const uint8_t *copy, uint64_t n,
+			 const struct ct_rb_layout *L, uint64_t *ret_skip)
+{
+	for (uint64_t k = 0; k < n && k < SAMPLED_DEPTH; k++) {
+		if (!sample_holds(c, cfp + k * L->cfp_size))
+			continue;
+		bool cframe = k > 0 && ct_interp_u64(copy + (k - 1) * L->cfp_size, L->cfp_pc) == 0;
+		*ret_skip = cframe ? k - 1 : k;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+/* sampled: the thread was not stopped (a perf sample, read after it): the control frames read now
+ * must be the sample's, as far as its registers and stack copy can tell (sampled_start), and the
+ * current frame must not move during the copy. Else err -EAGAIN. */
+static void copy_frames(struct ct_rb *rb, pid_t pid, struct ct_capture *c, bool sampled)
+{
 	const struct ct_rb_layout *L = &rb->L;
 	uint64_t t0 = ct_now_ns();
 	const struct rb_thread *th = NULL;
@@ -292,6 +370,8 @@ void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	uint8_t *copy = n * L->cfp_size <= sizeof(small) ? small : malloc(n * L->cfp_size);
 	if (!raw || !copy) {
 		free(raw);
+		if (copy != small)
+			free(copy);
 		return;
 	}
 	memset(raw, 0, sizeof(*raw));
@@ -300,20 +380,43 @@ void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 	raw->truncated = truncated;
 	if (!err && n && ct_interp_read(pid, cfp, copy, n * L->cfp_size) < 0)
 		raw->err = -EFAULT;
+	uint64_t skip = 0;
+	if (!raw->err && sampled) {
+		uint64_t again = 0, n2 = 0;
+		uint32_t t2 = 0;
+		if (frames_where(rb, pid, th->thread, &again, &n2, &t2) < 0 || again != cfp)
+			raw->err = -EAGAIN;
+		else
+			raw->err = sampled_start(c, cfp, copy, n, L, &skip);
+	}
 	if (!raw->err) {
-		for (uint64_t i = 0; i < n; i++) {
+		for (uint64_t i = skip; i < n; i++) {
 			const uint8_t *f = copy + i * L->cfp_size;
-			raw->f[i].pc = ct_interp_u64(f, L->cfp_pc);
-			raw->f[i].iseq = ct_interp_u64(f, L->cfp_iseq);
-			raw->f[i].ep = ct_interp_u64(f, L->cfp_ep);
+			raw->f[i - skip].pc = ct_interp_u64(f, L->cfp_pc);
+			raw->f[i - skip].iseq = ct_interp_u64(f, L->cfp_iseq);
+			raw->f[i - skip].ep = ct_interp_u64(f, L->cfp_ep);
 		}
-		raw->n = (uint32_t)n;
+		raw->n = (uint32_t)(n - skip);
 	}
 	if (copy != small)
 		free(copy);
 	raw->ns = ct_now_ns() - t0;
 	c->interp = raw;
 	c->interp_len = sizeof(*raw) + raw->n * sizeof(raw->f[0]);
+}
+
+void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
+{
+	copy_frames(arg, pid, c, false);
+}
+
+int ct_rb_read_sampled(struct ct_rb *rb, pid_t pid, struct ct_capture *c)
+{
+	free(c->interp);
+	c->interp = NULL;
+	c->interp_len = 0;
+	copy_frames(rb, pid, c, true);
+	return 0;
 }
 
 int ct_rb_raw_decode(const void *blob, size_t len, const struct ct_rb_raw_frame **ret_frames)
@@ -330,30 +433,7 @@ int ct_rb_raw_decode(const void *blob, size_t len, const struct ct_rb_raw_frame 
 
 static char *read_str(struct ct_rb *rb, uint64_t addr)
 {
-	const struct ct_rb_layout *L = &rb->L;
-	uint8_t h[48];
-	size_t hlen = (size_t)CT_MAX(L->string_ptr, L->string_len) + 8;
-	if (hlen > sizeof(h) || ct_interp_read(rb->pid, addr, h, hlen) < 0)
-		return NULL;
-	uint64_t flags = ct_interp_u64(h, 0), len, data;
-	if ((flags & CT_RB_T_MASK) != CT_RB_T_STRING)
-		return NULL;
-	if (flags & L->string_noembed) {
-		len = ct_interp_u64(h, L->string_len);
-		data = ct_interp_u64(h, L->string_ptr);
-	} else {
-		len = (flags & L->string_embed_len_mask) >> L->string_embed_len_shift;
-		data = addr + L->string_embed;
-	}
-	if (len == 0 || len > MAX_STR)
-		return NULL;
-	char *s = malloc(len + 1);
-	if (!s || ct_interp_read(rb->pid, data, s, len) < 0 || memchr(s, '\0', len)) {
-		free(s);
-		return NULL;
-	}
-	s[len] = '\0';
-	return s;
+	return ct_rb_string(rb->pid, &rb->L, addr, MAX_STR);
 }
 
 /* An iseq's path: a String, or an Array [path, realpath] whose first element Ruby prints. */
@@ -458,25 +538,61 @@ static int frame_name(struct ct_rb *rb, const struct ct_rb_raw_frame *r, struct 
 	return 0;
 }
 
+/* A C function's frame named from its method entry ("Kernel#sleep"), at the file and line of the
+ * Ruby frame that called it, as Ruby's backtraces show it (set by the caller). 1 named, 0 not (the
+ * native frame names the function), -ENOMEM. */
+static int cfunc_frame(struct ct_rb *rb, uint64_t me, struct ct_frame *out)
+{
+	char *name;
+	if (ct_rb_cfunc_name(rb->names, me, &name) < 0)
+		return -ENOMEM;
+	if (!name)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->ruby = true;
+	out->function = name;
+	return 1;
+}
+
 /* The Ruby frames of raw, innermost first, each with the index of the rb_vm_exec call that runs
- * it: a call's frames end at the frame it pushed first, flagged FINISH. C-function, IFUNC and dummy
- * frames are not shown (the native frames name the C functions). */
+ * it: a call's frames end at the frame it pushed first, flagged FINISH. C functions' frames are
+ * named from their method entries where these check out (else left to the native frames); IFUNC
+ * and dummy frames are not shown. */
 static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct ct_interp_frame **ret, size_t *ret_n,
 		      size_t *ret_groups)
 {
 	struct ct_interp_frame *rf = calloc(raw->n ? raw->n : 1, sizeof(*rf));
-	if (!rf)
+	bool *cfunc = calloc(raw->n ? raw->n : 1, sizeof(*cfunc));
+	if (!rf || !cfunc) {
+		free(rf);
+		free(cfunc);
 		return -ENOMEM;
+	}
 	size_t n = 0, group = 0;
 	bool open = false;
-	for (uint32_t i = 0; i < raw->n; i++) {
-		const struct ct_rb_raw_frame *r = &raw->f[i];
-		uint64_t flags = 0;
+	int r = 0;
+	for (uint32_t i = 0; i < raw->n && r == 0; i++) {
+		const struct ct_rb_raw_frame *f = &raw->f[i];
 		/* the outermost frame is the thread's or the program's top frame, which Ruby's own
 		 * backtraces leave out (rb_ec_partial_backtrace_object) */
-		if (!r->iseq || !r->pc || (i + 1 == raw->n && !raw->truncated))
+		if (i + 1 == raw->n && !raw->truncated)
 			continue;
-		if (ct_interp_read_u64(rb->pid, r->ep, &flags) < 0) {
+		uint64_t env[3]; /* ep[-2] (method entry or cref), ep[-1], ep[0] (flags) */
+		bool readable = f->ep >= 16 && ct_interp_read(rb->pid, f->ep - 16, env, sizeof(env)) == 0;
+		uint64_t flags = readable ? env[2 + CT_RB_ENV_FLAGS] : 0;
+		if (readable && (flags & CT_RB_FRAME_MAGIC_MASK) == CT_RB_FRAME_MAGIC_CFUNC) {
+			if ((r = cfunc_frame(rb, env[2 + CT_RB_ENV_ME_CREF], &rf[n].f)) == 1) {
+				cfunc[n] = true;
+				rf[n++].group = group;
+				rb->stats.frames++;
+				open = true;
+				r = 0;
+			}
+			continue;
+		}
+		if (!f->iseq || !f->pc)
+			continue;
+		if (!readable) {
 			/* the frame's type is not known: shown unreadable, its group unknown */
 			memset(&rf[n].f, 0, sizeof(rf[n].f));
 			rf[n].f.ruby = true;
@@ -486,10 +602,8 @@ static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct ct_inte
 		}
 		if (flags & CT_RB_FRAME_FLAG_CFRAME)
 			continue;
-		if (frame_name(rb, r, &rf[n].f) < 0) {
-			ct_interp_frames_free(rf, n + 1);
-			return -ENOMEM;
-		}
+		if ((r = frame_name(rb, f, &rf[n].f)) < 0)
+			break;
 		rf[n++].group = group;
 		rb->stats.frames++;
 		open = true;
@@ -497,6 +611,24 @@ static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct ct_inte
 			group++;
 			open = false;
 		}
+	}
+	/* a C function's frame is at its caller's file and line: the next Ruby frame out */
+	const char *file = NULL;
+	int line = 0;
+	for (size_t k = n; k-- > 0 && r == 0;) {
+		if (!cfunc[k]) {
+			file = rf[k].f.file;
+			line = rf[k].f.line;
+		} else if (file && !(rf[k].f.file = strdup(file))) {
+			r = -ENOMEM;
+		} else {
+			rf[k].f.line = line;
+		}
+	}
+	free(cfunc);
+	if (r < 0) {
+		ct_interp_frames_free(rf, n + 1);
+		return r;
 	}
 	*ret = rf;
 	*ret_n = n;
@@ -579,4 +711,34 @@ void ct_rb_thread_at(const struct ct_rb *rb, size_t i, uint64_t *ret_thread, pid
 {
 	*ret_thread = rb->threads[i].thread;
 	*ret_tid = (pid_t)rb->threads[i].tid;
+bool ct_rb_is_exec_pc(const struct ct_rb *rb, uint64_t pc)
+{
+	return pc >= rb->exec_lo && pc <= rb->exec_hi;
+}
+
+int ct_rb_capture_frames(struct ct_rb *rb, const struct ct_capture *c, size_t execs, struct ct_interp_frame **ret,
+			 size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	const struct rb_raw *raw = c->interp;
+	if (!raw || ct_rb_raw_decode(c->interp, c->interp_len, &(const struct ct_rb_raw_frame *){ NULL }) < 0)
+		return -ENODATA;
+	if (raw->err)
+		return raw->err;
+	rb->stats.copies++;
+	rb->stats.copy_ns_total += raw->ns;
+	rb->stats.copy_ns_max = CT_MAX(rb->stats.copy_ns_max, raw->ns);
+	struct ct_interp_frame *rf;
+	size_t n, groups;
+	int r = raw_frames(rb, raw, &rf, &n, &groups);
+	if (r < 0)
+		return r;
+	if (groups != execs || raw->truncated) {
+		ct_interp_frames_free(rf, n);
+		return -EXDEV;
+	}
+	*ret = rf;
+	*ret_n = n;
+	return 0;
 }

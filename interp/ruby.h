@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "interp/interp.h"
 #include "lib/capture.h"
 #include "lib/model.h"
 #include "symbolize/symbolizer.h"
@@ -50,6 +51,23 @@ void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c);
  * rb_vm_exec frame that runs them), or, when the counts disagree, kept apart in t->interp_frames
  * with t->interp_note saying why. Marks the GVL holder. 0 or -ENOMEM. */
 int ct_rb_thread_frames(struct ct_rb *rb, const struct ct_capture *c, struct ct_thread *t);
+
+/* The perf sampler's counterpart of the hook: the thread of c was not stopped, so its control frames
+ * are read from the running process just after the sample, and checked against what the sample's
+ * registers and stack copy show (the innermost control frame is held there, and did not move during
+ * the copy); frames that moved on are kept with err -EAGAIN, which ct_rb_capture_frames returns.
+ * Replaces c->interp; c->interp stays NULL when the thread is not a Ruby thread. 0. */
+int ct_rb_read_sampled(struct ct_rb *rb, pid_t pid, struct ct_capture *c);
+
+/* Whether pc (as the unwinder gives it) is in rb_vm_exec. */
+bool ct_rb_is_exec_pc(const struct ct_rb *rb, uint64_t pc);
+/* For the profiler: the Ruby frames of c, innermost first, each with the rb_vm_exec call that runs
+ * it (0 the innermost), when their VM entries are exactly the execs rb_vm_exec frames of its native
+ * stack. -ENODATA no control frames (not a Ruby thread), -EXDEV the counts disagree or the frames
+ * were cut at their bound, the copy's own error (-EAGAIN moved on after a perf sample, -ESTALE,
+ * -EFAULT, -EPROTO), -ENOMEM. Free with ct_interp_frames_free. */
+int ct_rb_capture_frames(struct ct_rb *rb, const struct ct_capture *c, size_t execs, struct ct_interp_frame **ret,
+			 size_t *ret_n);
 
 struct ct_rb_stats {
 	uint64_t frames, unreadable, copies, copy_ns_total, copy_ns_max;

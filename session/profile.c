@@ -24,7 +24,7 @@
 #define CHILDREN_MAX_BYTES (1 << 20) /* of a children file: "PID " each, so at most half as many */
 #define SCAN_NS 100000000ull      /* new threads and child processes are followed within 0.1 s */
 #define MAX_MESSAGES 4096
-#define PY_POLL_MS 2ull           /* perf rings read this often when a process is Python */         /* waiting for the caller; more are counted, and said in one line */
+#define PY_POLL_MS 2ull           /* perf rings read this often when a process is Python or Ruby */         /* waiting for the caller; more are counted, and said in one line */
 
 struct tname {
 	pid_t tid;
@@ -207,10 +207,10 @@ static int perf_sample(void *arg, const struct ct_perf_sample *s)
 	if (!e)
 		return r;
 	e->owner = src;
-	/* Python: the thread was not stopped, so its frame chain is read now, as close to the sample as
-	 * the ring allows, and checked against the sample (ct_py_read_sampled) */
-	struct ct_py *py = !s->exec && src->pr ? ct_profiler_python(src->pr) : NULL;
-	if (py && (r = ct_py_read_sampled(py, s->pid, &e->cap)) < 0)
+	/* Python, Ruby: the thread was not stopped, so its frames are read now, as close to the sample
+	 * as the ring allows, and checked against the sample (ct_py_read_sampled, ct_rb_read_sampled) */
+	const struct ct_profiler_interp *in = !s->exec && src->pr ? ct_profiler_interp(src->pr) : NULL;
+	if (in && (r = in->read_sampled(in->arg, s->pid, &e->cap)) < 0)
 		return r;
 	e->in_kernel = s->in_kernel;
 	e->exec = s->exec;
@@ -432,9 +432,10 @@ static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
 				say_gone(ps, s); /* its last samples are in the rings still */
 				continue;
 			}
-			if (scan && s->pr && ct_profiler_python(s->pr))
-				ct_py_threads_refresh(ct_profiler_python(s->pr));
-			python |= s->pr && ct_profiler_python(s->pr);
+			const struct ct_profiler_interp *in = s->pr ? ct_profiler_interp(s->pr) : NULL;
+			if (scan && in)
+				in->threads_refresh(in->arg);
+			python |= in != NULL;
 			live++;
 		}
 		int r = ct_sample_queue_drain(&ps->queue, consume, refill, ps);
@@ -444,7 +445,7 @@ static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
 		if (!live || stopped(ps) || ct_now_ns() >= deadline)
 			break;
 		uint64_t left_ms = (deadline - ct_now_ns()) / 1000000ull;
-		/* Python: the chains are read when a sample is drained, so the rings are read often */
+		/* Python, Ruby: the frames are read when a sample is drained, so the rings are read often */
 		r = perf_read(ps, (int)CT_MIN(left_ms + 1, python ? PY_POLL_MS : 100ull));
 		if (r < 0)
 			return r;
@@ -472,13 +473,13 @@ static int ptrace_tick(struct ct_profile_session *ps, struct source *s, const st
 	}
 	struct ct_capture_set *set = NULL;
 	struct ct_attach_opts pao = *ao;
-	struct ct_py *py = s->pr && !s->exec_pending ? ct_profiler_python(s->pr) : NULL;
-	if (py && ct_py_threads_refresh(py) == 0) {
-		/* the frame chain is copied while each sampled thread is stopped (bounded), and decoded
-		 * after it runs again; before 3.11 the thread pointer, read only by a stop, matches it */
-		pao.while_stopped = ct_py_while_stopped;
-		pao.while_stopped_arg = py;
-		if (ct_py_needs_thread_pointer(py))
+	const struct ct_profiler_interp *in = s->pr && !s->exec_pending ? ct_profiler_interp(s->pr) : NULL;
+	if (in && in->threads_refresh(in->arg) == 0) {
+		/* the frames are copied while each sampled thread is stopped (bounded), and decoded
+		 * after it runs again; before Python 3.11 the thread pointer, read only by a stop, matches it */
+		pao.while_stopped = in->while_stopped;
+		pao.while_stopped_arg = in->arg;
+		if (in->needs_thread_pointer)
 			pao.passive = false;
 	}
 	int r = proc_cpu(ps, s->pid, &s->cpu_ticks, &s->threads) ?
@@ -705,8 +706,11 @@ void ct_profile_session_stats(const struct ct_profile_session *ps, struct ct_pro
 			ret->py_moved += pst->py_moved;
 			ret->py_mismatch += pst->py_mismatch;
 			ret->py_other += pst->py_other;
-			if (!ret->python && ct_profiler_python(s->pr))
-				ret->python = ct_py_version(ct_profiler_python(s->pr));
+			const struct ct_profiler_interp *in = ct_profiler_interp(s->pr);
+			if (!ret->python && in) {
+				ret->interp_lang = in->lang;
+				ret->python = in->version;
+			}
 		}
 		if (!s->gone)
 			ret->threads += (size_t)CT_MAX(s->threads, 0L);

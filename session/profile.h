@@ -68,17 +68,17 @@ struct ct_profile_session_stats {
 	/* the perf sampler's figures (0 with ptrace) */
 	size_t perf_threads, perf_cpus, perf_ring_bytes, perf_open_failed;
 	int perf_open_err;
-	/* Python (profiler.h's figures, summed): the version of the first interpreter found (NULL
-	 * none), samples in the eval loop, merged, and kept native only (moved on, counts disagreed,
-	 * no chain or unreadable) */
-	const char *python;
+	/* Python or Ruby (profiler.h's figures, summed): the language ("Python", "Ruby") and version
+	 * of the first interpreter found (NULL none), samples in the interpreter loop, merged, and kept
+	 * native only (moved on, counts disagreed, no frames or unreadable) */
+	const char *interp_lang, *python;
 	uint64_t py_samples, py_merged, py_moved, py_mismatch, py_other;
 };
 
 enum ct_msg_level { CT_MSG_WARN, CT_MSG_VERBOSE };
 
 struct ct_profile_session;
-/* --top's n key: Python frames merged into the samples taken from now on (true, the default
+/* --top's n key: Python or Ruby frames merged into the samples taken from now on (true, the default
  * unless no_interp) or native frames only. */
 void ct_profile_session_set_interp(struct ct_profile_session *ps, bool on);
 

@@ -32,9 +32,11 @@ struct ct_profiler {
 	size_t cap_tids, ntids;
 	uint64_t next_refresh_ns, refresh_gap_ns;
 	struct ct_py *py;           /* NULL: not Python, or no_interp */
-	char *py_note;              /* Python found but not usable: said once */
+	struct ct_rb *rb;           /* NULL: not Ruby, or no_interp */
+	struct ct_profiler_interp hooks; /* of py or rb (lang NULL: neither) */
+	char *py_note;              /* Python or Ruby found but not usable: said once */
 	bool py_note_said, interp_off;
-	struct ct_interp_frame *pyf;    /* the Python frames of the sample being added */
+	struct ct_interp_frame *pyf;    /* the Python or Ruby frames of the sample being added */
 	size_t npyf;
 };
 
@@ -44,6 +46,44 @@ struct ct_profiler {
  * is never in a module (JIT without a perf map) costs a refresh every 30 s at most. */
 #define REFRESH_GAP_MIN_NS 200000000ull
 #define REFRESH_GAP_MAX_NS 30000000000ull
+
+static int py_refresh(void *arg)
+{
+	return ct_py_threads_refresh(arg);
+}
+
+static int py_sampled(void *arg, pid_t pid, struct ct_capture *c)
+{
+	return ct_py_read_sampled(arg, pid, c);
+}
+
+static int rb_refresh(void *arg)
+{
+	return ct_rb_threads_refresh(arg);
+}
+
+static int rb_sampled(void *arg, pid_t pid, struct ct_capture *c)
+{
+	return ct_rb_read_sampled(arg, pid, c);
+}
+
+/* Python, else Ruby: the first found (a process embedding both gets the first one's frames). */
+static int open_interp(struct ct_profiler *pr)
+{
+	int r = ct_py_open(pr->sym, &pr->py, &pr->py_note);
+	if (r == 0 && !pr->py && !pr->py_note)
+		r = ct_rb_open(pr->sym, &pr->rb, &pr->py_note);
+	if (r < 0)
+		return r;
+	struct ct_profiler_interp *h = &pr->hooks;
+	if (pr->py)
+		*h = (struct ct_profiler_interp){ "Python", ct_py_version(pr->py), pr->py, py_refresh,
+						  ct_py_while_stopped, py_sampled, ct_py_needs_thread_pointer(pr->py) };
+	else if (pr->rb)
+		*h = (struct ct_profiler_interp){ "Ruby", ct_rb_version(pr->rb), pr->rb, rb_refresh,
+						  ct_rb_while_stopped, rb_sampled, false };
+	return 0;
+}
 
 int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
 		     const struct ct_profiler_opts *o, struct ct_profiler **ret)
@@ -65,7 +105,7 @@ int ct_profiler_open(pid_t pid, const char *root_name, struct ct_profile *prof,
 		goto fail;
 	if ((r = ct_sym_open(pid, &o->sym, &pr->sym)) < 0)
 		goto fail;
-	if (!o->no_interp && (r = ct_py_open(pr->sym, &pr->py, &pr->py_note)) < 0)
+	if (!o->no_interp && (r = open_interp(pr)) < 0)
 		goto fail;
 	pr->refresh_gap_ns = REFRESH_GAP_MIN_NS;
 	*ret = pr;
@@ -83,6 +123,7 @@ void ct_profiler_close(struct ct_profiler *pr)
 	ct_sym_close(pr->sym);
 	ct_pccache_free(pr->cache);
 	ct_py_close(pr->py);
+	ct_rb_close(pr->rb);
 	free(pr->py_note);
 	free(pr->pcs);
 	free(pr->stack);
@@ -101,6 +142,11 @@ const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr)
 struct ct_py *ct_profiler_python(struct ct_profiler *pr)
 {
 	return pr->py;
+}
+
+const struct ct_profiler_interp *ct_profiler_interp(struct ct_profiler *pr)
+{
+	return pr->hooks.lang ? &pr->hooks : NULL;
 }
 
 void ct_profiler_set_interp(struct ct_profiler *pr, bool on)
@@ -195,8 +241,8 @@ static int refresh(struct ct_profiler *pr)
 	pr->sym = sym;
 	pr->cache = cache;
 	pr->stats.refreshes++;
-	if (!pr->py && !pr->py_note && !pr->o.no_interp)
-		return ct_py_open(pr->sym, &pr->py, &pr->py_note);
+	if (!pr->py && !pr->rb && !pr->py_note && !pr->o.no_interp)
+		return open_interp(pr);
 	return 0;
 }
 
@@ -236,13 +282,14 @@ static int pc_frames(struct ct_profiler *pr, const struct ct_upc *u, const uint3
 	return ok ? 0 : -EINVAL;
 }
 
-/* A Python frame as a profile frame: "name (file:line)", or "name (file)" with no_lines, so a
- * folded line reads like a Python traceback; file and line stay in the frame for the formats that
- * have a place for them. */
+/* A Python or Ruby frame as a profile frame: "name (file:line)", or "name (file)" with no_lines, so
+ * a folded line reads like a traceback; file and line stay in the frame for the formats that have a
+ * place for them. */
 static int python_frame_id(struct ct_profiler *pr, const struct ct_frame *f, uint32_t *ret)
 {
 	if (!f->function)
-		return ct_profile_frame_named(pr->prof, "[python: unreadable frame]", CT_PFRAME_NORMAL, ret);
+		return ct_profile_frame_named(pr->prof, f->ruby ? "[ruby: unreadable frame]" : "[python: unreadable frame]",
+					      CT_PFRAME_NORMAL, ret);
 	char *name = NULL;
 	int r = pr->o.no_lines || f->line <= 0 ? asprintf(&name, "%s (%s)", f->function, f->file)
 					       : asprintf(&name, "%s (%s:%d)", f->function, f->file, f->line);
@@ -253,26 +300,34 @@ static int python_frame_id(struct ct_profiler *pr, const struct ct_frame *f, uin
 	pf.function = name;
 	pf.file = f->file;
 	pf.line = pr->o.no_lines ? 0 : f->line;
-	pf.python = true;
+	pf.python = f->python;
+	pf.ruby = f->ruby;
 	r = ct_profile_frame(pr->prof, &pf, ret);
 	free(name);
 	return r;
 }
 
-/* The Python frames of c into pr->pyf when its native stack (the n pcs unwound) runs the eval loop
- * and the chain copied with it is that stack's; else none, and the sample keeps its native frames
- * only (never a Python stack that may not be the sample's). */
+/* Whether pc is the interpreter loop's: _PyEval_EvalFrameDefault, rb_vm_exec */
+static bool is_loop_pc(const struct ct_profiler *pr, uint64_t pc)
+{
+	return pr->py ? ct_py_is_eval_pc(pr->py, pc) : pr->rb ? ct_rb_is_exec_pc(pr->rb, pc) : false;
+}
+
+/* The Python or Ruby frames of c into pr->pyf when its native stack (the n pcs unwound) runs the
+ * interpreter loop and the frames copied with it are that stack's; else none, and the sample keeps
+ * its native frames only (never an interpreter stack that may not be the sample's). */
 static int python_frames(struct ct_profiler *pr, const struct ct_capture *c, size_t n)
 {
-	if (!pr->py || pr->interp_off)
+	if ((!pr->py && !pr->rb) || pr->interp_off)
 		return 0;
 	size_t evals = 0;
 	for (size_t i = 0; i < n; i++)
-		evals += ct_py_is_eval_pc(pr->py, pr->pcs[i].pc);
+		evals += is_loop_pc(pr, pr->pcs[i].pc);
 	if (evals == 0)
 		return 0;
 	pr->stats.py_samples++;
-	int r = ct_py_capture_frames(pr->py, c, evals, &pr->pyf, &pr->npyf);
+	int r = pr->py ? ct_py_capture_frames(pr->py, c, evals, &pr->pyf, &pr->npyf)
+		       : ct_rb_capture_frames(pr->rb, c, evals, &pr->pyf, &pr->npyf);
 	if (r == -ENOMEM)
 		return r;
 	if (r == 0)
@@ -322,13 +377,13 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 			r = -ENOMEM;
 			break;
 		}
-		if (!pr->pyf || nids == 0 || !ct_py_is_eval_pc(pr->py, pr->pcs[i].pc)) {
+		if (!pr->pyf || nids == 0 || !is_loop_pc(pr, pr->pcs[i].pc)) {
 			memcpy(pr->stack + len, ids, nids * sizeof(*ids));
 			len += nids;
 			continue;
 		}
-		/* an eval-loop frame: what is inlined into it, then the Python frames it runs in its
-		 * place, as --backtraces merges them */
+		/* an interpreter-loop frame: what is inlined into it, then the Python or Ruby frames
+		 * it runs in its place, as --backtraces merges them */
 		memcpy(pr->stack + len, ids, (nids - 1) * sizeof(*ids));
 		len += nids - 1;
 		uint32_t eval_id = ids[nids - 1];

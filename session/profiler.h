@@ -12,6 +12,7 @@
 
 #include "analyze/profile.h"
 #include "interp/python.h"
+#include "interp/ruby.h"
 #include "lib/capture.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwind.h"
@@ -21,7 +22,7 @@ struct ct_profiler_opts {
 	size_t max_frames;
 	struct ct_sym_opts sym;
 	bool no_interp;   /* native frames only */
-	bool no_lines;    /* Python frames by function, not by line */
+	bool no_lines;    /* Python and Ruby frames by function, not by line */
 };
 
 struct ct_profiler_stats {
@@ -30,10 +31,10 @@ struct ct_profiler_stats {
 	uint64_t failed;         /* no frame at all (counted under the root frame only) */
 	uint64_t symbolized_pcs; /* unique pcs symbolized */
 	uint64_t refreshes;      /* maps reread because a pc was in no module */
-	/* Python: samples with eval-loop frames, those merged with their Python frames, and those
-	 * kept native only because the chain could not be taken as the sample's: it had moved on
-	 * (perf sampler), its counts disagreed with the native stack, or there was none or it was
-	 * unreadable */
+	/* Python or Ruby: samples with interpreter-loop frames (_PyEval_EvalFrameDefault,
+	 * rb_vm_exec), those merged with their interpreter frames, and those kept native only because
+	 * the frames could not be taken as the sample's: they had moved on (perf sampler), their
+	 * counts disagreed with the native stack, or there were none or they were unreadable */
 	uint64_t py_samples, py_merged, py_moved, py_mismatch, py_other;
 };
 
@@ -55,7 +56,20 @@ const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr);
 /* The Python interpreter of the process, NULL when none (or no_interp): the session lists its thread
  * states and copies the frame chains (attach hook, or ct_py_read_sampled after a perf sample). */
 struct ct_py *ct_profiler_python(struct ct_profiler *pr);
-/* Python frames merged from the next sample on (true, the default unless no_interp) or not. */
+/* The interpreter of the process (Python or Ruby), for the session: how to list its threads and
+ * copy their frames (the attach hook while a thread is stopped, or read_sampled after a perf
+ * sample). */
+struct ct_profiler_interp {
+	const char *lang, *version;   /* "Ruby", "3.1.2" */
+	void *arg;                    /* of the three functions */
+	int (*threads_refresh)(void *arg);
+	void (*while_stopped)(void *arg, pid_t pid, struct ct_capture *c);
+	int (*read_sampled)(void *arg, pid_t pid, struct ct_capture *c);
+	bool needs_thread_pointer;    /* matched by pthread_t: a ptrace sample must stop (Python < 3.11) */
+};
+/* NULL when none (or no_interp) */
+const struct ct_profiler_interp *ct_profiler_interp(struct ct_profiler *pr);
+/* Interpreter frames merged from the next sample on (true, the default unless no_interp) or not. */
 void ct_profiler_set_interp(struct ct_profiler *pr, bool on);
 /* Next symbolization warning (each said once), or NULL. */
 const char *ct_profiler_next_warning(struct ct_profiler *pr);

@@ -55,5 +55,30 @@ int main(void)
 	P(me_owner, offsetof(rb_callable_method_entry_t, owner));
 	P(file_fptr, offsetof(struct RFile, fptr));
 	P(io_fd, offsetof(rb_io_t, fd));
+	/* C functions' names: the method entry, the ID table, class paths */
+	P(vm_mark_object_ary, offsetof(rb_vm_t, mark_object_ary));
+	P(array_len, offsetof(struct RArray, as.heap.len));
+	P(array_embed_len_mask, RARRAY_EMBED_LEN_MASK);
+	P(array_embed_len_shift, RARRAY_EMBED_LEN_SHIFT);
+	P(me_def, offsetof(rb_callable_method_entry_t, def));
+	P(def_original_id, offsetof(rb_method_definition_t, original_id));
+	{
+		/* the 4-bit type field, at the start of the definition */
+		rb_method_definition_t d;
+		uint32_t mask;
+		memset(&d, 0, sizeof(d));
+		d.type = 0xf;
+		memcpy(&mask, &d, sizeof(mask));
+		P(def_type_mask, mask);
+	}
+	P(class_ext, offsetof(struct RClass, ptr));
+	P(classext_iv_tbl, offsetof(rb_classext_t, iv_tbl));
+	P(st_entries_start, offsetof(struct st_table, entries_start));
+	P(st_entries_bound, offsetof(struct st_table, entries_bound));
+	P(st_entries, offsetof(struct st_table, entries));
+	P(id_scope_shift, RUBY_ID_SCOPE_SHIFT);
+	P(last_op_id, tLAST_OP_ID);
+	P(method_type_cfunc, VM_METHOD_TYPE_CFUNC);
+	P(fl_singleton, RUBY_FL_SINGLETON);
 	return 0;
 }

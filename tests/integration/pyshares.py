@@ -1,5 +1,5 @@
 # pyshares.py FOLDED LINES EXPECTED TOLERANCE [SIGMAS]: checks the CPU split of the pysplit.py
-# fixture in a folded profile. LINES is the fixture's "line work_X N" output; EXPECTED
+# fixture (or rbsplit.rb's) in a folded profile. LINES is the fixture's "line work_X N" output; EXPECTED
 # "work_a=60,work_b=30,..."; TOLERANCE in points, widened to SIGMAS (default 4) standard deviations
 # of the sampling error where that is wider (below). Each function's share is the samples of the
 # stacks holding its frame over every sample; each of its frames must name the line of its spin()
@@ -11,10 +11,13 @@ folded, lines_file, expected, tol = sys.argv[1], sys.argv[2], sys.argv[3], float
 SIGMAS = float(sys.argv[5]) if len(sys.argv) > 5 else 4.0
 want = dict((k, float(v)) for k, v in (kv.split("=") for kv in expected.split(",")))
 lines = {}
+fixture = "pysplit.py"  # or the fixture's "file NAME" line (rbsplit.rb)
 for line in open(lines_file):
     parts = line.split()
     if len(parts) == 3 and parts[0] == "line":
         lines[parts[1]] = int(parts[2])
+    elif len(parts) == 2 and parts[0] == "file":
+        fixture = parts[1]
 total = 0
 got = dict((k, 0) for k in want)
 bad = []
@@ -28,7 +31,7 @@ for line in open(folded):
             continue
         got[k] += n
         for where in m:
-            if not where.endswith("pysplit.py:%d" % lines[k]):
+            if not where.endswith("%s:%d" % (fixture, lines[k])):
                 bad.append("%s at %s (its spin() call is line %d)" % (k, where, lines[k]))
 if total == 0:
     print("no samples")

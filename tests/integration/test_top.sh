@@ -131,7 +131,7 @@ wait_for '  all threads  '
 
 # --- n: a native program has no interpreter frames to merge, said so; ?: the keys, closed by any key; an unknown key says where help is
 key n
-wait_for 'native frames only: no Python interpreter found'
+wait_for 'native frames only: no Python or Ruby interpreter found'
 key '?'
 wait_for 'ctrace --top keys'
 for k in 'q  ' 's  ' 'space p' 'a  ' 't  ' 'T  ' 'n  '; do
