@@ -711,6 +711,8 @@ void ct_rb_thread_at(const struct ct_rb *rb, size_t i, uint64_t *ret_thread, pid
 {
 	*ret_thread = rb->threads[i].thread;
 	*ret_tid = (pid_t)rb->threads[i].tid;
+}
+
 bool ct_rb_is_exec_pc(const struct ct_rb *rb, uint64_t pc)
 {
 	return pc >= rb->exec_lo && pc <= rb->exec_hi;
