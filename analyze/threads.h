@@ -22,7 +22,7 @@ enum ct_thread_class { CT_CLASS_UNKNOWN, CT_CLASS_BLOCKED, CT_CLASS_SPINNING, CT
 enum ct_wait_kind { CT_WAIT_NONE, CT_WAIT_MUTEX, CT_WAIT_CONDVAR, CT_WAIT_RWLOCK, CT_WAIT_SEMAPHORE,
 		    CT_WAIT_JOIN, CT_WAIT_IO, CT_WAIT_POLL, CT_WAIT_SLEEP, CT_WAIT_SIGWAIT,
 		    CT_WAIT_FUTEX, CT_WAIT_LOCK /* a dump's monitor/lock */, CT_WAIT_SYSCALL,
-		    CT_WAIT_OTHER };
+		    CT_WAIT_OTHER, CT_WAIT_GIL /* an interpreter's lock (CT_THREAD_GIL_WAITING) */ };
 
 struct ct_analyze_opts {
 	/* Extra fnmatch(3) patterns of function names where a waiting thread counts as idle (a pool's

@@ -32,7 +32,7 @@ static void text_thread_state(struct ct_buf *out, const struct ct_thread_info *t
 {
 	ct_buf_puts(out, ct_class_name(ti->cls));
 	if (ti->why)
-		ct_buf_printf(out, " in %s", ti->why);
+		ct_buf_printf(out, ti->wait == CT_WAIT_GIL ? ", waiting for %s" : " in %s", ti->why);
 }
 
 static void text_stack(struct ct_buf *out, const struct ct_thread *t, const char *indent)
@@ -158,14 +158,15 @@ static void text_groups(const struct ct_analysis *a, struct ct_buf *out)
 			      ct_class_name(gr->cls), gr->names);
 		if (same_why(a, gr)) {
 			if (f->why) {
-				ct_buf_puts(out, "  waiting: ");
+				ct_buf_puts(out, f->wait == CT_WAIT_GIL ? "  waiting for " : "  waiting: ");
 				text_why_line(out, a, f);
 				ct_buf_putc(out, '\n');
 			}
 		} else {
 			for (size_t m = 0; m < gr->nmembers && m < TEXT_MAX_TIDS; m++) {
 				const struct ct_thread_info *ti = &a->threads[gr->members[m]];
-				ct_buf_printf(out, "  %d \"%s\": ", (int)ti->tid, ti->name);
+				ct_buf_printf(out, "  %d \"%s\": %s", (int)ti->tid, ti->name,
+					      ti->wait == CT_WAIT_GIL ? "waiting for " : "");
 				text_why_line(out, a, ti);
 				ct_buf_putc(out, '\n');
 			}
