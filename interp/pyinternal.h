@@ -5,7 +5,9 @@
 #ifndef CT_INTERP_PYINTERNAL_H
 #define CT_INTERP_PYINTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "interp/pylayout.h"
@@ -49,5 +51,26 @@ struct py_raw {
 	uint64_t ns;       /* time spent copying, while the thread was stopped */
 	struct ct_py_raw_frame f[];
 };
+
+static inline uint16_t maxu16(uint16_t a, uint16_t b)
+{
+	if (a == CT_PY_NONE)
+		return b;
+	if (b == CT_PY_NONE)
+		return a;
+	return a > b ? a : b;
+}
+
+static inline bool has(uint16_t off)
+{
+	return off != CT_PY_NONE;
+}
+
+static inline int32_t get_i32(const uint8_t *b, uint16_t off)
+{
+	int32_t v;
+	memcpy(&v, b + off, sizeof(v));
+	return v;
+}
 
 #endif

@@ -20,27 +20,6 @@
 #define MAX_TABLE (1 << 20)     /* bytes of a line table */
 #define DEBUG_OFFSETS_LEN (73 * 8)
 
-static uint16_t maxu16(uint16_t a, uint16_t b)
-{
-	if (a == CT_PY_NONE)
-		return b;
-	if (b == CT_PY_NONE)
-		return a;
-	return a > b ? a : b;
-}
-
-static bool has(uint16_t off)
-{
-	return off != CT_PY_NONE;
-}
-
-static int32_t get_i32(const uint8_t *b, uint16_t off)
-{
-	int32_t v;
-	memcpy(&v, b + off, sizeof(v));
-	return v;
-}
-
 /* ---- finding the interpreter ---- */
 
 struct py_syms {

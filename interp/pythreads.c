@@ -42,11 +42,6 @@ struct wait_reader {
 	size_t nmemo;
 };
 
-static bool has(uint16_t off)
-{
-	return off != CT_PY_NONE;
-}
-
 static enum obj_kind kind_of_type(struct wait_reader *w, uint64_t type)
 {
 	for (size_t i = 0; i < w->nmemo; i++)
