@@ -425,6 +425,21 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 	ti->cls = same && burning ? CT_CLASS_SPINNING : CT_CLASS_RUNNING;
 }
 
+/* The GIL's holder, for its waiters: not an edge of the wait-for graph (it changes hands every few
+ * milliseconds, and is read a moment after the capture), a fact for people. */
+static void find_gil_holder(struct ct_analysis *a)
+{
+	ssize_t h = -1;
+	for (size_t i = 0; i < a->nthreads; i++) {
+		const struct ct_thread *t = a->threads[i].thread;
+		if (t && a->threads[i].cls != CT_CLASS_GONE && (t->flags & CT_THREAD_GIL_HOLDER))
+			h = h < 0 ? (ssize_t)i : -2; /* two holders: say none */
+	}
+	for (size_t i = 0; h >= 0 && i < a->nthreads; i++)
+		if (a->threads[i].wait == CT_WAIT_GIL && (size_t)h != i)
+			a->threads[i].gil_holder = h;
+}
+
 /* ---- locks, wait-for graph, cycles ---- */
 
 static ssize_t lock_find(struct ct_analysis *a, const char *id)
@@ -806,12 +821,13 @@ int ct_analyze(struct ct_snapshot *const *snaps, size_t nsnaps, const struct ct_
 		for (size_t s = 0; s < nsnaps; s++)
 			seen[s] = find_tid(refs[s], nrefs[s], tids[i]);
 		ti->tid = tids[i];
-		ti->waits_for = ti->deadlock = -1;
+		ti->waits_for = ti->deadlock = ti->gil_holder = -1;
 		ti->cpu_share = -1;
 		classify(a, ti, seen, nsnaps, o, ticks);
 		ti->name = ti->thread && ti->thread->name ? ti->thread->name : "?";
 		a->class_count[ti->cls]++;
 	}
+	find_gil_holder(a);
 	r = build_locks(a);
 	if (r == 0)
 		r = find_cycles(a);

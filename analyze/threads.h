@@ -45,6 +45,8 @@ struct ct_thread_info {
 	char *why;                        /* for people: "mutex 0x…", "read on fd 3 (pipe:[123])", … */
 	const char *lock_waiting;         /* the lock id it waits for (borrowed), or NULL */
 	ssize_t waits_for;                /* index in threads[] of the lock's holder, or -1 */
+	ssize_t gil_holder;               /* a GIL waiter: index of the thread marked holding the GIL
+					   * (CT_THREAD_GIL_HOLDER, read just after the capture), or -1 */
 	ssize_t deadlock;                 /* index in deadlocks[], or -1 */
 	size_t group;                     /* index in groups[] */
 	unsigned seen;                    /* in how many snapshots it appears */

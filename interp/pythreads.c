@@ -126,7 +126,8 @@ static int frame_slots(struct ct_py *py, const struct ct_py_raw_frame *f, uint64
 
 /* The one lock object among the frame's slots (or the object of a bound builtin method there)
  * that waits on futex; 0 when none or more than one. */
-static uint64_t find_lock(struct wait_reader *w, const uint64_t *slots, size_t n, uint64_t futex, enum obj_kind *ret_kind)
+static uint64_t find_lock(struct wait_reader *w, const uint64_t *slots, size_t n, uint64_t futex,
+			  enum obj_kind *ret_kind)
 {
 	uint64_t found = 0;
 	enum obj_kind fk = OBJ_OTHER;

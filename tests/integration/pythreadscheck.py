@@ -68,10 +68,15 @@ if 'Lock.acquire on %s: owner unknown, a Lock has no owner' % locks['gate'] not 
 gil = [n for n in ('burn-0', 'burn-1', 'burn-2') if (threads.get(tids[n]) or {}).get('wait') == 'gil']
 if not gil:
     errors.append('no burn thread waits for the GIL: %s' % [threads.get(tids[n]) for n in ('burn-0', 'burn-1', 'burn-2')])
+burners = {tids[n] for n in ('burn-0', 'burn-1', 'burn-2')}
 for n in gil:
     w = where(n)
     if not w or w[0] != 'burn' or not w[1].endswith('pydeadlock.py'):
         errors.append('%s: waits for the GIL at %s' % (n, w))
+    # the holder, read a moment after the capture: another CPU-bound thread, or none said
+    h = threads[tids[n]]['gil_holder']
+    if h is not None and (h == tids[n] or h not in burners):
+        errors.append('%s: the GIL held by %s, not another burn thread' % (n, h))
 if ct['summary']['deadlocks'] != 1 or not ct['summary']['stuck']:
     errors.append('summary: %s' % ct['summary'])
 for e in errors:

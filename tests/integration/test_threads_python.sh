@@ -50,7 +50,7 @@ check_python() {
 	try=1
 	while :; do
 		expect_exit 0 "$CTRACE" -p $p --threads --snapshots 1
-		echo "$OUT" | grep -Eq '^  waiting for the GIL in burn \(.*pydeadlock\.py:[0-9]+\)$|^  [0-9]+ "[^"]*": waiting for the GIL in burn \(' && break
+		echo "$OUT" | grep -Eq '^  ([0-9]+ "[^"]*": )?waiting for the GIL in burn \(.*pydeadlock\.py:[0-9]+\)(, held by "[^"]*" \(tid [0-9]+\))?$' && break
 		[ $try -ge 5 ] && fail "$name: text: no thread said waiting for the GIL in 5 runs: $OUT"
 		try=$((try + 1))
 	done

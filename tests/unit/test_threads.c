@@ -200,6 +200,9 @@ static void test_python_threads(void **state)
 	struct ct_thread *g2 = add(s, 4, "burn", 'S', SYS_futex, 0, gil);
 	g2->flags |= CT_THREAD_GIL_WAITING;
 	py_frame(g2, "burn", "/srv/jobs.py", 73);
+	struct ct_thread *h1 = add(s, 6, "holder", 'R', CT_SYSCALL_NONE, 0, NULL);
+	h1->flags |= CT_THREAD_GIL_HOLDER;
+	py_frame(h1, "burn", "/srv/jobs.py", 74);
 	struct ct_thread *o1 = add(s, 5, "other", 'S', SYS_futex, 0, gil);
 	o1->flags |= CT_THREAD_GIL_WAITING;
 	py_frame(o1, "burn", "/srv/other.py", 72);
@@ -217,14 +220,16 @@ static void test_python_threads(void **state)
 	const struct ct_thread_info *tg = &an->threads[index_of(an, 3)];
 	assert_int_equal(tg->wait, CT_WAIT_GIL);
 	assert_string_equal(tg->why, "the GIL in burn (/srv/jobs.py:72)");
+	assert_int_equal(tg->gil_holder, index_of(an, 6));
+	assert_int_equal(an->threads[index_of(an, 6)].gil_holder, -1);
 	assert_int_equal(an->threads[index_of(an, 3)].group, an->threads[index_of(an, 4)].group);
 	assert_int_not_equal(an->threads[index_of(an, 3)].group, an->threads[index_of(an, 5)].group);
 	struct ct_buf out = CT_BUF_INIT;
 	ct_report_analysis_text(an, &out);
 	assert_false(out.err);
 	/* one group, each at its own line */
-	assert_non_null(strstr(out.data, "  3 \"burn\": waiting for the GIL in burn (/srv/jobs.py:72)\n"));
-	assert_non_null(strstr(out.data, "  4 \"burn\": waiting for the GIL in burn (/srv/jobs.py:73)\n"));
+	assert_non_null(strstr(out.data, "  3 \"burn\": waiting for the GIL in burn (/srv/jobs.py:72), held by \"holder\" (tid 6)\n"));
+	assert_non_null(strstr(out.data, "  4 \"burn\": waiting for the GIL in burn (/srv/jobs.py:73), held by \"holder\" (tid 6)\n"));
 	ct_buf_free(&out);
 	ct_analysis_free(an);
 	ct_snapshot_free(s);
