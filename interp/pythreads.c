@@ -50,8 +50,10 @@ static enum obj_kind kind_of_type(struct wait_reader *w, uint64_t type)
 	uint64_t name_ptr;
 	char name[32];
 	enum obj_kind k = OBJ_OTHER;
+	/* 16 bytes hold "_thread.RLock" and its NUL, when 32 would cross the end of a mapping */
 	if (ct_interp_read_u64(w->py->pid, type + w->py->L.type_name, &name_ptr) == 0 &&
-	    ct_interp_read(w->py->pid, name_ptr, name, sizeof(name)) == 0) {
+	    (ct_interp_read(w->py->pid, name_ptr, name, sizeof(name)) == 0 ||
+	     (memset(name, 0, sizeof(name)), ct_interp_read(w->py->pid, name_ptr, name, 16)) == 0)) {
 		name[sizeof(name) - 1] = '\0';
 		if (strcmp(name, "_thread.lock") == 0)
 			k = OBJ_LOCK;
