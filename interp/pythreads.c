@@ -42,6 +42,16 @@ struct wait_reader {
 	size_t nmemo;
 };
 
+/* A type's name, NUL-terminated in size bytes: read whole, or its first 16 bytes (which hold
+ * "_thread.RLock" and its NUL) when size would cross the end of a mapping */
+static int read_name(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+	memset(buf, 0, size);
+	if (ct_interp_read(pid, addr, buf, size - 1) == 0)
+		return 0;
+	return ct_interp_read(pid, addr, buf, CT_MIN(size - 1, (size_t)16));
+}
+
 static enum obj_kind kind_of_type(struct wait_reader *w, uint64_t type)
 {
 	for (size_t i = 0; i < w->nmemo; i++)
@@ -50,11 +60,8 @@ static enum obj_kind kind_of_type(struct wait_reader *w, uint64_t type)
 	uint64_t name_ptr;
 	char name[32];
 	enum obj_kind k = OBJ_OTHER;
-	/* 16 bytes hold "_thread.RLock" and its NUL, when 32 would cross the end of a mapping */
 	if (ct_interp_read_u64(w->py->pid, type + w->py->L.type_name, &name_ptr) == 0 &&
-	    (ct_interp_read(w->py->pid, name_ptr, name, sizeof(name)) == 0 ||
-	     (memset(name, 0, sizeof(name)), ct_interp_read(w->py->pid, name_ptr, name, 16)) == 0)) {
-		name[sizeof(name) - 1] = '\0';
+	    read_name(w->py->pid, name_ptr, name, sizeof(name)) == 0) {
 		if (strcmp(name, "_thread.lock") == 0)
 			k = OBJ_LOCK;
 		else if (strcmp(name, "_thread.RLock") == 0)
