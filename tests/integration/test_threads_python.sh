@@ -3,7 +3,7 @@
 # for the GIL, a sleeper. Checked against the interpreter's own view: the line each thread waits
 # at against faulthandler's dump, the locks against the fixture's id() of them. Debian's
 # python3.11 (make deps installs it: always run) and every pyenv CPython 3.6-3.13 found (each one
-# missing is a skipped case).
+# missing is a skipped case). Also ctrace analyze of a saved --backtraces report.
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 
@@ -58,6 +58,13 @@ check_python() {
 	echo "$OUT" | grep -q '^Found 1 deadlock' || fail "$name: text: no deadlock: $OUT"
 	echo "$OUT" | grep -q 'owner unknown, a Lock has no owner) in wait_gate (' ||
 		fail "$name: text: the Lock's owner not said unknown: $OUT"
+	# a saved --backtraces report gives ctrace analyze the same deadlock and lines
+	expect_exit 0 "$CTRACE" -p $p --backtraces --format json -o "$TMP/$name-bt.json"
+	expect_exit 3 "$CTRACE" analyze --fail-on deadlock --format json "$TMP/$name-bt.json"
+	echo "$OUT" >"$TMP/$name-an.json"
+	json_check "$TMP/$name-an.json" "d['summary']['deadlocks'] == 1" \
+		"any('(RLock.acquire) in dead_a (' in (t['why'] or '') and 'pydeadlock.py:' in t['why'] for t in d['threads'])" ||
+		fail "$name: analyze of the saved report: $OUT"
 	assert_not_traced $p
 	note "$name: the RLock deadlock, the Lock, the GIL waiters and every blocking line agree"
 	kill -KILL $p
