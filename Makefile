@@ -383,7 +383,8 @@ DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc
 # make check: targets ctrace is run against. libc6-dbg: libc's debug file (symbols, debug-file
 # cache); nodejs: JIT perf maps; openjdk: jstack dumps; libjemalloc2, libtcmalloc-minimal4, redis
 # (server and redis-cli): --memory --inject, also bench-inject; python3.11 and python3.11-dbg:
-# Python frames (test_backtraces_python) and the 3.11 layout table checked against DWARF (test_python);
+# Python frames and threads (test_backtraces_python, test_threads_python) and the 3.11 layout table
+# checked against DWARF (test_python);
 # ruby (Debian's 3.1): Ruby frames (test_backtraces_ruby, test_profile_ruby), waits and GC
 # (test_threads_ruby, test_memory_ruby); puma (Debian's ruby-puma is this package): a Puma server's
 # pool (test_threads_puma); unicorn (Debian's Rack server, ruby-unicorn upstream): a pre-fork Ruby

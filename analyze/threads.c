@@ -27,7 +27,7 @@ static const char *const wait_names[] = {
 	[CT_WAIT_RWLOCK] = "rwlock",   [CT_WAIT_SEMAPHORE] = "semaphore", [CT_WAIT_JOIN] = "join",
 	[CT_WAIT_IO] = "io",           [CT_WAIT_POLL] = "poll",     [CT_WAIT_SLEEP] = "sleep",
 	[CT_WAIT_SIGWAIT] = "sigwait", [CT_WAIT_FUTEX] = "futex",   [CT_WAIT_LOCK] = "lock",
-	[CT_WAIT_SYSCALL] = "syscall", [CT_WAIT_OTHER] = "other",
+	[CT_WAIT_SYSCALL] = "syscall", [CT_WAIT_OTHER] = "other",   [CT_WAIT_GIL] = "gil",
 };
 
 const char *ct_class_name(enum ct_thread_class c)
@@ -139,6 +139,8 @@ enum ct_wait_kind ct_wait_kind_of(const struct ct_thread *t)
 	if (rk != CT_WAIT_NONE)
 		return rk;
 	size_t n = CT_MIN(t->nframes, (size_t)WAIT_SCAN_FRAMES);
+	if (t->flags & CT_THREAD_GIL_WAITING)
+		return CT_WAIT_GIL;
 	for (size_t i = 0; i < n; i++) {
 		const char *fn = t->frames[i].function;
 		if (!fn)
@@ -146,6 +148,9 @@ enum ct_wait_kind ct_wait_kind_of(const struct ct_thread *t)
 		for (size_t k = 0; k < CT_ARRAY_SIZE(wait_functions); k++) {
 			if (fnmatch(wait_functions[k].pattern, fn, 0) != 0)
 				continue;
+			/* a lock built on a semaphore (Python's RLock) whose id is known is a lock */
+			if (wait_functions[k].kind == CT_WAIT_SEMAPHORE && t->lock_waiting)
+				return CT_WAIT_LOCK;
 			if (wait_functions[k].kind != CT_WAIT_FUTEX)
 				return wait_functions[k].kind;
 			futex = true;
@@ -175,11 +180,14 @@ static bool is_waiting(const struct ct_thread *t, enum ct_wait_kind k)
 
 static bool frame_equal(const struct ct_frame *a, const struct ct_frame *b)
 {
-	if (a->inlined != b->inlined)
+	if (a->inlined != b->inlined || a->python != b->python || a->ruby != b->ruby)
 		return false;
 	if (!a->function || !b->function)
 		return !a->function && !b->function && a->pc == b->pc;
 	if (strcmp(a->function, b->function) != 0)
+		return false;
+	/* an interpreter's function is its name in its file (no module; the line is where it is) */
+	if ((a->python || a->ruby) && (!a->file || !b->file ? a->file != b->file : strcmp(a->file, b->file) != 0))
 		return false;
 	if (!a->module || !b->module)
 		return !a->module && !b->module;
@@ -226,141 +234,6 @@ static uint64_t stack_hash(const struct ct_thread *t)
 	return h;
 }
 
-/* ---- name collapsing ---- */
-
-struct name_part {
-	const char *name;
-	size_t prefix_len;  /* name without its trailing number */
-	long number;        /* -1: no collapsible trailing number */
-	size_t order;
-};
-
-static int cmp_name_part(const void *x, const void *y)
-{
-	const struct name_part *a = x, *b = y;
-	size_t la = a->prefix_len, lb = b->prefix_len;
-	int c = memcmp(a->name, b->name, CT_MIN(la, lb));
-	if (c == 0 && la != lb)
-		c = la < lb ? -1 : 1;
-	if (c == 0 && (a->number < 0) != (b->number < 0))
-		c = a->number < 0 ? -1 : 1;
-	if (c == 0 && a->number < 0)
-		c = strcmp(a->name, b->name);
-	if (c == 0 && a->number != b->number)
-		c = a->number < b->number ? -1 : 1;
-	return c;
-}
-
-static void split_name(const char *name, struct name_part *p)
-{
-	size_t len = strlen(name), d = len;
-	while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
-		d--;
-	p->name = name;
-	p->prefix_len = len;
-	p->number = -1;
-	size_t digits = len - d;
-	/* "w-01" keeps its zero; a name that is only digits is kept whole */
-	if (digits == 0 || digits > 9 || d == 0 || (digits > 1 && name[d] == '0'))
-		return;
-	p->prefix_len = d;
-	p->number = strtol(name + d, NULL, 10);
-}
-
-struct run_group {
-	size_t first, end;   /* range in the sorted parts */
-	size_t order;        /* first appearance, to keep the output in the threads' order */
-};
-
-static int cmp_run(const void *x, const void *y)
-{
-	const struct run_group *a = x, *b = y;
-	return a->order < b->order ? -1 : a->order > b->order;
-}
-
-/* Ranges printed per name at most; "…" stands for the rest (the group's size is printed anyway). */
-#define MAX_RANGES 8
-
-static void emit_numbers(struct ct_buf *b, const struct name_part *p, size_t n)
-{
-	/* p sorted by number; duplicates are printed once */
-	size_t ranges = 0;
-	ct_buf_append(b, p[0].name, p[0].prefix_len);
-	ct_buf_putc(b, '[');
-	size_t i = 0;
-	bool first = true;
-	while (i < n) {
-		long lo = p[i].number, hi = lo;
-		size_t j = i + 1;
-		while (j < n && (p[j].number == hi || p[j].number == hi + 1))
-			hi = p[j++].number;
-		if (++ranges > MAX_RANGES) {
-			ct_buf_puts(b, ",…");
-			break;
-		}
-		ct_buf_printf(b, first ? "%ld" : ",%ld", lo);
-		if (hi != lo)
-			ct_buf_printf(b, "-%ld", hi);
-		first = false;
-		i = j;
-	}
-	ct_buf_putc(b, ']');
-}
-
-char *ct_collapse_names(const char *const *names, size_t n)
-{
-	struct ct_buf b = CT_BUF_INIT;
-	if (n == 0)
-		return ct_strdup("");
-	struct name_part *p = calloc(n, sizeof(*p));
-	struct run_group *runs = calloc(n, sizeof(*runs));
-	if (!p || !runs) {
-		free(p);
-		free(runs);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		split_name(names[i] ? names[i] : "?", &p[i]);
-		p[i].order = i;
-	}
-	qsort(p, n, sizeof(*p), cmp_name_part);
-	size_t nruns = 0;
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1, order = p[i].order;
-		while (j < n && p[j].prefix_len == p[i].prefix_len && (p[j].number < 0) == (p[i].number < 0) &&
-		       memcmp(p[j].name, p[i].name, p[i].prefix_len) == 0 &&
-		       (p[i].number >= 0 || strcmp(p[j].name, p[i].name) == 0)) {
-			order = CT_MIN(order, p[j].order);
-			j++;
-		}
-		runs[nruns++] = (struct run_group){ i, j, order };
-		i = j;
-	}
-	qsort(runs, nruns, sizeof(*runs), cmp_run);
-	for (size_t r = 0; r < nruns; r++) {
-		const struct name_part *q = &p[runs[r].first];
-		size_t cnt = runs[r].end - runs[r].first;
-		if (r)
-			ct_buf_puts(&b, ", ");
-		if (q->number < 0) {
-			ct_buf_puts(&b, q->name);
-			if (cnt > 1)
-				ct_buf_printf(&b, " (%zu)", cnt);
-		} else if (cnt == 1) {
-			ct_buf_puts(&b, q->name);
-		} else {
-			emit_numbers(&b, q, cnt);
-		}
-	}
-	free(p);
-	free(runs);
-	if (b.err) {
-		ct_buf_free(&b);
-		return NULL;
-	}
-	return ct_buf_steal(&b);
-}
-
 /* ---- the analysis ---- */
 
 struct tid_ref {
@@ -403,6 +276,22 @@ static bool in_idle_place(const struct ct_thread *t, const struct ct_analyze_opt
 	return false;
 }
 
+/* " in FUNC (FILE:LINE)": the innermost interpreter frame, the line of the program that waits */
+static void describe_where(struct ct_buf *b, const struct ct_thread *t)
+{
+	for (size_t i = 0; i < t->nframes; i++) {
+		const struct ct_frame *f = &t->frames[i];
+		if (!f->python && !f->ruby)
+			continue;
+		if (f->function) {
+			ct_buf_printf(b, " in %s", f->function);
+			if (f->file)
+				ct_buf_printf(b, f->line > 0 ? " (%s:%d)" : " (%s)", f->file, f->line);
+		}
+		return;
+	}
+}
+
 static char *describe(const struct ct_thread *t, enum ct_wait_kind k)
 {
 	struct ct_buf b = CT_BUF_INIT;
@@ -416,8 +305,12 @@ static char *describe(const struct ct_thread *t, enum ct_wait_kind k)
 		ct_buf_puts(&b, ct_wait_kind_name(k));
 		if (t->lock_waiting)
 			ct_buf_printf(&b, " %s", t->lock_waiting);
-		else if (t->waiting_on)
+		/* what the reader says of it, unless that only repeats the id (a jstack line) */
+		if (t->waiting_on && !(t->lock_waiting && strstr(t->waiting_on, t->lock_waiting)))
 			ct_buf_printf(&b, " (%s)", t->waiting_on);
+		break;
+	case CT_WAIT_GIL:
+		ct_buf_puts(&b, "the GIL");
 		break;
 	case CT_WAIT_IO:
 	case CT_WAIT_POLL:
@@ -443,6 +336,7 @@ static char *describe(const struct ct_thread *t, enum ct_wait_kind k)
 		ct_buf_puts(&b, ct_wait_kind_name(k));
 		break;
 	}
+	describe_where(&b, t);
 	if (b.err) {
 		ct_buf_free(&b);
 		return NULL;
@@ -497,7 +391,9 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 		ti->cls = CT_CLASS_UNKNOWN;
 		return;
 	}
-	if (is_waiting(newest, ti->wait)) {
+	/* a thread in the interpreter's take_gil waits for the GIL, even when runnable (woken to
+	 * ask for it again) */
+	if (is_waiting(newest, ti->wait) || ti->wait == CT_WAIT_GIL) {
 		ti->why = describe(newest, ti->wait);
 		bool lockish = ti->wait == CT_WAIT_MUTEX || ti->wait == CT_WAIT_RWLOCK || ti->wait == CT_WAIT_LOCK;
 		if (!lockish && in_idle_place(newest, o))
@@ -533,6 +429,21 @@ static void classify(struct ct_analysis *a, struct ct_thread_info *ti, const str
 	 * CPU time still rises. */
 	bool burning = (ticks_per_interval > 0 && cpu >= 0.05 * ticks_per_interval) || (cpu > 0 && always_runnable);
 	ti->cls = same && burning ? CT_CLASS_SPINNING : CT_CLASS_RUNNING;
+}
+
+/* The GIL's holder, for its waiters: not an edge of the wait-for graph (it changes hands every few
+ * milliseconds, and is read a moment after the capture), a fact for people. */
+static void find_gil_holder(struct ct_analysis *a)
+{
+	ssize_t h = -1;
+	for (size_t i = 0; i < a->nthreads; i++) {
+		const struct ct_thread *t = a->threads[i].thread;
+		if (t && a->threads[i].cls != CT_CLASS_GONE && (t->flags & CT_THREAD_GIL_HOLDER))
+			h = h < 0 ? (ssize_t)i : -2; /* two holders: say none */
+	}
+	for (size_t i = 0; h >= 0 && i < a->nthreads; i++)
+		if (a->threads[i].wait == CT_WAIT_GIL && (size_t)h != i)
+			a->threads[i].gil_holder = h;
 }
 
 /* ---- locks, wait-for graph, cycles ---- */
@@ -916,12 +827,13 @@ int ct_analyze(struct ct_snapshot *const *snaps, size_t nsnaps, const struct ct_
 		for (size_t s = 0; s < nsnaps; s++)
 			seen[s] = find_tid(refs[s], nrefs[s], tids[i]);
 		ti->tid = tids[i];
-		ti->waits_for = ti->deadlock = -1;
+		ti->waits_for = ti->deadlock = ti->gil_holder = -1;
 		ti->cpu_share = -1;
 		classify(a, ti, seen, nsnaps, o, ticks);
 		ti->name = ti->thread && ti->thread->name ? ti->thread->name : "?";
 		a->class_count[ti->cls]++;
 	}
+	find_gil_holder(a);
 	r = build_locks(a);
 	if (r == 0)
 		r = find_cycles(a);

@@ -22,7 +22,7 @@ enum ct_thread_class { CT_CLASS_UNKNOWN, CT_CLASS_BLOCKED, CT_CLASS_SPINNING, CT
 enum ct_wait_kind { CT_WAIT_NONE, CT_WAIT_MUTEX, CT_WAIT_CONDVAR, CT_WAIT_RWLOCK, CT_WAIT_SEMAPHORE,
 		    CT_WAIT_JOIN, CT_WAIT_IO, CT_WAIT_POLL, CT_WAIT_SLEEP, CT_WAIT_SIGWAIT,
 		    CT_WAIT_FUTEX, CT_WAIT_LOCK /* a dump's monitor/lock */, CT_WAIT_SYSCALL,
-		    CT_WAIT_OTHER };
+		    CT_WAIT_OTHER, CT_WAIT_GIL /* an interpreter's lock (CT_THREAD_GIL_WAITING) */ };
 
 struct ct_analyze_opts {
 	/* Extra fnmatch(3) patterns of function names where a waiting thread counts as idle (a pool's
@@ -45,6 +45,8 @@ struct ct_thread_info {
 	char *why;                        /* for people: "mutex 0x…", "read on fd 3 (pipe:[123])", … */
 	const char *lock_waiting;         /* the lock id it waits for (borrowed), or NULL */
 	ssize_t waits_for;                /* index in threads[] of the lock's holder, or -1 */
+	ssize_t gil_holder;               /* a GIL waiter: index of the thread marked holding the GIL
+					   * (CT_THREAD_GIL_HOLDER, read just after the capture), or -1 */
 	ssize_t deadlock;                 /* index in deadlocks[], or -1 */
 	size_t group;                     /* index in groups[] */
 	unsigned seen;                    /* in how many snapshots it appears */

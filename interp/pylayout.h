@@ -28,12 +28,19 @@ struct ct_py_layout {
 	/* The frame: PyFrameObject before 3.11 (f_back, f_code, f_lasti), _PyInterpreterFrame after
 	 * (previous, f_code / f_executable, prev_instr / instr_ptr, owner, is_entry up to 3.11) */
 	uint16_t frame_previous, frame_code, frame_lasti, frame_instr, frame_owner, frame_is_entry, frame_size;
+	/* <3.11: f_valuestack, the evaluation stack (co_stacksize slots); 3.11+: frame_size is where
+	 * localsplus starts (co_nlocalsplus locals, then co_stacksize slots of evaluation stack) */
+	uint16_t frame_valuestack;
 	/* PyCodeObject (co_linetable from 3.10, co_lnotab before) */
 	uint16_t code_name, code_qualname, code_filename, code_firstlineno, code_linetable;
-	uint16_t code_code_adaptive, code_firsttraceable;
+	uint16_t code_code_adaptive, code_firsttraceable, code_stacksize, code_nlocalsplus;
 	/* str (PyASCIIObject, PyCompactUnicodeObject), bytes, any object */
 	uint16_t unicode_state, unicode_length, unicode_ascii_size, unicode_compact_size;
 	uint16_t bytes_size, bytes_data, object_type;
+	/* PyTypeObject.tp_name; PyCFunctionObject.m_self (a bound builtin method's object); the
+	 * _thread module's lockobject and rlockobject (Modules/_threadmodule.c): the
+	 * PyThread_type_lock (a sem_t) each waits on, and an RLock's owner (its thread ident) and count */
+	uint16_t type_name, cfunc_self, lock_lock, rlock_lock, rlock_owner, rlock_count;
 };
 
 /* The frame owners of 3.11+ (_PyInterpreterFrame.owner) */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "interp/interp.h"
+#include "interp/pyinternal.h"
 #include "interp/pylayout.h"
 #include "lib/util.h"
 #include "lib/banned.h"
@@ -17,66 +18,7 @@
 #define MAX_INTERPRETERS 16
 #define MAX_STR 1024            /* characters of a name or file name */
 #define MAX_TABLE (1 << 20)     /* bytes of a line table */
-#define CODE_CACHE 2048         /* code objects remembered (direct-mapped by address) */
 #define DEBUG_OFFSETS_LEN (73 * 8)
-
-struct py_thread {
-	uint64_t tstate, native_tid, thread_id;
-};
-
-struct py_code {
-	uint64_t addr, key[4]; /* the code object and its name, qualname, filename and table pointers */
-	int firstlineno, firsttraceable;
-	char *name, *file;
-	uint8_t *table;
-	size_t table_len;
-};
-
-struct ct_py {
-	pid_t pid;
-	struct ct_py_layout L;
-	uint32_t hex;
-	char version[32];
-	uint64_t runtime, interp_head, tstate_current; /* 3.6: interp_head or _PyThreadState_Current */
-	uint64_t type_code, type_unicode, type_bytes;
-	uint64_t eval_lo, eval_hi;
-	struct py_thread *threads;
-	size_t nthreads, cap_threads;
-	uint64_t gil_holder;
-	struct py_code *codes; /* CODE_CACHE entries */
-	struct ct_py_stats stats;
-};
-
-/* The copied chain, as c->interp holds it. */
-struct py_raw {
-	uint64_t tstate;
-	int32_t err;       /* 0, -ESTALE (the state is no longer this thread's), -EFAULT, -ELOOP */
-	uint32_t n, reads;
-	uint32_t truncated;
-	uint64_t ns;       /* time spent copying, while the thread was stopped */
-	struct ct_py_raw_frame f[];
-};
-
-static uint16_t maxu16(uint16_t a, uint16_t b)
-{
-	if (a == CT_PY_NONE)
-		return b;
-	if (b == CT_PY_NONE)
-		return a;
-	return a > b ? a : b;
-}
-
-static bool has(uint16_t off)
-{
-	return off != CT_PY_NONE;
-}
-
-static int32_t get_i32(const uint8_t *b, uint16_t off)
-{
-	int32_t v;
-	memcpy(&v, b + off, sizeof(v));
-	return v;
-}
 
 /* ---- finding the interpreter ---- */
 
@@ -886,9 +828,11 @@ static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct ct_inte
 
 static bool waits_for_gil(const struct ct_thread *t)
 {
-	for (size_t i = 0; i < t->nframes; i++)
-		if (t->frames[i].function && !t->frames[i].python && strcmp(t->frames[i].function, "take_gil") == 0)
+	for (size_t i = 0; i < t->nframes; i++) {
+		const char *fn = t->frames[i].function; /* "take_gil", or "take_gil.lto_priv.0" */
+		if (fn && !t->frames[i].python && ct_startswith(fn, "take_gil") && (fn[8] == '\0' || fn[8] == '.'))
 			return true;
+	}
 	return false;
 }
 

@@ -32,7 +32,7 @@ static void text_thread_state(struct ct_buf *out, const struct ct_thread_info *t
 {
 	ct_buf_puts(out, ct_class_name(ti->cls));
 	if (ti->why)
-		ct_buf_printf(out, " in %s", ti->why);
+		ct_buf_printf(out, ti->wait == CT_WAIT_GIL ? ", waiting for %s" : " in %s", ti->why);
 }
 
 static void text_stack(struct ct_buf *out, const struct ct_thread *t, const char *indent)
@@ -129,7 +129,7 @@ static bool same_why(const struct ct_analysis *a, const struct ct_group *g)
 	const struct ct_thread_info *f = &a->threads[g->members[0]];
 	for (size_t m = 1; m < g->nmembers; m++) {
 		const struct ct_thread_info *ti = &a->threads[g->members[m]];
-		if (ti->waits_for != f->waits_for || (!ti->why) != (!f->why) ||
+		if (ti->waits_for != f->waits_for || ti->gil_holder != f->gil_holder || (!ti->why) != (!f->why) ||
 		    (ti->why && strcmp(ti->why, f->why) != 0))
 			return false;
 	}
@@ -143,6 +143,8 @@ static void text_why_line(struct ct_buf *out, const struct ct_analysis *a, const
 	ct_buf_printf(out, "%s", ti->why);
 	if (ti->lock_waiting)
 		text_holder(out, a, ti->waits_for);
+	else if (ti->gil_holder >= 0)
+		text_holder(out, a, ti->gil_holder);
 	if (ti->deadlock >= 0)
 		ct_buf_printf(out, " (deadlock %zd)", ti->deadlock + 1);
 }
@@ -158,14 +160,15 @@ static void text_groups(const struct ct_analysis *a, struct ct_buf *out)
 			      ct_class_name(gr->cls), gr->names);
 		if (same_why(a, gr)) {
 			if (f->why) {
-				ct_buf_puts(out, "  waiting: ");
+				ct_buf_puts(out, f->wait == CT_WAIT_GIL ? "  waiting for " : "  waiting: ");
 				text_why_line(out, a, f);
 				ct_buf_putc(out, '\n');
 			}
 		} else {
 			for (size_t m = 0; m < gr->nmembers && m < TEXT_MAX_TIDS; m++) {
 				const struct ct_thread_info *ti = &a->threads[gr->members[m]];
-				ct_buf_printf(out, "  %d \"%s\": ", (int)ti->tid, ti->name);
+				ct_buf_printf(out, "  %d \"%s\": %s", (int)ti->tid, ti->name,
+					      ti->wait == CT_WAIT_GIL ? "waiting for " : "");
 				text_why_line(out, a, ti);
 				ct_buf_putc(out, '\n');
 			}
@@ -255,6 +258,8 @@ static void json_thread(struct ct_json *j, const struct ct_analysis *a, const st
 	ct_json_arr_end(j);
 	ct_json_key(j, "waits_for");
 	json_tid(j, a, ti->waits_for);
+	ct_json_key(j, "gil_holder");
+	json_tid(j, a, ti->gil_holder);
 	ct_json_key(j, "deadlock");
 	json_index(j, ti->deadlock);
 	ct_json_key(j, "group");

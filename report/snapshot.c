@@ -211,6 +211,13 @@ void ct_json_thread(struct ct_json *j, const struct ct_thread *t)
 	}
 	ct_json_key(j, "waiting_on");
 	ct_json_str(j, t->waiting_on);
+	ct_json_key(j, "lock_waiting");
+	ct_json_str(j, t->lock_waiting);
+	ct_json_key(j, "locks_held");
+	ct_json_arr_begin(j);
+	for (size_t h = 0; h < t->nlocks_held; h++)
+		ct_json_str(j, t->locks_held[h]);
+	ct_json_arr_end(j);
 	ct_json_key(j, "wchan");
 	ct_json_str(j, t->wchan);
 	ct_json_key(j, "stop_us");

@@ -12,6 +12,7 @@
 
 #include "interp/python.h"
 #include "interp/rbthreads.h"
+#include "interp/pythreads.h"
 #include "interp/ruby.h"
 #include "lib/error.h"
 #include "process/locks.h"
@@ -420,6 +421,9 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 		struct ct_thread *t = ct_snapshot_add_thread(s);
 		r = t ? thread_from_capture(in, &set->caps[i], t) : -ENOMEM;
 	}
+	/* what Python threads blocked in a lock's acquire wait for, and the RLocks' owners */
+	if (r == 0 && in->py)
+		r = ct_py_locks_fill(in->py, set->caps, set->n, s);
 	ct_capture_set_free(set);
 	if (r < 0) {
 		ct_snapshot_free(s);

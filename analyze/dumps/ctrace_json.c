@@ -96,6 +96,9 @@ static int frame_from(struct ct_dump_ctx *c, struct json_object *fo, const char 
 	f->jit = get_bool(fo, "jit", &bad);
 	f->deleted = get_bool(fo, "deleted", &bad);
 	f->kernel = get_bool(fo, "kernel", &bad);
+	struct json_object *lang = get(fo, "lang", json_type_string, &bad);
+	f->python = lang && strcmp(json_object_get_string(lang), "python") == 0;
+	f->ruby = lang && strcmp(json_object_get_string(lang), "ruby") == 0;
 	if (bad)
 		return ct_dump_fail(c, "%s: a frame has a field of the wrong type", where);
 	return 0;
@@ -142,6 +145,11 @@ static int thread_from(struct ct_dump_ctx *c, struct json_object *to, const char
 		t->flags |= CT_THREAD_GROUP_STOPPED;
 	if (get_bool(to, "gone", &bad))
 		t->flags |= CT_THREAD_GONE;
+	struct json_object *gil = get(to, "gil", json_type_string, &bad);
+	if (gil && strcmp(json_object_get_string(gil), "waiting") == 0)
+		t->flags |= CT_THREAD_GIL_WAITING;
+	else if (gil && strcmp(json_object_get_string(gil), "holder") == 0)
+		t->flags |= CT_THREAD_GIL_HOLDER;
 	struct json_object *held = get(to, "locks_held", json_type_array, &bad);
 	size_t nheld = held ? CT_MIN(json_object_array_length(held), (size_t)4096) : 0;
 	if (nheld) {

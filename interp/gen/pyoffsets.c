@@ -20,6 +20,20 @@
 #include <internal/pycore_code.h>
 #endif
 
+/* The lock objects of the _thread module, as Modules/_threadmodule.c declares them (in the .c
+ * file, not a header; the same leading fields in 3.6 to 3.13: rlock_owner is a long, an unsigned
+ * long or a PyThread_ident_t, 8 bytes each on x86_64) */
+typedef struct {
+	PyObject_HEAD
+	void *lock_lock; /* PyThread_type_lock */
+} gen_lockobject;
+typedef struct {
+	PyObject_HEAD
+	void *rlock_lock; /* PyThread_type_lock */
+	unsigned long rlock_owner;
+	unsigned long rlock_count;
+} gen_rlockobject;
+
 #define F(name, expr) printf("\t.%s = %zu,\n", name, (size_t)(expr))
 
 int main(void)
@@ -81,7 +95,14 @@ int main(void)
 	F("frame_lasti", offsetof(PyFrameObject, f_lasti));
 	F("frame_size", sizeof(PyFrameObject));
 #endif
+#if PY_VERSION_HEX < 0x030b0000
+	F("frame_valuestack", offsetof(PyFrameObject, f_valuestack));
+#endif
 	F("code_name", offsetof(PyCodeObject, co_name));
+	F("code_stacksize", offsetof(PyCodeObject, co_stacksize));
+#if PY_VERSION_HEX >= 0x030b0000
+	F("code_nlocalsplus", offsetof(PyCodeObject, co_nlocalsplus));
+#endif
 #if PY_VERSION_HEX >= 0x030b0000
 	F("code_qualname", offsetof(PyCodeObject, co_qualname));
 	F("code_code_adaptive", offsetof(PyCodeObject, co_code_adaptive));
@@ -101,5 +122,11 @@ int main(void)
 	F("bytes_size", offsetof(PyVarObject, ob_size));
 	F("bytes_data", offsetof(PyBytesObject, ob_sval));
 	F("object_type", offsetof(PyObject, ob_type));
+	F("type_name", offsetof(PyTypeObject, tp_name));
+	F("cfunc_self", offsetof(PyCFunctionObject, m_self));
+	F("lock_lock", offsetof(gen_lockobject, lock_lock));
+	F("rlock_lock", offsetof(gen_rlockobject, rlock_lock));
+	F("rlock_owner", offsetof(gen_rlockobject, rlock_owner));
+	F("rlock_count", offsetof(gen_rlockobject, rlock_count));
 	return 0;
 }

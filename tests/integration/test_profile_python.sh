@@ -5,8 +5,9 @@
 # (the split is of the thread's CPU time, so a loaded machine does not move it; see
 # tests/integration/pyshares.py); each frame at the line of its spin() call. Debian's python3.11
 # always (make deps installs it), and every pyenv CPython 3.6-3.13 found (each one missing is a
-# skipped case). Also --no-lines, --no-interp, the JSON frames' file and line, and the perf
-# sampler's discard rate (said with -v).
+# skipped case). Also --no-lines, --no-interp, the JSON frames' file and line, the perf
+# sampler's discard rate (said with -v), and threads waiting (sleep, select, a Lock, the GIL) being
+# idle in --mode cpu (Debian's 3.11, pyenv's 3.6 and 3.13: tests/integration/pyidle.py).
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 TOL=3
@@ -71,6 +72,31 @@ json_check "$TMP/p.json" \
 	fail "json: no work_a frame with its file and line $L: $(head -c 2000 "$TMP/p.json")"
 kill -KILL $P
 
+# --mode cpu: threads waiting in time.sleep, select, a Lock or for the GIL are idle (pysplit.py
+# idle: four more threads, each waiting its own way); --mode wall sees them
+check_idle() {
+	"$2" "$TOP/tests/fixtures/pysplit.py" idle >"$TMP/lines-$1" 2>&1 &
+	P=$!
+	PIDS="$PIDS $P"
+	until grep -q '^ready' "$TMP/lines-$1" 2>/dev/null; do kill -0 $P || fail "$1: fixture died"; sleep 0.05; done
+	for s in ptrace perf; do
+		[ $s = perf ] && [ "$PERF" != available ] && continue
+		expect_exit 0 "$CTRACE" -p $P --profile --sampler $s -r 499 -d 2 -f folded -o "$TMP/$1-$s.folded"
+		python3 "$TOP/tests/integration/pyidle.py" "$TMP/$1-$s.folded" cpu 499 2 >"$TMP/idle" ||
+			fail "$1 $s: waiting threads sampled in --mode cpu: $(cat "$TMP/idle")"
+		# the split is shown, not checked: the GIL handed over every 5 ms makes the busy thread
+		# wait too, and on a loaded machine that spreads one run's shares beyond the bound above
+		python3 "$TOP/tests/integration/pyshares.py" "$TMP/$1-$s.folded" "$TMP/lines-$1" $SPLIT $TOL 5 \
+			>"$TMP/shares" 2>&1
+		note "$1 $s --mode cpu, waiting threads: $(cat "$TMP/idle"); split $(tr '\n' ' ' <"$TMP/shares")"
+	done
+	expect_exit 0 "$CTRACE" -p $P --profile --mode wall -r 99 -d 1 -f folded -o "$TMP/$1-wall.folded"
+	python3 "$TOP/tests/integration/pyidle.py" "$TMP/$1-wall.folded" wall >"$TMP/idle" ||
+		fail "$1: --mode wall does not see the waiting threads: $(cat "$TMP/idle")"
+	kill -KILL $P
+}
+check_idle idle-debian-3.11 /usr/bin/python3.11
+
 for v in 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
 	py=$(ls "$HOME"/.pyenv/versions/$v.*/bin/python$v 2>/dev/null | head -n 1)
 	if [ -z "$py" ]; then
@@ -78,6 +104,8 @@ for v in 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
 		continue
 	fi
 	check_version "pyenv-$v" "$py"
+	# the oldest and the newest: struct pthread's TID and _Py_DebugOffsets
+	case $v in 3.6 | 3.13) check_idle "idle-pyenv-$v" "$py" ;; esac
 done
 # the accuracy goal, on every run of a sampler pooled (thousands of samples: a sampler that favours
 # a function shows here, whatever one run's luck)

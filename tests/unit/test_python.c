@@ -1,7 +1,8 @@
 /* Unit tests for interp/: the line tables of each CPython version (tables written byte by byte
  * from Objects/lnotab_notes.txt and Objects/locations.md), the layout table lookup, the raw chain
- * decoder, and the 3.11 layout table against python3.11-dbg's DWARF through layout/dwtype (skipped,
- * loudly, when the debug file is absent: make deps installs it). */
+ * decoder, and the 3.11 layout table (the _thread module's lock objects too) against
+ * python3.11-dbg's DWARF through layout/dwtype (skipped, loudly, when the debug file is absent:
+ * make deps installs it). */
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -181,6 +182,15 @@ static void test_dwarf_311(void **state)
 		{ "PyVarObject", "ob_size", offsetof(struct ct_py_layout, bytes_size) },
 		{ "PyBytesObject", "ob_sval", offsetof(struct ct_py_layout, bytes_data) },
 		{ "PyObject", "ob_type", offsetof(struct ct_py_layout, object_type) },
+		{ "PyCodeObject", "co_stacksize", offsetof(struct ct_py_layout, code_stacksize) },
+		{ "PyCodeObject", "co_nlocalsplus", offsetof(struct ct_py_layout, code_nlocalsplus) },
+		{ "PyTypeObject", "tp_name", offsetof(struct ct_py_layout, type_name) },
+		{ "PyCFunctionObject", "m_self", offsetof(struct ct_py_layout, cfunc_self) },
+		/* the _thread module's objects, declared in Modules/_threadmodule.c */
+		{ "lockobject", "lock_lock", offsetof(struct ct_py_layout, lock_lock) },
+		{ "rlockobject", "rlock_lock", offsetof(struct ct_py_layout, rlock_lock) },
+		{ "rlockobject", "rlock_owner", offsetof(struct ct_py_layout, rlock_owner) },
+		{ "rlockobject", "rlock_count", offsetof(struct ct_py_layout, rlock_count) },
 	};
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		size_t off = 0;

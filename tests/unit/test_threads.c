@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of analyze/threads.c on hand-built snapshots: name collapsing, grouping, wait kinds,
- * classification over snapshots, wait-for cycles and chains. */
+ * classification over snapshots, wait-for cycles and chains, interpreter threads. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -162,6 +162,76 @@ static void test_grouping(void **state)
 	assert_int_equal(a->class_count[CT_CLASS_IDLE], 5);
 	assert_int_equal(a->class_count[CT_CLASS_BLOCKED], 3);
 	ct_analysis_free(a);
+	ct_snapshot_free(s);
+}
+
+/* Interpreter threads: a Python frame is its function in its file (the line apart); a waiting
+ * thread's why ends with its innermost Python frame; take_gil makes it a GIL waiter, runnable or
+ * not; an RLock waiter (a semaphore wait whose lock id is known) is a lock wait, in a cycle. */
+static struct ct_frame *py_frame(struct ct_thread *t, const char *fn, const char *file, int line)
+{
+	struct ct_frame *f = ct_thread_add_frame(t);
+	assert_non_null(f);
+	f->python = true;
+	f->function = strdup(fn);
+	f->file = strdup(file);
+	f->line = line;
+	return f;
+}
+
+static void test_python_threads(void **state)
+{
+	(void)state;
+	struct ct_snapshot *s = snap("live", 0);
+	const char *sem[] = { "do_futex_wait", "__new_sem_wait_slow64", "PyThread_acquire_lock_timed",
+			      "rlock_acquire", NULL };
+	const char *gil[] = { "___pthread_cond_timedwait64", "take_gil.lto_priv.0", NULL };
+	struct ct_thread *a1 = add(s, 1, "a", 'S', SYS_futex, 0, sem);
+	py_frame(a1, "dead_a", "/srv/jobs.py", 42);
+	hold(a1, "0xb", "0xa");
+	a1->waiting_on = strdup("RLock.acquire");
+	struct ct_thread *b1 = add(s, 2, "b", 'S', SYS_futex, 0, sem);
+	py_frame(b1, "dead_b", "/srv/jobs.py", 50);
+	hold(b1, "0xa", "0xb");
+	b1->waiting_on = strdup("RLock.acquire");
+	struct ct_thread *g1 = add(s, 3, "burn", 'R', CT_SYSCALL_NONE, 0, gil);
+	g1->flags |= CT_THREAD_GIL_WAITING;
+	py_frame(g1, "burn", "/srv/jobs.py", 72);
+	struct ct_thread *g2 = add(s, 4, "burn", 'S', SYS_futex, 0, gil);
+	g2->flags |= CT_THREAD_GIL_WAITING;
+	py_frame(g2, "burn", "/srv/jobs.py", 73);
+	struct ct_thread *h1 = add(s, 6, "holder", 'R', CT_SYSCALL_NONE, 0, NULL);
+	h1->flags |= CT_THREAD_GIL_HOLDER;
+	py_frame(h1, "burn", "/srv/jobs.py", 74);
+	struct ct_thread *o1 = add(s, 5, "other", 'S', SYS_futex, 0, gil);
+	o1->flags |= CT_THREAD_GIL_WAITING;
+	py_frame(o1, "burn", "/srv/other.py", 72);
+	assert_int_equal(ct_wait_kind_of(a1), CT_WAIT_LOCK);
+	assert_int_equal(ct_wait_kind_of(g1), CT_WAIT_GIL);
+	/* the same function in the same file at another line: one stack; in another file: not */
+	assert_true(ct_stacks_equal(g1, g2));
+	assert_false(ct_stacks_equal(g1, o1));
+	struct ct_analysis *an = NULL;
+	assert_int_equal(ct_analyze(&s, 1, NULL, &an), 0);
+	assert_int_equal(an->ndeadlocks, 1);
+	assert_int_equal(an->deadlocks[0].n, 2);
+	const struct ct_thread_info *ta = &an->threads[index_of(an, 1)];
+	assert_string_equal(ta->why, "lock 0xb (RLock.acquire) in dead_a (/srv/jobs.py:42)");
+	const struct ct_thread_info *tg = &an->threads[index_of(an, 3)];
+	assert_int_equal(tg->wait, CT_WAIT_GIL);
+	assert_string_equal(tg->why, "the GIL in burn (/srv/jobs.py:72)");
+	assert_int_equal(tg->gil_holder, index_of(an, 6));
+	assert_int_equal(an->threads[index_of(an, 6)].gil_holder, -1);
+	assert_int_equal(an->threads[index_of(an, 3)].group, an->threads[index_of(an, 4)].group);
+	assert_int_not_equal(an->threads[index_of(an, 3)].group, an->threads[index_of(an, 5)].group);
+	struct ct_buf out = CT_BUF_INIT;
+	ct_report_analysis_text(an, &out);
+	assert_false(out.err);
+	/* one group, each at its own line */
+	assert_non_null(strstr(out.data, "  3 \"burn\": waiting for the GIL in burn (/srv/jobs.py:72), held by \"holder\" (tid 6)\n"));
+	assert_non_null(strstr(out.data, "  4 \"burn\": waiting for the GIL in burn (/srv/jobs.py:73), held by \"holder\" (tid 6)\n"));
+	ct_buf_free(&out);
+	ct_analysis_free(an);
 	ct_snapshot_free(s);
 }
 
@@ -371,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_collapse_names),
 		cmocka_unit_test(test_wait_kind),
 		cmocka_unit_test(test_grouping),
+		cmocka_unit_test(test_python_threads),
 		cmocka_unit_test(test_cycles_and_chains),
 		cmocka_unit_test(test_classify_snapshots),
 		cmocka_unit_test(test_cycle_needs_stuck_threads),

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the files of the Python reader share (python.c finds the interpreter and reads the frames,
+ * pythreads.c what a thread waits for): the reader's state and the copied chain. Private to
+ * interp/. */
+#ifndef CT_INTERP_PYINTERNAL_H
+#define CT_INTERP_PYINTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "interp/pylayout.h"
+#include "interp/python.h"
+
+#define CODE_CACHE 2048         /* code objects remembered (direct-mapped by address) */
+
+struct py_thread {
+	uint64_t tstate, native_tid, thread_id;
+};
+
+struct py_code {
+	uint64_t addr, key[4]; /* the code object and its name, qualname, filename and table pointers */
+	int firstlineno, firsttraceable;
+	char *name, *file;
+	uint8_t *table;
+	size_t table_len;
+};
+
+struct ct_py {
+	pid_t pid;
+	struct ct_py_layout L;
+	uint32_t hex;
+	char version[32];
+	uint64_t runtime, interp_head, tstate_current; /* 3.6: interp_head or _PyThreadState_Current */
+	uint64_t type_code, type_unicode, type_bytes;
+	uint64_t eval_lo, eval_hi;
+	struct py_thread *threads;
+	size_t nthreads, cap_threads;
+	uint64_t gil_holder;
+	struct py_code *codes; /* CODE_CACHE entries */
+	struct ct_py_stats stats;
+};
+
+/* The copied chain, as c->interp holds it. */
+struct py_raw {
+	uint64_t tstate;
+	int32_t err;       /* 0, -ESTALE (the state is no longer this thread's), -EFAULT, -ELOOP */
+	uint32_t n, reads;
+	uint32_t truncated;
+	uint64_t ns;       /* time spent copying, while the thread was stopped */
+	struct ct_py_raw_frame f[];
+};
+
+static inline uint16_t maxu16(uint16_t a, uint16_t b)
+{
+	if (a == CT_PY_NONE)
+		return b;
+	if (b == CT_PY_NONE)
+		return a;
+	return a > b ? a : b;
+}
+
+static inline bool has(uint16_t off)
+{
+	return off != CT_PY_NONE;
+}
+
+static inline int32_t get_i32(const uint8_t *b, uint16_t off)
+{
+	int32_t v;
+	memcpy(&v, b + off, sizeof(v));
+	return v;
+}
+
+#endif
