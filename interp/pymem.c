@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interp/pyscan.h"
 #include "interp/python.h"
 #include "lib/util.h"
 #include "lib/banned.h"
@@ -412,6 +413,8 @@ int ct_pymem_open(const struct ct_memsrc *mem, struct ct_symbolizer *sym, const 
 	bool exact = f.exact;
 	memset(&f, 0, sizeof(f));
 	module_syms(mod, L, &f); /* again, the symbol sizes checked against this version's table */
+	if (!f.a.runtime && has(L->runtime_interpreters_main)) /* stripped: a scan that validates */
+		f.a.runtime = ct_py_scan_runtime(mem, mod, hex, L);
 	pm->mem = *mem;
 	pm->L = L;
 	pm->a = f.a;

@@ -11,6 +11,7 @@
 
 #include "interp/interp.h"
 #include "interp/pylayout.h"
+#include "interp/pyscan.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -288,11 +289,11 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 		*ret_note = strdup("Python found, but not _PyEval_EvalFrameDefault in its symbols: native frames only");
 		return *ret_note ? 0 : -ENOMEM;
 	}
+	if (has(L->runtime_interpreters_head) && !s.runtime) /* stripped: a scan that validates */
+		s.runtime = ct_py_scan_runtime(&(struct ct_memsrc){ .pid = pid }, mod, hex, L);
 	if (has(L->runtime_interpreters_head) ? !s.runtime : !(s.interp_head || s.tstate_current)) {
-		char note[160];
-		snprintf(note, sizeof(note), "Python %s: its runtime state (_PyRuntime) is not in the "
-			 "symbols: native frames only", version);
-		*ret_note = strdup(note);
+		*ret_note = ct_strf("Python %s: its runtime state (_PyRuntime) is neither in the symbols nor "
+				    "found by a scan that validates: native frames only", version);
 		return *ret_note ? 0 : -ENOMEM;
 	}
 
