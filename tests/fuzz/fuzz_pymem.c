@@ -4,6 +4,7 @@
  * is memory at BASE, read through a memsrc as a live process or core would be: pymalloc's statics
  * (before 3.12) and gcmodule.c's (3.6) sit in its first bytes, _PyRuntime after them, and every
  * pointer the walk follows is whatever the input holds there. Checks what the figures promise.
+ * The same memory goes through the validated scan for _PyRuntime (interp/pyscan.c).
  * make fuzz FUZZ_ONLY=fuzz_pymem */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 
 #include "interp/pylayout.h"
 #include "interp/pymem.h"
+#include "interp/pyscan.h"
 #include "lib/memsrc.h"
 
 #define BASE 0x10000u
@@ -70,5 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!s.pymalloc_note || s.blocks || s.allocated_blocks != -1) {
 		abort();
 	}
+	uint64_t rt = ct_py_scan_buffer(&mem, im.p, im.n, BASE, L->version, L);
+	if (rt && (rt < BASE || rt - BASE >= im.n || (rt & 7)))
+		abort();
 	return 0;
 }

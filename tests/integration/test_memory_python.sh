@@ -5,14 +5,16 @@
 # (pymalloc through python3.11-dbg's symbol table, which make deps installs), every pyenv CPython
 # 3.6-3.13 found (each one missing is a skipped case), a copy of Debian's python3.11 that no debug
 # file matches (pymalloc left out with one line, the collector still read), a gcore of the fixture
-# (--core), and a process that is not Python (no Python part at all).
+# (--core), copies whose _PyRuntime no symbol names (found by the validated scan: the collector read,
+# and the Python frames of --backtraces where the interpreter says it is), and a process that is
+# not Python (no Python part at all).
 . "$TOP/tests/integration/lib.sh"
 
 # start_pymem NAME PYTHON: the fixture under PYTHON, in $p, ready
 start_pymem() {
 	name=$1 py=$2
 	res=$TMP/res-$name log=$TMP/log-$name
-	"$py" "$TOP/tests/fixtures/pymem.py" "$res" >"$log" 2>&1 &
+	env ${FIX_LD:+LD_LIBRARY_PATH=$FIX_LD} "$py" "$TOP/tests/fixtures/pymem.py" "$res" >"$log" 2>&1 &
 	p=$!
 	PIDS="$PIDS $p"
 	i=0
@@ -102,6 +104,43 @@ for v in 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
 	fi
 	check_python "pyenv-$v" "$py" all
 	kill -KILL $p
+done
+
+# _PyRuntime hidden: no symbol table, no build ID (no debug file), its .dynsym name changed.
+# hide_runtime IN OUT
+hide_runtime() {
+	cp "$1" "$2" && objcopy --remove-section .note.gnu.build-id --strip-all "$2" 2>"$TMP/objcopy.log" &&
+		python3 "$TOP/tests/integration/hidesym.py" "$2" _PyRuntime || fail "cannot hide _PyRuntime in $1: $(cat "$TMP/objcopy.log")"
+}
+# check_scan NAME PYTHON MODE: as check_python, then the frame the interpreter says it was in
+check_scan() {
+	check_python "$1" "$2" "$3"
+	where=$(python3 -c 'import json,sys; w=json.load(open(sys.argv[1]))["where"]; print("%s %d" % tuple(w))' "$TMP/after-$1")
+	expect_exit 0 "$CTRACE" -p $p --backtraces
+	echo "$OUT" | grep -Eq "^  #[0-9]+ +\[python\] +in ${where% *} \(.*pymem.py:${where#* }\)\$" ||
+		fail "$1: no Python frame '${where% *}' at pymem.py:${where#* } (the interpreter's view): $OUT"
+	kill -KILL $p
+}
+mkdir -p "$TMP/norun"
+hide_runtime /usr/bin/python3.11 "$TMP/norun/python3.11"
+check_scan norun-debian-3.11 "$TMP/norun/python3.11" gc
+for v in 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
+	py=$(ls "$HOME"/.pyenv/versions/$v.*/bin/python$v 2>/dev/null | head -n 1)
+	lib=$(ls "$HOME"/.pyenv/versions/$v.*/lib/libpython$v*.so.1.0 2>/dev/null | head -n 1)
+	if [ -z "$py" ] || [ -z "$lib" ]; then
+		skip_case "norun-pyenv-$v" "no pyenv CPython $v with a libpython here (~/.pyenv/versions/$v.*)"
+		continue
+	fi
+	mkdir -p "$TMP/norun-$v"
+	hide_runtime "$lib" "$TMP/norun-$v/$(basename "$lib")"
+	mode=gc
+	[ "${v#3.}" -ge 12 ] && mode=all # pymalloc's state is in the interpreter, found from _PyRuntime
+	FIX_LD=$TMP/norun-$v
+	start_pymem "probe-$v" "$py"
+	grep -q "$TMP/norun-$v/" /proc/$p/maps || fail "norun-pyenv-$v: the copy in $TMP/norun-$v was not loaded"
+	kill -KILL $p
+	check_scan "norun-pyenv-$v" "$py" $mode
+	FIX_LD=
 done
 
 # not Python: no Python part, no warning
