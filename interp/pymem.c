@@ -7,13 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "interp/pyscan.h"
 #include "interp/python.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
-#define ARENA_CHUNK 512 /* arena objects read at once */
+#define ARENA_CHUNK 512   /* arena objects read at once */
+#define POOLS_PER_READ 64 /* pool headers read by one process_vm_readv */
 #define AMBIGUOUS UINT64_MAX
 
 struct ct_pymem {
@@ -176,6 +178,27 @@ static bool add_pool(const struct ct_py_layout *L, const uint8_t *h, uint32_t ar
 	return true;
 }
 
+/* The headers of n pools from base on, stride apart, hlen bytes each, into h; ok[k] says which
+ * were read. A live process: one process_vm_readv for them all (pool headers start pages, so it
+ * stops only between two headers, at the first that cannot be read; those after it are read one by
+ * one); a core or another source: one read each. */
+static void read_headers(const struct ct_memsrc *m, uint64_t base, uint64_t stride, size_t n, size_t hlen,
+			 uint8_t *h, bool *ok)
+{
+	size_t done = 0;
+	if (!m->read && m->pid > 0) {
+		struct iovec local[POOLS_PER_READ], remote[POOLS_PER_READ];
+		for (size_t k = 0; k < n; k++) {
+			local[k] = (struct iovec){ h + k * hlen, hlen };
+			remote[k] = (struct iovec){ (void *)(uintptr_t)(base + k * stride), hlen };
+		}
+		ssize_t r = process_vm_readv(m->pid, local, n, remote, n, 0);
+		done = r > 0 ? (size_t)r / hlen : 0;
+	}
+	for (size_t k = 0; k < n; k++)
+		ok[k] = k < done || rd(m, base + k * stride, h + k * hlen, hlen) == 0;
+}
+
 /* One arena object: its pools, carved from the pool-aligned start up to pool_address. */
 static void walk_arena(const struct ct_memsrc *m, const struct ct_py_layout *L, const uint8_t *ao, uint32_t idx,
 		       struct ct_pymem_stats *s)
@@ -193,15 +216,20 @@ static void walk_arena(const struct ct_memsrc *m, const struct ct_py_layout *L, 
 		return;
 	}
 	uint64_t used_before = s->pools_used;
-	for (uint64_t p = base; p < pool_address; p += s->pool_size) {
-		if (s->pools_carved >= CT_PYMEM_MAX_POOLS) {
+	uint64_t npools = (pool_address - base) / s->pool_size;
+	for (uint64_t i = 0; i < npools; i += POOLS_PER_READ) {
+		size_t n = npools - i < POOLS_PER_READ ? (size_t)(npools - i) : POOLS_PER_READ;
+		if (s->pools_carved + n > CT_PYMEM_MAX_POOLS) {
 			s->truncated = true;
-			return;
+			break;
 		}
-		s->pools_carved++;
-		uint8_t h[128];
-		if (rd(m, p, h, L->pool_overhead) < 0 || !add_pool(L, h, idx, s))
-			s->pools_unreadable++;
+		s->pools_carved += n;
+		uint8_t h[POOLS_PER_READ * 128];
+		bool ok[POOLS_PER_READ];
+		read_headers(m, base + i * s->pool_size, s->pool_size, n, L->pool_overhead, h, ok);
+		for (size_t k = 0; k < n; k++)
+			if (!ok[k] || !add_pool(L, h + k * L->pool_overhead, idx, s))
+				s->pools_unreadable++;
 	}
 	s->arenas_in_use += s->pools_used > used_before;
 }
