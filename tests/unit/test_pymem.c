@@ -7,11 +7,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
 #include "interp/pylayout.h"
 #include "interp/pymem.h"
+#include "report/pymem.h"
 
 #define BASE 0x10000u
 #define SIZE 0xC100u
@@ -154,11 +158,58 @@ static void test_36(void **state)
 	assert_non_null(s.pymalloc_note);
 }
 
+/* The report's python object: valid JSON with the figures, null when not Python, the note alone
+ * when Python was found but not read. */
+static json_object *render(const struct ct_pymem_stats *p, const char *note)
+{
+	struct ct_buf out = CT_BUF_INIT;
+	struct ct_json j;
+	ct_json_init(&j, &out);
+	ct_report_pymem_json(&j, p, note);
+	ct_buf_putc(&out, '\0');
+	assert_false(out.err);
+	json_object *o = json_tokener_parse(out.data);
+	free(out.data);
+	return o;
+}
+
+static void test_report(void **state)
+{
+	(void)state;
+	const struct ct_py_layout *L = ct_py_layout_find(0x030b0000);
+	struct ct_memsrc m = { .read = image_read };
+	struct ct_pymem_stats s;
+	image(L, BASE + 0x4000);
+	put64(512 + L->runtime_interpreters_main, BASE + 0x800);
+	size_t g = 0x800 + L->interp_gc;
+	gc_at(L, g + L->gc_enabled, g + L->gc_generations, g + L->gc_generation_stats);
+	ct_pymem_read_at(&m, L, &addrs, &s);
+	json_object *o = render(&s, NULL), *v, *gen;
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "pymalloc", &v));
+	assert_true(json_object_object_get_ex(v, "allocated_blocks", &v));
+	assert_int_equal(json_object_get_int64(v), 87);
+	assert_true(json_object_object_get_ex(o, "gc", &v) && json_object_object_get_ex(v, "generations", &gen));
+	assert_int_equal(json_object_array_length(gen), 3);
+	json_object_put(o);
+	o = render(NULL, "Python 3.14: ctrace has no layout table");
+	assert_true(json_object_object_get_ex(o, "note", &v));
+	assert_string_equal(json_object_get_string(v), "Python 3.14: ctrace has no layout table");
+	assert_true(json_object_object_get_ex(o, "gc", &v) && v == NULL);
+	json_object_put(o);
+	struct ct_buf out = CT_BUF_INIT;
+	ct_report_pymem_text(&s, NULL, &out);
+	ct_buf_putc(&out, '\0');
+	assert_non_null(strstr(out.data, "87 (sys.getallocatedblocks(): pymalloc's and 77 passed on to malloc)"));
+	free(out.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_311),
 		cmocka_unit_test(test_36),
+		cmocka_unit_test(test_report),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
