@@ -254,9 +254,9 @@ static const char *read_pymalloc(const struct ct_memsrc *m, const struct ct_py_l
 	if (maxarenas > CT_PYMEM_MAX_ARENAS || (maxarenas && !arenas))
 		return "pymalloc's state does not validate (maxarenas): left out";
 	uint64_t v;
-	s->arenas_allocated = rd_u64(m, w.cur, &v) == 0 ? v : 0;
-	s->arenas_total = w.ntimes && rd_u64(m, w.ntimes, &v) == 0 ? v : 0;
-	s->arenas_highwater = w.highwater && rd_u64(m, w.highwater, &v) == 0 ? v : 0;
+	s->arenas_allocated = rd_u64(m, w.cur, &v) == 0 && v <= CT_PYMEM_MAX_ARENAS ? (int64_t)v : -1;
+	s->arenas_total = rd_u64(m, w.ntimes, &v) == 0 && v < (1ull << 62) ? (int64_t)v : -1;
+	s->arenas_highwater = rd_u64(m, w.highwater, &v) == 0 && v <= CT_PYMEM_MAX_ARENAS ? (int64_t)v : -1;
 	s->raw_blocks = w.raw && rd_u64(m, w.raw, &v) == 0 ? (int64_t)v : -1;
 	s->pool_size = 1ull << L->pool_bits;
 	s->arena_size = 1ull << L->arena_bits;

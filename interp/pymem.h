@@ -41,11 +41,11 @@ struct ct_pymem_stats {
 	/* pymalloc: valid when pymalloc */
 	bool pymalloc;
 	uint64_t arena_size, pool_size;
-	uint64_t arenas_allocated;  /* narenas_currently_allocated, as pymalloc keeps it */
+	int64_t arenas_allocated;   /* narenas_currently_allocated, as pymalloc keeps it; -1 unknown */
 	uint64_t arenas_walked;     /* arena objects with an arena, as walked */
 	uint64_t arenas_in_use;     /* of those, with at least one block in use */
-	uint64_t arenas_total;      /* ever allocated (ntimes_arena_allocated) */
-	uint64_t arenas_highwater;  /* most at once (narenas_highwater) */
+	int64_t arenas_total;       /* ever allocated (ntimes_arena_allocated); -1 unknown */
+	int64_t arenas_highwater;   /* most at once (narenas_highwater); -1 unknown */
 	uint64_t pools_carved;      /* pools cut from the arenas so far */
 	uint64_t pools_used;        /* with at least one block in use */
 	uint64_t pools_full;
@@ -56,7 +56,7 @@ struct ct_pymem_stats {
 	int64_t allocated_blocks;   /* sys.getallocatedblocks() as the interpreter computes it; -1 unknown */
 	bool truncated;             /* CT_PYMEM_MAX_POOLS reached */
 	uint64_t walk_ns;
-	/* why a part is missing (the reader's until its next read or close), or NULL */
+	/* why a part is missing (static strings), or NULL */
 	const char *gc_note, *pymalloc_note;
 };
 

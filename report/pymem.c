@@ -2,6 +2,7 @@
 #include "report/pymem.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 
 #include "report/memory.h"
 #include "lib/banned.h"
@@ -24,15 +25,26 @@ static void text_gc(const struct ct_pymem_stats *p, struct ct_buf *out)
 	}
 }
 
+/* A figure that may be unknown (-1): "?" */
+static const char *num(int64_t v, char *buf, size_t len)
+{
+	if (v < 0)
+		return "?";
+	snprintf(buf, len, "%" PRId64, v);
+	return buf;
+}
+
 static void text_pymalloc(const struct ct_pymem_stats *p, struct ct_buf *out)
 {
 	if (!p->pymalloc) {
 		ct_buf_printf(out, "  pymalloc: %s\n", p->pymalloc_note ? p->pymalloc_note : "not read");
 		return;
 	}
-	ct_buf_printf(out, "  %-18s %" PRIu64 " of %s, %" PRIu64 " in use (pymalloc counts %" PRIu64 "; %" PRIu64
-		      " allocated ever, at most %" PRIu64 " at once)\n", "pymalloc arenas", p->arenas_walked,
-		      B(p->arena_size), p->arenas_in_use, p->arenas_allocated, p->arenas_total, p->arenas_highwater);
+	char cur[24], total[24], high[24];
+	ct_buf_printf(out, "  %-18s %" PRIu64 " of %s, %" PRIu64 " in use (pymalloc counts %s; %s allocated ever, at "
+		      "most %s at once)\n", "pymalloc arenas", p->arenas_walked, B(p->arena_size), p->arenas_in_use,
+		      num(p->arenas_allocated, cur, sizeof(cur)), num(p->arenas_total, total, sizeof(total)),
+		      num(p->arenas_highwater, high, sizeof(high)));
 	ct_buf_printf(out, "  %-18s %" PRIu64 " in use of %s (%" PRIu64 " full), %" PRIu64 " cut from the arenas\n",
 		      "pymalloc pools", p->pools_used, B(p->pool_size), p->pools_full, p->pools_carved);
 	ct_buf_printf(out, "  %-18s %" PRIu64 " in use, %s\n", "pymalloc blocks", p->blocks, B(p->bytes));
@@ -111,9 +123,9 @@ void ct_report_pymem_json(struct ct_json *j, const struct ct_pymem_stats *p, con
 		ct_json_key(j, "pool_size"); ct_json_uint(j, p->pool_size);
 		ct_json_key(j, "arenas"); ct_json_uint(j, p->arenas_walked);
 		ct_json_key(j, "arenas_in_use"); ct_json_uint(j, p->arenas_in_use);
-		ct_json_key(j, "arenas_allocated"); ct_json_uint(j, p->arenas_allocated);
-		ct_json_key(j, "arenas_allocated_ever"); ct_json_uint(j, p->arenas_total);
-		ct_json_key(j, "arenas_highwater"); ct_json_uint(j, p->arenas_highwater);
+		json_i64(j, "arenas_allocated", p->arenas_allocated);
+		json_i64(j, "arenas_allocated_ever", p->arenas_total);
+		json_i64(j, "arenas_highwater", p->arenas_highwater);
 		ct_json_key(j, "pools_carved"); ct_json_uint(j, p->pools_carved);
 		ct_json_key(j, "pools_in_use"); ct_json_uint(j, p->pools_used);
 		ct_json_key(j, "pools_full"); ct_json_uint(j, p->pools_full);

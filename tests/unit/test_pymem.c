@@ -169,7 +169,7 @@ static json_object *render(const struct ct_pymem_stats *p, const char *note)
 	ct_buf_putc(&out, '\0');
 	assert_false(out.err);
 	json_object *o = json_tokener_parse(out.data);
-	free(out.data);
+	ct_buf_free(&out);
 	return o;
 }
 
@@ -201,7 +201,7 @@ static void test_report(void **state)
 	ct_report_pymem_text(&s, NULL, &out);
 	ct_buf_putc(&out, '\0');
 	assert_non_null(strstr(out.data, "87 (sys.getallocatedblocks(): pymalloc's and 77 passed on to malloc)"));
-	free(out.data);
+	ct_buf_free(&out);
 }
 
 int main(void)
