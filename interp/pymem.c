@@ -84,6 +84,8 @@ static const char *read_gc(const struct ct_memsrc *m, const struct ct_py_layout 
 			state = a->runtime + L->runtime_gc;
 		else if (has(L->interp_gc) && main_interp(m, L, a, &state) == 0)
 			state += L->interp_gc;
+		if (!a->runtime)
+			return "_PyRuntime is neither in the symbols nor found by a scan that validates: left out";
 		if (!state)
 			return "the collector's state cannot be read (the interpreter is not initialized, or "
 			       "_PyRuntime is not readable)";
@@ -145,6 +147,8 @@ static const char *om_where(const struct ct_memsrc *m, const struct ct_py_layout
 		return NULL;
 	}
 	uint64_t interp, om;
+	if (!a->runtime)
+		return "_PyRuntime is neither in the symbols nor found by a scan that validates: left out";
 	if (main_interp(m, L, a, &interp) < 0)
 		return "pymalloc's state cannot be read (the interpreter is not initialized, or _PyRuntime is "
 		       "not readable)";
@@ -443,6 +447,18 @@ int ct_pymem_open(const struct ct_memsrc *mem, struct ct_symbolizer *sym, const 
 	module_syms(mod, L, &f); /* again, the symbol sizes checked against this version's table */
 	if (!f.a.runtime && has(L->runtime_interpreters_main)) /* stripped: a scan that validates */
 		f.a.runtime = ct_py_scan_runtime(mem, mod, hex, L);
+	/* 3.13+: the _Py_DebugOffsets at _PyRuntime's start say the version and whether the build is
+	 * free-threaded, whose objects, collector and allocator (mimalloc) are laid out otherwise */
+	uint64_t d[3];
+	if (hex >= 0x030d0000 && f.a.runtime &&
+	    (rd(mem, f.a.runtime, d, sizeof(d)) < 0 || memcmp(d, "xdebugpy", 8) != 0 || (d[1] >> 16) != (hex >> 16) ||
+	     d[2] != 0)) {
+		ct_pymem_close(pm);
+		*ret_note = ct_strf("Python %u.%u: _Py_DebugOffsets at _PyRuntime has a bad cookie, another version or "
+				    "says a free-threaded build: its memory figures are not read", hex >> 24,
+				    (hex >> 16) & 0xff);
+		return *ret_note ? 0 : -ENOMEM;
+	}
 	pm->mem = *mem;
 	pm->L = L;
 	pm->a = f.a;
