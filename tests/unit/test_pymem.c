@@ -15,6 +15,7 @@
 
 #include "interp/pylayout.h"
 #include "interp/pymem.h"
+#include "interp/pyscan.h"
 #include "report/pymem.h"
 
 #define BASE 0x10000u
@@ -204,12 +205,51 @@ static void test_report(void **state)
 	ct_buf_free(&out);
 }
 
+/* The _PyRuntime scan (3.11 table) over the image: the runtime at 0x100 whose head and main are
+ * the interpreter at 0x800, whose first thread state at 0xa00 points back; a decoy before it
+ * shaped like pymalloc's usedpools (a pair of equal pointers to a "pool" whose field at the
+ * interpreter's thread-list offset points back at the pair) is not taken; two runtimes are
+ * ambiguous and give nothing. */
+static void runtime_at(const struct ct_py_layout *L, size_t rt, size_t interp, size_t ts)
+{
+	put64(rt + L->runtime_interpreters_head, BASE + interp);
+	put64(rt + L->runtime_interpreters_main, BASE + interp);
+	put64(interp + L->interp_threads_head, BASE + ts);
+	put64(ts + L->tstate_interp, BASE + interp);
+	put64(ts + L->tstate_thread_id, 0x7f0000001000);
+	put64(ts + L->tstate_native_thread_id, 4242);
+}
+
+static void test_scan(void **state)
+{
+	(void)state;
+	const struct ct_py_layout *L = ct_py_layout_find(0x030b0000);
+	struct ct_memsrc m = { .read = image_read };
+	memset(mem, 0, sizeof(mem));
+	/* the decoy: equal pointers to 0x2000, whose thread-list field points at 0x40, whose
+	 * "interp" field points back at 0x2000 (but names no thread) */
+	put64(0x40 + L->runtime_interpreters_head, BASE + 0x2000);
+	put64(0x40 + L->runtime_interpreters_main, BASE + 0x2000);
+	put64(0x2000 + L->interp_threads_head, BASE + 0x40);
+	put64(0x40 + L->tstate_interp, BASE + 0x2000);
+	runtime_at(L, 0x100, 0x800, 0xa00);
+	assert_int_equal(ct_py_scan_buffer(&m, mem, SIZE, BASE, 0x030b0200, L), BASE + 0x100);
+	/* an interpreter with a next one is not taken (head == main means one interpreter) */
+	put64(0x800 + L->interp_next, BASE + 0x3000);
+	assert_int_equal(ct_py_scan_buffer(&m, mem, SIZE, BASE, 0x030b0200, L), 0);
+	put64(0x800 + L->interp_next, 0);
+	/* two that validate: nothing */
+	runtime_at(L, 0x4000, 0x4800, 0x4a00);
+	assert_int_equal(ct_py_scan_buffer(&m, mem, SIZE, BASE, 0x030b0200, L), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_311),
 		cmocka_unit_test(test_36),
 		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
