@@ -383,20 +383,22 @@ DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc
 # make check: targets ctrace is run against. libc6-dbg: libc's debug file (symbols, debug-file
 # cache); nodejs: JIT perf maps; openjdk: jstack dumps; libjemalloc2, libtcmalloc-minimal4, redis
 # (server and redis-cli): --memory --inject, also bench-inject; python3.11 and python3.11-dbg:
-# Python frames and threads (test_backtraces_python, test_threads_python) and the 3.11 layout table
-# checked against DWARF (test_python);
+# Python frames and threads (test_backtraces_python, test_threads_python), the 3.11 layout table
+# checked against DWARF (test_python) and --memory's pymalloc figures, whose statics its symbol table
+# names (test_memory_python);
 # ruby (Debian's 3.1): Ruby frames (test_backtraces_ruby, test_profile_ruby), waits and GC
 # (test_threads_ruby, test_memory_ruby); puma (Debian's ruby-puma is this package): a Puma server's
 # pool (test_threads_puma); unicorn (Debian's Rack server, ruby-unicorn upstream): a pre-fork Ruby
 # server (test_profile_unicorn)
 DEPS_TARGETS := libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs openjdk-17-jdk-headless puma \
 	python3.11 python3.11-dbg redis-server redis-tools ruby unicorn
-# make check: tools the tests compare ctrace with or check its output with. gdb and elfutils
+# make check: tools the tests compare ctrace with or check its output with. binutils: objcopy and
+# readelf make the stripped interpreters of test_memory_python; gdb and elfutils
 # (eu-stack): agreement and dump parsing; linux-perf: --profile against perf; dwz: dwz'd debug
 # files; strace: another tracer attached; mandoc: man page lint; python3, python3-jsonschema: test
 # helpers and JSON output schemas; perl: the vendored flamegraph.pl; procps: pgrep/ps; tmux: a
 # terminal for --top's test (capture-pane reads its screen)
-DEPS_TOOLS := dwz elfutils gdb linux-perf mandoc perl procps python3 python3-jsonschema strace tmux
+DEPS_TOOLS := binutils dwz elfutils gdb linux-perf mandoc perl procps python3 python3-jsonschema strace tmux
 # make valgrind; time: peak RSS in bench-profile and bench-sites; ruby-dev: the MJIT header that
 # interp/gen/rboffsets.sh builds the Ruby layout table from
 DEPS_EXTRA := ruby-dev time valgrind

@@ -2,6 +2,7 @@
 /* ctrace -p PID --memory: level 1 (/proc), the allocator, level 2 (glibc arenas), --watch; the
  * memory session reads, this command says what it found. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,11 @@ static int one_report(struct ct_env *env, pid_t pid)
 		ct_verbose(env, "%zu arenas walked in %.1f ms (%zu passes); malloc layout %s", gs->narenas,
 			   (double)gs->walk_ns / 1e6, gs->tries,
 			   gs->layout_cached ? "from ctrace's cache" : gs->debug_file ? gs->debug_file : "from DWARF");
+	if (rep.python)
+		ct_verbose(env, "Python %s: collector %s, pymalloc %s (%" PRIu64 " pools) in %.1f ms, no stop",
+			   rep.python->version, rep.python->gc ? "read" : "not read",
+			   rep.python->pymalloc ? "walked" : "not read", rep.python->pools_carved,
+			   (double)rep.python->walk_ns / 1e6);
 	struct ct_buf out = CT_BUF_INIT;
 	if (env->format == CT_FMT_JSON)
 		ct_report_memory_json(&rep, &out);

@@ -64,7 +64,7 @@ const char ct_usage_text[] =
 	"      --idle FUNC        --threads, analyze: a thread waiting under a function matching FUNC (a glob,\n"
 	"                         repeatable) is idle, not blocked\n"
 	"      --top N            --memory: mapping groups (--sites: sites) listed (default 15)\n"
-	"      --no-arenas        --memory: skip reading malloc's arenas (level 1 only)\n"
+	"      --no-arenas        --memory: skip reading malloc's arenas and Python's (level 1 only)\n"
 	"      --watch SECS       --memory: a row every SECS until Ctrl-C or -d, then what grew\n"
 	"      --inject           --memory: call jemalloc's or tcmalloc's statistics function inside\n"
 	"                         the process (stops one thread for milliseconds; see ctrace(1))\n"

@@ -41,6 +41,21 @@ struct ct_py_layout {
 	 * _thread module's lockobject and rlockobject (Modules/_threadmodule.c): the
 	 * PyThread_type_lock (a sem_t) each waits on, and an RLock's owner (its thread ident) and count */
 	uint16_t type_name, cfunc_self, lock_lock, rlock_lock, rlock_owner, rlock_count;
+	/* For --memory (interp/pymem.c). The main interpreter (3.7+). The collector's state: in
+	 * _PyRuntime (3.7-3.8), in the interpreter (3.9+), statics of gcmodule.c (3.6: `enabled`,
+	 * `generations`, `generation_stats`, by symbol); struct gc_generation and gc_generation_stats. */
+	uint16_t runtime_interpreters_main, runtime_gc, interp_gc, gc_enabled, gc_generations, gc_generation_stats;
+	uint16_t gcgen_size, gcgen_threshold, gcgen_count;
+	uint16_t gcstats_size, gcstats_collections, gcstats_collected, gcstats_uncollectable;
+	/* pymalloc's state: statics of obmalloc.c before 3.12 (by symbol), the interpreter's struct
+	 * _obmalloc_state from 3.12 (3.13: a pointer to it), with its mgmt fields */
+	uint16_t interp_obmalloc, interp_obmalloc_ptr;
+	uint16_t om_arenas, om_maxarenas, om_narenas_currently_allocated, om_ntimes_arena_allocated;
+	uint16_t om_narenas_highwater, om_raw_allocated_blocks;
+	/* struct arena_object, struct pool_header, and pymalloc's constants (sizes as powers of two) */
+	uint16_t arena_size, arena_address, arena_pool_address, arena_nfreepools, arena_ntotalpools;
+	uint16_t pool_count, pool_arenaindex, pool_szidx, pool_overhead;
+	uint16_t pool_bits, arena_bits, alignment_shift, small_classes;
 };
 
 /* The frame owners of 3.11+ (_PyInterpreterFrame.owner) */

@@ -12,6 +12,7 @@
 #include "interp/interp.h"
 #include "interp/pyinternal.h"
 #include "interp/pylayout.h"
+#include "interp/pyscan.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -82,8 +83,7 @@ static int pick_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 	return DWARF_CB_OK;
 }
 
-/* "3.M" from "libpython3.M.so…" or "python3.M": PY_VERSION_HEX of major.minor, or 0. */
-static uint32_t hex_from_name(const char *base)
+uint32_t ct_py_hex_from_name(const char *base)
 {
 	const char *p = strstr(base, "python3.");
 	if (!p)
@@ -208,7 +208,7 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 	char version[32] = "";
 	if (hex)
 		snprintf(version, sizeof(version), "%u.%u.%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff);
-	else if ((hex = hex_from_name(name)) == 0 && mod == pick.exe_mod)
+	else if ((hex = ct_py_hex_from_name(name)) == 0 && mod == pick.exe_mod)
 		hex = s.runtime ? 0 : 0x03060000; /* a static 3.6 has no _PyRuntime; else unknown */
 	if (!hex) {
 		*ret_note = strdup("Python found, but not its version (no Py_Version, no python3.X in the file "
@@ -231,11 +231,11 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 		*ret_note = strdup("Python found, but not _PyEval_EvalFrameDefault in its symbols: native frames only");
 		return *ret_note ? 0 : -ENOMEM;
 	}
+	if (has(L->runtime_interpreters_head) && !s.runtime) /* stripped: a scan that validates */
+		s.runtime = ct_py_scan_runtime(&(struct ct_memsrc){ .pid = pid }, mod, hex, L);
 	if (has(L->runtime_interpreters_head) ? !s.runtime : !(s.interp_head || s.tstate_current)) {
-		char note[160];
-		snprintf(note, sizeof(note), "Python %s: its runtime state (_PyRuntime) is not in the "
-			 "symbols: native frames only", version);
-		*ret_note = strdup(note);
+		*ret_note = ct_strf("Python %s: its runtime state (_PyRuntime) is neither in the symbols nor "
+				    "found by a scan that validates: native frames only", version);
 		return *ret_note ? 0 : -ENOMEM;
 	}
 

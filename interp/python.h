@@ -35,6 +35,8 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note);
 void ct_py_close(struct ct_py *py);
 /* "3.11.2" */
 const char *ct_py_version(const struct ct_py *py);
+/* "3.M" from "libpython3.M.so…" or "python3.M": PY_VERSION_HEX of major.minor, or 0. */
+uint32_t ct_py_hex_from_name(const char *base);
 /* True when threads are told apart by pthread_t (before 3.11): it is the thread pointer, read with
  * the registers, so a passive capture (no registers) cannot be matched. */
 bool ct_py_needs_thread_pointer(const struct ct_py *py);

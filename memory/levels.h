@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "interp/pymem.h"
 #include "memory/alloc.h"
 #include "memory/glibc.h"
 #include "memory/inject.h"
@@ -32,6 +33,8 @@ struct ct_mem_report {
 	uint64_t wall_ns;
 	const struct ct_inject_stats *inject; /* --inject: jemalloc/tcmalloc statistics, or NULL */
 	const struct ct_mem_ruby *ruby;     /* a Ruby process: its GC figures, or NULL */
+	const struct ct_pymem_stats *python;  /* CPython's collector and pymalloc, or NULL */
+	const char *python_note;              /* Python found but not read: why, or NULL */
 };
 
 #endif

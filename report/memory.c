@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/json.h"
+#include "report/pymem.h"
 #include "report/report.h"
 #include "lib/banned.h"
 
@@ -229,6 +230,7 @@ void ct_report_memory_text(const struct ct_mem_report *r, struct ct_buf *out)
 	text_mappings(r, out);
 	text_malloc(r, out);
 	text_ruby(r->ruby, out);
+	ct_report_pymem_text(r->python, r->python_note, out);
 }
 
 static void json_mallinfo(struct ct_json *j, const struct ct_mallinfo *m)
@@ -397,6 +399,8 @@ void ct_report_memory_json(const struct ct_mem_report *r, struct ct_buf *out)
 	ct_json_key(&j, "mappings_omitted"); ct_json_uint(&j, l->ngroups - shown);
 	json_malloc(&j, r);
 	json_ruby(&j, r->ruby);
+	ct_json_key(&j, "python");
+	ct_report_pymem_json(&j, r->python, r->python_note);
 	ct_json_obj_end(&j);
 	ct_buf_putc(out, '\n');
 }

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "interp/rbgc.h"
 #include "interp/ruby.h"
+#include "interp/pymem.h"
 #include "lib/error.h"
 #include "lib/util.h"
 #include "memory/glibc.h"
@@ -44,6 +46,10 @@ struct ct_memory_session {
 	char *rb_note;
 	struct ct_mem_ruby ruby;
 	bool is_ruby;
+	/* Python's own figures (interp/pymem.h): its reader, the last report's reading, or why not */
+	struct ct_pymem *py;
+	struct ct_pymem_stats py_stats;
+	char *py_note;
 	/* --watch */
 	struct ct_mem_sample first, prev;
 	struct ct_mem_growth *grew;
@@ -165,6 +171,22 @@ static void ruby_report(struct ct_memory_session *ms)
 	m->n = CT_MIN(n, (size_t)CT_MEM_RUBY_FIGS);
 	memcpy(m->name, names, m->n * sizeof(*names));
 	ct_rb_gc_values(&g, m->value, m->n);
+/* CPython's collector and pymalloc, when the process is Python: the reader kept for the reports,
+ * or the one line saying why it cannot be read. exe: the executable's path, or NULL. */
+static int python_open(struct ct_memory_session *ms, struct ct_symbolizer *sym, const char *exe)
+{
+	if (ms->o.no_arenas)
+		return 0;
+	int r = ct_pymem_open(&ms->mem, sym, exe, &ms->py, &ms->py_note);
+	return r == -ENOMEM ? r : 0;
+}
+
+/* The reading a report shows: NULL when the process is not Python or cannot be read. */
+static const struct ct_pymem_stats *python_read(struct ct_memory_session *ms)
+{
+	if (!ms->py || ct_pymem_read(ms->py, &ms->py_stats) < 0)
+		return NULL;
+	return &ms->py_stats;
 }
 
 /* The allocator of the process and what reads its statistics. 0 or -ENOMEM. */
@@ -185,6 +207,13 @@ static int alloc_open(struct ct_memory_session *ms)
 		r = alloc_stats(ms, sym);
 	if (r == 0)
 		r = ruby_open(ms, sym);
+	if (r == 0) {
+		char exe[4096], path[64];
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)ms->pid);
+		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+		r = python_open(ms, sym, n > 0 ? exe : NULL);
+	}
 	ct_sym_close(sym);
 	return r;
 }
@@ -312,6 +341,8 @@ int ct_memory_session_open_core(const char *path, const struct ct_memory_opts *o
 		r = ct_alloc_detect(&ms->l1, sym, &ms->alloc);
 	if (r == 0)
 		r = alloc_stats(ms, sym);
+	if (r == 0)
+		r = python_open(ms, sym, exe ? exe : ct_core_exe(ms->core));
 	ct_sym_close(sym);
 	if (r < 0) {
 		*ret_why = ct_strf("cannot read the core's modules: %s", ct_strerror(r));
@@ -337,6 +368,8 @@ void ct_memory_session_close(struct ct_memory_session *ms)
 		return;
 	ct_alloc_info_clear(&ms->alloc);
 	ct_glibc_close(ms->glibc);
+	ct_pymem_close(ms->py);
+	free(ms->py_note);
 	free(ms->note);
 	if (ms->l1_held)
 		ct_mem_l1_clear(&ms->l1);
@@ -422,6 +455,8 @@ int ct_memory_session_report(struct ct_memory_session *ms, struct ct_mem_report 
 		.malloc_note = ct_memory_session_note(ms),
 		.wall_ns = ct_now_ns() - ms->l1_t0,
 		.inject = ms->injected ? &ms->inject : NULL,
+		.python = python_read(ms),
+		.python_note = ms->py_note,
 	};
 	if (ms->is_ruby) {
 		ruby_report(ms);

@@ -94,6 +94,13 @@ static void test_layouts(void **state)
 		assert_true(minor < 11 || L->tstate_native_thread_id != CT_PY_NONE);
 		assert_true(minor < 11 ? L->frame_lasti != CT_PY_NONE : L->frame_instr != CT_PY_NONE);
 		assert_true(minor < 11 || L->code_qualname != CT_PY_NONE);
+		/* --memory: the collector's state is somewhere (3.6: by symbol) and pymalloc's too */
+		assert_true(minor == 6 || L->runtime_gc != CT_PY_NONE || L->interp_gc != CT_PY_NONE);
+		assert_true(minor < 12 || L->interp_obmalloc != CT_PY_NONE || L->interp_obmalloc_ptr != CT_PY_NONE);
+		assert_true(L->gcgen_size != CT_PY_NONE && L->gcstats_size != CT_PY_NONE &&
+			    L->arena_size != CT_PY_NONE && L->pool_overhead != CT_PY_NONE);
+		assert_true(L->pool_bits < L->arena_bits && L->arena_bits <= 24 &&
+			    L->small_classes << L->alignment_shift == 512);
 	}
 	assert_null(ct_py_layout_find(0x03050000));
 	assert_null(ct_py_layout_find(0x030e0000));
@@ -191,6 +198,24 @@ static void test_dwarf_311(void **state)
 		{ "rlockobject", "rlock_lock", offsetof(struct ct_py_layout, rlock_lock) },
 		{ "rlockobject", "rlock_owner", offsetof(struct ct_py_layout, rlock_owner) },
 		{ "rlockobject", "rlock_count", offsetof(struct ct_py_layout, rlock_count) },
+		/* --memory: the collector, and pymalloc's structs (private to obmalloc.c in 3.11) */
+		{ "_PyRuntimeState", "interpreters.main", offsetof(struct ct_py_layout, runtime_interpreters_main) },
+		{ "PyInterpreterState", "gc", offsetof(struct ct_py_layout, interp_gc) },
+		{ "_gc_runtime_state", "enabled", offsetof(struct ct_py_layout, gc_enabled) },
+		{ "_gc_runtime_state", "generations", offsetof(struct ct_py_layout, gc_generations) },
+		{ "_gc_runtime_state", "generation_stats", offsetof(struct ct_py_layout, gc_generation_stats) },
+		{ "gc_generation", "threshold", offsetof(struct ct_py_layout, gcgen_threshold) },
+		{ "gc_generation", "count", offsetof(struct ct_py_layout, gcgen_count) },
+		{ "gc_generation_stats", "collections", offsetof(struct ct_py_layout, gcstats_collections) },
+		{ "gc_generation_stats", "collected", offsetof(struct ct_py_layout, gcstats_collected) },
+		{ "gc_generation_stats", "uncollectable", offsetof(struct ct_py_layout, gcstats_uncollectable) },
+		{ "arena_object", "address", offsetof(struct ct_py_layout, arena_address) },
+		{ "arena_object", "pool_address", offsetof(struct ct_py_layout, arena_pool_address) },
+		{ "arena_object", "nfreepools", offsetof(struct ct_py_layout, arena_nfreepools) },
+		{ "arena_object", "ntotalpools", offsetof(struct ct_py_layout, arena_ntotalpools) },
+		{ "pool_header", "ref.count", offsetof(struct ct_py_layout, pool_count) },
+		{ "pool_header", "arenaindex", offsetof(struct ct_py_layout, pool_arenaindex) },
+		{ "pool_header", "szidx", offsetof(struct ct_py_layout, pool_szidx) },
 	};
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		size_t off = 0;
@@ -203,6 +228,10 @@ static void test_dwarf_311(void **state)
 	}
 	assert_int_equal(type_size(mod, "PyASCIIObject"), L->unicode_ascii_size);
 	assert_int_equal(type_size(mod, "PyCompactUnicodeObject"), L->unicode_compact_size);
+	assert_int_equal(type_size(mod, "gc_generation"), L->gcgen_size);
+	assert_int_equal(type_size(mod, "gc_generation_stats"), L->gcstats_size);
+	assert_int_equal(type_size(mod, "arena_object"), L->arena_size);
+	assert_int_equal(type_size(mod, "pool_header"), L->pool_overhead);
 	dwfl_end(dwfl);
 }
 
