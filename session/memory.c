@@ -171,6 +171,8 @@ static void ruby_report(struct ct_memory_session *ms)
 	m->n = CT_MIN(n, (size_t)CT_MEM_RUBY_FIGS);
 	memcpy(m->name, names, m->n * sizeof(*names));
 	ct_rb_gc_values(&g, m->value, m->n);
+}
+
 /* CPython's collector and pymalloc, when the process is Python: the reader kept for the reports,
  * or the one line saying why it cannot be read. exe: the executable's path, or NULL. */
 static int python_open(struct ct_memory_session *ms, struct ct_symbolizer *sym, const char *exe)
