@@ -379,9 +379,10 @@ DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc
 # make check: targets ctrace is run against. libc6-dbg: libc's debug file (symbols, debug-file
 # cache); nodejs: JIT perf maps; openjdk: jstack dumps; libjemalloc2, libtcmalloc-minimal4, redis
 # (server and redis-cli): --memory --inject, also bench-inject; python3.11 and python3.11-dbg:
-# Python frames (test_backtraces_python) and the 3.11 layout table checked against DWARF (test_python);
-# ruby (Debian's 3.1): Ruby frames (test_backtraces_ruby)
-DEPS_TARGETS := libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs openjdk-17-jdk-headless \
+# Python frames (test_backtraces_python) and the 3.11 layout table checked against DWARF (test_python),
+# also bench-python (gdb's py-bt); gunicorn: a WSGI server's workers under --children --profile
+# (test_profile_gunicorn); ruby (Debian's 3.1): Ruby frames (test_backtraces_ruby)
+DEPS_TARGETS := gunicorn libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs openjdk-17-jdk-headless \
 	python3.11 python3.11-dbg redis-server redis-tools ruby
 # make check: tools the tests compare ctrace with or check its output with. gdb and elfutils
 # (eu-stack): agreement and dump parsing; linux-perf: --profile against perf; dwz: dwz'd debug
