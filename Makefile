@@ -284,7 +284,7 @@ demo: all $(FIXTURE_BIN)
 # 6. Benchmarks (bench/*.sh; figures in the man page's OVERHEAD)
 # =================================================================================================
 .PHONY: bench bench-profile bench-memory bench-threads bench-sites bench-inject bench-analyze \
-	bench-symbols bench-core
+	bench-symbols bench-core bench-python
 
 # --backtraces against eu-stack and gdb, after bench-threads
 bench: all $(FIXTURE_BIN) bench-threads
@@ -309,6 +309,11 @@ bench-sites: all $(BUILD)/fixtures/allocsites
 # --memory --inject: jemalloc/tcmalloc statistics called in the target
 bench-inject: all
 	@sh bench/bench-inject.sh $(BUILD)
+
+# Python 3.11 (Debian's, with python3.11-dbg): --backtraces against gdb's py-bt, the longest stop
+# with and without Python frames, and the throughput --profile -r 99 costs with each sampler
+bench-python: all
+	@sh bench/bench-python.sh $(BUILD)
 
 bench-analyze: all $(FIXTURE_BIN)
 	@sh bench/bench-analyze.sh $(BUILD)
