@@ -105,7 +105,7 @@ window() {
 	if [ -n "${2:-}" ]; then
 		wait $C || echo "  (ctrace --sampler $2 failed: $(tail -n 1 "$T/prof.err"))" >&2
 		C=
-		grep 'Python .* samples in the eval loop' "$T/prof.err" | tail -n 1 >"$T/$2.py"
+		grep '^ctrace: Python .* samples in the eval loop' "$T/prof.err" | tail -n 1 >"$T/$2.py"
 	fi
 	i=0
 	until [ "$(grep -c '^iters' "$T/fix.out")" -ge 2 ]; do
