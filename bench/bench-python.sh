@@ -123,14 +123,18 @@ for r in $(seq "$RUNS"); do
 done
 echo
 echo "bench-python: the spinner's throughput over ${SECS} s, $RUNS runs each, interleaved; medians"
-printf '%-28s %14s %9s %14s %9s\n' profiler "iters/s wall" "vs none" "iters/s CPU" "vs none"
+printf '%-28s %12s %8s %13s %12s %8s %13s\n' profiler "iters/s wall" "vs none" "(runs' range)" \
+	"iters/s CPU" "vs none" "(runs' range)"
+# range FILE COLUMN: "min-max" of the runs
+range() { cut -d' ' -f"$2" "$1" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'; }
 bw=$(cut -d' ' -f1 "$T/none.t" | median) bc=$(cut -d' ' -f2 "$T/none.t" | median)
-printf '%-28s %14.0f %9s %14.0f %9s\n' "none" "$bw" "" "$bc" ""
+printf '%-28s %12.0f %8s %13s %12.0f %8s %13s\n' "none" "$bw" "" "$(range "$T/none.t" 1)" "$bc" "" \
+	"$(range "$T/none.t" 2)"
 for s in perf ptrace; do
 	w=$(cut -d' ' -f1 "$T/$s.t" | median) c=$(cut -d' ' -f2 "$T/$s.t" | median)
-	printf '%-28s %14.0f %8.1f%% %14.0f %8.1f%%\n' "ctrace --profile -r 99 $s" "$w" \
-		"$(echo "$w $bw" | awk '{print 100 * ($1 - $2) / $2}')" "$c" \
-		"$(echo "$c $bc" | awk '{print 100 * ($1 - $2) / $2}')"
+	printf '%-28s %12.0f %7.1f%% %13s %12.0f %7.1f%% %13s\n' "ctrace --profile -r 99 $s" "$w" \
+		"$(echo "$w $bw" | awk '{print 100 * ($1 - $2) / $2}')" "$(range "$T/$s.t" 1)" "$c" \
+		"$(echo "$c $bc" | awk '{print 100 * ($1 - $2) / $2}')" "$(range "$T/$s.t" 2)"
 	[ -s "$T/$s.py" ] && echo "  ($s, last run) $(sed 's/^ctrace: //' "$T/$s.py")"
 done
 echo "(goal: at most 2 % lost at 99 Hz; per wall second counts everything the profile costs the"
