@@ -284,7 +284,7 @@ demo: all $(FIXTURE_BIN)
 # 6. Benchmarks (bench/*.sh; figures in the man page's OVERHEAD)
 # =================================================================================================
 .PHONY: bench bench-profile bench-memory bench-threads bench-sites bench-inject bench-analyze \
-	bench-symbols bench-core bench-ruby
+	bench-symbols bench-core bench-python bench-ruby
 
 # --backtraces against eu-stack and gdb, after bench-threads
 bench: all $(FIXTURE_BIN) bench-threads
@@ -313,6 +313,11 @@ bench-sites: all $(BUILD)/fixtures/allocsites
 # --memory --inject: jemalloc/tcmalloc statistics called in the target
 bench-inject: all
 	@sh bench/bench-inject.sh $(BUILD)
+
+# Python 3.11 (Debian's, with python3.11-dbg): --backtraces against gdb's py-bt, the longest stop
+# with and without Python frames, and the throughput --profile -r 99 costs with each sampler
+bench-python: all
+	@sh bench/bench-python.sh $(BUILD)
 
 bench-analyze: all $(FIXTURE_BIN)
 	@sh bench/bench-analyze.sh $(BUILD)
@@ -384,14 +389,15 @@ DEPS_CHECK := clang g++ golang-go libcmocka-dev rustc
 # cache); nodejs: JIT perf maps; openjdk: jstack dumps; libjemalloc2, libtcmalloc-minimal4, redis
 # (server and redis-cli): --memory --inject, also bench-inject; python3.11 and python3.11-dbg:
 # Python frames and threads (test_backtraces_python, test_threads_python), the 3.11 layout table
-# checked against DWARF (test_python) and --memory's pymalloc figures, whose statics its symbol table
-# names (test_memory_python);
+# checked against DWARF (test_python), --memory's pymalloc figures, whose statics its symbol table
+# names (test_memory_python), also bench-python (gdb's py-bt); gunicorn: a WSGI server's workers
+# under --children --profile (test_profile_gunicorn);
 # ruby (Debian's 3.1): Ruby frames (test_backtraces_ruby, test_profile_ruby), waits and GC
 # (test_threads_ruby, test_memory_ruby); puma (Debian's ruby-puma is this package): a Puma server's
 # pool (test_threads_puma); unicorn (Debian's Rack server, ruby-unicorn upstream): a pre-fork Ruby
 # server (test_profile_unicorn)
-DEPS_TARGETS := libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs openjdk-17-jdk-headless puma \
-	python3.11 python3.11-dbg redis-server redis-tools ruby unicorn
+DEPS_TARGETS := gunicorn libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs openjdk-17-jdk-headless \
+	puma python3.11 python3.11-dbg redis-server redis-tools ruby unicorn
 # make check: tools the tests compare ctrace with or check its output with. binutils: objcopy and
 # readelf make the stripped interpreters of test_memory_python; gdb and elfutils
 # (eu-stack): agreement and dump parsing; linux-perf: --profile against perf; dwz: dwz'd debug

@@ -38,6 +38,7 @@ struct ct_py {
 	struct py_thread *threads;
 	size_t nthreads, cap_threads;
 	uint64_t gil_holder;
+	size_t pthread_tid_off; /* before 3.11: the TID in glibc's struct pthread (0: unknown) */
 	struct py_code *codes; /* CODE_CACHE entries */
 	struct ct_py_stats stats;
 };

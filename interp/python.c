@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "interp/interp.h"
+#include "interp/pthreadtid.h"
 #include "interp/pyinternal.h"
 #include "interp/pylayout.h"
 #include "interp/pyscan.h"
@@ -268,6 +269,11 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 			return *ret_note ? 0 : -ENOMEM;
 		}
 	}
+	/* before 3.11 a thread state names its thread by pthread_t only (the thread pointer); a perf
+	 * sample has none, so its thread is matched by the TID glibc keeps in struct pthread, when
+	 * libc's DWARF or a checked glibc version says where (else those samples stay native) */
+	if (!has(L->tstate_native_thread_id) && ct_pthread_tid_offset(ct_sym_dwfl(sym), &py->pthread_tid_off, NULL) < 0)
+		py->pthread_tid_off = 0;
 	*ret = py;
 	return 0;
 }
@@ -327,22 +333,6 @@ static int first_interp(struct ct_py *py, uint64_t *ret)
 	return ts ? ct_interp_read_u64(py->pid, ts + py->L.tstate_interp, ret) : -EAGAIN;
 }
 
-/* Before 3.11 a thread state names its thread by pthread_t only, which a stop reads as the thread
- * pointer. A perf sample has no thread pointer, so the TID is read where glibc's struct pthread
- * keeps it (x86_64: 0x2d0 in every glibc 2.x), and kept only when the process has a thread of
- * that TID; else 0, and the thread's samples are not matched. */
-#define GLIBC_PTHREAD_TID 0x2d0
-
-static uint64_t pthread_tid(const struct ct_py *py, uint64_t thread_id)
-{
-	int32_t tid;
-	char path[64];
-	if (!thread_id || ct_interp_read(py->pid, thread_id + GLIBC_PTHREAD_TID, &tid, sizeof(tid)) < 0 || tid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)py->pid, (int)tid);
-	return access(path, F_OK) == 0 ? (uint64_t)tid : 0;
-}
-
 int ct_py_threads_refresh(struct ct_py *py)
 {
 	const struct ct_py_layout *L = &py->L;
@@ -370,7 +360,7 @@ int ct_py_threads_refresh(struct ct_py *py)
 			t->tstate = ts;
 			t->thread_id = ct_interp_u64(buf, L->tstate_thread_id);
 			t->native_tid = has(L->tstate_native_thread_id) ? ct_interp_u64(buf, L->tstate_native_thread_id)
-									 : pthread_tid(py, t->thread_id);
+									 : ct_pthread_tid_read(py->pid, py->pthread_tid_off, t->thread_id);
 			uint64_t next = ct_interp_u64(buf, L->tstate_next);
 			if (next == ts)
 				break;
