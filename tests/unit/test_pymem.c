@@ -91,16 +91,24 @@ static void check_figures(const struct ct_pymem_stats *s)
 	assert_int_equal(s->bytes, 10 * 64);
 }
 
+/* The 3.11 image: pymalloc's statics and arena, _PyRuntime's main interpreter at 0x800 and its
+ * collector. Returns where the collector's state is. */
+static size_t image_311(const struct ct_py_layout *L)
+{
+	image(L, BASE + 0x4000);
+	put64(512 + L->runtime_interpreters_main, BASE + 0x800);
+	size_t g = 0x800 + L->interp_gc;
+	gc_at(L, g + L->gc_enabled, g + L->gc_generations, g + L->gc_generation_stats);
+	return g;
+}
+
 static void test_311(void **state)
 {
 	(void)state;
 	const struct ct_py_layout *L = ct_py_layout_find(0x030b0000);
 	struct ct_memsrc m = { .read = image_read };
 	struct ct_pymem_stats s;
-	image(L, BASE + 0x4000);
-	put64(512 + L->runtime_interpreters_main, BASE + 0x800);
-	size_t g = 0x800 + L->interp_gc;
-	gc_at(L, g + L->gc_enabled, g + L->gc_generations, g + L->gc_generation_stats);
+	size_t g = image_311(L);
 	assert_int_equal(ct_pymem_read_at(&m, L, &addrs, &s), 0);
 	check_figures(&s);
 	assert_int_equal(s.raw_blocks, 77);
@@ -180,10 +188,7 @@ static void test_report(void **state)
 	const struct ct_py_layout *L = ct_py_layout_find(0x030b0000);
 	struct ct_memsrc m = { .read = image_read };
 	struct ct_pymem_stats s;
-	image(L, BASE + 0x4000);
-	put64(512 + L->runtime_interpreters_main, BASE + 0x800);
-	size_t g = 0x800 + L->interp_gc;
-	gc_at(L, g + L->gc_enabled, g + L->gc_generations, g + L->gc_generation_stats);
+	image_311(L);
 	ct_pymem_read_at(&m, L, &addrs, &s);
 	json_object *o = render(&s, NULL), *v, *gen;
 	assert_non_null(o);
