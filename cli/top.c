@@ -41,8 +41,8 @@ static const char *const help_lines[] = {
 	"  a        the last interval (1 s), or every sample since the start",
 	"  t        one thread only, the next one each press",
 	"  T        every thread again",
-	"  n        native frames only, or Python frames merged at the",
-	"           eval-loop frames (the default): from the next sample on",
+	"  n        native frames only, or Python or Ruby frames merged at the",
+	"           interpreter-loop frames (the default): from the next sample on",
 	"  ?        this help; any key closes it",
 };
 
@@ -99,7 +99,7 @@ static void say_messages(struct top *t)
 	}
 }
 
-/* n: native frames only, or Python frames merged, for the samples taken from now on (the counts
+/* n: native frames only, or Python or Ruby frames merged, for the samples taken from now on (the counts
  * already taken keep the frames they were taken with: 'a' shows both until they age out). */
 static void toggle_interp(struct top *t)
 {
