@@ -33,6 +33,12 @@ void ct_report_pframe_name(struct ct_buf *out, const struct ct_pframe *f)
 	}
 }
 
+/* A Python or Ruby frame's name already ends with its place, "spin (app.py:34)": no second one */
+static bool name_has_file(const struct ct_pframe *f)
+{
+	return f->name && f->file && strstr(f->name, f->file);
+}
+
 void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_meta *m, struct ct_buf *out)
 {
 	ct_buf_printf(out, "%s: %" PRIu64 " samples (%s sampler, %u Hz)\n", m->title, p->total,
@@ -51,7 +57,7 @@ void ct_report_profile_text(const struct ct_profile *p, const struct ct_profile_
 		ct_buf_printf(out, "  %6.2f  %6.2f   ", 100.0 * (double)r.rows[i].self / (double)p->total,
 			      100.0 * (double)r.rows[i].total / (double)p->total);
 		ct_report_pframe_name(out, f);
-		if (f->file)
+		if (f->file && !name_has_file(f))
 			ct_buf_printf(out, "  (%s)", f->file);
 		ct_buf_putc(out, '\n');
 	}
@@ -243,7 +249,7 @@ static void svg_node(const struct ct_profile *p, const struct ftree *t, size_t i
 	ct_buf_printf(out, " (%" PRIu64 " %s%s, %.2f%%)", n->count, p->alloc ? "byte" : "sample",
 		      n->count == 1 ? "" : "s",
 		      100.0 * (double)n->count / (double)(t->n[0].count ? t->n[0].count : 1));
-	if (f && f->file) {
+	if (f && f->file && !name_has_file(f)) {
 		ct_buf_putc(out, ' ');
 		xml_escape(out, f->file);
 	}
