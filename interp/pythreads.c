@@ -157,21 +157,6 @@ static uint64_t find_lock(struct wait_reader *w, const uint64_t *slots, size_t n
 	return found;
 }
 
-static int add_held(struct ct_thread *t, const char *id)
-{
-	for (size_t i = 0; i < t->nlocks_held; i++)
-		if (strcmp(t->locks_held[i], id) == 0)
-			return 0;
-	char **h = realloc(t->locks_held, (t->nlocks_held + 1) * sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	t->locks_held = h;
-	if (!(h[t->nlocks_held] = strdup(id)))
-		return -ENOMEM;
-	t->nlocks_held++;
-	return 0;
-}
-
 /* The snapshot's thread whose thread ident (pthread_self()) is ident: by the thread pointer read
  * with its registers, else by the interpreter's thread states. */
 static struct ct_thread *thread_of_ident(const struct ct_py *py, const struct ct_capture *caps, size_t n,
@@ -258,7 +243,7 @@ static int thread_wait(struct wait_reader *w, const struct ct_capture *c, const 
 	    ct_interp_read_u64(py->pid, obj + py->L.rlock_count, &count) < 0 || !owner || !count)
 		return 0; /* released since, or unreadable: holder unknown */
 	struct ct_thread *holder = thread_of_ident(py, caps, ncaps, s, owner);
-	return holder ? add_held(holder, id) : 0;
+	return holder ? ct_thread_add_held(holder, id) : 0;
 }
 
 int ct_py_locks_fill(struct ct_py *py, const struct ct_capture *caps, size_t n, struct ct_snapshot *s)

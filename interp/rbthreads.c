@@ -203,29 +203,6 @@ static void ruby_line(const struct ct_thread *t, char *buf, size_t size)
 	}
 }
 
-static struct ct_thread *thread_by_tid(struct ct_snapshot *s, pid_t tid)
-{
-	for (size_t i = 0; i < s->nthreads; i++)
-		if (s->threads[i].tid == tid)
-			return &s->threads[i];
-	return NULL;
-}
-
-static int add_held(struct ct_thread *t, const char *id)
-{
-	for (size_t i = 0; i < t->nlocks_held; i++)
-		if (strcmp(t->locks_held[i], id) == 0)
-			return 0;
-	char **h = realloc(t->locks_held, (t->nlocks_held + 1) * sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	t->locks_held = h;
-	if (!(h[t->nlocks_held] = strdup(id)))
-		return -ENOMEM;
-	t->nlocks_held++;
-	return 0;
-}
-
 /* The mutexes a thread holds (its keeping_mutexes list), appended to *held. */
 static int list_held(const struct rb_ctx *x, uint64_t first, size_t holder, struct held **held, size_t *n,
 		     size_t *cap)
@@ -295,7 +272,7 @@ int ct_rb_waits_fill_mem(const struct ct_rb_mem *m, const struct ct_rb_layout *L
 	int r = waits && index ? 0 : -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		uint64_t first;
-		struct ct_thread *t = thread_by_tid(s, tids[i]);
+		struct ct_thread *t = ct_snapshot_thread_by_tid(s, tids[i]);
 		if (!t || (t->flags & CT_THREAD_GONE) || t->error)
 			continue;
 		index[i] = (size_t)(t - s->threads);
@@ -312,7 +289,7 @@ int ct_rb_waits_fill_mem(const struct ct_rb_mem *m, const struct ct_rb_layout *L
 			continue;
 		for (size_t h = 0; h < nheld && r == 0; h++)
 			if (held[h].mutex == waits[i])
-				r = add_held(&s->threads[held[h].holder], s->threads[index[i]].lock_waiting);
+				r = ct_thread_add_held(&s->threads[held[h].holder], s->threads[index[i]].lock_waiting);
 	}
 	free(held);
 	free(waits);

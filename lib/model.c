@@ -127,3 +127,26 @@ const char *ct_state_name(char state)
 	default: return "unknown";
 	}
 }
+
+int ct_thread_add_held(struct ct_thread *t, const char *id)
+{
+	for (size_t i = 0; i < t->nlocks_held; i++)
+		if (strcmp(t->locks_held[i], id) == 0)
+			return 0;
+	char **h = realloc(t->locks_held, (t->nlocks_held + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	t->locks_held = h;
+	if (!(h[t->nlocks_held] = strdup(id)))
+		return -ENOMEM;
+	t->nlocks_held++;
+	return 0;
+}
+
+struct ct_thread *ct_snapshot_thread_by_tid(struct ct_snapshot *s, pid_t tid)
+{
+	for (size_t i = 0; i < s->nthreads; i++)
+		if (s->threads[i].tid == tid)
+			return &s->threads[i];
+	return NULL;
+}

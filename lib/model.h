@@ -85,8 +85,12 @@ struct ct_snapshot *ct_snapshot_new(void);
 void ct_snapshot_free(struct ct_snapshot *s);
 /* Appends a zeroed thread (state '?', syscall unknown) and returns it, or NULL on ENOMEM. */
 struct ct_thread *ct_snapshot_add_thread(struct ct_snapshot *s);
+/* The thread of s whose TID is tid, or NULL */
+struct ct_thread *ct_snapshot_thread_by_tid(struct ct_snapshot *s, pid_t tid);
 /* Appends a zeroed frame to t and returns it, or NULL on ENOMEM. */
 struct ct_frame *ct_thread_add_frame(struct ct_thread *t);
+/* Adds the lock id to t->locks_held unless there already. 0 or -ENOMEM. */
+int ct_thread_add_held(struct ct_thread *t, const char *id);
 void ct_thread_clear(struct ct_thread *t);
 void ct_frame_clear(struct ct_frame *f);
 /* Deep copy of src into dst (strings duplicated). Returns 0 or -ENOMEM (dst left cleared). */

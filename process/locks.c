@@ -107,29 +107,6 @@ void ct_mutex_layout_clear(struct ct_mutex_layout *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int add_held(struct ct_thread *t, const char *id)
-{
-	for (size_t i = 0; i < t->nlocks_held; i++)
-		if (strcmp(t->locks_held[i], id) == 0)
-			return 0;
-	char **h = realloc(t->locks_held, (t->nlocks_held + 1) * sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	t->locks_held = h;
-	if (!(h[t->nlocks_held] = strdup(id)))
-		return -ENOMEM;
-	t->nlocks_held++;
-	return 0;
-}
-
-static struct ct_thread *thread_by_tid(struct ct_snapshot *s, pid_t tid)
-{
-	for (size_t i = 0; i < s->nthreads; i++)
-		if (s->threads[i].tid == tid)
-			return &s->threads[i];
-	return NULL;
-}
-
 int ct_locks_fill(Dwfl *dwfl, struct ct_mutex_layout *l, const struct ct_memsrc *mem, struct ct_snapshot *s,
 		  const uint64_t *futex_words)
 {
@@ -165,8 +142,8 @@ int ct_locks_fill(Dwfl *dwfl, struct ct_mutex_layout *l, const struct ct_memsrc 
 		/* 0: released since; glibc marks dead or unrecoverable robust mutexes with 0x7ffffff[ef] */
 		if (owner <= 0 || owner >= 0x7ffffffe)
 			continue;
-		struct ct_thread *o = thread_by_tid(s, owner);
-		if (o && add_held(o, id) < 0)
+		struct ct_thread *o = ct_snapshot_thread_by_tid(s, owner);
+		if (o && ct_thread_add_held(o, id) < 0)
 			return -ENOMEM;
 	}
 	return 0;
