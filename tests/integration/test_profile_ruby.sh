@@ -3,7 +3,8 @@
 # each: each run within five standard deviations of its sampling error, and the runs of a sampler
 # pooled within +-3 points, the accuracy goal (tests/integration/pyshares.py, shared with the Python
 # test); each frame at the line of its spin call. Debian's ruby 3.1 (make deps installs it). Also
-# every format (svg, speedscope, pprof, json with the frames' file and line), --no-lines,
+# every format (svg, speedscope, pprof, json with the frames' file and line), a C method's frame
+# (Process.clock_gettime, at its caller's line), --no-lines,
 # --no-interp, --top, and the perf sampler's discard rate (said with -v).
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
@@ -57,6 +58,10 @@ L=$(awk '$2 == "work_a" {print $3}' "$TMP/lines")
 grep -q ";block in <main> (.*rbsplit.rb:[0-9]*);work_a (.*rbsplit.rb:$L);spin (.*rbsplit.rb:[0-9]*)[; ]" \
 	"$TMP/1-ptrace.folded" || fail "folded: no work_a;spin stack: $(head -c 2000 "$TMP/1-ptrace.folded")"
 grep -q 'rb_vm_exec;work_\|work_.*;rb_vm_exec' "$TMP/1-ptrace.folded" && fail "folded: rb_vm_exec left next to Ruby frames"
+# a C method's frame by owner and name, at its caller's line (Thread#backtrace_locations' place)
+CL=$(grep -n '^  Process.clock_gettime' "$TOP/tests/fixtures/rbsplit.rb" | cut -d: -f1)
+cat "$TMP"/pooled-*.folded | grep -q ";cpu (.*rbsplit.rb:$CL);Process.clock_gettime (.*rbsplit.rb:$CL)[; ]" ||
+	fail "folded: no Process.clock_gettime frame under cpu at line $CL"
 expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f folded --no-lines
 printf '%s\n' "$OUT" | grep -q ';work_a (.*rbsplit.rb);spin (.*rbsplit.rb)[; ]' || fail "--no-lines: $OUT"
 printf '%s\n' "$OUT" | grep -q 'rbsplit.rb:[0-9]' && fail "--no-lines left a line: $OUT"
