@@ -112,6 +112,23 @@ void ct_boost_begin(struct ct_boost *b, uint64_t max_ns)
 		b->kind = b->used = CT_BOOST_NICEK;
 }
 
+void ct_boost_begin_nice(struct ct_boost *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->tid = (pid_t)syscall(SYS_gettid);
+	b->start_ns = ct_now_ns();
+	b->max_ns = UINT64_MAX;
+	errno = 0;
+	b->old_nice = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0)
+		return;
+	b->err = -EPERM;
+	if (b->old_nice > CT_BOOST_NICE && setpriority(PRIO_PROCESS, 0, CT_BOOST_NICE) == 0) {
+		b->kind = b->used = CT_BOOST_NICEK;
+		b->err = 0;
+	}
+}
+
 void ct_boost_end(struct ct_boost *b)
 {
 	if (b->kind == CT_BOOST_FIFO) {
@@ -145,7 +162,10 @@ const char *ct_boost_describe(const struct ct_boost *b, char *buf, size_t n)
 			 CT_BOOST_RTTIME_SOFT_US / 1000, b->cut ? ", cut short" : "");
 		break;
 	case CT_BOOST_NICEK:
-		snprintf(buf, n, "nice %d (SCHED_FIFO refused: %s)", CT_BOOST_NICE, strerror(-b->err));
+		if (b->err)
+			snprintf(buf, n, "nice %d (SCHED_FIFO refused: %s)", CT_BOOST_NICE, strerror(-b->err));
+		else
+			snprintf(buf, n, "nice %d", CT_BOOST_NICE);
 		break;
 	default:
 		snprintf(buf, n, "none (%s)", b->err == -EEXIST ? "ctrace's policy was set by the user" : "not permitted");

@@ -44,6 +44,10 @@ struct ct_boost {
 /* Raises the calling thread's priority for at most max_ns of wall time (checked by ct_boost_check
  * and ended by ct_boost_end). Never fails: b->kind says what was used. */
 void ct_boost_begin(struct ct_boost *b, uint64_t max_ns);
+/* The CFS part alone: nice CT_BOOST_NICE for the calling thread until ct_boost_end, for a
+ * sampling session's thread whose work is bounded by the sample rate (a share of a CPU by weight,
+ * never more than it uses; no real-time policy for a session that may last hours). */
+void ct_boost_begin_nice(struct ct_boost *b);
 /* Ends the boost early when it has lasted max_ns, or when SIGXCPU has already dropped it. Cheap:
  * call it in loops. Returns whether the boost still holds. */
 bool ct_boost_check(struct ct_boost *b);
