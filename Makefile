@@ -284,7 +284,7 @@ demo: all $(FIXTURE_BIN)
 # 6. Benchmarks (bench/*.sh; figures in the man page's OVERHEAD)
 # =================================================================================================
 .PHONY: bench bench-profile bench-memory bench-threads bench-sites bench-inject bench-analyze \
-	bench-symbols bench-core bench-python bench-ruby
+	bench-symbols bench-core bench-python bench-ruby bench-saturation
 
 # --backtraces against eu-stack and gdb, after bench-threads
 bench: all $(FIXTURE_BIN) bench-threads
@@ -329,6 +329,10 @@ bench-symbols: all
 # eu-stack --core
 bench-core: all $(BUILD)/fixtures/manythreads
 	@sh bench/bench-core.sh $(BUILD)
+
+# a target saturating the machine: --backtraces vs eu-stack, --profile vs perf record (issue 19)
+bench-saturation: all $(BUILD)/fixtures/spinners
+	@sh bench/bench-saturation.sh $(BUILD)
 
 # =================================================================================================
 # 7. Packaging and install

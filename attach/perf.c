@@ -242,16 +242,22 @@ static int ring_open(struct ring *rg, int cpu, size_t pages, size_t min_pages)
 	}
 }
 
-/* Ring pages: room for about 32 samples (0.3 s of one CPU at 99 Hz), at least 4. */
-static void ring_pages(size_t stack_bytes, size_t *ret_want, size_t *ret_min)
+/* Ring pages: room for about 128 samples (1.3 s of one CPU at 99 Hz), so a reader that waits for a
+ * CPU on a saturated machine loses nothing; all rings together at most CT_PERF_RINGS_MAX_BYTES
+ * (locked memory), and at least 4 samples. The budget (perf_event_mlock_kb, RLIMIT_MEMLOCK) may
+ * halve this again in ring_open. Measured on 150 spinning threads, 2 CPUs, 64 KiB stacks: rings of
+ * 32 samples (1 MiB) lost 44 of 187 samples in 3 s. */
+#define CT_PERF_RINGS_MAX_BYTES (64u << 20)
+static void ring_pages(size_t stack_bytes, size_t ncpus, size_t *ret_want, size_t *ret_min)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), rec = stack_bytes + 512;
 	size_t want = 8, min = 2;
-	while (want * page < 32 * rec)
+	size_t cap = CT_PERF_RINGS_MAX_BYTES / (ncpus ? ncpus : 1);
+	while (want * page < 128 * rec && want * 2 * page <= cap)
 		want *= 2;
 	while (min * page < 4 * rec)
 		min *= 2;
-	*ret_want = want;
+	*ret_want = CT_MAX(want, min);
 	*ret_min = min;
 }
 
@@ -475,7 +481,7 @@ int ct_perf_open(const struct ct_perf_opts *o, struct ct_perf **ret)
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
 	size_t want, min;
-	ring_pages(a->sample_stack_user, &want, &min);
+	ring_pages(a->sample_stack_user, (size_t)n, &want, &min);
 	p->stats.ring_bytes = SIZE_MAX;
 	for (int i = 0; i < n; i++) {
 		int r = ring_open(&p->rings[i], cpus[i], want, min);

@@ -102,6 +102,8 @@ int cmd_backtraces(struct ct_env *env)
 	ct_verbose(env, "captured %zu threads in %.3f ms (longest stop %.3f ms); whole run %.3f ms",
 		   s->nthreads, (double)s->capture_ns / 1e6, (double)s->max_stop_ns / 1e6,
 		   (double)s->wall_ns / 1e6);
+	if (s->boost[0])
+		ct_verbose(env, "ctrace's priority while capturing: %s", s->boost);
 
 	struct ct_py_stats ps;
 	const char *pyv = ct_snapshot_session_python(ss, &ps);

@@ -43,6 +43,7 @@ struct ct_capture_set {
 	size_t n, cap;
 	uint64_t max_stop_ns, total_stop_ns, wall_ns;
 	bool timed_out;       /* the deadline passed before every thread was captured */
+	char boost[96];       /* ctrace's own priority during the capture (lib/boost.h), for -v */
 };
 
 void ct_capture_set_free(struct ct_capture_set *s);

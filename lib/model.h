@@ -73,6 +73,7 @@ struct ct_snapshot {
 	uint64_t timestamp_ns; /* CLOCK_REALTIME when taken, 0 unknown */
 	uint64_t max_stop_ns, total_stop_ns;
 	uint64_t capture_ns;   /* from the first seize to the last release */
+	char boost[96];        /* ctrace's own priority during the capture (lib/boost.h), or "" */
 	uint64_t wall_ns;      /* the whole run, unwinding and symbolization included */
 	int signal;            /* a core: the signal that ended the process (0: none, e.g. gcore) */
 	pid_t signal_tid;      /* the thread it was delivered to */

@@ -13,6 +13,7 @@
 
 #include "attach/perf.h"
 #include "attach/ptsample.h"
+#include "lib/boost.h"
 #include "lib/error.h"
 #include "lib/procfs.h"
 #include "lib/util.h"
@@ -74,6 +75,7 @@ struct ct_profile_session {
 	uint64_t mark_ns;
 	bool sorted;              /* ct_profile_session_finish reordered the stacks */
 	bool interp_off;          /* ct_profile_session_set_interp(false): native frames only */
+	struct ct_boost boost;    /* the session thread's nice, for the session (lib/boost.h) */
 };
 
 static void say(struct ct_profile_session *ps, enum ct_msg_level level, const char *fmt, ...)
@@ -626,6 +628,11 @@ int ct_profile_session_open(const struct ct_profile_session_opts *o, struct ct_p
 	ps->prof->period_ns = 1000000000ull / (uint64_t)ps->o.rate_hz;
 	ps->prof->wall = o->wall;
 	ps->t_open = ct_now_ns();
+	/* on a saturated machine the rings are read only as often as this thread gets a CPU */
+	ct_boost_begin_nice(&ps->boost);
+	char bdesc[96];
+	say(ps, CT_MSG_VERBOSE, "ctrace's priority while profiling: %s",
+	    ct_boost_describe(&ps->boost, bdesc, sizeof(bdesc)));
 	int r;
 	if (o->sampler != CT_SAMPLER_PTRACE && !o->wall && (r = open_perf(ps, 0)) < 0) {
 		*ret_what = CT_PROFILE_OPEN_PERF;
@@ -769,6 +776,7 @@ void ct_profile_session_close(struct ct_profile_session *ps)
 {
 	if (!ps)
 		return;
+	ct_boost_end(&ps->boost);
 	ct_sample_queue_free(&ps->queue);
 	ct_perf_close(ps->perf);
 	for (size_t i = 0; i < ps->n; i++)

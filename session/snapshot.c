@@ -408,6 +408,7 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 	s->max_stop_ns = set->max_stop_ns;
 	s->total_stop_ns = set->total_stop_ns;
 	s->capture_ns = set->wall_ns;
+	memcpy(s->boost, set->boost, sizeof(s->boost));
 	struct ct_target tg;
 	int tr = ct_target_open(in->pid, &tg);
 	if (tr == 0 || tr == -CT_ETRACED || tr == -CT_EZOMBIE) {

@@ -1,0 +1,80 @@
+#!/bin/sh
+# make bench-saturation: ctrace against eu-stack and perf record on a target that saturates the
+# machine (tests/fixtures/spinners.c: N threads spinning on the CPU), in one run.
+#   150 threads: --backtraces (threads captured, longest stop, wall) vs eu-stack's wall;
+#                --profile -d 3 samples vs perf record -F 99 --call-graph dwarf over 3 s
+#   1000 threads: --backtraces captures every thread within the default --timeout
+# Each measurement RUNS times (default 3), medians. Goals (issue 19): every thread captured, longest
+# stop <= 10 ms, wall <= 1/10 of eu-stack's, profile samples >= 90 % of perf record's.
+BUILD=${1:-build}
+RUNS=${RUNS:-3}
+CT="$BUILD/ctrace"
+TMP=$(mktemp -d /tmp/ctrace-bench-sat.XXXXXX)
+fpid=
+trap '[ -n "$fpid" ] && kill -KILL $fpid 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM HUP PIPE
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
+
+start() {
+	"$BUILD/fixtures/spinners" "$1" >"$TMP/out" 2>&1 &
+	fpid=$!
+	until grep -q ready "$TMP/out" 2>/dev/null; do sleep 0.05; done
+	sleep 1
+}
+stop() { kill -KILL $fpid 2>/dev/null; wait $fpid 2>/dev/null; fpid=; }
+
+backtraces() { # N -> lines "wall_ms captured total longest_stop_ms" in $TMP/bt
+	: >"$TMP/bt"
+	for r in $(seq "$RUNS"); do
+		t0=$(now_ms)
+		"$CT" -p $fpid --backtraces -v >/dev/null 2>"$TMP/err"
+		t1=$(now_ms)
+		total=$(sed -n 's/.*captured \([0-9]*\) threads in.*/\1/p' "$TMP/err" | head -n 1)
+		missed=$(sed -n 's/.*: \([0-9]*\) of [0-9]* threads were not captured.*/\1/p' "$TMP/err" | head -n 1)
+		stopms=$(sed -n 's/.*longest stop \([0-9.]*\) ms.*/\1/p' "$TMP/err" | head -n 1)
+		echo "$((t1 - t0)) $(( ${total:-0} - ${missed:-0} )) ${total:-0} ${stopms:-0}" >>"$TMP/bt"
+		sed -n 's/.*priority while capturing: //p' "$TMP/err" | head -n 1 >"$TMP/boost"
+	done
+}
+
+echo "== 150 spinning threads on $(nproc) CPUs (medians of $RUNS)"
+start 150
+backtraces
+ctw=$(awk '{print $1}' "$TMP/bt" | median)
+ctstop=$(awk '{print $4}' "$TMP/bt" | median)
+ctmaxstop=$(awk '{print $4}' "$TMP/bt" | sort -n | tail -n 1)
+captured=$(awk '{print $2 "/" $3}' "$TMP/bt" | tr '\n' ' ')
+: >"$TMP/eu"
+for r in $(seq "$RUNS"); do
+	t0=$(now_ms); eu-stack -p $fpid >"$TMP/euout" 2>&1; t1=$(now_ms)
+	echo "$((t1 - t0)) $(grep -c '^TID' "$TMP/euout")" >>"$TMP/eu"
+done
+euw=$(awk '{print $1}' "$TMP/eu" | median)
+eut=$(awk '{print $2}' "$TMP/eu" | tr '\n' ' ')
+: >"$TMP/ps"; : >"$TMP/pp"
+for r in $(seq "$RUNS"); do
+	"$CT" -p $fpid --profile -d 3 -f folded -o "$TMP/folded" 2>"$TMP/perr"
+	awk '{s += $NF} END {print s + 0}' "$TMP/folded" >>"$TMP/ps"
+	perf record -F 99 --call-graph dwarf -p $fpid -o "$TMP/perf.data" -- sleep 3 >/dev/null 2>&1
+	perf script -i "$TMP/perf.data" -F tid 2>/dev/null | wc -l >>"$TMP/pp"
+done
+cps=$(median <"$TMP/ps"); pps=$(median <"$TMP/pp")
+stop
+echo "ctrace priority while capturing: $(cat "$TMP/boost")"
+awk -v ctw="$ctw" -v euw="$euw" -v cap="$captured" -v eut="$eut" -v st="$ctstop" -v mx="$ctmaxstop" \
+    -v cps="$cps" -v pps="$pps" -v ps="$(tr '\n' ' ' <"$TMP/ps")" -v pp="$(tr '\n' ' ' <"$TMP/pp")" 'BEGIN {
+	printf "--backtraces: threads captured per run %s(eu-stack saw %s)\n", cap, eut
+	printf "--backtraces: longest stop %.1f ms median, %.1f ms worst (goal <= 10)\n", st, mx
+	printf "--backtraces: wall ctrace %d ms, eu-stack %d ms: ratio %.3f (goal <= 0.1)\n", ctw, euw, (euw ? ctw / euw : 0)
+	printf "--profile -d 3: samples ctrace %s, perf record %s: ratio %.2f (goal >= 0.9)\n", ps, pp, (pps ? cps / pps : 0)
+}'
+
+echo "== 1000 spinning threads (default --timeout)"
+start 1000
+
+backtraces
+stop
+awk '{printf "--backtraces: %d of %d captured in %d ms, longest stop %.1f ms\n", $2, $3, $1, $4}' "$TMP/bt"
+awk '$2 != $3 || $3 == 0 {bad = 1} END {print bad ? "NOT every thread captured (goal: all)" : "every thread captured in every run"}' "$TMP/bt"
