@@ -840,7 +840,7 @@ static int merge_exact(struct ct_py *py, struct ct_thread *t, const struct ct_in
 {
 	if (py->hex < 0x030c0000 || truncated || groups == 0 || entries[groups - 1] == 0)
 		return -ESRCH;
-	long *group_of = malloc(t->nframes * sizeof(*group_of) + 1);
+	long *group_of = malloc((t->nframes ? t->nframes : 1) * sizeof(*group_of));
 	if (!group_of)
 		return -ENOMEM;
 	int r = ct_interp_match_stack(t, is_eval_cb, py, entries, groups, group_of);
