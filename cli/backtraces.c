@@ -109,10 +109,12 @@ int cmd_backtraces(struct ct_env *env)
 	const char *pyv = ct_snapshot_session_python(ss, &ps);
 	if (pyv)
 		ct_verbose(env, "Python %s: %" PRIu64 " frames (%" PRIu64 " unreadable); %" PRIu64 " chains copied "
-			   "while stopped, %.1f us each on average, %.1f us at most, %" PRIu64 " reads",
+			   "while stopped, %.1f us each on average, %.1f us at most, %" PRIu64 " reads; threads "
+			   "merged: %" PRIu64 " exactly, %" PRIu64 " by counting, %" PRIu64 " kept apart",
 			   pyv, ps.frames, ps.unreadable, ps.copies,
 			   ps.copies ? (double)ps.copy_ns_total / (double)ps.copies / 1e3 : 0.0,
-			   (double)ps.copy_ns_max / 1e3, ps.reads_while_stopped);
+			   (double)ps.copy_ns_max / 1e3, ps.reads_while_stopped, ps.threads_exact,
+			   ps.threads_counted, ps.threads_apart);
 	struct ct_rb_stats rs;
 	const char *rbv = ct_snapshot_session_ruby(ss, &rs);
 	if (rbv)

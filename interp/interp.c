@@ -62,15 +62,68 @@ int ct_interp_keep_apart(struct ct_thread *t, const struct ct_interp_frame *pf, 
 int ct_interp_merge(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n,
 		    bool (*is_loop)(const void *arg, const struct ct_frame *f), const void *arg)
 {
+	long *group_of = malloc((t->nframes ? t->nframes : 1) * sizeof(*group_of));
+	if (!group_of)
+		return -ENOMEM;
+	long group = 0;
+	for (size_t i = 0; i < t->nframes; i++)
+		group_of[i] = is_loop(arg, &t->frames[i]) ? group++ : -1;
+	int r = ct_interp_merge_groups(t, pf, n, group_of);
+	free(group_of);
+	return r;
+}
+
+/* The end of native frame i's stack frame: the stack pointer of the first frame outward that is
+ * above its own (inlined frames share theirs), or 0 unknown. */
+static uint64_t frame_end(const struct ct_thread *t, size_t i)
+{
+	for (size_t j = i + 1; j < t->nframes; j++) {
+		if (t->frames[j].sp == 0 || t->frames[j].python || t->frames[j].ruby)
+			return 0;
+		if (t->frames[j].sp > t->frames[i].sp)
+			return t->frames[j].sp;
+	}
+	return 0;
+}
+
+int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void *arg, const struct ct_frame *f),
+			  const void *arg, const uint64_t *addr, size_t ngroups, long *group_of)
+{
+	for (size_t i = 0; i < t->nframes; i++)
+		group_of[i] = -1;
+	size_t last = 0;
+	for (size_t g = 0; g < ngroups; g++) {
+		size_t found = 0, at = 0;
+		for (size_t i = 0; i < t->nframes; i++) {
+			if (!is_loop(arg, &t->frames[i]) || t->frames[i].sp == 0)
+				continue;
+			uint64_t end = frame_end(t, i);
+			if (end && addr[g] >= t->frames[i].sp && addr[g] < end) {
+				found++;
+				at = i;
+			}
+		}
+		if (found != 1 || group_of[at] >= 0 || (g > 0 && at <= last))
+			return -ESRCH;
+		group_of[at] = (long)g;
+		last = at;
+	}
+	return 0;
+}
+
+int ct_interp_merge_groups(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const long *group_of)
+{
 	struct ct_frame *out = NULL;
-	size_t nout = 0, cap = 0, group = 0, k = 0;
+	size_t nout = 0, cap = 0, k = 0;
 	int r = 0;
 	for (size_t i = 0; i < t->nframes && r == 0; i++) {
-		if (!is_loop(arg, &t->frames[i])) {
+		if (group_of[i] < 0) {
 			r = append_frame(&out, &nout, &cap, &t->frames[i]);
 			continue;
 		}
-		size_t shown = 0;
+		size_t group = (size_t)group_of[i], shown = 0;
+		while (k < n && pf[k].group < group)
+			k++;
 		for (; k < n && pf[k].group == group && r == 0; k++)
 			if (!pf[k].skip) {
 				r = append_frame(&out, &nout, &cap, &pf[k].f);
@@ -78,7 +131,6 @@ int ct_interp_merge(struct ct_thread *t, const struct ct_interp_frame *pf, size_
 			}
 		if (shown == 0 && r == 0) /* a call whose frames have not started: the loop itself */
 			r = append_frame(&out, &nout, &cap, &t->frames[i]);
-		group++;
 	}
 	if (r < 0) {
 		for (size_t i = 0; i < nout; i++)

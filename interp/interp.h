@@ -30,6 +30,17 @@ void ct_interp_frames_free(struct ct_interp_frame *pf, size_t n);
  * nothing stays. 0 or -ENOMEM (t unchanged). */
 int ct_interp_merge(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n,
 		    bool (*is_loop)(const void *arg, const struct ct_frame *f), const void *arg);
+/* As ct_interp_merge, with the groups given: each native frame i with group_of[i] >= 0 is replaced
+ * by the frames of that group (groups ascending along the stack; it stays when the group shows
+ * nothing), one with -1 stays. 0 or -ENOMEM (t unchanged). */
+int ct_interp_merge_groups(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const long *group_of);
+/* Exact matching: group g ends at an address, addr[g], that the loop call running it keeps in its
+ * own native stack frame, between that frame's sp and its caller's. Fills group_of[0..t->nframes)
+ * (-1 where no group) when each group lies in exactly one loop frame and the groups keep the
+ * stack's order; else -ESRCH (match by counting then). A loop frame whose call has not pushed its
+ * entry yet gets no group. */
+int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void *arg, const struct ct_frame *f),
+			  const void *arg, const uint64_t *addr, size_t ngroups, long *group_of);
 /* Keeps the interpreter frames apart, in t->interp_frames, with t->interp_note = why. 0 or -ENOMEM. */
 int ct_interp_keep_apart(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const char *why);
 

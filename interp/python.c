@@ -782,9 +782,11 @@ static int frame_name(struct ct_py *py, const struct ct_py_raw_frame *r, struct 
 
 /* The frames of raw, innermost first, each with the index of the eval-loop call that runs it:
  * before 3.11 one call per frame; 3.11 a call ends at a frame marked is_entry; 3.12+ at the entry
- * frame (owned by the C stack) the call keeps on its own stack. *ret_groups: the calls counted. */
+ * frame (owned by the C stack) the call keeps on its own stack. *ret_groups: the calls counted.
+ * entries (raw->n slots, or NULL): 3.12+, each group's entry frame address (0 for a last group that
+ * has none). */
 static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct ct_interp_frame **ret, size_t *ret_n,
-		      size_t *ret_groups)
+		      size_t *ret_groups, uint64_t *entries)
 {
 	struct ct_interp_frame *pf = calloc(raw->n ? raw->n : 1, sizeof(*pf));
 	if (!pf)
@@ -794,6 +796,8 @@ static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct ct_inte
 	for (uint32_t i = 0; i < raw->n; i++) {
 		const struct ct_py_raw_frame *r = &raw->f[i];
 		if (py->hex >= 0x030c0000 && r->owner == CT_PY_OWNED_BY_CSTACK) {
+			if (entries)
+				entries[group] = r->addr;
 			group++;
 			open = false;
 			continue;
@@ -812,6 +816,8 @@ static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct ct_inte
 	}
 	*ret = pf;
 	*ret_n = n;
+	if (open && entries)
+		entries[group] = 0;
 	*ret_groups = group + (open ? 1 : 0);
 	return 0;
 }
@@ -824,6 +830,24 @@ static bool waits_for_gil(const struct ct_thread *t)
 			return true;
 	}
 	return false;
+}
+
+/* 3.12+: each group merged at the eval-loop frame whose native stack frame holds its entry frame.
+ * 0, -ENOMEM, or -ESRCH when that cannot be done (older versions, a chain cut at its bound, a
+ * group with no entry frame, or in no eval-loop frame or two): match by counting then. */
+static int merge_exact(struct ct_py *py, struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, size_t groups,
+		       const uint64_t *entries, bool truncated)
+{
+	if (py->hex < 0x030c0000 || truncated || groups == 0 || entries[groups - 1] == 0)
+		return -ESRCH;
+	long *group_of = malloc((t->nframes ? t->nframes : 1) * sizeof(*group_of));
+	if (!group_of)
+		return -ENOMEM;
+	int r = ct_interp_match_stack(t, is_eval_cb, py, entries, groups, group_of);
+	if (r == 0)
+		r = ct_interp_merge_groups(t, pf, n, group_of);
+	free(group_of);
+	return r;
 }
 
 int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_thread *t)
@@ -865,13 +889,24 @@ int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_
 	}
 	struct ct_interp_frame *pf;
 	size_t n, groups;
-	int r = raw_frames(py, raw, &pf, &n, &groups);
-	if (r < 0)
+	uint64_t *entries = malloc((raw->n + 1) * sizeof(*entries));
+	int r = entries ? raw_frames(py, raw, &pf, &n, &groups, entries) : -ENOMEM;
+	if (r < 0) {
+		free(entries);
 		return r;
-	if (groups == evals && !raw->truncated) {
-		if (groups)
+	}
+	r = merge_exact(py, t, pf, n, groups, entries, raw->truncated);
+	free(entries);
+	if (r == 0) {
+		py->stats.threads_exact++;
+	} else if (r == -ESRCH && groups == evals && !raw->truncated) {
+		r = 0;
+		if (groups) {
 			r = ct_interp_merge(t, pf, n, is_eval_cb, py);
-	} else {
+			py->stats.threads_counted++;
+		}
+	} else if (r == -ESRCH) {
+		py->stats.threads_apart++;
 		snprintf(why, sizeof(why), "Python frames not merged: %zu eval-loop frame%s on the native stack, "
 			 "%zu Python call%s in the interpreter's chain%s", evals, evals == 1 ? "" : "s", groups,
 			 groups == 1 ? "" : "s", raw->truncated ? " (chain cut at its bound)" : "");
@@ -899,7 +934,7 @@ int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t ev
 	py->stats.reads_while_stopped += raw->reads;
 	struct ct_interp_frame *pf;
 	size_t n, groups;
-	int r = raw_frames(py, raw, &pf, &n, &groups);
+	int r = raw_frames(py, raw, &pf, &n, &groups, NULL);
 	if (r < 0)
 		return r;
 	if (groups != evals || raw->truncated) {

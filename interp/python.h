@@ -79,6 +79,9 @@ int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t ev
 struct ct_py_stats {
 	uint64_t frames, unreadable, reads_while_stopped, code_cache_hits;
 	uint64_t copies, copy_ns_total, copy_ns_max; /* frame chains copied while stopped, and the time */
+	/* threads whose frames were merged exactly (3.12+: by the entry frames' stack addresses), by
+	 * counting eval-loop calls, or kept apart (the counts disagreed) */
+	uint64_t threads_exact, threads_counted, threads_apart;
 };
 void ct_py_get_stats(const struct ct_py *py, struct ct_py_stats *ret);
 

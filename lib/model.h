@@ -13,6 +13,8 @@ struct ct_frame {
 	uint64_t pc;        /* as unwound: exact for frame 0 and signal frames, a return address otherwise */
 	char *function;     /* NULL when unknown */
 	uint64_t offset;    /* pc - start of function; valid when function != NULL */
+	uint64_t sp;        /* native frames of a capture: the stack pointer at pc, as unwound (its
+			     * locals lie below the caller's sp); 0 unknown. Not printed. */
 	char *module;       /* path of the mapped file, "[vdso]", or NULL */
 	char *file;         /* source file, NULL when no line info */
 	int line;           /* 0 when unknown */

@@ -286,11 +286,16 @@ static int frames_from_capture(struct ct_snapshot_session *in, const struct ct_c
 		if (!t->unwind_error)
 			t->unwind_error = strdup("--max-frames reached");
 	}
-	for (int i = 0; i < n; i++)
-		if (ct_sym_frames(in->sym, in->pcs[i].pc, in->pcs[i].activation, t) < 0 ||
-		    (i + 1 < n && ct_sym_tailcalls(in->sym, in->pcs[i].pc, in->pcs[i].activation,
-						   in->pcs[i + 1].pc, t) < 0))
+	for (int i = 0; i < n; i++) {
+		size_t first = t->nframes;
+		if (ct_sym_frames(in->sym, in->pcs[i].pc, in->pcs[i].activation, t) < 0)
 			return -ENOMEM;
+		for (size_t k = first; k < t->nframes; k++)
+			t->frames[k].sp = in->pcs[i].sp; /* the pc's inlined frames share its stack frame */
+		if (i + 1 < n && ct_sym_tailcalls(in->sym, in->pcs[i].pc, in->pcs[i].activation,
+						  in->pcs[i + 1].pc, t) < 0)
+			return -ENOMEM;
+	}
 	if (in->rb)
 		return ct_rb_thread_frames(in->rb, c, t);
 	return in->py ? ct_py_thread_frames(in->py, c, t) : 0;

@@ -17,6 +17,7 @@ enum ct_unwinder_kind { CT_UNWIND_LIBDW, CT_UNWIND_LIBUNWIND, CT_UNWIND_FP };
 struct ct_upc {
 	uint64_t pc;
 	bool activation; /* pc is exact (frame 0, or the frame a signal interrupted) */
+	uint64_t sp;     /* the frame's stack pointer at pc (its locals lie in [sp, the caller's sp)); 0 unknown */
 };
 
 struct ct_unwinder;

@@ -14,6 +14,7 @@ static int fp_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct c
 	size_t n = 0;
 	out[n].pc = c->regs[CT_REG_RIP];
 	out[n].activation = true;
+	out[n].sp = (c->regs_valid & (1u << CT_REG_RSP)) ? c->regs[CT_REG_RSP] : 0;
 	n++;
 	if (!(c->regs_valid & (1u << CT_REG_RBP)) || !(c->regs_valid & (1u << CT_REG_RSP))) {
 		*ret_err = ct_strdup("frame pointer not captured");
@@ -37,6 +38,7 @@ static int fp_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct c
 			break;
 		out[n].pc = pair[1];
 		out[n].activation = false;
+		out[n].sp = fp + 16; /* the caller's stack pointer once the call returns */
 		n++;
 		if (pair[0] <= fp) {
 			if (pair[0] != 0)

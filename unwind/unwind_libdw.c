@@ -89,6 +89,8 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	w->last_pc = pc;
 	w->out[w->n].pc = pc;
 	w->out[w->n].activation = activation;
+	Dwarf_Word sp;
+	w->out[w->n].sp = dwfl_frame_reg(state, 7, &sp) == 0 ? sp : 0; /* DWARF register 7: rsp */
 	w->n++;
 	return w->n >= w->max ? DWARF_CB_ABORT : DWARF_CB_OK;
 }

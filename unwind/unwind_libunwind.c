@@ -145,6 +145,8 @@ static int lu_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct c
 		last_pc = ip;
 		out[n].pc = ip;
 		out[n].activation = activation;
+		unw_word_t sp;
+		out[n].sp = unw_get_reg(&cur, UNW_REG_SP, &sp) == 0 ? sp : 0;
 		n++;
 		activation = unw_is_signal_frame(&cur) > 0;
 		r = unw_step(&cur);

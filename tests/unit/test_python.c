@@ -2,7 +2,8 @@
  * from Objects/lnotab_notes.txt and Objects/locations.md), the layout table lookup, the raw chain
  * decoder, and the 3.11 layout table (the _thread module's lock objects too) against
  * python3.11-dbg's DWARF through layout/dwtype (skipped, loudly, when the debug file is absent:
- * make deps installs it). */
+ * make deps installs it), and the exact matching of 3.12+ frame groups to eval-loop frames by the
+ * stack addresses of their entry frames, on synthetic stacks. */
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "interp/interp.h"
 #include "interp/pylayout.h"
 #include "interp/python.h"
 #include "layout/dwtype.h"
@@ -235,12 +237,118 @@ static void test_dwarf_311(void **state)
 	dwfl_end(dwfl);
 }
 
+/* Synthetic stacks: a frame is an eval-loop frame when its pc is in [0x500, 0x600) */
+static bool synth_loop(const void *arg, const struct ct_frame *f)
+{
+	(void)arg;
+	return !f->python && f->pc >= 0x500 && f->pc < 0x600;
+}
+
+static void add_native(struct ct_thread *t, uint64_t pc, uint64_t sp)
+{
+	struct ct_frame *f = ct_thread_add_frame(t);
+	assert_non_null(f);
+	f->pc = pc;
+	f->sp = sp;
+}
+
+/* innermost first: a callee, eval (frame [0x1100, 0x1400)), a C call, eval ([0x1500, 0x1800)), main */
+static void synth_stack(struct ct_thread *t)
+{
+	memset(t, 0, sizeof(*t));
+	add_native(t, 0x10, 0x1000);
+	add_native(t, 0x510, 0x1100);
+	add_native(t, 0x20, 0x1400);
+	add_native(t, 0x520, 0x1500);
+	add_native(t, 0x30, 0x1800);
+}
+
+static void test_match_stack(void **state)
+{
+	(void)state;
+	struct ct_thread t;
+	long g[5];
+	synth_stack(&t);
+	/* each group's entry frame inside one eval frame, in the stack's order */
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1200, 0x1600 }, 2, g), 0);
+	assert_int_equal(g[0], -1);
+	assert_int_equal(g[1], 0);
+	assert_int_equal(g[2], -1);
+	assert_int_equal(g[3], 1);
+	assert_int_equal(g[4], -1);
+	/* the lowest and highest addresses of a frame: [sp, the caller's sp) */
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1100, 0x17f8 }, 2, g), 0);
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1400 }, 1, g), -ESRCH);
+	/* an eval call that has not pushed its entry frame yet gets no group */
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1600 }, 1, g), 0);
+	assert_int_equal(g[1], -1);
+	assert_int_equal(g[3], 0);
+	/* in no eval frame (the C call's frame, above the stack, zero), or out of order, or twice */
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1200, 0x1450 }, 2, g), -ESRCH);
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x9000 }, 1, g), -ESRCH);
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0 }, 1, g), -ESRCH);
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1600, 0x1200 }, 2, g), -ESRCH);
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1200, 0x1300 }, 2, g), -ESRCH);
+	/* an eval frame whose stack pointer, or whose caller's, is unknown matches nothing */
+	t.frames[4].sp = 0;
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1600 }, 1, g), -ESRCH);
+	t.frames[4].sp = 0x1800;
+	t.frames[1].sp = 0;
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1200 }, 1, g), -ESRCH);
+	ct_thread_clear(&t);
+	/* an inlined frame sharing the caller's stack pointer: the frame ends at the first one above */
+	synth_stack(&t);
+	t.frames[2].sp = 0x1100;
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1450, 0x1600 }, 2, g), 0);
+	assert_int_equal(g[1], 0);
+	ct_thread_clear(&t);
+}
+
+static void test_merge_groups(void **state)
+{
+	(void)state;
+	struct ct_thread t;
+	synth_stack(&t);
+	struct ct_interp_frame *pf = calloc(3, sizeof(*pf));
+	assert_non_null(pf);
+	const char *names[] = { "inner", "middle", "outer" };
+	const size_t groups[] = { 0, 0, 1 };
+	for (size_t i = 0; i < 3; i++) {
+		pf[i].f.python = true;
+		pf[i].f.function = strdup(names[i]);
+		pf[i].group = groups[i];
+	}
+	long g[5];
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1200, 0x1600 }, 2, g), 0);
+	assert_int_equal(ct_interp_merge_groups(&t, pf, 3, g), 0);
+	assert_int_equal(t.nframes, 6);
+	assert_int_equal(t.frames[0].pc, 0x10);
+	assert_string_equal(t.frames[1].function, "inner");
+	assert_string_equal(t.frames[2].function, "middle");
+	assert_int_equal(t.frames[3].pc, 0x20);
+	assert_string_equal(t.frames[4].function, "outer");
+	assert_int_equal(t.frames[5].pc, 0x30);
+	ct_thread_clear(&t);
+	/* the inner eval call has no group yet: it stays, the group goes to the outer one */
+	synth_stack(&t);
+	pf[2].group = 0;
+	assert_int_equal(ct_interp_match_stack(&t, synth_loop, NULL, (const uint64_t[]){ 0x1600 }, 1, g), 0);
+	assert_int_equal(ct_interp_merge_groups(&t, pf + 2, 1, g), 0);
+	assert_int_equal(t.nframes, 5);
+	assert_int_equal(t.frames[1].pc, 0x510);
+	assert_false(t.frames[1].python);
+	assert_string_equal(t.frames[3].function, "outer");
+	ct_thread_clear(&t);
+	ct_interp_frames_free(pf, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lnotab),       cmocka_unit_test(test_linetable_310),
 		cmocka_unit_test(test_locations_311), cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_raw_decode),   cmocka_unit_test(test_dwarf_311),
+		cmocka_unit_test(test_match_stack),  cmocka_unit_test(test_merge_groups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
