@@ -335,10 +335,16 @@ static bool sample_holds(const struct ct_capture *c, uint64_t v)
  * register unchanged). The frames inside that one were pushed since the sample (a thread that stops
  * running at a system call's return, on a loaded machine, is read in the middle of it), the frames
  * outside it are the sample's, as far as the sample can tell. 0 with *ret_skip, or -EAGAIN when the
- * sample holds none of them (the thread returned past the sampled frame). */
+ * sample holds none of them, or holds a frame below the current one (the thread returned past the
+ * sampled frame). */
 static int sampled_start(const struct ct_capture *c, uint64_t cfp, const uint8_t *copy, uint64_t n,
 			 const struct ct_rb_layout *L, uint64_t *ret_skip)
 {
+	/* a frame popped since: the sample ran inside it, so its caller, now the current frame, has
+	 * moved on from the call (its pc, and so its line, is no longer the sample's) */
+	for (uint64_t j = 1; j <= SAMPLED_DEPTH && cfp > j * L->cfp_size; j++)
+		if (sample_holds(c, cfp - j * L->cfp_size))
+			return -EAGAIN;
 	for (uint64_t k = 0; k < n && k < SAMPLED_DEPTH; k++) {
 		if (!sample_holds(c, cfp + k * L->cfp_size))
 			continue;
