@@ -3,7 +3,11 @@
 # "work_a=60,work_b=30,..."; TOLERANCE in points, widened to SIGMAS (default 4) standard deviations
 # of the sampling error where that is wider (below). Each function's share is the samples of the
 # stacks holding its frame over every sample; each of its frames must name the line of its spin()
-# call. Prints the shares; exit 1 when one is off.
+# call, except for a fraction PYSHARES_MAX_BAD (environment, default 0) of the samples: the perf
+# sampler reads a Ruby frame's pc after the sample, and a caller whose callee returned since can
+# show its next line (test_profile_ruby allows 1 % there, and says how many). Prints the shares;
+# exit 1 when one is off.
+import os
 import re
 import sys
 
@@ -21,6 +25,7 @@ for line in open(lines_file):
 total = 0
 got = dict((k, 0) for k in want)
 bad = []
+nbad = 0
 for line in open(folded):
     stack, _, count = line.rstrip("\n").rpartition(" ")
     n = int(count)
@@ -30,9 +35,11 @@ for line in open(folded):
         if not m:
             continue
         got[k] += n
-        for where in m:
-            if not where.endswith("%s:%d" % (fixture, lines[k])):
-                bad.append("%s at %s (its spin() call is line %d)" % (k, where, lines[k]))
+        wrong = [w for w in m if not w.endswith("%s:%d" % (fixture, lines[k]))]
+        for where in wrong:
+            bad.append("%s at %s (its spin() call is line %d)" % (k, where, lines[k]))
+        if wrong:
+            nbad += n
 if total == 0:
     print("no samples")
     sys.exit(1)
@@ -40,7 +47,8 @@ if total == 0:
 # error of a share p over n samples (100 * sqrt(p (1 - p) / n)) where that is wider: with 18 runs of
 # 3 shares each, a bound of 2.5 deviations (3 points at 1500 samples) fails one run in two by chance
 # alone. The caller checks the bias on all runs pooled, where n is large and the bound is the goal.
-ok = not bad
+max_bad = float(os.environ.get("PYSHARES_MAX_BAD", "0"))
+ok = nbad <= max_bad * total
 out = []
 for k in sorted(want):
     share = 100.0 * got[k] / total
@@ -48,7 +56,8 @@ for k in sorted(want):
     t = max(tol, SIGMAS * 100.0 * (p * (1 - p) / total) ** 0.5)
     out.append("%s %.1f%% (want %.0f, +-%.1f)" % (k, share, want[k], t))
     ok &= abs(share - want[k]) <= t
-print("%d samples: %s" % (total, ", ".join(out)))
+print("%d samples: %s%s" % (total, ", ".join(out),
+                            "; %d at a later line (%.2f%%)" % (nbad, 100.0 * nbad / total) if nbad else ""))
 for b in sorted(set(bad))[:5]:
     print("wrong line: " + b)
 sys.exit(0 if ok else 1)

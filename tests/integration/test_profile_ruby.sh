@@ -28,10 +28,15 @@ until grep -q '^ready' "$TMP/lines" 2>/dev/null; do
 done
 
 # shares RUN SAMPLER: profiles P with SAMPLER and checks the split
+# the perf sampler reads the control frames after the sample: a caller whose callee returned in
+# between can show its next line; the popped frame is caught when the sample holds it, and what
+# slips through must stay under 1 % of the samples (said in the man page)
 shares() {
+	bad=0
+	[ "$2" = perf ] && bad=0.01
 	expect_exit 0 "$CTRACE" -p $P --profile --sampler "$2" -r 499 -d 2 -v -f folded -o "$TMP/$1-$2.folded"
-	python3 "$TOP/tests/integration/pyshares.py" "$TMP/$1-$2.folded" "$TMP/lines" $SPLIT $TOL 5 \
-		>"$TMP/shares" 2>&1
+	PYSHARES_MAX_BAD=$bad python3 "$TOP/tests/integration/pyshares.py" "$TMP/$1-$2.folded" "$TMP/lines" \
+		$SPLIT $TOL 5 >"$TMP/shares" 2>&1
 	rc=$?
 	res=$(tr '\n' ' ' <"$TMP/shares")
 	[ $rc = 0 ] || fail "run $1 $2: $res; stderr: $ERR"
@@ -47,8 +52,10 @@ done
 assert_not_traced $P
 for s in ptrace perf; do
 	[ -f "$TMP/pooled-$s.folded" ] || continue
-	python3 "$TOP/tests/integration/pyshares.py" "$TMP/pooled-$s.folded" "$TMP/lines" $SPLIT $TOL \
-		>"$TMP/shares" 2>&1 || fail "all runs pooled, $s sampler: $(tr '\n' ' ' <"$TMP/shares")"
+	bad=0
+	[ "$s" = perf ] && bad=0.01
+	PYSHARES_MAX_BAD=$bad python3 "$TOP/tests/integration/pyshares.py" "$TMP/pooled-$s.folded" "$TMP/lines" \
+		$SPLIT $TOL >"$TMP/shares" 2>&1 || fail "all runs pooled, $s sampler: $(tr '\n' ' ' <"$TMP/shares")"
 	note "all runs pooled, $s sampler: $(tr '\n' ' ' <"$TMP/shares")"
 done
 
