@@ -139,11 +139,6 @@ const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr)
 	return &pr->stats;
 }
 
-struct ct_py *ct_profiler_python(struct ct_profiler *pr)
-{
-	return pr->py;
-}
-
 const struct ct_profiler_interp *ct_profiler_interp(struct ct_profiler *pr)
 {
 	return pr->hooks.lang ? &pr->hooks : NULL;

@@ -53,9 +53,6 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
  * once per thread) and tid, for pprof output. */
 int ct_profiler_label(struct ct_profiler *pr, const char *host, const char *comm);
 const struct ct_profiler_stats *ct_profiler_stats(const struct ct_profiler *pr);
-/* The Python interpreter of the process, NULL when none (or no_interp): the session lists its thread
- * states and copies the frame chains (attach hook, or ct_py_read_sampled after a perf sample). */
-struct ct_py *ct_profiler_python(struct ct_profiler *pr);
 /* The interpreter of the process (Python or Ruby), for the session: how to list its threads and
  * copy their frames (the attach hook while a thread is stopped, or read_sampled after a perf
  * sample). */
