@@ -4,8 +4,12 @@
 # (a cmocka test that called skip(), an integration test's skip_case) is a skip of its own: the
 # test passes for the rest, the case is listed and counted as skipped, never as passed.
 # Ends with the skips and their reasons, then "N passed, N failed, N skipped".
+# Integration tests run in LANES (default 2) at once, but for those whose header has a line
+# "# check: alone" (they measure the CPU split of a target, or load the machine themselves): those
+# run one at a time after the rest. LANES=1 runs every test alone, in order.
 BUILD=${BUILD:-build}
 ONLY=${ONLY:-}
+LANES=${LANES:-2}
 export BUILD
 export CTRACE="$PWD/$BUILD/ctrace"
 export FIXTURES="$PWD/$BUILD/fixtures"
@@ -49,6 +53,16 @@ run_one() {
 			: >"$cases"
 		fi
 	fi
+	echo "$rc $dur" >"$logdir/$base.rc"
+}
+
+# report NAME: prints the verdict run_one left for NAME and counts it
+report() {
+	name=$1
+	base=$(echo "$name" | tr '/' '_')
+	log="$logdir/$base.log"
+	cases="$logdir/$base.skips"
+	read -r rc dur <"$logdir/$base.rc"
 	n=$(grep -c . "$cases")
 	case $rc in
 	0) pass=$((pass + 1)); echo "PASS  $name (${dur}s$([ "$n" = 0 ] || echo ", $n case(s) skipped"))" ;;
@@ -65,17 +79,49 @@ run_one() {
 	done <"$cases"
 }
 
+# lane K: runs every LANES-th test of $logdir/lanes from the K-th
+lane() {
+	awk -v k="$1" -v n="$LANES" 'NR % n == k % n' "$logdir/lanes" | while IFS= read -r t; do
+		run_one "integration/$(basename "$t" .sh)" timeout -k 5 300 sh "$t"
+	done
+}
+
 if [ "$ONLY" != integration ]; then
 	for t in "$BUILD"/tests/unit/test_*; do
 		[ -x "$t" ] || continue
 		run_one "unit/$(basename "$t")" timeout -k 5 300 "$t"
+		report "unit/$(basename "$t")"
 	done
 fi
 if [ "$ONLY" != unit ]; then
+	: >"$logdir/lanes"
+	: >"$logdir/alone"
 	for t in tests/integration/test_*.sh; do
 		[ -f "$t" ] || continue
-		run_one "integration/$(basename "$t" .sh)" timeout -k 5 300 sh "$t"
+		if [ "$LANES" -gt 1 ] && ! grep -q '^# check: alone' "$t"; then
+			echo "$t" >>"$logdir/lanes"
+		else
+			echo "$t" >>"$logdir/alone"
+		fi
 	done
+	echo "integration: $(grep -c . "$logdir/lanes") tests in $LANES lanes, then $(grep -c . "$logdir/alone") one at a time"
+	# the lanes at once, their verdicts in order when all are done
+	if [ -s "$logdir/lanes" ]; then
+		k=1
+		while [ $k -lt "$LANES" ]; do
+			lane $k &
+			k=$((k + 1))
+		done
+		lane 0
+		wait
+		while IFS= read -r t; do
+			report "integration/$(basename "$t" .sh)"
+		done <"$logdir/lanes"
+	fi
+	while IFS= read -r t; do
+		run_one "integration/$(basename "$t" .sh)" timeout -k 5 300 sh "$t"
+		report "integration/$(basename "$t" .sh)"
+	done <"$logdir/alone"
 fi
 echo
 if [ -s "$skipped" ]; then

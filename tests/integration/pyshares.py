@@ -5,8 +5,12 @@
 # stacks holding its frame over every sample; each of its frames must name the line of its spin()
 # call, except for a fraction PYSHARES_MAX_BAD (environment, default 0) of the samples: the perf
 # sampler reads a Ruby frame's pc after the sample, and a caller whose callee returned since can
-# show its next line (test_profile_ruby allows 1 % there, and says how many). Prints the shares;
-# exit 1 when one is off.
+# show its next line (test_profile_ruby allows 1 % there, and says how many). PYSHARES_NATIVE_ONLY
+# (environment, unset by default): the samples the profiler kept native only (a VM entry frame,
+# rb_vm_exec or _PyEval_EvalFrameDefault, and no interpreted frame: the perf sampler could not
+# vouch for the frames it read after the sample, and counts them under -v) leave the denominator,
+# so the shares are those of the samples with interpreted frames; they must stay under that
+# fraction of all samples. Prints the shares; exit 1 when one is off.
 import os
 import re
 import sys
@@ -22,6 +26,10 @@ for line in open(lines_file):
         lines[parts[1]] = int(parts[2])
     elif len(parts) == 2 and parts[0] == "file":
         fixture = parts[1]
+VM_ENTRY = re.compile(r"(?:^|;)(?:rb_vm_exec|_PyEval_EvalFrameDefault)(?:;|$)")
+INTERPRETED = re.compile(r" \([^;]*:[0-9]+\)(?:;|$)")
+native_max = os.environ.get("PYSHARES_NATIVE_ONLY")
+native = 0
 total = 0
 got = dict((k, 0) for k in want)
 bad = []
@@ -29,6 +37,9 @@ nbad = 0
 for line in open(folded):
     stack, _, count = line.rstrip("\n").rpartition(" ")
     n = int(count)
+    if native_max is not None and VM_ENTRY.search(stack) and not INTERPRETED.search(stack):
+        native += n
+        continue
     total += n
     for k in want:
         m = re.findall(r"(?:^|;)%s \(([^;]*)\)(?:;|$)" % k, stack)
@@ -49,6 +60,12 @@ if total == 0:
 # alone. The caller checks the bias on all runs pooled, where n is large and the bound is the goal.
 max_bad = float(os.environ.get("PYSHARES_MAX_BAD", "0"))
 ok = nbad <= max_bad * total
+native_note = ""
+if native_max is not None:
+    frac = float(native) / (native + total)
+    ok &= frac <= float(native_max)
+    native_note = " (%d native only, %.1f%%, left out; at most %.0f%%)" % (
+        native, 100.0 * frac, 100.0 * float(native_max))
 out = []
 for k in sorted(want):
     share = 100.0 * got[k] / total
@@ -56,7 +73,7 @@ for k in sorted(want):
     t = max(tol, SIGMAS * 100.0 * (p * (1 - p) / total) ** 0.5)
     out.append("%s %.1f%% (want %.0f, +-%.1f)" % (k, share, want[k], t))
     ok &= abs(share - want[k]) <= t
-print("%d samples: %s%s" % (total, ", ".join(out),
+print("%d samples%s: %s%s" % (total, native_note, ", ".join(out),
                             "; %d at a later line (%.2f%%)" % (nbad, 100.0 * nbad / total) if nbad else ""))
 for b in sorted(set(bad))[:5]:
     print("wrong line: " + b)

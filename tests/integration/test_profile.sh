@@ -2,6 +2,7 @@
 # ctrace --profile against cpusplit (threads splitting CPU 60/30/10 among hot_60, warm_30, cool_10):
 # folded output in Brendan Gregg's format, rendered by flamegraph.pl; both samplers; the automatic
 # fallback when perf_event_open is refused; Ctrl-C, SIGTERM and target exit all write the profile.
+# check: alone (measures the CPU split of its target: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 

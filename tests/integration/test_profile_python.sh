@@ -8,6 +8,7 @@
 # skipped case). Also --no-lines, --no-interp, the JSON frames' file and line, the perf
 # sampler's discard rate (said with -v), and threads waiting (sleep, select, a Lock, the GIL) being
 # idle in --mode cpu (Debian's 3.11, pyenv's 3.6 and 3.13: tests/integration/pyidle.py).
+# check: alone (measures the CPU split of its target: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 TOL=3

@@ -6,6 +6,7 @@
 # every format (svg, speedscope, pprof, json with the frames' file and line), a C method's frame
 # (Process.clock_gettime, at its caller's line), --no-lines,
 # --no-interp, --top, and the perf sampler's discard rate (said with -v).
+# check: alone (measures the CPU split of its target: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 TOL=3
@@ -30,12 +31,19 @@ done
 # shares RUN SAMPLER: profiles P with SAMPLER and checks the split
 # the perf sampler reads the control frames after the sample: a caller whose callee returned in
 # between can show its next line; the popped frame is caught when the sample holds it, and what
-# slips through must stay under 1 % of the samples (said in the man page)
+# slips through must stay under 1 % of the samples (said in the man page); the samples it keeps
+# native only (moved on before the read, counted under -v: 0-6 % seen, more under load) leave the
+# denominator and must stay under 10 %: the split is that of the samples it vouched for
+perf_env() {
+	if [ "$1" = perf ]; then
+		echo "PYSHARES_MAX_BAD=0.01 PYSHARES_NATIVE_ONLY=0.10"
+	else
+		echo "PYSHARES_MAX_BAD=0"
+	fi
+}
 shares() {
-	bad=0
-	[ "$2" = perf ] && bad=0.01
 	expect_exit 0 "$CTRACE" -p $P --profile --sampler "$2" -r 499 -d 2 -v -f folded -o "$TMP/$1-$2.folded"
-	PYSHARES_MAX_BAD=$bad python3 "$TOP/tests/integration/pyshares.py" "$TMP/$1-$2.folded" "$TMP/lines" \
+	env $(perf_env "$2") python3 "$TOP/tests/integration/pyshares.py" "$TMP/$1-$2.folded" "$TMP/lines" \
 		$SPLIT $TOL 5 >"$TMP/shares" 2>&1
 	rc=$?
 	res=$(tr '\n' ' ' <"$TMP/shares")
@@ -52,9 +60,7 @@ done
 assert_not_traced $P
 for s in ptrace perf; do
 	[ -f "$TMP/pooled-$s.folded" ] || continue
-	bad=0
-	[ "$s" = perf ] && bad=0.01
-	PYSHARES_MAX_BAD=$bad python3 "$TOP/tests/integration/pyshares.py" "$TMP/pooled-$s.folded" "$TMP/lines" \
+	env $(perf_env "$s") python3 "$TOP/tests/integration/pyshares.py" "$TMP/pooled-$s.folded" "$TMP/lines" \
 		$SPLIT $TOL >"$TMP/shares" 2>&1 || fail "all runs pooled, $s sampler: $(tr '\n' ' ' <"$TMP/shares")"
 	note "all runs pooled, $s sampler: $(tr '\n' ' ' <"$TMP/shares")"
 done

@@ -2,6 +2,7 @@
 # ctrace --profile on a process with many busy threads (150: the perf sampler's events of every
 # thread write into one ring per CPU, so neither perf_event_mlock_kb nor RLIMIT_MEMLOCK runs out,
 # as root or not), --per-thread (a frame per thread under the process) and --tid (one thread only).
+# check: alone (measures the CPU split of its target: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 

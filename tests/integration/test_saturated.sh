@@ -3,6 +3,7 @@
 # thread is boosted for the capture (-v says how) and the target's scheduling (policy, nice,
 # affinity, per thread, as /proc shows them) is the same after; ctrace SIGKILLed at random moments,
 # some while it runs at SCHED_FIFO, leaves no thread stopped and the process untraced.
+# check: alone (saturates the machine on purpose: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 start_fixture spinners 60

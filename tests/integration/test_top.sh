@@ -5,6 +5,7 @@
 # second, the target running and not traced), the terminal given back after SIGTERM, SIGHUP and
 # Ctrl-C; then plain tables when stdout is a pipe, and --tid, several -p and --children; a Python
 # program's functions ranked by line, and --no-interp.
+# check: alone (measures the CPU split of its target: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 command -v tmux >/dev/null || skip "tmux is not installed (make deps): --top needs a terminal to be tested in"
 command -v python3 >/dev/null || skip "python3 is not installed"
