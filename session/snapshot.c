@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interp/coremem.h"
 #include "interp/python.h"
 #include "interp/rbthreads.h"
 #include "interp/pythreads.h"
@@ -45,6 +46,8 @@ struct ct_snapshot_session {
 	struct ct_memsrc mem;            /* the live process, or the core's memory */
 	struct ct_core *core;            /* a core session's core */
 	Elf *core_elf;                   /* libelf's view of it, for libdwfl */
+	struct ct_coremem core_mem;      /* the core, and its modules' read-only segments from their files */
+	struct ct_memsrc interp_mem;     /* that, for the interpreter readers */
 	char *core_warning;              /* what a truncated core lacks, said once */
 	bool core_said;
 };
@@ -154,10 +157,12 @@ int ct_snapshot_session_open_core(const char *path, const struct ct_snapshot_opt
 		r = -ENOMEM;
 	/* Python, else Ruby, read through the core's memory; the modules are named as the core names
 	 * them */
+	ss->core_mem = (struct ct_coremem){ ss->mem, ss->sym, 0 };
+	ss->interp_mem = ct_coremem_src(&ss->core_mem);
 	if (r == 0 && !o->no_interp &&
-	    (r = ct_py_open_mem(ss->sym, &ss->mem, ct_core_exe(ss->core), &ss->py, &ss->py_note)) == 0 && !ss->py &&
-	    !ss->py_note)
-		r = ct_rb_open_mem(ss->sym, &ss->mem, ct_core_exe(ss->core), &ss->rb, &ss->rb_note);
+	    (r = ct_py_open_mem(ss->sym, &ss->interp_mem, ct_core_exe(ss->core), &ss->py, &ss->py_note)) == 0 &&
+	    !ss->py && !ss->py_note)
+		r = ct_rb_open_mem(ss->sym, &ss->interp_mem, ct_core_exe(ss->core), &ss->rb, &ss->rb_note);
 	if (r < 0)
 		goto fail;
 	say_missing(ss);
