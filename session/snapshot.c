@@ -108,8 +108,8 @@ static void say_missing(struct ct_snapshot_session *ss)
 	uint64_t missing = ct_core_missing(ss->core, &nseg);
 	if (missing)
 		ss->core_warning = ct_strf("the core is truncated (a core size limit, such as ulimit -c?): "
-					   "%.1f MiB of memory in %zu mapping%s is missing; stacks, lock owners "
-					   "and heap figures that lie there cannot be read",
+					   "%.1f MiB of memory in %zu mapping%s is missing; stacks, Python or Ruby "
+					   "frames, lock owners and heap figures that lie there cannot be read",
 					   (double)missing / (1 << 20), nseg, nseg == 1 ? "" : "s");
 }
 
@@ -337,6 +337,58 @@ static int core_interp_waits(struct ct_snapshot_session *in, const struct ct_cor
 	return r;
 }
 
+static const char *list_error(int r)
+{
+	return r == -EFAULT ? "memory the core does not hold" : r == -EPROTO || r == -ELOOP ? "a list that does not check out (corrupt)"
+			    : ct_strerror(r);
+}
+
+/* Lists the interpreter's threads and its lock holder from the core. When the list cannot be read,
+ * the interpreter is dropped with one warning saying why (native frames only). 0 or -ENOMEM. */
+static int core_interp_open(struct ct_snapshot_session *in)
+{
+	int r;
+	if (in->py && (r = ct_py_threads_refresh(in->py)) < 0) {
+		if (r == -ENOMEM)
+			return r;
+		free(in->py_note);
+		in->py_note = ct_strf("Python %s: its thread states cannot be read from the core (%s): native "
+				      "frames only", ct_py_version(in->py), list_error(r));
+		ct_py_close(in->py);
+		in->py = NULL;
+		if (!in->py_note)
+			return -ENOMEM;
+	}
+	if (in->rb && (r = ct_rb_threads_refresh(in->rb)) < 0) {
+		if (r == -ENOMEM)
+			return r;
+		free(in->rb_note);
+		in->rb_note = ct_strf("Ruby %s: its threads cannot be read from the core (%s): native frames only",
+				      ct_rb_version(in->rb), list_error(r));
+		ct_rb_close(in->rb);
+		in->rb = NULL;
+		if (!in->rb_note)
+			return -ENOMEM;
+	}
+	if (in->py)
+		ct_py_gil_refresh(in->py);
+	if (in->rb)
+		ct_rb_gvl_refresh(in->rb);
+	return 0;
+}
+
+/* A thread whose interpreter frames could not be read from a truncated core: say that they may
+ * lie in what the core lacks. 0 or -ENOMEM. */
+static int note_truncated(struct ct_thread *t)
+{
+	char *n = ct_strf("%s; the core is truncated, and they may lie in what it lacks", t->interp_note);
+	if (!n)
+		return -ENOMEM;
+	free(t->interp_note);
+	t->interp_note = n;
+	return 0;
+}
+
 static void core_caps_free(struct ct_capture *caps, size_t n)
 {
 	for (size_t i = 0; caps && i < n; i++)
@@ -363,21 +415,23 @@ static int core_snapshot(struct ct_snapshot_session *in, struct ct_snapshot **re
 		free(caps);
 		return -ENOMEM;
 	}
-	/* the interpreter's thread list and lock holder, from the core (a list that does not read:
-	 * native frames only, as live) */
-	bool py = in->py && ct_py_threads_refresh(in->py) == 0;
-	bool rb = in->rb && ct_rb_threads_refresh(in->rb) == 0;
-	if (py)
-		ct_py_gil_refresh(in->py);
-	if (rb)
-		ct_rb_gvl_refresh(in->rb);
+	/* the interpreter's thread list and lock holder, from the core; a list that does not read
+	 * (memory the core lacks or corrupt) is said once, and every thread keeps its native frames */
+	int r = core_interp_open(in);
+	if (r < 0) {
+		ct_snapshot_free(s);
+		free(futex);
+		free(caps);
+		return r;
+	}
+	bool py = in->py != NULL, rb = in->rb != NULL;
 	s->pid = in->pid;
 	s->source = strdup("core");
 	s->signal = ct_core_signal(in->core, &s->signal_tid);
 	const char *comm = ct_core_comm(in->core), *exe = ct_core_exe(in->core);
 	s->comm = comm ? strdup(comm) : NULL;
 	s->exe = exe ? strdup(exe) : NULL;
-	int r = s->source ? 0 : -ENOMEM;
+	r = s->source ? 0 : -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (in->o.only_tid && ct[i].tid != in->o.only_tid)
 			continue;
@@ -402,6 +456,8 @@ static int core_snapshot(struct ct_snapshot_session *in, struct ct_snapshot **re
 			futex[s->nthreads - 1] = ct[i].args[0];
 		if (r == 0)
 			r = frames_from_capture(in, c, t);
+		if (r == 0 && t->interp_note && ct_core_missing(in->core, NULL))
+			r = note_truncated(t);
 	}
 	if (r == 0 && (py || rb))
 		r = core_interp_waits(in, ct, n, caps, s);
