@@ -5,7 +5,7 @@
 # run) and the pyenv CPythons 3.8, 3.10 (before 3.11: threads matched by the thread pointer, the
 # core's fs_base), 3.11, 3.12 and 3.13 (each one missing is a skipped case). --core --threads names
 # the Python line a thread blocks on, as a live --threads on the same process just before the core
-# does; --no-interp; a real crash's core (the kernel's); a core whose interpreter state is
+# does, and finds pydeadlock.py's RLock deadlock with its owners (Debian's 3.11, pyenv 3.10, 3.13); --no-interp; a real crash's core (the kernel's); a core whose interpreter state is
 # overwritten and a truncated core: no crash, one clear line, native frames still shown.
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
@@ -81,8 +81,61 @@ check_core() {
 	note "$name: the core's Python frames ($nt threads) agree with faulthandler; --threads as live"
 }
 
+# check_deadlock NAME PYTHON: --core --threads of pydeadlock.py's core, against faulthandler's dump
+# and the fixture's id() of its locks (pythreadscheck.py, as test_threads_python does live): the
+# RLock deadlock with both owners (matched by thread ident: the core's fs_base), the plain Lock's
+# owner said unknown, the waits' Python lines, GIL waiters. A core where no CPU-bound thread happens
+# to wait for the GIL is taken again (3 at most); everything else must hold every time.
+check_deadlock() {
+	name=$1 py=$2
+	ids=$TMP/ids-$name dump=$TMP/dump-$name out=$TMP/out-$name
+	"$py" "$TOP/tests/fixtures/pydeadlock.py" "$ids" "$dump" >"$out" 2>&1 &
+	p=$!
+	PIDS="$PIDS $p"
+	i=0
+	until grep -q '^ready' "$out" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && fail "$name: the fixture did not get ready: $(cat "$out")"
+		kill -0 $p 2>/dev/null || fail "$name: the fixture died: $(cat "$out")"
+		sleep 0.05
+	done
+	kill -USR1 $p
+	i=0
+	until grep -q '^Current thread' "$dump" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "$name: faulthandler wrote no dump"
+		sleep 0.05
+	done
+	sleep 0.1
+	try=1
+	while :; do
+		rm -f "$TMP/$name.core"
+		gdb -batch -ex "gcore $TMP/$name.core" -p $p >"$TMP/gcore-$name.log" 2>&1 ||
+			fail "$name: gcore failed: $(tail -3 "$TMP/gcore-$name.log")"
+		expect_exit 3 "$CTRACE" --core "$TMP/$name.core" --threads --fail-on deadlock --format json
+		echo "$OUT" >"$TMP/$name.json"
+		[ -z "$ERR" ] || fail "$name: ctrace said on stderr: $ERR"
+		python3 "$TOP/tests/integration/pythreadscheck.py" "$TMP/$name.json" "$dump" "$ids" >"$TMP/$name.check" && break
+		grep -qv '^no burn thread waits for the GIL' "$TMP/$name.check" || [ $try -ge 3 ] && {
+			cat "$TMP/$name.check"
+			fail "$name: the core's --threads differs from the interpreter's view (above)"
+		}
+		try=$((try + 1))
+	done
+	[ $try -gt 1 ] && note "$name: a GIL waiter in core $try"
+	expect_exit 0 "$CTRACE" --core "$TMP/$name.core" --threads
+	echo "$OUT" | grep -q '^Found 1 deadlock' || fail "$name: text: no deadlock: $OUT"
+	echo "$OUT" | grep -q 'owner unknown, a Lock has no owner) in wait_gate (' ||
+		fail "$name: text: the Lock's owner not said unknown: $OUT"
+	kill -KILL $p
+	wait $p 2>/dev/null
+	rm -f "$TMP/$name.core"
+	note "$name: the core's RLock deadlock, lock waits and GIL waiters agree with the fixture"
+}
+
 [ -x /usr/bin/python3.11 ] || fail "/usr/bin/python3.11 is missing: make deps installs it"
 check_core debian-3.11 /usr/bin/python3.11 11
+check_deadlock deadlock-debian-3.11 /usr/bin/python3.11
 
 # --no-interp on the core: native frames only
 expect_exit 0 "$CTRACE" --core "$TMP/debian-3.11.core" --backtraces --no-interp --format json
@@ -185,5 +238,6 @@ for v in 3.8 3.10 3.11 3.12 3.13; do
 	fi
 	check_core "pyenv-$v" "$py" "${v#3.}"
 	rm -f "$TMP/pyenv-$v.core"
+	case $v in 3.10 | 3.13) check_deadlock "deadlock-pyenv-$v" "$py" ;; esac
 done
 echo "Python frames from cores agree with the interpreters' own view"
