@@ -3,8 +3,9 @@
 # says they are. --core --backtraces must give the same Ruby frames (label, file, line, C methods
 # by owner) merged into the native stacks, with the GVL holder; --core --threads must name each
 # wait (Mutex#lock, Queue#pop, ConditionVariable#wait, sleep, IO) with its Ruby line and find the
-# Mutex deadlock with its owners, all from the core's memory. A core whose VM pointer is overwritten:
-# one clear line, native frames, no crash. Debian's ruby 3.1 (make deps: without it the test fails
+# Mutex deadlock with its owners, all from the core's memory. A real crash's core (the kernel's);
+# a core whose VM pointer is overwritten and a truncated core: one clear line, native frames where
+# the core holds them, no crash. Debian's ruby 3.1 (make deps: without it the test fails
 # loudly).
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
@@ -103,6 +104,55 @@ PY
 		fail "overwritten VM: native frames: $OUT"
 fi
 rm -f "$TMP/bt.core"
+
+# --- a real crash's core (the kernel's, SIGABRT, with ulimit -c) of rbthreads.rb after its dump:
+# the same Ruby frames; then that core truncated (cut at a third, as a size limit cuts it): exit 2
+# with the warning, every thread listed, no crash ---
+pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null)
+case $pattern in
+'|'* | /*) skip_case "crash core" "core_pattern is '$pattern': the kernel writes no core file in the current directory" ;;
+*)
+	crash=$TMP/crash
+	mkdir -p "$crash"
+	ids=$TMP/ids-crash dump=$TMP/dump-crash out=$TMP/out-crash
+	(cd "$crash" && ulimit -c unlimited && exec "$RUBY" "$TOP/tests/fixtures/rbthreads.rb" "$ids" "$dump") >"$out" 2>&1 &
+	p=$!
+	PIDS="$PIDS $p"
+	i=0
+	until grep -q '^ready' "$out" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && fail "crash: the fixture did not get ready: $(cat "$out")"
+		sleep 0.05
+	done
+	kill -USR1 $p
+	i=0
+	until [ -s "$dump" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "crash: the fixture wrote no dump"
+		sleep 0.05
+	done
+	sleep 0.2
+	kill -ABRT $p
+	wait $p 2>/dev/null
+	core=$(ls "$crash"/core* 2>/dev/null | head -n 1)
+	if [ -z "$core" ]; then
+		skip_case "crash core" "no core was written (ulimit -c unlimited refused, or core_pattern '$pattern')"
+	else
+		expect_exit 0 "$CTRACE" --core "$core" --backtraces --format json
+		echo "$OUT" >"$TMP/crash.json"
+		RBCOMPARE_NO_NAMES=1 python3 "$TOP/tests/integration/rbcompare.py" "$TMP/crash.json" "$dump" "$ids" ||
+			fail "crash core: Ruby frames differ from Thread#backtrace_locations (above)"
+		size=$(stat -c %s "$core")
+		head -c $((size / 3)) "$core" >"$TMP/cut.core"
+		expect_exit 2 "$CTRACE" --core "$TMP/cut.core" --backtraces --format json
+		echo "$OUT" >"$TMP/cut.json"
+		printf '%s\n' "$ERR" | grep -q 'warning: the core is truncated' || fail "truncated core: no warning: $ERR"
+		json_check "$TMP/cut.json" "len(d['threads']) == 6" || fail "truncated core: threads missing: $OUT"
+		note "truncated core: $(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for t in d['threads'] for f in t['frames'] if f['lang']=='ruby'), 'Ruby frames,', sum(1 for t in d['threads'] if t['interp_note']), 'notes')" "$TMP/cut.json"); $ERR"
+		rm -f "$core" "$TMP/cut.core"
+	fi
+	;;
+esac
 
 # --- --threads: rbdeadlock.rb, waits and the Mutex deadlock from the core ---
 core_of dl rbdeadlock.rb
