@@ -400,7 +400,8 @@ DEPS_TARGETS := gunicorn libc6-dbg libjemalloc2 libtcmalloc-minimal4 nodejs open
 # readelf make the stripped interpreters of test_memory_python; gdb and elfutils
 # (eu-stack): agreement and dump parsing; linux-perf: --profile against perf; dwz: dwz'd debug
 # files; strace: another tracer attached; mandoc: man page lint; python3, python3-jsonschema: test
-# helpers and JSON output schemas; perl: the vendored flamegraph.pl; procps: pgrep/ps; tmux: a
+# helpers and JSON output schemas; gdb also takes the cores of test_core, test_core_python and
+# test_core_ruby (gcore); perl: the vendored flamegraph.pl; procps: pgrep/ps; tmux: a
 # terminal for --top's test (capture-pane reads its screen)
 DEPS_TOOLS := binutils dwz elfutils gdb linux-perf mandoc perl procps python3 python3-jsonschema strace tmux
 # make valgrind; time: peak RSS in bench-profile and bench-sites; ruby-dev: the MJIT header that

@@ -145,6 +145,8 @@ enum ct_wait_kind ct_wait_kind_of(const struct ct_thread *t)
 		const char *fn = t->frames[i].function;
 		if (!fn)
 			continue;
+		if (strncmp(fn, "__GI_", 5) == 0)
+			fn += 5; /* glibc's internal alias, as DWARF names it: __GI___select is __select */
 		for (size_t k = 0; k < CT_ARRAY_SIZE(wait_functions); k++) {
 			if (fnmatch(wait_functions[k].pattern, fn, 0) != 0)
 				continue;

@@ -43,7 +43,7 @@ struct ct_core {
  * r8-r15 rip). */
 static const uint8_t user_reg_of_dwarf[CT_NREGS] = { 10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16 };
 enum { USER_REGS = 27, USER_ORIG_RAX = 15, USER_RDI = 14, USER_RSI = 13, USER_RDX = 12, USER_R10 = 7,
-       USER_R8 = 9, USER_R9 = 8 };
+       USER_R8 = 9, USER_R9 = 8, USER_FS_BASE = 21 };
 /* struct elf_prstatus on x86_64: pr_cursig at 12, pr_pid at 32, pr_reg at 112 */
 enum { PRSTATUS_CURSIG = 12, PRSTATUS_PID = 32, PRSTATUS_REG = 112, PRSTATUS_SIZE = 336 };
 /* struct elf_prpsinfo on x86_64: pr_pid at 24, pr_fname[16] at 40 */
@@ -93,6 +93,7 @@ static int add_thread(struct ct_core *c, const uint8_t *d, size_t n)
 	for (int i = 0; i < CT_NREGS; i++)
 		t->regs[i] = rd64(r + 8 * user_reg_of_dwarf[i]);
 	t->orig_rax = (long)rd64(r + 8 * USER_ORIG_RAX);
+	t->fs_base = rd64(r + 8 * USER_FS_BASE);
 	static const uint8_t argreg[6] = { USER_RDI, USER_RSI, USER_RDX, USER_R10, USER_R8, USER_R9 };
 	for (int i = 0; i < 6; i++)
 		t->args[i] = rd64(r + 8 * argreg[i]);

@@ -28,6 +28,7 @@ struct ct_core_thread {
 	uint64_t regs[CT_NREGS]; /* DWARF numbering, as struct ct_capture */
 	long orig_rax;         /* the system call it was in (x86_64), or -1 */
 	uint64_t args[6];      /* that call's arguments as the registers hold them */
+	uint64_t fs_base;      /* the thread pointer (x86_64 user_regs_struct fs_base: pthread_self()) */
 };
 
 struct ct_core_segment {

@@ -9,19 +9,19 @@
 #include "lib/util.h"
 #include "lib/banned.h"
 
-int ct_interp_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+int ct_interp_read(const struct ct_memsrc *m, uint64_t addr, void *buf, size_t len)
 {
 	if (addr == 0)
 		return -EFAULT;
-	ssize_t n = ct_mem_read(pid, addr, buf, len);
+	ssize_t n = ct_memsrc_read(m, addr, buf, len);
 	if (n < 0)
 		return (int)n;
 	return (size_t)n == len ? 0 : -EFAULT;
 }
 
-int ct_interp_read_u64(pid_t pid, uint64_t addr, uint64_t *ret)
+int ct_interp_read_u64(const struct ct_memsrc *m, uint64_t addr, uint64_t *ret)
 {
-	return ct_interp_read(pid, addr, ret, sizeof(*ret));
+	return ct_interp_read(m, addr, ret, sizeof(*ret));
 }
 
 uint64_t ct_interp_u64(const uint8_t *b, size_t off)

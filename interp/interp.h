@@ -9,11 +9,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/memsrc.h"
 #include "lib/model.h"
 
-/* Exactly len bytes at addr: 0, -EFAULT (address 0, or a short read) or -errno. */
-int ct_interp_read(pid_t pid, uint64_t addr, void *buf, size_t len);
-int ct_interp_read_u64(pid_t pid, uint64_t addr, uint64_t *ret);
+/* Exactly len bytes at addr of m (the live process or a core): 0, -EFAULT (address 0, or a short
+ * read) or -errno. */
+int ct_interp_read(const struct ct_memsrc *m, uint64_t addr, void *buf, size_t len);
+int ct_interp_read_u64(const struct ct_memsrc *m, uint64_t addr, uint64_t *ret);
 /* The unaligned 64-bit value at b + off */
 uint64_t ct_interp_u64(const uint8_t *b, size_t off);
 

@@ -180,9 +180,10 @@ int ct_pthread_tid_offset(Dwfl *dwfl, size_t *ret_off, enum ct_pthread_tid_how *
 
 uint64_t ct_pthread_tid_read(pid_t pid, size_t off, uint64_t thread_id)
 {
+	struct ct_memsrc live = ct_memsrc_live(pid);
 	int32_t tid;
 	char path[64];
-	if (!off || !thread_id || ct_interp_read(pid, thread_id + off, &tid, sizeof(tid)) < 0 || tid <= 0)
+	if (!off || !thread_id || ct_interp_read(&live, thread_id + off, &tid, sizeof(tid)) < 0 || tid <= 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
 	return access(path, F_OK) == 0 ? (uint64_t)tid : 0;

@@ -12,6 +12,7 @@
 
 #include "interp/pylayout.h"
 #include "interp/python.h"
+#include "lib/memsrc.h"
 
 #define CODE_CACHE 2048         /* code objects remembered (direct-mapped by address) */
 
@@ -28,7 +29,7 @@ struct py_code {
 };
 
 struct ct_py {
-	pid_t pid;
+	struct ct_memsrc mem; /* the live process, or a core */
 	struct ct_py_layout L;
 	uint32_t hex;
 	char version[32];

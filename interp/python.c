@@ -101,10 +101,10 @@ uint32_t ct_py_hex_from_name(const char *base)
 
 /* The exact version before Py_Version (3.11): sys.version as Py_GetVersion() keeps it in a static
  * buffer ("3.9.18 (main, …"), filled at start-up. Writes "3.M.N" when it names major.minor. */
-static void version_from_buffer(pid_t pid, uint64_t addr, uint32_t hex, char *ret, size_t size)
+static void version_from_buffer(const struct ct_memsrc *mem, uint64_t addr, uint32_t hex, char *ret, size_t size)
 {
 	char buf[32];
-	if (!addr || ct_interp_read(pid, addr, buf, sizeof(buf)) < 0)
+	if (!addr || ct_interp_read(mem, addr, buf, sizeof(buf)) < 0)
 		return;
 	buf[sizeof(buf) - 1] = '\0';
 	unsigned major, minor, micro;
@@ -120,7 +120,7 @@ static void version_from_buffer(pid_t pid, uint64_t addr, uint32_t hex, char *re
 static int apply_debug_offsets(struct ct_py *py)
 {
 	uint64_t d[DEBUG_OFFSETS_LEN / 8];
-	if (ct_interp_read(py->pid, py->runtime, d, sizeof(d)) < 0)
+	if (ct_interp_read(&py->mem, py->runtime, d, sizeof(d)) < 0)
 		return -EFAULT;
 	if (memcmp(d, "xdebugpy", 8) != 0 || (d[1] >> 16) != (py->hex >> 16) || d[2] != 0)
 		return -EPROTO; /* d[2]: a free-threaded build, whose objects have another header */
@@ -171,14 +171,21 @@ static int apply_debug_offsets(struct ct_py *py)
 
 int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 {
-	*ret = NULL;
-	*ret_note = NULL;
 	pid_t pid = ct_sym_pid(sym);
 	char exe[4096], path[64];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	struct module_pick pick = { n > 0 ? exe : NULL, NULL, NULL, "" };
+	struct ct_memsrc live = ct_memsrc_live(pid);
+	return ct_py_open_mem(sym, &live, n > 0 ? exe : NULL, ret, ret_note);
+}
+
+int ct_py_open_mem(struct ct_symbolizer *sym, const struct ct_memsrc *mem, const char *exe, struct ct_py **ret,
+		   char **ret_note)
+{
+	*ret = NULL;
+	*ret_note = NULL;
+	struct module_pick pick = { exe, NULL, NULL, "" };
 	dwfl_getmodules(ct_sym_dwfl(sym), pick_module, &pick, 0);
 
 	struct py_syms s;
@@ -203,7 +210,7 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 	uint32_t hex = 0;
 	if (s.version) {
 		uint32_t v;
-		if (ct_interp_read(pid, s.version, &v, sizeof(v)) == 0 && (v >> 24) == 3)
+		if (ct_interp_read(mem, s.version, &v, sizeof(v)) == 0 && (v >> 24) == 3)
 			hex = v;
 	}
 	char version[32] = "";
@@ -218,7 +225,7 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 	}
 	if (!version[0]) {
 		snprintf(version, sizeof(version), "%u.%u", hex >> 24, (hex >> 16) & 0xff);
-		version_from_buffer(pid, s.version_buf, hex, version, sizeof(version));
+		version_from_buffer(mem, s.version_buf, hex, version, sizeof(version));
 	}
 	const struct ct_py_layout *L = ct_py_layout_find(hex);
 	if (!L) {
@@ -233,7 +240,7 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 		return *ret_note ? 0 : -ENOMEM;
 	}
 	if (has(L->runtime_interpreters_head) && !s.runtime) /* stripped: a scan that validates */
-		s.runtime = ct_py_scan_runtime(&(struct ct_memsrc){ .pid = pid }, mod, hex, L);
+		s.runtime = ct_py_scan_runtime(mem, mod, hex, L);
 	if (has(L->runtime_interpreters_head) ? !s.runtime : !(s.interp_head || s.tstate_current)) {
 		*ret_note = ct_strf("Python %s: its runtime state (_PyRuntime) is neither in the symbols nor "
 				    "found by a scan that validates: native frames only", version);
@@ -245,7 +252,7 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 		free(py);
 		return -ENOMEM;
 	}
-	py->pid = pid;
+	py->mem = *mem;
 	py->L = *L;
 	py->hex = hex;
 	snprintf(py->version, sizeof(py->version), "%s", version);
@@ -272,7 +279,7 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 	/* before 3.11 a thread state names its thread by pthread_t only (the thread pointer); a perf
 	 * sample has none, so its thread is matched by the TID glibc keeps in struct pthread, when
 	 * libc's DWARF or a checked glibc version says where (else those samples stay native) */
-	if (!has(L->tstate_native_thread_id) && ct_pthread_tid_offset(ct_sym_dwfl(sym), &py->pthread_tid_off, NULL) < 0)
+	if (!has(L->tstate_native_thread_id) && !mem->read && ct_pthread_tid_offset(ct_sym_dwfl(sym), &py->pthread_tid_off, NULL) < 0)
 		py->pthread_tid_off = 0;
 	*ret = py;
 	return 0;
@@ -323,14 +330,14 @@ static size_t tstate_len(const struct ct_py_layout *L)
 static int first_interp(struct ct_py *py, uint64_t *ret)
 {
 	if (py->runtime)
-		return ct_interp_read_u64(py->pid, py->runtime + py->L.runtime_interpreters_head, ret);
+		return ct_interp_read_u64(&py->mem, py->runtime + py->L.runtime_interpreters_head, ret);
 	if (py->interp_head)
-		return ct_interp_read_u64(py->pid, py->interp_head, ret);
+		return ct_interp_read_u64(&py->mem, py->interp_head, ret);
 	uint64_t ts;
-	int r = ct_interp_read_u64(py->pid, py->tstate_current, &ts);
+	int r = ct_interp_read_u64(&py->mem, py->tstate_current, &ts);
 	if (r < 0)
 		return r;
-	return ts ? ct_interp_read_u64(py->pid, ts + py->L.tstate_interp, ret) : -EAGAIN;
+	return ts ? ct_interp_read_u64(&py->mem, ts + py->L.tstate_interp, ret) : -EAGAIN;
 }
 
 int ct_py_threads_refresh(struct ct_py *py)
@@ -347,10 +354,10 @@ int ct_py_threads_refresh(struct ct_py *py)
 		return r;
 	for (int k = 0; interp && k < MAX_INTERPRETERS; k++) {
 		uint64_t ts;
-		if ((r = ct_interp_read_u64(py->pid, interp + L->interp_threads_head, &ts)) < 0)
+		if ((r = ct_interp_read_u64(&py->mem, interp + L->interp_threads_head, &ts)) < 0)
 			return r;
 		while (ts && py->nthreads < CT_PY_MAX_THREADS) {
-			if ((r = ct_interp_read(py->pid, ts, buf, len)) < 0)
+			if ((r = ct_interp_read(&py->mem, ts, buf, len)) < 0)
 				return r;
 			if (ct_interp_u64(buf, L->tstate_interp) != interp)
 				return -EPROTO; /* not a thread state of this interpreter */
@@ -360,13 +367,13 @@ int ct_py_threads_refresh(struct ct_py *py)
 			t->tstate = ts;
 			t->thread_id = ct_interp_u64(buf, L->tstate_thread_id);
 			t->native_tid = has(L->tstate_native_thread_id) ? ct_interp_u64(buf, L->tstate_native_thread_id)
-									 : ct_pthread_tid_read(py->pid, py->pthread_tid_off, t->thread_id);
+									 : ct_pthread_tid_read(py->mem.pid, py->pthread_tid_off, t->thread_id);
 			uint64_t next = ct_interp_u64(buf, L->tstate_next);
 			if (next == ts)
 				break;
 			ts = next;
 		}
-		if ((r = ct_interp_read_u64(py->pid, interp + L->interp_next, &interp)) < 0)
+		if ((r = ct_interp_read_u64(&py->mem, interp + L->interp_next, &interp)) < 0)
 			return r;
 	}
 	return 0;
@@ -382,16 +389,16 @@ void ct_py_gil_refresh(struct ct_py *py)
 		gil = py->runtime + L->runtime_gil;
 	} else if (has(L->interp_gil_ptr)) {
 		uint64_t interp;
-		if (first_interp(py, &interp) < 0 || ct_interp_read_u64(py->pid, interp + L->interp_gil_ptr, &gil) < 0)
+		if (first_interp(py, &interp) < 0 || ct_interp_read_u64(&py->mem, interp + L->interp_gil_ptr, &gil) < 0)
 			return;
 	} else {
 		/* 3.6: the running thread state is the GIL's holder */
-		if (ct_interp_read_u64(py->pid, py->tstate_current, &holder) == 0)
+		if (ct_interp_read_u64(&py->mem, py->tstate_current, &holder) == 0)
 			py->gil_holder = holder;
 		return;
 	}
-	if (ct_interp_read(py->pid, gil + L->gil_locked, &locked, sizeof(locked)) < 0 || locked != 1 ||
-	    ct_interp_read_u64(py->pid, gil + L->gil_last_holder, &holder) < 0)
+	if (ct_interp_read(&py->mem, gil + L->gil_locked, &locked, sizeof(locked)) < 0 || locked != 1 ||
+	    ct_interp_read_u64(&py->mem, gil + L->gil_last_holder, &holder) < 0)
 		return;
 	py->gil_holder = holder;
 }
@@ -400,7 +407,7 @@ void ct_py_gil_refresh(struct ct_py *py)
 
 /* Reads of the stopped thread: from the data stack copy when it covers the range. */
 struct stopped_reader {
-	pid_t pid;
+	const struct ct_memsrc *mem;
 	uint64_t lo, hi;
 	uint8_t *copy;
 	uint32_t reads;
@@ -413,7 +420,7 @@ static int sr_read(struct stopped_reader *sr, uint64_t addr, void *buf, size_t l
 		return 0;
 	}
 	sr->reads++;
-	return ct_interp_read(sr->pid, addr, buf, len);
+	return ct_interp_read(sr->mem, addr, buf, len);
 }
 
 static const struct py_thread *thread_of(const struct ct_py *py, const struct ct_capture *c)
@@ -484,11 +491,17 @@ static bool in_stack_copy(const struct ct_capture *c, uint64_t addr, size_t len)
 
 /* sampled: the thread was not stopped (a perf sample, read after it): the chain read now must be
  * the one of the sample, as far as the sample's registers and stack copy can tell (check_sampled). */
-static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool sampled);
+static void copy_chain(struct ct_py *py, const struct ct_memsrc *mem, struct ct_capture *c, bool sampled);
 
 void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 {
-	copy_chain(arg, pid, c, false);
+	struct ct_memsrc live = ct_memsrc_live(pid);
+	copy_chain(arg, &live, c, false);
+}
+
+void ct_py_copy_stopped(struct ct_py *py, struct ct_capture *c)
+{
+	copy_chain(py, &py->mem, c, false);
 }
 
 int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c)
@@ -496,7 +509,8 @@ int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c)
 	free(c->interp);
 	c->interp = NULL;
 	c->interp_len = 0;
-	copy_chain(py, pid, c, true);
+	struct ct_memsrc live = ct_memsrc_live(pid);
+	copy_chain(py, &live, c, true);
 	return 0;
 }
 
@@ -533,7 +547,7 @@ static int check_sampled(const struct ct_py *py, const struct ct_capture *c, uin
 	return 0;
 }
 
-static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool sampled)
+static void copy_chain(struct ct_py *py, const struct ct_memsrc *mem, struct ct_capture *c, bool sampled)
 {
 	const struct ct_py_layout *L = &py->L;
 	uint64_t t0 = ct_now_ns();
@@ -545,7 +559,7 @@ static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool s
 		return;
 	memset(raw, 0, sizeof(*raw));
 	raw->tstate = th->tstate;
-	struct stopped_reader sr = { pid, 0, 0, NULL, 0 };
+	struct stopped_reader sr = { mem, 0, 0, NULL, 0 };
 	uint8_t tb[1024];
 	size_t tlen = tstate_len(L);
 	uint64_t frame = 0, cframe = 0;
@@ -571,7 +585,7 @@ static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool s
 			uint64_t lo = top - chunk > CT_PY_MAX_DATASTACK ? top - CT_PY_MAX_DATASTACK : chunk;
 			sr.copy = malloc(top - lo);
 			if (sr.copy) {
-				ssize_t got = ct_mem_read(pid, lo, sr.copy, top - lo);
+				ssize_t got = ct_memsrc_read(mem, lo, sr.copy, top - lo);
 				sr.reads++;
 				if (got == (ssize_t)(top - lo)) {
 					sr.lo = lo;
@@ -614,7 +628,7 @@ static char *read_str(struct ct_py *py, uint64_t addr)
 	const struct ct_py_layout *L = &py->L;
 	uint8_t h[128];
 	size_t hlen = (size_t)L->unicode_compact_size;
-	if (hlen > sizeof(h) || ct_interp_read(py->pid, addr, h, hlen) < 0 ||
+	if (hlen > sizeof(h) || ct_interp_read(&py->mem, addr, h, hlen) < 0 ||
 	    ct_interp_u64(h, L->object_type) != py->type_unicode)
 		return NULL;
 	uint64_t length = ct_interp_u64(h, L->unicode_length);
@@ -627,7 +641,7 @@ static char *read_str(struct ct_py *py, uint64_t addr)
 	size_t bytes = (size_t)length * kind;
 	uint8_t *raw = malloc(bytes + 1);
 	char *out = raw ? malloc((size_t)length * 4 + 1) : NULL;
-	if (!out || ct_interp_read(py->pid, addr + data, raw, bytes) < 0) {
+	if (!out || ct_interp_read(&py->mem, addr + data, raw, bytes) < 0) {
 		free(raw);
 		free(out);
 		return NULL;
@@ -667,7 +681,7 @@ static int read_bytes(struct ct_py *py, uint64_t addr, uint8_t **ret, size_t *re
 {
 	const struct ct_py_layout *L = &py->L;
 	uint8_t h[64];
-	if ((size_t)L->bytes_data > sizeof(h) || ct_interp_read(py->pid, addr, h, L->bytes_data) < 0 ||
+	if ((size_t)L->bytes_data > sizeof(h) || ct_interp_read(&py->mem, addr, h, L->bytes_data) < 0 ||
 	    ct_interp_u64(h, L->object_type) != py->type_bytes)
 		return -EPROTO;
 	uint64_t size = ct_interp_u64(h, L->bytes_size);
@@ -676,7 +690,7 @@ static int read_bytes(struct ct_py *py, uint64_t addr, uint8_t **ret, size_t *re
 	uint8_t *b = malloc(size ? size : 1);
 	if (!b)
 		return -ENOMEM;
-	if (ct_interp_read(py->pid, addr + L->bytes_data, b, size) < 0 && size) {
+	if (ct_interp_read(&py->mem, addr + L->bytes_data, b, size) < 0 && size) {
 		free(b);
 		return -EFAULT;
 	}
@@ -711,7 +725,7 @@ static const struct py_code *code_get(struct ct_py *py, uint64_t addr)
 	const struct ct_py_layout *L = &py->L;
 	uint8_t b[512];
 	size_t len = code_len(L);
-	if (len > sizeof(b) || ct_interp_read(py->pid, addr, b, len) < 0 || ct_interp_u64(b, L->object_type) != py->type_code)
+	if (len > sizeof(b) || ct_interp_read(&py->mem, addr, b, len) < 0 || ct_interp_u64(b, L->object_type) != py->type_code)
 		return NULL;
 	uint64_t key[4] = { ct_interp_u64(b, L->code_name), has(L->code_qualname) ? ct_interp_u64(b, L->code_qualname) : 0,
 			    ct_interp_u64(b, L->code_filename), ct_interp_u64(b, L->code_linetable) };

@@ -32,6 +32,11 @@ struct ct_py;
  * NULL when the process is not Python (nothing to say) or when it is a version without a table,
  * then *ret_note is one line naming it (caller frees); -ENOMEM. */
 int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note);
+/* As ct_py_open, with target memory read from mem (the live process, or a core: copied, and what
+ * it points to must outlive the reader) and exe the executable's path (NULL: unknown). Before 3.11 a
+ * core's threads are matched by the thread pointer (NT_PRSTATUS fs_base) only. */
+int ct_py_open_mem(struct ct_symbolizer *sym, const struct ct_memsrc *mem, const char *exe, struct ct_py **ret,
+		   char **ret_note);
 void ct_py_close(struct ct_py *py);
 /* "3.11.2" */
 const char *ct_py_version(const struct ct_py *py);
@@ -50,6 +55,8 @@ void ct_py_gil_refresh(struct ct_py *py);
 /* The attach hook (struct ct_attach_opts' while_stopped, arg the struct ct_py): copies the frame
  * chain of c's thread into c->interp. Bounded by CT_PY_MAX_FRAMES frames and one data stack copy. */
 void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c);
+/* The same for a core, whose threads are all stopped: the chain read from the reader's memory. */
+void ct_py_copy_stopped(struct ct_py *py, struct ct_capture *c);
 
 /* After the thread resumed: the Python frames of c merged into t's native frames (in place of each
  * _PyEval_EvalFrameDefault frame that runs them), or, when the counts disagree, kept apart in

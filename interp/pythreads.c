@@ -44,12 +44,12 @@ struct wait_reader {
 
 /* A type's name, NUL-terminated in size bytes: read whole, or its first 16 bytes (which hold
  * "_thread.RLock" and its NUL) when size would cross the end of a mapping */
-static int read_name(pid_t pid, uint64_t addr, char *buf, size_t size)
+static int read_name(const struct ct_memsrc *mem, uint64_t addr, char *buf, size_t size)
 {
 	memset(buf, 0, size);
-	if (ct_interp_read(pid, addr, buf, size - 1) == 0)
+	if (ct_interp_read(mem, addr, buf, size - 1) == 0)
 		return 0;
-	return ct_interp_read(pid, addr, buf, CT_MIN(size - 1, (size_t)16));
+	return ct_interp_read(mem, addr, buf, CT_MIN(size - 1, (size_t)16));
 }
 
 static enum obj_kind kind_of_type(struct wait_reader *w, uint64_t type)
@@ -60,8 +60,8 @@ static enum obj_kind kind_of_type(struct wait_reader *w, uint64_t type)
 	uint64_t name_ptr;
 	char name[32];
 	enum obj_kind k = OBJ_OTHER;
-	if (ct_interp_read_u64(w->py->pid, type + w->py->L.type_name, &name_ptr) == 0 &&
-	    read_name(w->py->pid, name_ptr, name, sizeof(name)) == 0) {
+	if (ct_interp_read_u64(&w->py->mem, type + w->py->L.type_name, &name_ptr) == 0 &&
+	    read_name(&w->py->mem, name_ptr, name, sizeof(name)) == 0) {
 		if (strcmp(name, "_thread.lock") == 0)
 			k = OBJ_LOCK;
 		else if (strcmp(name, "_thread.RLock") == 0)
@@ -77,7 +77,7 @@ static enum obj_kind kind_of_type(struct wait_reader *w, uint64_t type)
 static enum obj_kind kind_of_object(struct wait_reader *w, uint64_t obj)
 {
 	uint64_t type;
-	if (!obj || (obj & 7) || ct_interp_read_u64(w->py->pid, obj + w->py->L.object_type, &type) < 0 || !type)
+	if (!obj || (obj & 7) || ct_interp_read_u64(&w->py->mem, obj + w->py->L.object_type, &type) < 0 || !type)
 		return OBJ_OTHER;
 	return kind_of_type(w, type);
 }
@@ -89,7 +89,7 @@ static enum obj_kind lock_on(struct wait_reader *w, uint64_t obj, uint64_t futex
 	enum obj_kind k = kind_of_object(w, obj);
 	uint64_t sem;
 	if (k == OBJ_LOCK || k == OBJ_RLOCK)
-		return ct_interp_read_u64(w->py->pid, obj + (k == OBJ_LOCK ? L->lock_lock : L->rlock_lock), &sem) == 0 &&
+		return ct_interp_read_u64(&w->py->mem, obj + (k == OBJ_LOCK ? L->lock_lock : L->rlock_lock), &sem) == 0 &&
 		       sem == futex ? k : OBJ_OTHER;
 	return OBJ_OTHER;
 }
@@ -105,7 +105,7 @@ static int frame_slots(struct ct_py *py, const struct ct_py_raw_frame *f, uint64
 	size_t clen = (size_t)CT_MAX(L->object_type, L->code_stacksize) + 8;
 	if (has(L->code_nlocalsplus))
 		clen = CT_MAX(clen, (size_t)L->code_nlocalsplus + 8);
-	if (clen > sizeof(code) || ct_interp_read(py->pid, f->code, code, clen) < 0 ||
+	if (clen > sizeof(code) || ct_interp_read(&py->mem, f->code, code, clen) < 0 ||
 	    ct_interp_u64(code, L->object_type) != py->type_code)
 		return 0;
 	int32_t stacksize, nlocals = 0;
@@ -115,7 +115,7 @@ static int frame_slots(struct ct_py *py, const struct ct_py_raw_frame *f, uint64
 	uint64_t start;
 	if (has(L->code_nlocalsplus)) {
 		start = f->addr + L->frame_size;
-	} else if (!has(L->frame_valuestack) || ct_interp_read_u64(py->pid, f->addr + L->frame_valuestack, &start) < 0) {
+	} else if (!has(L->frame_valuestack) || ct_interp_read_u64(&py->mem, f->addr + L->frame_valuestack, &start) < 0) {
 		return 0;
 	}
 	if (stacksize < 0 || nlocals < 0 || (size_t)stacksize + (size_t)nlocals > MAX_SLOTS || !start)
@@ -124,7 +124,7 @@ static int frame_slots(struct ct_py *py, const struct ct_py_raw_frame *f, uint64
 	uint64_t *slots = calloc(n ? n : 1, sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
-	if (n && ct_interp_read(py->pid, start, slots, n * sizeof(*slots)) < 0) {
+	if (n && ct_interp_read(&py->mem, start, slots, n * sizeof(*slots)) < 0) {
 		free(slots);
 		return 0;
 	}
@@ -144,7 +144,7 @@ static uint64_t find_lock(struct wait_reader *w, const uint64_t *slots, size_t n
 		uint64_t obj = slots[i];
 		enum obj_kind k = lock_on(w, obj, futex);
 		if (k == OBJ_OTHER && kind_of_object(w, slots[i]) == OBJ_BOUND_BUILTIN &&
-		    ct_interp_read_u64(w->py->pid, slots[i] + w->py->L.cfunc_self, &obj) == 0)
+		    ct_interp_read_u64(&w->py->mem, slots[i] + w->py->L.cfunc_self, &obj) == 0)
 			k = lock_on(w, obj, futex);
 		if (k == OBJ_OTHER || obj == found)
 			continue;
@@ -239,8 +239,8 @@ static int thread_wait(struct wait_reader *w, const struct ct_capture *c, const 
 	uint64_t owner = 0, count = 0;
 	if ((r = set_wait(t, id, "RLock.acquire")) < 0)
 		return r;
-	if (ct_interp_read_u64(py->pid, obj + py->L.rlock_owner, &owner) < 0 ||
-	    ct_interp_read_u64(py->pid, obj + py->L.rlock_count, &count) < 0 || !owner || !count)
+	if (ct_interp_read_u64(&py->mem, obj + py->L.rlock_owner, &owner) < 0 ||
+	    ct_interp_read_u64(&py->mem, obj + py->L.rlock_count, &count) < 0 || !owner || !count)
 		return 0; /* released since, or unreadable: holder unknown */
 	struct ct_thread *holder = thread_of_ident(py, caps, ncaps, s, owner);
 	return holder ? ct_thread_add_held(holder, id) : 0;

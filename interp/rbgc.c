@@ -76,17 +76,17 @@ int ct_rb_gc_read(const struct ct_rb *rb, struct ct_rb_gc *ret)
 	const struct ct_rb_private_layout *P = ct_rb_private_find(L->version);
 	if (!P)
 		return -ENOTSUP;
-	pid_t pid = ct_rb_pid(rb);
+	const struct ct_memsrc *mem = ct_rb_mem(rb);
 	uint8_t os[1024];
 	if (P->os_size > sizeof(os))
 		return -EPROTO;
 	uint64_t vm, objspace;
-	if (ct_interp_read_u64(pid, ct_rb_vm_ptr(rb), &vm) < 0 ||
-	    ct_interp_read_u64(pid, vm + L->vm_objspace, &objspace) < 0)
+	if (ct_interp_read_u64(mem, ct_rb_vm_ptr(rb), &vm) < 0 ||
+	    ct_interp_read_u64(mem, vm + L->vm_objspace, &objspace) < 0)
 		return -EFAULT;
 	/* the target runs: a reading taken while its GC updates these is torn, and then fails a check */
 	for (int i = 0; i < TRIES; i++) {
-		if (ct_interp_read(pid, objspace, os, P->os_size) < 0)
+		if (ct_interp_read(mem, objspace, os, P->os_size) < 0)
 			return -EFAULT;
 		if (ct_rb_gc_decode(P, os, P->os_size, ret) == 0)
 			return 0;

@@ -24,7 +24,7 @@ struct name_slot {
 };
 
 struct ct_rb_names {
-	pid_t pid;
+	struct ct_memsrc mem;
 	const struct ct_rb_layout *L;
 	uint64_t vm_ptr, ids;
 	bool ids_searched;
@@ -32,12 +32,12 @@ struct ct_rb_names {
 	struct name_slot ids_cache[NAME_CACHE], classes[NAME_CACHE];
 };
 
-int ct_rb_names_new(pid_t pid, const struct ct_rb_layout *L, uint64_t vm_ptr, struct ct_rb_names **ret)
+int ct_rb_names_new(const struct ct_memsrc *mem, const struct ct_rb_layout *L, uint64_t vm_ptr, struct ct_rb_names **ret)
 {
 	struct ct_rb_names *nm = calloc(1, sizeof(*nm));
 	if (!nm)
 		return -ENOMEM;
-	nm->pid = pid;
+	nm->mem = *mem;
 	nm->L = L;
 	nm->vm_ptr = vm_ptr;
 	*ret = nm;
@@ -55,11 +55,11 @@ void ct_rb_names_free(struct ct_rb_names *nm)
 	free(nm);
 }
 
-char *ct_rb_string(pid_t pid, const struct ct_rb_layout *L, uint64_t addr, size_t max)
+char *ct_rb_string(const struct ct_memsrc *mem, const struct ct_rb_layout *L, uint64_t addr, size_t max)
 {
 	uint8_t h[48];
 	size_t hlen = (size_t)CT_MAX(L->string_ptr, L->string_len) + 8;
-	if (hlen > sizeof(h) || ct_interp_read(pid, addr, h, hlen) < 0)
+	if (hlen > sizeof(h) || ct_interp_read(mem, addr, h, hlen) < 0)
 		return NULL;
 	uint64_t flags = ct_interp_u64(h, 0), len, data;
 	if ((flags & CT_RB_T_MASK) != CT_RB_T_STRING)
@@ -74,7 +74,7 @@ char *ct_rb_string(pid_t pid, const struct ct_rb_layout *L, uint64_t addr, size_
 	if (len == 0 || len > max)
 		return NULL;
 	char *s = malloc(len + 1);
-	if (!s || ct_interp_read(pid, data, s, len) < 0 || memchr(s, '\0', len)) {
+	if (!s || ct_interp_read(mem, data, s, len) < 0 || memchr(s, '\0', len)) {
 		free(s);
 		return NULL;
 	}
@@ -90,7 +90,7 @@ static int array_at(const struct ct_rb_names *nm, uint64_t ary, uint64_t idx, ui
 	size_t hlen = (size_t)CT_MAX(L->array_len, L->array_ptr) + 8;
 	if (hlen > sizeof(h) || (ary & 7) || ary < 4096)
 		return -EFAULT;
-	int r = ct_interp_read(nm->pid, ary, h, hlen);
+	int r = ct_interp_read(&nm->mem, ary, h, hlen);
 	if (r < 0)
 		return r;
 	uint64_t flags = ct_interp_u64(h, 0), len, data;
@@ -105,7 +105,7 @@ static int array_at(const struct ct_rb_names *nm, uint64_t ary, uint64_t idx, ui
 	}
 	if (idx >= len)
 		return -ERANGE;
-	return ct_interp_read_u64(nm->pid, data + idx * 8, ret);
+	return ct_interp_read_u64(&nm->mem, data + idx * 8, ret);
 }
 
 /* The name of id in the ID table ids: the entry's Symbol must be id's own static Symbol. */
@@ -117,7 +117,7 @@ static char *lookup_id(const struct ct_rb_names *nm, uint64_t ids, uint64_t id)
 	if (array_at(nm, ids, serial / CT_RB_ID_ENTRY_UNIT, &chunk) < 0 || array_at(nm, chunk, at + 1, &sym) < 0 ||
 	    sym != ((id << CT_RB_SPECIAL_SHIFT) | CT_RB_SYMBOL_FLAG) || array_at(nm, chunk, at, &str) < 0)
 		return NULL;
-	return ct_rb_string(nm->pid, L, str, MAX_NAME);
+	return ct_rb_string(&nm->mem, L, str, MAX_NAME);
 }
 
 static bool is_ids(const struct ct_rb_names *nm, uint64_t cand)
@@ -134,8 +134,8 @@ static void find_ids(struct ct_rb_names *nm)
 {
 	nm->ids_searched = true;
 	uint64_t vm, marked, e, f;
-	if (ct_interp_read_u64(nm->pid, nm->vm_ptr, &vm) < 0 ||
-	    ct_interp_read_u64(nm->pid, vm + nm->L->vm_mark_object_ary, &marked) < 0)
+	if (ct_interp_read_u64(&nm->mem, nm->vm_ptr, &vm) < 0 ||
+	    ct_interp_read_u64(&nm->mem, vm + nm->L->vm_mark_object_ary, &marked) < 0)
 		return;
 	for (uint64_t i = 0; i < SEARCH_OBJECTS && array_at(nm, marked, i, &e) == 0; i++) {
 		if (is_ids(nm, e)) {
@@ -177,11 +177,11 @@ static int class_ivar(struct ct_rb_names *nm, uint64_t klass, const char *name, 
 	size_t stlen = (size_t)CT_MAX(CT_MAX(L->st_entries_start, L->st_entries_bound), L->st_entries) + 8;
 	if (stlen > sizeof(st))
 		return -EPROTO;
-	int r = ct_interp_read_u64(nm->pid, klass + L->class_ext, &ext);
+	int r = ct_interp_read_u64(&nm->mem, klass + L->class_ext, &ext);
 	if (r == 0)
-		r = ct_interp_read_u64(nm->pid, ext + L->classext_iv_tbl, &tbl);
+		r = ct_interp_read_u64(&nm->mem, ext + L->classext_iv_tbl, &tbl);
 	if (r == 0)
-		r = ct_interp_read(nm->pid, tbl, st, stlen);
+		r = ct_interp_read(&nm->mem, tbl, st, stlen);
 	if (r < 0)
 		return r;
 	uint64_t start = ct_interp_u64(st, L->st_entries_start), bound = ct_interp_u64(st, L->st_entries_bound);
@@ -189,7 +189,7 @@ static int class_ivar(struct ct_rb_names *nm, uint64_t klass, const char *name, 
 		return -EPROTO;
 	uint64_t entries = ct_interp_u64(st, L->st_entries) + start * CT_RB_ST_ENTRY_SIZE;
 	size_t n = (size_t)(bound - start);
-	if (n == 0 || (r = ct_interp_read(nm->pid, entries, ents, n * CT_RB_ST_ENTRY_SIZE)) < 0)
+	if (n == 0 || (r = ct_interp_read(&nm->mem, entries, ents, n * CT_RB_ST_ENTRY_SIZE)) < 0)
 		return n == 0 ? -ENOENT : r;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *e = ents + i * CT_RB_ST_ENTRY_SIZE;
@@ -215,7 +215,7 @@ static char *class_path(struct ct_rb_names *nm, uint64_t klass, bool *singleton)
 {
 	uint64_t flags, path;
 	*singleton = false;
-	if (ct_interp_read_u64(nm->pid, klass, &flags) < 0)
+	if (ct_interp_read_u64(&nm->mem, klass, &flags) < 0)
 		return NULL;
 	unsigned type = (unsigned)(flags & CT_RB_T_MASK);
 	if (type != CT_RB_T_CLASS && type != CT_RB_T_MODULE)
@@ -223,7 +223,7 @@ static char *class_path(struct ct_rb_names *nm, uint64_t klass, bool *singleton)
 	if (flags & nm->L->fl_singleton) {
 		uint64_t attached, aflags;
 		if (class_ivar(nm, klass, "__attached__", &nm->id_attached, &attached) < 0 ||
-		    ct_interp_read_u64(nm->pid, attached, &aflags) < 0 ||
+		    ct_interp_read_u64(&nm->mem, attached, &aflags) < 0 ||
 		    ((aflags & CT_RB_T_MASK) != CT_RB_T_CLASS && (aflags & CT_RB_T_MASK) != CT_RB_T_MODULE) ||
 		    (aflags & nm->L->fl_singleton))
 			return NULL;
@@ -232,7 +232,7 @@ static char *class_path(struct ct_rb_names *nm, uint64_t klass, bool *singleton)
 	}
 	if (class_ivar(nm, klass, "__classpath__", &nm->id_classpath, &path) < 0)
 		return NULL;
-	return ct_rb_string(nm->pid, nm->L, path, MAX_NAME);
+	return ct_rb_string(&nm->mem, nm->L, path, MAX_NAME);
 }
 
 int ct_rb_cfunc_name(struct ct_rb_names *nm, uint64_t me, char **ret)
@@ -241,12 +241,12 @@ int ct_rb_cfunc_name(struct ct_rb_names *nm, uint64_t me, char **ret)
 	*ret = NULL;
 	uint8_t m[64], d[64];
 	size_t mlen = (size_t)CT_MAX(L->me_def, L->me_owner) + 8, dlen = (size_t)L->def_original_id + 8;
-	if (mlen > sizeof(m) || dlen > sizeof(d) || !L->def_type_mask || ct_interp_read(nm->pid, me, m, mlen) < 0)
+	if (mlen > sizeof(m) || dlen > sizeof(d) || !L->def_type_mask || ct_interp_read(&nm->mem, me, m, mlen) < 0)
 		return 0;
 	uint64_t flags = ct_interp_u64(m, 0);
 	if ((flags & CT_RB_T_MASK) != CT_RB_T_IMEMO || ((flags >> CT_RB_IMEMO_SHIFT) & CT_RB_IMEMO_MASK) != CT_RB_IMEMO_MENT)
 		return 0;
-	if (ct_interp_read(nm->pid, ct_interp_u64(m, L->me_def), d, dlen) < 0)
+	if (ct_interp_read(&nm->mem, ct_interp_u64(m, L->me_def), d, dlen) < 0)
 		return 0;
 	uint32_t word;
 	memcpy(&word, d, sizeof(word));

@@ -15,11 +15,12 @@
 #include <sys/types.h>
 
 #include "interp/rblayout.h"
+#include "lib/memsrc.h"
 
 struct ct_rb_names;
 
 /* vm_ptr: the address of ruby_current_vm_ptr. 0 or -ENOMEM. */
-int ct_rb_names_new(pid_t pid, const struct ct_rb_layout *L, uint64_t vm_ptr, struct ct_rb_names **ret);
+int ct_rb_names_new(const struct ct_memsrc *mem, const struct ct_rb_layout *L, uint64_t vm_ptr, struct ct_rb_names **ret);
 void ct_rb_names_free(struct ct_rb_names *nm);
 /* The name of the C function whose method entry is at me: "Owner#method", "Owner.method" (a
  * singleton method), or the method alone when the owner has no path. 0 with *ret (malloc'd, NULL
@@ -27,6 +28,6 @@ void ct_rb_names_free(struct ct_rb_names *nm);
 int ct_rb_cfunc_name(struct ct_rb_names *nm, uint64_t me, char **ret);
 /* The bytes of the String at addr (T_STRING checked), 1 to max of them, no NUL among them:
  * malloc'd, or NULL. */
-char *ct_rb_string(pid_t pid, const struct ct_rb_layout *L, uint64_t addr, size_t max);
+char *ct_rb_string(const struct ct_memsrc *mem, const struct ct_rb_layout *L, uint64_t addr, size_t max);
 
 #endif

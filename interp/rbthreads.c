@@ -297,9 +297,9 @@ int ct_rb_waits_fill_mem(const struct ct_rb_mem *m, const struct ct_rb_layout *L
 	return r;
 }
 
-static int live_read(void *arg, uint64_t addr, void *buf, size_t len)
+static int src_read(void *arg, uint64_t addr, void *buf, size_t len)
 {
-	return ct_interp_read(*(const pid_t *)arg, addr, buf, len);
+	return ct_interp_read(arg, addr, buf, len);
 }
 
 int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s)
@@ -308,11 +308,11 @@ int ct_rb_waits_fill(struct ct_rb *rb, struct ct_snapshot *s)
 	const struct ct_rb_private_layout *P = ct_rb_private_find(L->version);
 	if (!P)
 		return 0;
-	pid_t pid = ct_rb_pid(rb);
-	struct ct_rb_mem m = { live_read, &pid, pid };
+	const struct ct_memsrc *mem = ct_rb_mem(rb);
+	struct ct_rb_mem m = { src_read, (void *)mem, ct_rb_pid(rb) };
 	uint64_t kernel = 0;
 	if (ct_rb_kernel_ptr(rb))
-		ct_interp_read_u64(pid, ct_rb_kernel_ptr(rb), &kernel);
+		ct_interp_read_u64(mem, ct_rb_kernel_ptr(rb), &kernel);
 	size_t n = ct_rb_thread_count(rb);
 	uint64_t *threads = calloc(n ? n : 1, sizeof(*threads));
 	pid_t *tids = calloc(n ? n : 1, sizeof(*tids));

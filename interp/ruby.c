@@ -34,7 +34,7 @@ struct rb_iseq {
 };
 
 struct ct_rb {
-	pid_t pid;
+	struct ct_memsrc mem; /* the live process, or a core */
 	struct ct_rb_layout L;
 	char version[32];
 	uint64_t vm_ptr, exec_lo, exec_hi;
@@ -104,11 +104,11 @@ static int pick_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 }
 
 /* ruby_version ("3.1.2"): digits and two dots, or "" */
-static void read_version(pid_t pid, uint64_t addr, char *ret, size_t size)
+static void read_version(const struct ct_memsrc *mem, uint64_t addr, char *ret, size_t size)
 {
 	char buf[16];
 	ret[0] = '\0';
-	if (ct_interp_read(pid, addr, buf, sizeof(buf)) < 0)
+	if (ct_interp_read(mem, addr, buf, sizeof(buf)) < 0)
 		return;
 	buf[sizeof(buf) - 1] = '\0';
 	unsigned a, b, c;
@@ -125,14 +125,21 @@ static int note(char **ret_note, const char *what, const char *version)
 
 int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note)
 {
-	*ret = NULL;
-	*ret_note = NULL;
 	pid_t pid = ct_sym_pid(sym);
 	char exe[4096], path[64];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	struct module_pick pick = { n > 0 ? exe : NULL, NULL, NULL };
+	struct ct_memsrc live = ct_memsrc_live(pid);
+	return ct_rb_open_mem(sym, &live, n > 0 ? exe : NULL, ret, ret_note);
+}
+
+int ct_rb_open_mem(struct ct_symbolizer *sym, const struct ct_memsrc *mem, const char *exe, struct ct_rb **ret,
+		   char **ret_note)
+{
+	*ret = NULL;
+	*ret_note = NULL;
+	struct module_pick pick = { exe, NULL, NULL };
 	dwfl_getmodules(ct_sym_dwfl(sym), pick_module, &pick, 0);
 	struct rb_syms s;
 	memset(&s, 0, sizeof(s));
@@ -145,7 +152,7 @@ int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note)
 	if (!s.version || !s.vm_ptr)
 		return 0; /* not Ruby */
 	char version[32];
-	read_version(pid, s.version, version, sizeof(version));
+	read_version(mem, s.version, version, sizeof(version));
 	if (!version[0])
 		return note(ret_note, "ruby_version cannot be read", "(version unknown)");
 	const struct ct_rb_layout *L = ct_rb_layout_find(version);
@@ -155,13 +162,13 @@ int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note)
 		return note(ret_note, "rb_vm_exec is not in the symbols", version);
 	struct ct_rb *rb = calloc(1, sizeof(*rb));
 	if (!rb || !(rb->iseqs = calloc(ISEQ_CACHE, sizeof(*rb->iseqs))) ||
-	    ct_rb_names_new(pid, &rb->L, s.vm_ptr, &rb->names) < 0) {
+	    ct_rb_names_new(mem, &rb->L, s.vm_ptr, &rb->names) < 0) {
 		if (rb)
 			free(rb->iseqs);
 		free(rb);
 		return -ENOMEM;
 	}
-	rb->pid = pid;
+	rb->mem = *mem;
 	rb->L = *L;
 	snprintf(rb->version, sizeof(rb->version), "%s", version);
 	rb->vm_ptr = s.vm_ptr;
@@ -212,12 +219,14 @@ void ct_rb_get_stats(const struct ct_rb *rb, struct ct_rb_stats *ret)
 static void fix_forked_tid(struct ct_rb *rb)
 {
 	struct rb_thread *stale = NULL;
+	if (rb->mem.read)
+		return; /* a core: its TIDs are not checked against a live /proc */
 	for (size_t i = 0; i < rb->nthreads; i++)
-		if (rb->threads[i].tid == (uint64_t)rb->pid)
+		if (rb->threads[i].tid == (uint64_t)rb->mem.pid)
 			return;
 	for (size_t i = 0; i < rb->nthreads; i++) {
 		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/task/%" PRIu64, (int)rb->pid, rb->threads[i].tid);
+		snprintf(path, sizeof(path), "/proc/%d/task/%" PRIu64, (int)rb->mem.pid, rb->threads[i].tid);
 		if (access(path, F_OK) == 0)
 			continue;
 		if (stale)
@@ -225,7 +234,7 @@ static void fix_forked_tid(struct ct_rb *rb)
 		stale = &rb->threads[i];
 	}
 	if (stale)
-		stale->tid = (uint64_t)rb->pid;
+		stale->tid = (uint64_t)rb->mem.pid;
 }
 
 int ct_rb_threads_refresh(struct ct_rb *rb)
@@ -233,14 +242,14 @@ int ct_rb_threads_refresh(struct ct_rb *rb)
 	const struct ct_rb_layout *L = &rb->L;
 	rb->nthreads = 0;
 	uint64_t vm, ractor, node;
-	int r = ct_interp_read_u64(rb->pid, rb->vm_ptr, &vm);
+	int r = ct_interp_read_u64(&rb->mem, rb->vm_ptr, &vm);
 	if (r == 0)
-		r = ct_interp_read_u64(rb->pid, vm + L->vm_ractor_main_ractor, &ractor);
+		r = ct_interp_read_u64(&rb->mem, vm + L->vm_ractor_main_ractor, &ractor);
 	if (r < 0)
 		return r;
 	rb->ractor = ractor;
 	uint64_t head = ractor + L->ractor_threads_set;
-	if ((r = ct_interp_read_u64(rb->pid, head, &node)) < 0)
+	if ((r = ct_interp_read_u64(&rb->mem, head, &node)) < 0)
 		return r;
 	size_t len = (size_t)CT_MAX(CT_MAX(L->thread_ractor, L->thread_ec), L->thread_tid) + 8;
 	uint8_t b[512];
@@ -250,7 +259,7 @@ int ct_rb_threads_refresh(struct ct_rb *rb)
 		if (rb->nthreads >= CT_RB_MAX_THREADS)
 			return -ELOOP;
 		uint64_t th = node - L->thread_lt_node;
-		if ((r = ct_interp_read(rb->pid, th, b, len)) < 0)
+		if ((r = ct_interp_read(&rb->mem, th, b, len)) < 0)
 			return r;
 		if (ct_interp_u64(b, L->thread_ractor) != ractor)
 			return -EPROTO; /* not a thread of this ractor */
@@ -261,7 +270,7 @@ int ct_rb_threads_refresh(struct ct_rb *rb)
 		int32_t tid;
 		memcpy(&tid, b + L->thread_tid, sizeof(tid));
 		t->tid = (uint64_t)(int64_t)tid;
-		if ((r = ct_interp_read_u64(rb->pid, node, &node)) < 0) /* lt_node.next */
+		if ((r = ct_interp_read_u64(&rb->mem, node, &node)) < 0) /* lt_node.next */
 			return r;
 	}
 	fix_forked_tid(rb);
@@ -272,7 +281,7 @@ void ct_rb_gvl_refresh(struct ct_rb *rb)
 {
 	uint64_t owner = 0;
 	rb->gvl_owner = 0;
-	if (rb->ractor && ct_interp_read_u64(rb->pid, rb->ractor + rb->L.ractor_gvl_owner, &owner) == 0)
+	if (rb->ractor && ct_interp_read_u64(&rb->mem, rb->ractor + rb->L.ractor_gvl_owner, &owner) == 0)
 		rb->gvl_owner = owner;
 }
 
@@ -280,7 +289,7 @@ void ct_rb_gvl_refresh(struct ct_rb *rb)
 
 /* Where the control frames of the stopped thread lie: [*ret_cfp, *ret_cfp + n frames). 0, or the
  * error the copy records. */
-static int frames_where(const struct ct_rb *rb, pid_t pid, uint64_t thread, uint64_t *ret_cfp, uint64_t *ret_n,
+static int frames_where(const struct ct_rb *rb, const struct ct_memsrc *mem, uint64_t thread, uint64_t *ret_cfp, uint64_t *ret_n,
 			uint32_t *ret_truncated)
 {
 	const struct ct_rb_layout *L = &rb->L;
@@ -289,7 +298,7 @@ static int frames_where(const struct ct_rb *rb, pid_t pid, uint64_t thread, uint
 	size_t elen = (size_t)CT_MAX(CT_MAX(L->ec_vm_stack, L->ec_vm_stack_size), CT_MAX(L->ec_cfp, L->ec_thread_ptr)) + 8;
 	if (elen > sizeof(e) || L->cfp_size < 40 || L->cfp_size > 256)
 		return -EPROTO;
-	if (ct_interp_read_u64(pid, thread + L->thread_ec, &ec) < 0 || ct_interp_read(pid, ec, e, elen) < 0)
+	if (ct_interp_read_u64(mem, thread + L->thread_ec, &ec) < 0 || ct_interp_read(mem, ec, e, elen) < 0)
 		return -EFAULT;
 	if (ct_interp_u64(e, L->ec_thread_ptr) != thread)
 		return -ESTALE;
@@ -358,7 +367,7 @@ static int sampled_start(const struct ct_capture *c, uint64_t cfp, const uint8_t
 /* sampled: the thread was not stopped (a perf sample, read after it): the control frames read now
  * must be the sample's, as far as its registers and stack copy can tell (sampled_start), and the
  * current frame must not move during the copy. Else err -EAGAIN. */
-static void copy_frames(struct ct_rb *rb, pid_t pid, struct ct_capture *c, bool sampled)
+static void copy_frames(struct ct_rb *rb, const struct ct_memsrc *mem, struct ct_capture *c, bool sampled)
 {
 	const struct ct_rb_layout *L = &rb->L;
 	uint64_t t0 = ct_now_ns();
@@ -370,7 +379,7 @@ static void copy_frames(struct ct_rb *rb, pid_t pid, struct ct_capture *c, bool 
 		return; /* not a Ruby thread: c->interp stays NULL */
 	uint64_t cfp = 0, n = 0;
 	uint32_t truncated = 0;
-	int err = frames_where(rb, pid, th->thread, &cfp, &n, &truncated);
+	int err = frames_where(rb, mem, th->thread, &cfp, &n, &truncated);
 	struct rb_raw *raw = malloc(sizeof(*raw) + n * sizeof(raw->f[0]));
 	uint8_t small[64 * 64];
 	uint8_t *copy = n * L->cfp_size <= sizeof(small) ? small : malloc(n * L->cfp_size);
@@ -384,13 +393,13 @@ static void copy_frames(struct ct_rb *rb, pid_t pid, struct ct_capture *c, bool 
 	raw->thread = th->thread;
 	raw->err = err;
 	raw->truncated = truncated;
-	if (!err && n && ct_interp_read(pid, cfp, copy, n * L->cfp_size) < 0)
+	if (!err && n && ct_interp_read(mem, cfp, copy, n * L->cfp_size) < 0)
 		raw->err = -EFAULT;
 	uint64_t skip = 0;
 	if (!raw->err && sampled) {
 		uint64_t again = 0, n2 = 0;
 		uint32_t t2 = 0;
-		if (frames_where(rb, pid, th->thread, &again, &n2, &t2) < 0 || again != cfp)
+		if (frames_where(rb, mem, th->thread, &again, &n2, &t2) < 0 || again != cfp)
 			raw->err = -EAGAIN;
 		else
 			raw->err = sampled_start(c, cfp, copy, n, L, &skip);
@@ -413,7 +422,13 @@ static void copy_frames(struct ct_rb *rb, pid_t pid, struct ct_capture *c, bool 
 
 void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
 {
-	copy_frames(arg, pid, c, false);
+	struct ct_memsrc live = ct_memsrc_live(pid);
+	copy_frames(arg, &live, c, false);
+}
+
+void ct_rb_copy_stopped(struct ct_rb *rb, struct ct_capture *c)
+{
+	copy_frames(rb, &rb->mem, c, false);
 }
 
 int ct_rb_read_sampled(struct ct_rb *rb, pid_t pid, struct ct_capture *c)
@@ -421,7 +436,8 @@ int ct_rb_read_sampled(struct ct_rb *rb, pid_t pid, struct ct_capture *c)
 	free(c->interp);
 	c->interp = NULL;
 	c->interp_len = 0;
-	copy_frames(rb, pid, c, true);
+	struct ct_memsrc live = ct_memsrc_live(pid);
+	copy_frames(rb, &live, c, true);
 	return 0;
 }
 
@@ -439,7 +455,7 @@ int ct_rb_raw_decode(const void *blob, size_t len, const struct ct_rb_raw_frame 
 
 static char *read_str(struct ct_rb *rb, uint64_t addr)
 {
-	return ct_rb_string(rb->pid, &rb->L, addr, MAX_STR);
+	return ct_rb_string(&rb->mem, &rb->L, addr, MAX_STR);
 }
 
 /* An iseq's path: a String, or an Array [path, realpath] whose first element Ruby prints. */
@@ -447,13 +463,13 @@ static char *read_path(struct ct_rb *rb, uint64_t obj)
 {
 	const struct ct_rb_layout *L = &rb->L;
 	uint64_t flags, first;
-	if (ct_interp_read_u64(rb->pid, obj, &flags) < 0)
+	if (ct_interp_read_u64(&rb->mem, obj, &flags) < 0)
 		return NULL;
 	if ((flags & CT_RB_T_MASK) == CT_RB_T_ARRAY) {
 		uint64_t at = obj + L->array_embed;
-		if (!(flags & L->array_embed_flag) && ct_interp_read_u64(rb->pid, obj + L->array_ptr, &at) < 0)
+		if (!(flags & L->array_embed_flag) && ct_interp_read_u64(&rb->mem, obj + L->array_ptr, &at) < 0)
 			return NULL;
-		if (ct_interp_read_u64(rb->pid, at, &first) < 0)
+		if (ct_interp_read_u64(&rb->mem, at, &first) < 0)
 			return NULL;
 		obj = first;
 	}
@@ -472,12 +488,12 @@ static const struct rb_iseq *iseq_get(struct ct_rb *rb, uint64_t addr)
 {
 	const struct ct_rb_layout *L = &rb->L;
 	uint64_t head[4];
-	if (ct_interp_read(rb->pid, addr, head, sizeof(head)) < 0 || !is_iseq(head[0]) || L->iseq_body > 24)
+	if (ct_interp_read(&rb->mem, addr, head, sizeof(head)) < 0 || !is_iseq(head[0]) || L->iseq_body > 24)
 		return NULL;
 	uint64_t body = ct_interp_u64((uint8_t *)head, L->iseq_body);
 	uint8_t b[256];
 	size_t blen = (size_t)CT_MAX(CT_MAX(L->body_succ_index_table, L->body_insns_size), L->body_label) + 8;
-	if (blen > sizeof(b) || ct_interp_read(rb->pid, body, b, blen) < 0)
+	if (blen > sizeof(b) || ct_interp_read(&rb->mem, body, b, blen) < 0)
 		return NULL;
 	uint64_t entries = ct_interp_u64(b, L->body_insns_info), succ = ct_interp_u64(b, L->body_succ_index_table);
 	uint32_t size, nentries;
@@ -497,8 +513,8 @@ static const struct rb_iseq *iseq_get(struct ct_rb *rb, uint64_t addr)
 	q->succ_len = nentries > 1 ? ct_rb_succ_len_for(size) : 0;
 	q->succ = q->succ_len ? malloc(q->succ_len) : NULL;
 	if (!q->label || !q->path || !q->entries || (q->succ_len && !q->succ) ||
-	    ct_interp_read(rb->pid, entries, q->entries, nentries * (size_t)L->insn_info_size) < 0 ||
-	    (q->succ_len && ct_interp_read(rb->pid, succ, q->succ, q->succ_len) < 0)) {
+	    ct_interp_read(&rb->mem, entries, q->entries, nentries * (size_t)L->insn_info_size) < 0 ||
+	    (q->succ_len && ct_interp_read(&rb->mem, succ, q->succ, q->succ_len) < 0)) {
 		iseq_clear(q);
 		return NULL;
 	}
@@ -584,7 +600,7 @@ static int raw_frames(struct ct_rb *rb, const struct rb_raw *raw, struct ct_inte
 		if (i + 1 == raw->n && !raw->truncated)
 			continue;
 		uint64_t env[3]; /* ep[-2] (method entry or cref), ep[-1], ep[0] (flags) */
-		bool readable = f->ep >= 16 && ct_interp_read(rb->pid, f->ep - 16, env, sizeof(env)) == 0;
+		bool readable = f->ep >= 16 && ct_interp_read(&rb->mem, f->ep - 16, env, sizeof(env)) == 0;
 		uint64_t flags = readable ? env[2 + CT_RB_ENV_FLAGS] : 0;
 		if (readable && (flags & CT_RB_FRAME_MAGIC_MASK) == CT_RB_FRAME_MAGIC_CFUNC) {
 			if ((r = cfunc_frame(rb, env[2 + CT_RB_ENV_ME_CREF], &rf[n].f)) == 1) {
@@ -690,7 +706,12 @@ int ct_rb_thread_frames(struct ct_rb *rb, const struct ct_capture *c, struct ct_
 
 pid_t ct_rb_pid(const struct ct_rb *rb)
 {
-	return rb->pid;
+	return rb->mem.read ? 0 : rb->mem.pid;
+}
+
+const struct ct_memsrc *ct_rb_mem(const struct ct_rb *rb)
+{
+	return &rb->mem;
 }
 
 const struct ct_rb_layout *ct_rb_layout_of(const struct ct_rb *rb)

@@ -33,6 +33,10 @@ struct ct_rb;
  * when the process is not Ruby (nothing to say) or is a version without a table, then *ret_note
  * is one line naming it (caller frees); -ENOMEM. */
 int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note);
+/* As ct_rb_open, with target memory read from mem (the live process, or a core: copied, and what
+ * it points to must outlive the reader) and exe the executable's path (NULL: unknown). */
+int ct_rb_open_mem(struct ct_symbolizer *sym, const struct ct_memsrc *mem, const char *exe, struct ct_rb **ret,
+		   char **ret_note);
 void ct_rb_close(struct ct_rb *rb);
 /* "3.1.2" */
 const char *ct_rb_version(const struct ct_rb *rb);
@@ -46,6 +50,8 @@ void ct_rb_gvl_refresh(struct ct_rb *rb);
 /* The attach hook (struct ct_attach_opts' while_stopped, arg the struct ct_rb): copies the control
  * frames of c's thread into c->interp, at most CT_RB_MAX_FRAMES, in one read. */
 void ct_rb_while_stopped(void *arg, pid_t pid, struct ct_capture *c);
+/* The same for a core, whose threads are all stopped: the frames read from the reader's memory. */
+void ct_rb_copy_stopped(struct ct_rb *rb, struct ct_capture *c);
 
 /* After the thread resumed: the Ruby frames of c merged into t's native frames (in place of each
  * rb_vm_exec frame that runs them), or, when the counts disagree, kept apart in t->interp_frames
@@ -77,7 +83,8 @@ void ct_rb_get_stats(const struct ct_rb *rb, struct ct_rb_stats *ret);
 /* For the readers beside this one (interp/rbthreads.c, interp/rbgc.c): the process, the layout, the
  * address of ruby_current_vm_ptr and of rb_mKernel (0 when not exported), and the threads the last
  * ct_rb_threads_refresh listed (rb_thread_t address and TID). */
-pid_t ct_rb_pid(const struct ct_rb *rb);
+pid_t ct_rb_pid(const struct ct_rb *rb); /* 0 for a core */
+const struct ct_memsrc *ct_rb_mem(const struct ct_rb *rb);
 const struct ct_rb_layout *ct_rb_layout_of(const struct ct_rb *rb);
 uint64_t ct_rb_vm_ptr(const struct ct_rb *rb);
 uint64_t ct_rb_kernel_ptr(const struct ct_rb *rb);

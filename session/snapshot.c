@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interp/coremem.h"
 #include "interp/python.h"
 #include "interp/rbthreads.h"
 #include "interp/pythreads.h"
@@ -45,6 +46,8 @@ struct ct_snapshot_session {
 	struct ct_memsrc mem;            /* the live process, or the core's memory */
 	struct ct_core *core;            /* a core session's core */
 	Elf *core_elf;                   /* libelf's view of it, for libdwfl */
+	struct ct_coremem core_mem;      /* the core, and its modules' read-only segments from their files */
+	struct ct_memsrc interp_mem;     /* that, for the interpreter readers */
 	char *core_warning;              /* what a truncated core lacks, said once */
 	bool core_said;
 };
@@ -105,8 +108,8 @@ static void say_missing(struct ct_snapshot_session *ss)
 	uint64_t missing = ct_core_missing(ss->core, &nseg);
 	if (missing)
 		ss->core_warning = ct_strf("the core is truncated (a core size limit, such as ulimit -c?): "
-					   "%.1f MiB of memory in %zu mapping%s is missing; stacks, lock owners "
-					   "and heap figures that lie there cannot be read",
+					   "%.1f MiB of memory in %zu mapping%s is missing; stacks, Python or Ruby "
+					   "frames, lock owners and heap figures that lie there cannot be read",
 					   (double)missing / (1 << 20), nseg, nseg == 1 ? "" : "s");
 }
 
@@ -152,6 +155,14 @@ int ct_snapshot_session_open_core(const char *path, const struct ct_snapshot_opt
 	}
 	if (r == 0 && !(ss->pcs = calloc(ss->o.max_frames, sizeof(*ss->pcs))))
 		r = -ENOMEM;
+	/* Python, else Ruby, read through the core's memory; the modules are named as the core names
+	 * them */
+	ss->core_mem = (struct ct_coremem){ ss->mem, ss->sym, 0 };
+	ss->interp_mem = ct_coremem_src(&ss->core_mem);
+	if (r == 0 && !o->no_interp &&
+	    (r = ct_py_open_mem(ss->sym, &ss->interp_mem, ct_core_exe(ss->core), &ss->py, &ss->py_note)) == 0 &&
+	    !ss->py && !ss->py_note)
+		r = ct_rb_open_mem(ss->sym, &ss->interp_mem, ct_core_exe(ss->core), &ss->rb, &ss->rb_note);
 	if (r < 0)
 		goto fail;
 	say_missing(ss);
@@ -301,28 +312,126 @@ static int frames_from_capture(struct ct_snapshot_session *in, const struct ct_c
 	return in->py ? ct_py_thread_frames(in->py, c, t) : 0;
 }
 
+/* The interpreter's waits in a core (Python's lock acquires, Ruby's Mutex, Queue, IO waits): they
+ * are told by the system call each thread was in, which the core's registers hold (orig_rax and
+ * the argument registers); set for the readers only, as the snapshot shows a core's system calls
+ * as unknown. */
+static int core_interp_waits(struct ct_snapshot_session *in, const struct ct_core_thread *ct, size_t nct,
+			     const struct ct_capture *caps, struct ct_snapshot *s)
+{
+	for (size_t i = 0; i < s->nthreads; i++)
+		for (size_t k = 0; k < nct; k++)
+			if (ct[k].tid == s->threads[i].tid && ct[k].orig_rax >= 0) {
+				s->threads[i].syscall_nr = ct[k].orig_rax;
+				memcpy(s->threads[i].syscall_args, ct[k].args, sizeof(ct[k].args));
+			}
+	int r = 0;
+	if (in->py)
+		r = ct_py_locks_fill(in->py, caps, s->nthreads, s);
+	if (r == 0 && in->rb)
+		r = ct_rb_waits_fill(in->rb, s);
+	for (size_t i = 0; i < s->nthreads; i++) {
+		s->threads[i].syscall_nr = CT_SYSCALL_UNKNOWN;
+		memset(s->threads[i].syscall_args, 0, sizeof(s->threads[i].syscall_args));
+	}
+	return r;
+}
+
+static const char *list_error(int r)
+{
+	return r == -EFAULT ? "memory the core does not hold" : r == -EPROTO || r == -ELOOP ? "a list that does not check out (corrupt)"
+			    : ct_strerror(r);
+}
+
+/* Lists the interpreter's threads and its lock holder from the core. When the list cannot be read,
+ * the interpreter is dropped with one warning saying why (native frames only). 0 or -ENOMEM. */
+static int core_interp_open(struct ct_snapshot_session *in)
+{
+	int r;
+	if (in->py && (r = ct_py_threads_refresh(in->py)) < 0) {
+		if (r == -ENOMEM)
+			return r;
+		free(in->py_note);
+		in->py_note = ct_strf("Python %s: its thread states cannot be read from the core (%s): native "
+				      "frames only", ct_py_version(in->py), list_error(r));
+		ct_py_close(in->py);
+		in->py = NULL;
+		if (!in->py_note)
+			return -ENOMEM;
+	}
+	if (in->rb && (r = ct_rb_threads_refresh(in->rb)) < 0) {
+		if (r == -ENOMEM)
+			return r;
+		free(in->rb_note);
+		in->rb_note = ct_strf("Ruby %s: its threads cannot be read from the core (%s): native frames only",
+				      ct_rb_version(in->rb), list_error(r));
+		ct_rb_close(in->rb);
+		in->rb = NULL;
+		if (!in->rb_note)
+			return -ENOMEM;
+	}
+	if (in->py)
+		ct_py_gil_refresh(in->py);
+	if (in->rb)
+		ct_rb_gvl_refresh(in->rb);
+	return 0;
+}
+
+/* A thread whose interpreter frames could not be read from a truncated core: say that they may
+ * lie in what the core lacks. 0 or -ENOMEM. */
+static int note_truncated(struct ct_thread *t)
+{
+	char *n = ct_strf("%s; the core is truncated, and they may lie in what it lacks", t->interp_note);
+	if (!n)
+		return -ENOMEM;
+	free(t->interp_note);
+	t->interp_note = n;
+	return 0;
+}
+
+static void core_caps_free(struct ct_capture *caps, size_t n)
+{
+	for (size_t i = 0; caps && i < n; i++)
+		free(caps[i].interp);
+	free(caps);
+}
+
 /* One snapshot of a core: every thread's registers as a capture whose memory is the core's. The
  * thread's state, what it waits on, its CPU time and its name (but the main thread's, from the
  * process's) are not in a core and stay unknown; so is its system call, shown for a live thread
- * only. futex_words: the futex a thread waits on, from its registers, for the lock owners. */
+ * only. futex_words: the futex a thread waits on, from its registers, for the lock owners. Python
+ * and Ruby frames: every thread of a core is stopped, so each thread's frame chain is read from the
+ * core as the attach hook copies it from a stopped thread. */
 static int core_snapshot(struct ct_snapshot_session *in, struct ct_snapshot **ret, uint64_t **ret_futex)
 {
 	size_t n;
 	const struct ct_core_thread *ct = ct_core_threads(in->core, &n);
 	struct ct_snapshot *s = ct_snapshot_new();
 	uint64_t *futex = calloc(n ? n : 1, sizeof(*futex));
-	if (!s || !futex) {
+	struct ct_capture *caps = calloc(n ? n : 1, sizeof(*caps));
+	if (!s || !futex || !caps) {
 		ct_snapshot_free(s);
 		free(futex);
+		free(caps);
 		return -ENOMEM;
 	}
+	/* the interpreter's thread list and lock holder, from the core; a list that does not read
+	 * (memory the core lacks or corrupt) is said once, and every thread keeps its native frames */
+	int r = core_interp_open(in);
+	if (r < 0) {
+		ct_snapshot_free(s);
+		free(futex);
+		free(caps);
+		return r;
+	}
+	bool py = in->py != NULL, rb = in->rb != NULL;
 	s->pid = in->pid;
 	s->source = strdup("core");
 	s->signal = ct_core_signal(in->core, &s->signal_tid);
 	const char *comm = ct_core_comm(in->core), *exe = ct_core_exe(in->core);
 	s->comm = comm ? strdup(comm) : NULL;
 	s->exe = exe ? strdup(exe) : NULL;
-	int r = s->source ? 0 : -ENOMEM;
+	r = s->source ? 0 : -ENOMEM;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (in->o.only_tid && ct[i].tid != in->o.only_tid)
 			continue;
@@ -331,19 +440,28 @@ static int core_snapshot(struct ct_snapshot_session *in, struct ct_snapshot **re
 			r = -ENOMEM;
 			break;
 		}
-		struct ct_capture c;
-		memset(&c, 0, sizeof(c));
-		c.tid = t->tid = ct[i].tid;
-		c.syscall_nr = CT_SYSCALL_NONE;
-		memcpy(c.regs, ct[i].regs, sizeof(c.regs));
-		c.regs_valid = (1u << CT_NREGS) - 1;
+		struct ct_capture *c = &caps[s->nthreads - 1];
+		c->tid = t->tid = ct[i].tid;
+		c->syscall_nr = CT_SYSCALL_NONE;
+		memcpy(c->regs, ct[i].regs, sizeof(c->regs));
+		c->regs_valid = (1u << CT_NREGS) - 1;
+		c->fs_base = ct[i].fs_base;
+		if (py)
+			ct_py_copy_stopped(in->py, c);
+		else if (rb)
+			ct_rb_copy_stopped(in->rb, c);
 		if (ct[i].tid == in->pid && comm && !(t->name = strdup(comm)))
 			r = -ENOMEM;
 		if (ct[i].orig_rax == SYS_futex)
 			futex[s->nthreads - 1] = ct[i].args[0];
 		if (r == 0)
-			r = frames_from_capture(in, &c, t);
+			r = frames_from_capture(in, c, t);
+		if (r == 0 && t->interp_note && ct_core_missing(in->core, NULL))
+			r = note_truncated(t);
 	}
+	if (r == 0 && (py || rb))
+		r = core_interp_waits(in, ct, n, caps, s);
+	core_caps_free(caps, n);
 	if (r < 0) {
 		ct_snapshot_free(s);
 		free(futex);
@@ -453,7 +571,7 @@ int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot 
 	ss->snaps[ss->nsnaps++] = s;
 	/* every thread runs again: what each Ruby thread waits in, and the Mutex owners (before the
 	 * pthread owners, which leave a thread with a lock_waiting alone) */
-	if (ss->rb && !ss->core && (r = ct_rb_waits_fill(ss->rb, s)) < 0)
+	if (ss->rb && !ss->core && (r = ct_rb_waits_fill(ss->rb, s)) < 0) /* a core's: in core_snapshot */
 		return r;
 	/* every thread runs again: the owners are read from the running target (or the core) */
 	if (ss->o.locks && (r = ct_locks_fill(ct_sym_dwfl(ss->sym), &ss->locks, &ss->mem, s, futex)) < 0) {

@@ -112,12 +112,15 @@ static void test_wait_kind(void **state)
 	add(s, 4, "d", '?', CT_SYSCALL_UNKNOWN, 0, join);
 	add(s, 5, "e", '?', CT_SYSCALL_UNKNOWN, 0, user);
 	add(s, 6, "f", 'S', SYS_nanosleep, 0, user);
+	const char *sel[] = { "__GI___select", "pysleep", NULL }; /* a core: no system call, the frames */
+	add(s, 7, "g", '?', CT_SYSCALL_UNKNOWN, 0, sel);
 	assert_int_equal(ct_wait_kind_of(&s->threads[0]), CT_WAIT_MUTEX);
 	assert_int_equal(ct_wait_kind_of(&s->threads[1]), CT_WAIT_CONDVAR);
 	assert_int_equal(ct_wait_kind_of(&s->threads[2]), CT_WAIT_IO);
 	assert_int_equal(ct_wait_kind_of(&s->threads[3]), CT_WAIT_JOIN);
 	assert_int_equal(ct_wait_kind_of(&s->threads[4]), CT_WAIT_NONE);
 	assert_int_equal(ct_wait_kind_of(&s->threads[5]), CT_WAIT_SLEEP); /* from the syscall */
+	assert_int_equal(ct_wait_kind_of(&s->threads[6]), CT_WAIT_POLL);
 	ct_snapshot_free(s);
 }
 
