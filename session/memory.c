@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interp/coremem.h"
 #include "interp/rbgc.h"
 #include "interp/ruby.h"
 #include "interp/pymem.h"
@@ -44,6 +45,11 @@ struct ct_memory_session {
 	/* a Ruby process: its VM, found at open, and the last report's GC figures */
 	struct ct_rb *rb;
 	char *rb_note;
+	/* --core and Ruby: the core with its modules' read-only data from their files (where
+	 * ruby_version lies, which cores leave out), and the modules, kept while rb reads */
+	struct ct_symbolizer *core_sym;
+	struct ct_coremem core_mem;
+	struct ct_memsrc core_interp_mem;
 	struct ct_mem_ruby ruby;
 	bool is_ruby;
 	/* Python's own figures (interp/pymem.h): its reader, the last report's reading, or why not */
@@ -129,11 +135,13 @@ static int alloc_stats(struct ct_memory_session *ms, struct ct_symbolizer *sym)
 	return 0;
 }
 
-/* A Ruby process: its VM (the GC figures are read at each report), or why there are none. */
-static int ruby_open(struct ct_memory_session *ms, struct ct_symbolizer *sym)
+/* A Ruby process: its VM (the GC figures are read at each report, through ms->mem: the live
+ * process or the core), or why there are none. exe: the executable's path, NULL when unknown. */
+static int ruby_open(struct ct_memory_session *ms, struct ct_symbolizer *sym, const struct ct_memsrc *mem,
+		     const char *exe)
 {
 	char *why = NULL;
-	int r = ct_rb_open(sym, &ms->rb, &why);
+	int r = ct_rb_open_mem(sym, mem, exe, &ms->rb, &why);
 	if (r < 0)
 		return r;
 	ms->is_ruby = ms->rb || why;
@@ -207,15 +215,14 @@ static int alloc_open(struct ct_memory_session *ms)
 	r = ct_alloc_detect(&ms->l1, sym, &ms->alloc);
 	if (r == 0)
 		r = alloc_stats(ms, sym);
+	char exe[4096], path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)ms->pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
 	if (r == 0)
-		r = ruby_open(ms, sym);
-	if (r == 0) {
-		char exe[4096], path[64];
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)ms->pid);
-		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = '\0';
+		r = ruby_open(ms, sym, &ms->mem, n > 0 ? exe : NULL);
+	if (r == 0)
 		r = python_open(ms, sym, n > 0 ? exe : NULL);
-	}
 	ct_sym_close(sym);
 	return r;
 }
@@ -343,9 +350,16 @@ int ct_memory_session_open_core(const char *path, const struct ct_memory_opts *o
 		r = ct_alloc_detect(&ms->l1, sym, &ms->alloc);
 	if (r == 0)
 		r = alloc_stats(ms, sym);
+	ms->core_mem = (struct ct_coremem){ ms->mem, sym, 0 };
+	ms->core_interp_mem = ct_coremem_src(&ms->core_mem);
+	if (r == 0)
+		r = ruby_open(ms, sym, &ms->core_interp_mem, exe ? exe : ct_core_exe(ms->core));
 	if (r == 0)
 		r = python_open(ms, sym, exe ? exe : ct_core_exe(ms->core));
-	ct_sym_close(sym);
+	if (ms->rb)
+		ms->core_sym = sym; /* the Ruby reader reads through it at each report */
+	else
+		ct_sym_close(sym);
 	if (r < 0) {
 		*ret_why = ct_strf("cannot read the core's modules: %s", ct_strerror(r));
 		ct_memory_session_close(ms);
@@ -382,6 +396,7 @@ void ct_memory_session_close(struct ct_memory_session *ms)
 	free(ms->grew);
 	ct_rb_close(ms->rb);
 	free(ms->rb_note);
+	ct_sym_close(ms->core_sym);
 	if (ms->core_elf)
 		elf_end(ms->core_elf);
 	ct_core_close(ms->core);
