@@ -55,10 +55,17 @@ need_ptrace() {
 # FIXTURE_WAIT: 50 ms steps to wait for "ready" (default 200).
 start_fixture() {
 	name=$1; shift
+	start_cmd "$name" ${FIXTURE_WRAP:-} "$FIXTURES/$name" "$@"
+}
+
+# start_cmd NAME CMD [ARG…]: starts CMD (an interpreter and its script, a server) in the background
+# and waits for its "ready" line, as start_fixture; its pid in FPID, its output in FOUT.
+start_cmd() {
+	name=$1; shift
 	# a file of its own: a name reused by a later start (in a subshell $$ is the same) let the
 	# wait below read the previous fixture's "ready" line before the new one truncated the file
 	out=$(mktemp "$TMP/$name.XXXXXX") || fail "cannot create the output file of fixture $name"
-	${FIXTURE_WRAP:-} "$FIXTURES/$name" "$@" >"$out" 2>&1 &
+	"$@" >"$out" 2>&1 &
 	FPID=$!
 	PIDS="$PIDS $FPID"
 	i=0
@@ -69,6 +76,28 @@ start_fixture() {
 		sleep 0.05
 	done
 	FOUT=$out
+}
+
+# start_crashable DIR NAME CMD [ARG…]: start_cmd, with CMD run in DIR under ulimit -c unlimited,
+# so that a signal that dumps core leaves its core file there.
+start_crashable() {
+	dir=$1; shift
+	name=$1; shift
+	start_cmd "$name" sh -c 'cd "$1" && ulimit -c unlimited && shift && exec "$@"' sh "$dir" "$@"
+}
+
+# ask_dump PID FILE [PATTERN]: asks an interpreter fixture for its own view of its stacks
+# (SIGUSR1: faulthandler, Thread#backtrace_locations) and waits up to 5 s for it in FILE: a line
+# matching PATTERN (grep), else any byte; then 0.1 s for the rest of it.
+ask_dump() {
+	kill -USR1 "$1"
+	i=0
+	while if [ -n "${3:-}" ]; then ! grep -q "$3" "$2" 2>/dev/null; else [ ! -s "$2" ]; fi; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "fixture $1 wrote no dump into $2"
+		sleep 0.05
+	done
+	sleep 0.1
 }
 
 # No thread of PID may be left in tracing stop after ctrace ran.

@@ -10,28 +10,13 @@ RUBY=${RUBY:-/usr/bin/ruby}
 
 # start_ruby NAME: the fixture under $RUBY, ready; its pid in $p
 start_ruby() {
-	ids=$TMP/ids-$1 dump=$TMP/dump-$1 out=$TMP/out-$1
-	"$RUBY" "$TOP/tests/fixtures/rbthreads.rb" "$ids" "$dump" >"$out" 2>&1 &
-	p=$!
-	PIDS="$PIDS $p"
-	i=0
-	until grep -q '^ready' "$out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && fail "$1: the fixture did not get ready: $(cat "$out")"
-		kill -0 $p 2>/dev/null || fail "$1: the fixture died: $(cat "$out")"
-		sleep 0.05
-	done
+	ids=$TMP/ids-$1 dump=$TMP/dump-$1
+	start_cmd "$1" "$RUBY" "$TOP/tests/fixtures/rbthreads.rb" "$ids" "$dump"
+	p=$FPID out=$FOUT
 }
 
 start_ruby cmp
-kill -USR1 $p
-i=0
-until [ -s "$dump" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "the fixture wrote no dump"
-	sleep 0.05
-done
-sleep 0.1
+ask_dump $p "$dump"
 expect_exit 0 "$CTRACE" -p $p --backtraces --format json
 echo "$OUT" >"$TMP/cmp.json"
 [ -z "$ERR" ] || fail "ctrace said on stderr: $ERR"

@@ -15,25 +15,10 @@ command -v gdb >/dev/null || skip "gdb is not installed (make deps): it takes th
 # core in $TMP/NAME.core (the fixture killed after)
 core_of() {
 	name=$1 py=$2
-	ids=$TMP/ids-$name dump=$TMP/dump-$name out=$TMP/out-$name
-	"$py" "$TOP/tests/fixtures/pythreads.py" "$ids" "$dump" >"$out" 2>&1 &
-	p=$!
-	PIDS="$PIDS $p"
-	i=0
-	until grep -q '^ready' "$out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && fail "$name: the fixture did not get ready: $(cat "$out")"
-		kill -0 $p 2>/dev/null || fail "$name: the fixture died: $(cat "$out")"
-		sleep 0.05
-	done
-	kill -USR1 $p
-	i=0
-	until grep -q '^Current thread' "$dump" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "$name: faulthandler wrote no dump"
-		sleep 0.05
-	done
-	sleep 0.1
+	ids=$TMP/ids-$name dump=$TMP/dump-$name
+	start_cmd "$name" "$py" "$TOP/tests/fixtures/pythreads.py" "$ids" "$dump"
+	p=$FPID
+	ask_dump $p "$dump" '^Current thread'
 	expect_exit 0 "$CTRACE" -p $p --threads --snapshots 1
 	printf '%s\n' "$OUT" | grep '^  waiting:.*acquire' | sort >"$TMP/live-waits-$name"
 	gdb -batch -ex "gcore $TMP/$name.core" -p $p >"$TMP/gcore-$name.log" 2>&1 ||
@@ -88,25 +73,10 @@ check_core() {
 # to wait for the GIL is taken again (3 at most); everything else must hold every time.
 check_deadlock() {
 	name=$1 py=$2
-	ids=$TMP/ids-$name dump=$TMP/dump-$name out=$TMP/out-$name
-	"$py" "$TOP/tests/fixtures/pydeadlock.py" "$ids" "$dump" >"$out" 2>&1 &
-	p=$!
-	PIDS="$PIDS $p"
-	i=0
-	until grep -q '^ready' "$out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && fail "$name: the fixture did not get ready: $(cat "$out")"
-		kill -0 $p 2>/dev/null || fail "$name: the fixture died: $(cat "$out")"
-		sleep 0.05
-	done
-	kill -USR1 $p
-	i=0
-	until grep -q '^Current thread' "$dump" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "$name: faulthandler wrote no dump"
-		sleep 0.05
-	done
-	sleep 0.1
+	ids=$TMP/ids-$name dump=$TMP/dump-$name
+	start_cmd "$name" "$py" "$TOP/tests/fixtures/pydeadlock.py" "$ids" "$dump"
+	p=$FPID
+	ask_dump $p "$dump" '^Current thread'
 	try=1
 	while :; do
 		rm -f "$TMP/$name.core"
@@ -187,24 +157,10 @@ case $pattern in
 *)
 	crash=$TMP/crash
 	mkdir -p "$crash"
-	ids=$TMP/ids-crash dump=$TMP/dump-crash out=$TMP/out-crash
-	(cd "$crash" && ulimit -c unlimited && exec /usr/bin/python3.11 "$TOP/tests/fixtures/pythreads.py" "$ids" "$dump") >"$out" 2>&1 &
-	p=$!
-	PIDS="$PIDS $p"
-	i=0
-	until grep -q '^ready' "$out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && fail "crash: the fixture did not get ready: $(cat "$out")"
-		sleep 0.05
-	done
-	kill -USR1 $p
-	i=0
-	until grep -q '^Current thread' "$dump" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "crash: faulthandler wrote no dump"
-		sleep 0.05
-	done
-	sleep 0.1
+	ids=$TMP/ids-crash dump=$TMP/dump-crash
+	start_crashable "$crash" crash /usr/bin/python3.11 "$TOP/tests/fixtures/pythreads.py" "$ids" "$dump"
+	p=$FPID
+	ask_dump $p "$dump" '^Current thread'
 	kill -ABRT $p
 	wait $p 2>/dev/null
 	core=$(ls "$crash"/core* 2>/dev/null | head -n 1)

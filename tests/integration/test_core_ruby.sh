@@ -16,25 +16,11 @@ RUBY=${RUBY:-/usr/bin/ruby}
 
 # core_of NAME FIXTURE: the fixture ready, its own dump written, then its core in $TMP/NAME.core
 core_of() {
-	ids=$TMP/ids-$1 dump=$TMP/dump-$1 out=$TMP/out-$1
-	"$RUBY" "$TOP/tests/fixtures/$2" "$ids" "$dump" >"$out" 2>&1 &
-	p=$!
-	PIDS="$PIDS $p"
-	i=0
-	until grep -q '^ready' "$out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && fail "$1: the fixture did not get ready: $(cat "$out")"
-		kill -0 $p 2>/dev/null || fail "$1: the fixture died: $(cat "$out")"
-		sleep 0.05
-	done
-	kill -USR1 $p
-	i=0
-	until [ -s "$dump" ]; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "$1: the fixture wrote no dump"
-		sleep 0.05
-	done
-	sleep 0.2
+	ids=$TMP/ids-$1 dump=$TMP/dump-$1
+	start_cmd "$1" "$RUBY" "$TOP/tests/fixtures/$2" "$ids" "$dump"
+	p=$FPID out=$FOUT
+	ask_dump $p "$dump"
+	sleep 0.1
 	gdb -batch -ex "gcore $TMP/$1.core" -p $p >"$TMP/gcore-$1.log" 2>&1 ||
 		fail "$1: gcore failed: $(tail -3 "$TMP/gcore-$1.log")"
 	[ -s "$TMP/$1.core" ] || fail "$1: gcore wrote no core: $(tail -3 "$TMP/gcore-$1.log")"
@@ -114,24 +100,11 @@ case $pattern in
 *)
 	crash=$TMP/crash
 	mkdir -p "$crash"
-	ids=$TMP/ids-crash dump=$TMP/dump-crash out=$TMP/out-crash
-	(cd "$crash" && ulimit -c unlimited && exec "$RUBY" "$TOP/tests/fixtures/rbthreads.rb" "$ids" "$dump") >"$out" 2>&1 &
-	p=$!
-	PIDS="$PIDS $p"
-	i=0
-	until grep -q '^ready' "$out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && fail "crash: the fixture did not get ready: $(cat "$out")"
-		sleep 0.05
-	done
-	kill -USR1 $p
-	i=0
-	until [ -s "$dump" ]; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "crash: the fixture wrote no dump"
-		sleep 0.05
-	done
-	sleep 0.2
+	ids=$TMP/ids-crash dump=$TMP/dump-crash
+	start_crashable "$crash" crash "$RUBY" "$TOP/tests/fixtures/rbthreads.rb" "$ids" "$dump"
+	p=$FPID
+	ask_dump $p "$dump"
+	sleep 0.1
 	kill -ABRT $p
 	wait $p 2>/dev/null
 	core=$(ls "$crash"/core* 2>/dev/null | head -n 1)

@@ -8,17 +8,9 @@
 RUBY=${RUBY:-/usr/bin/ruby}
 [ -x "$RUBY" ] || fail "$RUBY is missing: make deps installs ruby (Debian's ruby 3.1)"
 
-stat=$TMP/stat.json out=$TMP/out
-"$RUBY" "$TOP/tests/fixtures/rbgc.rb" "$stat" >"$out" 2>&1 &
-p=$!
-PIDS="$PIDS $p"
-i=0
-until grep -q '^ready' "$out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 200 ] && fail "the fixture did not get ready: $(cat "$out")"
-	kill -0 $p 2>/dev/null || fail "the fixture died: $(cat "$out")"
-	sleep 0.05
-done
+stat=$TMP/stat.json
+start_cmd rbgc "$RUBY" "$TOP/tests/fixtures/rbgc.rb" "$stat"
+p=$FPID
 
 expect_exit 0 "$CTRACE" -p $p --memory --format json
 echo "$OUT" >"$TMP/mem.json"

@@ -11,25 +11,11 @@ need_ptrace
 RUBY=${RUBY:-/usr/bin/ruby}
 [ -x "$RUBY" ] || fail "$RUBY is missing: make deps installs ruby (Debian's ruby 3.1)"
 
-ids=$TMP/ids dump=$TMP/dump out=$TMP/out
-"$RUBY" "$TOP/tests/fixtures/rbdeadlock.rb" "$ids" "$dump" >"$out" 2>&1 &
-p=$!
-PIDS="$PIDS $p"
-i=0
-until grep -q '^ready' "$out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 200 ] && fail "the fixture did not get ready: $(cat "$out")"
-	kill -0 $p 2>/dev/null || fail "the fixture died: $(cat "$out")"
-	sleep 0.05
-done
-kill -USR1 $p
-i=0
-until [ -s "$dump" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "the fixture wrote no dump"
-	sleep 0.05
-done
-sleep 0.2
+ids=$TMP/ids dump=$TMP/dump
+start_cmd rbdeadlock "$RUBY" "$TOP/tests/fixtures/rbdeadlock.rb" "$ids" "$dump"
+p=$FPID
+ask_dump $p "$dump"
+sleep 0.1
 
 expect_exit 0 "$CTRACE" -p $p --threads --format json
 echo "$OUT" >"$TMP/t.json"
@@ -54,16 +40,8 @@ kill -KILL $p
 
 # a wait outside a cycle: rbthreads.rb's locker waits for the Mutex its main thread locked (and
 # Mutex#owned? there says so)
-out2=$TMP/out2
-"$RUBY" "$TOP/tests/fixtures/rbthreads.rb" "$TMP/ids2" "$TMP/dump2" >"$out2" 2>&1 &
-p=$!
-PIDS="$PIDS $p"
-i=0
-until grep -q '^ready' "$out2" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 200 ] && fail "rbthreads.rb did not get ready: $(cat "$out2")"
-	sleep 0.05
-done
+start_cmd rbthreads "$RUBY" "$TOP/tests/fixtures/rbthreads.rb" "$TMP/ids2" "$TMP/dump2"
+p=$FPID
 locker=$(awk '$1 == "locker" {print $2}' "$TMP/ids2")
 expect_exit 0 "$CTRACE" -p $p --threads --snapshots 1 --format json
 echo "$OUT" >"$TMP/chain.json"
