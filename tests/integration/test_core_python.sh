@@ -119,22 +119,8 @@ json_check "$TMP/ni.json" "all(f['lang'] == 'native' for t in d['threads'] for f
 rt=$(readelf -Ws --dyn-syms /usr/bin/python3.11 | awk '$8 == "_PyRuntime" { print $2; exit }')
 [ -n "$rt" ] || fail "no _PyRuntime in /usr/bin/python3.11's symbols"
 cp "$TMP/debian-3.11.core" "$TMP/bad.core"
-python3 - "$TMP/bad.core" "$rt" <<'PY' || fail "could not overwrite _PyRuntime in the core"
-import struct, sys
-path, addr = sys.argv[1], int(sys.argv[2], 16)
-with open(path, 'r+b') as f:
-    h = f.read(64)
-    phoff, = struct.unpack_from('<Q', h, 32)
-    phentsize, phnum = struct.unpack_from('<HH', h, 54)
-    for i in range(phnum):
-        f.seek(phoff + i * phentsize)
-        ptype, flags, off, vaddr, paddr, filesz = struct.unpack('<IIQQQQ', f.read(40))
-        if ptype == 1 and vaddr <= addr < vaddr + filesz:
-            f.seek(off + addr - vaddr)
-            f.write(b'\xa5' * 256)
-            sys.exit(0)
-sys.exit(1)
-PY
+python3 "$TOP/tests/integration/corepatch.py" "$TMP/bad.core" "$rt" "$(printf 'a5%.0s' $(seq 256))" ||
+	fail "could not overwrite _PyRuntime in the core"
 expect_exit 0 "$CTRACE" --core "$TMP/bad.core" --backtraces --format json
 echo "$OUT" >"$TMP/bad.json"
 [ "$(printf '%s\n' "$ERR" | wc -l)" = 1 ] || fail "overwritten _PyRuntime: want one line on stderr: $ERR"

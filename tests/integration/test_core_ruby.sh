@@ -63,22 +63,8 @@ vmp=$(gdb -batch -ex 'print/x (unsigned long)&ruby_current_vm_ptr' "$RUBY" "$TMP
 if [ -z "$vmp" ]; then
 	skip_case "overwritten VM" "gdb did not give the address of ruby_current_vm_ptr in the core"
 else
-	python3 - "$TMP/bt.core" "$vmp" <<'PY' || fail "could not overwrite ruby_current_vm_ptr in the core"
-import struct, sys
-path, addr = sys.argv[1], int(sys.argv[2], 16)
-with open(path, 'r+b') as f:
-    h = f.read(64)
-    phoff, = struct.unpack_from('<Q', h, 32)
-    phentsize, phnum = struct.unpack_from('<HH', h, 54)
-    for i in range(phnum):
-        f.seek(phoff + i * phentsize)
-        ptype, flags, off, vaddr, paddr, filesz = struct.unpack('<IIQQQQ', f.read(40))
-        if ptype == 1 and vaddr <= addr < vaddr + filesz:
-            f.seek(off + addr - vaddr)
-            f.write(struct.pack('<Q', 0x00005a5a5a5a5a50))
-            sys.exit(0)
-sys.exit(1)
-PY
+	python3 "$TOP/tests/integration/corepatch.py" "$TMP/bt.core" "$vmp" 505a5a5a5a5a0000 ||
+		fail "could not overwrite ruby_current_vm_ptr in the core"
 	expect_exit 0 "$CTRACE" --core "$TMP/bt.core" --backtraces --format json
 	echo "$OUT" >"$TMP/bad.json"
 	[ "$(printf '%s\n' "$ERR" | wc -l)" = 1 ] || fail "overwritten VM: want one line on stderr: $ERR"
