@@ -75,30 +75,30 @@ int ct_interp_merge(struct ct_thread *t, const struct ct_interp_frame *pf, size_
 
 /* The end of native frame i's stack frame: the stack pointer of the first frame outward that is
  * above its own (inlined frames share theirs), or 0 unknown. */
-static uint64_t frame_end(const struct ct_thread *t, size_t i)
+static uint64_t span_end(const struct ct_interp_span *s, size_t n, size_t i)
 {
-	for (size_t j = i + 1; j < t->nframes; j++) {
-		if (t->frames[j].sp == 0 || t->frames[j].python || t->frames[j].ruby)
+	for (size_t j = i + 1; j < n; j++) {
+		if (s[j].sp == 0)
 			return 0;
-		if (t->frames[j].sp > t->frames[i].sp)
-			return t->frames[j].sp;
+		if (s[j].sp > s[i].sp)
+			return s[j].sp;
 	}
 	return 0;
 }
 
-int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void *arg, const struct ct_frame *f),
-			  const void *arg, const uint64_t *addr, size_t ngroups, long *group_of)
+int ct_interp_match_spans(const struct ct_interp_span *s, size_t n, const uint64_t *addr, size_t ngroups,
+			  long *group_of)
 {
-	for (size_t i = 0; i < t->nframes; i++)
+	for (size_t i = 0; i < n; i++)
 		group_of[i] = -1;
 	size_t last = 0;
 	for (size_t g = 0; g < ngroups; g++) {
 		size_t found = 0, at = 0;
-		for (size_t i = 0; i < t->nframes; i++) {
-			if (!is_loop(arg, &t->frames[i]) || t->frames[i].sp == 0)
+		for (size_t i = 0; i < n; i++) {
+			if (!s[i].loop || s[i].sp == 0)
 				continue;
-			uint64_t end = frame_end(t, i);
-			if (end && addr[g] >= t->frames[i].sp && addr[g] < end) {
+			uint64_t end = span_end(s, n, i);
+			if (end && addr[g] >= s[i].sp && addr[g] < end) {
 				found++;
 				at = i;
 			}
@@ -109,6 +109,22 @@ int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void 
 		last = at;
 	}
 	return 0;
+}
+
+int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void *arg, const struct ct_frame *f),
+			  const void *arg, const uint64_t *addr, size_t ngroups, long *group_of)
+{
+	struct ct_interp_span *s = malloc((t->nframes ? t->nframes : 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nframes; i++) {
+		const struct ct_frame *f = &t->frames[i];
+		s[i].sp = f->python || f->ruby ? 0 : f->sp; /* an interpreter frame ends what is known */
+		s[i].loop = is_loop(arg, f);
+	}
+	int r = ct_interp_match_spans(s, t->nframes, addr, ngroups, group_of);
+	free(s);
+	return r;
 }
 
 int ct_interp_merge_groups(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const long *group_of)

@@ -38,9 +38,17 @@ int ct_interp_merge_groups(struct ct_thread *t, const struct ct_interp_frame *pf
  * own native stack frame, between that frame's sp and its caller's. Fills group_of[0..t->nframes)
  * (-1 where no group) when each group lies in exactly one loop frame and the groups keep the
  * stack's order; else -ESRCH (match by counting then). A loop frame whose call has not pushed its
- * entry yet gets no group. */
+ * entry yet gets no group. -ENOMEM. */
 int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void *arg, const struct ct_frame *f),
 			  const void *arg, const uint64_t *addr, size_t ngroups, long *group_of);
+/* ct_interp_match_stack on the bare stack a profile sample has: each physical native frame's stack
+ * pointer (0 unknown) and whether it is a loop frame, innermost first. 0 or -ESRCH. */
+struct ct_interp_span {
+	uint64_t sp;
+	bool loop;
+};
+int ct_interp_match_spans(const struct ct_interp_span *s, size_t n, const uint64_t *addr, size_t ngroups,
+			  long *group_of);
 /* Keeps the interpreter frames apart, in t->interp_frames, with t->interp_note = why. 0 or -ENOMEM. */
 int ct_interp_keep_apart(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const char *why);
 

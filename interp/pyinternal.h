@@ -46,12 +46,18 @@ struct ct_py {
 /* The copied chain, as c->interp holds it. */
 struct py_raw {
 	uint64_t tstate;
-	int32_t err;       /* 0, -ESTALE (the state is no longer this thread's), -EFAULT, -ELOOP */
+	int32_t err;       /* 0, -ESTALE (the state is no longer this thread's), -EFAULT, -ELOOP,
+			    * -EAGAIN (read after a perf sample: moved on) */
+	int32_t cf_err;    /* 3.11-3.12: -ESRCH when the _PyCFrame chain disagrees with the frames */
 	uint32_t n, reads;
 	uint32_t truncated;
+	uint32_t sampled;  /* read after a perf sample, not while stopped */
 	uint64_t ns;       /* time spent copying, while the thread was stopped */
 	struct ct_py_raw_frame f[];
 };
+
+/* The bytes of a PyThreadState read (its fields ctrace uses) */
+size_t py_tstate_len(const struct ct_py_layout *L);
 
 static inline uint16_t maxu16(uint16_t a, uint16_t b)
 {

@@ -67,13 +67,18 @@ int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c);
 /* Whether pc (as the unwinder gives it) is in _PyEval_EvalFrameDefault. */
 bool ct_py_is_eval_pc(const struct ct_py *py, uint64_t pc);
 /* For the profiler: the Python frames of c, innermost first (each with the eval-loop call that runs
- * it, 0 the innermost, and skip for a frame not started yet, 3.11+, which is not shown), when their
- * eval-loop calls are exactly the evals eval-loop frames of its native stack. -ENODATA no chain (no
- * thread state), -EXDEV the counts disagree or the chain was cut, the chain's own error (-EAGAIN
- * moved on after a perf sample, -ESTALE, -EFAULT, -ELOOP, -EPROTO), -ENOMEM. Free with
- * ct_interp_frames_free. */
-int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t evals, struct ct_interp_frame **ret,
-			 size_t *ret_n);
+ * it, 0 the innermost, and skip for a frame not started yet, 3.11+, which is not shown), and for each
+ * of the npcs native frames of its stack (pcs, innermost first, as unwound) the call whose frames
+ * replace it in group_of (npcs slots; -1: none, the frame stays). 3.11+: matched exactly
+ * (*ret_exact) by the address each call keeps in its own native stack frame (3.11: its _PyCFrame,
+ * 3.12+: its entry frame), held in the sample's stack copy; else by counting, when the calls are
+ * exactly the eval-loop frames of the stack. -ENODATA no chain (no thread state), -EXDEV the calls
+ * disagree with the stack (counts, the _PyCFrame chain) or the chain was cut, the chain's own error
+ * (-EAGAIN moved on after a perf sample, which is also what a perf sample whose calls disagree with
+ * its stack gets; -ESTALE, -EFAULT, -ELOOP, -EPROTO), -ENOMEM. Free with ct_interp_frames_free. */
+struct ct_upc;
+int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, const struct ct_upc *pcs, size_t npcs,
+			 struct ct_interp_frame **ret, size_t *ret_n, long *group_of, bool *ret_exact);
 
 /* Statistics of the last captures, for -v and the tests. */
 struct ct_py_stats {
@@ -94,6 +99,7 @@ struct ct_py_raw_frame {
 	uint8_t owner;      /* 3.11+ */
 	uint8_t entry;      /* 3.11: is_entry */
 	uint8_t pad[2];
+	uint64_t anchor;    /* 3.11-3.12, the first frame of an eval-loop call: its _PyCFrame's address */
 };
 int ct_py_raw_decode(const void *blob, size_t len, const struct ct_py_raw_frame **ret_frames);
 

@@ -173,6 +173,8 @@ static void test_dwarf_311(void **state)
 		{ "PyThreadState", "datastack_chunk", offsetof(struct ct_py_layout, tstate_datastack_chunk) },
 		{ "PyThreadState", "datastack_top", offsetof(struct ct_py_layout, tstate_datastack_top) },
 		{ "_PyCFrame", "current_frame", offsetof(struct ct_py_layout, cframe_current_frame) },
+		{ "_PyCFrame", "previous", offsetof(struct ct_py_layout, cframe_previous) },
+		{ "PyThreadState", "root_cframe", offsetof(struct ct_py_layout, tstate_root_cframe) },
 		{ "_PyInterpreterFrame", "previous", offsetof(struct ct_py_layout, frame_previous) },
 		{ "_PyInterpreterFrame", "f_code", offsetof(struct ct_py_layout, frame_code) },
 		{ "_PyInterpreterFrame", "prev_instr", offsetof(struct ct_py_layout, frame_instr) },
