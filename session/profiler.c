@@ -338,16 +338,16 @@ static int python_frames(struct ct_profiler *pr, const struct ct_capture *c, siz
 	}
 	if (r == -ENOMEM)
 		return r;
-	if (r == 0)
+	if (r == 0) {
 		pr->stats.py_merged++;
-	if (r == 0 && exact)
-		pr->stats.py_exact++;
-	else if (r == -EAGAIN)
+		pr->stats.py_exact += exact;
+	} else if (r == -EAGAIN) {
 		pr->stats.py_moved++;
-	else if (r == -EXDEV)
+	} else if (r == -EXDEV) {
 		pr->stats.py_mismatch++;
-	else
+	} else {
 		pr->stats.py_other++;
+	}
 	return 0;
 }
 
