@@ -57,9 +57,9 @@ void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c);
 int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_thread *t);
 
 /* The perf sampler's counterpart of the hook: the thread of c was not stopped, so its chain is read
- * from the running process just after the sample, and checked against what the sample's registers
- * and stack copy show (3.11+: the current frame kept in the innermost eval-loop call's C frame, the
- * entry frames on the C stack). A chain that moved on is kept with err -EAGAIN, which
+ * from the running process just after the sample, tied to what the sample's stack copy holds as it
+ * was at the sample (3.11-3.12: the _PyCFrame chain, whose innermost current frame the chain starts
+ * at; 3.12+: the entry frames on the C stack). A chain that moved on is kept with err -EAGAIN, which
  * ct_py_capture_frames returns. Replaces c->interp; c->interp stays NULL when the thread has no
  * thread state. 0. */
 int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c);
@@ -84,7 +84,7 @@ int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, const str
 struct ct_py_stats {
 	uint64_t frames, unreadable, reads_while_stopped, code_cache_hits;
 	uint64_t copies, copy_ns_total, copy_ns_max; /* frame chains copied while stopped, and the time */
-	/* threads whose frames were merged exactly (3.12+: by the entry frames' stack addresses), by
+	/* threads whose frames were merged exactly (3.11+: by the stack addresses of the calls), by
 	 * counting eval-loop calls, or kept apart (the counts disagreed) */
 	uint64_t threads_exact, threads_counted, threads_apart;
 };
