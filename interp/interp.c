@@ -2,6 +2,7 @@
 #include "interp/interp.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,4 +161,22 @@ int ct_interp_merge_groups(struct ct_thread *t, const struct ct_interp_frame *pf
 	t->frames = out;
 	t->nframes = nout;
 	return 0;
+}
+
+int ct_interp_merge_counted(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, size_t groups,
+			    bool truncated, bool (*is_loop)(const void *arg, const struct ct_frame *f), const void *arg,
+			    const struct ct_interp_words *w)
+{
+	size_t loops = 0;
+	for (size_t i = 0; i < t->nframes; i++)
+		loops += is_loop(arg, &t->frames[i]);
+	if (groups == loops && !truncated) {
+		int r = groups ? ct_interp_merge(t, pf, n, is_loop, arg) : 0;
+		return r < 0 ? r : 1;
+	}
+	char why[256];
+	snprintf(why, sizeof(why), "%s frames not merged: %zu %s%s on the native stack, %zu %s in %s%s%s%s", w->lang,
+		 loops, w->loop, loops == 1 ? "" : "s", groups, groups == 1 ? w->call : w->calls, w->where,
+		 truncated ? " (" : "", truncated ? w->cut : "", truncated ? ")" : "");
+	return ct_interp_keep_apart(t, pf, n, why);
 }

@@ -49,6 +49,21 @@ struct ct_interp_span {
 };
 int ct_interp_match_spans(const struct ct_interp_span *s, size_t n, const uint64_t *addr, size_t ngroups,
 			  long *group_of);
+/* How a reader names its loop frames and calls in the note of a thread kept apart. */
+struct ct_interp_words {
+	const char *lang;         /* "Python" */
+	const char *loop;         /* "eval-loop frame", made plural with an s */
+	const char *call, *calls; /* "Python call", "Python calls" */
+	const char *where;        /* "the interpreter's chain" */
+	const char *cut;          /* "chain cut at its bound" */
+};
+/* The end of every reader's merge, by counting: when the loop frames of t (is_loop) are as many as
+ * the calls counted (groups) and the chain was not cut (truncated), merges (nothing when there are
+ * none) and returns 1; else keeps the frames apart, the note saying both counts in w's words, and
+ * returns 0. -ENOMEM. */
+int ct_interp_merge_counted(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, size_t groups,
+			    bool truncated, bool (*is_loop)(const void *arg, const struct ct_frame *f), const void *arg,
+			    const struct ct_interp_words *w);
 /* Keeps the interpreter frames apart, in t->interp_frames, with t->interp_note = why. 0 or -ENOMEM. */
 int ct_interp_keep_apart(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const char *why);
 

@@ -62,15 +62,9 @@ static void module_syms(Dwfl_Module *mod, struct py_syms *s)
 	}
 }
 
-struct module_pick {
-	const char *exe;
-	Dwfl_Module *lib, *exe_mod;
-	char libname[64];
-};
-
 static int pick_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
 {
-	struct module_pick *p = arg;
+	struct ct_py_modules *p = arg;
 	(void)userdata;
 	(void)start;
 	if (!name)
@@ -78,11 +72,20 @@ static int pick_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 	const char *base = ct_basename(name);
 	if (!p->lib && ct_startswith(base, "libpython3.")) {
 		p->lib = mod;
-		snprintf(p->libname, sizeof(p->libname), "%s", base);
-	} else if (p->exe && strcmp(name, p->exe) == 0) {
-		p->exe_mod = mod;
+		p->lib_name = name;
+	} else if (!p->exe && p->exe_path &&
+		   (strcmp(name, p->exe_path) == 0 || strcmp(base, ct_basename(p->exe_path)) == 0)) {
+		p->exe = mod;
+		p->exe_name = name;
 	}
 	return DWARF_CB_OK;
+}
+
+void ct_py_find_modules(Dwfl *dwfl, const char *exe, struct ct_py_modules *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->exe_path = exe;
+	dwfl_getmodules(dwfl, pick_module, ret, 0);
 }
 
 uint32_t ct_py_hex_from_name(const char *base)
@@ -179,8 +182,8 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
-	struct module_pick pick = { n > 0 ? exe : NULL, NULL, NULL, "" };
-	dwfl_getmodules(ct_sym_dwfl(sym), pick_module, &pick, 0);
+	struct ct_py_modules pick;
+	ct_py_find_modules(ct_sym_dwfl(sym), n > 0 ? exe : NULL, &pick);
 
 	struct py_syms s;
 	Dwfl_Module *mod = NULL;
@@ -189,13 +192,13 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 		memset(&s, 0, sizeof(s));
 		module_syms(pick.lib, &s);
 		mod = pick.lib;
-		name = pick.libname;
+		name = ct_basename(pick.lib_name);
 	}
-	if ((!mod || !s.code) && pick.exe_mod) {
+	if ((!mod || !s.code) && pick.exe) {
 		memset(&s, 0, sizeof(s));
-		module_syms(pick.exe_mod, &s);
-		mod = pick.exe_mod;
-		name = ct_basename(exe);
+		module_syms(pick.exe, &s);
+		mod = pick.exe;
+		name = ct_basename(pick.exe_name);
 	}
 	/* not Python: no interpreter's code type in the executable or a libpython */
 	if (!mod || !s.code || !s.unicode || !s.bytes)
@@ -210,7 +213,7 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 	char version[32] = "";
 	if (hex)
 		snprintf(version, sizeof(version), "%u.%u.%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff);
-	else if ((hex = ct_py_hex_from_name(name)) == 0 && mod == pick.exe_mod)
+	else if ((hex = ct_py_hex_from_name(name)) == 0 && mod == pick.exe)
 		hex = s.runtime ? 0 : 0x03060000; /* a static 3.6 has no _PyRuntime; else unknown */
 	if (!hex) {
 		*ret_note = strdup("Python found, but not its version (no Py_Version, no python3.X in the file "
@@ -698,18 +701,16 @@ int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_
 		snprintf(why, sizeof(why), "Python frames not merged: the eval-loop calls' _PyCFrame chain on the "
 			 "native stack disagrees with the interpreter's frame chain");
 		r = ct_interp_keep_apart(t, pf, n, why);
-	} else if (r == -ESRCH && groups == evals && !raw->truncated) {
-		r = 0;
-		if (groups) {
-			r = ct_interp_merge(t, pf, n, is_eval_cb, py);
-			py->stats.threads_counted++;
-		}
 	} else if (r == -ESRCH) {
-		py->stats.threads_apart++;
-		snprintf(why, sizeof(why), "Python frames not merged: %zu eval-loop frame%s on the native stack, "
-			 "%zu Python call%s in the interpreter's chain%s", evals, evals == 1 ? "" : "s", groups,
-			 groups == 1 ? "" : "s", raw->truncated ? " (chain cut at its bound)" : "");
-		r = ct_interp_keep_apart(t, pf, n, why);
+		static const struct ct_interp_words words = { "Python", "eval-loop frame", "Python call",
+							      "Python calls", "the interpreter's chain",
+							      "chain cut at its bound" };
+		r = ct_interp_merge_counted(t, pf, n, groups, raw->truncated, is_eval_cb, py, &words);
+		if (r == 0)
+			py->stats.threads_apart++;
+		else if (r == 1 && groups)
+			py->stats.threads_counted++;
+		r = r < 0 ? r : 0;
 	}
 	ct_interp_frames_free(pf, n);
 	return r;

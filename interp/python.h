@@ -12,6 +12,7 @@
 #ifndef CT_INTERP_PYTHON_H
 #define CT_INTERP_PYTHON_H
 
+#include <elfutils/libdwfl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,15 @@ struct ct_py;
  * then *ret_note is one line naming it (caller frees); -ENOMEM. */
 int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note);
 void ct_py_close(struct ct_py *py);
+/* Where CPython can be in a process: the first libpython3.X.so mapped, and the executable, the
+ * module named exe (its path, or as a core names it, its base name; NULL: not known). The names are
+ * the modules' own, valid while dwfl is. */
+struct ct_py_modules {
+	const char *exe_path;
+	Dwfl_Module *lib, *exe; /* NULL: none */
+	const char *lib_name, *exe_name;
+};
+void ct_py_find_modules(Dwfl *dwfl, const char *exe, struct ct_py_modules *ret);
 /* "3.11.2" */
 const char *ct_py_version(const struct ct_py *py);
 /* "3.M" from "libpython3.M.so…" or "python3.M": PY_VERSION_HEX of major.minor, or 0. */
