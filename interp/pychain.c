@@ -251,7 +251,7 @@ static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool s
 		frame = ct_interp_u64(tb, L->tstate_current_frame);
 	} else {
 		uint64_t cframe = ct_interp_u64(tb, L->tstate_cframe);
-		cf_addr = malloc(2 * CT_PY_MAX_FRAMES * sizeof(*cf_addr));
+		cf_addr = py->cframes; /* allocated with the reader, not while the thread is stopped */
 		int r = cf_addr ? walk_cframes(py, &sr, th->tstate, cframe, sampled, cf_addr, cf_addr + CT_PY_MAX_FRAMES,
 					       &ncf) : -ENOMEM;
 		if (r == 0) {
@@ -297,7 +297,6 @@ static void copy_chain(struct ct_py *py, pid_t pid, struct ct_capture *c, bool s
 	if (!raw->err && sampled)
 		raw->err = check_sampled(py, c, raw);
 	raw->sampled = sampled;
-	free(cf_addr);
 	free(sr.copy);
 	raw->reads = sr.reads;
 	raw->ns = ct_now_ns() - t0;

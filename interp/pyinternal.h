@@ -40,6 +40,7 @@ struct ct_py {
 	uint64_t gil_holder;
 	size_t pthread_tid_off; /* before 3.11: the TID in glibc's struct pthread (0: unknown) */
 	struct py_code *codes; /* CODE_CACHE entries */
+	uint64_t *cframes;     /* 3.11-3.12: a thread's _PyCFrame chain, 2 x CT_PY_MAX_FRAMES (pychain.c) */
 	struct ct_py_stats stats;
 };
 

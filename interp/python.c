@@ -245,8 +245,9 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 	}
 
 	struct ct_py *py = calloc(1, sizeof(*py));
-	if (!py || !(py->codes = calloc(CODE_CACHE, sizeof(*py->codes)))) {
-		free(py);
+	if (!py || !(py->codes = calloc(CODE_CACHE, sizeof(*py->codes))) ||
+	    (has(L->cframe_previous) && !(py->cframes = calloc(2 * CT_PY_MAX_FRAMES, sizeof(*py->cframes))))) {
+		ct_py_close(py);
 		return -ENOMEM;
 	}
 	py->pid = pid;
@@ -286,12 +287,13 @@ void ct_py_close(struct ct_py *py)
 {
 	if (!py)
 		return;
-	for (size_t i = 0; i < CODE_CACHE; i++) {
+	for (size_t i = 0; py->codes && i < CODE_CACHE; i++) {
 		free(py->codes[i].name);
 		free(py->codes[i].file);
 		free(py->codes[i].table);
 	}
 	free(py->codes);
+	free(py->cframes);
 	free(py->threads);
 	free(py);
 }
