@@ -244,10 +244,14 @@ int cmd_profile(struct ct_env *env)
 			double pct = st.py_samples ? 100.0 * (double)kept / (double)st.py_samples : 0.0;
 			bool rb = strcmp(st.interp_lang, "Ruby") == 0;
 			const char *loop = rb ? "rb_vm_exec" : "the eval loop", *frames = rb ? "control frames" : "chain";
-			ct_verbose(env, "%s %s: %" PRIu64 " samples in %s, %" PRIu64 " with their %s frames, %" PRIu64
+			char how[80] = ""; /* Python: matched exactly from 3.11; Ruby: always by counting */
+			if (!rb)
+				snprintf(how, sizeof(how), " (%" PRIu64 " matched exactly, %" PRIu64 " by counting)",
+					 st.py_exact, st.py_merged - st.py_exact);
+			ct_verbose(env, "%s %s: %" PRIu64 " samples in %s, %" PRIu64 " with their %s frames%s, %" PRIu64
 				   " native only (%.1f%%: %" PRIu64 " moved on before the %s was read, %" PRIu64 " counts "
 				   "disagreed, %" PRIu64 " no %s or unreadable)", st.interp_lang, st.python, st.py_samples,
-				   loop, st.py_merged, st.interp_lang, kept, pct, st.py_moved, frames, st.py_mismatch,
+				   loop, st.py_merged, st.interp_lang, how, kept, pct, st.py_moved, frames, st.py_mismatch,
 				   st.py_other, frames);
 			if (st.py_samples >= 50 && kept * 10 > st.py_samples)
 				ct_warn("%s frames missing from %.0f%% of the samples in %s (native frames only there; "

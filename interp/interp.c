@@ -2,6 +2,7 @@
 #include "interp/interp.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,30 +76,30 @@ int ct_interp_merge(struct ct_thread *t, const struct ct_interp_frame *pf, size_
 
 /* The end of native frame i's stack frame: the stack pointer of the first frame outward that is
  * above its own (inlined frames share theirs), or 0 unknown. */
-static uint64_t frame_end(const struct ct_thread *t, size_t i)
+static uint64_t span_end(const struct ct_interp_span *s, size_t n, size_t i)
 {
-	for (size_t j = i + 1; j < t->nframes; j++) {
-		if (t->frames[j].sp == 0 || t->frames[j].python || t->frames[j].ruby)
+	for (size_t j = i + 1; j < n; j++) {
+		if (s[j].sp == 0)
 			return 0;
-		if (t->frames[j].sp > t->frames[i].sp)
-			return t->frames[j].sp;
+		if (s[j].sp > s[i].sp)
+			return s[j].sp;
 	}
 	return 0;
 }
 
-int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void *arg, const struct ct_frame *f),
-			  const void *arg, const uint64_t *addr, size_t ngroups, long *group_of)
+int ct_interp_match_spans(const struct ct_interp_span *s, size_t n, const uint64_t *addr, size_t ngroups,
+			  long *group_of)
 {
-	for (size_t i = 0; i < t->nframes; i++)
+	for (size_t i = 0; i < n; i++)
 		group_of[i] = -1;
 	size_t last = 0;
 	for (size_t g = 0; g < ngroups; g++) {
 		size_t found = 0, at = 0;
-		for (size_t i = 0; i < t->nframes; i++) {
-			if (!is_loop(arg, &t->frames[i]) || t->frames[i].sp == 0)
+		for (size_t i = 0; i < n; i++) {
+			if (!s[i].loop || s[i].sp == 0)
 				continue;
-			uint64_t end = frame_end(t, i);
-			if (end && addr[g] >= t->frames[i].sp && addr[g] < end) {
+			uint64_t end = span_end(s, n, i);
+			if (end && addr[g] >= s[i].sp && addr[g] < end) {
 				found++;
 				at = i;
 			}
@@ -109,6 +110,22 @@ int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void 
 		last = at;
 	}
 	return 0;
+}
+
+int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void *arg, const struct ct_frame *f),
+			  const void *arg, const uint64_t *addr, size_t ngroups, long *group_of)
+{
+	struct ct_interp_span *s = malloc((t->nframes ? t->nframes : 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nframes; i++) {
+		const struct ct_frame *f = &t->frames[i];
+		s[i].sp = f->python || f->ruby ? 0 : f->sp; /* an interpreter frame ends what is known */
+		s[i].loop = is_loop(arg, f);
+	}
+	int r = ct_interp_match_spans(s, t->nframes, addr, ngroups, group_of);
+	free(s);
+	return r;
 }
 
 int ct_interp_merge_groups(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const long *group_of)
@@ -144,4 +161,22 @@ int ct_interp_merge_groups(struct ct_thread *t, const struct ct_interp_frame *pf
 	t->frames = out;
 	t->nframes = nout;
 	return 0;
+}
+
+int ct_interp_merge_counted(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, size_t groups,
+			    bool truncated, bool (*is_loop)(const void *arg, const struct ct_frame *f), const void *arg,
+			    const struct ct_interp_words *w)
+{
+	size_t loops = 0;
+	for (size_t i = 0; i < t->nframes; i++)
+		loops += is_loop(arg, &t->frames[i]);
+	if (groups == loops && !truncated) {
+		int r = groups ? ct_interp_merge(t, pf, n, is_loop, arg) : 0;
+		return r < 0 ? r : 1;
+	}
+	char why[256];
+	snprintf(why, sizeof(why), "%s frames not merged: %zu %s%s on the native stack, %zu %s in %s%s%s%s", w->lang,
+		 loops, w->loop, loops == 1 ? "" : "s", groups, groups == 1 ? w->call : w->calls, w->where,
+		 truncated ? " (" : "", truncated ? w->cut : "", truncated ? ")" : "");
+	return ct_interp_keep_apart(t, pf, n, why);
 }

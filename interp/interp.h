@@ -40,9 +40,32 @@ int ct_interp_merge_groups(struct ct_thread *t, const struct ct_interp_frame *pf
  * own native stack frame, between that frame's sp and its caller's. Fills group_of[0..t->nframes)
  * (-1 where no group) when each group lies in exactly one loop frame and the groups keep the
  * stack's order; else -ESRCH (match by counting then). A loop frame whose call has not pushed its
- * entry yet gets no group. */
+ * entry yet gets no group. -ENOMEM. */
 int ct_interp_match_stack(const struct ct_thread *t, bool (*is_loop)(const void *arg, const struct ct_frame *f),
 			  const void *arg, const uint64_t *addr, size_t ngroups, long *group_of);
+/* ct_interp_match_stack on the bare stack a profile sample has: each physical native frame's stack
+ * pointer (0 unknown) and whether it is a loop frame, innermost first. 0 or -ESRCH. */
+struct ct_interp_span {
+	uint64_t sp;
+	bool loop;
+};
+int ct_interp_match_spans(const struct ct_interp_span *s, size_t n, const uint64_t *addr, size_t ngroups,
+			  long *group_of);
+/* How a reader names its loop frames and calls in the note of a thread kept apart. */
+struct ct_interp_words {
+	const char *lang;         /* "Python" */
+	const char *loop;         /* "eval-loop frame", made plural with an s */
+	const char *call, *calls; /* "Python call", "Python calls" */
+	const char *where;        /* "the interpreter's chain" */
+	const char *cut;          /* "chain cut at its bound" */
+};
+/* The end of every reader's merge, by counting: when the loop frames of t (is_loop) are as many as
+ * the calls counted (groups) and the chain was not cut (truncated), merges (nothing when there are
+ * none) and returns 1; else keeps the frames apart, the note saying both counts in w's words, and
+ * returns 0. -ENOMEM. */
+int ct_interp_merge_counted(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, size_t groups,
+			    bool truncated, bool (*is_loop)(const void *arg, const struct ct_frame *f), const void *arg,
+			    const struct ct_interp_words *w);
 /* Keeps the interpreter frames apart, in t->interp_frames, with t->interp_note = why. 0 or -ENOMEM. */
 int ct_interp_keep_apart(struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, const char *why);
 

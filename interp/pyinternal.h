@@ -41,18 +41,25 @@ struct ct_py {
 	uint64_t gil_holder;
 	size_t pthread_tid_off; /* before 3.11: the TID in glibc's struct pthread (0: unknown) */
 	struct py_code *codes; /* CODE_CACHE entries */
+	uint64_t *cframes;     /* 3.11-3.12: a thread's _PyCFrame chain, 2 x CT_PY_MAX_FRAMES (pychain.c) */
 	struct ct_py_stats stats;
 };
 
 /* The copied chain, as c->interp holds it. */
 struct py_raw {
 	uint64_t tstate;
-	int32_t err;       /* 0, -ESTALE (the state is no longer this thread's), -EFAULT, -ELOOP */
+	int32_t err;       /* 0, -ESTALE (the state is no longer this thread's), -EFAULT, -ELOOP,
+			    * -EAGAIN (read after a perf sample: moved on) */
+	int32_t cf_err;    /* 3.11-3.12: -ESRCH when the _PyCFrame chain disagrees with the frames */
 	uint32_t n, reads;
 	uint32_t truncated;
+	uint32_t sampled;  /* read after a perf sample, not while stopped */
 	uint64_t ns;       /* time spent copying, while the thread was stopped */
 	struct ct_py_raw_frame f[];
 };
+
+/* The bytes of a PyThreadState read (its fields ctrace uses) */
+size_t py_tstate_len(const struct ct_py_layout *L);
 
 static inline uint16_t maxu16(uint16_t a, uint16_t b)
 {

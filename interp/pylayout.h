@@ -24,6 +24,9 @@ struct ct_py_layout {
 	 * 3.11, the data stack chunk the frames live in */
 	uint16_t tstate_next, tstate_interp, tstate_thread_id, tstate_native_thread_id;
 	uint16_t tstate_frame, tstate_cframe, cframe_current_frame, tstate_current_frame;
+	/* 3.11-3.12: the _PyCFrame chain, one on the C stack per eval-loop call (cframe.previous is
+	 * the caller's), ending at the thread state's own root_cframe */
+	uint16_t cframe_previous, tstate_root_cframe;
 	uint16_t tstate_datastack_chunk, tstate_datastack_top;
 	/* The frame: PyFrameObject before 3.11 (f_back, f_code, f_lasti), _PyInterpreterFrame after
 	 * (previous, f_code / f_executable, prev_instr / instr_ptr, owner, is_entry up to 3.11) */

@@ -370,30 +370,6 @@ static void module_syms(Dwfl_Module *mod, const struct ct_py_layout *L, struct f
 			all[i] = 0;
 }
 
-struct pick {
-	const char *exe;
-	Dwfl_Module *lib, *exe_mod;
-	const char *lib_name, *exe_name;
-};
-
-static int pick_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
-{
-	struct pick *p = arg;
-	(void)userdata;
-	(void)start;
-	if (!name)
-		return DWARF_CB_OK;
-	const char *base = ct_basename(name);
-	if (!p->lib && ct_startswith(base, "libpython3.")) {
-		p->lib = mod;
-		p->lib_name = name;
-	} else if (!p->exe_mod && p->exe && (strcmp(name, p->exe) == 0 || strcmp(base, ct_basename(p->exe)) == 0)) {
-		p->exe_mod = mod;
-		p->exe_name = name;
-	}
-	return DWARF_CB_OK;
-}
-
 /* Whether mod is Python: the code type and, for the layout, a version. */
 static uint32_t module_version(const struct ct_memsrc *mem, Dwfl_Module *mod, const char *name, struct found *f)
 {
@@ -415,15 +391,15 @@ int ct_pymem_open(const struct ct_memsrc *mem, struct ct_symbolizer *sym, const 
 {
 	*ret = NULL;
 	*ret_note = NULL;
-	struct pick p = { exe, NULL, NULL, NULL, NULL };
-	dwfl_getmodules(ct_sym_dwfl(sym), pick_module, &p, 0);
+	struct ct_py_modules p;
+	ct_py_find_modules(ct_sym_dwfl(sym), exe, &p);
 	struct found f;
 	Dwfl_Module *mod = p.lib;
 	const char *name = p.lib_name;
 	memset(&f, 0, sizeof(f));
 	uint32_t hex = mod ? module_version(mem, mod, name, &f) : 0;
-	if (!f.code && p.exe_mod) {
-		mod = p.exe_mod;
+	if (!f.code && p.exe) {
+		mod = p.exe;
 		name = p.exe_name;
 		hex = module_version(mem, mod, name, &f);
 	}

@@ -15,6 +15,7 @@
 #include "interp/pylayout.h"
 #include "interp/pyscan.h"
 #include "lib/util.h"
+#include "unwind/unwind.h"
 #include "lib/banned.h"
 
 #define MAX_INTERPRETERS 16
@@ -61,15 +62,9 @@ static void module_syms(Dwfl_Module *mod, struct py_syms *s)
 	}
 }
 
-struct module_pick {
-	const char *exe;
-	Dwfl_Module *lib, *exe_mod;
-	char libname[64];
-};
-
 static int pick_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start, void *arg)
 {
-	struct module_pick *p = arg;
+	struct ct_py_modules *p = arg;
 	(void)userdata;
 	(void)start;
 	if (!name)
@@ -77,11 +72,20 @@ static int pick_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 	const char *base = ct_basename(name);
 	if (!p->lib && ct_startswith(base, "libpython3.")) {
 		p->lib = mod;
-		snprintf(p->libname, sizeof(p->libname), "%s", base);
-	} else if (p->exe && strcmp(name, p->exe) == 0) {
-		p->exe_mod = mod;
+		p->lib_name = name;
+	} else if (!p->exe && p->exe_path &&
+		   (strcmp(name, p->exe_path) == 0 || strcmp(base, ct_basename(p->exe_path)) == 0)) {
+		p->exe = mod;
+		p->exe_name = name;
 	}
 	return DWARF_CB_OK;
+}
+
+void ct_py_find_modules(Dwfl *dwfl, const char *exe, struct ct_py_modules *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->exe_path = exe;
+	dwfl_getmodules(dwfl, pick_module, ret, 0);
 }
 
 uint32_t ct_py_hex_from_name(const char *base)
@@ -185,8 +189,8 @@ int ct_py_open_mem(struct ct_symbolizer *sym, const struct ct_memsrc *mem, const
 {
 	*ret = NULL;
 	*ret_note = NULL;
-	struct module_pick pick = { exe, NULL, NULL, "" };
-	dwfl_getmodules(ct_sym_dwfl(sym), pick_module, &pick, 0);
+	struct ct_py_modules pick;
+	ct_py_find_modules(ct_sym_dwfl(sym), exe, &pick);
 
 	struct py_syms s;
 	Dwfl_Module *mod = NULL;
@@ -195,13 +199,13 @@ int ct_py_open_mem(struct ct_symbolizer *sym, const struct ct_memsrc *mem, const
 		memset(&s, 0, sizeof(s));
 		module_syms(pick.lib, &s);
 		mod = pick.lib;
-		name = pick.libname;
+		name = ct_basename(pick.lib_name);
 	}
-	if ((!mod || !s.code) && pick.exe_mod) {
+	if ((!mod || !s.code) && pick.exe) {
 		memset(&s, 0, sizeof(s));
-		module_syms(pick.exe_mod, &s);
-		mod = pick.exe_mod;
-		name = ct_basename(exe);
+		module_syms(pick.exe, &s);
+		mod = pick.exe;
+		name = ct_basename(pick.exe_name);
 	}
 	/* not Python: no interpreter's code type in the executable or a libpython */
 	if (!mod || !s.code || !s.unicode || !s.bytes)
@@ -216,7 +220,7 @@ int ct_py_open_mem(struct ct_symbolizer *sym, const struct ct_memsrc *mem, const
 	char version[32] = "";
 	if (hex)
 		snprintf(version, sizeof(version), "%u.%u.%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff);
-	else if ((hex = ct_py_hex_from_name(name)) == 0 && mod == pick.exe_mod)
+	else if ((hex = ct_py_hex_from_name(name)) == 0 && mod == pick.exe)
 		hex = s.runtime ? 0 : 0x03060000; /* a static 3.6 has no _PyRuntime; else unknown */
 	if (!hex) {
 		*ret_note = strdup("Python found, but not its version (no Py_Version, no python3.X in the file "
@@ -248,8 +252,9 @@ int ct_py_open_mem(struct ct_symbolizer *sym, const struct ct_memsrc *mem, const
 	}
 
 	struct ct_py *py = calloc(1, sizeof(*py));
-	if (!py || !(py->codes = calloc(CODE_CACHE, sizeof(*py->codes)))) {
-		free(py);
+	if (!py || !(py->codes = calloc(CODE_CACHE, sizeof(*py->codes))) ||
+	    (has(L->cframe_previous) && !(py->cframes = calloc(2 * CT_PY_MAX_FRAMES, sizeof(*py->cframes))))) {
+		ct_py_close(py);
 		return -ENOMEM;
 	}
 	py->mem = *mem;
@@ -289,12 +294,13 @@ void ct_py_close(struct ct_py *py)
 {
 	if (!py)
 		return;
-	for (size_t i = 0; i < CODE_CACHE; i++) {
+	for (size_t i = 0; py->codes && i < CODE_CACHE; i++) {
 		free(py->codes[i].name);
 		free(py->codes[i].file);
 		free(py->codes[i].table);
 	}
 	free(py->codes);
+	free(py->cframes);
 	free(py->threads);
 	free(py);
 }
@@ -316,17 +322,6 @@ void ct_py_get_stats(const struct ct_py *py, struct ct_py_stats *ret)
 
 /* ---- thread states (the target runs) ---- */
 
-static size_t tstate_len(const struct ct_py_layout *L)
-{
-	uint16_t m = L->tstate_next;
-	const uint16_t f[] = { L->tstate_interp, L->tstate_thread_id, L->tstate_native_thread_id,
-			       L->tstate_frame, L->tstate_cframe, L->tstate_current_frame,
-			       L->tstate_datastack_chunk, L->tstate_datastack_top };
-	for (size_t i = 0; i < CT_ARRAY_SIZE(f); i++)
-		m = maxu16(m, f[i]);
-	return (size_t)m + 8;
-}
-
 static int first_interp(struct ct_py *py, uint64_t *ret)
 {
 	if (py->runtime)
@@ -343,7 +338,7 @@ static int first_interp(struct ct_py *py, uint64_t *ret)
 int ct_py_threads_refresh(struct ct_py *py)
 {
 	const struct ct_py_layout *L = &py->L;
-	size_t len = tstate_len(L);
+	size_t len = py_tstate_len(L);
 	uint8_t buf[1024];
 	if (len > sizeof(buf))
 		return -EPROTO;
@@ -401,223 +396,6 @@ void ct_py_gil_refresh(struct ct_py *py)
 	    ct_interp_read_u64(&py->mem, gil + L->gil_last_holder, &holder) < 0)
 		return;
 	py->gil_holder = holder;
-}
-
-/* ---- while the thread is stopped ---- */
-
-/* Reads of the stopped thread: from the data stack copy when it covers the range. */
-struct stopped_reader {
-	const struct ct_memsrc *mem;
-	uint64_t lo, hi;
-	uint8_t *copy;
-	uint32_t reads;
-};
-
-static int sr_read(struct stopped_reader *sr, uint64_t addr, void *buf, size_t len)
-{
-	if (sr->copy && addr >= sr->lo && addr <= sr->hi && len <= sr->hi - addr) {
-		memcpy(buf, sr->copy + (addr - sr->lo), len);
-		return 0;
-	}
-	sr->reads++;
-	return ct_interp_read(sr->mem, addr, buf, len);
-}
-
-static const struct py_thread *thread_of(const struct ct_py *py, const struct ct_capture *c)
-{
-	/* no thread pointer (a perf sample): by the TID read from struct pthread */
-	bool by_tid = has(py->L.tstate_native_thread_id) || c->fs_base == 0;
-	for (size_t i = 0; i < py->nthreads; i++)
-		if (by_tid ? py->threads[i].native_tid == (uint64_t)c->tid : py->threads[i].thread_id == c->fs_base)
-			return &py->threads[i];
-	return NULL;
-}
-
-static size_t frame_len(const struct ct_py_layout *L)
-{
-	uint16_t m = maxu16(L->frame_previous, L->frame_code);
-	m = maxu16(m, L->frame_lasti);
-	m = maxu16(m, L->frame_instr);
-	m = maxu16(m, L->frame_owner);
-	m = maxu16(m, L->frame_is_entry);
-	return (size_t)m + 8;
-}
-
-static void walk_chain(const struct ct_py *py, struct stopped_reader *sr, uint64_t frame, struct py_raw *raw)
-{
-	const struct ct_py_layout *L = &py->L;
-	size_t flen = frame_len(L);
-	uint8_t fb[512];
-	if (flen > sizeof(fb)) {
-		raw->err = -EPROTO;
-		return;
-	}
-	while (frame) {
-		if (raw->n >= CT_PY_MAX_FRAMES) {
-			raw->truncated = 1;
-			return;
-		}
-		if (sr_read(sr, frame, fb, flen) < 0) {
-			raw->err = -EFAULT;
-			return;
-		}
-		struct ct_py_raw_frame *f = &raw->f[raw->n++];
-		memset(f, 0, sizeof(*f));
-		f->addr = frame;
-		f->code = ct_interp_u64(fb, L->frame_code);
-		if (has(L->frame_instr))
-			f->instr = ct_interp_u64(fb, L->frame_instr);
-		if (has(L->frame_lasti))
-			f->lasti = get_i32(fb, L->frame_lasti);
-		if (has(L->frame_owner))
-			f->owner = fb[L->frame_owner];
-		if (has(L->frame_is_entry))
-			f->entry = fb[L->frame_is_entry];
-		uint64_t prev = ct_interp_u64(fb, L->frame_previous);
-		if (prev == frame) {
-			raw->err = -ELOOP;
-			return;
-		}
-		frame = prev;
-	}
-}
-
-/* Whether the stack copy of c holds [addr, addr + len). */
-static bool in_stack_copy(const struct ct_capture *c, uint64_t addr, size_t len)
-{
-	return c->stack && addr >= c->stack_start && addr - c->stack_start <= c->stack_len &&
-	       len <= c->stack_len - (addr - c->stack_start);
-}
-
-/* sampled: the thread was not stopped (a perf sample, read after it): the chain read now must be
- * the one of the sample, as far as the sample's registers and stack copy can tell (check_sampled). */
-static void copy_chain(struct ct_py *py, const struct ct_memsrc *mem, struct ct_capture *c, bool sampled);
-
-void ct_py_while_stopped(void *arg, pid_t pid, struct ct_capture *c)
-{
-	struct ct_memsrc live = ct_memsrc_live(pid);
-	copy_chain(arg, &live, c, false);
-}
-
-void ct_py_copy_stopped(struct ct_py *py, struct ct_capture *c)
-{
-	copy_chain(py, &py->mem, c, false);
-}
-
-int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c)
-{
-	free(c->interp);
-	c->interp = NULL;
-	c->interp_len = 0;
-	struct ct_memsrc live = ct_memsrc_live(pid);
-	copy_chain(py, &live, c, true);
-	return 0;
-}
-
-/* The checks of a chain read after a perf sample, while its thread ran on. 3.11-3.12: the innermost
- * eval-loop call keeps its _PyCFrame on the C stack and tstate->cframe points at it, so the stack
- * copy of the sample holds the current frame of that moment: it must be the chain's first frame.
- * 3.12+: each eval-loop call's entry frame lives on its C stack; the innermost one must lie in the
- * stack of the sample (a call entered since is below the sampled stack pointer) and its link to the
- * caller's frames there must be the one read now. -EAGAIN when the thread moved on. */
-static int check_sampled(const struct ct_py *py, const struct ct_capture *c, uint64_t cframe, uint64_t frame,
-			 const struct py_raw *raw)
-{
-	const struct ct_py_layout *L = &py->L;
-	if (cframe && in_stack_copy(c, cframe + L->cframe_current_frame, 8)) {
-		uint64_t then = ct_interp_u64(c->stack, cframe + L->cframe_current_frame - c->stack_start);
-		if (then != frame)
-			return -EAGAIN;
-	}
-	if (py->hex < 0x030c0000)
-		return 0;
-	for (uint32_t i = 0; i < raw->n; i++) {
-		if (raw->f[i].owner != CT_PY_OWNED_BY_CSTACK)
-			continue;
-		uint64_t addr = raw->f[i].addr;
-		if (addr < c->stack_start)
-			return -EAGAIN; /* entered after the sample */
-		if (in_stack_copy(c, addr + L->frame_previous, 8)) {
-			uint64_t prev = ct_interp_u64(c->stack, addr + L->frame_previous - c->stack_start);
-			if (prev != (i + 1 < raw->n ? raw->f[i + 1].addr : 0))
-				return -EAGAIN;
-		}
-		break;
-	}
-	return 0;
-}
-
-static void copy_chain(struct ct_py *py, const struct ct_memsrc *mem, struct ct_capture *c, bool sampled)
-{
-	const struct ct_py_layout *L = &py->L;
-	uint64_t t0 = ct_now_ns();
-	const struct py_thread *th = thread_of(py, c);
-	if (!th)
-		return; /* no thread state: c->interp stays NULL */
-	struct py_raw *raw = malloc(sizeof(*raw) + CT_PY_MAX_FRAMES * sizeof(raw->f[0]));
-	if (!raw)
-		return;
-	memset(raw, 0, sizeof(*raw));
-	raw->tstate = th->tstate;
-	struct stopped_reader sr = { mem, 0, 0, NULL, 0 };
-	uint8_t tb[1024];
-	size_t tlen = tstate_len(L);
-	uint64_t frame = 0, cframe = 0;
-	if (sr_read(&sr, th->tstate, tb, tlen) < 0) {
-		raw->err = -EFAULT;
-	} else if (has(L->tstate_native_thread_id) ? ct_interp_u64(tb, L->tstate_native_thread_id) != (uint64_t)c->tid
-						    : ct_interp_u64(tb, L->tstate_thread_id) != (c->fs_base ? c->fs_base : th->thread_id)) {
-		raw->err = -ESTALE;
-	} else if (has(L->tstate_frame)) {
-		frame = ct_interp_u64(tb, L->tstate_frame);
-	} else if (has(L->tstate_current_frame)) {
-		frame = ct_interp_u64(tb, L->tstate_current_frame);
-	} else {
-		cframe = ct_interp_u64(tb, L->tstate_cframe);
-		if (cframe && sr_read(&sr, cframe + L->cframe_current_frame, &frame, sizeof(frame)) < 0)
-			raw->err = -EFAULT;
-	}
-	if (!raw->err && frame && has(L->tstate_datastack_top)) {
-		/* 3.11+: the frames of this thread's Python calls live in its data stack; one copy of the
-		 * current chunk's used part serves them (generators' frames are read one by one) */
-		uint64_t chunk = ct_interp_u64(tb, L->tstate_datastack_chunk), top = ct_interp_u64(tb, L->tstate_datastack_top);
-		if (chunk && top > chunk && top - chunk <= (1u << 24)) {
-			uint64_t lo = top - chunk > CT_PY_MAX_DATASTACK ? top - CT_PY_MAX_DATASTACK : chunk;
-			sr.copy = malloc(top - lo);
-			if (sr.copy) {
-				ssize_t got = ct_memsrc_read(mem, lo, sr.copy, top - lo);
-				sr.reads++;
-				if (got == (ssize_t)(top - lo)) {
-					sr.lo = lo;
-					sr.hi = top;
-				} else {
-					free(sr.copy);
-					sr.copy = NULL;
-				}
-			}
-		}
-	}
-	if (!raw->err)
-		walk_chain(py, &sr, frame, raw);
-	if (!raw->err && sampled)
-		raw->err = check_sampled(py, c, cframe, frame, raw);
-	free(sr.copy);
-	raw->reads = sr.reads;
-	raw->ns = ct_now_ns() - t0;
-	size_t size = sizeof(*raw) + raw->n * sizeof(raw->f[0]);
-	struct py_raw *shrunk = realloc(raw, size);
-	c->interp = shrunk ? shrunk : raw;
-	c->interp_len = size;
-}
-
-int ct_py_raw_decode(const void *blob, size_t len, const struct ct_py_raw_frame **ret_frames)
-{
-	const struct py_raw *raw = blob;
-	if (!blob || len < sizeof(*raw) || raw->n > CT_PY_MAX_FRAMES ||
-	    len != sizeof(*raw) + raw->n * sizeof(raw->f[0]))
-		return -EINVAL;
-	*ret_frames = raw->f;
-	return (int)raw->n;
 }
 
 /* ---- after the thread resumed: code objects and strings ---- */
@@ -797,8 +575,8 @@ static int frame_name(struct ct_py *py, const struct ct_py_raw_frame *r, struct 
 /* The frames of raw, innermost first, each with the index of the eval-loop call that runs it:
  * before 3.11 one call per frame; 3.11 a call ends at a frame marked is_entry; 3.12+ at the entry
  * frame (owned by the C stack) the call keeps on its own stack. *ret_groups: the calls counted.
- * entries (raw->n slots, or NULL): 3.12+, each group's entry frame address (0 for a last group that
- * has none). */
+ * entries (raw->n + 1 slots, or NULL): an address each call keeps on its own native stack frame
+ * (3.11: its _PyCFrame, tied by pychain.c; 3.12+: its entry frame), 0 where none is known. */
 static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct ct_interp_frame **ret, size_t *ret_n,
 		      size_t *ret_groups, uint64_t *entries)
 {
@@ -816,6 +594,8 @@ static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct ct_inte
 			open = false;
 			continue;
 		}
+		if (entries && !open)
+			entries[group] = py->hex < 0x030c0000 ? r->anchor : 0;
 		if (frame_name(py, r, &pf[n]) < 0) {
 			ct_interp_frames_free(pf, n + 1);
 			return -ENOMEM;
@@ -830,7 +610,7 @@ static int raw_frames(struct ct_py *py, const struct py_raw *raw, struct ct_inte
 	}
 	*ret = pf;
 	*ret_n = n;
-	if (open && entries)
+	if (open && entries && py->hex >= 0x030c0000)
 		entries[group] = 0;
 	*ret_groups = group + (open ? 1 : 0);
 	return 0;
@@ -846,13 +626,25 @@ static bool waits_for_gil(const struct ct_thread *t)
 	return false;
 }
 
-/* 3.12+: each group merged at the eval-loop frame whose native stack frame holds its entry frame.
- * 0, -ENOMEM, or -ESRCH when that cannot be done (older versions, a chain cut at its bound, a
- * group with no entry frame, or in no eval-loop frame or two): match by counting then. */
-static int merge_exact(struct ct_py *py, struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, size_t groups,
-		       const uint64_t *entries, bool truncated)
+/* Whether the groups of raw can be matched exactly: 3.11+, a chain not cut at its bound, with an
+ * address on the native stack for every group (3.11: the _PyCFrame chain agreed). */
+static bool exact_possible(const struct ct_py *py, const struct py_raw *raw, size_t groups, const uint64_t *entries)
 {
-	if (py->hex < 0x030c0000 || truncated || groups == 0 || entries[groups - 1] == 0)
+	if (py->hex < 0x030b0000 || raw->truncated || raw->cf_err || groups == 0)
+		return false;
+	for (size_t g = 0; g < groups; g++)
+		if (entries[g] == 0)
+			return false;
+	return true;
+}
+
+/* 3.11+: each group merged at the eval-loop frame whose native stack frame holds its address.
+ * 0, -ENOMEM, or -ESRCH when that cannot be done (older versions, a chain cut at its bound, a
+ * group with no address, or in no eval-loop frame or two): match by counting then. */
+static int merge_exact(struct ct_py *py, struct ct_thread *t, const struct ct_interp_frame *pf, size_t n, size_t groups,
+		       const uint64_t *entries, const struct py_raw *raw)
+{
+	if (!exact_possible(py, raw, groups, entries))
 		return -ESRCH;
 	long *group_of = malloc((t->nframes ? t->nframes : 1) * sizeof(*group_of));
 	if (!group_of)
@@ -909,22 +701,25 @@ int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_
 		free(entries);
 		return r;
 	}
-	r = merge_exact(py, t, pf, n, groups, entries, raw->truncated);
+	r = merge_exact(py, t, pf, n, groups, entries, raw);
 	free(entries);
 	if (r == 0) {
 		py->stats.threads_exact++;
-	} else if (r == -ESRCH && groups == evals && !raw->truncated) {
-		r = 0;
-		if (groups) {
-			r = ct_interp_merge(t, pf, n, is_eval_cb, py);
-			py->stats.threads_counted++;
-		}
-	} else if (r == -ESRCH) {
+	} else if (r == -ESRCH && raw->cf_err) {
 		py->stats.threads_apart++;
-		snprintf(why, sizeof(why), "Python frames not merged: %zu eval-loop frame%s on the native stack, "
-			 "%zu Python call%s in the interpreter's chain%s", evals, evals == 1 ? "" : "s", groups,
-			 groups == 1 ? "" : "s", raw->truncated ? " (chain cut at its bound)" : "");
+		snprintf(why, sizeof(why), "Python frames not merged: the eval-loop calls' _PyCFrame chain on the "
+			 "native stack disagrees with the interpreter's frame chain");
 		r = ct_interp_keep_apart(t, pf, n, why);
+	} else if (r == -ESRCH) {
+		static const struct ct_interp_words words = { "Python", "eval-loop frame", "Python call",
+							      "Python calls", "the interpreter's chain",
+							      "chain cut at its bound" };
+		r = ct_interp_merge_counted(t, pf, n, groups, raw->truncated, is_eval_cb, py, &words);
+		if (r == 0)
+			py->stats.threads_apart++;
+		else if (r == 1 && groups)
+			py->stats.threads_counted++;
+		r = r < 0 ? r : 0;
 	}
 	ct_interp_frames_free(pf, n);
 	return r;
@@ -935,11 +730,12 @@ bool ct_py_is_eval_pc(const struct ct_py *py, uint64_t pc)
 	return pc >= py->eval_lo && pc <= py->eval_hi;
 }
 
-int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t evals, struct ct_interp_frame **ret,
-			 size_t *ret_n)
+int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, const struct ct_upc *pcs, size_t npcs,
+			 struct ct_interp_frame **ret, size_t *ret_n, long *group_of, bool *ret_exact)
 {
 	*ret = NULL;
 	*ret_n = 0;
+	*ret_exact = false;
 	const struct py_raw *raw = c->interp;
 	if (!raw || ct_py_raw_decode(c->interp, c->interp_len, &(const struct ct_py_raw_frame *){ NULL }) < 0)
 		return -ENODATA;
@@ -947,13 +743,39 @@ int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t ev
 		return raw->err;
 	py->stats.reads_while_stopped += raw->reads;
 	struct ct_interp_frame *pf;
-	size_t n, groups;
-	int r = raw_frames(py, raw, &pf, &n, &groups, NULL);
-	if (r < 0)
+	size_t n, groups, evals = 0;
+	uint64_t *entries = malloc((raw->n + 1) * sizeof(*entries));
+	struct ct_interp_span *span = malloc((npcs ? npcs : 1) * sizeof(*span));
+	int r = entries && span ? raw_frames(py, raw, &pf, &n, &groups, entries) : -ENOMEM;
+	if (r < 0) {
+		free(entries);
+		free(span);
 		return r;
-	if (groups != evals || raw->truncated) {
+	}
+	for (size_t i = 0; i < npcs; i++) {
+		span[i] = (struct ct_interp_span){ pcs[i].sp, ct_py_is_eval_pc(py, pcs[i].pc) };
+		evals += span[i].loop;
+	}
+	/* exact: by the addresses each call keeps on its native stack frame; after a perf sample every
+	 * eval-loop frame must get its call (one left over was entered after the chain moved on) */
+	r = exact_possible(py, raw, groups, entries) ? ct_interp_match_spans(span, npcs, entries, groups, group_of)
+						     : -ESRCH;
+	if (r == 0 && raw->sampled && groups != evals)
+		r = -EAGAIN;
+	else if (r == 0)
+		*ret_exact = true;
+	else if (r == -ESRCH && (raw->cf_err || groups != evals || raw->truncated))
+		r = raw->sampled ? -EAGAIN : -EXDEV;
+	else if (r == -ESRCH) /* by counting */
+		for (size_t i = 0, g = 0; i < npcs; i++)
+			group_of[i] = span[i].loop ? (long)g++ : -1;
+	if (r == -ESRCH)
+		r = 0;
+	free(entries);
+	free(span);
+	if (r < 0) {
 		ct_interp_frames_free(pf, n);
-		return -EXDEV;
+		return r;
 	}
 	*ret = pf;
 	*ret_n = n;

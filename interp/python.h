@@ -12,6 +12,7 @@
 #ifndef CT_INTERP_PYTHON_H
 #define CT_INTERP_PYTHON_H
 
+#include <elfutils/libdwfl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,15 @@ int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note);
 int ct_py_open_mem(struct ct_symbolizer *sym, const struct ct_memsrc *mem, const char *exe, struct ct_py **ret,
 		   char **ret_note);
 void ct_py_close(struct ct_py *py);
+/* Where CPython can be in a process: the first libpython3.X.so mapped, and the executable, the
+ * module named exe (its path, or as a core names it, its base name; NULL: not known). The names are
+ * the modules' own, valid while dwfl is. */
+struct ct_py_modules {
+	const char *exe_path;
+	Dwfl_Module *lib, *exe; /* NULL: none */
+	const char *lib_name, *exe_name;
+};
+void ct_py_find_modules(Dwfl *dwfl, const char *exe, struct ct_py_modules *ret);
 /* "3.11.2" */
 const char *ct_py_version(const struct ct_py *py);
 /* "3.M" from "libpython3.M.so…" or "python3.M": PY_VERSION_HEX of major.minor, or 0. */
@@ -64,9 +74,9 @@ void ct_py_copy_stopped(struct ct_py *py, struct ct_capture *c);
 int ct_py_thread_frames(struct ct_py *py, const struct ct_capture *c, struct ct_thread *t);
 
 /* The perf sampler's counterpart of the hook: the thread of c was not stopped, so its chain is read
- * from the running process just after the sample, and checked against what the sample's registers
- * and stack copy show (3.11+: the current frame kept in the innermost eval-loop call's C frame, the
- * entry frames on the C stack). A chain that moved on is kept with err -EAGAIN, which
+ * from the running process just after the sample, tied to what the sample's stack copy holds as it
+ * was at the sample (3.11-3.12: the _PyCFrame chain, whose innermost current frame the chain starts
+ * at; 3.12+: the entry frames on the C stack). A chain that moved on is kept with err -EAGAIN, which
  * ct_py_capture_frames returns. Replaces c->interp; c->interp stays NULL when the thread has no
  * thread state. 0. */
 int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c);
@@ -74,19 +84,24 @@ int ct_py_read_sampled(struct ct_py *py, pid_t pid, struct ct_capture *c);
 /* Whether pc (as the unwinder gives it) is in _PyEval_EvalFrameDefault. */
 bool ct_py_is_eval_pc(const struct ct_py *py, uint64_t pc);
 /* For the profiler: the Python frames of c, innermost first (each with the eval-loop call that runs
- * it, 0 the innermost, and skip for a frame not started yet, 3.11+, which is not shown), when their
- * eval-loop calls are exactly the evals eval-loop frames of its native stack. -ENODATA no chain (no
- * thread state), -EXDEV the counts disagree or the chain was cut, the chain's own error (-EAGAIN
- * moved on after a perf sample, -ESTALE, -EFAULT, -ELOOP, -EPROTO), -ENOMEM. Free with
- * ct_interp_frames_free. */
-int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, size_t evals, struct ct_interp_frame **ret,
-			 size_t *ret_n);
+ * it, 0 the innermost, and skip for a frame not started yet, 3.11+, which is not shown), and for each
+ * of the npcs native frames of its stack (pcs, innermost first, as unwound) the call whose frames
+ * replace it in group_of (npcs slots; -1: none, the frame stays). 3.11+: matched exactly
+ * (*ret_exact) by the address each call keeps in its own native stack frame (3.11: its _PyCFrame,
+ * 3.12+: its entry frame), held in the sample's stack copy; else by counting, when the calls are
+ * exactly the eval-loop frames of the stack. -ENODATA no chain (no thread state), -EXDEV the calls
+ * disagree with the stack (counts, the _PyCFrame chain) or the chain was cut, the chain's own error
+ * (-EAGAIN moved on after a perf sample, which is also what a perf sample whose calls disagree with
+ * its stack gets; -ESTALE, -EFAULT, -ELOOP, -EPROTO), -ENOMEM. Free with ct_interp_frames_free. */
+struct ct_upc;
+int ct_py_capture_frames(struct ct_py *py, const struct ct_capture *c, const struct ct_upc *pcs, size_t npcs,
+			 struct ct_interp_frame **ret, size_t *ret_n, long *group_of, bool *ret_exact);
 
 /* Statistics of the last captures, for -v and the tests. */
 struct ct_py_stats {
 	uint64_t frames, unreadable, reads_while_stopped, code_cache_hits;
 	uint64_t copies, copy_ns_total, copy_ns_max; /* frame chains copied while stopped, and the time */
-	/* threads whose frames were merged exactly (3.12+: by the entry frames' stack addresses), by
+	/* threads whose frames were merged exactly (3.11+: by the stack addresses of the calls), by
 	 * counting eval-loop calls, or kept apart (the counts disagreed) */
 	uint64_t threads_exact, threads_counted, threads_apart;
 };
@@ -101,6 +116,7 @@ struct ct_py_raw_frame {
 	uint8_t owner;      /* 3.11+ */
 	uint8_t entry;      /* 3.11: is_entry */
 	uint8_t pad[2];
+	uint64_t anchor;    /* 3.11-3.12, the first frame of an eval-loop call: its _PyCFrame's address */
 };
 int ct_py_raw_decode(const void *blob, size_t len, const struct ct_py_raw_frame **ret_frames);
 

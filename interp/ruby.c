@@ -689,17 +689,11 @@ int ct_rb_thread_frames(struct ct_rb *rb, const struct ct_capture *c, struct ct_
 	int r = raw_frames(rb, raw, &rf, &n, &groups);
 	if (r < 0)
 		return r;
-	if (groups == execs && !raw->truncated) {
-		if (groups)
-			r = ct_interp_merge(t, rf, n, is_exec_cb, rb);
-	} else {
-		snprintf(why, sizeof(why), "Ruby frames not merged: %zu rb_vm_exec frame%s on the native stack, "
-			 "%zu VM entr%s in the control frames%s", execs, execs == 1 ? "" : "s", groups,
-			 groups == 1 ? "y" : "ies", raw->truncated ? " (cut at their bound)" : "");
-		r = ct_interp_keep_apart(t, rf, n, why);
-	}
+	static const struct ct_interp_words words = { "Ruby", "rb_vm_exec frame", "VM entry", "VM entries",
+						      "the control frames", "cut at their bound" };
+	r = ct_interp_merge_counted(t, rf, n, groups, raw->truncated, is_exec_cb, rb, &words);
 	ct_interp_frames_free(rf, n);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /* ---- for the readers beside this one (rbthreads.c, rbgc.c) ---- */

@@ -713,6 +713,7 @@ void ct_profile_session_stats(const struct ct_profile_session *ps, struct ct_pro
 			ret->py_moved += pst->py_moved;
 			ret->py_mismatch += pst->py_mismatch;
 			ret->py_other += pst->py_other;
+			ret->py_exact += pst->py_exact;
 			const struct ct_profiler_interp *in = ct_profiler_interp(s->pr);
 			if (!ret->python && in) {
 				ret->interp_lang = in->lang;

@@ -73,6 +73,7 @@ struct ct_profile_session_stats {
 	 * native only (moved on, counts disagreed, no frames or unreadable) */
 	const char *interp_lang, *python;
 	uint64_t py_samples, py_merged, py_moved, py_mismatch, py_other;
+	uint64_t py_exact; /* of py_merged: matched exactly (Python 3.11+) */
 };
 
 enum ct_msg_level { CT_MSG_WARN, CT_MSG_VERBOSE };

@@ -38,6 +38,8 @@ struct ct_profiler {
 	bool py_note_said, interp_off;
 	struct ct_interp_frame *pyf;    /* the Python or Ruby frames of the sample being added */
 	size_t npyf;
+	long *group_of;                 /* per pc of that sample: the call of pyf replacing it, or -1 */
+	size_t cap_group_of;
 };
 
 /* Refresh the maps when the gap since the last time has passed: a pc in no known module is code
@@ -125,6 +127,7 @@ void ct_profiler_close(struct ct_profiler *pr)
 	ct_py_close(pr->py);
 	ct_rb_close(pr->rb);
 	free(pr->py_note);
+	free(pr->group_of);
 	free(pr->pcs);
 	free(pr->stack);
 	free(pr->tmp);
@@ -320,19 +323,31 @@ static int python_frames(struct ct_profiler *pr, const struct ct_capture *c, siz
 		evals += is_loop_pc(pr, pr->pcs[i].pc);
 	if (evals == 0)
 		return 0;
+	if (ct_grow(&pr->group_of, &pr->cap_group_of, n, sizeof(*pr->group_of)) < 0)
+		return -ENOMEM;
 	pr->stats.py_samples++;
-	int r = pr->py ? ct_py_capture_frames(pr->py, c, evals, &pr->pyf, &pr->npyf)
-		       : ct_rb_capture_frames(pr->rb, c, evals, &pr->pyf, &pr->npyf);
+	bool exact = false;
+	int r;
+	if (pr->py) {
+		r = ct_py_capture_frames(pr->py, c, pr->pcs, n, &pr->pyf, &pr->npyf, pr->group_of, &exact);
+	} else {
+		/* Ruby: one rb_vm_exec call per loop frame, counted */
+		r = ct_rb_capture_frames(pr->rb, c, evals, &pr->pyf, &pr->npyf);
+		for (size_t i = 0, g = 0; i < n; i++)
+			pr->group_of[i] = is_loop_pc(pr, pr->pcs[i].pc) ? (long)g++ : -1;
+	}
 	if (r == -ENOMEM)
 		return r;
-	if (r == 0)
+	if (r == 0) {
 		pr->stats.py_merged++;
-	else if (r == -EAGAIN)
+		pr->stats.py_exact += exact;
+	} else if (r == -EAGAIN) {
 		pr->stats.py_moved++;
-	else if (r == -EXDEV)
+	} else if (r == -EXDEV) {
 		pr->stats.py_mismatch++;
-	else
+	} else {
 		pr->stats.py_other++;
+	}
 	return 0;
 }
 
@@ -362,7 +377,7 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 	}
 	if ((r = python_frames(pr, c, (size_t)n)) < 0)
 		return r;
-	size_t group = 0, k = 0;
+	size_t k = 0;
 	for (int i = 0; i < n; i++) {
 		const uint32_t *ids;
 		size_t nids;
@@ -372,7 +387,7 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 			r = -ENOMEM;
 			break;
 		}
-		if (!pr->pyf || nids == 0 || !is_loop_pc(pr, pr->pcs[i].pc)) {
+		if (!pr->pyf || nids == 0 || pr->group_of[i] < 0) {
 			memcpy(pr->stack + len, ids, nids * sizeof(*ids));
 			len += nids;
 			continue;
@@ -382,7 +397,9 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 		memcpy(pr->stack + len, ids, (nids - 1) * sizeof(*ids));
 		len += nids - 1;
 		uint32_t eval_id = ids[nids - 1];
-		size_t shown = 0;
+		size_t shown = 0, group = (size_t)pr->group_of[i];
+		while (k < pr->npyf && pr->pyf[k].group < group)
+			k++;
 		for (; k < pr->npyf && pr->pyf[k].group == group && r == 0; k++) {
 			if (pr->pyf[k].skip)
 				continue;
@@ -395,7 +412,6 @@ int ct_profiler_add(struct ct_profiler *pr, const struct ct_capture *c, bool in_
 			break;
 		if (shown == 0) /* a call whose frames have not started: the loop itself */
 			pr->stack[len++] = eval_id;
-		group++;
 	}
 	ct_interp_frames_free(pr->pyf, pr->npyf);
 	pr->pyf = NULL;

@@ -34,8 +34,9 @@ struct ct_profiler_stats {
 	/* Python or Ruby: samples with interpreter-loop frames (_PyEval_EvalFrameDefault,
 	 * rb_vm_exec), those merged with their interpreter frames, and those kept native only because
 	 * the frames could not be taken as the sample's: they had moved on (perf sampler), their
-	 * counts disagreed with the native stack, or there were none or they were unreadable */
-	uint64_t py_samples, py_merged, py_moved, py_mismatch, py_other;
+	 * counts disagreed with the native stack, or there were none or they were unreadable; of
+	 * the merged, those matched exactly (Python 3.11+: by the stack addresses of the calls) */
+	uint64_t py_samples, py_merged, py_moved, py_mismatch, py_other, py_exact;
 };
 
 struct ct_profiler;

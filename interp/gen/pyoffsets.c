@@ -114,6 +114,8 @@ int main(void)
 #elif PY_VERSION_HEX >= 0x030b0000
 	F("tstate_cframe", offsetof(PyThreadState, cframe));
 	F("cframe_current_frame", offsetof(_PyCFrame, current_frame));
+	F("cframe_previous", offsetof(_PyCFrame, previous));
+	F("tstate_root_cframe", offsetof(PyThreadState, root_cframe));
 #else
 	F("tstate_frame", offsetof(PyThreadState, frame));
 #endif

@@ -1,8 +1,9 @@
 # Python frames merged into the native stacks, against the interpreter's own view
 # (faulthandler.dump_traceback(all_threads=True), written by the fixture on SIGUSR1): Debian's
 # python3.11 (make deps installs it: always run) and every pyenv CPython 3.6-3.13 found (each one
-# missing is a skipped case). On 3.12+ every thread must be merged exactly (-v says how each was
-# merged). Also --no-interp, the JSON fields, and a non-Python process.
+# missing is a skipped case). On 3.11+ every thread must be merged exactly (-v says how each was
+# merged): 3.11 by its eval-loop calls' _PyCFrame chain, 3.12+ by their entry frames. Also
+# --no-interp, the JSON fields, and a non-Python process.
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 
@@ -37,9 +38,10 @@ check_python() {
 		"sum(1 for t in d['threads'] if t['gil'] == 'holder') <= 1" \
 		"all(f['lang'] in ('python', 'native') for t in d['threads'] for f in t['frames'])" ||
 		fail "$name: JSON fields: $OUT"
-	if [ "$minor" -ge 12 ]; then
-		# 3.12+: every thread (the fixture's own list of them) merged exactly, by the stack
-		# addresses of the eval-loop calls' entry frames, with both unwinders that know them
+	if [ "$minor" -ge 11 ]; then
+		# 3.11+: every thread (the fixture's own list of them) merged exactly, by the stack
+		# addresses the eval-loop calls keep (3.11: their _PyCFrame, 3.12+: their entry frame),
+		# with both unwinders that know them
 		nt=$(wc -l <"$ids")
 		for u in libdw libunwind; do
 			expect_exit 0 "$CTRACE" -p $p --backtraces -v --unwinder $u

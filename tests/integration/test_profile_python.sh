@@ -5,9 +5,13 @@
 # (the split is of the thread's CPU time, so a loaded machine does not move it; see
 # tests/integration/pyshares.py); each frame at the line of its spin() call. Debian's python3.11
 # always (make deps installs it), and every pyenv CPython 3.6-3.13 found (each one missing is a
-# skipped case). Also --no-lines, --no-interp, the JSON frames' file and line, the perf
-# sampler's discard rate (said with -v), and threads waiting (sleep, select, a Lock, the GIL) being
-# idle in --mode cpu (Debian's 3.11, pyenv's 3.6 and 3.13: tests/integration/pyidle.py).
+# skipped case). From 3.11 every merged sample must be matched exactly (-v: by the addresses the
+# eval-loop calls keep on the native stack), with both samplers. The same split with a call-heavy
+# inner loop (pysplit.py calls) and the perf sampler, 3.11+: the same bounds, and Python frames in
+# at least 90 % of the eval-loop samples (ctrace warns below that). Also --no-lines, --no-interp,
+# the JSON frames' file and line, the perf sampler's discard rate (said with -v), and threads
+# waiting (sleep, select, a Lock, the GIL) being idle in --mode cpu (Debian's 3.11, pyenv's 3.6
+# and 3.13: tests/integration/pyidle.py).
 # check: alone (measures the CPU split of its target: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
@@ -16,9 +20,9 @@ SPLIT=work_a=60,work_b=30,work_c=10
 PERF=$(perf_probe)
 [ "$PERF" = available ] || skip_case "perf sampler" "perf_event_open is $PERF here: the ptrace sampler only"
 
-# start_split NAME PYTHON: the fixture under PYTHON, its pid in P, its lines in $TMP/lines-NAME
+# start_split NAME PYTHON [MODE]: the fixture under PYTHON, its pid in P, its lines in $TMP/lines-NAME
 start_split() {
-	"$2" "$TOP/tests/fixtures/pysplit.py" >"$TMP/lines-$1" 2>&1 &
+	"$2" "$TOP/tests/fixtures/pysplit.py" ${3:-} >"$TMP/lines-$1" 2>&1 &
 	P=$!
 	PIDS="$PIDS $P"
 	i=0
@@ -30,7 +34,8 @@ start_split() {
 	done
 }
 
-# shares NAME SAMPLER: profiles P with SAMPLER and checks the split
+# shares NAME SAMPLER [MINOR] [POOL]: profiles P with SAMPLER and checks the split; from 3.11
+# (MINOR) every merged sample matched exactly; POOL no: not in the pooled check
 shares() {
 	expect_exit 0 "$CTRACE" -p $P --profile --sampler "$2" -r 499 -d 2 -v -f folded -o "$TMP/$1-$2.folded"
 	# one run: 5 deviations of the sampling error (18 runs x 3 shares); the bias is checked on
@@ -42,21 +47,34 @@ shares() {
 	[ $rc = 0 ] || fail "$1 $2: $res; stderr: $ERR"
 	disc=$(printf '%s\n' "$ERR" | grep '^ctrace: Python ' | sed 's/^ctrace: //')
 	[ -n "$disc" ] || fail "$1 $2: no Python line in -v: $ERR"
+	if [ "${3:-0}" -ge 11 ]; then
+		merged=$(printf '%s\n' "$disc" | sed -n 's/.*, \([0-9]*\) with their Python frames (.*/\1/p')
+		printf '%s\n' "$disc" | grep -q "with their Python frames ($merged matched exactly, 0 by counting)" ||
+			fail "$1 $2: not every merged sample matched exactly: $disc"
+		printf '%s\n' "$ERR" | grep -q 'frames missing from' && fail "$1 $2: $ERR"
+	fi
 	note "$1 $2: $res; $disc"
+	[ "${4:-}" = no ] && return
 	cat "$TMP/$1-$2.folded" >>"$TMP/pooled-$2.folded"
 	cp "$TMP/lines-$1" "$TMP/pooled.lines"
 }
 
 check_version() {
 	start_split "$1" "$2"
-	shares "$1" ptrace
-	[ "$PERF" = available ] && shares "$1" perf
+	shares "$1" ptrace "$3"
+	[ "$PERF" = available ] && shares "$1" perf "$3"
 	assert_not_traced $P
 	kill -KILL $P
+	# a call-heavy loop: the innermost frame changes between a perf sample and its read
+	if [ "$3" -ge 11 ] && [ "$PERF" = available ]; then
+		start_split "$1-calls" "$2" calls
+		shares "$1-calls" perf "$3" no
+		kill -KILL $P
+	fi
 }
 
 [ -x /usr/bin/python3.11 ] || fail "/usr/bin/python3.11 is missing: make deps installs it"
-check_version debian-3.11 /usr/bin/python3.11
+check_version debian-3.11 /usr/bin/python3.11 11
 
 # --no-lines: by function; --no-interp: native only; json: file and line of the Python frames
 start_split nl /usr/bin/python3.11
@@ -104,7 +122,7 @@ for v in 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
 		skip_case "pyenv-$v" "no pyenv CPython $v here (~/.pyenv/versions/$v.*)"
 		continue
 	fi
-	check_version "pyenv-$v" "$py"
+	check_version "pyenv-$v" "$py" "${v#3.}"
 	# the oldest and the newest: struct pthread's TID and _Py_DebugOffsets
 	case $v in 3.6 | 3.13) check_idle "idle-pyenv-$v" "$py" ;; esac
 done

@@ -173,6 +173,8 @@ static void test_dwarf_311(void **state)
 		{ "PyThreadState", "datastack_chunk", offsetof(struct ct_py_layout, tstate_datastack_chunk) },
 		{ "PyThreadState", "datastack_top", offsetof(struct ct_py_layout, tstate_datastack_top) },
 		{ "_PyCFrame", "current_frame", offsetof(struct ct_py_layout, cframe_current_frame) },
+		{ "_PyCFrame", "previous", offsetof(struct ct_py_layout, cframe_previous) },
+		{ "PyThreadState", "root_cframe", offsetof(struct ct_py_layout, tstate_root_cframe) },
 		{ "_PyInterpreterFrame", "previous", offsetof(struct ct_py_layout, frame_previous) },
 		{ "_PyInterpreterFrame", "f_code", offsetof(struct ct_py_layout, frame_code) },
 		{ "_PyInterpreterFrame", "prev_instr", offsetof(struct ct_py_layout, frame_instr) },
@@ -342,6 +344,55 @@ static void test_merge_groups(void **state)
 	ct_interp_frames_free(pf, 3);
 }
 
+/* A profile sample's bare stack: the same frames as synth_stack, matched by their sp alone */
+static void test_match_spans(void **state)
+{
+	(void)state;
+	const struct ct_interp_span s[] = { { 0x1000, false }, { 0x1100, true }, { 0x1400, false }, { 0x1500, true },
+					    { 0x1800, false } };
+	long g[5];
+	assert_int_equal(ct_interp_match_spans(s, 5, (const uint64_t[]){ 0x1200, 0x1600 }, 2, g), 0);
+	assert_int_equal(g[1], 0);
+	assert_int_equal(g[3], 1);
+	assert_int_equal(g[0] + g[2] + g[4], -3);
+	assert_int_equal(ct_interp_match_spans(s, 5, (const uint64_t[]){ 0x1450 }, 1, g), -ESRCH);
+	/* the outermost eval frame's end is unknown when nothing above it is */
+	assert_int_equal(ct_interp_match_spans(s, 4, (const uint64_t[]){ 0x1600 }, 1, g), -ESRCH);
+}
+
+/* Counting: merged when the calls are the loop frames, else kept apart with both counts said */
+static void test_merge_counted(void **state)
+{
+	(void)state;
+	static const struct ct_interp_words w = { "Python", "eval-loop frame", "Python call", "Python calls",
+						  "the interpreter's chain", "chain cut at its bound" };
+	struct ct_thread t;
+	struct ct_interp_frame *pf = calloc(3, sizeof(*pf));
+	assert_non_null(pf);
+	for (size_t i = 0; i < 3; i++) {
+		pf[i].f.python = true;
+		pf[i].f.function = strdup("f");
+		pf[i].group = i;
+	}
+	synth_stack(&t);
+	assert_int_equal(ct_interp_merge_counted(&t, pf, 2, 2, false, synth_loop, NULL, &w), 1);
+	assert_int_equal(t.nframes, 5);
+	assert_true(t.frames[1].python && t.frames[3].python);
+	ct_thread_clear(&t);
+	synth_stack(&t);
+	assert_int_equal(ct_interp_merge_counted(&t, pf, 3, 3, false, synth_loop, NULL, &w), 0);
+	assert_string_equal(t.interp_note, "Python frames not merged: 2 eval-loop frames on the native stack, "
+			    "3 Python calls in the interpreter's chain");
+	assert_int_equal(t.ninterp_frames, 3);
+	ct_thread_clear(&t);
+	synth_stack(&t);
+	assert_int_equal(ct_interp_merge_counted(&t, pf, 1, 1, true, synth_loop, NULL, &w), 0);
+	assert_string_equal(t.interp_note, "Python frames not merged: 2 eval-loop frames on the native stack, "
+			    "1 Python call in the interpreter's chain (chain cut at its bound)");
+	ct_thread_clear(&t);
+	ct_interp_frames_free(pf, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_locations_311), cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_raw_decode),   cmocka_unit_test(test_dwarf_311),
 		cmocka_unit_test(test_match_stack),  cmocka_unit_test(test_merge_groups),
+		cmocka_unit_test(test_match_spans),  cmocka_unit_test(test_merge_counted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
