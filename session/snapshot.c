@@ -14,6 +14,7 @@
 #include "interp/rbthreads.h"
 #include "interp/pythreads.h"
 #include "interp/ruby.h"
+#include "lib/boost.h"
 #include "lib/error.h"
 #include "process/locks.h"
 #include "lib/procfs.h"
@@ -48,6 +49,7 @@ struct ct_snapshot_session {
 	char *core_warning;              /* what a truncated core lacks, said once */
 	bool core_said;
 	struct ct_snapshot_times times;  /* where the time went, for -v */
+	struct ct_boost nice;            /* a live session's thread at nice -10 until close */
 };
 
 int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret)
@@ -59,6 +61,11 @@ int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct
 	ss->o = *o;
 	ss->mem = ct_memsrc_live(pid);
 	ss->attach = (struct ct_attach)CT_ATTACH_INIT;
+	/* On a machine the target saturates, the work around the capture (modules, unwinding,
+	 * symbolization: bounded, some tens of ms of CPU) would wait seconds at nice 0 for its share;
+	 * nice -10 weighs as about ten ordinary threads, never more than the work it has. The capture
+	 * itself runs higher still (attach/snapshot.c). */
+	ct_boost_begin_nice(&ss->nice);
 	if (ss->o.max_frames == 0)
 		ss->o.max_frames = 256;
 	ss->pcs = calloc(ss->o.max_frames, sizeof(*ss->pcs));
@@ -73,6 +80,7 @@ int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct
 	if (r < 0 && ss->sym)
 		ct_sym_close(ss->sym);
 	if (r < 0) {
+		ct_boost_end(&ss->nice);
 		free(ss->pcs);
 		free(ss);
 		return r;
@@ -86,6 +94,7 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 	if (!ss)
 		return;
 	ct_attach_release_pending(&ss->attach);
+	ct_boost_end(&ss->nice);
 	for (size_t i = 0; i < ss->nsnaps; i++)
 		ct_snapshot_free(ss->snaps[i]);
 	free(ss->snaps);
