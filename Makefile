@@ -260,10 +260,15 @@ check-fuzz:
 	else echo "SKIP  fuzz: $(FUZZ_CC) is not installed (make deps installs it)"; fi
 
 # Fault injection, repeated and counted: ctrace SIGKILLed mid-capture, thread churn against
-# eu-stack, the target dying mid-capture. Knobs: see tests/stress/stress.sh.
+# eu-stack, the target dying mid-capture (knobs: see tests/stress/stress.sh); then against a target
+# that saturates the machine, ctrace killed 90 times mid-boost, mid-stop and at random (the long
+# form of tests/integration/test_saturated.sh, which make check runs short).
 stress: all $(FIXTURE_BIN)
 	@BUILD=$(BUILD) CTRACE=$(CURDIR)/$(BUILD)/ctrace FIXTURES=$(CURDIR)/$(BUILD)/fixtures TOP=$(CURDIR) \
 		sh tests/stress/stress.sh
+	@BUILD=$(BUILD) CTRACE=$(CURDIR)/$(BUILD)/ctrace FIXTURES=$(CURDIR)/$(BUILD)/fixtures TOP=$(CURDIR) \
+		SATURATED_KILLS=$${SATURATED_KILLS:-90} SATURATED_SECS=$${SATURATED_SECS:-900} \
+		sh tests/integration/test_saturated.sh
 
 # valgrind memcheck on ctrace's runs against a fixture: tests/valgrind/valgrind.sh.
 valgrind: all $(FIXTURE_BIN)

@@ -83,20 +83,25 @@ static void ticks_stop(const struct sigaction *old)
 }
 
 /* Waits for tid to stop or exit, until deadline. Returns 0, -ETIMEDOUT or -errno. A periodic timer
- * breaks the blocking wait so a lost wake-up cannot hang us past the deadline. */
-static int wait_stop(pid_t tid, int *status, uint64_t deadline)
+ * breaks the blocking wait so a lost wake-up cannot hang us past the deadline. *ret_quiet (may be
+ * NULL) is the time just before the last poll that found tid not yet stopped: its stop began later. */
+static int wait_stop_quiet(pid_t tid, int *status, uint64_t deadline, uint64_t *ret_quiet)
 {
 	for (;;) {
+		uint64_t before = ct_now_ns();
 		pid_t w = waitpid(tid, status, __WALL | WNOHANG);
 		if (w == tid)
 			return 0;
 		if (w < 0 && errno != EINTR)
 			return -errno;
+		if (w == 0 && ret_quiet)
+			*ret_quiet = before;
 		uint64_t now = ct_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		struct sigaction old;
-		ticks_start(on_alarm, 5000, &old);
+		/* 1 ms: the poll after each tick bounds how early a stop may have begun */
+		ticks_start(on_alarm, 1000, &old);
 		w = waitpid(tid, status, __WALL);
 		ticks_stop(&old);
 		if (w == tid)
@@ -104,6 +109,11 @@ static int wait_stop(pid_t tid, int *status, uint64_t deadline)
 		if (w < 0 && errno != EINTR)
 			return -errno;
 	}
+}
+
+static int wait_stop(pid_t tid, int *status, uint64_t deadline)
+{
+	return wait_stop_quiet(tid, status, deadline, NULL);
 }
 
 static void regs_from_user(const struct user_regs_struct *u, struct ct_capture *c)
@@ -122,6 +132,35 @@ static void regs_from_user(const struct user_regs_struct *u, struct ct_capture *
 	} else {
 		c->syscall_nr = CT_SYSCALL_NONE;
 	}
+}
+
+/* While a thread is stopped its stack is read into scratch (allocated and touched before any
+ * thread is stopped, so no allocation or page fault of ctrace's lengthens a stop); c->stack points
+ * into scratch until keep_stack() copies it out after the release. */
+static int read_stack_scratch(pid_t tid, uint64_t sp, size_t len, uint8_t *scratch, struct ct_capture *c)
+{
+	if (len == 0)
+		return 0;
+	ssize_t n = ct_mem_read(tid, sp, scratch, len);
+	if (n <= 0)
+		return n < 0 ? (int)n : -EFAULT;
+	c->stack = scratch;
+	c->stack_start = sp;
+	c->stack_len = (size_t)n;
+	return 0;
+}
+
+static int keep_stack(uint8_t *scratch, struct ct_capture *c)
+{
+	if (!c->stack || c->stack != scratch)
+		return 0;
+	c->stack = malloc(c->stack_len);
+	if (!c->stack) {
+		c->stack_len = 0;
+		return -ENOMEM;
+	}
+	memcpy(c->stack, scratch, c->stack_len);
+	return 0;
 }
 
 static int copy_stack(pid_t tid, uint64_t sp, size_t len, struct ct_capture *c)
@@ -334,9 +373,10 @@ static int begin_active(pid_t tid)
 }
 
 /* tid reported status: copy registers and stack, detach at once (re-injecting an intercepted
- * signal). t_start is the earliest the stop can have begun. */
+ * signal). t_start is the earliest the stop can have begun. scratch (o->stack_bytes, or NULL to
+ * allocate per thread) takes the stack copy while the thread is stopped. */
 static int finish_active(pid_t pid, pid_t tid, int status, const struct ct_attach_opts *o, uint64_t t_start,
-			 struct ct_capture *c)
+			 uint8_t *scratch, struct ct_capture *c)
 {
 	if (!WIFSTOPPED(status))
 		return -ESRCH; /* exited or killed while we waited */
@@ -357,7 +397,8 @@ static int finish_active(pid_t pid, pid_t tid, int status, const struct ct_attac
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) == 0) {
 		regs_from_user(&u, c);
 		c->fs_base = u.fs_base;
-		err = copy_stack(tid, u.rsp, o->stack_bytes, c);
+		err = scratch ? read_stack_scratch(tid, u.rsp, o->stack_bytes, scratch, c)
+			      : copy_stack(tid, u.rsp, o->stack_bytes, c);
 		if (err == -EFAULT)
 			err = 0; /* registers alone still give frame 0 */
 		if (err == 0 && o->while_stopped)
@@ -368,7 +409,9 @@ static int finish_active(pid_t pid, pid_t tid, int status, const struct ct_attac
 	if (ptrace(PTRACE_DETACH, tid, 0, inject) < 0 && errno != ESRCH)
 		err = err ? err : -errno;
 	c->stop_ns = ct_now_ns() - t_start;
-	return err;
+	/* the thread runs again: now the copy gets its own memory */
+	int k = keep_stack(scratch, c);
+	return err ? err : k;
 }
 
 static int capture_active(struct ct_attach *a, pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline,
@@ -379,17 +422,17 @@ static int capture_active(struct ct_attach *a, pid_t pid, pid_t tid, const struc
 	if (r < 0)
 		return r;
 	int status;
-	r = wait_stop(tid, &status, deadline);
+	uint64_t quiet = t0;
+	r = wait_stop_quiet(tid, &status, deadline, &quiet);
 	if (r == -ETIMEDOUT) {
 		pending_add(a, tid);
 		return r;
 	}
 	if (r < 0)
 		return r == -ECHILD ? -ESRCH : r;
-	/* The stop began between the interrupt and our seeing it; count from the interrupt unless the
-	 * wait was long, so a slow wake-up of ctrace is not billed to the target. */
-	uint64_t t_seen = ct_now_ns();
-	return finish_active(pid, tid, status, o, t_seen - t0 < 1000000 ? t0 : t_seen, c);
+	/* The stop began after the interrupt and after the last poll that did not see it: counting
+	 * from there bounds the stop from above (by at most the 1 ms between polls). */
+	return finish_active(pid, tid, status, o, CT_MAX(t0, quiet), NULL, c);
 }
 
 /* Reads the thread's state and captures it without a stop when it may be. Returns 1 when the
@@ -474,14 +517,15 @@ static bool is_pending(const struct ct_attach *a, pid_t tid)
 }
 
 /* Waits for any tracee event until the earliest deadline in flight. 0 and *ret_tid, -ETIMEDOUT, or
- * -ECHILD when nothing is traced any more. *ret_blocked says whether we actually slept. */
-static int wait_any(struct inflight *in, size_t n, pid_t *ret_tid, int *status, bool *ret_blocked)
+ * -ECHILD when nothing is traced any more. *ret_quiet is moved to the time just before each poll
+ * that found no event: every stop seen after it began after it. */
+static int wait_any(struct inflight *in, size_t n, pid_t *ret_tid, int *status, uint64_t *ret_quiet)
 {
 	uint64_t earliest = UINT64_MAX;
 	for (size_t i = 0; i < n; i++)
 		earliest = CT_MIN(earliest, in[i].deadline);
-	*ret_blocked = false;
 	for (;;) {
+		uint64_t before = ct_now_ns();
 		pid_t w = waitpid(-1, status, __WALL | WNOHANG);
 		if (w > 0) {
 			*ret_tid = w;
@@ -489,12 +533,14 @@ static int wait_any(struct inflight *in, size_t n, pid_t *ret_tid, int *status, 
 		}
 		if (w < 0 && errno != EINTR)
 			return -errno;
+		if (w == 0)
+			*ret_quiet = before;
 		if (ct_now_ns() >= earliest)
 			return -ETIMEDOUT;
-		*ret_blocked = true;
 		struct sigaction old;
 		/* 1 ms: a tracee's stop notification has been seen to wake ctrace late on a loaded
-		 * machine, and the tick bounds that delay for the stopped threads */
+		 * machine; the tick bounds that delay for the stopped threads, and how early a stop
+		 * seen after it may have begun */
 		ticks_start(on_alarm, 1000, &old);
 		w = waitpid(-1, status, __WALL);
 		int e = errno;
@@ -527,9 +573,10 @@ static void absorb_reaped(struct inflight *in, size_t *n)
 	nreaped = 0;
 }
 
-/* Handles one waitpid event for the threads in flight. */
-static void handle_event(struct ct_attach *a, pid_t pid, pid_t w, int status, bool blocked, uint64_t t_empty,
-			 const struct ct_attach_opts *o, struct inflight *in, size_t *n)
+/* Handles one waitpid event for the threads in flight. t_quiet: the time just before the last poll
+ * that found no event. */
+static void handle_event(struct ct_attach *a, pid_t pid, pid_t w, int status, uint64_t t_quiet,
+			 const struct ct_attach_opts *o, uint8_t *scratch, struct inflight *in, size_t *n)
 {
 	size_t i;
 	for (i = 0; i < *n && in[i].tid != w; i++)
@@ -540,9 +587,11 @@ static void handle_event(struct ct_attach *a, pid_t pid, pid_t w, int status, bo
 			(void)ptrace(PTRACE_DETACH, w, 0, (status >> 16) == 0 ? WSTOPSIG(status) : 0);
 		return;
 	}
-	/* the stop began after the interrupt, and after the last poll that found no event at all */
-	uint64_t t_start = blocked ? ct_now_ns() : CT_MAX(in[i].t_interrupt, t_empty);
-	in[i].c->err = finish_active(pid, w, status, o, t_start, in[i].c);
+	/* The stop began after the interrupt, and after the last poll that found no event at all: the
+	 * stop counted from there is an upper bound (a thread stopped while others were being copied
+	 * is billed its wait behind them; one seen after a blocking wait, up to 1 ms more). */
+	uint64_t t_start = CT_MAX(in[i].t_interrupt, t_quiet);
+	in[i].c->err = finish_active(pid, w, status, o, t_start, scratch, in[i].c);
 	inflight_remove(in, n, i);
 }
 
@@ -554,22 +603,36 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 {
 	size_t W = CT_WINDOW;
 	struct inflight *in = calloc(W, sizeof(*in));
-	if (!in) {
+	/* touched now so that no page fault of ctrace's falls inside a stop */
+	uint8_t *scratch = o->stack_bytes ? malloc(o->stack_bytes) : NULL;
+	if (!in || (o->stack_bytes && !scratch)) {
 		for (size_t i = first; i < last; i++)
 			caps[i].err = -ENOMEM;
+		free(in);
+		free(scratch);
 		return;
 	}
+	if (scratch)
+		memset(scratch, 0, o->stack_bytes);
 	size_t n = 0, next = first;
-	uint64_t t_empty = 0;
+	uint64_t t_quiet = 0;
 	while (next < last || n > 0) {
 		if (boost)
 			ct_boost_check(boost);
 		int status;
 		pid_t w = 0;
-		while (n > 0 && (w = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
-			handle_event(a, pid, w, status, false, t_empty, o, in, &n);
-		if (n > 0 && w == 0)
-			t_empty = ct_now_ns();
+		for (;;) {
+			if (n == 0)
+				break;
+			uint64_t before = ct_now_ns();
+			w = waitpid(-1, &status, __WALL | WNOHANG);
+			if (w <= 0) {
+				if (w == 0)
+					t_quiet = before;
+				break;
+			}
+			handle_event(a, pid, w, status, t_quiet, o, scratch, in, &n);
+		}
 		if (n < W && next < last) {
 			struct ct_capture *c = &caps[next++];
 			pid_t tid = c->tid;
@@ -592,9 +655,8 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 		}
 		if (n == 0)
 			break;
-		bool blocked;
 		w = -1;
-		int r = wait_any(in, n, &w, &status, &blocked);
+		int r = wait_any(in, n, &w, &status, &t_quiet);
 		if (r == -ETIMEDOUT) {
 			uint64_t now = ct_now_ns();
 			for (size_t i = 0; i < n;) {
@@ -615,9 +677,10 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 			n = 0;
 			continue;
 		}
-		handle_event(a, pid, w, status, blocked, t_empty, o, in, &n);
+		handle_event(a, pid, w, status, t_quiet, o, scratch, in, &n);
 	}
 	free(in);
+	free(scratch);
 }
 
 static bool contains(const struct ct_capture_set *s, pid_t tid)

@@ -9,7 +9,38 @@
 #include "lib/error.h"
 #include "session/snapshot.h"
 #include "process/target.h"
+#include "lib/procfs.h"
 #include "lib/banned.h"
+
+/* ctrace's own time before cmd_backtraces: on a CPU and waiting for one since the process began
+ * (its schedstat; 0 when unknown). */
+static uint64_t startup_ns(void)
+{
+	char *text = NULL;
+	struct ct_proc_schedstat ss;
+	uint64_t ns = 0;
+	if (ct_proc_read(getpid(), 0, "schedstat", 256, &text) == 0 && ct_parse_proc_schedstat(text, &ss) == 0)
+		ns = ss.run_ns + ss.wait_ns;
+	free(text);
+	return ns;
+}
+
+static void say_times(const struct ct_env *env, struct ct_snapshot_session *ss, uint64_t startup, uint64_t output)
+{
+	struct ct_snapshot_times t;
+	ct_snapshot_session_times(ss, &t);
+	ct_verbose(env, "time: start-up %.1f ms, modules listed %.1f ms, interpreter looked for %.1f ms, capture "
+		   "%.1f ms, /proc facts %.1f ms, unwinding %.1f ms, symbolization %.1f ms, interpreter frames "
+		   "%.1f ms, locks %.1f ms, output %.1f ms",
+		   (double)startup / 1e6, (double)t.modules_ns / 1e6, (double)t.interp_open_ns / 1e6,
+		   (double)t.capture_ns / 1e6, (double)t.facts_ns / 1e6, (double)t.unwind_ns / 1e6,
+		   (double)t.symbolize_ns / 1e6, (double)t.interp_ns / 1e6, (double)t.locks_ns / 1e6,
+		   (double)output / 1e6);
+	ct_verbose(env, "modules: %" PRIu64 " listed, %" PRIu64 " files opened, %" PRIu64 " debug files looked for "
+		   "(%.1f ms, within the times above); %" PRIu64 " pcs looked up, %" PRIu64 " already named",
+		   t.sym.modules, t.sym.elf_opened, t.sym.debug_looked, (double)t.sym.open_ns / 1e6, t.sym.lookups,
+		   t.sym.shared_hits);
+}
 
 
 void ct_cli_snapshot_opts(const struct ct_env *env, struct ct_snapshot_opts *o)
@@ -55,7 +86,7 @@ int ct_cli_core_partial(const struct ct_env *env, struct ct_snapshot_session *ss
 int cmd_backtraces(struct ct_env *env)
 {
 	pid_t pid = env->pids[0];
-	uint64_t t0 = ct_now_ns();
+	uint64_t t0 = ct_now_ns(), startup = env->verbose ? startup_ns() : 0;
 	int code = env->core ? CT_EXIT_OK : ct_cli_check_target(pid);
 	if (code)
 		return code;
@@ -134,12 +165,15 @@ int cmd_backtraces(struct ct_env *env)
 			eperm++;
 	}
 	struct ct_buf out = CT_BUF_INIT;
+	uint64_t t_out = ct_now_ns();
 	if (env->format == CT_FMT_JSON)
 		ct_report_snapshot_json(s, &out);
 	else
 		ct_report_snapshot_text(s, &out);
 	code = ct_cli_write_output(env, &out);
 	ct_buf_free(&out);
+	if (env->verbose)
+		say_times(env, ss, startup, ct_now_ns() - t_out);
 
 	if (code == CT_EXIT_OK) {
 		if (gone == s->nthreads && !env->core) {

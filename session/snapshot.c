@@ -15,6 +15,7 @@
 #include "interp/rbthreads.h"
 #include "interp/pythreads.h"
 #include "interp/ruby.h"
+#include "lib/boost.h"
 #include "lib/error.h"
 #include "process/locks.h"
 #include "lib/procfs.h"
@@ -50,6 +51,8 @@ struct ct_snapshot_session {
 	struct ct_memsrc interp_mem;     /* that, for the interpreter readers */
 	char *core_warning;              /* what a truncated core lacks, said once */
 	bool core_said;
+	struct ct_snapshot_times times;  /* where the time went, for -v */
+	struct ct_boost nice;            /* a live session's thread at nice -10 until close */
 };
 
 int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret)
@@ -61,16 +64,26 @@ int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct
 	ss->o = *o;
 	ss->mem = ct_memsrc_live(pid);
 	ss->attach = (struct ct_attach)CT_ATTACH_INIT;
+	/* On a machine the target saturates, the work around the capture (modules, unwinding,
+	 * symbolization: bounded, some tens of ms of CPU) would wait seconds at nice 0 for its share;
+	 * nice -10 weighs as about ten ordinary threads, never more than the work it has. The capture
+	 * itself runs higher still (attach/snapshot.c). */
+	ct_boost_begin_nice(&ss->nice);
 	if (ss->o.max_frames == 0)
 		ss->o.max_frames = 256;
 	ss->pcs = calloc(ss->o.max_frames, sizeof(*ss->pcs));
+	uint64_t t0 = ct_now_ns();
 	int r = ss->pcs ? ct_sym_open(pid, &o->sym, &ss->sym) : -ENOMEM;
+	uint64_t t1 = ct_now_ns();
 	if (r == 0 && !o->no_interp && (r = ct_py_open(ss->sym, &ss->py, &ss->py_note)) == 0 && !ss->py &&
 	    !ss->py_note)
 		r = ct_rb_open(ss->sym, &ss->rb, &ss->rb_note);
+	ss->times.modules_ns = t1 - t0;
+	ss->times.interp_open_ns = ct_now_ns() - t1;
 	if (r < 0 && ss->sym)
 		ct_sym_close(ss->sym);
 	if (r < 0) {
+		ct_boost_end(&ss->nice);
 		free(ss->pcs);
 		free(ss);
 		return r;
@@ -84,6 +97,7 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 	if (!ss)
 		return;
 	ct_attach_release_pending(&ss->attach);
+	ct_boost_end(&ss->nice);
 	for (size_t i = 0; i < ss->nsnaps; i++)
 		ct_snapshot_free(ss->snaps[i]);
 	free(ss->snaps);
@@ -223,6 +237,13 @@ const char *ct_snapshot_session_ruby(const struct ct_snapshot_session *ss, struc
 	return ct_rb_version(ss->rb);
 }
 
+void ct_snapshot_session_times(const struct ct_snapshot_session *ss, struct ct_snapshot_times *ret)
+{
+	*ret = ss->times;
+	if (ss->sym)
+		ct_sym_get_stats(ss->sym, &ret->sym);
+}
+
 bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss)
 {
 	return ss->exited;
@@ -253,6 +274,7 @@ static int thread_from_capture(struct ct_snapshot_session *in, const struct ct_c
 	t->stop_ns = c->stop_ns;
 	if (c->state_before != '?')
 		t->state = c->state_before;
+	uint64_t t0 = ct_now_ns();
 	int fr = ct_target_thread_facts(in->pid, c->tid, t);
 	if (c->err == -ESRCH || (c->err && fr == -ESRCH))
 		t->flags |= CT_THREAD_GONE;
@@ -266,6 +288,7 @@ static int thread_from_capture(struct ct_snapshot_session *in, const struct ct_c
 	memcpy(t->syscall_args, c->syscall_args, sizeof(t->syscall_args));
 	if (t->syscall_nr >= 0 && !(t->state == 'R'))
 		t->waiting_on = ct_describe_wait(in->pid, t->syscall_nr, t->syscall_args);
+	in->times.facts_ns += ct_now_ns() - t0;
 
 	return frames_from_capture(in, c, t);
 }
@@ -282,7 +305,10 @@ static int frames_from_capture(struct ct_snapshot_session *in, const struct ct_c
 		}
 	}
 	char *why = NULL;
+	uint64_t t0 = ct_now_ns();
 	int n = ct_unwinder_run(in->unw, c, in->pcs, in->o.max_frames, &why);
+	uint64_t t1 = ct_now_ns();
+	in->times.unwind_ns += t1 - t0;
 	if (n < 0) {
 		free(why);
 		t->error = strdup(ct_strerror(n));
@@ -307,9 +333,15 @@ static int frames_from_capture(struct ct_snapshot_session *in, const struct ct_c
 						  in->pcs[i + 1].pc, t) < 0)
 			return -ENOMEM;
 	}
+	uint64_t t2 = ct_now_ns();
+	in->times.symbolize_ns += t2 - t1;
+	int r = 0;
 	if (in->rb)
-		return ct_rb_thread_frames(in->rb, c, t);
-	return in->py ? ct_py_thread_frames(in->py, c, t) : 0;
+		r = ct_rb_thread_frames(in->rb, c, t);
+	else if (in->py)
+		r = ct_py_thread_frames(in->py, c, t);
+	in->times.interp_ns += ct_now_ns() - t2;
+	return r;
 }
 
 /* The interpreter's waits in a core (Python's lock acquires, Ruby's Mutex, Queue, IO waits): they
@@ -515,6 +547,7 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 		if (r < 0)
 			return r;
 	}
+	in->times.capture_ns += set->wall_ns;
 	/* From here on every target thread runs again. */
 	if (in->py)
 		ct_py_gil_refresh(in->py);
@@ -571,6 +604,7 @@ int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot 
 	ss->snaps[ss->nsnaps++] = s;
 	/* every thread runs again: what each Ruby thread waits in, and the Mutex owners (before the
 	 * pthread owners, which leave a thread with a lock_waiting alone) */
+	uint64_t t0 = ct_now_ns();
 	if (ss->rb && !ss->core && (r = ct_rb_waits_fill(ss->rb, s)) < 0) /* a core's: in core_snapshot */
 		return r;
 	/* every thread runs again: the owners are read from the running target (or the core) */
@@ -578,6 +612,7 @@ int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot 
 		ss->locks_failed = true;
 		return r;
 	}
+	ss->times.locks_ns += ct_now_ns() - t0;
 	*ret = s;
 	return 0;
 }

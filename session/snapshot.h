@@ -40,6 +40,20 @@ struct ct_snapshot_opts {
 
 struct ct_snapshot_session;
 
+/* Where a session's time went (live or core; summed over its snapshots), for -v. */
+struct ct_snapshot_times {
+	uint64_t modules_ns;     /* the memory map read and the modules listed (at open) */
+	uint64_t interp_open_ns; /* looking for Python or Ruby (at open) */
+	uint64_t capture_ns;     /* threads stopped, copied and released */
+	uint64_t facts_ns;       /* /proc facts of each thread, what a blocked one waits on */
+	uint64_t unwind_ns;
+	uint64_t symbolize_ns;   /* pc -> function, file:line, inlines, tail calls */
+	uint64_t interp_ns;      /* Python or Ruby frames read and merged */
+	uint64_t locks_ns;       /* lock owners and Ruby waits (--threads) */
+	struct ct_sym_stats sym; /* modules listed and opened, the time opening them took (within the
+				  * phases above), pcs looked up */
+};
+
 /* Opens a session on pid (reads its modules; stops nothing). 0, -ESRCH, -EPERM/-EACCES, -ENOMEM or
  * another -errno from reading the memory map. */
 int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret);
@@ -62,6 +76,8 @@ int ct_snapshot_session_take(struct ct_snapshot_session *ss, struct ct_snapshot 
 int ct_snapshot_session_run(struct ct_snapshot_session *ss);
 /* The snapshots taken so far, oldest first. */
 struct ct_snapshot *const *ct_snapshot_session_snapshots(const struct ct_snapshot_session *ss, size_t *ret_n);
+/* Where the time went so far. */
+void ct_snapshot_session_times(const struct ct_snapshot_session *ss, struct ct_snapshot_times *ret);
 /* Whether a series ended early because the process exited. */
 bool ct_snapshot_session_exited(const struct ct_snapshot_session *ss);
 /* Whether the last take failed reading lock owners (out of memory), not capturing. */

@@ -134,8 +134,8 @@ static const char *in_root(struct ct_symbolizer *s, const char *path)
 
 /* ELF for a module: through /proc/PID/map_files first (right even when the file was replaced or
  * deleted, or lives in another mount namespace), then relative to /proc/PID/root. */
-static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-		    char **file_name, Elf **elfp)
+static int find_elf_live(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			 char **file_name, Elf **elfp)
 {
 	struct ct_symbolizer *s = *userdata;
 	if (!s || !modname || modname[0] != '/')
@@ -166,6 +166,19 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	return fd;
 }
 
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	struct ct_symbolizer *s = *userdata;
+	uint64_t t0 = ct_now_ns();
+	int fd = find_elf_live(mod, userdata, modname, base, file_name, elfp);
+	if (s) {
+		s->stats.elf_opened++;
+		s->stats.open_ns += ct_now_ns() - t0;
+	}
+	return fd;
+}
+
 /* libdwfl's find_debuginfo: the debug file (or dwz file) as debugfind.h finds it, else (opt-in)
  * from debuginfod; what went wrong on the way is said once per module. */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
@@ -174,8 +187,13 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 {
 	struct ct_symbolizer *s = *userdata;
 	struct ct_debugfind_result r;
+	uint64_t t0 = ct_now_ns();
 	int fd = ct_debugfind(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
 			      s ? s->debuginfo_path : NULL, debuginfo_file_name, &r);
+	if (s) {
+		s->stats.debug_looked++;
+		s->stats.open_ns += ct_now_ns() - t0;
+	}
 	if (r.cache_err < 0 && s && modname)
 		warn(s, "%.*s: cannot keep the inflated copy of its debug file in %s (%s); every "
 			"run inflates it again: set CTRACE_CACHE_DIR to a directory of yours, or to off",
@@ -279,6 +297,7 @@ static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	(void)name;
 	(void)start;
 	*userdata = arg;
+	((struct ct_symbolizer *)arg)->stats.modules++;
 	return DWARF_CB_OK;
 }
 

@@ -66,6 +66,10 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 struct ct_sym_stats {
 	uint64_t lookups;     /* ct_sym_frames calls */
 	uint64_t shared_hits; /* answered from frames another thread, sample or process already had named */
+	uint64_t modules;     /* modules listed (the target's mapped files, vdso) */
+	uint64_t elf_opened;  /* of those, whose ELF file was looked for (a pc, CFI or symbol needed it) */
+	uint64_t debug_looked;/* separate debug files looked for */
+	uint64_t open_ns;     /* time spent finding and opening those files */
 };
 void ct_sym_get_stats(struct ct_symbolizer *s, struct ct_sym_stats *ret);
 

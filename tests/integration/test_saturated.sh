@@ -1,19 +1,30 @@
-# A target that saturates the machine (issue 19), fixtures/spinners: 60 threads spinning on 2+ CPUs.
+# A target that saturates the machine (issue 19), fixtures/spinners: SATURATED_THREADS (60) threads
+# spinning on 2+ CPUs.
 # --backtraces captures every thread (the count /proc gives), on the spinning frames; ctrace's own
-# thread is boosted for the capture (-v says how) and the target's scheduling (policy, nice,
-# affinity, per thread, as /proc shows them) is the same after; ctrace SIGKILLed at random moments,
-# some while it runs at SCHED_FIFO, leaves no thread stopped and the process untraced.
+# thread is boosted for the capture (-v says how) and the target's scheduling (policy, real-time
+# priority, nice, allowed CPUs, per thread, as /proc shows them) is the same after.
+# Then ctrace is killed at random moments (fixtures/killmid), SATURATED_KILLS (6) times or for
+# SATURATED_SECS (10) s, whichever ends first, taking turns: SIGKILL or SIGTERM 0-300 us after
+# ctrace is seen at SCHED_FIFO (mid-boost: threads seized, in flight, stopped); the same after a
+# target thread is seen in tracing stop; the same at a random time of a run. After each kill no
+# thread is stopped or traced and the scheduling is unchanged; at the end the target still runs
+# (its CPU time grows).
+# make check runs the short form; make stress the long one (SATURATED_KILLS=90, SATURATED_SECS=900).
 # check: alone (saturates the machine on purpose: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
-start_fixture spinners 60
+THREADS=${SATURATED_THREADS:-60}
+KILLS=${SATURATED_KILLS:-6}
+SECS=${SATURATED_SECS:-10}
+start_fixture spinners "$THREADS"
 NT=$(ls /proc/$FPID/task | wc -l)
 
-# policy (stat field 41), nice (19) and allowed CPUs of every thread, in one awk (on a saturated
-# machine every process started waits seconds for a CPU)
+# policy (stat field 41), real-time priority (40), nice (19) and allowed CPUs (what
+# sched_getaffinity returns) of every thread, in one awk (on a saturated machine every process
+# started waits for a CPU)
 sched_of() {
 	awk 'FNR == 1 { split(FILENAME, p, "/"); t = p[5] }
-	     FILENAME ~ /stat$/ { sub(/.*\) /, ""); split($0, f, " "); s[t] = f[17] " " f[39] }
+	     FILENAME ~ /stat$/ { sub(/.*\) /, ""); split($0, f, " "); s[t] = f[39] " " f[38] " " f[17] }
 	     /^Cpus_allowed_list/ { c[t] = $2 }
 	     END { for (t in s) print t, s[t], c[t] }' /proc/$1/task/*/stat /proc/$1/task/*/status | sort
 }
@@ -21,16 +32,31 @@ sched_of() {
 untraced() {
 	awk 'FILENAME ~ /stat$/ { sub(/.*\) /, ""); if (substr($0, 1, 1) == "t") bad = 1 }
 	     /^TracerPid:/ && $2 != 0 { bad = 1 }
-	     END { exit bad }' /proc/$1/task/*/stat /proc/$1/status ||
-		fail "a thread of $1 was left stopped or traced: $(grep -l '^State:.*t (tracing' /proc/$1/task/*/status)"
+	     END { exit bad }' /proc/$1/task/*/stat /proc/$1/task/*/status ||
+		fail "$2: a thread of $1 was left stopped or traced: $(grep -l -e '^State:.*t (tracing' \
+			-e '^TracerPid:[[:space:]]*[1-9]' /proc/$1/task/*/status | head -n 3)"
+}
+same_sched() {
+	sched_of $FPID >"$TMP/sched.after"
+	cmp -s "$TMP/sched.before" "$TMP/sched.after" ||
+		fail "$1: the target's scheduling changed: $(diff "$TMP/sched.before" "$TMP/sched.after" | head -n 5)"
+}
+# the process's CPU time (utime + stime, stat fields 14 and 15, in clock ticks)
+cpu_ticks() {
+	read -r line </proc/$1/stat
+	set -- ${line##*) }
+	echo $((${12} + ${13}))
 }
 sched_of $FPID >"$TMP/sched.before"
+[ "$(wc -l <"$TMP/sched.before")" = "$NT" ] || fail "cannot read the scheduling of $NT threads"
 
+t0=$(date +%s%N)
 expect_exit 0 "$CTRACE" -p $FPID --backtraces -v
+run_us=$(( ($(date +%s%N) - t0) / 1000 + 1 )) # one run's length, the window random kills fall in
 got=$(printf '%s\n' "$OUT" | grep -c '^Thread ')
 [ "$got" = "$NT" ] || fail "--backtraces shows $got threads, /proc/$FPID/task has $NT"
 spin=$(printf '%s\n' "$OUT" | grep -c 'in spin_inner')
-[ "$spin" -ge 60 ] || fail "only $spin threads show spin_inner; output: $(printf '%s\n' "$OUT" | head -n 30)"
+[ "$spin" -ge "$THREADS" ] || fail "only $spin threads show spin_inner; output: $(printf '%s\n' "$OUT" | head -n 30)"
 printf '%s\n' "$ERR" | grep -q "priority while capturing: " || fail "-v does not say ctrace's priority: $ERR"
 if [ "$(id -u)" = 0 ]; then
 	printf '%s\n' "$ERR" | grep -q "priority while capturing: SCHED_FIFO" ||
@@ -39,42 +65,46 @@ else
 	skip_case fifo "not root: SCHED_FIFO is not permitted, the nice fallback is what runs"
 fi
 note "$(printf '%s\n' "$ERR" | grep -E 'captured|priority')"
-untraced $FPID
-sched_of $FPID >"$TMP/sched.after"
-cmp -s "$TMP/sched.before" "$TMP/sched.after" ||
-	fail "the target's scheduling changed: $(diff "$TMP/sched.before" "$TMP/sched.after" | head -n 5)"
+untraced $FPID "after a whole run"
+same_sched "after a whole run"
 
-# SIGKILL at random moments: watch ctrace's policy (stat field 41: 1 = SCHED_FIFO) and kill it the
-# moment it is seen boosted, or after a random delay
-tries=0 midboost=0
-end=$(( $(date +%s) + 10 ))
-while [ "$(date +%s)" -lt $end ] && [ $tries -lt 8 ]; do
+# kinds of kill, taken in turn: WHEN of killmid, the counters of the kills seen at that moment
+tries=0 boosted=0 boosted_seen=0 seized=0 seized_seen=0 timed=0 killed=0 termed=0
+end=$(( $(date +%s) + SECS ))
+while [ "$(date +%s)" -lt $end ] && [ $tries -lt "$KILLS" ]; do
 	tries=$((tries + 1))
-	"$CTRACE" -p $FPID --backtraces >/dev/null 2>&1 &
-	cp=$!
-	delay=$(( (tries * 7919 + $$) % 40 ))
-	i=0 boosted=0
-	while [ $i -lt 400 ] && kill -0 $cp 2>/dev/null; do
-		pol=
-		if read -r line </proc/$cp/stat 2>/dev/null; then
-			set -- ${line##*) }
-			pol=${39:-}
-		fi
-		if [ "$pol" = 1 ]; then boosted=1; break; fi
-		[ $((tries % 3)) = 0 ] && [ $i -ge "$delay" ] && break
-		i=$((i + 1))
-		sleep 0.01
-	done
-	kill -KILL $cp 2>/dev/null
-	wait $cp 2>/dev/null
-	midboost=$((midboost + boosted))
-	sleep 0.05
-	untraced $FPID
+	rnd=$(od -An -N4 -tu4 /dev/urandom | tr -d ' \n')
+	sig=9; [ $(( (tries + 1) / 3 % 2)) = 1 ] && sig=15
+	case $((tries % 3)) in
+	1) when=boosted delay=$((rnd % 300)); boosted=$((boosted + 1)) ;;
+	2) when=seized delay=$((rnd % 300)); seized=$((seized + 1)) ;;
+	0) when=time delay=$((rnd % run_us)); timed=$((timed + 1)) ;;
+	esac
+	what="signal $sig $when +${delay} us"
+	r=$("$FIXTURES/killmid" $FPID $when $delay 0 0 $sig -- "$CTRACE" -p $FPID --backtraces) ||
+		fail "killmid failed: $r"
+	case $r in
+	hung*) fail "ctrace did not end after $what: $r" ;;
+	killed*) [ $sig = 9 ] && killed=$((killed + 1)) || termed=$((termed + 1)) ;;
+	esac
+	case $when/$r in
+	boosted/*stopped-seen=1*) boosted_seen=$((boosted_seen + 1)) ;;
+	seized/*stopped-seen=1*) seized_seen=$((seized_seen + 1)) ;;
+	esac
+	untraced $FPID "kill $tries ($what: $r)"
+	same_sched "kill $tries ($what: $r)"
 done
-note "ctrace SIGKILLed $tries times, $midboost of them while at SCHED_FIFO; no thread left stopped"
-if [ "$(id -u)" = 0 ] && [ $midboost = 0 ]; then
-	skip_case kill-midboost "no kill landed while ctrace was at SCHED_FIFO in $tries tries (the capture window is short)"
+note "ctrace killed $tries times (one run $((run_us / 1000)) ms): $boosted after it was seen at SCHED_FIFO" \
+	"(seen $boosted_seen times), $seized after a thread was seen in tracing stop (seen $seized_seen times)," \
+	"$timed at a random time; $killed SIGKILLs and $termed SIGTERMs landed mid-run; no thread left stopped"
+if [ "$(id -u)" = 0 ] && [ $boosted_seen = 0 ]; then
+	skip_case kill-midboost "ctrace was not seen at SCHED_FIFO before the kill in $boosted tries"
 fi
-sched_of $FPID >"$TMP/sched.after"
-cmp -s "$TMP/sched.before" "$TMP/sched.after" || fail "the target's scheduling changed after the kills"
-echo "saturated target: every thread captured, boosted capture, kills mid-boost leave nothing stopped"
+if [ $seized -gt 0 ] && [ $seized_seen = 0 ]; then
+	skip_case kill-seized "no target thread was seen in tracing stop before the kill in $seized tries"
+fi
+c1=$(cpu_ticks $FPID)
+sleep 0.3
+c2=$(cpu_ticks $FPID)
+[ "$c2" -gt "$c1" ] || fail "the target's CPU time did not grow after the kills ($c1, then $c2 ticks)"
+echo "saturated target: every thread captured, boosted capture, kills mid-boost and mid-stop leave nothing stopped"
