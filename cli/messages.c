@@ -15,6 +15,22 @@
 #include "process/target.h"
 #include "lib/banned.h"
 
+/* all of p, resumed after a signal or a short write (a pipe's reader slower than ctrace) */
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static void vmsg(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
@@ -22,10 +38,11 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 	ct_buf_puts(&b, prefix);
 	ct_buf_vprintf(&b, fmt, ap);
 	ct_buf_putc(&b, '\n');
-	/* one write, so the line is not interleaved with the target's or another tool's output */
+	/* one write where the pipe takes it, so the line is not interleaved with the target's or
+	 * another tool's output; the rest after a signal (SIGCHLD) or a full pipe, not dropped */
 	fflush(stdout);
-	ssize_t n = write(STDERR_FILENO, b.data, b.len);
-	(void)n;
+	if (!b.err)
+		(void)write_all(STDERR_FILENO, b.data, b.len);
 	ct_buf_free(&b);
 }
 
@@ -99,21 +116,6 @@ int ct_cli_check_target(pid_t pid)
 	}
 	ct_target_clear(&t);
 	return CT_EXIT_OK;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 static bool is_device(const char *path)
