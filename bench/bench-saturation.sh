@@ -53,22 +53,43 @@ for r in $(seq "$RUNS"); do
 done
 euw=$(awk '{print $1}' "$TMP/eu" | median)
 eut=$(awk '{print $2}' "$TMP/eu" | tr '\n' ' ')
-: >"$TMP/ps"; : >"$TMP/pp"
-for r in $(seq "$RUNS"); do
+: >"$TMP/ps"; : >"$TMP/pp"; : >"$TMP/pr"
+# The machine is saturated (and shared): how much CPU the target gets changes from one command to
+# the next, and with it the samples either tool can take. Each tool's samples are therefore divided
+# by the target's CPU time (utime + stime) over that tool's own command, and the per-run ratio is
+# ctrace's rate over perf record's; the order alternates between runs. Both open the same events
+# (a cpu-clock event per thread and CPU, period 1/99 s: perf's -F 99 is turned into that fixed
+# period by the kernel for cpu-clock), so the expected ratio is 1.
+cpu_ticks() { awk '{print $14 + $15}' /proc/$fpid/stat; }
+run_ct() {
+	c0=$(cpu_ticks)
 	"$CT" -p $fpid --profile -d 3 -f folded -o "$TMP/folded" 2>"$TMP/perr"
-	awk '{s += $NF} END {print s + 0}' "$TMP/folded" >>"$TMP/ps"
+	c1=$(cpu_ticks)
+	echo "$(awk '{s += $NF} END {print s + 0}' "$TMP/folded") $((c1 - c0))" >>"$TMP/ps"
+}
+run_perf() {
+	c0=$(cpu_ticks)
 	perf record -F 99 --call-graph dwarf -p $fpid -o "$TMP/perf.data" -- sleep 3 >/dev/null 2>&1
-	perf script -i "$TMP/perf.data" -F tid 2>/dev/null | wc -l >>"$TMP/pp"
+	c1=$(cpu_ticks)
+	echo "$(perf script -i "$TMP/perf.data" -F tid 2>/dev/null | wc -l) $((c1 - c0))" >>"$TMP/pp"
+}
+for r in $(seq "$RUNS"); do
+	if [ $((r % 2)) = 1 ]; then run_ct; run_perf; else run_perf; run_ct; fi
+	ct=$(tail -n 1 "$TMP/ps"); pf=$(tail -n 1 "$TMP/pp")
+	echo "$ct $pf" | awk '{print ($2 && $3 && $4) ? ($1 / $2) / ($3 / $4) : 0}' >>"$TMP/pr"
 done
-cps=$(median <"$TMP/ps"); pps=$(median <"$TMP/pp")
+ratio=$(median <"$TMP/pr")
+cps=$(awk '{print $1}' "$TMP/ps" | median); pps=$(awk '{print $1}' "$TMP/pp" | median)
 stop
 echo "ctrace priority while capturing: $(cat "$TMP/boost")"
 awk -v ctw="$ctw" -v euw="$euw" -v cap="$captured" -v eut="$eut" -v st="$ctstop" -v mx="$ctmaxstop" \
-    -v cps="$cps" -v pps="$pps" -v ps="$(tr '\n' ' ' <"$TMP/ps")" -v pp="$(tr '\n' ' ' <"$TMP/pp")" 'BEGIN {
+    -v cps="$cps" -v pps="$pps" -v ratio="$ratio" -v ps="$(awk '{printf "%d/%d ", $1, $2}' "$TMP/ps")" \
+    -v pp="$(awk '{printf "%d/%d ", $1, $2}' "$TMP/pp")" -v prs="$(tr '\n' ' ' <"$TMP/pr")" 'BEGIN {
 	printf "--backtraces: threads captured per run %s(eu-stack saw %s)\n", cap, eut
 	printf "--backtraces: longest stop %.1f ms median, %.1f ms worst (goal <= 10)\n", st, mx
 	printf "--backtraces: wall ctrace %d ms, eu-stack %d ms: ratio %.3f (goal <= 0.1)\n", ctw, euw, (euw ? ctw / euw : 0)
-	printf "--profile -d 3: samples ctrace %s, perf record %s: ratio %.2f (goal >= 0.9)\n", ps, pp, (pps ? cps / pps : 0)
+	printf "--profile -d 3: samples/target CPU ticks per run: ctrace %s, perf record %s\n", ps, pp
+	printf "--profile -d 3: samples per CPU second, ctrace/perf record per run %s: median ratio %.2f (goal >= 0.9)\n", prs, ratio
 }'
 
 echo "== 1000 spinning threads (default --timeout)"
