@@ -48,6 +48,7 @@ struct ct_perf_stats {
 	int open_err;          /* the first such error (-EMFILE: too many open files …) */
 	size_t cpus;           /* rings, one per online CPU */
 	size_t ring_bytes;     /* data bytes of the smallest ring */
+	bool cpu_wide;         /* one cpu-clock event per CPU, other processes' samples dropped */
 };
 
 struct ct_perf;
