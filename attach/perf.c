@@ -459,7 +459,8 @@ int ct_perf_add(struct ct_perf *p, pid_t pid, pid_t tid)
  * sampled before a scan sees them. Refused: an event per thread and CPU, as before. */
 static void open_cpu_wide(struct ct_perf *p)
 {
-	if (getenv("CTRACE_PERF_PER_THREAD"))
+	const char *env = getenv("CTRACE_PERF_PER_THREAD");
+	if (env && *env)
 		return;
 	int *fds = calloc(p->ncpus, sizeof(int));
 	if (!fds)
