@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The perf_event sampler: a software cpu-clock event per thread of each followed process and per CPU,
+/* The perf_event sampler: a software cpu-clock event per CPU where allowed (other processes' samples
+ * dropped as read: no start-up period per thread), else per thread of each followed process and per CPU,
  * each sample carrying the user registers and a copy of the user stack. The events of every thread
  * write (PERF_EVENT_IOC_SET_OUTPUT) into one ring buffer per CPU, as perf record does: memory stays
  * ncpus rings whatever the thread count (per-thread rings exhaust perf_event_mlock_kb and
@@ -48,6 +49,7 @@ struct ct_perf_stats {
 	int open_err;          /* the first such error (-EMFILE: too many open files …) */
 	size_t cpus;           /* rings, one per online CPU */
 	size_t ring_bytes;     /* data bytes of the smallest ring */
+	bool cpu_wide;         /* one cpu-clock event per CPU, other processes' samples dropped */
 };
 
 struct ct_perf;
