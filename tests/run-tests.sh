@@ -4,12 +4,12 @@
 # (a cmocka test that called skip(), an integration test's skip_case) is a skip of its own: the
 # test passes for the rest, the case is listed and counted as skipped, never as passed.
 # Ends with the skips and their reasons, then "N passed, N failed, N skipped".
-# Integration tests run in LANES (default 2) at once, but for those whose header has a line
+# Integration tests run in LANES (default 3) at once, spread by tests/integration/durations, but for those whose header has a line
 # "# check: alone" (they measure the CPU split of a target, or load the machine themselves): those
 # run one at a time after the rest. LANES=1 runs every test alone, in order.
 BUILD=${BUILD:-build}
 ONLY=${ONLY:-}
-LANES=${LANES:-2}
+LANES=${LANES:-3}
 export BUILD
 export CTRACE="$PWD/$BUILD/ctrace"
 export FIXTURES="$PWD/$BUILD/fixtures"
@@ -79,11 +79,32 @@ report() {
 	done <"$cases"
 }
 
-# lane K: runs every LANES-th test of $logdir/lanes from the K-th
+# lanes: splits $logdir/lanes into LANES lists, $logdir/lane.K, longest first onto the lane with
+# the least so far, by each test's seconds in tests/integration/durations (measured; 5 when not
+# listed), so that the lanes end together
+lanes() {
+	awk -v n="$LANES" -v out="$logdir/lane." '
+		NR == FNR { w[$1] = $2; next }
+		{ b = $0; sub(/.*\//, "", b); sub(/\.sh$/, "", b); t[++m] = $0; s[m] = (b in w) ? w[b] : 5 }
+		END {
+			for (k = 0; k < n; k++) { tot[k] = 0; printf "" >(out k) }
+			for (i = 1; i <= m; i++) {   # longest first (a selection sort: tens of tests)
+				best = 0
+				for (j = 1; j <= m; j++) if (!done[j] && (!best || s[j] > s[best])) best = j
+				done[best] = 1
+				lo = 0
+				for (k = 1; k < n; k++) if (tot[k] < tot[lo]) lo = k
+				tot[lo] += s[best]
+				print t[best] >>(out lo)
+			}
+		}' tests/integration/durations "$logdir/lanes"
+}
+
+# lane K: runs the tests of $logdir/lane.K, one after the other
 lane() {
-	awk -v k="$1" -v n="$LANES" 'NR % n == k % n' "$logdir/lanes" | while IFS= read -r t; do
+	while IFS= read -r t; do
 		run_one "integration/$(basename "$t" .sh)" timeout -k 5 300 sh "$t"
-	done
+	done <"$logdir/lane.$1"
 }
 
 if [ "$ONLY" != integration ]; then
@@ -107,6 +128,7 @@ if [ "$ONLY" != unit ]; then
 	echo "integration: $(grep -c . "$logdir/lanes") tests in $LANES lanes, then $(grep -c . "$logdir/alone") one at a time"
 	# the lanes at once, their verdicts in order when all are done
 	if [ -s "$logdir/lanes" ]; then
+		lanes
 		k=1
 		while [ $k -lt "$LANES" ]; do
 			lane $k &
