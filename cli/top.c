@@ -203,15 +203,15 @@ static void print_plain(struct top *t)
 }
 
 /* One refresh: the interval that ends now is taken (paused or not, so the next one is 1 s), and
- * copied into the window shown unless paused. */
-static void refresh(struct top *t)
+ * copied into the window shown unless paused. True when it drew the screen. */
+static bool refresh(struct top *t)
 {
 	struct ct_profile_interval iv;
 	const struct ct_profile *p = ct_profile_session_profile(t->ps);
 	uint64_t now = ct_now_ns(), cpu = own_cpu_ns();
 	if (ct_profile_session_interval(t->ps, &iv) < 0) {
 		t->err = -ENOMEM;
-		return;
+		return false;
 	}
 	if (now > t->wall_ns)
 		t->head.cpu_pct = 100.0 * (double)(cpu - t->cpu_ns) / (double)(now - t->wall_ns);
@@ -223,7 +223,7 @@ static void refresh(struct top *t)
 		if (copy_counts(&t->win, &t->nwin, &t->cap_win, iv.counts, p) < 0 ||
 		    copy_counts(&t->cum, &t->ncum, &t->cap_cum, NULL, p) < 0) {
 			t->err = -ENOMEM;
-			return;
+			return false;
 		}
 		t->head.processes = st.sources;
 		t->head.threads = st.threads;
@@ -237,6 +237,7 @@ static void refresh(struct top *t)
 		print_plain(t);
 	else if (!t->paused) /* paused, the screen stays as it was, to the last figure */
 		draw(t);
+	return t->scr && !t->paused;
 }
 
 static void next_thread(struct top *t)
@@ -293,14 +294,17 @@ static void tick(void *arg, struct ct_profile_session *ps)
 	if (stop_signal)
 		return;
 	uint64_t now = ct_now_ns();
+	bool drew = false;
 	if (now >= t->next_ns) {
 		t->next_ns += REFRESH_NS;
 		if (t->next_ns <= now) /* late (ctrace got no CPU): from now on */
 			t->next_ns = now + REFRESH_NS;
-		refresh(t);
-	} else if (redraw) {
-		draw(t);
+		drew = refresh(t);
 	}
+	/* a key in the same tick as a refresh that did not draw (space: paused) is drawn here, or its
+	 * PAUSED would show only at the next key */
+	if (redraw && !drew && t->scr && !stop_signal && !t->err)
+		draw(t);
 	if (t->err)
 		stop_signal = -1;
 }

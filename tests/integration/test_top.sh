@@ -96,16 +96,8 @@ sleep 1.1
 [ "$(line 4 | awk '{ print $5 }')" = hot_60 ] || fail "s again: the first row is not hot_60: $(screen)"
 
 # --- space: paused (the screen stays as it was), space again: refreshing
-# (once in make check the first space left no PAUSED within 5 s, the screen refreshing: a key
-# lost between tmux and the pane, or ctrace's; not understood. A second press is allowed and said.)
+# (a space read in the same tick as a refresh once left no PAUSED: CI failed on it; fixed in cli/top.c)
 key ' '
-if ! screen | grep -q PAUSED; then
-	sleep 2
-	if ! screen | grep -q PAUSED; then
-		note "space: no PAUSED after 2.4 s: pressed again"
-		key ' '
-	fi
-fi
 wait_for 'PAUSED'
 screen >"$TMP/p1"
 sleep 1.5
