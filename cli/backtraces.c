@@ -36,9 +36,10 @@ static void say_times(const struct ct_env *env, struct ct_snapshot_session *ss, 
 		   "output %.1f ms", (double)t.unwind_ns / 1e6, (double)t.symbolize_ns / 1e6,
 		   (double)t.interp_ns / 1e6, (double)t.locks_ns / 1e6, (double)output / 1e6);
 	ct_verbose(env, "modules: %" PRIu64 " listed, %" PRIu64 " files opened, %" PRIu64 " debug files looked for "
-		   "(%.1f ms, within the times above); %" PRIu64 " pcs looked up, %" PRIu64 " already named",
+		   "(%.1f ms, within the times above); %" PRIu64 " pcs looked up, %" PRIu64 " already named; "
+		   "%" PRIu64 " files' frames from the cache (%" PRIu64 " pcs)",
 		   t.sym.modules, t.sym.elf_opened, t.sym.debug_looked, (double)t.sym.open_ns / 1e6, t.sym.lookups,
-		   t.sym.shared_hits);
+		   t.sym.shared_hits, t.sym.store_files, t.sym.store_entries);
 }
 
 

@@ -21,6 +21,8 @@ enum ct_framecache_flags {
 	CT_FC_NO_INLINES = 0x2u,  /* inline chains not expanded (--no-inlines) */
 	CT_FC_NO_DEMANGLE = 0x4u, /* names as the linker sees them (--no-demangle) */
 	CT_FC_TAILCALLS = 0x8u,   /* the frames inferred between a callee and its caller; off2 is set */
+	CT_FC_KEYMASK = 0x0fu,    /* the bits above that are part of a key */
+	CT_FC_SEEN = 0x20u,       /* appended to a stack in this run; never part of a key */
 	CT_FC_USED = 0x80u,       /* the slot holds an entry; never part of a key */
 };
 
@@ -32,7 +34,8 @@ struct ct_framecache_entry {
 	struct ct_frame *frames; /* pcs relative to the base they were stored with */
 };
 
-/* Every open symbolizer holds a reference; the cache is dropped when the last one is let go. */
+/* Every open symbolizer holds a reference; the cache is dropped when the last one is let go, and
+ * then the stores of the files whose lookups added entries are written back (framestore.h). */
 void ct_framecache_ref(void);
 void ct_framecache_unref(void);
 
@@ -52,6 +55,25 @@ void ct_framecache_put(struct ct_framecache_entry *e, const struct ct_proc_map *
 		       unsigned flags, struct ct_thread *fresh, uint64_t base);
 /* Appends copies of e's frames to t, their pcs made absolute again from base. Returns their number
  * or -ENOMEM. */
-int ct_framecache_append(struct ct_thread *t, const struct ct_framecache_entry *e, uint64_t base);
+int ct_framecache_append(struct ct_thread *t, struct ct_framecache_entry *e, uint64_t base);
+
+/* The on-disk store of a file (framestore.h), loaded at the first lookup in the file in a run. */
+/* False the first time the file (dev, ino) is asked about in this run (it is then remembered). */
+bool ct_framecache_file_known(uint64_t dev, uint64_t ino);
+/* Loads the store at store_path into the cache, when it is current for the file (dev, ino as the
+ * maps name it; st as fstat of the open file says) of build-id id_hex looked up with debuginfo_path (a store made with no debug file is not used when need_debug: the
+ * lookup may find one through debuginfod); its frames get module modname and deleted. Remembers
+ * where the file's store goes either way. The number of entries loaded, or -errno (nothing loaded:
+ * -ENOENT none there, -ESTALE not current, -EINVAL damaged). */
+struct stat;
+int ct_framecache_file_load(uint64_t dev, uint64_t ino, const struct stat *st, const char *store_path,
+			    const char *id_hex, const char *debuginfo_path, bool need_debug, const char *modname,
+			    bool deleted);
+/* After a lookup in the file that was not in the cache: the debug file it used (NULL: none, or the
+ * file itself), and whether it said something (a warning: nothing of the file is written back then,
+ * so that the next run says it too). */
+void ct_framecache_file_looked_up(uint64_t dev, uint64_t ino, const char *debugfile, bool warned);
+/* How many files' stores were used, and their entries, in this run. */
+void ct_framecache_store_stats(uint64_t *ret_files, uint64_t *ret_entries);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "symbolize/debugfind.h"
 #include "symbolize/debuginfod.h"
 #include "symbolize/framecache.h"
+#include "symbolize/framestore.h"
 #include "symbolize/inlines.h"
 #include "symbolize/perfmap.h"
 #include "symbolize/tailcalls.h"
@@ -570,7 +572,11 @@ bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end)
 }
 pid_t ct_sym_pid(struct ct_symbolizer *s) { return s->pid; }
 
-void ct_sym_get_stats(struct ct_symbolizer *s, struct ct_sym_stats *ret) { *ret = s->stats; }
+void ct_sym_get_stats(struct ct_symbolizer *s, struct ct_sym_stats *ret)
+{
+	*ret = s->stats;
+	ct_framecache_store_stats(&ret->store_files, &ret->store_entries);
+}
 
 /* The name people read: "__libc_start_main@@GLIBC_2.34" loses its version, as in gdb; C++ (_Z) and
  * Rust (_ZN…h<hash>E, _R) names are demangled unless --no-demangle. Returns a malloc'd string or NULL. */
@@ -721,11 +727,63 @@ static int sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, str
 	return 1;
 }
 
+/* At the first lookup in m's file in this run (a live process's): its frames kept on disk by an
+ * earlier run, when they are still right (framestore.h), go into the shared cache. */
+static void store_open(struct ct_symbolizer *s, const struct ct_proc_map *m)
+{
+	if (s->core || s->pid <= 0 || ct_framecache_file_known(m->dev, m->inode))
+		return;
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->pid, m->start, m->end);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && s->root_fd >= 0 && !m->deleted)
+		fd = open_in_root(s->root_fd, in_root(s, m->path));
+	if (fd < 0)
+		return;
+	struct stat st;
+	_cleanup_free_ void *id = NULL;
+	ssize_t n = fstat(fd, &st) == 0 ? file_build_id(fd, &id) : -1;
+	close(fd);
+	if (n <= 0 || n > 64)
+		return; /* no build-id: nothing says the file is the one a store was made from */
+	char hex[129];
+	for (ssize_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)id)[i]);
+	struct ct_buf store = CT_BUF_INIT;
+	_cleanup_free_ char *name = strndup(m->path, name_len(m->path));
+	if (name && ct_framestore_path(hex, s->debuginfo_path, &store) == 0)
+		(void)ct_framecache_file_load(m->dev, m->inode, &st, ct_buf_cstr(&store), hex, s->debuginfo_path,
+					      s->dbgd.on, name, m->deleted); /* none or stale: looked up */
+	ct_buf_free(&store);
+}
+
+/* After a lookup in m's file that was not in the cache: which debug file it used, and whether it
+ * said something (warnings since nwarnings0), for the file's store. */
+static void store_note(struct ct_symbolizer *s, const struct ct_proc_map *m, uint64_t pc_adj, size_t nwarnings0)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc_adj);
+	const char *mainfile = NULL, *debugfile = NULL;
+	if (mod)
+		dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	if (debugfile && mainfile && strcmp(debugfile, mainfile) == 0)
+		debugfile = NULL; /* the DWARF is in the file itself */
+	/* a debug file that takes part of its DWARF from a dwz file: that file is not kept track of,
+	 * so its frames are not kept */
+	Dwarf_Addr bias;
+	Dwarf *dw = mod ? dwfl_module_getdwarf(mod, &bias) : NULL;
+	const char *altname = NULL;
+	const void *altid = NULL;
+	bool alt = dw && dwelf_dwarf_gnu_debugaltlink(dw, &altname, &altid) > 0;
+	ct_framecache_file_looked_up(m->dev, m->inode, debugfile, !mod || alt || s->nwarnings != nwarnings0);
+}
+
 int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct ct_thread *t)
 {
 	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
 	const struct ct_proc_map *am = addr_map(s, pc_adj);
 	s->stats.lookups++;
+	if (ct_framecache_shareable(am))
+		store_open(s, am);
 	if (!ct_framecache_shareable(am) || !ct_framecache_reserve())
 		return sym_frames(s, pc, activation, t);
 	unsigned flags = ct_framecache_flags(activation, s->no_inlines, s->no_demangle);
@@ -736,11 +794,13 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 	} else {
 		struct ct_thread fresh;
 		memset(&fresh, 0, sizeof(fresh));
+		size_t w0 = s->nwarnings;
 		int r = sym_frames(s, pc, activation, &fresh);
 		if (r < 0) {
 			ct_thread_clear(&fresh);
 			return r;
 		}
+		store_note(s, am, pc_adj, w0);
 		ct_framecache_put(e, am, off, 0, flags, &fresh, pc);
 	}
 	return ct_framecache_append(t, e, pc);
@@ -772,6 +832,8 @@ int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_ac
 	if (caller_pc == 0)
 		return 0;
 	const struct ct_proc_map *cm = addr_map(s, cpc), *am = addr_map(s, caller_pc - 1);
+	if (ct_framecache_shareable(cm))
+		store_open(s, cm);
 	if (!ct_framecache_shareable(cm) || !ct_framecache_shareable(am) || cm->dev != am->dev ||
 	    cm->inode != am->inode || !ct_framecache_reserve())
 		return sym_tailcalls(s, callee_pc, callee_activation, caller_pc, t);
@@ -781,11 +843,13 @@ int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_ac
 	if (!(e->flags & CT_FC_USED)) {
 		struct ct_thread fresh;
 		memset(&fresh, 0, sizeof(fresh));
+		size_t w0 = s->nwarnings;
 		int r = sym_tailcalls(s, callee_pc, callee_activation, caller_pc, &fresh);
 		if (r < 0) {
 			ct_thread_clear(&fresh);
 			return r;
 		}
+		store_note(s, cm, cpc, w0);
 		/* sym_tailcalls went through ct_sym_frames, which may have filled or moved the table */
 		if (!ct_framecache_reserve()) {
 			int n = (int)fresh.nframes;

@@ -70,6 +70,9 @@ struct ct_sym_stats {
 	uint64_t elf_opened;  /* of those, whose ELF file was looked for (a pc, CFI or symbol needed it) */
 	uint64_t debug_looked;/* separate debug files looked for */
 	uint64_t open_ns;     /* time spent finding and opening those files */
+	uint64_t store_files; /* files whose frames came from the on-disk cache (framestore.h), all
+			       * symbolizers of the run */
+	uint64_t store_entries; /* and the looked-up pcs loaded from it */
 };
 void ct_sym_get_stats(struct ct_symbolizer *s, struct ct_sym_stats *ret);
 
