@@ -9,6 +9,8 @@
 #      the Python frames (--no-interp: the noise, what the native capture alone stops).
 #      Also each tool's own CPU time (user + sys, median), which a loaded machine changes less.
 #      Goals: ctrace's wall <= 1/20 of gdb's; its longest stop within 1 ms of --no-interp's.
+#      ctrace's cache starts empty: the first run is shown apart, and each round also runs ctrace
+#      with the frames of its cache emptied (a program never looked at before).
 #   2. the spinner's throughput (iterations per wall second, and per second of its own CPU time)
 #      over SECS seconds, with no profiler, inside ctrace --profile -r 99 with each sampler (the
 #      window starts once ctrace says it is sampling and ends before its -d does), and while
@@ -61,14 +63,21 @@ wait_line '^ready' "$T/fix.out"
 # 1. --backtraces against gdb's py-bt
 gdb -batch -ex 'thread apply all py-bt' -p $P >"$T/gdb.out" 2>&1
 grep -q 'in deep' "$T/gdb.out" || { echo "bench-python: gdb's py-bt shows no Python frame: $(tail -n 5 "$T/gdb.out")"; exit 1; }
-"$CT" -p $P --backtraces >"$T/ct.out" 2>&1
+# ctrace's cache (inflated debug files, frames of pcs seen before) starts empty: the first run is
+# what a machine where ctrace never ran pays; "frames not cached" runs empty the frames only (a
+# program never looked at before, its distribution's debug files already inflated); the others
+# are later runs on the same program.
+export CTRACE_CACHE_DIR="$T/cache"
+: >"$T/first.w"; : >"$T/first.u"
+timed first "$CT" -p $P --backtraces >"$T/ct.out" 2>&1
 grep -q '\[python\] .* in deep ' "$T/ct.out" || { echo "bench-python: ctrace shows no Python frame: $(head -n 20 "$T/ct.out")"; exit 1; }
 : >"$T/gdb.w"; : >"$T/ct.w"; : >"$T/ct.s"; : >"$T/ni.w"; : >"$T/ni.s"; : >"$T/ct.c"
-: >"$T/gdb.u"; : >"$T/ct.u"; : >"$T/ni.u"
+: >"$T/gdb.u"; : >"$T/ct.u"; : >"$T/ni.u"; : >"$T/cold.w"; : >"$T/cold.u"; : >"$T/cold.s"
 for r in $(seq "$RUNS"); do
 	timed gdb gdb -batch -ex 'thread apply all py-bt' -p $P >/dev/null 2>&1
-	for v in ct ni; do
+	for v in cold ct ni; do
 		opt=; [ $v = ni ] && opt=--no-interp
+		[ $v = cold ] && rm -rf "$T/cache/frames"
 		timed $v "$CT" -p $P --backtraces -v $opt >/dev/null 2>"$T/err"
 		# "captured N threads in X ms (longest stop S ms); …"
 		sed -n 's/.*(longest stop \([0-9.]*\) ms).*/\1/p' "$T/err" >>"$T/$v.s"
@@ -83,13 +92,20 @@ printf '%-32s %9s %6s %8s %6s %16s %14s\n' tool "wall ms" ratio "CPU ms" ratio "
 awk -v gw="$(median <"$T/gdb.w")" -v cw="$(median <"$T/ct.w")" -v nw="$(median <"$T/ni.w")" \
 	-v gu="$(median <"$T/gdb.u")" -v cu="$(median <"$T/ct.u")" -v nu="$(median <"$T/ni.u")" \
 	-v cs="$(median <"$T/ct.s")" -v csm="$(maxof <"$T/ct.s")" -v ns="$(median <"$T/ni.s")" \
-	-v nsm="$(maxof <"$T/ni.s")" -v cc="$(maxof <"$T/ct.c")" 'BEGIN {
+	-v nsm="$(maxof <"$T/ni.s")" -v cc="$(maxof <"$T/ct.c")" \
+	-v fw="$(median <"$T/first.w")" -v fu="$(median <"$T/first.u")" \
+	-v kw="$(median <"$T/cold.w")" -v ku="$(median <"$T/cold.u")" -v ks="$(median <"$T/cold.s")" \
+	-v ksm="$(maxof <"$T/cold.s")" 'BEGIN {
 	if (cu <= 0) cu = 1
 	printf "%-32s %9.1f %5.1fx %8.0f %5.1fx %16s %14s\n", "gdb thread apply all py-bt", gw / 1000, gw / cw, gu, gu / cu, "(all, the run)", ""
 	printf "%-32s %9.1f %6s %8.0f %6s %16.3f %14.3f\n", "ctrace --backtraces", cw / 1000, "1", cu, "1", cs, csm
+	printf "%-32s %9.1f %5.1fx %8.0f %5.1fx %16.3f %14.3f\n", "  frames not cached", kw / 1000, kw / cw, ku, ku / cu, ks, ksm
+	printf "%-32s %9.1f %5.1fx %8.0f %5.1fx %16s %14s\n", "  first run, empty cache", fw / 1000, fw / cw, fu, fu / cu, "(one run)", ""
 	printf "%-32s %9.1f %5.1fx %8.0f %5.1fx %16.3f %14.3f\n", "ctrace --backtraces --no-interp", nw / 1000, nw / cw, nu, nu / cu, ns, nsm
 	printf "ctrace: wall 1/%.1f of gdb'"'"'s (goal: 1/20 or less), CPU 1/%.1f; longest stop %+.3f ms (median), %+.3f ms (max) against --no-interp (goal: within 1 ms); the Python chain copy took %.1f us at most\n",
 		gw / cw, gu / cu, cs - ns, csm - nsm, cc
+	printf "ctrace with the frames not cached: wall 1/%.1f of gdb'"'"'s, CPU 1/%.1f; the first run with an empty cache (inflating the debug files): wall 1/%.1f\n",
+		gw / kw, gu / (ku > 0 ? ku : 1), gw / fw
 }'
 
 # 2. throughput while profiled at 99 Hz
