@@ -14,6 +14,7 @@
 #include "interp/pyinternal.h"
 #include "interp/pylayout.h"
 #include "interp/pyscan.h"
+#include "lib/procfs.h"
 #include "lib/util.h"
 #include "unwind/unwind.h"
 #include "lib/banned.h"
@@ -176,10 +177,8 @@ static int apply_debug_offsets(struct ct_py *py)
 int ct_py_open(struct ct_symbolizer *sym, struct ct_py **ret, char **ret_note)
 {
 	pid_t pid = ct_sym_pid(sym);
-	char exe[4096], path[64];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
+	char exe[4096];
+	ssize_t n = ct_proc_exe(pid, exe, sizeof(exe));
 	struct ct_memsrc live = ct_memsrc_live(pid);
 	return ct_py_open_mem(sym, &live, n > 0 ? exe : NULL, ret, ret_note);
 }

@@ -13,6 +13,7 @@
 #include "interp/interp.h"
 #include "interp/rblayout.h"
 #include "interp/rbnames.h"
+#include "lib/procfs.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -126,10 +127,8 @@ static int note(char **ret_note, const char *what, const char *version)
 int ct_rb_open(struct ct_symbolizer *sym, struct ct_rb **ret, char **ret_note)
 {
 	pid_t pid = ct_sym_pid(sym);
-	char exe[4096], path[64];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
+	char exe[4096];
+	ssize_t n = ct_proc_exe(pid, exe, sizeof(exe));
 	struct ct_memsrc live = ct_memsrc_live(pid);
 	return ct_rb_open_mem(sym, &live, n > 0 ? exe : NULL, ret, ret_note);
 }

@@ -570,6 +570,22 @@ int ct_parse_proc_smaps(const char *text, size_t max, struct ct_smaps_entry **re
 	return 0;
 }
 
+ssize_t ct_proc_exe(pid_t pid, char *buf, size_t n)
+{
+	char path[64];
+	if (n == 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t len = readlink(path, buf, n - 1);
+	if (len < 0 || (size_t)len >= n - 1) {
+		int err = len < 0 ? -errno : -ENAMETOOLONG;
+		buf[0] = '\0';
+		return err;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
 int ct_proc_read(pid_t pid, pid_t tid, const char *file, size_t max, char **ret)
 {
 	char path[96];

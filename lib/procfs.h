@@ -103,6 +103,10 @@ void ct_proc_smaps_free(struct ct_smaps_entry *e, size_t n);
 
 /* Reads /proc/PID/task/TID/<file> (tid 0: /proc/PID/<file>) into a fresh string, at most max bytes. */
 int ct_proc_read(pid_t pid, pid_t tid, const char *file, size_t max, char **ret);
+
+/* The path /proc/PID/exe names (with " (deleted)" when the file is gone) into buf of n bytes: its
+ * length, or -errno with buf "" (a kernel thread, a process gone, not permitted, ENAMETOOLONG). */
+ssize_t ct_proc_exe(pid_t pid, char *buf, size_t n);
 /* Lists /proc/PID/task, sorted. */
 int ct_proc_list_tasks(pid_t pid, pid_t **ret, size_t *ret_n);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/procfs.h"
 #include "lib/util.h"
 #include "lib/banned.h"
 
@@ -87,11 +88,9 @@ int ct_alloc_detect(const struct ct_mem_l1 *l1, struct ct_symbolizer *sym, struc
 		}
 	}
 	if (a.kind == CT_ALLOC_UNKNOWN && sym) {
-		char link[64], exe[PATH_MAX];
-		snprintf(link, sizeof(link), "/proc/%d/exe", (int)l1->pid);
-		ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+		char exe[PATH_MAX];
+		ssize_t n = ct_proc_exe(l1->pid, exe, sizeof(exe));
 		if (n > 0) {
-			exe[n] = '\0';
 			static const char del[] = " (deleted)";
 			if ((size_t)n > sizeof(del) - 1 && strcmp(exe + n - (sizeof(del) - 1), del) == 0)
 				exe[n - (ssize_t)(sizeof(del) - 1)] = '\0';

@@ -450,10 +450,8 @@ int ct_inject_read(pid_t pid, struct ct_symbolizer *sym, const struct ct_alloc_i
 		*ret_why = ct_strf("the module holding %s is not known", ct_allocator_name(a->kind));
 		return -ENOENT;
 	}
-	char link[64], exe[PATH_MAX];
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	ssize_t el = readlink(link, exe, sizeof(exe) - 1);
-	exe[el > 0 ? el : 0] = '\0';
+	char exe[PATH_MAX];
+	ssize_t el = ct_proc_exe(pid, exe, sizeof(exe));
 	struct scan s;
 	memset(&s, 0, sizeof(s));
 	s.a = a;

@@ -66,13 +66,9 @@ int ct_target_open(pid_t pid, struct ct_target *ret)
 	t.state = st.state;
 	t.tracer_pid = st.tracer_pid;
 	t.threads = st.threads;
-	char path[64], buf[PATH_MAX];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-	if (n > 0) {
-		buf[n] = '\0';
+	char buf[PATH_MAX];
+	if (ct_proc_exe(pid, buf, sizeof(buf)) > 0)
 		t.exe = strdup(buf);
-	}
 	if (!t.comm) {
 		ct_target_clear(&t);
 		return -ENOMEM;

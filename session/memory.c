@@ -13,6 +13,7 @@
 #include "interp/ruby.h"
 #include "interp/pymem.h"
 #include "lib/error.h"
+#include "lib/procfs.h"
 #include "lib/util.h"
 #include "memory/glibc.h"
 #include "memory/procmem.h"
@@ -215,10 +216,8 @@ static int alloc_open(struct ct_memory_session *ms)
 	r = ct_alloc_detect(&ms->l1, sym, &ms->alloc);
 	if (r == 0)
 		r = alloc_stats(ms, sym);
-	char exe[4096], path[64];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)ms->pid);
-	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
+	char exe[4096];
+	ssize_t n = ct_proc_exe(ms->pid, exe, sizeof(exe));
 	if (r == 0)
 		r = ruby_open(ms, sym, &ms->mem, n > 0 ? exe : NULL);
 	if (r == 0)

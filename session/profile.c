@@ -126,10 +126,7 @@ const char *ct_profile_session_next_message(struct ct_profile_session *ps, enum 
 
 static void read_exe(pid_t pid, char *buf, size_t n)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	ssize_t len = readlink(path, buf, n - 1);
-	buf[len > 0 ? len : 0] = '\0';
+	(void)ct_proc_exe(pid, buf, n); /* "" when unreadable */
 }
 
 static bool stopped(const struct ct_profile_session *ps)
