@@ -4,7 +4,8 @@
 # (a cmocka test that called skip(), an integration test's skip_case) is a skip of its own: the
 # test passes for the rest, the case is listed and counted as skipped, never as passed.
 # Ends with the skips and their reasons, then "N passed, N failed, N skipped".
-# Integration tests run in LANES (default 3) at once, spread by tests/integration/durations, but for those whose header has a line
+# Integration tests run in LANES (default 3) at once, the longest first by tests/integration/durations,
+# each lane taking the next test when its last one ends; but for those whose header has a line
 # "# check: alone" (they measure the CPU split of a target, or load the machine themselves): those
 # run one at a time after the rest. LANES=1 runs every test alone, in order.
 BUILD=${BUILD:-build}
@@ -79,32 +80,31 @@ report() {
 	done <"$cases"
 }
 
-# lanes: splits $logdir/lanes into LANES lists, $logdir/lane.K, longest first onto the lane with
-# the least so far, by each test's seconds in tests/integration/durations (measured; 5 when not
-# listed), so that the lanes end together
-lanes() {
-	awk -v n="$LANES" -v out="$logdir/lane." '
-		NR == FNR { w[$1] = $2; next }
-		{ b = $0; sub(/.*\//, "", b); sub(/\.sh$/, "", b); t[++m] = $0; s[m] = (b in w) ? w[b] : 5 }
-		END {
-			for (k = 0; k < n; k++) { tot[k] = 0; printf "" >(out k) }
-			for (i = 1; i <= m; i++) {   # longest first (a selection sort: tens of tests)
-				best = 0
-				for (j = 1; j <= m; j++) if (!done[j] && (!best || s[j] > s[best])) best = j
-				done[best] = 1
-				lo = 0
-				for (k = 1; k < n; k++) if (tot[k] < tot[lo]) lo = k
-				tot[lo] += s[best]
-				print t[best] >>(out lo)
-			}
-		}' tests/integration/durations "$logdir/lanes"
+# queue: $logdir/lanes sorted longest first into $logdir/queue, by each test's seconds in
+# tests/integration/durations (measured; 5 when not listed)
+queue() {
+	awk 'NR == FNR { w[$1] = $2; next }
+		{ b = $0; sub(/.*\//, "", b); sub(/\.sh$/, "", b); print ((b in w) ? w[b] : 5), $0 }' \
+		tests/integration/durations "$logdir/lanes" | sort -k1,1nr -k2 | cut -d' ' -f2- >"$logdir/queue"
 }
 
-# lane K: runs the tests of $logdir/lane.K, one after the other
+# next_test: pops the first test of $logdir/queue into $t (empty when none is left); mkdir is the
+# lock between the lanes
+next_test() {
+	until mkdir "$logdir/queue.lock" 2>/dev/null; do sleep 0.01; done
+	t=$(sed -n 1p "$logdir/queue")
+	sed -i 1d "$logdir/queue"
+	rmdir "$logdir/queue.lock"
+}
+
+# lane K: takes the next test of the queue until none is left: the longest first, each to the lane
+# that is free first, so that the lanes end together however far a test's time is from its
+# durations line (lists fixed in advance ended minutes apart on a loaded machine)
 lane() {
-	while IFS= read -r t; do
+	while next_test && [ -n "$t" ]; do
+		echo "$t" >>"$logdir/lane.$1"
 		run_one "integration/$(basename "$t" .sh)" timeout -k 5 300 sh "$t"
-	done <"$logdir/lane.$1"
+	done
 }
 
 if [ "$ONLY" != integration ]; then
@@ -128,7 +128,10 @@ if [ "$ONLY" != unit ]; then
 	echo "integration: $(grep -c . "$logdir/lanes") tests in $LANES lanes, then $(grep -c . "$logdir/alone") one at a time"
 	# the lanes at once, their verdicts in order when all are done
 	if [ -s "$logdir/lanes" ]; then
-		lanes
+		queue
+		rmdir "$logdir/queue.lock" 2>/dev/null
+		k=0
+		while [ $k -lt "$LANES" ]; do : >"$logdir/lane.$k"; k=$((k + 1)); done
 		k=1
 		while [ $k -lt "$LANES" ]; do
 			lane $k &
