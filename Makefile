@@ -212,31 +212,32 @@ clean:
 # =================================================================================================
 # 5. Tests
 # =================================================================================================
-.PHONY: check check-build unit integration check-warnings check-sanitize check-sanitize-bin check-sanitize-run \
+.PHONY: check check-build check-build-tests check-build-more unit integration check-warnings check-sanitize check-sanitize-bin check-sanitize-run \
 	check-fuzz check-fuzz-run fuzz stress valgrind demo
 
-# Every unit and integration test (tests/run-tests.sh), after the -Werror builds, the fuzz targets'
-# short run and the unit tests under ASan+UBSan (already the build's own under SANITIZE=). Every
-# build it needs (build/, the -Werror builds, the fuzz targets, build-asan/) runs first, all at once
-# under one job server of CHECK_JOBS (the CPUs): one after the other, two of them at -j1, they took
-# 8 min of a 2-CPU machine, one CPU idle most of it. Each phase says how long it took.
+# Every unit and integration test (tests/run-tests.sh), the -Werror builds, the fuzz targets' short
+# run and the unit tests under ASan+UBSan (already the build's own under SANITIZE=). First what the
+# tests need (build/: the command, the unit tests, the fixtures) at -j CHECK_JOBS (the CPUs); then
+# the tests, the other builds (check-build-more: -Werror, the fuzz targets, build-asan/) at nice 19
+# while the integration lanes run, in the CPU time they leave idle; then the fuzz run and the unit
+# tests under ASan, by themselves (the fuzz targets run for a time, not a number of inputs); then the
+# tests that must run alone. One after the other, two of them at -j1, the builds alone took 8 min of
+# a 2-CPU machine. Each phase says how long it took.
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 CHECK_WARNINGS_BUILDS := $(if $(filter 1,$(CHECK_WARNINGS)),$(CHECK_WARNINGS_CC:%=check-warnings-%))
 check:
-	@t=$$(date +%s); $(MAKE) --no-print-directory -j$(CHECK_JOBS) check-build || exit 1; \
-		echo "check: builds took $$(($$(date +%s) - t)) s"
-	@t=$$(date +%s); $(MAKE) --no-print-directory check-fuzz-run || exit 1; \
-		echo "check: fuzz took $$(($$(date +%s) - t)) s"
-ifeq ($(SANITIZE),)
-	@t=$$(date +%s); $(MAKE) --no-print-directory check-sanitize-run || exit 1; \
-		echo "check: unit tests under ASan+UBSan took $$(($$(date +%s) - t)) s"
-endif
-	@BUILD=$(BUILD) sh tests/run-tests.sh
+	@t=$$(date +%s); $(MAKE) --no-print-directory -j$(CHECK_JOBS) check-build-tests || exit 1; \
+		echo "check: build/ took $$(($$(date +%s) - t)) s"
+	@BUILD=$(BUILD) CHECK_DURING_LANES='$(MAKE) --no-print-directory -s -j$(CHECK_JOBS) check-build-more' \
+		CHECK_BEFORE_ALONE='$(MAKE) --no-print-directory check-fuzz-run $(if $(SANITIZE),,check-sanitize-run)' \
+		sh tests/run-tests.sh
 
-# what make check builds (make -j: the builds share the job server)
-check-build: all $(UNIT_BIN) $(TEST_FIXTURE_BIN) $(CHECK_WARNINGS_BUILDS) $(if $(HAVE_FUZZ_CC),$(FUZZ_BIN)) \
-	$(if $(SANITIZE),,check-sanitize-bin)
+# what make check builds (under make -j the builds share the job server): what the tests need, and
+# the rest
+check-build: check-build-tests check-build-more
+check-build-tests: all $(UNIT_BIN) $(TEST_FIXTURE_BIN)
+check-build-more: $(CHECK_WARNINGS_BUILDS) $(if $(HAVE_FUZZ_CC),$(FUZZ_BIN)) $(if $(SANITIZE),,check-sanitize-bin)
 
 unit: $(UNIT_BIN)
 	@BUILD=$(BUILD) ONLY=unit sh tests/run-tests.sh

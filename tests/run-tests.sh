@@ -8,6 +8,9 @@
 # each lane taking the next test when its last one ends; but for those whose header has a line
 # "# check: alone" (they measure the CPU split of a target, or load the machine themselves): those
 # run one at a time after the rest. LANES=1 runs every test alone, in order.
+# make check sets CHECK_DURING_LANES, a command (its builds no test needs) run at nice 19 while the
+# lanes run, its output shown after them, and CHECK_BEFORE_ALONE, a command (the fuzz run, the unit
+# tests under ASan) run after the lanes, before the alone tests; a failure of either fails the run.
 BUILD=${BUILD:-build}
 ONLY=${ONLY:-}
 LANES=${LANES:-3}
@@ -126,6 +129,14 @@ if [ "$ONLY" != unit ]; then
 		fi
 	done
 	echo "integration: $(grep -c . "$logdir/lanes") tests in $LANES lanes, then $(grep -c . "$logdir/alone") one at a time"
+	t0=$(date +%s)
+	# make check's builds that no test needs, at nice 19 while the lanes run: they take the CPU the
+	# lanes leave idle (tests waiting on fixtures, sleeping processes), and next to none from them
+	bg=
+	if [ -n "${CHECK_DURING_LANES:-}" ] && [ -s "$logdir/lanes" ]; then
+		nice -n 19 sh -c "$CHECK_DURING_LANES" >"$logdir/during-lanes.log" 2>&1 &
+		bg=$!
+	fi
 	# the lanes at once, their verdicts in order when all are done
 	if [ -s "$logdir/lanes" ]; then
 		queue
@@ -133,20 +144,54 @@ if [ "$ONLY" != unit ]; then
 		k=0
 		while [ $k -lt "$LANES" ]; do : >"$logdir/lane.$k"; k=$((k + 1)); done
 		k=1
+		lanepids=
 		while [ $k -lt "$LANES" ]; do
 			lane $k &
+			lanepids="$lanepids $!"
 			k=$((k + 1))
 		done
 		lane 0
-		wait
+		# shellcheck disable=SC2086 # a list of pids
+		wait $lanepids
 		while IFS= read -r t; do
 			report "integration/$(basename "$t" .sh)"
 		done <"$logdir/lanes"
+		echo "integration: the lanes took $(($(date +%s) - t0)) s"
 	fi
+	if [ -n "${CHECK_DURING_LANES:-}" ]; then
+		t1=$(date +%s)
+		if [ -n "$bg" ]; then
+			wait $bg
+			rc=$?
+		else
+			sh -c "$CHECK_DURING_LANES" >"$logdir/during-lanes.log" 2>&1
+			rc=$?
+		fi
+		if [ $rc = 0 ]; then
+			grep -E '^(check-warnings|SKIP)' "$logdir/during-lanes.log"
+			echo "check: the builds run with the lanes ended $(($(date +%s) - t1)) s after them"
+		else
+			fail=$((fail + 1)); failed="$failed builds"
+			echo "FAIL  builds: $CHECK_DURING_LANES (exit $rc)"
+			sed 's/^/      | /' "$logdir/during-lanes.log" | tail -n 60
+		fi
+	fi
+	# make check's fuzz run and unit tests under ASan: after the builds, before the alone tests
+	if [ -n "${CHECK_BEFORE_ALONE:-}" ]; then
+		t1=$(date +%s)
+		if sh -c "$CHECK_BEFORE_ALONE"; then
+			echo "check: $CHECK_BEFORE_ALONE took $(($(date +%s) - t1)) s"
+		else
+			fail=$((fail + 1)); failed="$failed fuzz/sanitize"
+			echo "FAIL  $CHECK_BEFORE_ALONE (see above)"
+		fi
+	fi
+	t1=$(date +%s)
 	while IFS= read -r t; do
 		run_one "integration/$(basename "$t" .sh)" timeout -k 5 300 sh "$t"
 		report "integration/$(basename "$t" .sh)"
 	done <"$logdir/alone"
+	[ -s "$logdir/alone" ] && echo "integration: the tests run alone took $(($(date +%s) - t1)) s"
 fi
 echo
 if [ -s "$skipped" ]; then
