@@ -212,12 +212,32 @@ clean:
 # =================================================================================================
 # 5. Tests
 # =================================================================================================
-.PHONY: check unit integration check-warnings check-sanitize check-fuzz fuzz stress valgrind demo
+.PHONY: check check-build check-build-tests check-build-more unit integration check-warnings check-sanitize check-sanitize-bin check-sanitize-run \
+	check-fuzz check-fuzz-run fuzz stress valgrind demo
 
-# Every unit and integration test (tests/run-tests.sh), after the -Werror builds, the fuzz targets'
-# short run and the unit tests under ASan+UBSan (already the build's own under SANITIZE=).
-check: check-warnings all $(UNIT_BIN) $(TEST_FIXTURE_BIN) check-fuzz $(if $(SANITIZE),,check-sanitize)
-	@BUILD=$(BUILD) sh tests/run-tests.sh
+# Every unit and integration test (tests/run-tests.sh), the -Werror builds, the fuzz targets' short
+# run and the unit tests under ASan+UBSan (already the build's own under SANITIZE=). First what the
+# tests need (build/: the command, the unit tests, the fixtures) at -j CHECK_JOBS (the CPUs); then
+# the tests, the other builds (check-build-more: -Werror, the fuzz targets, build-asan/) at nice 19
+# while the integration lanes run, in the CPU time they leave idle; then the fuzz run and the unit
+# tests under ASan, by themselves (the fuzz targets run for a time, not a number of inputs); then the
+# tests that must run alone. One after the other, two of them at -j1, the builds alone took 8 min of
+# a 2-CPU machine. Each phase says how long it took.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
+CHECK_WARNINGS_BUILDS := $(if $(filter 1,$(CHECK_WARNINGS)),$(CHECK_WARNINGS_CC:%=check-warnings-%))
+check:
+	@t=$$(date +%s); $(MAKE) --no-print-directory -j$(CHECK_JOBS) check-build-tests || exit 1; \
+		echo "check: build/ took $$(($$(date +%s) - t)) s"
+	@BUILD=$(BUILD) CHECK_DURING_LANES='$(MAKE) --no-print-directory -s -j$(CHECK_JOBS) check-build-more' \
+		CHECK_BEFORE_ALONE='$(MAKE) --no-print-directory check-fuzz-run $(if $(SANITIZE),,check-sanitize-run)' \
+		sh tests/run-tests.sh
+
+# what make check builds (under make -j the builds share the job server): what the tests need, and
+# the rest
+check-build: check-build-tests check-build-more
+check-build-tests: all $(UNIT_BIN) $(TEST_FIXTURE_BIN)
+check-build-more: $(CHECK_WARNINGS_BUILDS) $(if $(HAVE_FUZZ_CC),$(FUZZ_BIN)) $(if $(SANITIZE),,check-sanitize-bin)
 
 unit: $(UNIT_BIN)
 	@BUILD=$(BUILD) ONLY=unit sh tests/run-tests.sh
@@ -226,21 +246,31 @@ integration: all $(TEST_FIXTURE_BIN)
 	@BUILD=$(BUILD) ONLY=integration sh tests/run-tests.sh
 
 # The library, the command and the unit tests built with DEVELOPER=1 (-Werror) under each compiler
-# of CHECK_WARNINGS_CC, each in build-werror-CC/ of its own: a warning from either fails make check.
+# of CHECK_WARNINGS_CC, each in build-werror-CC/ of its own, all at once: a warning from either
+# fails make check.
 check-warnings:
-ifeq ($(CHECK_WARNINGS),1)
-	@for cc in $(CHECK_WARNINGS_CC); do \
-		command -v $$cc >/dev/null || { echo "SKIP  check-warnings: $$cc is not installed (make deps installs it)"; continue; }; \
-		echo "check-warnings: $$cc -Werror in build-werror-$$cc"; \
-		$(MAKE) --no-print-directory -s -j$$(nproc) CC=$$cc DEVELOPER=1 SANITIZE= BUILD=build-werror-$$cc \
-			all unit-bin || exit 1; \
-	done
+ifneq ($(CHECK_WARNINGS_BUILDS),)
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) $(CHECK_WARNINGS_BUILDS)
 endif
+check-warnings-%:
+	@if command -v $* >/dev/null; then \
+		echo "check-warnings: $* -Werror in build-werror-$*"; \
+		$(MAKE) --no-print-directory -s CC=$* DEVELOPER=1 SANITIZE= BUILD=build-werror-$* all unit-bin; \
+	else echo "SKIP  check-warnings: $* is not installed (make deps installs it)"; fi
 
 # The library built into build-asan/ under ASan+UBSan, its unit tests run there
 check-sanitize:
 ifeq ($(CHECK_SANITIZE),1)
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined unit
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) check-sanitize-bin
+	@$(MAKE) --no-print-directory check-sanitize-run
+endif
+check-sanitize-bin:
+ifeq ($(CHECK_SANITIZE),1)
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined unit-bin
+endif
+check-sanitize-run:
+ifeq ($(CHECK_SANITIZE),1)
+	@BUILD=build-asan ONLY=unit sh tests/run-tests.sh
 endif
 
 # libFuzzer: `make fuzz` runs each target of tests/fuzz/ for FUZZ_SECONDS from its seed corpus
@@ -251,12 +281,15 @@ fuzz: $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=$(BUILD)/fuzz/%),$(FUZZ_BIN))
 	@printf '%s\n' $^ | FUZZ_WORK=$(FUZZ_WORK) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) \
 		FUZZ_ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) xargs -n 1 -P $(FUZZ_JOBS) sh tests/fuzz/run.sh
 
-# make check's short run (FUZZ_CHECK_SECONDS each), in a directory of its own (a long `make fuzz`
+# make check's short run (FUZZ_CHECK_SECONDS each, one target per CPU, nothing else running: the
+# targets run for a time, not a number of inputs), in a directory of its own (a long `make fuzz`
 # may be using BUILD/fuzz)
 check-fuzz:
-	@if command -v $(FUZZ_CC) >/dev/null; then \
-		$(MAKE) --no-print-directory -j$$(nproc) $(FUZZ_BIN) && \
-		$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) FUZZ_JOBS=$$(nproc) FUZZ_WORK=$(BUILD)/fuzz-check; \
+	@if [ -n "$(HAVE_FUZZ_CC)" ]; then $(MAKE) --no-print-directory -j$(CHECK_JOBS) $(FUZZ_BIN); fi
+	@$(MAKE) --no-print-directory check-fuzz-run
+check-fuzz-run:
+	@if [ -n "$(HAVE_FUZZ_CC)" ]; then \
+		$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) FUZZ_JOBS=$(CHECK_JOBS) FUZZ_WORK=$(BUILD)/fuzz-check; \
 	else echo "SKIP  fuzz: $(FUZZ_CC) is not installed (make deps installs it)"; fi
 
 # Fault injection, repeated and counted: ctrace SIGKILLed mid-capture, thread churn against

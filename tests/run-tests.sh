@@ -4,9 +4,13 @@
 # (a cmocka test that called skip(), an integration test's skip_case) is a skip of its own: the
 # test passes for the rest, the case is listed and counted as skipped, never as passed.
 # Ends with the skips and their reasons, then "N passed, N failed, N skipped".
-# Integration tests run in LANES (default 3) at once, spread by tests/integration/durations, but for those whose header has a line
+# Integration tests run in LANES (default 3) at once, the longest first by tests/integration/durations,
+# each lane taking the next test when its last one ends; but for those whose header has a line
 # "# check: alone" (they measure the CPU split of a target, or load the machine themselves): those
 # run one at a time after the rest. LANES=1 runs every test alone, in order.
+# make check sets CHECK_DURING_LANES, a command (its builds no test needs) run at nice 19 while the
+# lanes run, its output shown after them, and CHECK_BEFORE_ALONE, a command (the fuzz run, the unit
+# tests under ASan) run after the lanes, before the alone tests; a failure of either fails the run.
 BUILD=${BUILD:-build}
 ONLY=${ONLY:-}
 LANES=${LANES:-3}
@@ -79,32 +83,31 @@ report() {
 	done <"$cases"
 }
 
-# lanes: splits $logdir/lanes into LANES lists, $logdir/lane.K, longest first onto the lane with
-# the least so far, by each test's seconds in tests/integration/durations (measured; 5 when not
-# listed), so that the lanes end together
-lanes() {
-	awk -v n="$LANES" -v out="$logdir/lane." '
-		NR == FNR { w[$1] = $2; next }
-		{ b = $0; sub(/.*\//, "", b); sub(/\.sh$/, "", b); t[++m] = $0; s[m] = (b in w) ? w[b] : 5 }
-		END {
-			for (k = 0; k < n; k++) { tot[k] = 0; printf "" >(out k) }
-			for (i = 1; i <= m; i++) {   # longest first (a selection sort: tens of tests)
-				best = 0
-				for (j = 1; j <= m; j++) if (!done[j] && (!best || s[j] > s[best])) best = j
-				done[best] = 1
-				lo = 0
-				for (k = 1; k < n; k++) if (tot[k] < tot[lo]) lo = k
-				tot[lo] += s[best]
-				print t[best] >>(out lo)
-			}
-		}' tests/integration/durations "$logdir/lanes"
+# queue: $logdir/lanes sorted longest first into $logdir/queue, by each test's seconds in
+# tests/integration/durations (measured; 5 when not listed)
+queue() {
+	awk 'NR == FNR { w[$1] = $2; next }
+		{ b = $0; sub(/.*\//, "", b); sub(/\.sh$/, "", b); print ((b in w) ? w[b] : 5), $0 }' \
+		tests/integration/durations "$logdir/lanes" | sort -k1,1nr -k2 | cut -d' ' -f2- >"$logdir/queue"
 }
 
-# lane K: runs the tests of $logdir/lane.K, one after the other
+# next_test: pops the first test of $logdir/queue into $t (empty when none is left); mkdir is the
+# lock between the lanes
+next_test() {
+	until mkdir "$logdir/queue.lock" 2>/dev/null; do sleep 0.01; done
+	t=$(sed -n 1p "$logdir/queue")
+	sed -i 1d "$logdir/queue"
+	rmdir "$logdir/queue.lock"
+}
+
+# lane K: takes the next test of the queue until none is left: the longest first, each to the lane
+# that is free first, so that the lanes end together however far a test's time is from its
+# durations line (lists fixed in advance ended minutes apart on a loaded machine)
 lane() {
-	while IFS= read -r t; do
+	while next_test && [ -n "$t" ]; do
+		echo "$t" >>"$logdir/lane.$1"
 		run_one "integration/$(basename "$t" .sh)" timeout -k 5 300 sh "$t"
-	done <"$logdir/lane.$1"
+	done
 }
 
 if [ "$ONLY" != integration ]; then
@@ -126,24 +129,69 @@ if [ "$ONLY" != unit ]; then
 		fi
 	done
 	echo "integration: $(grep -c . "$logdir/lanes") tests in $LANES lanes, then $(grep -c . "$logdir/alone") one at a time"
+	t0=$(date +%s)
+	# make check's builds that no test needs, at nice 19 while the lanes run: they take the CPU the
+	# lanes leave idle (tests waiting on fixtures, sleeping processes), and next to none from them
+	bg=
+	if [ -n "${CHECK_DURING_LANES:-}" ] && [ -s "$logdir/lanes" ]; then
+		nice -n 19 sh -c "$CHECK_DURING_LANES" >"$logdir/during-lanes.log" 2>&1 &
+		bg=$!
+	fi
 	# the lanes at once, their verdicts in order when all are done
 	if [ -s "$logdir/lanes" ]; then
-		lanes
+		queue
+		rmdir "$logdir/queue.lock" 2>/dev/null
+		k=0
+		while [ $k -lt "$LANES" ]; do : >"$logdir/lane.$k"; k=$((k + 1)); done
 		k=1
+		lanepids=
 		while [ $k -lt "$LANES" ]; do
 			lane $k &
+			lanepids="$lanepids $!"
 			k=$((k + 1))
 		done
 		lane 0
-		wait
+		# shellcheck disable=SC2086 # a list of pids
+		wait $lanepids
 		while IFS= read -r t; do
 			report "integration/$(basename "$t" .sh)"
 		done <"$logdir/lanes"
+		echo "integration: the lanes took $(($(date +%s) - t0)) s"
 	fi
+	if [ -n "${CHECK_DURING_LANES:-}" ]; then
+		t1=$(date +%s)
+		if [ -n "$bg" ]; then
+			wait $bg
+			rc=$?
+		else
+			sh -c "$CHECK_DURING_LANES" >"$logdir/during-lanes.log" 2>&1
+			rc=$?
+		fi
+		if [ $rc = 0 ]; then
+			grep -E '^(check-warnings|SKIP)' "$logdir/during-lanes.log"
+			echo "check: the builds run with the lanes ended $(($(date +%s) - t1)) s after them"
+		else
+			fail=$((fail + 1)); failed="$failed builds"
+			echo "FAIL  builds: $CHECK_DURING_LANES (exit $rc)"
+			sed 's/^/      | /' "$logdir/during-lanes.log" | tail -n 60
+		fi
+	fi
+	# make check's fuzz run and unit tests under ASan: after the builds, before the alone tests
+	if [ -n "${CHECK_BEFORE_ALONE:-}" ]; then
+		t1=$(date +%s)
+		if sh -c "$CHECK_BEFORE_ALONE"; then
+			echo "check: $CHECK_BEFORE_ALONE took $(($(date +%s) - t1)) s"
+		else
+			fail=$((fail + 1)); failed="$failed fuzz/sanitize"
+			echo "FAIL  $CHECK_BEFORE_ALONE (see above)"
+		fi
+	fi
+	t1=$(date +%s)
 	while IFS= read -r t; do
 		run_one "integration/$(basename "$t" .sh)" timeout -k 5 300 sh "$t"
 		report "integration/$(basename "$t" .sh)"
 	done <"$logdir/alone"
+	[ -s "$logdir/alone" ] && echo "integration: the tests run alone took $(($(date +%s) - t1)) s"
 fi
 echo
 if [ -s "$skipped" ]; then

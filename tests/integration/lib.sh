@@ -35,9 +35,14 @@ skip_case() {
 # Skips when this machine forbids ptrace, asked without ctrace (fixtures/ptraceprobe): when the
 # probe may trace and ctrace may not, ctrace is what is broken, and the test fails.
 need_ptrace() {
-	"$FIXTURES/chain" >/dev/null 2>&1 &
+	"$FIXTURES/chain" >"$TMP/ptrace-chain" 2>&1 &
 	p=$!
-	sleep 0.2
+	# its "ready" line (a fixed 0.2 s before: 10 s of every make check's lanes)
+	i=0
+	until grep -q '^ready' "$TMP/ptrace-chain" 2>/dev/null || [ $i -gt 250 ]; do
+		i=$((i + 1))
+		sleep 0.02
+	done
 	if ! "$FIXTURES/ptraceprobe" "$p" 2>"$TMP/ptrace-probe"; then
 		kill -KILL $p 2>/dev/null
 		skip "ptrace is not permitted here: $(cat "$TMP/ptrace-probe")"

@@ -1,17 +1,17 @@
 # --profile with Python frames: the CPU split of tests/fixtures/pysplit.py (60/30/10 % of its own
 # CPU time under work_a/work_b/work_c, by construction) measured with both samplers: each run within
-# five standard deviations of its sampling error (499 Hz for 2 s, about 1000 samples: near 1.5
-# points on the 60 % share), and every run of a sampler pooled within +-3 points, the accuracy goal
+# five standard deviations of its sampling error (499 Hz for 1.2 s, about 580 samples: near 2 points
+# on the 60 % share), and every run of a sampler pooled within +-3 points, the accuracy goal
 # (the split is of the thread's CPU time, so a loaded machine does not move it; see
 # tests/integration/pyshares.py); each frame at the line of its spin() call. Debian's python3.11
 # always (make deps installs it), and every pyenv CPython 3.6-3.13 found (each one missing is a
 # skipped case). From 3.11 every merged sample must be matched exactly (-v: by the addresses the
 # eval-loop calls keep on the native stack), with both samplers. The same split with a call-heavy
 # inner loop (pysplit.py calls) and the perf sampler, 3.11+: the same bounds, and Python frames in
-# at least 90 % of the eval-loop samples (ctrace warns below that). Also --no-lines, --no-interp,
-# the JSON frames' file and line, the perf sampler's discard rate (said with -v), and threads
-# waiting (sleep, select, a Lock, the GIL) being idle in --mode cpu (Debian's 3.11, pyenv's 3.6
-# and 3.13: tests/integration/pyidle.py).
+# at least 90 % of the eval-loop samples (ctrace warns below that). Also the perf sampler's discard
+# rate (said with -v), and threads waiting (sleep, select, a Lock, the GIL) being idle in --mode cpu
+# (Debian's 3.11, pyenv's 3.6 and 3.13: tests/integration/pyidle.py). --no-lines, --no-interp and
+# the JSON frames' file and line: test_profile_python_formats.sh (in a lane).
 # check: alone (measures the CPU split of its target: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
@@ -36,8 +36,15 @@ start_split() {
 
 # shares NAME SAMPLER [MINOR] [POOL]: profiles P with SAMPLER and checks the split; from 3.11
 # (MINOR) every merged sample matched exactly; POOL no: not in the pooled check
+# The pooled bound is the goal (3 points) once 4 deviations of the 60 % share are within it:
+# 4 * 100 * sqrt(0.6 * 0.4 / n) <= 3, n >= 4267 samples. Nine runs of a sampler (Debian's 3.11 and
+# pyenv's 3.6-3.13) of 1.2 s at 499 Hz give 9 x 599 = 5390 (the ptrace sampler keeps ~97 %: 5240),
+# a fifth more than that; 2 s a run gave twice what the goal needs. A run not pooled (POOL no: only
+# its own 5-deviation bound checks it) keeps 2 s, about 1000 samples.
 shares() {
-	expect_exit 0 "$CTRACE" -p $P --profile --sampler "$2" -r 499 -d 2 -v -f folded -o "$TMP/$1-$2.folded"
+	d=1.2
+	[ "${4:-}" = no ] && d=2
+	expect_exit 0 "$CTRACE" -p $P --profile --sampler "$2" -r 499 -d $d -v -f folded -o "$TMP/$1-$2.folded"
 	# one run: 5 deviations of the sampling error (18 runs x 3 shares); the bias is checked on
 	# every run of the sampler pooled, at the end
 	python3 "$TOP/tests/integration/pyshares.py" "$TMP/$1-$2.folded" "$TMP/lines-$1" $SPLIT $TOL 5 \
@@ -75,21 +82,6 @@ check_version() {
 
 [ -x /usr/bin/python3.11 ] || fail "/usr/bin/python3.11 is missing: make deps installs it"
 check_version debian-3.11 /usr/bin/python3.11 11
-
-# --no-lines: by function; --no-interp: native only; json: file and line of the Python frames
-start_split nl /usr/bin/python3.11
-L=$(awk '$2 == "work_a" {print $3}' "$TMP/lines-nl")
-expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f folded --no-lines
-printf '%s\n' "$OUT" | grep -q ';work_a (.*pysplit.py);spin (.*pysplit.py) [0-9]*$' || fail "--no-lines: $OUT"
-printf '%s\n' "$OUT" | grep -q 'pysplit.py:[0-9]' && fail "--no-lines left a line: $OUT"
-expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f folded --no-interp
-printf '%s\n' "$OUT" | grep -q 'work_a' && fail "--no-interp: Python frames: $OUT"
-printf '%s\n' "$OUT" | grep -q '_PyEval_EvalFrameDefault' || fail "--no-interp: no eval loop: $OUT"
-expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f json -o "$TMP/p.json"
-json_check "$TMP/p.json" \
-	"any(f['name'].startswith('work_a (') and f['file'].endswith('pysplit.py') and f['line'] == $L for f in d['frames'])" ||
-	fail "json: no work_a frame with its file and line $L: $(head -c 2000 "$TMP/p.json")"
-kill -KILL $P
 
 # --mode cpu: threads waiting in time.sleep, select, a Lock or for the GIL are idle (pysplit.py
 # idle: four more threads, each waiting its own way); --mode wall sees them

@@ -3,9 +3,9 @@
 # each: each run within five standard deviations of its sampling error, and the runs of a sampler
 # pooled within +-3 points, the accuracy goal (tests/integration/pyshares.py, shared with the Python
 # test); each frame at the line of its spin call. Debian's ruby 3.1 (make deps installs it). Also
-# every format (svg, speedscope, pprof, json with the frames' file and line), a C method's frame
-# (Process.clock_gettime, at its caller's line), --no-lines,
-# --no-interp, --top, and the perf sampler's discard rate (said with -v).
+# a C method's frame (Process.clock_gettime, at its caller's line) and the perf sampler's discard
+# rate (said with -v). Every format, --no-lines, --no-interp and --top: test_profile_ruby_formats.sh
+# (in a lane).
 # check: alone (measures the CPU split of its target: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
@@ -75,37 +75,5 @@ grep -q 'rb_vm_exec;work_\|work_.*;rb_vm_exec' "$TMP/1-ptrace.folded" && fail "f
 CL=$(grep -n '^  Process.clock_gettime' "$TOP/tests/fixtures/rbsplit.rb" | cut -d: -f1)
 cat "$TMP"/pooled-*.folded | grep -q ";cpu (.*rbsplit.rb:$CL);Process.clock_gettime (.*rbsplit.rb:$CL)[; ]" ||
 	fail "folded: no Process.clock_gettime frame under cpu at line $CL"
-expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f folded --no-lines
-printf '%s\n' "$OUT" | grep -q ';work_a (.*rbsplit.rb);spin (.*rbsplit.rb)[; ]' || fail "--no-lines: $OUT"
-printf '%s\n' "$OUT" | grep -q 'rbsplit.rb:[0-9]' && fail "--no-lines left a line: $OUT"
-expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f folded --no-interp
-printf '%s\n' "$OUT" | grep -q 'work_a' && fail "--no-interp: Ruby frames: $OUT"
-printf '%s\n' "$OUT" | grep -q 'rb_vm_exec' || fail "--no-interp: no rb_vm_exec: $OUT"
-
-# json: file and line of the Ruby frames; svg, speedscope, pprof name them
-expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f json -o "$TMP/p.json"
-json_check "$TMP/p.json" \
-	"any(f['name'].startswith('work_a (') and f['file'].endswith('rbsplit.rb') and f['line'] == $L for f in d['frames'])" ||
-	fail "json: no work_a frame with its file and line $L: $(head -c 2000 "$TMP/p.json")"
-expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f svg -o "$TMP/p.svg"
-grep -q "work_a (.*rbsplit.rb:$L)" "$TMP/p.svg" || fail "svg: no work_a frame"
-expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f speedscope -o "$TMP/p.speedscope.json"
-json_check "$TMP/p.speedscope.json" \
-	"any(f['name'].startswith('work_a (') and f.get('file', '').endswith('rbsplit.rb') and f.get('line') == $L for f in d['shared']['frames'])" ||
-	fail "speedscope: no work_a frame with its file and line: $(head -c 2000 "$TMP/p.speedscope.json")"
-if command -v go >/dev/null; then
-	expect_exit 0 "$CTRACE" -p $P --profile -d 1 -f pprof -o "$TMP/p.pb.gz"
-	HOME=$TMP GOCACHE=$TMP/gocache go tool pprof -top "$TMP/p.pb.gz" >"$TMP/pprof.top" 2>&1 ||
-		fail "go tool pprof: $(cat "$TMP/pprof.top")"
-	grep -q 'work_a (.*rbsplit.rb' "$TMP/pprof.top" || fail "pprof: no work_a: $(cat "$TMP/pprof.top")"
-else
-	skip_case "pprof" "go is missing (make deps installs golang-go): go tool pprof cannot read the output back"
-fi
-
-# --top, plain tables through a pipe: the Ruby methods ranked by line; --no-interp native only
-expect_exit 0 sh -c "\"$CTRACE\" -p $P --top -d 2 | cat"
-printf '%s\n' "$OUT" | grep -q " spin (.*rbsplit.rb:[0-9]*)" || fail "--top: no spin frame with its line: $OUT"
-expect_exit 0 sh -c "\"$CTRACE\" -p $P --top --no-interp -d 1.5 | cat"
-printf '%s\n' "$OUT" | grep -q 'rbsplit.rb' && fail "--top --no-interp: Ruby frames: $OUT"
 kill -KILL $P
-echo "Ruby frames in profiles: shares within $TOL points with both samplers (runs pooled), every format"
+echo "Ruby frames in profiles: shares within $TOL points with both samplers (runs pooled)"

@@ -203,8 +203,11 @@ part_churn() {
 
 part_die() { # MODE STOPS ARGS…
 	mode=$1 stops=$2; shift 2
+	# one run's length, measured once per mode: the fixture is the same for every way to die (the
+	# way is what it does on SIGUSR2, which run_ms does not send)
+	dur=
 	for how in kill exit exec fork; do
-		c0=0 c1=0 c2=0 hung=0 other=0 j=0 dur=
+		c0=0 c1=0 c2=0 hung=0 other=0 j=0
 		arg=$how sig=12 # SIGUSR2 makes the fixture exit, exec or fork
 		[ $how = kill ] && arg= sig=9
 		while [ $j -lt "$DIE_N" ]; do
