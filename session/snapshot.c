@@ -98,7 +98,6 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 	if (!ss)
 		return;
 	ct_attach_release_pending(&ss->attach);
-	ct_boost_end(&ss->nice);
 	for (size_t i = 0; i < ss->nsnaps; i++)
 		ct_snapshot_free(ss->snaps[i]);
 	free(ss->snaps);
@@ -114,6 +113,8 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 	ct_core_close(ss->core);
 	free(ss->core_warning);
 	free(ss->pcs);
+	/* last: the frees above (libdw's modules) would wait for a CPU at nice 0 too */
+	ct_boost_end(&ss->nice);
 	free(ss);
 }
 
