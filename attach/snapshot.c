@@ -703,7 +703,7 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 	/* On a machine whose CPUs are saturated (the incident ctrace is run in), a stopped thread waits
 	 * for ctrace to be scheduled again before it is released: ctrace's own thread runs the capture
 	 * at SCHED_FIFO when allowed (lib/boost.h: bounded by RLIMIT_RTTIME and by the deadline), else
-	 * at nice -10. The target's scheduling is never touched. */
+	 * at nice -20. The target's scheduling is never touched. */
 	struct ct_boost boost;
 	ct_boost_begin(&boost, o->timeout_ns);
 

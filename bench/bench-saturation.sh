@@ -14,7 +14,15 @@ fpid=
 trap '[ -n "$fpid" ] && kill -KILL $fpid 2>/dev/null; rm -rf "$TMP"' EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# Wall times come from /usr/bin/time around the command (fork to exit). Taking them with $(date)
+# before and after would add two process start-ups of the measuring shell to the measured command
+# (each 1.5-3 s of waiting for a CPU here, as long as the target saturates the machine).
+timed() { # OUT CMD...: runs CMD with stdout to $TMP/out.$OUT, its wall ms appended to $TMP/wall.$OUT
+	o=$1; shift
+	/usr/bin/time -f %e -o "$TMP/t" "$@" >"$TMP/out.$o" || true
+	# the last line: time writes "Command exited with non-zero status N" before it
+	tail -n 1 "$TMP/t" | awk '{printf "%d\n", $1 * 1000}' >>"$TMP/wall.$o"
+}
 median() { sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
 
 start() {
@@ -25,16 +33,17 @@ start() {
 }
 stop() { kill -KILL $fpid 2>/dev/null; wait $fpid 2>/dev/null; fpid=; }
 
-backtraces() { # N -> lines "wall_ms captured total longest_stop_ms" in $TMP/bt
+backtraces() { # N -> lines "wall_ms captured total longest_stop_ms startup_ms capture_ms" in $TMP/bt
 	: >"$TMP/bt"
 	for r in $(seq "$RUNS"); do
-		t0=$(now_ms)
-		"$CT" -p $fpid --backtraces -v >/dev/null 2>"$TMP/err"
-		t1=$(now_ms)
+		: >"$TMP/wall.ct"
+		timed ct "$CT" -p $fpid --backtraces -v 2>"$TMP/err"
 		total=$(sed -n 's/.*captured \([0-9]*\) threads in.*/\1/p' "$TMP/err" | head -n 1)
 		missed=$(sed -n 's/.*: \([0-9]*\) of [0-9]* threads were not captured.*/\1/p' "$TMP/err" | head -n 1)
 		stopms=$(sed -n 's/.*longest stop \([0-9.]*\) ms.*/\1/p' "$TMP/err" | head -n 1)
-		echo "$((t1 - t0)) $(( ${total:-0} - ${missed:-0} )) ${total:-0} ${stopms:-0}" >>"$TMP/bt"
+		su=$(sed -n 's/.*time: start-up \([0-9.]*\) ms.*/\1/p' "$TMP/err" | head -n 1)
+		cap=$(sed -n 's/.*capture \([0-9.]*\) ms.*/\1/p' "$TMP/err" | head -n 1)
+		echo "$(cat "$TMP/wall.ct") $(( ${total:-0} - ${missed:-0} )) ${total:-0} ${stopms:-0} ${su:-0} ${cap:-0}" >>"$TMP/bt"
 		sed -n 's/.*priority while capturing: //p' "$TMP/err" | head -n 1 >"$TMP/boost"
 	done
 }
@@ -46,10 +55,12 @@ ctw=$(awk '{print $1}' "$TMP/bt" | median)
 ctstop=$(awk '{print $4}' "$TMP/bt" | median)
 ctmaxstop=$(awk '{print $4}' "$TMP/bt" | sort -n | tail -n 1)
 captured=$(awk '{print $2 "/" $3}' "$TMP/bt" | tr '\n' ' ')
+parts=$(awk '{printf "%d+%d ", $5, $6}' "$TMP/bt")
 : >"$TMP/eu"
 for r in $(seq "$RUNS"); do
-	t0=$(now_ms); eu-stack -p $fpid >"$TMP/euout" 2>&1; t1=$(now_ms)
-	echo "$((t1 - t0)) $(grep -c '^TID' "$TMP/euout")" >>"$TMP/eu"
+: >"$TMP/wall.eu"
+	timed eu eu-stack -p $fpid 2>"$TMP/euerr"
+	echo "$(cat "$TMP/wall.eu") $(grep -c '^TID' "$TMP/out.eu")" >>"$TMP/eu"
 done
 euw=$(awk '{print $1}' "$TMP/eu" | median)
 eut=$(awk '{print $2}' "$TMP/eu" | tr '\n' ' ')
@@ -80,11 +91,12 @@ cps=$(awk '{print $1}' "$TMP/ps" | median); pps=$(median <"$TMP/pp")
 stop
 echo "ctrace priority while capturing: $(cat "$TMP/boost")"
 awk -v ctw="$ctw" -v euw="$euw" -v cap="$captured" -v eut="$eut" -v st="$ctstop" -v mx="$ctmaxstop" \
-    -v cps="$cps" -v pps="$pps" -v ratio="$ratio" -v ps="$(awk '{printf "%d ", $1}' "$TMP/ps")" \
+    -v parts="$parts" -v cps="$cps" -v pps="$pps" -v ratio="$ratio" -v ps="$(awk '{printf "%d ", $1}' "$TMP/ps")" \
     -v pp="$(tr '\n' ' ' <"$TMP/pp")" -v pe="$(awk '{printf "%d/%d ", $1, $2}' "$TMP/ps")" -v prs="$(tr '\n' ' ' <"$TMP/pr")" 'BEGIN {
 	printf "--backtraces: threads captured per run %s(eu-stack saw %s)\n", cap, eut
 	printf "--backtraces: longest stop %.1f ms median, %.1f ms worst (goal <= 10)\n", st, mx
 	printf "--backtraces: wall ctrace %d ms, eu-stack %d ms: ratio %.3f (goal <= 0.1)\n", ctw, euw, (euw ? ctw / euw : 0)
+	printf "--backtraces: ctrace start-up+capture ms per run (-v) %s\n", parts
 	printf "--profile -d 3: samples per run ctrace %s, perf record %s (medians %d, %d)\n", ps, pp, cps, pps
 	printf "--profile -d 3: ctrace/perf record per run %s: median ratio %.2f (goal >= 0.9)\n", prs, ratio
 	printf "--profile -d 3: ctrace delivered/expected from the target CPU time per run: %s\n", pe
@@ -95,5 +107,5 @@ start 1000
 
 backtraces
 stop
-awk '{printf "--backtraces: %d of %d captured in %d ms, longest stop %.1f ms\n", $2, $3, $1, $4}' "$TMP/bt"
+awk '{printf "--backtraces: %d of %d captured in %d ms (start-up %d ms, capture %d ms), longest stop %.1f ms\n", $2, $3, $1, $5, $6, $4}' "$TMP/bt"
 awk '$2 != $3 || $3 == 0 {bad = 1} END {print bad ? "NOT every thread captured (goal: all)" : "every thread captured in every run"}' "$TMP/bt"

@@ -108,11 +108,19 @@ void ct_boost_begin(struct ct_boost *b, uint64_t max_ns)
 		return;
 	}
 	undo_fifo_setup(b);
-	if (b->old_nice > CT_BOOST_NICE && setpriority(PRIO_PROCESS, 0, CT_BOOST_NICE) == 0)
+	b->nice = CT_BOOST_NICE_SNAPSHOT;
+	if (b->old_nice > CT_BOOST_NICE_SNAPSHOT && setpriority(PRIO_PROCESS, 0, CT_BOOST_NICE_SNAPSHOT) == 0)
 		b->kind = b->used = CT_BOOST_NICEK;
+	else if (b->old_nice <= CT_BOOST_NICE_SNAPSHOT)
+		b->used = CT_BOOST_NICEK; /* the session's thread runs there already: nothing to undo */
 }
 
 void ct_boost_begin_nice(struct ct_boost *b)
+{
+	ct_boost_begin_nice_at(b, CT_BOOST_NICE);
+}
+
+void ct_boost_begin_nice_at(struct ct_boost *b, int nice)
 {
 	memset(b, 0, sizeof(*b));
 	b->tid = (pid_t)syscall(SYS_gettid);
@@ -123,7 +131,8 @@ void ct_boost_begin_nice(struct ct_boost *b)
 	if (errno != 0)
 		return;
 	b->err = -EPERM;
-	if (b->old_nice > CT_BOOST_NICE && setpriority(PRIO_PROCESS, 0, CT_BOOST_NICE) == 0) {
+	b->nice = nice;
+	if (b->old_nice > nice && setpriority(PRIO_PROCESS, 0, nice) == 0) {
 		b->kind = b->used = CT_BOOST_NICEK;
 		b->err = 0;
 	}
@@ -163,9 +172,9 @@ const char *ct_boost_describe(const struct ct_boost *b, char *buf, size_t n)
 		break;
 	case CT_BOOST_NICEK:
 		if (b->err)
-			snprintf(buf, n, "nice %d (SCHED_FIFO refused: %s)", CT_BOOST_NICE, strerror(-b->err));
+			snprintf(buf, n, "nice %d (SCHED_FIFO refused: %s)", b->nice, strerror(-b->err));
 		else
-			snprintf(buf, n, "nice %d", CT_BOOST_NICE);
+			snprintf(buf, n, "nice %d", b->nice);
 		break;
 	default:
 		snprintf(buf, n, "none (%s)", b->err == -EEXIST ? "ctrace's policy was set by the user" : "not permitted");

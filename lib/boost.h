@@ -21,12 +21,13 @@
 
 #define CT_BOOST_RTTIME_SOFT_US 200000ul  /* CPU time without blocking before SIGXCPU */
 #define CT_BOOST_RTTIME_HARD_US 1000000ul /* ... before the kernel's SIGKILL */
-#define CT_BOOST_NICE (-10)
+#define CT_BOOST_NICE (-10)          /* a sampling session's thread (--profile, --top) */
+#define CT_BOOST_NICE_SNAPSHOT (-20) /* a snapshot session's thread, and the capture without FIFO */
 
 enum ct_boost_kind {
 	CT_BOOST_NONE,  /* not permitted, or not asked */
 	CT_BOOST_FIFO,  /* SCHED_FIFO priority 1 */
-	CT_BOOST_NICEK, /* nice CT_BOOST_NICE */
+	CT_BOOST_NICEK, /* a nice level (struct ct_boost's nice) */
 };
 
 struct ct_boost {
@@ -39,21 +40,27 @@ struct ct_boost {
 	bool rttime_set, handler_set;
 	uint64_t start_ns, max_ns;
 	int err;               /* why FIFO was refused (-EPERM …), 0 when used */
+	int nice;              /* the nice level of CT_BOOST_NICEK */
 };
 
 /* Raises the calling thread's priority for at most max_ns of wall time (checked by ct_boost_check
- * and ended by ct_boost_end). Never fails: b->kind says what was used. */
+ * and ended by ct_boost_end): SCHED_FIFO, else nice CT_BOOST_NICE_SNAPSHOT. Never fails: b->kind
+ * says what was used. */
 void ct_boost_begin(struct ct_boost *b, uint64_t max_ns);
-/* The CFS part alone: nice CT_BOOST_NICE for the calling thread until ct_boost_end, for a
- * sampling session's thread whose work is bounded by the sample rate (a share of a CPU by weight,
- * never more than it uses; no real-time policy for a session that may last hours). */
+/* The CFS part alone: nice `nice` for the calling thread until ct_boost_end (a share of a CPU by
+ * weight, never more than its work uses; no real-time policy for a session that may last hours):
+ * CT_BOOST_NICE for a sampling session's thread, whose work is bounded by the sample rate;
+ * CT_BOOST_NICE_SNAPSHOT for a snapshot session's, whose work is bounded by the threads captured.
+ * Nothing when the thread already runs at that level or above. */
+void ct_boost_begin_nice_at(struct ct_boost *b, int nice);
+/* ct_boost_begin_nice_at(b, CT_BOOST_NICE) */
 void ct_boost_begin_nice(struct ct_boost *b);
 /* Ends the boost early when it has lasted max_ns, or when SIGXCPU has already dropped it. Cheap:
  * call it in loops. Returns whether the boost still holds. */
 bool ct_boost_check(struct ct_boost *b);
 /* Restores the thread's policy, priority, nice and RLIMIT_RTTIME. Idempotent. */
 void ct_boost_end(struct ct_boost *b);
-/* "SCHED_FIFO 1 (RLIMIT_RTTIME 200 ms)", "nice -10", "none (…)": for -v. */
+/* "SCHED_FIFO 1 (RLIMIT_RTTIME 200 ms)", "nice -20", "none (…)": for -v. */
 const char *ct_boost_describe(const struct ct_boost *b, char *buf, size_t n);
 
 #endif

@@ -52,7 +52,7 @@ struct ct_snapshot_session {
 	char *core_warning;              /* what a truncated core lacks, said once */
 	bool core_said;
 	struct ct_snapshot_times times;  /* where the time went, for -v */
-	struct ct_boost nice;            /* a live session's thread at nice -10 until close */
+	struct ct_boost nice;            /* a live session's thread at nice -20 until close */
 };
 
 int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct ct_snapshot_session **ret)
@@ -66,9 +66,10 @@ int ct_snapshot_session_open(pid_t pid, const struct ct_snapshot_opts *o, struct
 	ss->attach = (struct ct_attach)CT_ATTACH_INIT;
 	/* On a machine the target saturates, the work around the capture (modules, unwinding,
 	 * symbolization: bounded, some tens of ms of CPU) would wait seconds at nice 0 for its share;
-	 * nice -10 weighs as about ten ordinary threads, never more than the work it has. The capture
-	 * itself runs higher still (attach/snapshot.c). */
-	ct_boost_begin_nice(&ss->nice);
+	 * nice -20 weighs as about 87 ordinary threads (at -10, about 9: with 150 spinning threads on
+	 * 2 CPUs that was 11% of a CPU, and symbolizing 13 pcs took 0.7-0.8 s), never more than the
+	 * work it has. The capture itself runs higher still (attach/snapshot.c). */
+	ct_boost_begin_nice_at(&ss->nice, CT_BOOST_NICE_SNAPSHOT);
 	if (ss->o.max_frames == 0)
 		ss->o.max_frames = 256;
 	ss->pcs = calloc(ss->o.max_frames, sizeof(*ss->pcs));
@@ -97,7 +98,6 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 	if (!ss)
 		return;
 	ct_attach_release_pending(&ss->attach);
-	ct_boost_end(&ss->nice);
 	for (size_t i = 0; i < ss->nsnaps; i++)
 		ct_snapshot_free(ss->snaps[i]);
 	free(ss->snaps);
@@ -113,6 +113,8 @@ void ct_snapshot_session_close(struct ct_snapshot_session *ss)
 	ct_core_close(ss->core);
 	free(ss->core_warning);
 	free(ss->pcs);
+	/* last: the frees above (libdw's modules) would wait for a CPU at nice 0 too */
+	ct_boost_end(&ss->nice);
 	free(ss);
 }
 
