@@ -8,16 +8,9 @@ need_ptrace
 
 # start_split NAME PYTHON [MODE]: the fixture under PYTHON, its pid in P, its lines in $TMP/lines-NAME
 start_split() {
-	"$2" "$TOP/tests/fixtures/pysplit.py" ${3:-} >"$TMP/lines-$1" 2>&1 &
-	P=$!
-	PIDS="$PIDS $P"
-	i=0
-	until grep -q '^ready' "$TMP/lines-$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && fail "$1: the fixture did not get ready: $(cat "$TMP/lines-$1")"
-		kill -0 $P 2>/dev/null || fail "$1: the fixture died: $(cat "$TMP/lines-$1")"
-		sleep 0.05
-	done
+	start_cmd "$1" "$2" "$TOP/tests/fixtures/pysplit.py" ${3:-}
+	P=$FPID
+	ln -sf "$FOUT" "$TMP/lines-$1"
 }
 
 # --no-lines: by function; --no-interp: native only; json: file and line of the Python frames

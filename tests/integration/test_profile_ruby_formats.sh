@@ -9,16 +9,9 @@ RUBY=${RUBY:-/usr/bin/ruby}
 [ -x "$RUBY" ] || fail "$RUBY is missing: make deps installs ruby (Debian's ruby 3.1)"
 
 # the fixture, its pid in P, its lines in $TMP/lines
-"$RUBY" "$TOP/tests/fixtures/rbsplit.rb" >"$TMP/lines" 2>&1 &
-P=$!
-PIDS="$PIDS $P"
-i=0
-until grep -q '^ready' "$TMP/lines" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 200 ] && fail "the fixture did not get ready: $(cat "$TMP/lines")"
-	kill -0 $P 2>/dev/null || fail "the fixture died: $(cat "$TMP/lines")"
-	sleep 0.05
-done
+start_cmd rbsplit "$RUBY" "$TOP/tests/fixtures/rbsplit.rb"
+P=$FPID
+ln -sf "$FOUT" "$TMP/lines"
 
 L=$(awk '$2 == "work_a" {print $3}' "$TMP/lines")
 # --no-lines by method; --no-interp native only
