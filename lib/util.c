@@ -72,6 +72,18 @@ int ct_buf_vprintf(struct ct_buf *b, const char *fmt, va_list ap)
 	return 0;
 }
 
+int ct_buf_hex(struct ct_buf *b, const void *bytes, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = bytes;
+	for (size_t i = 0; i < n; i++) {
+		char two[2] = { digits[p[i] >> 4], digits[p[i] & 0xf] };
+		if (ct_buf_append(b, two, 2) < 0)
+			return b->err;
+	}
+	return b->err;
+}
+
 int ct_buf_printf(struct ct_buf *b, const char *fmt, ...)
 {
 	va_list ap;

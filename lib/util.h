@@ -35,6 +35,8 @@ struct ct_buf {
 int ct_buf_reserve(struct ct_buf *b, size_t extra);
 int ct_buf_append(struct ct_buf *b, const void *p, size_t n);
 int ct_buf_puts(struct ct_buf *b, const char *s);
+/* Appends n bytes as lowercase hex (a build-id in a file name or a message). */
+int ct_buf_hex(struct ct_buf *b, const void *bytes, size_t n);
 int ct_buf_putc(struct ct_buf *b, char c);
 int ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ct_buf_vprintf(struct ct_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

@@ -195,8 +195,7 @@ static int cache_path(Dwfl_Module *mod, char *buf, size_t len, bool make_dir)
 	struct ct_buf dir = CT_BUF_INIT;
 	ct_buf_puts(&dir, cdir);
 	ct_buf_puts(&dir, "/glibc-malloc-");
-	for (int i = 0; i < n; i++)
-		ct_buf_printf(&dir, "%02x", id[i]);
+	ct_buf_hex(&dir, id, (size_t)n);
 	ct_buf_puts(&dir, ".layout");
 	int r = dir.err || dir.len >= len ? -ENAMETOOLONG : 0;
 	if (!r)

@@ -134,8 +134,23 @@ static const char *in_root(struct ct_symbolizer *s, const char *path)
 	return n && strncmp(path, s->root_path, n) == 0 && path[n] == '/' ? path + n : path;
 }
 
-/* ELF for a module: through /proc/PID/map_files first (right even when the file was replaced or
- * deleted, or lives in another mount namespace), then relative to /proc/PID/root. */
+/* The file mapped at m (NULL: not known) named path: through /proc/PID/map_files first (right even
+ * when the file was replaced or deleted, or lives in another mount namespace), then relative to
+ * /proc/PID/root. An fd, or < 0 (-errno from open_in_root, or -1 with errno). */
+static int open_map_file(struct ct_symbolizer *s, const struct ct_proc_map *m, const char *path)
+{
+	int fd = -1;
+	if (m) {
+		char mf[96];
+		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->pid, m->start, m->end);
+		fd = open(mf, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 && s->root_fd >= 0 && !(m && m->deleted))
+		fd = open_in_root(s->root_fd, in_root(s, path));
+	return fd;
+}
+
+/* ELF for a module, opened as open_map_file says. */
 static int find_elf_live(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			 char **file_name, Elf **elfp)
 {
@@ -143,15 +158,7 @@ static int find_elf_live(Dwfl_Module *mod, void **userdata, const char *modname,
 	if (!s || !modname || modname[0] != '/')
 		return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
 	const struct ct_proc_map *m = find_map(s, modname);
-	int fd = -1;
-	if (m) {
-		char path[96];
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->pid, m->start,
-			 m->end);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0 && s->root_fd >= 0 && !(m && m->deleted))
-		fd = open_in_root(s->root_fd, in_root(s, modname));
+	int fd = open_map_file(s, m, modname);
 	if (fd < 0) {
 		int err = fd < -1 ? -fd : errno;
 		_cleanup_free_ char *name = strndup(modname, name_len(modname));
@@ -449,13 +456,12 @@ int ct_sym_check_exe(struct ct_symbolizer *s, char **ret_why)
 		return 1;
 	struct ct_buf b = CT_BUF_INIT;
 	ct_buf_printf(&b, "%s is not the program that dumped this core (%s): its build-id is ", s->exe, s->exe_path);
-	for (ssize_t i = 0; i < nh; i++)
-		ct_buf_printf(&b, "%02x", ((const unsigned char *)have)[i]);
-	if (nh <= 0)
+	if (nh > 0)
+		ct_buf_hex(&b, have, (size_t)nh);
+	else
 		ct_buf_puts(&b, "missing");
 	ct_buf_puts(&b, ", the core's is ");
-	for (int i = 0; i < nw; i++)
-		ct_buf_printf(&b, "%02x", want[i]);
+	ct_buf_hex(&b, want, (size_t)nw);
 	*ret_why = ct_buf_steal(&b);
 	return 0;
 }
@@ -733,11 +739,7 @@ static void store_open(struct ct_symbolizer *s, const struct ct_proc_map *m)
 {
 	if (s->core || s->pid <= 0 || ct_framecache_file_known(m->dev, m->inode))
 		return;
-	char path[96];
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)s->pid, m->start, m->end);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && s->root_fd >= 0 && !m->deleted)
-		fd = open_in_root(s->root_fd, in_root(s, m->path));
+	int fd = open_map_file(s, m, m->path);
 	if (fd < 0)
 		return;
 	struct stat st;
@@ -746,14 +748,13 @@ static void store_open(struct ct_symbolizer *s, const struct ct_proc_map *m)
 	close(fd);
 	if (n <= 0 || n > 64)
 		return; /* no build-id: nothing says the file is the one a store was made from */
-	char hex[129];
-	for (ssize_t i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", ((const unsigned char *)id)[i]);
-	struct ct_buf store = CT_BUF_INIT;
+	struct ct_buf hex = CT_BUF_INIT, store = CT_BUF_INIT;
 	_cleanup_free_ char *name = strndup(m->path, name_len(m->path));
-	if (name && ct_framestore_path(hex, s->debuginfo_path, &store) == 0)
-		(void)ct_framecache_file_load(m->dev, m->inode, &st, ct_buf_cstr(&store), hex, s->debuginfo_path,
-					      s->dbgd.on, name, m->deleted); /* none or stale: looked up */
+	if (name && ct_buf_hex(&hex, id, (size_t)n) == 0 &&
+	    ct_framestore_path(ct_buf_cstr(&hex), s->debuginfo_path, &store) == 0)
+		(void)ct_framecache_file_load(m->dev, m->inode, &st, ct_buf_cstr(&store), ct_buf_cstr(&hex),
+					      s->debuginfo_path, s->dbgd.on, name, m->deleted); /* none or stale: looked up */
+	ct_buf_free(&hex);
 	ct_buf_free(&store);
 }
 
@@ -782,9 +783,10 @@ int ct_sym_frames(struct ct_symbolizer *s, uint64_t pc, bool activation, struct 
 	uint64_t pc_adj = activation || pc == 0 ? pc : pc - 1;
 	const struct ct_proc_map *am = addr_map(s, pc_adj);
 	s->stats.lookups++;
-	if (ct_framecache_shareable(am))
-		store_open(s, am);
-	if (!ct_framecache_shareable(am) || !ct_framecache_reserve())
+	if (!ct_framecache_shareable(am))
+		return sym_frames(s, pc, activation, t);
+	store_open(s, am);
+	if (!ct_framecache_reserve())
 		return sym_frames(s, pc, activation, t);
 	unsigned flags = ct_framecache_flags(activation, s->no_inlines, s->no_demangle);
 	uint64_t off = am->offset + (pc_adj - am->start);
@@ -832,10 +834,11 @@ int ct_sym_tailcalls(struct ct_symbolizer *s, uint64_t callee_pc, bool callee_ac
 	if (caller_pc == 0)
 		return 0;
 	const struct ct_proc_map *cm = addr_map(s, cpc), *am = addr_map(s, caller_pc - 1);
-	if (ct_framecache_shareable(cm))
-		store_open(s, cm);
 	if (!ct_framecache_shareable(cm) || !ct_framecache_shareable(am) || cm->dev != am->dev ||
-	    cm->inode != am->inode || !ct_framecache_reserve())
+	    cm->inode != am->inode)
+		return sym_tailcalls(s, callee_pc, callee_activation, caller_pc, t);
+	store_open(s, cm);
+	if (!ct_framecache_reserve())
 		return sym_tailcalls(s, callee_pc, callee_activation, caller_pc, t);
 	unsigned flags = ct_framecache_flags(callee_activation, s->no_inlines, s->no_demangle) | CT_FC_TAILCALLS;
 	uint64_t off = cm->offset + (cpc - cm->start), off2 = am->offset + (caller_pc - 1 - am->start);
