@@ -13,11 +13,11 @@
 
 /* A file seen in this run, and its store on disk (framestore.h). */
 struct file {
-	uint64_t dev, ino;
-	uint64_t st_dev, st_ino, size, mtime_ns; /* fstat of the file (maps and stat disagree on overlayfs) */
+	uint64_t dev, ino;            /* as /proc/PID/maps names it (dbg.file: as fstat does; they
+				       * disagree on overlayfs) */
 	char *store_path;             /* NULL: not kept (no build-id, no cache directory) */
-	struct ct_framestore_debug dbg; /* the debug file its entries were looked up with */
-	bool dbg_known;               /* dbg set: by the store loaded, or a lookup */
+	struct ct_framestore_debug dbg; /* the file and the debug file its entries were looked up with */
+	bool dbg_known;               /* dbg's debug file set: by the store loaded, or a lookup */
 	bool dirty;                   /* entries added by lookups in this run */
 	bool tainted;                 /* a lookup warned, or used another debug file: not written */
 };
@@ -90,12 +90,7 @@ static void save_file(const struct file *f)
 							       e->frames };
 	}
 	struct ct_buf b = CT_BUF_INIT;
-	struct ct_framestore_debug dbg = f->dbg;
-	dbg.file_dev = f->st_dev;
-	dbg.file_ino = f->st_ino;
-	dbg.file_size = f->size;
-	dbg.file_mtime_ns = f->mtime_ns;
-	if (ct_framestore_encode(&dbg, v, k, &b) == 0)
+	if (ct_framestore_encode(&f->dbg, v, k, &b) == 0)
 		(void)ct_framestore_write(f->store_path, b.data, b.len); /* a cache: the next run looks up again */
 	ct_buf_free(&b);
 	free(v); /* the frames are the cache's */
@@ -235,19 +230,15 @@ int ct_framecache_file_load(uint64_t dev, uint64_t ino, const struct stat *st, c
 		return -EINVAL;
 	if (!(f->store_path = strdup(store_path)))
 		return -ENOMEM;
-	f->st_dev = st->st_dev;
-	f->st_ino = st->st_ino;
-	f->size = (uint64_t)st->st_size;
-	f->mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
+	ct_framestore_ident_of(st, &f->dbg.file);
 	struct ct_framestore_debug dbg;
 	struct ct_framestore_entry *v;
 	size_t n;
 	int r = ct_framestore_read(store_path, &dbg, &v, &n);
 	if (r < 0)
 		return r;
-	if (dbg.file_dev != f->st_dev || dbg.file_ino != f->st_ino || dbg.file_size != f->size ||
-	    dbg.file_mtime_ns != f->mtime_ns ||
-	    (need_debug && !dbg.path) || !ct_framestore_debug_current(&dbg, id_hex, debuginfo_path)) {
+	if (!ct_framestore_ident_eq(&dbg.file, &f->dbg.file) || (need_debug && !dbg.path) ||
+	    !ct_framestore_debug_current(&dbg, id_hex, debuginfo_path)) {
 		ct_framestore_free(&dbg, v, n);
 		return -ESTALE; /* written again from this run's lookups */
 	}
@@ -255,7 +246,7 @@ int ct_framecache_file_load(uint64_t dev, uint64_t ino, const struct stat *st, c
 	for (size_t i = 0; i < n && load_entry(dev, ino, &v[i], modname, deleted); i++)
 		loaded++;
 	ct_framestore_free(NULL, v, n);
-	f->dbg = dbg; /* path taken over */
+	f->dbg = dbg; /* path taken over; its file is f's, compared above */
 	f->dbg_known = true;
 	share.store_files++;
 	return (int)loaded;

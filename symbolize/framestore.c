@@ -37,6 +37,11 @@ static uint64_t fnv1a(const void *data, size_t len)
 
 static int put_u32(struct ct_buf *b, uint32_t v) { return ct_buf_append(b, &v, sizeof(v)); }
 static int put_u64(struct ct_buf *b, uint64_t v) { return ct_buf_append(b, &v, sizeof(v)); }
+static int put_ident(struct ct_buf *b, const struct ct_framestore_ident *id)
+{
+	return put_u64(b, id->dev) < 0 || put_u64(b, id->ino) < 0 || put_u64(b, id->size) < 0 ||
+	       put_u64(b, id->mtime_ns) < 0 ? -ENOMEM : 0;
+}
 
 static int put_frame(struct ct_buf *b, const struct ct_frame *f)
 {
@@ -61,10 +66,8 @@ int ct_framestore_encode(const struct ct_framestore_debug *dbg, const struct ct_
 	if (pl > 4096)
 		return -E2BIG;
 	if (ct_buf_append(out, magic, sizeof(magic)) < 0 || put_u32(out, (uint32_t)n) < 0 ||
-	    put_u32(out, (uint32_t)pl) < 0 || put_u64(out, dbg->dev) < 0 || put_u64(out, dbg->ino) < 0 ||
-	    put_u64(out, dbg->size) < 0 || put_u64(out, dbg->mtime_ns) < 0 || put_u64(out, dbg->file_dev) < 0 ||
-	    put_u64(out, dbg->file_ino) < 0 || put_u64(out, dbg->file_size) < 0 ||
-	    put_u64(out, dbg->file_mtime_ns) < 0 || ct_buf_append(out, dbg->path, pl) < 0)
+	    put_u32(out, (uint32_t)pl) < 0 || put_ident(out, &dbg->id) < 0 || put_ident(out, &dbg->file) < 0 ||
+	    ct_buf_append(out, dbg->path, pl) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].nframes > CT_FRAMESTORE_MAX_FRAMES)
@@ -97,6 +100,11 @@ static bool get(struct rd *r, void *dst, size_t n)
 	r->p += n;
 	r->left -= n;
 	return true;
+}
+
+static bool get_ident(struct rd *r, struct ct_framestore_ident *id)
+{
+	return get(r, &id->dev, 8) && get(r, &id->ino, 8) && get(r, &id->size, 8) && get(r, &id->mtime_ns, 8);
 }
 
 /* A string of n bytes with no NUL in it, copied; *ret stays NULL for n == 0 unless want. */
@@ -159,9 +167,7 @@ int ct_framestore_decode(const void *data, size_t len, struct ct_framestore_debu
 	struct rd r = { (const unsigned char *)data + sizeof(magic), len - sizeof(magic) - 8 };
 	uint32_t n, pl;
 	struct ct_framestore_debug dbg = { 0 };
-	if (!get(&r, &n, 4) || !get(&r, &pl, 4) || !get(&r, &dbg.dev, 8) || !get(&r, &dbg.ino, 8) ||
-	    !get(&r, &dbg.size, 8) || !get(&r, &dbg.mtime_ns, 8) || !get(&r, &dbg.file_dev, 8) ||
-	    !get(&r, &dbg.file_ino, 8) || !get(&r, &dbg.file_size, 8) || !get(&r, &dbg.file_mtime_ns, 8) ||
+	if (!get(&r, &n, 4) || !get(&r, &pl, 4) || !get_ident(&r, &dbg.id) || !get_ident(&r, &dbg.file) ||
 	    n > CT_FRAMESTORE_MAX_ENTRIES || pl > 4096)
 		return -EINVAL;
 	int e = get_string(&r, pl, pl > 0, &dbg.path);
@@ -213,9 +219,23 @@ int ct_framestore_path(const char *id_hex, const char *debuginfo_path, struct ct
 	return out->err;
 }
 
+void ct_framestore_ident_of(const struct stat *st, struct ct_framestore_ident *ret)
+{
+	ret->dev = st->st_dev;
+	ret->ino = st->st_ino;
+	ret->size = (uint64_t)st->st_size;
+	ret->mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
+}
+
+bool ct_framestore_ident_eq(const struct ct_framestore_ident *a, const struct ct_framestore_ident *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
+}
+
 int ct_framestore_debug_of(const char *path, struct ct_framestore_debug *ret)
 {
-	memset(ret, 0, sizeof(*ret));
+	ret->path = NULL;
+	memset(&ret->id, 0, sizeof(ret->id));
 	if (!path)
 		return 0;
 	struct stat st;
@@ -223,10 +243,7 @@ int ct_framestore_debug_of(const char *path, struct ct_framestore_debug *ret)
 		return -errno;
 	if (!(ret->path = strdup(path)))
 		return -ENOMEM;
-	ret->dev = st.st_dev;
-	ret->ino = st.st_ino;
-	ret->size = (uint64_t)st.st_size;
-	ret->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+	ct_framestore_ident_of(&st, &ret->id);
 	return 0;
 }
 
@@ -234,13 +251,12 @@ bool ct_framestore_debug_current(const struct ct_framestore_debug *dbg, const ch
 				 const char *debuginfo_path)
 {
 	if (dbg->path) {
-		struct ct_framestore_debug now;
-		if (ct_framestore_debug_of(dbg->path, &now) < 0)
+		struct stat st;
+		struct ct_framestore_ident now;
+		if (stat(dbg->path, &st) < 0)
 			return false;
-		bool same = now.dev == dbg->dev && now.ino == dbg->ino && now.size == dbg->size &&
-			    now.mtime_ns == dbg->mtime_ns;
-		free(now.path);
-		return same;
+		ct_framestore_ident_of(&st, &now);
+		return ct_framestore_ident_eq(&now, &dbg->id);
 	}
 	/* none then: none now either, where debugcache.h looks by build-id */
 	if (strlen(id_hex) < 3)

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "lib/model.h"
 #include "lib/util.h"
@@ -30,13 +31,19 @@
 /* A store file is read only up to this size. */
 #define CT_FRAMESTORE_MAX_BYTES (64u << 20)
 
-/* What a store's frames were looked up from: the file itself (a copy of it, stripped or not, with
- * the same build-id is another file) and its debug file (path NULL: none was found, or the DWARF is
- * in the file). */
+/* A file as stat(2) tells it from its replacement. */
+struct ct_framestore_ident {
+	uint64_t dev, ino, size, mtime_ns;
+};
+void ct_framestore_ident_of(const struct stat *st, struct ct_framestore_ident *ret);
+bool ct_framestore_ident_eq(const struct ct_framestore_ident *a, const struct ct_framestore_ident *b);
+
+/* What a store's frames were looked up from: the file itself (file: a copy of it, stripped or not,
+ * with the same build-id is another file) and its debug file (path and id; path NULL: none was
+ * found, or the DWARF is in the file). */
 struct ct_framestore_debug {
 	char *path;
-	uint64_t dev, ino, size, mtime_ns;
-	uint64_t file_dev, file_ino, file_size, file_mtime_ns;
+	struct ct_framestore_ident id, file;
 };
 
 /* One entry: the frame cache's key (framecache.h) and its frames, pcs relative to the looked-up pc
@@ -62,7 +69,7 @@ void ct_framestore_free(struct ct_framestore_debug *dbg, struct ct_framestore_en
  * when there is no cache directory (CTRACE_CACHE_DIR=off). */
 int ct_framestore_path(const char *id_hex, const char *debuginfo_path, struct ct_buf *out);
 
-/* The debug file at path (NULL: none) as a store records it (the file_ fields left 0). 0 or -errno. */
+/* The debug file at path (NULL: none) into ret's path and id (its file left as it is). 0 or -errno. */
 int ct_framestore_debug_of(const char *path, struct ct_framestore_debug *ret);
 /* Whether frames looked up with dbg are still what a lookup would give now: its debug file is the
  * same, or (none then) no DIR/.build-id/xx/rest.debug exists now for the absolute DIRs of

@@ -47,7 +47,7 @@ static void sample(struct ct_buf *out, struct ct_framestore_debug *dbg)
 	chain[1] = (struct ct_frame){ .pc = 0, .function = "outer", .offset = 0x44, .file = "a.c", .line = 70 };
 	gap[0] = (struct ct_frame){ .pc = (uint64_t)-0x20, .offset = 0 };
 	struct ct_framestore_entry v[2] = { { 0x1234, 0, 0x1, 2, chain }, { 0x2000, 0x3000, 0x8, 1, gap } };
-	*dbg = (struct ct_framestore_debug){ "/usr/lib/debug/x.debug", 1, 2, 3, 4, 5, 6, 7, 8 };
+	*dbg = (struct ct_framestore_debug){ "/usr/lib/debug/x.debug", { 1, 2, 3, 4 }, { 5, 6, 7, 8 } };
 	assert_int_equal(ct_framestore_encode(dbg, v, 2, out), 0);
 }
 
@@ -62,8 +62,8 @@ static void test_roundtrip(void **state)
 	assert_int_equal(ct_framestore_decode(b.data, b.len, &dbg, &v, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(dbg.path, "/usr/lib/debug/x.debug");
-	assert_true(dbg.dev == 1 && dbg.ino == 2 && dbg.size == 3 && dbg.mtime_ns == 4);
-	assert_true(dbg.file_dev == 5 && dbg.file_ino == 6 && dbg.file_size == 7 && dbg.file_mtime_ns == 8);
+	assert_true(dbg.id.dev == 1 && dbg.id.ino == 2 && dbg.id.size == 3 && dbg.id.mtime_ns == 4);
+	assert_true(dbg.file.dev == 5 && dbg.file.ino == 6 && dbg.file.size == 7 && dbg.file.mtime_ns == 8);
 	assert_true(v[0].off == 0x1234 && v[0].off2 == 0 && v[0].flags == 1 && v[0].nframes == 2);
 	assert_string_equal(v[0].frames[0].function, "inner");
 	assert_string_equal(v[0].frames[0].file, "a.c");
@@ -131,7 +131,7 @@ static void test_debug_current(void **state)
 	assert_non_null(f);
 	fputs("one", f);
 	fclose(f);
-	struct ct_framestore_debug d;
+	struct ct_framestore_debug d = { 0 };
 	assert_int_equal(ct_framestore_debug_of(path, &d), 0);
 	assert_true(ct_framestore_debug_current(&d, "abcdef", NULL));
 	f = fopen(path, "a"); /* changed: size and mtime */
