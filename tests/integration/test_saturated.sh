@@ -5,8 +5,9 @@
 # priority, nice, allowed CPUs, per thread, as /proc shows them) is the same after.
 # Then ctrace is killed at random moments (fixtures/killmid), SATURATED_KILLS (6) times or for
 # SATURATED_SECS (10) s, whichever ends first, taking turns: SIGKILL or SIGTERM 0-300 us after
-# ctrace is seen at SCHED_FIFO (mid-boost: threads seized, in flight, stopped); the same after a
-# target thread is seen in tracing stop; the same at a random time of a run. After each kill no
+# ctrace is seen at SCHED_FIFO (mid-boost: threads seized, in flight, stopped); while ctrace, frozen
+# (SIGSTOP) at random moments until one is caught, holds a target thread in tracing stop; at a
+# random time of a run. After each kill no
 # thread is stopped or traced and the scheduling is unchanged; at the end the target still runs
 # (its CPU time grows).
 # make check runs the short form; make stress the long one (SATURATED_KILLS=90, SATURATED_SECS=900).
