@@ -35,6 +35,85 @@ struct ct_cu_index {
 	size_t n;
 };
 
+/* One remembered scope list: of the pc addr in the CU at off (die false), or of the DIE at off. */
+struct ct_scopes_memo {
+	Dwarf *dw;
+	Dwarf_Off off;
+	Dwarf_Addr addr;
+	bool die;
+	int n;            /* what libdw returned: the count, or -1 */
+	Dwarf_Die *v;
+};
+
+#define CT_SCOPES_MEMO 256
+
+static struct ct_scopes_memo *memo_find(struct ct_symindex *x, Dwarf *dw, Dwarf_Off off, Dwarf_Addr addr, bool die)
+{
+	for (size_t i = 0; i < x->nmemo; i++) {
+		struct ct_scopes_memo *m = &x->memo[i];
+		if (m->dw == dw && m->off == off && m->addr == addr && m->die == die)
+			return m;
+	}
+	return NULL;
+}
+
+/* The caller's own copy of a remembered list (n as libdw returned it), or -1 without memory. */
+static int memo_copy(const struct ct_scopes_memo *m, Dwarf_Die **ret)
+{
+	*ret = NULL;
+	if (m->n <= 0)
+		return m->n;
+	*ret = malloc((size_t)m->n * sizeof(**ret));
+	if (!*ret)
+		return -1;
+	memcpy(*ret, m->v, (size_t)m->n * sizeof(**ret));
+	return m->n;
+}
+
+static void memo_put(struct ct_symindex *x, Dwarf *dw, Dwarf_Off off, Dwarf_Addr addr, bool die, int n,
+		     const Dwarf_Die *v)
+{
+	if (!x->memo && !(x->memo = calloc(CT_SCOPES_MEMO, sizeof(*x->memo))))
+		return;
+	Dwarf_Die *copy = NULL;
+	if (n > 0 && !(copy = malloc((size_t)n * sizeof(*copy))))
+		return;
+	if (n > 0)
+		memcpy(copy, v, (size_t)n * sizeof(*copy));
+	struct ct_scopes_memo *m;
+	if (x->nmemo < CT_SCOPES_MEMO) {
+		m = &x->memo[x->nmemo++];
+	} else { /* the oldest goes */
+		m = &x->memo[x->next_memo];
+		x->next_memo = (x->next_memo + 1) % CT_SCOPES_MEMO;
+		free(m->v);
+	}
+	*m = (struct ct_scopes_memo){ dw, off, addr, die, n, copy };
+}
+
+static int getscopes(struct ct_symindex *x, Dwarf_Die *d, Dwarf_Addr addr, bool die, Dwarf_Die **ret)
+{
+	Dwarf *dw = dwarf_cu_getdwarf(d->cu);
+	Dwarf_Off off = dwarf_dieoffset(d);
+	struct ct_scopes_memo *m = dw && off != (Dwarf_Off)-1 ? memo_find(x, dw, off, addr, die) : NULL;
+	if (m)
+		return memo_copy(m, ret);
+	int n = die ? dwarf_getscopes_die(d, ret) : dwarf_getscopes(d, addr, ret);
+	if (dw && off != (Dwarf_Off)-1)
+		memo_put(x, dw, off, addr, die, n, *ret);
+	return n;
+}
+
+int ct_symindex_getscopes(struct ct_symindex *x, Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die **ret)
+{
+	return getscopes(x, cu, addr, false, ret);
+}
+
+int ct_symindex_getscopes_die(struct ct_symindex *x, Dwarf_Die *die, Dwarf_Die **ret)
+{
+	return getscopes(x, die, 0, true, ret);
+}
+
 const char *ct_die_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute attr;
@@ -204,6 +283,9 @@ void ct_symindex_free(struct ct_symindex *x)
 		free(x->cuix[i].v);
 	free(x->cuix);
 	free(x->aliases);
+	for (size_t i = 0; i < x->nmemo; i++)
+		free(x->memo[i].v);
+	free(x->memo);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -222,7 +304,7 @@ void ct_scopes_at(struct ct_symindex *x, Dwfl_Module *mod, uint64_t pc, uint64_t
 		}
 	}
 	if (ret->cudie && !ct_dwz_missing(ret->cudie))
-		ret->nscopes = dwarf_getscopes(ret->cudie, pc_adj - ret->bias, &ret->scopes);
+		ret->nscopes = ct_symindex_getscopes(x, ret->cudie, pc_adj - ret->bias, &ret->scopes);
 	else
 		ret->unread = true;
 	/* The innermost inlined instance, behind any lexical blocks (glibc's are). Past it, dwarf_getscopes
@@ -231,7 +313,7 @@ void ct_scopes_at(struct ct_symindex *x, Dwfl_Module *mod, uint64_t pc, uint64_t
 	for (int i = 0; i < ret->nscopes; i++) {
 		int tag = dwarf_tag(&ret->scopes[i]);
 		if (tag == DW_TAG_inlined_subroutine) {
-			ret->nchain = dwarf_getscopes_die(&ret->scopes[i], &ret->chain);
+			ret->nchain = ct_symindex_getscopes_die(x, &ret->scopes[i], &ret->chain);
 			break;
 		}
 		if (tag == DW_TAG_subprogram)

@@ -19,6 +19,8 @@ struct ct_symindex {
 	size_t ncuix, cap_cuix;
 	struct ct_alias_index *aliases; /* per module, built when a frame is named from the ELF symtab */
 	size_t naliases, cap_aliases;
+	struct ct_scopes_memo *memo;    /* the last scope lists read (ct_symindex_getscopes*) */
+	size_t nmemo, next_memo;
 };
 void ct_symindex_free(struct ct_symindex *x);
 
@@ -31,6 +33,11 @@ bool ct_symindex_addr_of(struct ct_symindex *x, Dwfl_Module *mod, const char *na
 /* The CU DIE holding pc (module-relative to the DWARF) when libdw found none through aranges. */
 bool ct_symindex_cu(struct ct_symindex *x, Dwfl_Module *mod, uint64_t pc, Dwarf_Die *ret, Dwarf_Addr *ret_bias);
 
+/* dwarf_getscopes(cu, addr) and dwarf_getscopes_die(die), remembered: a frame's pc is read for its
+ * scopes, then again for the tail calls on either side of it, each a walk of its CU's DIEs (a third
+ * of a cold run's symbolization time on Python). *ret is the caller's to free, as libdw's. */
+int ct_symindex_getscopes(struct ct_symindex *x, Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die **ret);
+int ct_symindex_getscopes_die(struct ct_symindex *x, Dwarf_Die *die, Dwarf_Die **ret);
 /* A DIE's linkage name, else its name, or NULL; it lives as long as the DIE's Dwarf. */
 const char *ct_die_name(Dwarf_Die *die);
 /* Whether die's DWARF refers to a dwz file that was not found: then its scopes are not to be read. */

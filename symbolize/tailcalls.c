@@ -99,13 +99,13 @@ static bool subprogram_at(struct ct_symindex *x, Dwfl_Module *mod, uint64_t pc, 
 	if (!cu || dwarf_srclang(cu) == DW_LANG_Mips_Assembler || ct_dwz_missing(cu))
 		return false;
 	Dwarf_Die *scopes = NULL;
-	int n = dwarf_getscopes(cu, pc - *ret_bias, &scopes);
+	int n = ct_symindex_getscopes(x, cu, pc - *ret_bias, &scopes);
 	bool ok = false;
 	for (int i = 0; i < n && !ok; i++) {
 		int tag = dwarf_tag(&scopes[i]);
 		if (tag == DW_TAG_inlined_subroutine) {
 			Dwarf_Die *chain = NULL;
-			int nc = dwarf_getscopes_die(&scopes[i], &chain);
+			int nc = ct_symindex_getscopes_die(x, &scopes[i], &chain);
 			for (int j = 0; j < nc && !ok; j++)
 				if (dwarf_tag(&chain[j]) == DW_TAG_subprogram) {
 					*ret = chain[j];

@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "lib/model.h"
+#include <dwarf.h>
+
+#include "symbolize/inlines.h"
 #include "symbolize/symbolizer.h"
 
 static void expect_name(const char *raw, bool demangle, const char *want)
@@ -191,6 +194,73 @@ static void test_shared_across_processes(void **state)
 	waitpid(b, NULL, 0);
 }
 
+
+static void same_scopes(const Dwarf_Die *a, int na, const Dwarf_Die *b, int nb)
+{
+	assert_int_equal(na, nb);
+	for (int i = 0; i < na; i++)
+		assert_int_equal(dwarf_dieoffset((Dwarf_Die *)&a[i]), dwarf_dieoffset((Dwarf_Die *)&b[i]));
+}
+
+/* ct_symindex_getscopes and _die answer as libdw does, from the memo too (asked twice, and after
+ * more than the memo holds has pushed the first answers out), and each answer is the caller's own
+ * copy. Over ctrace's own library code in this binary (-O2 -g: inlined code and lexical blocks). */
+static void test_scopes_memo(void **state)
+{
+	(void)state;
+	static char *debuginfo_path;
+	static const Dwfl_Callbacks cb = { .find_elf = dwfl_build_id_find_elf,
+					   .find_debuginfo = dwfl_standard_find_debuginfo,
+					   .debuginfo_path = &debuginfo_path };
+	Dwfl *dwfl = dwfl_begin(&cb);
+	assert_non_null(dwfl);
+	dwfl_report_begin(dwfl);
+	Dwfl_Module *mod = dwfl_report_offline(dwfl, "self", "/proc/self/exe", -1);
+	dwfl_report_end(dwfl, NULL, NULL);
+	assert_non_null(mod);
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	assert_non_null(dw);
+	struct ct_symindex x;
+	memset(&x, 0, sizeof(x));
+	int checked = 0, inlined = 0;
+	for (int round = 0; round < 3; round++) {
+		Dwarf_Off off = 0, next;
+		size_t hsize;
+		int k = 0;
+		while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0 && k < 400) {
+			Dwarf_Die cu;
+			Dwarf_Addr low, high;
+			if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_lowpc(&cu, &low) == 0 &&
+			    dwarf_highpc(&cu, &high) == 0) {
+				for (Dwarf_Addr a = low; a < high && k < 400; a += 97 + (high - low) / 16, k++) {
+					Dwarf_Die *want = NULL, *got = NULL;
+					int nw = dwarf_getscopes(&cu, a, &want);
+					int ng = ct_symindex_getscopes(&x, &cu, a, &got);
+					same_scopes(want, nw, got, ng);
+					if (ng > 0 && dwarf_tag(&got[0]) == DW_TAG_inlined_subroutine) {
+						Dwarf_Die *cw = NULL, *cg = NULL;
+						int ncw = dwarf_getscopes_die(&want[0], &cw);
+						int ncg = ct_symindex_getscopes_die(&x, &got[0], &cg);
+						same_scopes(cw, ncw, cg, ncg);
+						free(cw);
+						free(cg);
+						inlined++;
+					}
+					free(want);
+					free(got); /* the memo keeps its own */
+					checked++;
+				}
+			}
+			off = next;
+		}
+	}
+	assert_true(checked > 300); /* over 256: the memo was full and dropped its oldest */
+	assert_true(inlined > 0);
+	ct_symindex_free(&x);
+	dwfl_end(dwfl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_rust),
 		cmocka_unit_test(test_plain_versioned_bad),
 		cmocka_unit_test(test_shared_across_processes),
+		cmocka_unit_test(test_scopes_memo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
