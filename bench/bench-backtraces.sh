@@ -29,15 +29,16 @@ measure() { # measure NAME CMD… -> prints "wall_us maxgap_us cpu_us syscalls"
 		echo $((t1 - t0)) >>"$TMP/w"
 		gap_read >>"$TMP/g"
 		# CPU time in a run of its own: perf stat's start-up is not in the wall time above
-		if command -v perf >/dev/null 2>&1 && perf stat -x, -e task-clock -o "$TMP/ps" "$@" >/dev/null 2>&1; then
+		if command -v perf >/dev/null 2>&1 && timeout 60 perf stat -x, -e task-clock -o "$TMP/ps" "$@" >/dev/null 2>&1; then
 			awk -F, '/task-clock/ {printf "%d\n", $1 * 1000}' "$TMP/ps" >>"$TMP/c"
 		fi
 	done
 	sc=-
-	if command -v strace >/dev/null 2>&1 && strace -f -c -o "$TMP/sc" "$@" >/dev/null 2>&1; then
+	# not gdb: its start-up forks a child that traces itself, which hangs under strace -f
+	if [ "$name" != gdb ] && command -v strace >/dev/null 2>&1 && timeout 60 strace -f -c -o "$TMP/sc" "$@" >/dev/null 2>&1; then
 		sc=$(awk '$NF == "total" {print $4 + 0}' "$TMP/sc")
 	fi
-	cpu=$(median <"$TMP/c"); echo "$(median <"$TMP/w") $(maxof <"$TMP/g") ${cpu:-0} ${sc:-0}"
+	cpu=$(median <"$TMP/c"); echo "$(median <"$TMP/w") $(maxof <"$TMP/g") ${cpu:-0} ${sc:--}"
 }
 
 # ctrace -v's phases over the runs (medians): where its wall time went
