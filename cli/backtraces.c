@@ -12,26 +12,34 @@
 #include "lib/procfs.h"
 #include "lib/banned.h"
 
-/* ctrace's own time before cmd_backtraces: on a CPU and waiting for one since the process began
- * (its schedstat; 0 when unknown). */
-static uint64_t startup_ns(void)
+/* ctrace's own time before cmd_backtraces, since the process began (its schedstat; 0 when
+ * unknown): on a CPU (exec, the dynamic linker, main) and runnable but waiting for one, which is
+ * most of it on a busy machine. */
+struct startup {
+	uint64_t run_ns, wait_ns;
+};
+
+static struct startup startup_times(void)
 {
 	char *text = NULL;
 	struct ct_proc_schedstat ss;
-	uint64_t ns = 0;
+	struct startup st = { 0, 0 };
 	if (ct_proc_read(getpid(), 0, "schedstat", 256, &text) == 0 && ct_parse_proc_schedstat(text, &ss) == 0)
-		ns = ss.run_ns + ss.wait_ns;
+		st = (struct startup){ ss.run_ns, ss.wait_ns };
 	free(text);
-	return ns;
+	return st;
 }
 
-static void say_times(const struct ct_env *env, struct ct_snapshot_session *ss, uint64_t startup, uint64_t output)
+static void say_times(const struct ct_env *env, struct ct_snapshot_session *ss, struct startup startup,
+		      uint64_t output)
 {
 	struct ct_snapshot_times t;
 	ct_snapshot_session_times(ss, &t);
-	ct_verbose(env, "time: start-up %.1f ms, modules listed %.1f ms, interpreter looked for %.1f ms, capture "
-		   "%.1f ms, /proc facts %.1f ms", (double)startup / 1e6, (double)t.modules_ns / 1e6,
-		   (double)t.interp_open_ns / 1e6, (double)t.capture_ns / 1e6, (double)t.facts_ns / 1e6);
+	ct_verbose(env, "time: start-up %.1f ms (%.1f on a CPU, %.1f waiting for one), modules listed %.1f ms, "
+		   "interpreter looked for %.1f ms, capture %.1f ms, /proc facts %.1f ms",
+		   (double)(startup.run_ns + startup.wait_ns) / 1e6, (double)startup.run_ns / 1e6,
+		   (double)startup.wait_ns / 1e6, (double)t.modules_ns / 1e6, (double)t.interp_open_ns / 1e6,
+		   (double)t.capture_ns / 1e6, (double)t.facts_ns / 1e6);
 	ct_verbose(env, "time: unwinding %.1f ms, symbolization %.1f ms, interpreter frames %.1f ms, locks %.1f ms, "
 		   "output %.1f ms", (double)t.unwind_ns / 1e6, (double)t.symbolize_ns / 1e6,
 		   (double)t.interp_ns / 1e6, (double)t.locks_ns / 1e6, (double)output / 1e6);
@@ -54,6 +62,8 @@ void ct_cli_snapshot_opts(const struct ct_env *env, struct ct_snapshot_opts *o)
 	o->sym.debug_dirs = env->debug_dirs;
 	o->sym.no_inlines = env->no_inlines;
 	o->no_interp = env->no_interp;
+	/* the wait channel is in --backtraces' JSON only (--threads' reports do not show it) */
+	o->no_wchan = !(env->mode == CT_MODE_BACKTRACES && env->format == CT_FMT_JSON);
 	o->sym.no_demangle = env->no_demangle;
 	o->sym.debuginfod = env->debuginfod; /* with DEBUGINFOD_URLS set too: main() */
 	o->sym.debuginfod_timeout_ms = (unsigned)(env->timeout_s * 1000);
@@ -86,7 +96,8 @@ int ct_cli_core_partial(const struct ct_env *env, struct ct_snapshot_session *ss
 int cmd_backtraces(struct ct_env *env)
 {
 	pid_t pid = env->pids[0];
-	uint64_t t0 = ct_now_ns(), startup = env->verbose ? startup_ns() : 0;
+	uint64_t t0 = ct_now_ns();
+	struct startup startup = env->verbose ? startup_times() : (struct startup){ 0, 0 };
 	int code = env->core ? CT_EXIT_OK : ct_cli_check_target(pid);
 	if (code)
 		return code;

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "lib/memsrc.h"
+#include "lib/procfs.h"
 
 /* Registers in DWARF numbering (x86_64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip). */
 #define CT_NREGS 17
@@ -21,6 +22,10 @@ struct ct_capture {
 	int err;              /* 0 captured; -ESRCH gone; -ETIMEDOUT; -EPERM; … */
 	unsigned flags;       /* CT_THREAD_* from lib/model.h */
 	char state_before;    /* /proc state letter just before the capture */
+	/* the whole /proc stat that letter came from (have_stat): the thread's name and CPU times are
+	 * taken from it, not read again after the capture */
+	bool have_stat;
+	struct ct_proc_stat stat_before;
 	uint64_t regs[CT_NREGS];
 	uint32_t regs_valid;  /* bit i: regs[i] is known */
 	long syscall_nr;      /* >= 0 when stopped inside a system call, else CT_SYSCALL_NONE */

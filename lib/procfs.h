@@ -101,7 +101,8 @@ int ct_parse_proc_mem_status(const char *text, struct ct_mem_status *ret);
 int ct_parse_proc_smaps(const char *text, size_t max, struct ct_smaps_entry **ret, size_t *ret_n);
 void ct_proc_smaps_free(struct ct_smaps_entry *e, size_t n);
 
-/* Reads /proc/PID/task/TID/<file> (tid 0: /proc/PID/<file>) into a fresh string, at most max bytes. */
+/* Reads /proc/PID/task/TID/<file> (tid 0: /proc/PID/<file>) into a fresh string, at most max bytes
+ * (stat, status, syscall, wchan and schedstat, which the kernel writes in one go, in one read). */
 int ct_proc_read(pid_t pid, pid_t tid, const char *file, size_t max, char **ret);
 
 /* The path /proc/PID/exe names (with " (deleted)" when the file is gone) into buf of n bytes: its

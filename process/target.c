@@ -138,6 +138,22 @@ char *ct_target_explain_eperm(pid_t pid)
 	return ct_buf_steal(&b);
 }
 
+static int facts_from_stat(pid_t pid, pid_t tid, const struct ct_proc_stat *st, bool wchan, struct ct_thread *t)
+{
+	t->tid = tid;
+	if (!t->name && !(t->name = strdup(st->comm))) /* the same task name /proc/.../comm shows */
+		return -ENOMEM;
+	if (t->state == '?' || t->state == 0)
+		t->state = st->state;
+	t->utime_ticks = st->utime;
+	t->stime_ticks = st->stime;
+	_cleanup_free_ char *w = NULL;
+	if (wchan && ct_proc_read(pid, tid, "wchan", 256, &w) == 0 && w[0] && strcmp(w, "0") != 0 &&
+	    !(t->wchan = strdup(w)))
+		return -ENOMEM;
+	return 0;
+}
+
 int ct_target_thread_facts(pid_t pid, pid_t tid, struct ct_thread *t)
 {
 	_cleanup_free_ char *stat_text = NULL;
@@ -147,17 +163,13 @@ int ct_target_thread_facts(pid_t pid, pid_t tid, struct ct_thread *t)
 	struct ct_proc_stat st;
 	if (ct_parse_proc_stat(stat_text, &st) < 0)
 		return -EINVAL;
-	t->tid = tid;
-	if (!t->name)
-		t->name = strdup(st.comm); /* the same task name /proc/.../comm shows */
-	if (t->state == '?' || t->state == 0)
-		t->state = st.state;
-	t->utime_ticks = st.utime;
-	t->stime_ticks = st.stime;
-	_cleanup_free_ char *wchan = NULL;
-	if (ct_proc_read(pid, tid, "wchan", 256, &wchan) == 0 && wchan[0] && strcmp(wchan, "0") != 0)
-		t->wchan = strdup(wchan);
-	return 0;
+	return facts_from_stat(pid, tid, &st, true, t);
+}
+
+int ct_target_thread_facts_from(pid_t pid, pid_t tid, const struct ct_proc_stat *st, bool wchan,
+				struct ct_thread *t)
+{
+	return facts_from_stat(pid, tid, st, wchan, t);
 }
 
 static char *fd_target(pid_t pid, uint64_t fd)

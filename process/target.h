@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "lib/model.h"
+#include "lib/procfs.h"
 
 struct ct_target {
 	pid_t pid;
@@ -30,6 +31,11 @@ char *ct_target_explain_eperm(pid_t pid);
 
 /* Fills the /proc facts of one thread (name, state, syscall when blocked, wchan, CPU times). */
 int ct_target_thread_facts(pid_t pid, pid_t tid, struct ct_thread *t);
+/* The same from a stat already read (the capture's, just before it): name, state and CPU times
+ * from st, and the wait channel only when wchan (it is read from /proc: JSON shows it, text does
+ * not). 0 or -ENOMEM. */
+int ct_target_thread_facts_from(pid_t pid, pid_t tid, const struct ct_proc_stat *st, bool wchan,
+				struct ct_thread *t);
 
 /* Describes what a thread blocked in syscall nr waits on ("fd 3 (pipe:[123])", "futex 0x…").
  * Returns an allocated string or NULL. */

@@ -4,12 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <unistd.h>
 
 #include "lib/procfs.h"
+#include "lib/util.h"
 
 static void test_stat_ok(void **state)
 {
@@ -358,6 +360,38 @@ static void test_live_self(void **state)
 	assert_int_equal(ct_proc_list_tasks(0x3ffffff0, &tids, &n), -ESRCH);
 }
 
+/* The files read in one read() (stat, status, syscall, wchan, schedstat) give the same text as the
+ * loop that reads to the end, and a text over max is refused the same way. */
+static void test_one_record(void **state)
+{
+	(void)state;
+	char *one = NULL, *loop = NULL, path[64];
+	assert_int_equal(ct_proc_read(getpid(), 0, "status", 1 << 16, &one), 0);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)getpid());
+	assert_int_equal(ct_read_file(path, 1 << 16, &loop, NULL), 0);
+	/* the same lines up to the memory figures, which may move between the two reads */
+	char *a = strstr(one, "VmPeak"), *b = strstr(loop, "VmPeak");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a - one, b - loop);
+	assert_memory_equal(one, loop, (size_t)(a - one));
+	assert_int_equal(one[strlen(one) - 1], '\n');
+	free(one);
+	free(loop);
+	struct ct_proc_stat st;
+	assert_int_equal(ct_proc_read(getpid(), getpid(), "stat", 4096, &one), 0);
+	assert_int_equal(ct_parse_proc_stat(one, &st), 0);
+	assert_int_equal(st.state, 'R');
+	free(one);
+	assert_int_equal(ct_proc_read(getpid(), 0, "stat", 10, &one), -EFBIG);
+	assert_int_equal(ct_proc_read(getpid(), 0, "status", 100, &one), -EFBIG);
+	assert_int_equal(ct_proc_read(getpid(), 0, "schedstat", 256, &one), 0);
+	struct ct_proc_schedstat ss;
+	assert_int_equal(ct_parse_proc_schedstat(one, &ss), 0);
+	free(one);
+	assert_int_equal(ct_proc_read(0x3ffffff0, 0, "stat", 4096, &one), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,7 +400,7 @@ int main(void)
 		cmocka_unit_test(test_sigmasks), cmocka_unit_test(test_children),
 		cmocka_unit_test(test_mem_status), cmocka_unit_test(test_mem_status_malformed),
 		cmocka_unit_test(test_smaps_malformed), cmocka_unit_test(test_nspid),
-		cmocka_unit_test(test_live_self),
+		cmocka_unit_test(test_live_self), cmocka_unit_test(test_one_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
