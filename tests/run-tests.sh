@@ -8,9 +8,10 @@
 # each lane taking the next test when its last one ends; but for those whose header has a line
 # "# check: alone" (they measure the CPU split of a target, or load the machine themselves): those
 # run one at a time after the rest. LANES=1 runs every test alone, in order.
-# make check sets CHECK_DURING_LANES, a command (its builds no test needs) run at nice 19 while the
-# lanes run, its output shown after them, and CHECK_BEFORE_ALONE, a command (the fuzz run, the unit
-# tests under ASan) run after the lanes, before the alone tests; a failure of either fails the run.
+# make check sets CHECK_DURING_LANES, a command (the build no test needs, its warnings check, its unit
+# tests under ASan) run at nice 19 while the lanes run, its output shown after them, and
+# CHECK_BEFORE_ALONE, a command (the fuzz run) run after the lanes, before the alone tests; a failure
+# of either fails the run.
 BUILD=${BUILD:-build}
 ONLY=${ONLY:-}
 LANES=${LANES:-3}
@@ -130,8 +131,9 @@ if [ "$ONLY" != unit ]; then
 	done
 	echo "integration: $(grep -c . "$logdir/lanes") tests in $LANES lanes, then $(grep -c . "$logdir/alone") one at a time"
 	t0=$(date +%s)
-	# make check's builds that no test needs, at nice 19 while the lanes run: they take the CPU the
-	# lanes leave idle (tests waiting on fixtures, sleeping processes), and next to none from them
+	# make check's build that no test needs (and its unit tests), at nice 19 while the lanes run: it
+	# takes the CPU the lanes leave idle (tests waiting on fixtures, sleeping processes), and next to
+	# none from them
 	bg=
 	if [ -n "${CHECK_DURING_LANES:-}" ] && [ -s "$logdir/lanes" ]; then
 		nice -n 19 sh -c "$CHECK_DURING_LANES" >"$logdir/during-lanes.log" 2>&1 &
@@ -168,21 +170,21 @@ if [ "$ONLY" != unit ]; then
 			rc=$?
 		fi
 		if [ $rc = 0 ]; then
-			grep -E '^(check-warnings|SKIP)' "$logdir/during-lanes.log"
-			echo "check: the builds run with the lanes ended $(($(date +%s) - t1)) s after them"
+			cat "$logdir/during-lanes.log"
+			echo "check: $CHECK_DURING_LANES, run with the lanes, ended $(($(date +%s) - t1)) s after them"
 		else
-			fail=$((fail + 1)); failed="$failed builds"
+			fail=$((fail + 1)); failed="$failed during-lanes"
 			echo "FAIL  builds: $CHECK_DURING_LANES (exit $rc)"
 			sed 's/^/      | /' "$logdir/during-lanes.log" | tail -n 60
 		fi
 	fi
-	# make check's fuzz run and unit tests under ASan: after the builds, before the alone tests
+	# make check's fuzz run: after the build, before the alone tests
 	if [ -n "${CHECK_BEFORE_ALONE:-}" ]; then
 		t1=$(date +%s)
 		if sh -c "$CHECK_BEFORE_ALONE"; then
 			echo "check: $CHECK_BEFORE_ALONE took $(($(date +%s) - t1)) s"
 		else
-			fail=$((fail + 1)); failed="$failed fuzz/sanitize"
+			fail=$((fail + 1)); failed="$failed fuzz"
 			echo "FAIL  $CHECK_BEFORE_ALONE (see above)"
 		fi
 	fi
