@@ -37,6 +37,8 @@ cmocka_skips() {
 	done
 }
 
+# run_one NAME COMMAND…: runs a test; its exit status, seconds and CPU seconds go to NAME.rc (the
+# CPU of the processes it waited for: a fixture it left to init is not counted)
 run_one() {
 	name=$1; shift
 	base=$(echo "$name" | tr '/' '_')
@@ -45,8 +47,10 @@ run_one() {
 	: >"$cases"
 	start=$(date +%s)
 	case $cases in /*) abs=$cases ;; *) abs=$PWD/$cases ;; esac
+	times >"$logdir/$base.cpu0"
 	CT_SKIPS=$abs "$@" >"$log" 2>&1
 	rc=$?
+	times >"$logdir/$base.cpu1"
 	dur=$(( $(date +%s) - start ))
 	# cmocka exits 0 when a test called skip(): that case is a skip; when no test passed, the
 	# whole binary is
@@ -58,7 +62,11 @@ run_one() {
 			: >"$cases"
 		fi
 	fi
-	echo "$rc $dur" >"$logdir/$base.rc"
+	cpu=$(awk 'FNR == 2 { sub(/s$/, "", $1); sub(/s$/, "", $2); split($1, u, "m"); split($2, s, "m")
+		c[FILENAME] = u[1] * 60 + u[2] + s[1] * 60 + s[2] }
+		END { printf "%.1f", c[ARGV[2]] - c[ARGV[1]] }' "$logdir/$base.cpu0" "$logdir/$base.cpu1")
+	rm -f "$logdir/$base.cpu0" "$logdir/$base.cpu1"
+	echo "$rc $dur $cpu" >"$logdir/$base.rc"
 }
 
 # report NAME: prints the verdict run_one left for NAME and counts it
@@ -67,10 +75,10 @@ report() {
 	base=$(echo "$name" | tr '/' '_')
 	log="$logdir/$base.log"
 	cases="$logdir/$base.skips"
-	read -r rc dur <"$logdir/$base.rc"
+	read -r rc dur cpu <"$logdir/$base.rc"
 	n=$(grep -c . "$cases")
 	case $rc in
-	0) pass=$((pass + 1)); echo "PASS  $name (${dur}s$([ "$n" = 0 ] || echo ", $n case(s) skipped"))" ;;
+	0) pass=$((pass + 1)); echo "PASS  $name (${dur}s, CPU ${cpu}s$([ "$n" = 0 ] || echo ", $n case(s) skipped"))" ;;
 	77) skip=$((skip + 1)); echo "SKIP  $name: $(tail -n 1 "$log")"
 	    echo "$name: $(tail -n 1 "$log")" >>"$skipped" ;;
 	*) fail=$((fail + 1)); failed="$failed $name"; echo "FAIL  $name (exit $rc)"; sed 's/^/      | /' "$log" | tail -n 40 ;;
@@ -145,20 +153,23 @@ if [ "$ONLY" != unit ]; then
 		rmdir "$logdir/queue.lock" 2>/dev/null
 		k=0
 		while [ $k -lt "$LANES" ]; do : >"$logdir/lane.$k"; k=$((k + 1)); done
-		k=1
+		# every lane a subshell of its own, this shell's only children then: a test's CPU
+		# (run_one) is its lane's, never a neighbour's or the build's that ended meanwhile
+		k=0
 		lanepids=
 		while [ $k -lt "$LANES" ]; do
 			lane $k &
 			lanepids="$lanepids $!"
 			k=$((k + 1))
 		done
-		lane 0
 		# shellcheck disable=SC2086 # a list of pids
 		wait $lanepids
+		lanecpu=0
 		while IFS= read -r t; do
 			report "integration/$(basename "$t" .sh)"
+			lanecpu=$(awk -v a="$lanecpu" -v b="${cpu:-0}" 'BEGIN { printf "%.1f", a + b }')
 		done <"$logdir/lanes"
-		echo "integration: the lanes took $(($(date +%s) - t0)) s"
+		echo "integration: the lanes took $(($(date +%s) - t0)) s, their tests $lanecpu s of CPU"
 	fi
 	if [ -n "${CHECK_DURING_LANES:-}" ]; then
 		t1=$(date +%s)
