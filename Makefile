@@ -215,7 +215,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(CLANG_BUILD)
 
 # =================================================================================================
 # 5. Tests
