@@ -174,6 +174,13 @@ if [ "$ONLY" != unit ]; then
 	if [ -n "${CHECK_DURING_LANES:-}" ]; then
 		t1=$(date +%s)
 		if [ -n "$bg" ]; then
+			# what is left of it has nothing to yield to now: back to this shell's niceness
+			# (it and every process under it; where lowering a niceness is not allowed, it
+			# stays at 19), or on a machine others load it would wait for them
+			# shellcheck disable=SC2046 # a list of pids
+			kill -0 $bg 2>/dev/null && renice -n "$(nice)" -p $(ps -eo pid=,ppid= | awk -v r=$bg '
+				{ up[$1] = $2 } END { for (p in up) for (q = p; q != ""; q = up[q]) if (q == r) { print p; break } }'
+				) >/dev/null 2>&1
 			wait $bg
 			rc=$?
 		else
