@@ -26,9 +26,9 @@ GO ?= $(shell command -v go 2>/dev/null)
 
 # make check fails on any warning of build/'s compiler (CC: each compile leaves its warnings in
 # OBJECT.warn, so an object built earlier still counts) and builds CLANG_BUILD: the library, the
-# command and the unit tests under clang with -Werror, ASan, UBSan and libFuzzer's coverage, there
-# linked into the fuzz targets too. That one tree is clang's warnings check, the unit tests under
-# ASan+UBSan (CHECK_SANITIZE=0 skips running them) and the fuzz targets, each run for
+# command and the unit tests under clang with ASan, UBSan and libFuzzer's coverage, there linked
+# into the fuzz targets too. That one tree is clang's warnings check (its .warn files), the unit
+# tests under ASan+UBSan (CHECK_SANITIZE=0 skips running them) and the fuzz targets, each run for
 # FUZZ_CHECK_SECONDS. CHECK_WARNINGS=0: warnings fail neither.
 CHECK_WARNINGS ?= 1
 CHECK_SANITIZE ?= 1
@@ -232,8 +232,9 @@ clean:
 # lanes run, check-build-more at nice 19, in the CPU time they leave idle (CLANG_BUILD built, its
 # warnings checked, its unit tests run under ASan+UBSan); after the lanes the fuzz run by itself
 # (the targets run for a time, not a number of inputs); then the tests that must run alone. Each
-# phase says how long it took. (Five builds, -Werror ones under gcc and clang apart from build/,
-# the fuzz targets' and the ASan one, ended 85 s after the lanes on a 2-CPU machine.)
+# phase says how long it took. (Five builds before: -Werror ones under gcc and clang besides build/,
+# the fuzz targets' and gcc's ASan one, 226 CPU-s to CLANG_BUILD's 93, ended 85 s after the lanes
+# on a 2-CPU machine.)
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check:
 	@t=$$(date +%s); $(MAKE) --no-print-directory -j$(CHECK_JOBS) check-build-tests || exit 1; \
