@@ -24,19 +24,22 @@ SANITIZE ?=
 RUSTC ?= $(shell command -v rustc 2>/dev/null || ls $$HOME/.cargo/bin/rustc 2>/dev/null)
 GO ?= $(shell command -v go 2>/dev/null)
 
-# make check also builds with -Werror under each compiler of CHECK_WARNINGS_CC (into
-# build-werror-CC/; CHECK_WARNINGS=0 skips it), runs the unit tests under ASan+UBSan (build-asan/;
-# CHECK_SANITIZE=0 skips it) and each fuzz target for FUZZ_CHECK_SECONDS.
+# make check fails on any warning of build/'s compiler (CC: each compile leaves its warnings in
+# OBJECT.warn, so an object built earlier still counts) and builds CLANG_BUILD: the library, the
+# command and the unit tests under clang with ASan, UBSan and libFuzzer's coverage, there linked
+# into the fuzz targets too. That one tree is clang's warnings check (its .warn files), the unit
+# tests under ASan+UBSan (CHECK_SANITIZE=0 skips running them) and the fuzz targets, each run for
+# FUZZ_CHECK_SECONDS. CHECK_WARNINGS=0: warnings fail neither.
 CHECK_WARNINGS ?= 1
-CHECK_WARNINGS_CC ?= gcc clang
 CHECK_SANITIZE ?= 1
+CLANG ?= clang
+CLANG_BUILD ?= build-clang
 
-# make fuzz: each target runs FUZZ_SECONDS (or FUZZ_RUNS inputs), FUZZ_JOBS at once (make check: one
-# per CPU); FUZZ_ONLY=fuzz_elf picks one.
+# make fuzz: each target (CLANG_BUILD/fuzz/) runs FUZZ_SECONDS (or FUZZ_RUNS inputs), FUZZ_JOBS at
+# once (make check: one per CPU); FUZZ_ONLY=fuzz_elf picks one.
 # Long runs: make fuzz FUZZ_ONLY=fuzz_elf FUZZ_SECONDS=86400 FUZZ_RUNS=10000000.
 # FUZZ_ASAN_OPTIONS: no 0xbe fill of new blocks (ASan finds no bug by it) and a 16 MiB quarantine
 # (use-after-free is still caught for recently freed blocks); together 1.3-1.9x more executions.
-FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_CHECK_SECONDS ?= 6
 FUZZ_RUNS ?= -1
@@ -73,10 +76,9 @@ MAIN_OBJ := $(BUILD)/cli/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-# libFuzzer targets, linked with one ASan+UBSan+coverage build of the library (BUILD/fuzz-obj)
+# libFuzzer targets, linked in CLANG_BUILD (the library under ASan+UBSan with libFuzzer's coverage)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz-obj/%.o)
 
 # Fixtures: the processes the tests, demo and benchmarks inspect. C fixtures (used by every target
 # that runs ctrace), then the ones only the tests need: C++, Rust and Go programs and the plugin
@@ -144,18 +146,25 @@ CT_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recove
 CT_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. $(PC_CFLAGS) -g -O1 -fno-sanitize-recover=undefined \
-	-DCT_VERSION='"$(VERSION)"' -DCT_GIT_REV='"$(GIT_REV)"'
+# CLANG_BUILD: clang, ASan+UBSan and libFuzzer's coverage (libFuzzer linked only into the fuzz
+# targets; the sanitizer runtime answers the coverage calls elsewhere), at -O1 as libFuzzer and
+# ASan advise; a make of its own: $(MAKE) $(CLANG_ARGS) TARGETS. Its warnings are checked as
+# build/'s are (check-no-warnings), not by -Werror: the fuzz run and the unit tests still run.
+CLANG_ARGS = BUILD=$(CLANG_BUILD) CC=$(CLANG) CFLAGS='-g -O1' SANITIZE=fuzzer-no-link,address,undefined
+HAVE_CLANG := $(shell command -v $(CLANG) 2>/dev/null)
+
+# A compile's diagnostics, also kept in TARGET.warn: make check fails on any warning left there
+WARNLOG = 2>$@.warn; s=$$?; cat $@.warn >&2; exit $$s
 
 # =================================================================================================
 # 4. Build rules
 # =================================================================================================
-.PHONY: all unit-bin clean ct-force
+.PHONY: all unit-bin fuzz-bin clean ct-force
 all: $(BUILD)/ctrace
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CT_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $< $(WARNLOG)
 $(BUILD)/cli/topscreen.o: CT_CFLAGS += $(CURSES_CFLAGS)
 
 $(BUILD)/libctrace.a: $(LIB_OBJ)
@@ -177,7 +186,8 @@ $(BUILD)/cli/version.o: $(BUILD)/git-rev
 unit-bin: $(UNIT_BIN)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libctcli.a $(BUILD)/libctrace.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CT_CFLAGS) $(CFLAGS) $(CT_LDFLAGS) -o $@ $< $(BUILD)/libctcli.a $(BUILD)/libctrace.a $(LIBS) $(UNIT_LIBS)
+	$(CC) $(CT_CFLAGS) $(CFLAGS) $(CT_LDFLAGS) -o $@ $< $(BUILD)/libctcli.a $(BUILD)/libctrace.a $(LIBS) $(UNIT_LIBS) \
+		$(WARNLOG)
 
 $(BUILD)/fixtures/%: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
@@ -196,48 +206,52 @@ $(BUILD)/fixtures/libplugin-%.so: tests/fixtures/lib/plugin.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FIX_SOFLAGS) -DPLUGIN_FLAVOR=$* -o $@ $<
 
-$(BUILD)/fuzz-obj/%.o: %.c
+# the fuzz targets: only in CLANG_BUILD (make fuzz, make check), with every library object
+fuzz-bin: $(FUZZ_BIN)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
-.SECONDARY: $(FUZZ_OBJ)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(LIBS)
+	$(CC) $(CT_CFLAGS) $(CFLAGS) -fsanitize=fuzzer $(CT_LDFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS) $(WARNLOG)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(CLANG_BUILD)
 
 # =================================================================================================
 # 5. Tests
 # =================================================================================================
-.PHONY: check check-build check-build-tests check-build-more unit integration check-warnings check-sanitize check-sanitize-bin check-sanitize-run \
-	check-fuzz check-fuzz-run fuzz stress valgrind demo
+.PHONY: check check-build check-build-tests check-build-more unit integration check-warnings \
+	check-no-warnings check-clang-warnings clang-bin check-sanitize check-sanitize-run check-fuzz \
+	check-fuzz-run fuzz fuzz-run stress valgrind demo
 
-# Every unit and integration test (tests/run-tests.sh), the -Werror builds, the fuzz targets' short
-# run and the unit tests under ASan+UBSan (already the build's own under SANITIZE=). First what the
-# tests need (build/: the command, the unit tests, the fixtures) at -j CHECK_JOBS (the CPUs); then
-# the tests, the other builds (check-build-more: -Werror, the fuzz targets, build-asan/) at nice 19
-# while the integration lanes run, in the CPU time they leave idle; then the fuzz run and the unit
-# tests under ASan, by themselves (the fuzz targets run for a time, not a number of inputs); then the
-# tests that must run alone. One after the other, two of them at -j1, the builds alone took 8 min of
-# a 2-CPU machine. Each phase says how long it took.
+# Every unit and integration test (tests/run-tests.sh), the warnings of both compilers, the fuzz
+# targets' short run and the unit tests under ASan+UBSan (already the build's own under SANITIZE=).
+# Two builds of the library: build/ (CC) and CLANG_BUILD (clang, sanitizers, fuzz targets). First
+# what the tests need (build/: the command, the unit tests, the fixtures) at -j CHECK_JOBS (the
+# CPUs), and a warning there stops it (check-no-warnings); then the tests: while the integration
+# lanes run, check-build-more at nice 19, in the CPU time they leave idle (CLANG_BUILD built, its
+# warnings checked, its unit tests run under ASan+UBSan); after the lanes the fuzz run by itself
+# (the targets run for a time, not a number of inputs); then the tests that must run alone. Each
+# phase says how long it took. (Five builds before: -Werror ones under gcc and clang besides build/,
+# the fuzz targets' and gcc's ASan one, 226 CPU-s to CLANG_BUILD's 93, ended 85 s after the lanes
+# on a 2-CPU machine.)
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
-HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
-CHECK_WARNINGS_BUILDS := $(if $(filter 1,$(CHECK_WARNINGS)),$(CHECK_WARNINGS_CC:%=check-warnings-%))
 check:
 	@t=$$(date +%s); $(MAKE) --no-print-directory -j$(CHECK_JOBS) check-build-tests || exit 1; \
 		echo "check: build/ took $$(($$(date +%s) - t)) s"
-	@BUILD=$(BUILD) CHECK_DURING_LANES='$(MAKE) --no-print-directory -s -j$(CHECK_JOBS) check-build-more' \
-		CHECK_BEFORE_ALONE='$(MAKE) --no-print-directory check-fuzz-run $(if $(SANITIZE),,check-sanitize-run)' \
+	@$(MAKE) --no-print-directory check-no-warnings
+	@BUILD=$(BUILD) CHECK_DURING_LANES='$(MAKE) --no-print-directory -s check-build-more' \
+		CHECK_BEFORE_ALONE='$(MAKE) --no-print-directory check-fuzz-run' \
 		sh tests/run-tests.sh
 
 # what make check builds (under make -j the builds share the job server): what the tests need, and
 # the rest
-check-build: check-build-tests check-build-more
+check-build: check-build-tests clang-bin
 check-build-tests: all $(UNIT_BIN) $(TEST_FIXTURE_BIN)
-check-build-more: $(CHECK_WARNINGS_BUILDS) $(if $(HAVE_FUZZ_CC),$(FUZZ_BIN)) $(if $(SANITIZE),,check-sanitize-bin)
+check-build-more:
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) clang-bin || exit 1; \
+	$(MAKE) --no-print-directory check-clang-warnings; w=$$?; \
+	$(if $(SANITIZE),,$(MAKE) --no-print-directory check-sanitize-run || exit 1;) exit $$w
 
 unit: $(UNIT_BIN)
 	@BUILD=$(BUILD) ONLY=unit sh tests/run-tests.sh
@@ -245,52 +259,64 @@ unit: $(UNIT_BIN)
 integration: all $(TEST_FIXTURE_BIN)
 	@BUILD=$(BUILD) ONLY=integration sh tests/run-tests.sh
 
-# The library, the command and the unit tests built with DEVELOPER=1 (-Werror) under each compiler
-# of CHECK_WARNINGS_CC, each in build-werror-CC/ of its own, all at once: a warning from either
-# fails make check.
-check-warnings:
-ifneq ($(CHECK_WARNINGS_BUILDS),)
-	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) $(CHECK_WARNINGS_BUILDS)
-endif
-check-warnings-%:
-	@if command -v $* >/dev/null; then \
-		echo "check-warnings: $* -Werror in build-werror-$*"; \
-		$(MAKE) --no-print-directory -s CC=$* DEVELOPER=1 SANITIZE= BUILD=build-werror-$* all unit-bin; \
-	else echo "SKIP  check-warnings: $* is not installed (make deps installs it)"; fi
+# CLANG_BUILD: the library, the command, the unit tests and the fuzz targets (CLANG_ARGS)
+clang-bin:
+	@if [ -n "$(HAVE_CLANG)" ]; then \
+		echo "check: $(CLANG) with ASan, UBSan and libFuzzer's coverage in $(CLANG_BUILD)"; \
+		$(MAKE) --no-print-directory $(CLANG_ARGS) all unit-bin fuzz-bin; \
+	else echo "SKIP  $(CLANG_BUILD): $(CLANG) is not installed (make deps installs it): no clang warnings check, fuzz run or unit tests under ASan"; fi
 
-# The library built into build-asan/ under ASan+UBSan, its unit tests run there
+# The warnings of BUILD's compiles (each TARGET.warn): any fails (CHECK_WARNINGS=0: none does)
+check-no-warnings:
+ifeq ($(CHECK_WARNINGS),1)
+	@n=0; for f in $(addsuffix .warn,$(LIB_OBJ) $(CLI_OBJ) $(MAIN_OBJ) $(UNIT_BIN) $(FUZZ_BIN)); do \
+		[ -s "$$f" ] || continue; n=$$((n + 1)); echo "== $${f%.warn}:"; cat "$$f"; done; \
+	if [ $$n != 0 ]; then echo "FAIL  warnings: $(CC) warned on $$n file(s) in $(BUILD)/ (above)"; exit 1; fi; \
+	echo "check-warnings: $(CC) in $(BUILD)/: no warning"
+endif
+check-clang-warnings:
+	@if [ -n "$(HAVE_CLANG)" ]; then $(MAKE) --no-print-directory $(CLANG_ARGS) check-no-warnings; fi
+
+# Warnings: build/ (CC: gcc) and CLANG_BUILD (clang), both at once; a warning from either fails
+check-warnings:
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) all unit-bin clang-bin
+	@$(MAKE) --no-print-directory check-no-warnings CHECK_WARNINGS=1
+	@$(MAKE) --no-print-directory check-clang-warnings CHECK_WARNINGS=1
+
+# The unit tests under ASan+UBSan, in CLANG_BUILD
 check-sanitize:
 ifeq ($(CHECK_SANITIZE),1)
-	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) check-sanitize-bin
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) clang-bin
 	@$(MAKE) --no-print-directory check-sanitize-run
-endif
-check-sanitize-bin:
-ifeq ($(CHECK_SANITIZE),1)
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined unit-bin
 endif
 check-sanitize-run:
 ifeq ($(CHECK_SANITIZE),1)
-	@BUILD=build-asan ONLY=unit sh tests/run-tests.sh
+	@if [ -n "$(HAVE_CLANG)" ]; then BUILD=$(CLANG_BUILD) ONLY=unit sh tests/run-tests.sh; fi
 endif
 
-# libFuzzer: `make fuzz` runs each target of tests/fuzz/ for FUZZ_SECONDS from its seed corpus
-# (tests/fuzz/corpus/NAME, if any) and its working corpus in FUZZ_WORK; a crash fails the run and
-# leaves its input in FUZZ_WORK.
-fuzz: $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=$(BUILD)/fuzz/%),$(FUZZ_BIN))
+# libFuzzer: `make fuzz` runs each target of tests/fuzz/ (built in CLANG_BUILD/fuzz) for
+# FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME, if any) and its working corpus in
+# FUZZ_WORK; a crash fails the run and leaves its input in FUZZ_WORK.
+FUZZ_RUN_BIN := $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=$(CLANG_BUILD)/fuzz/%),$(FUZZ_SRC:tests/fuzz/%.c=$(CLANG_BUILD)/fuzz/%))
+fuzz:
+	@if [ -z "$(HAVE_CLANG)" ]; then echo "make fuzz: needs $(CLANG) (make deps installs it)"; exit 1; fi
+	@$(MAKE) --no-print-directory $(CLANG_ARGS) $(FUZZ_RUN_BIN)
+	@$(MAKE) --no-print-directory fuzz-run
+fuzz-run:
 	@mkdir -p $(FUZZ_WORK)
-	@printf '%s\n' $^ | FUZZ_WORK=$(FUZZ_WORK) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) \
+	@printf '%s\n' $(FUZZ_RUN_BIN) | FUZZ_WORK=$(FUZZ_WORK) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) \
 		FUZZ_ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) xargs -n 1 -P $(FUZZ_JOBS) sh tests/fuzz/run.sh
 
 # make check's short run (FUZZ_CHECK_SECONDS each, one target per CPU, nothing else running: the
 # targets run for a time, not a number of inputs), in a directory of its own (a long `make fuzz`
 # may be using BUILD/fuzz)
 check-fuzz:
-	@if [ -n "$(HAVE_FUZZ_CC)" ]; then $(MAKE) --no-print-directory -j$(CHECK_JOBS) $(FUZZ_BIN); fi
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) clang-bin
 	@$(MAKE) --no-print-directory check-fuzz-run
 check-fuzz-run:
-	@if [ -n "$(HAVE_FUZZ_CC)" ]; then \
-		$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) FUZZ_JOBS=$(CHECK_JOBS) FUZZ_WORK=$(BUILD)/fuzz-check; \
-	else echo "SKIP  fuzz: $(FUZZ_CC) is not installed (make deps installs it)"; fi
+	@if [ -n "$(HAVE_CLANG)" ]; then \
+		$(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) FUZZ_JOBS=$(CHECK_JOBS) FUZZ_WORK=$(BUILD)/fuzz-check; \
+	else echo "SKIP  fuzz: $(CLANG) is not installed (make deps installs it)"; fi
 
 # Fault injection, repeated and counted: ctrace SIGKILLed mid-capture, thread churn against
 # eu-stack, the target dying mid-capture (knobs: see tests/stress/stress.sh); then against a target

@@ -8,9 +8,10 @@
 # each lane taking the next test when its last one ends; but for those whose header has a line
 # "# check: alone" (they measure the CPU split of a target, or load the machine themselves): those
 # run one at a time after the rest. LANES=1 runs every test alone, in order.
-# make check sets CHECK_DURING_LANES, a command (its builds no test needs) run at nice 19 while the
-# lanes run, its output shown after them, and CHECK_BEFORE_ALONE, a command (the fuzz run, the unit
-# tests under ASan) run after the lanes, before the alone tests; a failure of either fails the run.
+# make check sets CHECK_DURING_LANES, a command (the build no test needs, its warnings check, its unit
+# tests under ASan) run at nice 19 while the lanes run, its output shown after them, and
+# CHECK_BEFORE_ALONE, a command (the fuzz run) run after the lanes, before the alone tests; a failure
+# of either fails the run.
 BUILD=${BUILD:-build}
 ONLY=${ONLY:-}
 LANES=${LANES:-3}
@@ -36,6 +37,8 @@ cmocka_skips() {
 	done
 }
 
+# run_one NAME COMMAND…: runs a test; its exit status, seconds and CPU seconds go to NAME.rc (the
+# CPU of the processes it waited for: a fixture it left to init is not counted)
 run_one() {
 	name=$1; shift
 	base=$(echo "$name" | tr '/' '_')
@@ -44,8 +47,10 @@ run_one() {
 	: >"$cases"
 	start=$(date +%s)
 	case $cases in /*) abs=$cases ;; *) abs=$PWD/$cases ;; esac
+	times >"$logdir/$base.cpu0"
 	CT_SKIPS=$abs "$@" >"$log" 2>&1
 	rc=$?
+	times >"$logdir/$base.cpu1"
 	dur=$(( $(date +%s) - start ))
 	# cmocka exits 0 when a test called skip(): that case is a skip; when no test passed, the
 	# whole binary is
@@ -57,7 +62,11 @@ run_one() {
 			: >"$cases"
 		fi
 	fi
-	echo "$rc $dur" >"$logdir/$base.rc"
+	cpu=$(awk 'FNR == 2 { sub(/s$/, "", $1); sub(/s$/, "", $2); split($1, u, "m"); split($2, s, "m")
+		c[FILENAME] = u[1] * 60 + u[2] + s[1] * 60 + s[2] }
+		END { printf "%.1f", c[ARGV[2]] - c[ARGV[1]] }' "$logdir/$base.cpu0" "$logdir/$base.cpu1")
+	rm -f "$logdir/$base.cpu0" "$logdir/$base.cpu1"
+	echo "$rc $dur $cpu" >"$logdir/$base.rc"
 }
 
 # report NAME: prints the verdict run_one left for NAME and counts it
@@ -66,10 +75,10 @@ report() {
 	base=$(echo "$name" | tr '/' '_')
 	log="$logdir/$base.log"
 	cases="$logdir/$base.skips"
-	read -r rc dur <"$logdir/$base.rc"
+	read -r rc dur cpu <"$logdir/$base.rc"
 	n=$(grep -c . "$cases")
 	case $rc in
-	0) pass=$((pass + 1)); echo "PASS  $name (${dur}s$([ "$n" = 0 ] || echo ", $n case(s) skipped"))" ;;
+	0) pass=$((pass + 1)); echo "PASS  $name (${dur}s, CPU ${cpu}s$([ "$n" = 0 ] || echo ", $n case(s) skipped"))" ;;
 	77) skip=$((skip + 1)); echo "SKIP  $name: $(tail -n 1 "$log")"
 	    echo "$name: $(tail -n 1 "$log")" >>"$skipped" ;;
 	*) fail=$((fail + 1)); failed="$failed $name"; echo "FAIL  $name (exit $rc)"; sed 's/^/      | /' "$log" | tail -n 40 ;;
@@ -130,8 +139,9 @@ if [ "$ONLY" != unit ]; then
 	done
 	echo "integration: $(grep -c . "$logdir/lanes") tests in $LANES lanes, then $(grep -c . "$logdir/alone") one at a time"
 	t0=$(date +%s)
-	# make check's builds that no test needs, at nice 19 while the lanes run: they take the CPU the
-	# lanes leave idle (tests waiting on fixtures, sleeping processes), and next to none from them
+	# make check's build that no test needs (and its unit tests), at nice 19 while the lanes run: it
+	# takes the CPU the lanes leave idle (tests waiting on fixtures, sleeping processes), and next to
+	# none from them
 	bg=
 	if [ -n "${CHECK_DURING_LANES:-}" ] && [ -s "$logdir/lanes" ]; then
 		nice -n 19 sh -c "$CHECK_DURING_LANES" >"$logdir/during-lanes.log" 2>&1 &
@@ -143,24 +153,34 @@ if [ "$ONLY" != unit ]; then
 		rmdir "$logdir/queue.lock" 2>/dev/null
 		k=0
 		while [ $k -lt "$LANES" ]; do : >"$logdir/lane.$k"; k=$((k + 1)); done
-		k=1
+		# every lane a subshell of its own, this shell's only children then: a test's CPU
+		# (run_one) is its lane's, never a neighbour's or the build's that ended meanwhile
+		k=0
 		lanepids=
 		while [ $k -lt "$LANES" ]; do
 			lane $k &
 			lanepids="$lanepids $!"
 			k=$((k + 1))
 		done
-		lane 0
 		# shellcheck disable=SC2086 # a list of pids
 		wait $lanepids
+		lanecpu=0
 		while IFS= read -r t; do
 			report "integration/$(basename "$t" .sh)"
+			lanecpu=$(awk -v a="$lanecpu" -v b="${cpu:-0}" 'BEGIN { printf "%.1f", a + b }')
 		done <"$logdir/lanes"
-		echo "integration: the lanes took $(($(date +%s) - t0)) s"
+		echo "integration: the lanes took $(($(date +%s) - t0)) s, their tests $lanecpu s of CPU"
 	fi
 	if [ -n "${CHECK_DURING_LANES:-}" ]; then
 		t1=$(date +%s)
 		if [ -n "$bg" ]; then
+			# what is left of it has nothing to yield to now: back to this shell's niceness
+			# (it and every process under it; where lowering a niceness is not allowed, it
+			# stays at 19), or on a machine others load it would wait for them
+			# shellcheck disable=SC2046 # a list of pids
+			kill -0 $bg 2>/dev/null && renice -n "$(nice)" -p $(ps -eo pid=,ppid= | awk -v r=$bg '
+				{ up[$1] = $2 } END { for (p in up) for (q = p; q != ""; q = up[q]) if (q == r) { print p; break } }'
+				) >/dev/null 2>&1
 			wait $bg
 			rc=$?
 		else
@@ -168,21 +188,21 @@ if [ "$ONLY" != unit ]; then
 			rc=$?
 		fi
 		if [ $rc = 0 ]; then
-			grep -E '^(check-warnings|SKIP)' "$logdir/during-lanes.log"
-			echo "check: the builds run with the lanes ended $(($(date +%s) - t1)) s after them"
+			cat "$logdir/during-lanes.log"
+			echo "check: $CHECK_DURING_LANES, run with the lanes, ended $(($(date +%s) - t1)) s after them"
 		else
-			fail=$((fail + 1)); failed="$failed builds"
+			fail=$((fail + 1)); failed="$failed during-lanes"
 			echo "FAIL  builds: $CHECK_DURING_LANES (exit $rc)"
 			sed 's/^/      | /' "$logdir/during-lanes.log" | tail -n 60
 		fi
 	fi
-	# make check's fuzz run and unit tests under ASan: after the builds, before the alone tests
+	# make check's fuzz run: after the build, before the alone tests
 	if [ -n "${CHECK_BEFORE_ALONE:-}" ]; then
 		t1=$(date +%s)
 		if sh -c "$CHECK_BEFORE_ALONE"; then
 			echo "check: $CHECK_BEFORE_ALONE took $(($(date +%s) - t1)) s"
 		else
-			fail=$((fail + 1)); failed="$failed fuzz/sanitize"
+			fail=$((fail + 1)); failed="$failed fuzz"
 			echo "FAIL  $CHECK_BEFORE_ALONE (see above)"
 		fi
 	fi
