@@ -483,6 +483,9 @@ static int capture_prepare(pid_t pid, pid_t tid, const struct ct_attach_opts *o,
 	c->state_before = st.state;
 	c->stat_before = st;
 	c->have_stat = true;
+	_cleanup_free_ char *wchan = NULL;
+	if (o->read_wchan && ct_proc_read(pid, tid, "wchan", 256, &wchan) == 0)
+		snprintf(c->wchan_before, sizeof(c->wchan_before), "%s", wchan);
 	if (o->passive && st.state == 'S' && capture_passive(pid, tid, o, c) == 0)
 		return 1;
 	/* A thread in uninterruptible sleep stops only when it leaves it, which may be never (vfork,

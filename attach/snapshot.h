@@ -22,6 +22,7 @@ struct ct_attach_opts {
 	 * never fails the capture. NULL: nothing more. */
 	void (*while_stopped)(void *arg, pid_t pid, struct ct_capture *c);
 	void *while_stopped_arg;
+	bool read_wchan;      /* also read each thread's /proc wchan with its stat, before any stop */
 };
 
 #define CT_ATTACH_OPTS_DEFAULT { 64 * 1024, 5000000000ull, true, NULL, NULL }

@@ -26,6 +26,7 @@ struct ct_capture {
 	 * taken from it, not read again after the capture */
 	bool have_stat;
 	struct ct_proc_stat stat_before;
+	char wchan_before[64]; /* its /proc wchan, read with that stat when asked (read_wchan), or "" */
 	uint64_t regs[CT_NREGS];
 	uint32_t regs_valid;  /* bit i: regs[i] is known */
 	long syscall_nr;      /* >= 0 when stopped inside a system call, else CT_SYSCALL_NONE */

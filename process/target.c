@@ -138,7 +138,8 @@ char *ct_target_explain_eperm(pid_t pid)
 	return ct_buf_steal(&b);
 }
 
-static int facts_from_stat(pid_t pid, pid_t tid, const struct ct_proc_stat *st, bool wchan, struct ct_thread *t)
+/* wchan: the thread's /proc wchan text, read at the same moment as st ("0" or "": none), or NULL */
+static int facts_from_stat(pid_t tid, const struct ct_proc_stat *st, const char *wchan, struct ct_thread *t)
 {
 	t->tid = tid;
 	if (!t->name && !(t->name = strdup(st->comm))) /* the same task name /proc/.../comm shows */
@@ -147,9 +148,7 @@ static int facts_from_stat(pid_t pid, pid_t tid, const struct ct_proc_stat *st, 
 		t->state = st->state;
 	t->utime_ticks = st->utime;
 	t->stime_ticks = st->stime;
-	_cleanup_free_ char *w = NULL;
-	if (wchan && ct_proc_read(pid, tid, "wchan", 256, &w) == 0 && w[0] && strcmp(w, "0") != 0 &&
-	    !(t->wchan = strdup(w)))
+	if (wchan && wchan[0] && strcmp(wchan, "0") != 0 && !(t->wchan = strdup(wchan)))
 		return -ENOMEM;
 	return 0;
 }
@@ -163,13 +162,15 @@ int ct_target_thread_facts(pid_t pid, pid_t tid, struct ct_thread *t)
 	struct ct_proc_stat st;
 	if (ct_parse_proc_stat(stat_text, &st) < 0)
 		return -EINVAL;
-	return facts_from_stat(pid, tid, &st, true, t);
+	_cleanup_free_ char *w = NULL;
+	if (ct_proc_read(pid, tid, "wchan", 256, &w) < 0)
+		w = NULL;
+	return facts_from_stat(tid, &st, w, t);
 }
 
-int ct_target_thread_facts_from(pid_t pid, pid_t tid, const struct ct_proc_stat *st, bool wchan,
-				struct ct_thread *t)
+int ct_target_thread_facts_from(pid_t tid, const struct ct_proc_stat *st, const char *wchan, struct ct_thread *t)
 {
-	return facts_from_stat(pid, tid, st, wchan, t);
+	return facts_from_stat(tid, st, wchan, t);
 }
 
 static char *fd_target(pid_t pid, uint64_t fd)
