@@ -532,16 +532,19 @@ int ct_attach_thread(struct ct_attach *a, pid_t pid, pid_t tid, const struct ct_
  * (EEVDF keeps the lag it had when it stopped) and takes the CPU for a whole slice before the
  * interrupted threads whose turn has not come get theirs: released one by one, each stop cost a
  * slice, and the threads that had just run before the interrupt waited for every released one.
- * Measured on 2 CPUs with 1000 spinning threads: 729-956 of 1001 stopped in 5 s (released at once
- * or after 2-8 ms); held until none is in flight, all 1001 in 173 ms, longest stop 118 ms. So
- * when threads are still in flight CT_SAT_AFTER_NS after the last interrupt (the machine is
- * saturated: on an idle one every thread stops within a few hundred microseconds), a thread is
- * copied at once and then held stopped, without any work, until no thread is in flight or the
- * oldest has been held CT_HOLD_NS_PER_THREAD per thread of the batch (at least CT_HOLD_MIN_NS, at
- * most CT_HOLD_MAX_NS): a stop gets longer by that much at most, a capture many times shorter. */
+ * Measured on 2 CPUs with 1000 spinning threads (a loaded machine): 729-956 of 1001 stopped in 5 s
+ * when released at once or after a hold of 2-8 ms, 771-981 with holds of 50-250 ms let go
+ * together; held until none was in flight, all 1001 in 173 ms (longest stop 118 ms). So in a batch
+ * of CT_HOLD_MIN_THREADS or more, when threads are still in flight CT_SAT_AFTER_NS after the last
+ * interrupt (the machine is saturated: on an idle one every thread stops within a few hundred
+ * microseconds), a thread is copied at once and then held stopped, without any work, until no
+ * thread is in flight or the oldest has been held CT_HOLD_NS_PER_THREAD per thread of the batch (at
+ * most CT_HOLD_MAX_NS): a stop gets longer by that much at most, the capture many times shorter.
+ * Smaller batches release each thread at once (150 spinning threads: all captured, longest stop
+ * 1.2 ms), as does any batch on a machine with CPU to spare. */
+#define CT_HOLD_MIN_THREADS 256
 #define CT_SAT_AFTER_NS 5000000ull
-#define CT_HOLD_NS_PER_THREAD 60000ull
-#define CT_HOLD_MIN_NS 8000000ull
+#define CT_HOLD_NS_PER_THREAD 250000ull
 #define CT_HOLD_MAX_NS 250000000ull
 
 struct inflight {
@@ -698,7 +701,7 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 			  struct ct_capture *caps, size_t first, size_t last, struct ct_boost *boost)
 {
 	size_t W = CT_WINDOW;
-	uint64_t hold = CT_MIN(CT_HOLD_MAX_NS, CT_MAX(CT_HOLD_MIN_NS, CT_HOLD_NS_PER_THREAD * (last - first)));
+	uint64_t hold = last - first < CT_HOLD_MIN_THREADS ? 0 : CT_MIN(CT_HOLD_MAX_NS, CT_HOLD_NS_PER_THREAD * (last - first));
 	struct batch b = { a, pid, o, NULL, calloc(W, sizeof(struct inflight)), 0, calloc(W, sizeof(struct held)), 0,
 			   hold, 0, false, 0 };
 	/* touched now so that no page fault of ctrace's falls inside a stop */
@@ -733,7 +736,7 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 			handle_event(&b, w, status, t_quiet);
 		}
 		maybe_release(&b);
-		if (next == last && !b.holding && b.n > 0 && ct_now_ns() - b.t_seized >= CT_SAT_AFTER_NS)
+		if (next == last && b.hold_ns && !b.holding && b.n > 0 && ct_now_ns() - b.t_seized >= CT_SAT_AFTER_NS)
 			b.holding = true;
 		if (b.n < W && next < last) {
 			struct ct_capture *c = &caps[next++];
@@ -764,7 +767,8 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 		w = -1;
 		/* wake for the end of a hold, and for the moment holding begins */
 		uint64_t until = b.nheld ? b.held_since + b.hold_ns
-					 : !b.holding && next == last ? b.t_seized + CT_SAT_AFTER_NS : UINT64_MAX;
+					 : b.hold_ns && !b.holding && next == last ? b.t_seized + CT_SAT_AFTER_NS
+										     : UINT64_MAX;
 		int r = wait_any(b.in, b.n, until, &w, &status, &t_quiet);
 		if (r == -ETIMEDOUT) {
 			uint64_t now = ct_now_ns();
