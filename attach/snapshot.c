@@ -682,6 +682,8 @@ static void handle_event(struct batch *b, pid_t w, int status, uint64_t t_quiet)
 	/* the scratch serves the next thread: this copy gets its own memory now */
 	int k = keep_stack(b->scratch, f.c);
 	f.c->err = err ? err : k;
+	if (b->nheld == CT_WINDOW) /* cannot happen (holding begins with at most CT_WINDOW in flight) */
+		release_held(b);
 	if (b->nheld == 0)
 		b->held_since = ct_now_ns();
 	b->held[b->nheld++] = (struct held){ w, inject, f.c, t_start };
