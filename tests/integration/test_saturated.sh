@@ -10,6 +10,8 @@
 # thread is stopped or traced and the scheduling is unchanged; at the end the target still runs
 # (its CPU time grows).
 # make check runs the short form; make stress the long one (SATURATED_KILLS=90, SATURATED_SECS=900).
+# SATURATED_THREADS=300 (256 or more) takes the capture's other path, where the copied threads are
+# held until the last one stops (attach/snapshot.c): the kills then land around holds too.
 # check: alone (saturates the machine on purpose: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
