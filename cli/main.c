@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lib/boost.h"
 #include "lib/banned.h"
 
 static int refuse_setuid(void)
@@ -35,8 +36,21 @@ static void resolve_debuginfod(struct ct_env *env)
 	env->debuginfod = env->debuginfod || have_urls;
 }
 
+/* A snapshot of a live process (--backtraces, --threads) keeps the early boost until it ends. */
+static bool keeps_early_boost(const struct ct_env *env)
+{
+	return (env->mode == CT_MODE_BACKTRACES || env->mode == CT_MODE_THREADS) && !env->core;
+}
+
 int main(int argc, char **argv)
 {
+	/* First of all: on a machine the target saturates, ctrace at nice 0 waits for a CPU at every
+	 * step, and the steps before the first stop (options, /proc checks, the modules) took seconds
+	 * with 1000 spinning threads on 2 CPUs. nice -20 for this thread (lib/boost.h: never the
+	 * target's scheduling, a weight and not a real-time policy, so it never starves the machine);
+	 * dropped again at once by the modes that do not take a live snapshot. */
+	struct ct_boost early;
+	ct_boost_begin_nice_at(&early, CT_BOOST_NICE_SNAPSHOT);
 	if (refuse_setuid())
 		return CT_EXIT_USAGE;
 	struct ct_env env;
@@ -49,6 +63,8 @@ int main(int argc, char **argv)
 		return code;
 	}
 	ct_buf_free(&err);
+	if (!keeps_early_boost(&env))
+		ct_boost_end(&early);
 	resolve_debuginfod(&env);
 	switch (env.mode) {
 	case CT_MODE_HELP: {
