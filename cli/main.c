@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "lib/boost.h"
+#include "lib/heap.h"
 #include "lib/banned.h"
 
 static int refuse_setuid(void)
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
 	 * dropped again at once by the modes that do not take a live snapshot. */
 	struct ct_boost early;
 	ct_boost_begin_nice_at(&early, CT_BOOST_NICE_SNAPSHOT);
+	(void)ct_heap_prepare(); /* refused: the heap as glibc makes it, only slower */
 	if (refuse_setuid())
 		return CT_EXIT_USAGE;
 	struct ct_env env;
