@@ -230,9 +230,10 @@ static void test_scopes_memo(void **state)
 		int k = 0;
 		while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0 && k < 400) {
 			Dwarf_Die cu;
-			Dwarf_Addr low, high;
-			if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_lowpc(&cu, &low) == 0 &&
-			    dwarf_highpc(&cu, &high) == 0) {
+			Dwarf_Addr base, low, high;
+			ptrdiff_t it = 0;
+			/* gcc gives a CU low and high pc; clang, ranges */
+			while (dwarf_offdie(dw, off + hsize, &cu) && (it = dwarf_ranges(&cu, it, &base, &low, &high)) > 0) {
 				for (Dwarf_Addr a = low; a < high && k < 400; a += 97 + (high - low) / 16, k++) {
 					Dwarf_Die *want = NULL, *got = NULL;
 					int nw = dwarf_getscopes(&cu, a, &want);
