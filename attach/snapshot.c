@@ -365,29 +365,24 @@ static void reap_timer(long usec)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* reap_armed: reap_exited() is SIGALRM's handler already (capture_batch installs it once for all
- * its threads), so only the timer is set and cleared around the SEIZE. */
-static int seize(pid_t tid, bool reap_armed)
+/* reap_exited() as SIGALRM's handler, until the old one is put back (capture_batch: once for all
+ * its threads; wait_any() puts its own in while it waits and this one back after) */
+static void reap_install(struct sigaction *ret_old)
 {
-	struct sigaction old;
-	if (reap_armed)
-		reap_timer(20000);
-	else
-		ticks_start(reap_exited, 20000, &old);
-	int r = ptrace(PTRACE_SEIZE, tid, 0, 0) < 0 ? -errno : 0;
-	int e = errno;
-	if (reap_armed)
-		reap_timer(0);
-	else
-		ticks_stop(&old);
-	errno = e;
-	return r;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = reap_exited;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, ret_old);
 }
 
-/* Seizes tid and asks it to stop; the stop is reported later through waitpid. */
-static int begin_active_armed(pid_t tid, bool reap_armed)
+/* Seizes tid and asks it to stop; the stop is reported later through waitpid. reap_exited() must
+ * be SIGALRM's handler: only its timer is set around the SEIZE. */
+static int begin_active_reaping(pid_t tid)
 {
-	int r = seize(tid, reap_armed);
+	reap_timer(20000);
+	int r = ptrace(PTRACE_SEIZE, tid, 0, 0) < 0 ? -errno : 0;
+	reap_timer(0);
 	if (r < 0)
 		return r;
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
@@ -395,9 +390,14 @@ static int begin_active_armed(pid_t tid, bool reap_armed)
 	return 0;
 }
 
+/* begin_active_reaping for one thread, the handler installed around it */
 static int begin_active(pid_t tid)
 {
-	return begin_active_armed(tid, false);
+	struct sigaction old;
+	reap_install(&old);
+	int r = begin_active_reaping(tid);
+	sigaction(SIGALRM, &old, NULL);
+	return r;
 }
 
 /* tid reported status: copy registers and stack, detach at once (re-injecting an intercepted
@@ -647,13 +647,8 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 	}
 	if (scratch)
 		memset(scratch, 0, o->stack_bytes);
-	/* SIGALRM reaps exited tracees while a SEIZE blocks (seize()); wait_any() puts its own
-	 * handler in while it waits and this one back after */
-	struct sigaction reap, old_alarm;
-	memset(&reap, 0, sizeof(reap));
-	reap.sa_handler = reap_exited;
-	sigemptyset(&reap.sa_mask);
-	sigaction(SIGALRM, &reap, &old_alarm);
+	struct sigaction old_alarm;
+	reap_install(&old_alarm);
 	size_t n = 0, next = first;
 	uint64_t t_quiet = 0;
 	while (next < last || n > 0) {
@@ -684,7 +679,7 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 			if (capture_prepare(pid, tid, o, deadline, c, &d))
 				continue;
 			uint64_t t0 = ct_now_ns();
-			int r = begin_active_armed(tid, true);
+			int r = begin_active_reaping(tid);
 			if (r < 0) {
 				c->err = r;
 				continue;

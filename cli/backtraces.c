@@ -63,8 +63,7 @@ void ct_cli_snapshot_opts(const struct ct_env *env, struct ct_snapshot_opts *o)
 	o->sym.no_inlines = env->no_inlines;
 	o->no_interp = env->no_interp;
 	/* the wait channel is in --backtraces' JSON only (--threads' reports do not show it) */
-	o->no_wchan = !(env->mode == CT_MODE_BACKTRACES && env->format == CT_FMT_JSON);
-	o->attach.read_wchan = !o->no_wchan;
+	o->attach.read_wchan = env->mode == CT_MODE_BACKTRACES && env->format == CT_FMT_JSON;
 	o->sym.no_demangle = env->no_demangle;
 	o->sym.debuginfod = env->debuginfod; /* with DEBUGINFOD_URLS set too: main() */
 	o->sym.debuginfod_timeout_ms = (unsigned)(env->timeout_s * 1000);

@@ -138,8 +138,7 @@ char *ct_target_explain_eperm(pid_t pid)
 	return ct_buf_steal(&b);
 }
 
-/* wchan: the thread's /proc wchan text, read at the same moment as st ("0" or "": none), or NULL */
-static int facts_from_stat(pid_t tid, const struct ct_proc_stat *st, const char *wchan, struct ct_thread *t)
+int ct_target_thread_facts_from(pid_t tid, const struct ct_proc_stat *st, const char *wchan, struct ct_thread *t)
 {
 	t->tid = tid;
 	if (!t->name && !(t->name = strdup(st->comm))) /* the same task name /proc/.../comm shows */
@@ -165,12 +164,7 @@ int ct_target_thread_facts(pid_t pid, pid_t tid, struct ct_thread *t)
 	_cleanup_free_ char *w = NULL;
 	if (ct_proc_read(pid, tid, "wchan", 256, &w) < 0)
 		w = NULL;
-	return facts_from_stat(tid, &st, w, t);
-}
-
-int ct_target_thread_facts_from(pid_t tid, const struct ct_proc_stat *st, const char *wchan, struct ct_thread *t)
-{
-	return facts_from_stat(tid, st, wchan, t);
+	return ct_target_thread_facts_from(tid, &st, w, t);
 }
 
 static char *fd_target(pid_t pid, uint64_t fd)

@@ -32,8 +32,8 @@ char *ct_target_explain_eperm(pid_t pid);
 /* Fills the /proc facts of one thread (name, state, syscall when blocked, wchan, CPU times). */
 int ct_target_thread_facts(pid_t pid, pid_t tid, struct ct_thread *t);
 /* The same from what the capture read just before it: name, state and CPU times from st, the wait
- * channel from wchan (read with st: after a stop the thread may not be back asleep yet; NULL when
- * not read, as for text, which does not show it). 0 or -ENOMEM. */
+ * channel from wchan (read with st: after a stop the thread may not be back asleep yet; NULL, "" or
+ * "0": none, or not read, as for text, which does not show it). 0 or -ENOMEM. */
 int ct_target_thread_facts_from(pid_t tid, const struct ct_proc_stat *st, const char *wchan, struct ct_thread *t);
 
 /* Describes what a thread blocked in syscall nr waits on ("fd 3 (pipe:[123])", "futex 0x…").

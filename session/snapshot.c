@@ -280,7 +280,7 @@ static int thread_from_capture(struct ct_snapshot_session *in, const struct ct_c
 	/* a captured thread's name, state and CPU times are those the capture read just before it
 	 * (no second read of its stat); a thread not captured is looked at again, to tell it gone */
 	int fr = c->err == 0 && c->have_stat ? ct_target_thread_facts_from(c->tid, &c->stat_before,
-									    in->o.no_wchan ? NULL : c->wchan_before, t)
+									    c->wchan_before, t)
 					     : ct_target_thread_facts(in->pid, c->tid, t);
 	if (fr == -ENOMEM)
 		return fr;

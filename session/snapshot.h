@@ -30,7 +30,6 @@ struct ct_snapshot_opts {
 	pid_t only_tid;      /* 0: every thread */
 	bool locks;          /* fill lock_waiting and the owners' locks_held (--threads) */
 	bool no_interp;      /* native frames only: do not look for an interpreter (--no-interp) */
-	bool no_wchan;       /* the threads' wait channels are not shown (text): not read */
 	long snapshots;      /* ct_snapshot_session_run: how many (>= 1) */
 	long interval_ms;    /* ct_snapshot_session_run: the pause between two */
 	/* ct_snapshot_session_open_core */
