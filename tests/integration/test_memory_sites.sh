@@ -25,15 +25,23 @@ fi
 # folded: every line "allocsites;…;caller;allocator-function bytes"; the bytes split 70/30
 ( trap - EXIT INT TERM; sleep 1.5; assert_not_traced $P >"$TMP/during" 2>&1; echo done >>"$TMP/during" ) &
 W=$!
-expect_exit 0 "$CTRACE" -p $P --memory --sites -d 3 -o "$TMP/sites.folded"
+expect_exit 0 "$CTRACE" -p $P --memory --sites -d 3 -v -o "$TMP/sites.folded"
 wait $W
+if [ ! -s "$TMP/sites.folded" ]; then
+	# Seen once in CI (stop 26, under the lanes' load) and never reproduced by hand since: a run
+	# that exited 0 with no allocation at all. Its -v is kept; one more run must see them.
+	note "RETRY: the first 3 s run saw no allocation; its stderr: $(echo "$ERR" | tr '\n' ' ')"
+	note "RETRY: the fixture's threads: $(ls /proc/$P/task | tr '\n' ' ')"
+	expect_exit 0 "$CTRACE" -p $P --memory --sites -d 3 -v -o "$TMP/sites.folded"
+	[ -s "$TMP/sites.folded" ] || fail "no allocation seen twice in 3 s: $ERR"
+fi
 grep -q FAIL "$TMP/during" && fail "target traced during --sites: $(cat "$TMP/during")"
 grep -q done "$TMP/during" || fail "the check during the run did not run"
 assert_not_traced $P
 kill -0 $P || fail "the fixture died under --sites"
 bad=$(grep -Ev '^allocsites(;[^;]+)+ [0-9]+$' "$TMP/sites.folded" | head -n 3)
 [ -z "$bad" ] || fail "lines not in folded format: $bad"
-grep -q ';alloc_big;[^;]*realloc [0-9]' "$TMP/sites.folded" || fail "realloc under alloc_big missing: $(cat "$TMP/sites.folded")"
+grep -q ';alloc_big;[^;]*realloc [0-9]' "$TMP/sites.folded" || fail "realloc under alloc_big missing: $(cat "$TMP/sites.folded"); stderr: $ERR"
 grep -q ';alloc_small;[^;]*calloc [0-9]' "$TMP/sites.folded" || fail "calloc under alloc_small missing: $(cat "$TMP/sites.folded")"
 set -- $(shares "$TMP/sites.folded")
 note "alloc_big $1 % alloc_small $2 % of $3 bytes (truth 70/30)"
