@@ -3,6 +3,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attach/oncpu.h"
 #include "lib/boost.h"
 #include "lib/model.h"
 #include "lib/procfs.h"
@@ -628,11 +630,62 @@ static void handle_event(struct ct_attach *a, pid_t pid, pid_t w, int status, ui
 	inflight_remove(in, n, i);
 }
 
+/* The on-CPU sampler of one snapshot (attach/oncpu.h), opened once a batch has met running threads
+ * and released every thread it stopped (opening maps its rings: milliseconds that must not fall
+ * inside a stop). */
+struct oncpu_state {
+	struct ct_oncpu *o;
+	int err;       /* why it could not be opened (then every thread is stopped) */
+	bool tried;
+	size_t *idx;   /* running threads of this batch, set aside (err -EINPROGRESS) */
+	size_t n, cap;
+};
+
+/* Sets a running thread aside for the on-CPU sampler: true when it did. */
+static bool oncpu_take(struct oncpu_state *oc, struct ct_capture *caps, size_t i)
+{
+	if (!oc || caps[i].state_before != 'R' || (oc->tried && !oc->o))
+		return false;
+	if (ct_grow(&oc->idx, &oc->cap, oc->n + 1, sizeof(*oc->idx)) < 0)
+		return false;
+	oc->idx[oc->n++] = i;
+	caps[i].err = -EINPROGRESS;
+	return true;
+}
+
+/* Reads the threads set aside from their samples, until deadline less a reserve for stopping those
+ * it hands back (their err stays -EINPROGRESS). Returns how many are handed back. */
+static size_t oncpu_collect(struct oncpu_state *oc, pid_t pid, const struct ct_attach_opts *o, struct ct_capture *caps,
+			    uint64_t deadline)
+{
+	size_t n = oc->n;
+	oc->n = 0;
+	if (!oc->tried) {
+		oc->tried = true;
+		oc->err = ct_oncpu_open(pid, o->stack_bytes, &oc->o);
+	}
+	if (!oc->o)
+		return n;
+	size_t failed = 0;
+	for (size_t k = 0; k < n; k++)
+		failed += ct_oncpu_want(oc->o, caps, oc->idx[k]) < 0; /* its err stays -EINPROGRESS */
+	/* The running threads' samples, while they run; what is left is stopped after, in the last
+	 * 250 ms at the latest. Waiting longer for a sample costs nothing: on 1000 spinning threads,
+	 * those still without one then had not been given a CPU since they were listed (their
+	 * schedstat unchanged), so a stop would not have come sooner. */
+	uint64_t reserve = CT_MIN(o->timeout_ns / 4, 250000000ull);
+	size_t before = ct_oncpu_stats(oc->o)->left;
+	ct_oncpu_collect(oc->o, caps, deadline > reserve ? deadline - reserve : 0);
+	return ct_oncpu_stats(oc->o)->left - before + failed;
+}
+
 /* Captures caps[first..last) with a window of threads in flight. Threads that have stopped are
  * always released before the next one is prepared, so /proc reads and passive copies never keep a
- * stopped thread waiting. */
+ * stopped thread waiting. With oc, running threads are handed to the on-CPU sampler instead (their
+ * err -EINPROGRESS); redo: only the threads it handed back are captured. */
 static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach_opts *o, uint64_t deadline,
-			  struct ct_capture *caps, size_t first, size_t last, struct ct_boost *boost)
+			  struct ct_capture *caps, size_t first, size_t last, struct ct_boost *boost,
+			  struct oncpu_state *oc, bool redo)
 {
 	size_t W = CT_WINDOW;
 	struct inflight *in = calloc(W, sizeof(*in));
@@ -672,11 +725,15 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 			struct ct_capture *c = &caps[next++];
 			pid_t tid = c->tid;
 			uint64_t d;
+			if (redo && c->err != -EINPROGRESS)
+				continue;
 			if (ct_now_ns() >= deadline) {
 				c->err = -ETIMEDOUT;
 				continue;
 			}
 			if (capture_prepare(pid, tid, o, deadline, c, &d))
+				continue;
+			if (oncpu_take(oc, caps, (size_t)(c - caps)))
 				continue;
 			uint64_t t0 = ct_now_ns();
 			int r = begin_active_reaping(tid);
@@ -719,6 +776,22 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 	free(scratch);
 }
 
+/* For -v: how the running threads were read. */
+static void describe_oncpu(const struct oncpu_state *oc, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	if (!oc->tried)
+		return;
+	if (!oc->o) {
+		snprintf(buf, n, "stopped: no cpu-wide perf event (%s)", strerror(-oc->err));
+		return;
+	}
+	const struct ct_oncpu_stats *st = ct_oncpu_stats(oc->o);
+	snprintf(buf, n, "%zu of %zu read from perf samples in %.1f ms (%zu stopped instead, %zu of them with a "
+		 "stack deeper than a sample's copy; %" PRIu64 " samples read, %" PRIu64 " lost)",
+		 st->sampled, st->wanted, (double)st->wait_ns / 1e6, st->left, st->incomplete, st->samples, st->lost);
+}
+
 static bool contains(const struct ct_capture_set *s, pid_t tid)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -742,6 +815,7 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 	 * at nice -20. The target's scheduling is never touched. */
 	struct ct_boost boost;
 	ct_boost_begin(&boost, o->timeout_ns);
+	struct oncpu_state oc = { NULL, 0, false, NULL, 0, 0 };
 
 	int r = 0;
 	/* Threads born while we capture are caught by listing again; churn cannot keep us forever. */
@@ -769,8 +843,14 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 		size_t added = s->n - first;
 		sigset_t old;
 		hold_termination(&old);
-		capture_batch(a, pid, o, deadline, s->caps, first, s->n, &boost);
+		capture_batch(a, pid, o, deadline, s->caps, first, s->n, &boost, o->sample_running ? &oc : NULL,
+			      false);
 		release_termination(&old);
+		if (oc.n && oncpu_collect(&oc, pid, o, s->caps, deadline) > 0) {
+			hold_termination(&old);
+			capture_batch(a, pid, o, deadline, s->caps, first, s->n, &boost, NULL, true);
+			release_termination(&old);
+		}
 		for (size_t i = first; i < s->n; i++) {
 			s->total_stop_ns += s->caps[i].stop_ns;
 			s->max_stop_ns = CT_MAX(s->max_stop_ns, s->caps[i].stop_ns);
@@ -784,6 +864,9 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 	}
 	ct_boost_end(&boost);
 	ct_boost_describe(&boost, s->boost, sizeof(s->boost));
+	describe_oncpu(&oc, s->oncpu, sizeof(s->oncpu));
+	ct_oncpu_close(oc.o);
+	free(oc.idx);
 	s->wall_ns = ct_now_ns() - start;
 	if (r < 0 && s->n == 0) {
 		ct_capture_set_free(s);

@@ -23,6 +23,10 @@ struct ct_attach_opts {
 	void (*while_stopped)(void *arg, pid_t pid, struct ct_capture *c);
 	void *while_stopped_arg;
 	bool read_wchan;      /* also read each thread's /proc wchan with its stat, before any stop */
+	/* a thread running when reached is read from a perf sample, not stopped (attach/oncpu.h);
+	 * it is stopped when that is not possible (no cpu-wide events, a stack deeper than a
+	 * sample's copy, it stopped running, no sample until 250 ms before the deadline) */
+	bool sample_running;
 };
 
 #define CT_ATTACH_OPTS_DEFAULT { 64 * 1024, 5000000000ull, true, NULL, NULL }

@@ -50,6 +50,7 @@ struct ct_capture_set {
 	uint64_t max_stop_ns, total_stop_ns, wall_ns;
 	bool timed_out;       /* the deadline passed before every thread was captured */
 	char boost[96];       /* ctrace's own priority during the capture (lib/boost.h), for -v */
+	char oncpu[160];      /* how running threads were read (attach/oncpu.h), for -v; "" when none was */
 };
 
 void ct_capture_set_free(struct ct_capture_set *s);

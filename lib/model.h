@@ -36,6 +36,7 @@ enum ct_thread_flags {
 	CT_THREAD_GIL_HOLDER = 1u << 5,    /* holds Python's GIL (read just after the capture) */
 	CT_THREAD_GIL_WAITING = 1u << 6,   /* waits for Python's GIL (take_gil on its stack) */
 	CT_THREAD_GVL_HOLDER = 1u << 7,    /* holds Ruby's GVL (read just after the capture) */
+	CT_THREAD_SAMPLED = 1u << 8,       /* read from a perf sample while it ran (with PASSIVE) */
 };
 
 #define CT_SYSCALL_NONE (-1)    /* not in a system call (running in user space) */
@@ -76,6 +77,7 @@ struct ct_snapshot {
 	uint64_t max_stop_ns, total_stop_ns;
 	uint64_t capture_ns;   /* from the first seize to the last release */
 	char boost[96];        /* ctrace's own priority during the capture (lib/boost.h), or "" */
+	char oncpu[160];       /* how running threads were read (attach/oncpu.h), or "" */
 	uint64_t wall_ns;      /* the whole run, unwinding and symbolization included */
 	int signal;            /* a core: the signal that ended the process (0: none, e.g. gcore) */
 	pid_t signal_tid;      /* the thread it was delivered to */

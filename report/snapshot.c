@@ -90,7 +90,9 @@ void ct_text_thread_header(struct ct_buf *out, const struct ct_thread *t)
 		if (t->waiting_on)
 			ct_buf_printf(out, ": %s", t->waiting_on);
 	}
-	if (t->flags & CT_THREAD_PASSIVE)
+	if (t->flags & CT_THREAD_SAMPLED)
+		ct_buf_puts(out, " [read without stopping: perf sample]");
+	else if (t->flags & CT_THREAD_PASSIVE)
 		ct_buf_puts(out, " [read without stopping]");
 	if (t->flags & CT_THREAD_GIL_HOLDER)
 		ct_buf_puts(out, " [holds the GIL]");
@@ -224,6 +226,8 @@ void ct_json_thread(struct ct_json *j, const struct ct_thread *t)
 	ct_json_double(j, (double)t->stop_ns / 1e3, 1);
 	ct_json_key(j, "passive");
 	ct_json_bool(j, t->flags & CT_THREAD_PASSIVE);
+	ct_json_key(j, "sampled");
+	ct_json_bool(j, t->flags & CT_THREAD_SAMPLED);
 	ct_json_key(j, "job_stopped");
 	ct_json_bool(j, t->flags & CT_THREAD_GROUP_STOPPED);
 	ct_json_key(j, "gone");

@@ -526,11 +526,13 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 		ao.while_stopped_arg = in->py;
 		if (ct_py_needs_thread_pointer(in->py))
 			ao.passive = false;
+		ao.sample_running = false; /* the chain must be copied with the thread's stack */
 	}
 	if (in->rb && ct_rb_threads_refresh(in->rb) == 0) {
 		/* each thread's control frames are copied while it is stopped */
 		ao.while_stopped = ct_rb_while_stopped;
 		ao.while_stopped_arg = in->rb;
+		ao.sample_running = false;
 	}
 	if (in->o.only_tid) {
 		set = calloc(1, sizeof(*set));
@@ -573,6 +575,7 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 	s->total_stop_ns = set->total_stop_ns;
 	s->capture_ns = set->wall_ns;
 	memcpy(s->boost, set->boost, sizeof(s->boost));
+	memcpy(s->oncpu, set->oncpu, sizeof(s->oncpu));
 	struct ct_target tg;
 	int tr = ct_target_open(in->pid, &tg);
 	if (tr == 0 || tr == -CT_ETRACED || tr == -CT_EZOMBIE) {

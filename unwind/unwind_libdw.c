@@ -12,8 +12,9 @@
 struct walk {
 	struct ct_upc *out;
 	size_t max, n;
-	uint64_t last_pc;
+	uint64_t last_pc, last_sp;
 	unsigned repeats;
+	bool looped;
 };
 
 static pid_t next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
@@ -81,16 +82,24 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	if (pc == 0)
 		return DWARF_CB_ABORT;
-	/* A frame that repeats with no progress means a CFI loop; stop rather than fill the budget. */
-	if (w->n > 0 && pc == w->last_pc && ++w->repeats >= 16)
+	Dwarf_Word sp;
+	uint64_t fsp = dwfl_frame_reg(state, 7, &sp) == 0 ? sp : 0; /* DWARF register 7: rsp */
+	/* A frame that repeats with no progress (the same pc, the stack pointer not moving up) means
+	 * a CFI loop: stop, and say so, rather than fill the budget. A recursion repeats its pc with
+	 * the stack pointer moving up at each frame: that is progress (a 48-deep recursion was cut
+	 * at 17 frames, with no word, when only the pc was compared). */
+	bool same = w->n > 0 && pc == w->last_pc && fsp <= w->last_sp;
+	if (same && ++w->repeats >= 16) {
+		w->looped = true;
 		return DWARF_CB_ABORT;
-	if (pc != w->last_pc)
+	}
+	if (!same)
 		w->repeats = 0;
 	w->last_pc = pc;
+	w->last_sp = fsp;
 	w->out[w->n].pc = pc;
 	w->out[w->n].activation = activation;
-	Dwarf_Word sp;
-	w->out[w->n].sp = dwfl_frame_reg(state, 7, &sp) == 0 ? sp : 0; /* DWARF register 7: rsp */
+	w->out[w->n].sp = fsp;
 	w->n++;
 	return w->n >= w->max ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
@@ -106,8 +115,12 @@ static int libdw_init(struct ct_unwinder *u)
 static int libdw_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct ct_upc *out,
 			size_t max, char **ret_err)
 {
-	struct walk w = { out, max, 0, 0, 0 };
+	struct walk w = { out, max, 0, 0, 0, 0, false };
 	int r = dwfl_getthread_frames(ct_sym_dwfl(u->sym), c->tid, frame_cb, &w);
+	if (w.looped) {
+		*ret_err = ct_strdup("the unwind repeated a frame without progress (a loop in the CFI)");
+		return (int)w.n;
+	}
 	if (r == -1 && w.n < max) {
 		int e = dwfl_errno();
 		/* libdw reports the end of the chain as an error on some frames; an unwind that reached

@@ -134,19 +134,26 @@ static int lu_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct c
 		return 0;
 	}
 	bool activation = true;
-	uint64_t last_pc = 0;
+	uint64_t last_pc = 0, last_sp = 0;
 	unsigned repeats = 0;
 	while (n < max) {
-		unw_word_t ip;
+		unw_word_t ip, sp;
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
 			break;
-		if (n > 0 && ip == last_pc && ++repeats >= 16)
+		uint64_t fsp = unw_get_reg(&cur, UNW_REG_SP, &sp) == 0 ? sp : 0;
+		/* no progress: the same pc, the stack pointer not moving up (a recursion moves it) */
+		bool same = n > 0 && ip == last_pc && fsp <= last_sp;
+		if (same && ++repeats >= 16) {
+			*ret_err = ct_strdup("the unwind repeated a frame without progress (a loop in the CFI)");
 			break;
+		}
+		if (!same)
+			repeats = 0;
 		last_pc = ip;
+		last_sp = fsp;
 		out[n].pc = ip;
 		out[n].activation = activation;
-		unw_word_t sp;
-		out[n].sp = unw_get_reg(&cur, UNW_REG_SP, &sp) == 0 ? sp : 0;
+		out[n].sp = fsp;
 		n++;
 		activation = unw_is_signal_frame(&cur) > 0;
 		r = unw_step(&cur);

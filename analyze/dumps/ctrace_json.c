@@ -141,6 +141,8 @@ static int thread_from(struct ct_dump_ctx *c, struct json_object *to, const char
 	}
 	if (get_bool(to, "passive", &bad))
 		t->flags |= CT_THREAD_PASSIVE;
+	if (get_bool(to, "sampled", &bad))
+		t->flags |= CT_THREAD_PASSIVE | CT_THREAD_SAMPLED;
 	if (get_bool(to, "job_stopped", &bad))
 		t->flags |= CT_THREAD_GROUP_STOPPED;
 	if (get_bool(to, "gone", &bad))

@@ -94,7 +94,9 @@ static int thread_line(struct ct_dump_ctx *c, const char *s)
 	} else if (t->state == 'R') {
 		t->syscall_nr = CT_SYSCALL_NONE;
 	}
-	if (strstr(q, " [read without stopping]"))
+	if (strstr(q, " [read without stopping: perf sample]"))
+		t->flags |= CT_THREAD_PASSIVE | CT_THREAD_SAMPLED;
+	else if (strstr(q, " [read without stopping]"))
 		t->flags |= CT_THREAD_PASSIVE;
 	return 0;
 }

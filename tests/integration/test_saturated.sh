@@ -6,7 +6,8 @@
 # Then ctrace is killed at random moments (fixtures/killmid), SATURATED_KILLS (6) times or for
 # SATURATED_SECS (10) s, whichever ends first, taking turns: SIGKILL or SIGTERM 0-300 us after
 # ctrace is seen at SCHED_FIFO (mid-boost: threads seized, in flight, stopped); while ctrace, frozen
-# (SIGSTOP) at random moments until one is caught, holds a target thread in tracing stop; at a
+# (SIGSTOP) at random moments until one is caught, holds a target thread in tracing stop (with
+# --always-stop: else the spinning threads are read from perf samples, not stopped); at a
 # random time of a run. After each kill no
 # thread is stopped or traced and the scheduling is unchanged; at the end the target still runs
 # (its CPU time grows).
@@ -86,7 +87,10 @@ while [ "$(date +%s)" -lt $end ] && [ $tries -lt "$KILLS" ]; do
 	0) when=time delay=$((rnd % run_us)); timed=$((timed + 1)) ;;
 	esac
 	what="signal $sig $when +${delay} us"
-	r=$($RAISED "$FIXTURES/killmid" $FPID $when $delay 0 0 $sig -- "$CTRACE" -p $FPID --backtraces) ||
+	# the spinning threads are read from perf samples, never stopped (attach/oncpu.c): only
+	# --always-stop has them in tracing stop for the seized kills
+	stop=; [ $when = seized ] && stop=--always-stop
+	r=$($RAISED "$FIXTURES/killmid" $FPID $when $delay 0 0 $sig -- "$CTRACE" -p $FPID --backtraces $stop) ||
 		fail "killmid failed: $r"
 	case $r in
 	hung*) fail "ctrace did not end after $what: $r" ;;

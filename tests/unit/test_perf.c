@@ -9,7 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "attach/oncpu.h"
 #include "attach/perf.h"
+#include "lib/procfs.h"
 
 struct rec {
 	uint8_t b[4096];
@@ -244,6 +246,33 @@ static void random_bytes_never_crash(void **state)
 	}
 }
 
+/* A sampled stack is kept up to the top of the mapping that holds sp, and only when the copy
+ * reaches it: a copy that stops short (a deeper stack, a page the interrupt could not read) could
+ * cut frames off, and sp outside every mapping is no stack. */
+static void oncpu_stack_keep(void **state)
+{
+	(void)state;
+	struct ct_proc_map maps[] = {
+		{ .start = 0x1000, .end = 0x9000 },   /* a thread's stack, 32 KiB */
+		{ .start = 0x9000, .end = 0x11000 },  /* the next mapping, not merged */
+	};
+	/* sp 4 KiB below the top: 4 KiB kept of an 8 KiB copy */
+	assert_int_equal(ct_oncpu_stack_keep(maps, 2, 0x8000, 8192), 4096);
+	/* the copy ends exactly at the top */
+	assert_int_equal(ct_oncpu_stack_keep(maps, 2, 0x8000, 4096), 4096);
+	/* one byte short of the top: not used */
+	assert_int_equal(ct_oncpu_stack_keep(maps, 2, 0x8000, 4095), 0);
+	/* deeper than the copy */
+	assert_int_equal(ct_oncpu_stack_keep(maps, 2, 0x1000, 16384), 0);
+	/* sp in the second mapping: measured to its own top, not the first's */
+	assert_int_equal(ct_oncpu_stack_keep(maps, 2, 0x10ff8, 64), 8);
+	/* no mapping holds sp, or none is known */
+	assert_int_equal(ct_oncpu_stack_keep(maps, 2, 0x20000, 65536), 0);
+	assert_int_equal(ct_oncpu_stack_keep(NULL, 0, 0x8000, 65536), 0);
+	/* the last byte of a mapping */
+	assert_int_equal(ct_oncpu_stack_keep(maps, 2, 0x8fff, 1), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +285,7 @@ int main(void)
 		cmocka_unit_test(exec_record),
 		cmocka_unit_test(cpu_lists),
 		cmocka_unit_test(random_bytes_never_crash),
+		cmocka_unit_test(oncpu_stack_keep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
