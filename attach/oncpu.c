@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "attach/perf.h"
 #include "lib/model.h"
@@ -15,13 +16,15 @@
  * EEVDF's defaults on 2 CPUs, more on bigger machines), so nearly every turn holds a sample. The
  * cost is one stack copy per CPU and millisecond, whatever runs there, for the collection only. */
 #define ONCPU_HZ 1000
-/* How often the threads still waiting are checked for having stopped running (they then need a
- * stop, which is quick for a sleeping thread). */
 /* Stack bytes per sample: every sample of every CPU copies this much, so the rings hold twice as
  * many samples as at perf's 63 KiB (measured on 1000 spinning threads: 555-1033 samples lost at 63
  * KiB, none at 32). A thread whose stack is deeper is stopped instead. */
 #define ONCPU_MAX_STACK (32 * 1024)
-#define RECHECK_NS 50000000ull
+/* How often the threads still waiting are checked for having stopped running (they then need a
+ * stop, which is quick for a sleeping thread): after 2 ms, then twice as long each time up to 64 ms
+ * (a thread that was running when listed but goes to sleep is stopped soon). */
+#define RECHECK_FIRST_NS 2000000ull
+#define RECHECK_MAX_NS 64000000ull
 #define MAX_MAPS (1u << 20)
 #define MAX_MAPS_READS 8
 
@@ -100,6 +103,35 @@ static struct want *find_want(struct ct_oncpu *o, pid_t tid)
 {
 	struct want key = { tid, 0, false };
 	return bsearch(&key, o->w, o->nw, sizeof(*o->w), cmp_want);
+}
+
+int ct_oncpu_parse_loadavg(const char *text, long *ret_running)
+{
+	/* "0.52 0.58 0.59 3/1234 5678": the fourth field is runnable/total scheduling entities */
+	const char *p = text;
+	for (int field = 0; field < 3; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	char *end;
+	errno = 0;
+	long n = strtol(p, &end, 10);
+	if (end == p || *end != '/' || errno || n < 0)
+		return -EINVAL;
+	*ret_running = n;
+	return 0;
+}
+
+bool ct_oncpu_saturated(void)
+{
+	_cleanup_free_ char *text = NULL;
+	long running, cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ct_read_file("/proc/loadavg", 256, &text, NULL) < 0 || ct_oncpu_parse_loadavg(text, &running) < 0 ||
+	    cpus < 1)
+		return false;
+	return running > cpus;
 }
 
 size_t ct_oncpu_stack_keep(const struct ct_proc_map *maps, size_t nmaps, uint64_t sp, size_t copied)
@@ -212,7 +244,7 @@ int ct_oncpu_collect(struct ct_oncpu *o, struct ct_capture *caps, uint64_t until
 		o->sorted = true;
 	}
 	o->caps = caps;
-	uint64_t t0 = ct_now_ns(), next_check = t0 + RECHECK_NS;
+	uint64_t t0 = ct_now_ns(), every = RECHECK_FIRST_NS, next_check = t0 + every;
 	int r = 0;
 	if (!o->nmaps)
 		(void)read_maps(o);
@@ -222,7 +254,8 @@ int ct_oncpu_collect(struct ct_oncpu *o, struct ct_capture *caps, uint64_t until
 			break;
 		if (now >= next_check) {
 			recheck(o);
-			next_check = now + RECHECK_NS;
+			every = CT_MIN(every * 2, RECHECK_MAX_NS);
+			next_check = now + every;
 			continue;
 		}
 		uint64_t left_ms = (CT_MIN(until_ns, next_check) - now) / 1000000ull + 1;

@@ -3,9 +3,10 @@
  * snapshot reaches it (state R) is not interrupted: a cpu-clock event on every CPU samples whatever
  * runs there every millisecond, and the first sample of each such thread (its user registers and a
  * copy of its user stack, taken by the kernel in one timer interrupt) is its capture. The thread is
- * never stopped. On a saturated machine this is what keeps a capture short: an interrupted thread
- * enters its stop only at its next turn on a CPU, and a released thread goes back ahead of those
- * still waiting to stop, so each stop costs a scheduler slice; a sample needs only the turn.
+ * never stopped. It is done when the machine is saturated (ct_oncpu_saturated), where it keeps a
+ * capture short: an interrupted thread enters its stop only at its next turn on a CPU, and a
+ * released thread goes back ahead of those still waiting to stop, so each stop costs a scheduler
+ * slice; a sample needs only the turn.
  * A sample is used only when its stack copy reaches the top of the mapping that holds the stack
  * pointer (so no frame is cut off); other threads are left to the stop, as are threads that stop
  * running before their sample comes. Needs cpu-wide events (root, CAP_PERFMON or
@@ -13,6 +14,7 @@
 #ifndef CT_ONCPU_H
 #define CT_ONCPU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -45,6 +47,14 @@ int ct_oncpu_want(struct ct_oncpu *o, struct ct_capture *caps, size_t i);
  * rest handed back). */
 int ct_oncpu_collect(struct ct_oncpu *o, struct ct_capture *caps, uint64_t until_ns);
 const struct ct_oncpu_stats *ct_oncpu_stats(const struct ct_oncpu *o);
+
+/* Whether more threads are runnable on the machine than it has CPUs (/proc/loadavg's count, the
+ * caller included): only then is a running thread read from a sample. On an idle machine a stop of
+ * a running thread is over in some 0.1 ms, and a thread running just as it is listed may go to
+ * sleep before its sample comes, which costs a wait. */
+bool ct_oncpu_saturated(void);
+/* Parses /proc/loadavg's runnable count. 0 or -EINVAL. Exposed for tests. */
+int ct_oncpu_parse_loadavg(const char *text, long *ret_running);
 
 /* The part of a sampled stack copy to keep: the bytes from sp up to the top of the mapping holding
  * sp (the stack's top). 0 when the copy stops short of it (a frame could be cut off), or when no

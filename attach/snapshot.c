@@ -637,6 +637,7 @@ struct oncpu_state {
 	struct ct_oncpu *o;
 	int err;       /* why it could not be opened (then every thread is stopped) */
 	bool tried;
+	bool sample;   /* the machine was saturated: running threads are set aside */
 	size_t *idx;   /* running threads of this batch, set aside (err -EINPROGRESS) */
 	size_t n, cap;
 };
@@ -780,8 +781,12 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 static void describe_oncpu(const struct oncpu_state *oc, char *buf, size_t n)
 {
 	buf[0] = '\0';
-	if (!oc->tried)
+	if (!oc->sample)
 		return;
+	if (!oc->tried) {
+		snprintf(buf, n, "none met running");
+		return;
+	}
 	if (!oc->o) {
 		snprintf(buf, n, "stopped: no cpu-wide perf event (%s)", strerror(-oc->err));
 		return;
@@ -815,7 +820,8 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 	 * at nice -20. The target's scheduling is never touched. */
 	struct ct_boost boost;
 	ct_boost_begin(&boost, o->timeout_ns);
-	struct oncpu_state oc = { NULL, 0, false, NULL, 0, 0 };
+	struct oncpu_state oc = { NULL, 0, false, false, NULL, 0, 0 };
+	oc.sample = o->sample_running && ct_oncpu_saturated();
 
 	int r = 0;
 	/* Threads born while we capture are caught by listing again; churn cannot keep us forever. */
@@ -843,8 +849,7 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 		size_t added = s->n - first;
 		sigset_t old;
 		hold_termination(&old);
-		capture_batch(a, pid, o, deadline, s->caps, first, s->n, &boost, o->sample_running ? &oc : NULL,
-			      false);
+		capture_batch(a, pid, o, deadline, s->caps, first, s->n, &boost, oc.sample ? &oc : NULL, false);
 		release_termination(&old);
 		if (oc.n && oncpu_collect(&oc, pid, o, s->caps, deadline) > 0) {
 			hold_termination(&old);

@@ -1,5 +1,5 @@
 # --backtraces reads a thread that is running (state R) from a perf sample instead of stopping it
-# (attach/oncpu.c): spinners' threads come out sampled, never stopped, with the stacks eu-stack
+# on a saturated machine (attach/oncpu.c): spinners' threads come out sampled, never stopped, with the stacks eu-stack
 # (which stops them) sees; --always-stop, a seccomp filter refusing perf_event_open and a thread
 # spinning under 48 KiB of frames (deeper than a sample's 32 KiB copy) are stopped instead, with
 # the same stacks. Nothing is left traced.
@@ -57,29 +57,32 @@ if bad or n == 0:
 PY
 }
 
-start_fixture spinners 6
+# more spinning threads than CPUs: the machine is saturated (only then are they sampled)
+N=$(( $(nproc) * 3 ))
+[ $N -gt 48 ] && N=48
+start_fixture spinners $N
 P=$FPID
 sleep 0.3
 expect_exit 0 "$CTRACE" -p $P --backtraces -f json -v -o "$TMP/bt.json"
-echo "$ERR" | grep -q "threads on a CPU: [0-9]* of 6 read from perf samples" || fail "-v says nothing of the samples: $ERR"
+echo "$ERR" | grep -q "threads on a CPU: [0-9]* of $N read from perf samples" || fail "-v says nothing of the samples: $ERR"
 funcs "$TMP/bt.json" >"$TMP/ours"
 sampled=$(grep -c ' sampled ' "$TMP/ours")
 # a thread may be off its CPU for more than the wait (then it is stopped); most are sampled
-[ "$sampled" -ge 4 ] || fail "only $sampled of 6 spinning threads read from samples: $(cat "$TMP/ours"); $ERR"
+[ "$sampled" -ge $((N * 2 / 3)) ] || fail "only $sampled of $N spinning threads read from samples: $(cat "$TMP/ours"); $ERR"
 awk '$3 == "sampled" && $4 != 0 { exit 1 }' "$TMP/ours" || fail "a sampled thread has a stop time: $(cat "$TMP/ours")"
 grep ' sampled ' "$TMP/ours" | grep -qv 'spin_inner,spin_mid,spin_outer,start_thread,clone3' &&
 	fail "a sampled thread's stack is not spin_inner < spin_mid < spin_outer < start_thread < clone3: $(cat "$TMP/ours")"
 eu-stack -p $P >"$TMP/eu.txt" 2>"$TMP/eu.err" || fail "eu-stack failed: $(cat "$TMP/eu.err")"
 eu_funcs "$TMP/eu.txt" >"$TMP/eu"
 same_as_eu "$TMP/ours" "$TMP/eu"
-note "6 spinning threads: $sampled read from perf samples, the rest stopped; stacks as eu-stack's"
+note "$N spinning threads: $sampled read from perf samples, the rest stopped; stacks as eu-stack's"
 assert_not_traced $P
 # the text report says how each thread was read; analyze reads the dump
 expect_exit 0 "$CTRACE" -p $P --backtraces -o "$TMP/bt.txt"
 grep -q '^Thread .* R (running) \[read without stopping: perf sample\]' "$TMP/bt.txt" || fail "text: no sampled thread: $(cat "$TMP/bt.txt")"
 expect_exit 0 "$CTRACE" analyze "$TMP/bt.json" -f json -o "$TMP/an.json"
-json_check "$TMP/an.json" 'd["summary"]["running"] + d["summary"]["spinning"] == 6' ||
-	fail "analyze of the dump does not see 6 threads on a CPU: $(cat "$TMP/an.json")"
+json_check "$TMP/an.json" "d['summary']['running'] + d['summary']['spinning'] == $N" ||
+	fail "analyze of the dump does not see $N threads on a CPU: $(cat "$TMP/an.json")"
 
 # --always-stop: every thread stopped, the same stacks
 expect_exit 0 "$CTRACE" -p $P --backtraces --always-stop -f json -v -o "$TMP/stop.json"
@@ -99,11 +102,12 @@ kill -KILL $P
 
 # 48 KiB of frames above the spin loop: a sample's 32 KiB copy cannot hold the stack, so the
 # threads are stopped, and their stacks are whole (48 spin_deep frames)
-start_fixture spinners 3 48
+D=$(( $(nproc) + 2 ))
+start_fixture spinners $D 48
 P=$FPID
 sleep 0.3
 expect_exit 0 "$CTRACE" -p $P --backtraces -f json -v -o "$TMP/deep.json"
-echo "$ERR" | grep -Eq "threads on a CPU: 0 of 3 read from perf samples .*3 stopped instead, 3 of them with a stack deeper" ||
+echo "$ERR" | grep -Eq "threads on a CPU: 0 of $D read from perf samples .*$D stopped instead, $D of them with a stack deeper" ||
 	note "deep stacks: not every thread was met running or sampled before it was handed back: $ERR"
 funcs "$TMP/deep.json" >"$TMP/deep"
 grep -q ' sampled ' "$TMP/deep" && fail "a thread deeper than a sample's copy was sampled: $(cat "$TMP/deep")"

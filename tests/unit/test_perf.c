@@ -273,6 +273,22 @@ static void oncpu_stack_keep(void **state)
 	assert_int_equal(ct_oncpu_stack_keep(maps, 2, 0x8fff, 1), 1);
 }
 
+static void oncpu_loadavg(void **state)
+{
+	(void)state;
+	long n = -1;
+	assert_int_equal(ct_oncpu_parse_loadavg("0.52 0.58 0.59 3/1234 5678\n", &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ct_oncpu_parse_loadavg("168.80 179.43 375.08 1153/1402 9\n", &n), 0);
+	assert_int_equal(n, 1153);
+	assert_int_equal(ct_oncpu_parse_loadavg("", &n), -EINVAL);
+	assert_int_equal(ct_oncpu_parse_loadavg("0.1 0.2 0.3", &n), -EINVAL);
+	assert_int_equal(ct_oncpu_parse_loadavg("0.1 0.2 0.3 x/5 1", &n), -EINVAL);
+	assert_int_equal(ct_oncpu_parse_loadavg("0.1 0.2 0.3 7 1", &n), -EINVAL);
+	assert_int_equal(ct_oncpu_parse_loadavg("0.1 0.2 0.3 -1/5 1", &n), -EINVAL);
+	assert_int_equal(ct_oncpu_parse_loadavg("0.1 0.2 0.3 99999999999999999999999/5 1", &n), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +302,7 @@ int main(void)
 		cmocka_unit_test(cpu_lists),
 		cmocka_unit_test(random_bytes_never_crash),
 		cmocka_unit_test(oncpu_stack_keep),
+		cmocka_unit_test(oncpu_loadavg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
