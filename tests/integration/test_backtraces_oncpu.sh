@@ -3,6 +3,7 @@
 # (which stops them) sees; --always-stop, a seccomp filter refusing perf_event_open and a thread
 # spinning under 48 KiB of frames (deeper than a sample's 32 KiB copy) are stopped instead, with
 # the same stacks. Nothing is left traced.
+# check: alone (saturates the machine on purpose: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
 command -v eu-stack >/dev/null || skip "eu-stack is not installed (make deps)"
