@@ -25,6 +25,7 @@
  * (a thread that was running when listed but goes to sleep is stopped soon). */
 #define RECHECK_FIRST_NS 2000000ull
 #define RECHECK_MAX_NS 64000000ull
+#define RECHECK_BATCH 256
 #define MAX_MAPS (1u << 20)
 #define MAX_MAPS_READS 8
 
@@ -39,6 +40,7 @@ struct ct_oncpu {
 	struct ct_perf *perf;
 	struct want *w; /* sorted by tid once collecting */
 	size_t nw, cap_w, ndone;
+	size_t recheck_next; /* where the next recheck starts */
 	bool sorted;
 	struct ct_proc_map *maps;
 	size_t nmaps;
@@ -224,10 +226,15 @@ static int on_sample(void *arg, const struct ct_perf_sample *ps)
 /* Threads waiting for a sample that no longer run (asleep, stopped, gone) are handed back. */
 static void recheck(struct ct_oncpu *o)
 {
-	for (size_t k = 0; k < o->nw; k++) {
-		struct want *w = &o->w[k];
+	/* at most RECHECK_BATCH /proc reads a time, taken in turn: with thousands of threads the reads
+	 * must not keep ctrace (boosted) on a CPU between the ring reads */
+	size_t start = o->recheck_next;
+	for (size_t k = 0, read = 0; k < o->nw && read < RECHECK_BATCH; k++) {
+		struct want *w = &o->w[(start + k) % o->nw];
 		if (w->done)
 			continue;
+		read++;
+		o->recheck_next = (start + k + 1) % o->nw;
 		_cleanup_free_ char *text = NULL;
 		struct ct_proc_stat st;
 		if (ct_proc_read(o->pid, w->tid, "stat", 4096, &text) < 0 || ct_parse_proc_stat(text, &st) < 0 ||
