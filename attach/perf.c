@@ -55,6 +55,7 @@ struct ct_perf {
 	struct ct_perf_probe *probes; /* uprobes instead of cpu-clock (paths copied) */
 	size_t nprobes;
 	uint8_t *rec;  /* one record, linearized across the ring's wrap */
+	uint64_t read_end_ns; /* when the last ct_perf_read ended (0: none yet) */
 	struct ct_perf_stats stats;
 };
 
@@ -650,6 +651,7 @@ static int drain(struct ct_perf *p, struct ring *e, ct_perf_cb cb, void *arg)
 	int r = 0;
 	if (head - tail > size)
 		tail = head - size; /* cannot happen with a writable mapping; stay in bounds anyway */
+	p->stats.ring_peak = CT_MAX(p->stats.ring_peak, (size_t)(head - tail));
 	while (tail + sizeof(struct perf_event_header) <= head && r == 0) {
 		size_t off = (size_t)(tail & (size - 1));
 		struct perf_event_header h;
@@ -696,6 +698,10 @@ int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg)
 		p->pfds[c] = (struct pollfd){ .fd = p->rings[c].fd, .events = POLLIN };
 	if (timeout_ms > 0 && poll(p->pfds, p->ncpus, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
+	uint64_t start = ct_now_ns();
+	if (p->read_end_ns && start - p->read_end_ns > p->stats.read_gap_ns)
+		p->stats.read_gap_ns = start - p->read_end_ns;
+	p->stats.reads++;
 	int r = 0;
 	for (size_t c = 0; c < p->ncpus && r == 0; c++) {
 		r = drain(p, &p->rings[c], cb, arg);
@@ -713,5 +719,6 @@ int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg)
 		proc_close_all(p, pr);
 		proc_scan(p, pr, NULL);
 	}
+	p->read_end_ns = ct_now_ns();
 	return r;
 }

@@ -49,6 +49,11 @@ struct ct_perf_stats {
 	int open_err;          /* the first such error (-EMFILE: too many open files …) */
 	size_t cpus;           /* rings, one per online CPU */
 	size_t ring_bytes;     /* data bytes of the smallest ring */
+	size_t ring_peak;      /* the most bytes found waiting in one ring at a read: how near the
+				* rings came to full (lost samples) */
+	uint64_t reads;        /* reads of the rings (ct_perf_read calls) */
+	uint64_t read_gap_ns;  /* the longest time from the end of one read to the start of the next:
+				* the reader waiting in poll, unwinding, or waiting for a CPU */
 	bool cpu_wide;         /* one cpu-clock event per CPU, other processes' samples dropped */
 };
 

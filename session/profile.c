@@ -76,7 +76,17 @@ struct ct_profile_session {
 	bool sorted;              /* ct_profile_session_finish reordered the stacks */
 	bool interp_off;          /* ct_profile_session_set_interp(false): native frames only */
 	struct ct_boost boost;    /* the session thread's nice, for the session (lib/boost.h) */
+	uint64_t cpu0_ns, cpu_ns; /* ctrace's CPU time at t0, and used from t0 to the end of the run */
 };
+
+/* ctrace's own CPU time (every thread), for -v: what sampling cost while it ran. */
+static uint64_t own_cpu_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void say(struct ct_profile_session *ps, enum ct_msg_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -661,6 +671,7 @@ int ct_profile_session_open(const struct ct_profile_session_opts *o, struct ct_p
 	/* the duration counts from here: opening events on many busy threads can take long (ctrace
 	 * competes with them for a CPU), and the profile is the sampling time */
 	ps->t0 = ct_now_ns();
+	ps->cpu0_ns = own_cpu_ns();
 	ps->prof->start_ns = ct_realtime_ns();
 	return 0;
 }
@@ -670,7 +681,28 @@ int ct_profile_session_run(struct ct_profile_session *ps)
 	uint64_t deadline = ps->o.duration_s > 0 ? ps->t0 + (uint64_t)(ps->o.duration_s * 1e9) : UINT64_MAX;
 	int r = ps->perf ? run_perf(ps, deadline) : run_ptrace(ps, deadline, ps->prof->period_ns);
 	ps->prof->duration_ns = ct_now_ns() - ps->t0;
+	ps->cpu_ns = own_cpu_ns() - ps->cpu0_ns;
 	return r;
+}
+
+/* -v: how near the rings came to full and what reading them cost, so a loss (or its absence) can be
+ * told apart from a short window or a target that got less CPU. */
+static void say_costs(struct ct_profile_session *ps)
+{
+	if (!ps->t0 || !ps->prof->duration_ns)
+		return; /* not run */
+	if (ps->perf) {
+		const struct ct_perf_stats *st = ct_perf_stats(ps->perf);
+		say(ps, CT_MSG_VERBOSE, "perf rings: read %" PRIu64 " times, longest gap between reads %.0f ms, "
+		    "fullest %zu KiB of %zu KiB (%.0f%%); samples dropped: %" PRIu64 " by the kernel (ring full), "
+		    "%" PRIu64 " for the queue's bound", st->reads,
+		    (double)st->read_gap_ns / 1e6, st->ring_peak / 1024, st->ring_bytes / 1024,
+		    st->ring_bytes ? 100.0 * (double)st->ring_peak / (double)st->ring_bytes : 0.0, st->lost,
+		    ps->queue.dropped);
+	}
+	say(ps, CT_MSG_VERBOSE, "ctrace's CPU while sampling: %.0f ms in %.1f s (%.1f%% of one CPU)",
+	    (double)ps->cpu_ns / 1e6, (double)ps->prof->duration_ns / 1e9,
+	    100.0 * (double)ps->cpu_ns / (double)ps->prof->duration_ns);
 }
 
 void ct_profile_session_finish(struct ct_profile_session *ps)
@@ -679,6 +711,7 @@ void ct_profile_session_finish(struct ct_profile_session *ps)
 		return; /* open failed before anything was set up */
 	for (size_t i = 0; i < ps->n; i++)
 		drain_warnings(ps, ps->srcs[i]);
+	say_costs(ps);
 	if (ps->perf && ct_perf_stats(ps->perf)->open_failed)
 		say(ps, CT_MSG_WARN, "%zu threads were not sampled: their perf events could not be opened (%s)%s",
 		    ct_perf_stats(ps->perf)->open_failed, ct_strerror(ct_perf_stats(ps->perf)->open_err),
