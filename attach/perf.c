@@ -51,6 +51,7 @@ struct ct_perf {
 	struct proc *procs;
 	size_t nprocs, cap_procs;
 	struct pollfd *pfds; /* ncpus */
+	struct pollfd *wait_pfds; /* ncpus, ct_perf_wait's own (it runs without the caller's lock) */
 	int *cpu_fds;        /* ncpus cpu-wide sampling events (NULL: an event per thread and CPU) */
 	struct ct_perf_probe *probes; /* uprobes instead of cpu-clock (paths copied) */
 	size_t nprobes;
@@ -500,7 +501,8 @@ int ct_perf_open(const struct ct_perf_opts *o, struct ct_perf **ret)
 	p->rec = malloc(65536);
 	p->rings = n > 0 ? calloc((size_t)n, sizeof(*p->rings)) : NULL;
 	p->pfds = n > 0 ? calloc((size_t)n, sizeof(*p->pfds)) : NULL;
-	if (n < 0 || !p->rec || !p->rings || !p->pfds) {
+	p->wait_pfds = n > 0 ? calloc((size_t)n, sizeof(*p->wait_pfds)) : NULL;
+	if (n < 0 || !p->rec || !p->rings || !p->pfds || !p->wait_pfds) {
 		ct_perf_close(p);
 		return n < 0 ? n : -ENOMEM;
 	}
@@ -560,6 +562,7 @@ void ct_perf_close(struct ct_perf *p)
 	free(p->procs);
 	free(p->rings);
 	free(p->pfds);
+	free(p->wait_pfds);
 	free(p->rec);
 	for (size_t i = 0; p->probes && i < p->nprobes; i++)
 		free((char *)p->probes[i].path);
@@ -690,6 +693,16 @@ static int drain(struct ct_perf *p, struct ring *e, ct_perf_cb cb, void *arg)
 	}
 	__atomic_store_n(&m->data_tail, tail, __ATOMIC_RELEASE);
 	return r;
+}
+
+int ct_perf_wait(struct ct_perf *p, int timeout_ms)
+{
+	for (size_t c = 0; c < p->ncpus; c++)
+		p->wait_pfds[c] = (struct pollfd){ .fd = p->rings[c].fd, .events = POLLIN };
+	int n = poll(p->wait_pfds, p->ncpus, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n > 0;
 }
 
 int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg)

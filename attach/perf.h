@@ -91,6 +91,11 @@ int ct_perf_open_uprobes(pid_t pid, const struct ct_perf_probe *probes, size_t n
  * secondary thread changes which thread holds the process' id). Returns 0, a cb value, or -errno. */
 typedef int (*ct_perf_cb)(void *arg, const struct ct_perf_sample *s);
 int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg);
+/* Waits up to timeout_ms for a ring to reach its wakeup mark, reading nothing: 1 when one did, 0 on
+ * timeout (or a signal), -errno. It touches only the rings, fixed from ct_perf_open to ct_perf_close,
+ * so a reading thread may wait while another thread calls the other functions (which the caller
+ * serializes). */
+int ct_perf_wait(struct ct_perf *p, int timeout_ms);
 const struct ct_perf_stats *ct_perf_stats(const struct ct_perf *p);
 
 /* Parses /sys/devices/system/cpu/online ("0-3,6"): the CPU numbers, at most max. Returns their

@@ -4,7 +4,8 @@
 # thread is boosted for the capture (-v says how) and the target's scheduling (policy, real-time
 # priority, nice, allowed CPUs, per thread, as /proc shows them) is the same after.
 # --profile -d 2 keeps its rate: the kernel drops no sample (rings full), ctrace is not behind the
-# target's CPU time, and -v's figures (rings read, fullest, drops, ctrace's CPU) are consistent.
+# target's CPU time, and -v's figures (rings read, fullest, drops, ctrace's CPU) are consistent;
+# the rings are read by a thread of ctrace's own (ctrace-rings), at the session thread's nice.
 # Then ctrace is killed at random moments (fixtures/killmid), SATURATED_KILLS (6) times or for
 # SATURATED_SECS (10) s, whichever ends first, taking turns: SIGKILL or SIGTERM 0-300 us after
 # ctrace is seen at SCHED_FIFO (mid-boost: threads seized, in flight, stopped); while ctrace, frozen
@@ -96,6 +97,28 @@ if [ -x /usr/bin/time ]; then
 	whole=$(awk '{printf "%d", ($1 + $2) * 1000 + 10}' "$TMP/ptime")
 	[ "$cpu" -le "$whole" ] || fail "ctrace says $cpu ms of CPU while sampling, the kernel $whole ms for its whole run"
 	grep -q ';spin_inner [0-9]*$' "$TMP/sat.folded" || fail "--profile misses spin_inner: $(head -n 5 "$TMP/sat.folded")"
+	printf '%s\n' "$ERR" | grep -q 'perf rings read by their own thread (ctrace-rings' ||
+		fail "-v does not name the rings' reading thread: $ERR"
+	rcpu=$(printf '%s\n' "$ERR" | sed -n 's/.*ring reader thread: \([0-9]*\) ms of CPU.*/\1/p')
+	[ -n "$rcpu" ] && [ "$rcpu" -le "$cpu" ] || fail "the reader thread's CPU ($rcpu ms) is not within ctrace's ($cpu ms): $ERR"
+	# the reading thread, as /proc shows it while ctrace samples: named, at the session thread's
+	# nice (inherited, never raised further), and gone with ctrace
+	"$CTRACE" -p $FPID --profile -d 2 -o "$TMP/sat2.folded" 2>"$TMP/sat2.err" &
+	C=$!
+	i=0 rt=
+	while [ -z "$rt" ] && [ $i -lt 100 ] && kill -0 $C 2>/dev/null; do
+		rt=$(grep -l '^ctrace-rings$' /proc/$C/task/*/comm 2>/dev/null | head -n 1)
+		i=$((i + 1)); sleep 0.05
+	done
+	if [ -n "$rt" ]; then
+		nice_of() { read -r line <"$1"; set -- ${line##*) }; echo "${17}"; }
+		rn=$(nice_of "${rt%/comm}/stat"); mn=$(nice_of /proc/$C/task/$C/stat)
+		[ "$rn" = "$mn" ] || fail "the reading thread runs at nice $rn, the session thread at $mn"
+		note "ctrace-rings seen at nice $rn (session thread $mn)"
+	else
+		skip_case reader-seen "ctrace-rings not seen in /proc/$C/task in 5 s (ctrace ended or started slowly)"
+	fi
+	wait $C || fail "--profile -d 2 failed: $(cat "$TMP/sat2.err")"
 	note "$(printf '%s\n' "$ERR" | grep -E 'perf rings|CPU while sampling| samples in ')"
 else
 	skip_case profile-saturated "/usr/bin/time is missing (make deps: time)"
