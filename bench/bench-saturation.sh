@@ -84,11 +84,13 @@ fi
 # ctrace's own figures come from -v: samples over those expected from the target's CPU time in its
 # window, the perf rings' fullest moment, and ctrace's CPU while sampling.
 json_num() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$2" | head -n 1; }
-ct_costs() { # -v stderr file -> "cpu_ms fullest_pct lost_by_kernel"
+ct_costs() { # -v stderr file -> "cpu_ms fullest_pct lost_by_kernel longest_gap_ms reader_cpu_ms"
 	c=$(sed -n "s/.*ctrace's CPU while sampling: \([0-9]*\) ms.*/\1/p" "$1" | tail -n 1)
 	f=$(sed -n 's/.*fullest [0-9]* KiB of [0-9]* KiB (\([0-9]*\)%).*/\1/p' "$1" | tail -n 1)
 	l=$(sed -n 's/.*samples dropped: \([0-9]*\) by the kernel.*/\1/p' "$1" | tail -n 1)
-	echo "${c:-0} ${f:-0} ${l:-0}"
+	g=$(sed -n 's/.*longest gap between reads \([0-9]*\) ms.*/\1/p' "$1" | tail -n 1)
+	t=$(sed -n 's/.*ring reader thread: \([0-9]*\) ms of CPU.*/\1/p' "$1" | tail -n 1)
+	echo "${c:-0} ${f:-0} ${l:-0} ${g:-0} ${t:--}"
 }
 : >"$TMP/sw"; : >"$TMP/cost"
 for r in $(seq "$RUNS"); do
@@ -137,6 +139,7 @@ awk -v ctw="$ctw" -v euw="$euw" -v cap="$captured" -v eut="$eut" -v st="$ctstop"
     -v pp="$(awk '{printf "%d (%.2f s) ", $1, $2}' "$TMP/pp")" -v pe="$(awk '{printf "%d/%d ", $1, $2}' "$TMP/ps")" -v prs="$(tr '\n' ' ' <"$TMP/pr")" \
     -v sw="$(awk '{printf "%d/%d (%.2f s) ", $1, $2, $3}' "$TMP/sw")" -v swr="$swr" \
     -v cpu="$(awk '{print $1}' "$TMP/cost" | median)" -v cpus="$(awk '{printf "%d ", $1}' "$TMP/cost")" \
+    -v gaps="$(awk '{printf "%d ", $4}' "$TMP/cost")" -v rcpu="$(awk '{printf "%s ", $5}' "$TMP/cost")" \
     -v full="$(awk '{print $2}' "$TMP/cost" | sort -n | tail -n 1)" -v klost="$(awk '{s += $3} END {print s + 0}' "$TMP/cost")" 'BEGIN {
 	if (parts != "") {
 	printf "--backtraces: threads captured per run %s(eu-stack saw %s)\n", cap, eut
@@ -148,6 +151,7 @@ awk -v ctw="$ctw" -v euw="$euw" -v cap="$captured" -v eut="$eut" -v st="$ctstop"
 	printf "--profile -d 3, per command: samples per run ctrace %s, perf record (span of its samples) %s (medians %d, %d)\n", ps, pp, cps, pps
 	printf "--profile -d 3, per command: ctrace/perf record per run %s: median ratio %.2f (perf samples longer than 3 s)\n", prs, ratio
 	printf "--profile -d 3: ctrace CPU while sampling per run %s ms: median %d ms (%.1f%% of one CPU); rings at most %d%% full, %d samples dropped by the kernel\n", cpus, cpu, cpu / 30, full, klost
+	printf "--profile -d 3: longest gap between ring reads per run %s ms; the reading thread'"'"'s CPU per run %s ms\n", gaps, rcpu
 	printf "--profile -d 3: ctrace delivered/expected from the target CPU time per run: %s\n", pe
 }'
 
