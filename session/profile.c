@@ -492,6 +492,11 @@ static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
 	start_reader(ps);
 	int r = run_perf_loop(ps, deadline);
 	stop_reader(ps);
+	/* the CPU time the samples are held against, up to the last read (the last scan may be 0.1 s
+	 * old, or seconds when the session thread waited for a CPU) */
+	for (size_t i = 0; i < ps->n; i++)
+		if (!ps->srcs[i]->gone)
+			(void)proc_cpu(ps, ps->srcs[i]->pid, &ps->srcs[i]->cpu_ticks, &ps->srcs[i]->threads);
 	if (r == 0 && ps->reader_err < 0 && ps->reader_used)
 		r = ps->reader_err;
 	/* what the kernel wrote since the last read, whatever ended the profile */
