@@ -51,10 +51,12 @@ struct ct_perf {
 	struct proc *procs;
 	size_t nprocs, cap_procs;
 	struct pollfd *pfds; /* ncpus */
+	struct pollfd *wait_pfds; /* ncpus, ct_perf_wait's own (it runs without the caller's lock) */
 	int *cpu_fds;        /* ncpus cpu-wide sampling events (NULL: an event per thread and CPU) */
 	struct ct_perf_probe *probes; /* uprobes instead of cpu-clock (paths copied) */
 	size_t nprobes;
 	uint8_t *rec;  /* one record, linearized across the ring's wrap */
+	uint64_t read_end_ns; /* when the last ct_perf_read ended (0: none yet) */
 	struct ct_perf_stats stats;
 };
 
@@ -499,7 +501,8 @@ int ct_perf_open(const struct ct_perf_opts *o, struct ct_perf **ret)
 	p->rec = malloc(65536);
 	p->rings = n > 0 ? calloc((size_t)n, sizeof(*p->rings)) : NULL;
 	p->pfds = n > 0 ? calloc((size_t)n, sizeof(*p->pfds)) : NULL;
-	if (n < 0 || !p->rec || !p->rings || !p->pfds) {
+	p->wait_pfds = n > 0 ? calloc((size_t)n, sizeof(*p->wait_pfds)) : NULL;
+	if (n < 0 || !p->rec || !p->rings || !p->pfds || !p->wait_pfds) {
 		ct_perf_close(p);
 		return n < 0 ? n : -ENOMEM;
 	}
@@ -559,6 +562,7 @@ void ct_perf_close(struct ct_perf *p)
 	free(p->procs);
 	free(p->rings);
 	free(p->pfds);
+	free(p->wait_pfds);
 	free(p->rec);
 	for (size_t i = 0; p->probes && i < p->nprobes; i++)
 		free((char *)p->probes[i].path);
@@ -650,6 +654,7 @@ static int drain(struct ct_perf *p, struct ring *e, ct_perf_cb cb, void *arg)
 	int r = 0;
 	if (head - tail > size)
 		tail = head - size; /* cannot happen with a writable mapping; stay in bounds anyway */
+	p->stats.ring_peak = CT_MAX(p->stats.ring_peak, (size_t)(head - tail));
 	while (tail + sizeof(struct perf_event_header) <= head && r == 0) {
 		size_t off = (size_t)(tail & (size - 1));
 		struct perf_event_header h;
@@ -690,12 +695,26 @@ static int drain(struct ct_perf *p, struct ring *e, ct_perf_cb cb, void *arg)
 	return r;
 }
 
+int ct_perf_wait(struct ct_perf *p, int timeout_ms)
+{
+	for (size_t c = 0; c < p->ncpus; c++)
+		p->wait_pfds[c] = (struct pollfd){ .fd = p->rings[c].fd, .events = POLLIN };
+	int n = poll(p->wait_pfds, p->ncpus, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n > 0;
+}
+
 int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg)
 {
 	for (size_t c = 0; c < p->ncpus; c++)
 		p->pfds[c] = (struct pollfd){ .fd = p->rings[c].fd, .events = POLLIN };
 	if (timeout_ms > 0 && poll(p->pfds, p->ncpus, timeout_ms) < 0 && errno != EINTR)
 		return -errno;
+	uint64_t start = ct_now_ns();
+	if (p->read_end_ns && start - p->read_end_ns > p->stats.read_gap_ns)
+		p->stats.read_gap_ns = start - p->read_end_ns;
+	p->stats.reads++;
 	int r = 0;
 	for (size_t c = 0; c < p->ncpus && r == 0; c++) {
 		r = drain(p, &p->rings[c], cb, arg);
@@ -713,5 +732,6 @@ int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg)
 		proc_close_all(p, pr);
 		proc_scan(p, pr, NULL);
 	}
+	p->read_end_ns = ct_now_ns();
 	return r;
 }

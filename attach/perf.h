@@ -49,6 +49,11 @@ struct ct_perf_stats {
 	int open_err;          /* the first such error (-EMFILE: too many open files …) */
 	size_t cpus;           /* rings, one per online CPU */
 	size_t ring_bytes;     /* data bytes of the smallest ring */
+	size_t ring_peak;      /* the most bytes found waiting in one ring at a read: how near the
+				* rings came to full (lost samples) */
+	uint64_t reads;        /* reads of the rings (ct_perf_read calls) */
+	uint64_t read_gap_ns;  /* the longest time from the end of one read to the start of the next:
+				* the reader waiting in poll, unwinding, or waiting for a CPU */
 	bool cpu_wide;         /* one cpu-clock event per CPU, other processes' samples dropped */
 };
 
@@ -86,6 +91,11 @@ int ct_perf_open_uprobes(pid_t pid, const struct ct_perf_probe *probes, size_t n
  * secondary thread changes which thread holds the process' id). Returns 0, a cb value, or -errno. */
 typedef int (*ct_perf_cb)(void *arg, const struct ct_perf_sample *s);
 int ct_perf_read(struct ct_perf *p, int timeout_ms, ct_perf_cb cb, void *arg);
+/* Waits up to timeout_ms for a ring to reach its wakeup mark, reading nothing: 1 when one did, 0 on
+ * timeout (or a signal), -errno. It touches only the rings, fixed from ct_perf_open to ct_perf_close,
+ * so a reading thread may wait while another thread calls the other functions (which the caller
+ * serializes). */
+int ct_perf_wait(struct ct_perf *p, int timeout_ms);
 const struct ct_perf_stats *ct_perf_stats(const struct ct_perf *p);
 
 /* Parses /sys/devices/system/cpu/online ("0-3,6"): the CPU numbers, at most max. Returns their

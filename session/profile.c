@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "lib/procfs.h"
 #include "lib/util.h"
 #include "process/target.h"
+#include "session/ringreader.h"
 #include "session/samplequeue.h"
 #include "lib/banned.h"
 
@@ -76,7 +78,34 @@ struct ct_profile_session {
 	bool sorted;              /* ct_profile_session_finish reordered the stacks */
 	bool interp_off;          /* ct_profile_session_set_interp(false): native frames only */
 	struct ct_boost boost;    /* the session thread's nice, for the session (lib/boost.h) */
+	uint64_t cpu0_ns, cpu_ns; /* ctrace's CPU time at t0, and used from t0 to the end of the run */
+	/* the perf rings drained on a thread of their own (session/ringreader.h) while run_perf runs;
+	 * perf_lock serializes every use of perf meanwhile */
+	struct ct_ring_reader *reader;
+	pthread_mutex_t perf_lock;
+	int reader_err;           /* why the thread was not started (0: it was, or not tried) */
+	struct ct_ring_reader_stats reader_st;
+	bool reader_used;
 };
+
+static void perf_lock(const struct ct_profile_session *ps)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&ps->perf_lock);
+}
+
+static void perf_unlock(const struct ct_profile_session *ps)
+{
+	pthread_mutex_unlock((pthread_mutex_t *)&ps->perf_lock);
+}
+
+/* ctrace's own CPU time (every thread), for -v: what sampling cost while it ran. */
+static uint64_t own_cpu_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void say(struct ct_profile_session *ps, enum ct_msg_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -271,6 +300,8 @@ static int follow_exec(struct ct_profile_session *ps, struct source *s, const ch
 /* Reads the perf rings of every process (timeout_ms 0: what is there now). */
 static int perf_read(struct ct_profile_session *ps, int timeout_ms)
 {
+	if (ps->reader)
+		return ct_ring_reader_take(ps->reader, timeout_ms, perf_sample, ps);
 	return ps->perf ? ct_perf_read(ps->perf, timeout_ms, perf_sample, ps) : 0;
 }
 
@@ -350,7 +381,9 @@ static int add_source(struct ct_profile_session *ps, pid_t pid, struct source **
 	read_exe(pid, s->exe, sizeof(s->exe));
 	int r = open_profiler(ps, s);
 	if (r == 0 && ps->perf) {
+		perf_lock(ps);
 		r = ct_perf_add(ps->perf, pid, ps->o.tid);
+		perf_unlock(ps);
 		s->perf_on = r == 0;
 	}
 	if (r < 0)
@@ -411,7 +444,71 @@ static void scan_children(struct ct_profile_session *ps)
 	}
 }
 
+static int perf_scan(struct ct_profile_session *ps, pid_t pid)
+{
+	perf_lock(ps);
+	int r = ct_perf_scan(ps->perf, pid);
+	perf_unlock(ps);
+	return r;
+}
+
+/* The rings' reading thread, but for Python and Ruby, whose frames are read from the running process
+ * as each sample comes out of the ring (as close to it as possible: the session thread reads the
+ * rings every PY_POLL_MS itself). Not started (the session thread reads them) when it cannot be. */
+static void start_reader(struct ct_profile_session *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (!ps->srcs[i]->gone && ps->srcs[i]->pr && ct_profiler_interp(ps->srcs[i]->pr))
+			return;
+	ps->reader_err = ct_ring_reader_start(ps->perf, &ps->perf_lock, CT_SAMPLE_QUEUE_MAX_BYTES, &ps->reader);
+	ps->reader_used = ps->reader_err == 0;
+	if (ps->reader_err == 0)
+		say(ps, CT_MSG_VERBOSE, "perf rings read by their own thread (ctrace-rings, at the session thread's "
+		    "priority: it only copies samples out, at most %ld a second per CPU, and reads at least every "
+		    "%d ms); unwinding on the session thread", ps->o.rate_hz, CT_RING_READER_WAIT_MS);
+	else
+		say(ps, CT_MSG_VERBOSE, "perf rings read by the session thread (no thread of their own: %s)",
+		    ct_strerror(ps->reader_err));
+}
+
+/* Stops the reading thread: what it copied out is queued, what is left in the rings is read next. */
+static void stop_reader(struct ct_profile_session *ps)
+{
+	if (!ps->reader)
+		return;
+	ct_ring_reader_stop(ps->reader);
+	ct_ring_reader_stats(ps->reader, &ps->reader_st);
+	int r = ct_ring_reader_take(ps->reader, 0, perf_sample, ps);
+	if (r < 0 && !ps->reader_err)
+		ps->reader_err = r;
+	ct_ring_reader_free(ps->reader);
+	ps->reader = NULL;
+}
+
+static int run_perf_loop(struct ct_profile_session *ps, uint64_t deadline);
+
 static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
+{
+	start_reader(ps);
+	int r = run_perf_loop(ps, deadline);
+	stop_reader(ps);
+	/* the CPU time the samples are held against, up to the last read (the last scan may be 0.1 s
+	 * old, or seconds when the session thread waited for a CPU) */
+	for (size_t i = 0; i < ps->n; i++)
+		if (!ps->srcs[i]->gone)
+			(void)proc_cpu(ps, ps->srcs[i]->pid, &ps->srcs[i]->cpu_ticks, &ps->srcs[i]->threads);
+	if (r == 0 && ps->reader_err < 0 && ps->reader_used)
+		r = ps->reader_err;
+	/* what the kernel wrote since the last read, whatever ended the profile */
+	if (r == 0)
+		r = perf_read(ps, 0);
+	if (r == 0)
+		r = ct_sample_queue_drain(&ps->queue, consume, refill, ps);
+	tick(ps);
+	return r;
+}
+
+static int run_perf_loop(struct ct_profile_session *ps, uint64_t deadline)
 {
 	uint64_t next_scan = ct_now_ns();
 	bool python = false;
@@ -427,7 +524,7 @@ static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
 			struct source *s = ps->srcs[i];
 			if (s->gone)
 				continue;
-			if (scan && (!proc_cpu(ps, s->pid, &s->cpu_ticks, &s->threads) || ct_perf_scan(ps->perf, s->pid) == -ESRCH)) {
+			if (scan && (!proc_cpu(ps, s->pid, &s->cpu_ticks, &s->threads) || perf_scan(ps, s->pid) == -ESRCH)) {
 				say_gone(ps, s); /* its last samples are in the rings still */
 				continue;
 			}
@@ -449,12 +546,7 @@ static int run_perf(struct ct_profile_session *ps, uint64_t deadline)
 		if (r < 0)
 			return r;
 	}
-	/* what the kernel wrote since the last read, whatever ended the profile */
-	int r = perf_read(ps, 0);
-	if (r == 0)
-		r = ct_sample_queue_drain(&ps->queue, consume, refill, ps);
-	tick(ps);
-	return r;
+	return 0;
 }
 
 /* One tick of the ptrace sampler for one process. */
@@ -614,6 +706,7 @@ int ct_profile_session_open(const struct ct_profile_session_opts *o, struct ct_p
 	*ret = ps;
 	ps->o = *o;
 	ps->attach = (struct ct_attach)CT_ATTACH_INIT;
+	ps->perf_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	ps->queue = (struct ct_sample_queue)CT_SAMPLE_QUEUE_INIT;
 	if (ps->o.rate_hz <= 0)
 		ps->o.rate_hz = 99;
@@ -661,6 +754,7 @@ int ct_profile_session_open(const struct ct_profile_session_opts *o, struct ct_p
 	/* the duration counts from here: opening events on many busy threads can take long (ctrace
 	 * competes with them for a CPU), and the profile is the sampling time */
 	ps->t0 = ct_now_ns();
+	ps->cpu0_ns = own_cpu_ns();
 	ps->prof->start_ns = ct_realtime_ns();
 	return 0;
 }
@@ -670,7 +764,33 @@ int ct_profile_session_run(struct ct_profile_session *ps)
 	uint64_t deadline = ps->o.duration_s > 0 ? ps->t0 + (uint64_t)(ps->o.duration_s * 1e9) : UINT64_MAX;
 	int r = ps->perf ? run_perf(ps, deadline) : run_ptrace(ps, deadline, ps->prof->period_ns);
 	ps->prof->duration_ns = ct_now_ns() - ps->t0;
+	ps->cpu_ns = own_cpu_ns() - ps->cpu0_ns;
 	return r;
+}
+
+/* -v: how near the rings came to full and what reading them cost, so a loss (or its absence) can be
+ * told apart from a short window or a target that got less CPU. */
+static void say_costs(struct ct_profile_session *ps)
+{
+	if (!ps->t0 || !ps->prof->duration_ns)
+		return; /* not run */
+	if (ps->perf) {
+		const struct ct_perf_stats *st = ct_perf_stats(ps->perf);
+		say(ps, CT_MSG_VERBOSE, "perf rings: read %" PRIu64 " times, longest gap between reads %.0f ms, "
+		    "fullest %zu KiB of %zu KiB (%.0f%%); samples dropped: %" PRIu64 " by the kernel (ring full), "
+		    "%" PRIu64 " for the queue's bound", st->reads,
+		    (double)st->read_gap_ns / 1e6, st->ring_peak / 1024, st->ring_bytes / 1024,
+		    st->ring_bytes ? 100.0 * (double)st->ring_peak / (double)st->ring_bytes : 0.0, st->lost,
+		    ps->queue.dropped + ps->reader_st.dropped);
+		if (ps->reader_used)
+			say(ps, CT_MSG_VERBOSE, "ring reader thread: %.0f ms of CPU (%.1f%% of one CPU), %zu KiB "
+			    "queued at most", (double)ps->reader_st.cpu_ns / 1e6,
+			    100.0 * (double)ps->reader_st.cpu_ns / (double)ps->prof->duration_ns,
+			    ps->reader_st.peak_bytes / 1024);
+	}
+	say(ps, CT_MSG_VERBOSE, "ctrace's CPU while sampling: %.0f ms in %.1f s (%.1f%% of one CPU)",
+	    (double)ps->cpu_ns / 1e6, (double)ps->prof->duration_ns / 1e9,
+	    100.0 * (double)ps->cpu_ns / (double)ps->prof->duration_ns);
 }
 
 void ct_profile_session_finish(struct ct_profile_session *ps)
@@ -679,6 +799,7 @@ void ct_profile_session_finish(struct ct_profile_session *ps)
 		return; /* open failed before anything was set up */
 	for (size_t i = 0; i < ps->n; i++)
 		drain_warnings(ps, ps->srcs[i]);
+	say_costs(ps);
 	if (ps->perf && ct_perf_stats(ps->perf)->open_failed)
 		say(ps, CT_MSG_WARN, "%zu threads were not sampled: their perf events could not be opened (%s)%s",
 		    ct_perf_stats(ps->perf)->open_failed, ct_strerror(ct_perf_stats(ps->perf)->open_err),
@@ -721,8 +842,11 @@ void ct_profile_session_stats(const struct ct_profile_session *ps, struct ct_pro
 			ret->threads += (size_t)CT_MAX(s->threads, 0L);
 	}
 	if (ps->perf) {
-		const struct ct_perf_stats *st = ct_perf_stats(ps->perf);
-		ret->lost += st->lost;
+		perf_lock(ps);
+		struct ct_perf_stats pst = *ct_perf_stats(ps->perf);
+		perf_unlock(ps);
+		const struct ct_perf_stats *st = &pst;
+		ret->lost += st->lost + ps->reader_st.dropped;
 		ret->perf_threads = st->threads;
 		ret->perf_cpus = st->cpus;
 		ret->perf_ring_bytes = st->ring_bytes;
@@ -775,6 +899,7 @@ void ct_profile_session_close(struct ct_profile_session *ps)
 	if (!ps)
 		return;
 	ct_boost_end(&ps->boost);
+	ct_ring_reader_free(ps->reader);
 	ct_sample_queue_free(&ps->queue);
 	ct_perf_close(ps->perf);
 	for (size_t i = 0; i < ps->n; i++)

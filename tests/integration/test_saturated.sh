@@ -3,6 +3,9 @@
 # --backtraces captures every thread (the count /proc gives), on the spinning frames; ctrace's own
 # thread is boosted for the capture (-v says how) and the target's scheduling (policy, real-time
 # priority, nice, allowed CPUs, per thread, as /proc shows them) is the same after.
+# --profile -d 2 keeps its rate: the kernel drops no sample (rings full), ctrace is not behind the
+# target's CPU time, and -v's figures (rings read, fullest, drops, ctrace's CPU) are consistent;
+# the rings are read by a thread of ctrace's own (ctrace-rings), at the session thread's nice.
 # Then ctrace is killed at random moments (fixtures/killmid), SATURATED_KILLS (6) times or for
 # SATURATED_SECS (10) s, whichever ends first, taking turns: SIGKILL or SIGTERM 0-300 us after
 # ctrace is seen at SCHED_FIFO (mid-boost: threads seized, in flight, stopped); while ctrace, frozen
@@ -70,6 +73,58 @@ note "$(printf '%s\n' "$ERR" | grep -E 'captured|priority')"
 untraced $FPID "after a whole run"
 same_sched "after a whole run"
 
+# --profile keeps its rate: the perf sampler's rings never fill (ctrace reads them at nice -10,
+# copying each record out and unwinding after), so the kernel drops nothing and the samples are
+# not behind the target's CPU time (ctrace's own check against /proc, said as a warning). -v says
+# how full the rings got, how long the reads were apart, and ctrace's CPU while sampling, which
+# cannot exceed its whole run's CPU time as the kernel counts it (/usr/bin/time, from outside).
+if [ -x /usr/bin/time ]; then
+	expect_exit 0 /usr/bin/time -f '%U %S' -o "$TMP/ptime" "$CTRACE" -p $FPID --profile -d 2 -v -o "$TMP/sat.folded"
+	rings=$(printf '%s\n' "$ERR" | grep 'perf rings: read ') ||
+		fail "-v does not say how the perf rings were read: $ERR"
+	set -- $(printf '%s\n' "$rings" | sed -n 's/.*read \([0-9]*\) times, longest gap between reads \([0-9]*\) ms, fullest \([0-9]*\) KiB of \([0-9]*\) KiB.*dropped: \([0-9]*\) by the kernel.*, \([0-9]*\) for.*/\1 \2 \3 \4 \5 \6/p')
+	[ $# = 6 ] || fail "cannot read the rings line: $rings"
+	[ "$1" -ge 2 ] && [ "$3" -le "$4" ] || fail "rings line out of bounds: $rings"
+	lost=$(printf '%s\n' "$ERR" | sed -n 's/.* samples in .*, \([0-9]*\) lost, .*/\1/p')
+	[ "$lost" = $(($5 + $6)) ] || fail "the rings line's drops ($5 + $6) are not the summary's $lost lost: $ERR"
+	if [ "$(id -u)" = 0 ]; then
+		[ "$5" = 0 ] || fail "the kernel dropped $5 samples (rings full) on a saturated machine: $ERR"
+	else
+		skip_case profile-nolost "not root: the rings are sized by the locked-memory budget, losses are only counted"
+	fi
+	if printf '%s\n' "$ERR" | grep -q 'behind in sampling'; then fail "--profile fell behind the CPU time: $ERR"; fi
+	cpu=$(printf '%s\n' "$ERR" | sed -n "s/.*ctrace's CPU while sampling: \([0-9]*\) ms in .*/\1/p")
+	[ -n "$cpu" ] || fail "-v does not say ctrace's CPU while sampling: $ERR"
+	whole=$(awk '{printf "%d", ($1 + $2) * 1000 + 10}' "$TMP/ptime")
+	[ "$cpu" -le "$whole" ] || fail "ctrace says $cpu ms of CPU while sampling, the kernel $whole ms for its whole run"
+	grep -q ';spin_inner [0-9]*$' "$TMP/sat.folded" || fail "--profile misses spin_inner: $(head -n 5 "$TMP/sat.folded")"
+	printf '%s\n' "$ERR" | grep -q 'perf rings read by their own thread (ctrace-rings' ||
+		fail "-v does not name the rings' reading thread: $ERR"
+	rcpu=$(printf '%s\n' "$ERR" | sed -n 's/.*ring reader thread: \([0-9]*\) ms of CPU.*/\1/p')
+	[ -n "$rcpu" ] && [ "$rcpu" -le "$cpu" ] || fail "the reader thread's CPU ($rcpu ms) is not within ctrace's ($cpu ms): $ERR"
+	# the reading thread, as /proc shows it while ctrace samples: named, at the session thread's
+	# nice (inherited, never raised further), and gone with ctrace
+	"$CTRACE" -p $FPID --profile -d 2 -o "$TMP/sat2.folded" 2>"$TMP/sat2.err" &
+	C=$!
+	i=0 rt=
+	while [ -z "$rt" ] && [ $i -lt 100 ] && kill -0 $C 2>/dev/null; do
+		rt=$(grep -l '^ctrace-rings$' /proc/$C/task/*/comm 2>/dev/null | head -n 1)
+		i=$((i + 1)); sleep 0.05
+	done
+	if [ -n "$rt" ]; then
+		nice_of() { read -r line <"$1"; set -- ${line##*) }; echo "${17}"; }
+		rn=$(nice_of "${rt%/comm}/stat"); mn=$(nice_of /proc/$C/task/$C/stat)
+		[ "$rn" = "$mn" ] || fail "the reading thread runs at nice $rn, the session thread at $mn"
+		note "ctrace-rings seen at nice $rn (session thread $mn)"
+	else
+		skip_case reader-seen "ctrace-rings not seen in /proc/$C/task in 5 s (ctrace ended or started slowly)"
+	fi
+	wait $C || fail "--profile -d 2 failed: $(cat "$TMP/sat2.err")"
+	note "$(printf '%s\n' "$ERR" | grep -E 'perf rings|CPU while sampling| samples in ')"
+else
+	skip_case profile-saturated "/usr/bin/time is missing (make deps: time)"
+fi
+
 # killmid watches ctrace and the target from outside: at nice 0 among the spinners it gets a turn
 # every scheduling round, too seldom to catch a stop of about a millisecond (CI: 0 seen in a try).
 # As root it runs at nice -20, and ctrace with it (which ctrace would take in main anyway).
@@ -116,4 +171,4 @@ c1=$(cpu_ticks $FPID)
 sleep 0.3
 c2=$(cpu_ticks $FPID)
 [ "$c2" -gt "$c1" ] || fail "the target's CPU time did not grow after the kills ($c1, then $c2 ticks)"
-echo "saturated target: every thread captured, boosted capture, kills mid-boost and mid-stop leave nothing stopped"
+echo "saturated target: every thread captured, boosted capture, --profile loses nothing, kills mid-boost and mid-stop leave nothing stopped"
