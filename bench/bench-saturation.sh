@@ -47,12 +47,14 @@ backtraces() { # N -> lines "wall_ms captured total longest_stop_ms startup_ms c
 		cap=$(sed -n 's/.*capture \([0-9.]*\) ms.*/\1/p' "$TMP/err" | head -n 1)
 		echo "$(cat "$TMP/wall.ct") $(( ${total:-0} - ${missed:-0} )) ${total:-0} ${stopms:-0} ${su:-0} ${cap:-0}" >>"$TMP/bt"
 		sed -n 's/.*priority while capturing: //p' "$TMP/err" | head -n 1 >"$TMP/boost"
+		# how the running threads were read (attach/oncpu.c: perf samples, or stopped)
+		sed -n 's/.*threads on a CPU: //p' "$TMP/err" | head -n 1 >>"$TMP/oncpu"
 	done
 }
 
 echo "== 150 spinning threads on $(nproc) CPUs (medians of $RUNS)"
 start 150
-: >"$TMP/bt"; : >"$TMP/eu"; : >"$TMP/boost"
+: >"$TMP/bt"; : >"$TMP/eu"; : >"$TMP/boost"; : >"$TMP/oncpu"
 if [ "$PARTS" != profile ]; then
 backtraces
 ctw=$(awk '{print $1}' "$TMP/bt" | median)
@@ -134,6 +136,7 @@ ratio=$(median <"$TMP/pr")
 cps=$(awk '{print $1}' "$TMP/ps" | median); pps=$(awk '{print $1}' "$TMP/pp" | median)
 stop
 [ "$PARTS" != profile ] && echo "ctrace priority while capturing: $(cat "$TMP/boost")"
+[ "$PARTS" != profile ] && [ -s "$TMP/oncpu" ] && sed 's/^/running threads: /' "$TMP/oncpu" && : >"$TMP/oncpu"
 awk -v ctw="$ctw" -v euw="$euw" -v cap="$captured" -v eut="$eut" -v st="$ctstop" -v mx="$ctmaxstop" \
     -v parts="$parts" -v cps="$cps" -v pps="$pps" -v ratio="$ratio" -v ps="$(awk '{printf "%d ", $1}' "$TMP/ps")" \
     -v pp="$(awk '{printf "%d (%.2f s) ", $1, $2}' "$TMP/pp")" -v pe="$(awk '{printf "%d/%d ", $1, $2}' "$TMP/ps")" -v prs="$(tr '\n' ' ' <"$TMP/pr")" \
@@ -162,4 +165,5 @@ start 1000
 backtraces
 stop
 awk '{printf "--backtraces: %d of %d captured in %d ms (start-up %d ms, capture %d ms), longest stop %.1f ms\n", $2, $3, $1, $5, $6, $4}' "$TMP/bt"
+[ -s "$TMP/oncpu" ] && sed 's/^/running threads: /' "$TMP/oncpu"
 awk '$2 != $3 || $3 == 0 {bad = 1} END {print bad ? "NOT every thread captured (goal: all)" : "every thread captured in every run"}' "$TMP/bt"
