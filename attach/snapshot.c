@@ -781,12 +781,8 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 static void describe_oncpu(const struct oncpu_state *oc, char *buf, size_t n)
 {
 	buf[0] = '\0';
-	if (!oc->sample)
-		return;
-	if (!oc->tried) {
-		snprintf(buf, n, "none met running");
-		return;
-	}
+	if (!oc->sample || !oc->tried)
+		return; /* no thread was met running: nothing to say */
 	if (!oc->o) {
 		snprintf(buf, n, "stopped: no cpu-wide perf event (%s)", strerror(-oc->err));
 		return;
