@@ -138,13 +138,11 @@ bool ct_oncpu_saturated(void)
 
 size_t ct_oncpu_stack_keep(const struct ct_proc_map *maps, size_t nmaps, uint64_t sp, size_t copied)
 {
-	for (size_t k = 0; k < nmaps; k++) {
-		if (sp < maps[k].start || sp >= maps[k].end)
-			continue;
-		uint64_t need = maps[k].end - sp;
-		return need <= copied ? (size_t)need : 0;
-	}
-	return 0;
+	const struct ct_proc_map *m = ct_proc_map_find(maps, nmaps, sp);
+	if (!m)
+		return 0;
+	uint64_t need = m->end - sp;
+	return need <= copied ? (size_t)need : 0;
 }
 
 static int read_maps(struct ct_oncpu *o)
@@ -166,14 +164,6 @@ static int read_maps(struct ct_oncpu *o)
 	return 0;
 }
 
-static bool maps_hold(const struct ct_oncpu *o, uint64_t sp)
-{
-	for (size_t k = 0; k < o->nmaps; k++)
-		if (sp >= o->maps[k].start && sp < o->maps[k].end)
-			return true;
-	return false;
-}
-
 static void hand_back(struct ct_oncpu *o, struct want *w)
 {
 	w->done = true;
@@ -192,7 +182,7 @@ static int on_sample(void *arg, const struct ct_perf_sample *ps)
 		return 0;
 	uint64_t sp = ps->cap.regs[CT_REG_RSP];
 	/* a stack mapped since the last read (a new thread's) */
-	if (!maps_hold(o, sp))
+	if (!ct_proc_map_find(o->maps, o->nmaps, sp))
 		(void)read_maps(o);
 	size_t keep = ct_oncpu_stack_keep(o->maps, o->nmaps, sp, ps->cap.stack_len);
 	if (!keep) {
@@ -238,9 +228,8 @@ static void recheck(struct ct_oncpu *o)
 		_cleanup_free_ char *text = NULL;
 		struct ct_proc_stat st;
 		if (ct_proc_read(o->pid, w->tid, "stat", 4096, &text) < 0 || ct_parse_proc_stat(text, &st) < 0 ||
-		    st.state != 'R') {
+		    st.state != 'R')
 			hand_back(o, w);
-		}
 	}
 }
 
@@ -271,9 +260,8 @@ int ct_oncpu_collect(struct ct_oncpu *o, struct ct_capture *caps, uint64_t until
 			break;
 	}
 	for (size_t k = 0; k < o->nw; k++)
-		if (!o->w[k].done) {
+		if (!o->w[k].done)
 			hand_back(o, &o->w[k]);
-		}
 	o->stats.lost = ct_perf_stats(o->perf)->lost;
 	o->stats.wait_ns += ct_now_ns() - t0;
 	o->caps = NULL;

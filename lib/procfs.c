@@ -230,6 +230,19 @@ void ct_proc_maps_free(struct ct_proc_map *maps, size_t n)
 	free(maps);
 }
 
+const struct ct_proc_map *ct_proc_map_find(const struct ct_proc_map *maps, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (maps[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && addr >= maps[lo].start ? &maps[lo] : NULL;
+}
+
 int ct_parse_proc_maps(const char *text, size_t max_maps, struct ct_proc_map **ret, size_t *ret_n)
 {
 	struct ct_proc_map *maps = NULL;

@@ -56,6 +56,8 @@ int ct_parse_proc_maps_line(const char *line, struct ct_proc_map *ret);
 /* Parses a whole maps file; at most max_maps entries. */
 int ct_parse_proc_maps(const char *text, size_t max_maps, struct ct_proc_map **ret, size_t *ret_n);
 void ct_proc_maps_free(struct ct_proc_map *maps, size_t n);
+/* The mapping holding addr in maps sorted by address (as /proc/PID/maps lists them), or NULL. */
+const struct ct_proc_map *ct_proc_map_find(const struct ct_proc_map *maps, size_t n, uint64_t addr);
 /* /proc/TID/schedstat: "run_ns wait_ns pcount", one line. */
 struct ct_proc_schedstat {
 	uint64_t run_ns;         /* time on a CPU */

@@ -550,15 +550,7 @@ Dwfl_Module *ct_sym_module(struct ct_symbolizer *s, const char *path)
 
 static const struct ct_proc_map *addr_map(struct ct_symbolizer *s, uint64_t addr)
 {
-	size_t lo = 0, hi = s->nmaps; /* /proc/PID/maps is sorted by address */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->maps[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->nmaps && addr >= s->maps[lo].start ? &s->maps[lo] : NULL;
+	return ct_proc_map_find(s->maps, s->nmaps, addr); /* /proc/PID/maps is sorted by address */
 }
 
 bool ct_sym_is_exec(struct ct_symbolizer *s, uint64_t addr)
