@@ -119,7 +119,7 @@ endif
 # Libraries from their pkg-config files. libiberty (cplus_demangle), libdl and libpthread have
 # none. libdebuginfod is not linked: symbolize/ dlopen()s it when --debuginfod is asked for.
 # libzstd and liblz4: compressed cores (systemd-coredump), core/inflate.c.
-PC_LIBS := libdw libelf libunwind-ptrace libunwind-generic json-c zlib libzstd liblz4
+PC_LIBS := libdw libelf libunwind-ptrace libunwind-generic json-c zlib libzstd liblz4 libbpf
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PC_LIBS) 2>/dev/null)
 PC_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PC_LIBS) 2>/dev/null)
 LIBS := $(PC_LDLIBS) -liberty -ldl -lpthread
@@ -346,7 +346,7 @@ demo: all $(FIXTURE_BIN)
 
 # --backtraces against eu-stack and gdb, after bench-threads
 bench: all $(FIXTURE_BIN) bench-threads
-	@sh bench/bench-backtraces.sh $(BUILD)
+	@bash bench/bench-backtraces.sh $(BUILD)
 
 # --threads on 1000 threads against three --backtraces and three eu-stack runs
 bench-threads: all $(BUILD)/fixtures/manythreads
@@ -441,8 +441,9 @@ rpm:
 
 # Building ctrace: compiler, make, pkg-config and the headers and libraries of section 3
 # (libdebuginfod-dev: its header; the library is dlopen()ed; libncurses-dev: --top's terminal;
-# liblz4-dev, libzstd-dev: compressed cores)
-DEPS_BUILD := gcc libdebuginfod-dev libdw-dev libelf-dev libiberty-dev libjson-c-dev liblz4-dev \
+# liblz4-dev, libzstd-dev: compressed cores; libbpf-dev: the kernel-saved registers of threads not on
+# a CPU, read by a BPF task iterator, attach/kregs.c)
+DEPS_BUILD := gcc libbpf-dev libdebuginfod-dev libdw-dev libelf-dev libiberty-dev libjson-c-dev liblz4-dev \
 	libncurses-dev libunwind-dev libzstd-dev make pkg-config zlib1g-dev
 # make check: cmocka unit tests; clang for check-warnings and make fuzz; the fixtures in C++ (g++),
 # Rust (rustc) and Go (golang-go, whose go tool pprof also reads --profile's output)

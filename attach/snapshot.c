@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attach/kregs.h"
 #include "attach/oncpu.h"
 #include "lib/boost.h"
 #include "lib/model.h"
@@ -468,6 +469,23 @@ static int capture_active(struct ct_attach *a, pid_t pid, pid_t tid, const struc
 /* Reads the thread's state and captures it without a stop when it may be. Returns 1 when the
  * capture is complete (passive, or the thread is gone), 0 when it needs a stop, and sets
  * *ret_deadline for that stop. */
+/* The thread's /proc stat (and wchan when asked) into c: -ESRCH when it is gone. */
+static int read_state(pid_t pid, pid_t tid, const struct ct_attach_opts *o, struct ct_capture *c)
+{
+	_cleanup_free_ char *stat_text = NULL;
+	struct ct_proc_stat st;
+	int r = ct_proc_read(pid, tid, "stat", 4096, &stat_text);
+	if (r < 0 || ct_parse_proc_stat(stat_text, &st) < 0 || st.state == 'Z' || st.state == 'X')
+		return -ESRCH;
+	c->state_before = st.state;
+	c->stat_before = st;
+	c->have_stat = true;
+	_cleanup_free_ char *wchan = NULL;
+	if (o->read_wchan && ct_proc_read(pid, tid, "wchan", 256, &wchan) == 0)
+		snprintf(c->wchan_before, sizeof(c->wchan_before), "%s", wchan);
+	return 0;
+}
+
 static int capture_prepare(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline,
 			   struct ct_capture *c, uint64_t *ret_deadline)
 {
@@ -475,19 +493,11 @@ static int capture_prepare(pid_t pid, pid_t tid, const struct ct_attach_opts *o,
 	c->tid = tid;
 	c->syscall_nr = CT_SYSCALL_NONE;
 	c->state_before = '?';
-	_cleanup_free_ char *stat_text = NULL;
-	struct ct_proc_stat st;
-	int r = ct_proc_read(pid, tid, "stat", 4096, &stat_text);
-	if (r < 0 || ct_parse_proc_stat(stat_text, &st) < 0 || st.state == 'Z' || st.state == 'X') {
+	if (read_state(pid, tid, o, c) < 0) {
 		c->err = -ESRCH;
 		return 1;
 	}
-	c->state_before = st.state;
-	c->stat_before = st;
-	c->have_stat = true;
-	_cleanup_free_ char *wchan = NULL;
-	if (o->read_wchan && ct_proc_read(pid, tid, "wchan", 256, &wchan) == 0)
-		snprintf(c->wchan_before, sizeof(c->wchan_before), "%s", wchan);
+	const struct ct_proc_stat st = c->stat_before;
 	if (o->passive && st.state == 'S' && capture_passive(pid, tid, o, c) == 0)
 		return 1;
 	/* A thread in uninterruptible sleep stops only when it leaves it, which may be never (vfork,
@@ -726,6 +736,8 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 			struct ct_capture *c = &caps[next++];
 			pid_t tid = c->tid;
 			uint64_t d;
+			if (c->flags & CT_THREAD_KREGS)
+				continue; /* read from the kernel-saved registers (kregs_phase) */
 			if (redo && c->err != -EINPROGRESS)
 				continue;
 			if (ct_now_ns() >= deadline) {
@@ -777,6 +789,150 @@ static void capture_batch(struct ct_attach *a, pid_t pid, const struct ct_attach
 	free(scratch);
 }
 
+/* The BPF task iterator of one snapshot (attach/kregs.h), opened at the first batch. */
+struct kregs_state {
+	struct ct_kregs *k;
+	int err;
+	const char *why;
+	bool tried;
+	size_t wanted, read, rejected, passes;
+	uint64_t ns;
+};
+
+static void regs_from_kregs(const struct ct_kregs_rec *r, struct ct_capture *c)
+{
+	const uint64_t *p = r->regs;
+	const uint64_t v[CT_NREGS] = {
+		p[CT_PTREGS_AX], p[CT_PTREGS_DX], p[CT_PTREGS_CX], p[CT_PTREGS_BX], p[CT_PTREGS_SI],
+		p[CT_PTREGS_DI], p[CT_PTREGS_BP], p[CT_PTREGS_SP], p[CT_PTREGS_R8], p[CT_PTREGS_R9],
+		p[CT_PTREGS_R10], p[CT_PTREGS_R11], p[CT_PTREGS_R12], p[CT_PTREGS_R13], p[CT_PTREGS_R14],
+		p[CT_PTREGS_R15], p[CT_PTREGS_IP],
+	};
+	memcpy(c->regs, v, sizeof(v));
+	c->regs_valid = (1u << CT_NREGS) - 1;
+	if (ct_kregs_in_syscall(r)) {
+		c->syscall_nr = (long)p[CT_PTREGS_ORIG_AX];
+		const uint64_t a[6] = { p[CT_PTREGS_DI], p[CT_PTREGS_SI], p[CT_PTREGS_DX],
+					p[CT_PTREGS_R10], p[CT_PTREGS_R8], p[CT_PTREGS_R9] };
+		memcpy(c->syscall_args, a, sizeof(a));
+	} else {
+		c->syscall_nr = CT_SYSCALL_NONE;
+	}
+	c->fs_base = r->fsbase;
+}
+
+static void drop_copy(struct ct_capture *c)
+{
+	free(c->stack);
+	c->stack = NULL;
+	c->stack_len = 0;
+	free(c->interp);
+	c->interp = NULL;
+	c->interp_len = 0;
+}
+
+/* 64-bit user code segment: a thread of a 32-bit process is left to the stop */
+#define USER64_CS 0x33
+/* task_struct __state's __TASK_STOPPED and __TASK_TRACED */
+#define TASK_STOPPED_BITS (0x4 | 0x8)
+
+/* Reads the threads of caps[first..last) that are off every CPU from the registers the kernel saved
+ * for them, stopping none: one pass of the iterator, each such thread's stack copied, a second pass;
+ * a thread whose counters and registers are the same in both did not run in between, and its
+ * capture is kept (CT_THREAD_PASSIVE | CT_THREAD_KREGS, err 0). A thread that ran meanwhile is tried
+ * again in a new pair of passes, up to 4; what is left goes to the batch (stopped, or sampled). */
+static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attach_opts *o, struct ct_capture *caps,
+			size_t first, size_t last, uint64_t deadline)
+{
+	if (!ks->tried) {
+		ks->tried = true;
+		ks->err = ct_kregs_open(pid, &ks->k, &ks->why);
+	}
+	if (!ks->k || first == last)
+		return;
+	uint64_t t0 = ct_now_ns();
+	size_t *cand = malloc((last - first) * sizeof(*cand));
+	struct ct_kregs_rec *before = malloc((last - first) * sizeof(*before));
+	if (!cand || !before)
+		goto out;
+	ks->wanted += last - first;
+	for (int pass = 0; pass < 4 && ct_now_ns() < deadline; pass++) {
+		struct ct_kregs_rec *r1 = NULL, *r2 = NULL;
+		size_t n1 = 0, n2 = 0, nc = 0;
+		if (ct_kregs_read(ks->k, &r1, &n1) < 0)
+			break;
+		ks->passes++;
+		for (size_t i = first; i < last; i++) {
+			struct ct_capture *c = &caps[i];
+			if (c->flags & CT_THREAD_KREGS)
+				continue;
+			const struct ct_kregs_rec *r = ct_kregs_find(r1, n1, c->tid);
+			/* in a job-control or ptrace stop: left to the batch, which reports and keeps it so */
+			if (!r || r->on_cpu || r->regs[CT_PTREGS_CS] != USER64_CS || (r->state & (TASK_STOPPED_BITS)))
+				continue;
+			if (copy_stack(c->tid, r->regs[CT_PTREGS_SP], o->stack_bytes, c) < 0)
+				continue;
+			if (o->while_stopped) {
+				regs_from_kregs(r, c);
+				o->while_stopped(o->while_stopped_arg, pid, c);
+			}
+			before[nc] = *r;
+			cand[nc++] = i;
+		}
+		free(r1);
+		if (nc == 0)
+			break;
+		if (ct_kregs_read(ks->k, &r2, &n2) < 0) {
+			for (size_t j = 0; j < nc; j++)
+				drop_copy(&caps[cand[j]]);
+			break;
+		}
+		ks->passes++;
+		size_t again = 0;
+		for (size_t j = 0; j < nc; j++) {
+			struct ct_capture *c = &caps[cand[j]];
+			const struct ct_kregs_rec *r = ct_kregs_find(r2, n2, c->tid);
+			if (!r || !ct_kregs_unchanged(&before[j], r)) {
+				drop_copy(c);
+				ks->rejected++;
+				again += r && !r->on_cpu;
+				continue;
+			}
+			regs_from_kregs(r, c);
+			if (read_state(pid, c->tid, o, c) < 0) {
+				drop_copy(c);
+				c->err = -ESRCH;
+				c->flags |= CT_THREAD_KREGS; /* settled: gone */
+				continue;
+			}
+			c->err = 0;
+			c->stop_ns = 0;
+			c->flags |= CT_THREAD_PASSIVE | CT_THREAD_KREGS;
+			ks->read++;
+		}
+		free(r2);
+		if (again == 0)
+			break;
+	}
+out:
+	free(cand);
+	free(before);
+	ks->ns += ct_now_ns() - t0;
+}
+
+/* For -v: how the threads off a CPU were read. */
+static void describe_kregs(const struct kregs_state *ks, char *buf, size_t n)
+{
+	if (!ks->tried)
+		snprintf(buf, n, "not used");
+	else if (!ks->k)
+		snprintf(buf, n, "not used: %s (%s)", ks->why ? ks->why : "?", strerror(-ks->err));
+	else
+		snprintf(buf, n, "%zu of %zu threads read from the registers the kernel saved, in %.1f ms (%zu passes, "
+			 "%zu copies dropped because the thread ran)", ks->read, ks->wanted, (double)ks->ns / 1e6,
+			 ks->passes, ks->rejected);
+}
+
 /* For -v: how the running threads were read. */
 static void describe_oncpu(const struct oncpu_state *oc, char *buf, size_t n)
 {
@@ -818,6 +974,7 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 	ct_boost_begin(&boost, o->timeout_ns);
 	struct oncpu_state oc = { NULL, 0, false, false, NULL, 0, 0 };
 	oc.sample = o->sample_running && ct_oncpu_saturated();
+	struct kregs_state ks = { 0 };
 
 	int r = 0;
 	/* Threads born while we capture are caught by listing again; churn cannot keep us forever. */
@@ -845,6 +1002,8 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 		size_t added = s->n - first;
 		sigset_t old;
 		hold_termination(&old);
+		if (o->kernel_regs)
+			kregs_phase(&ks, pid, o, s->caps, first, s->n, deadline);
 		capture_batch(a, pid, o, deadline, s->caps, first, s->n, &boost, oc.sample ? &oc : NULL, false);
 		release_termination(&old);
 		if (oc.n && oncpu_collect(&oc, pid, o, s->caps, deadline) > 0) {
@@ -866,6 +1025,9 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 	ct_boost_end(&boost);
 	ct_boost_describe(&boost, s->boost, sizeof(s->boost));
 	describe_oncpu(&oc, s->oncpu, sizeof(s->oncpu));
+	if (o->kernel_regs)
+		describe_kregs(&ks, s->kregs, sizeof(s->kregs));
+	ct_kregs_close(ks.k);
 	ct_oncpu_close(oc.o);
 	free(oc.idx);
 	s->wall_ns = ct_now_ns() - start;

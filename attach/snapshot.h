@@ -27,6 +27,10 @@ struct ct_attach_opts {
 	 * it is stopped when that is not possible (no cpu-wide events, a stack deeper than a
 	 * sample's copy, it stopped running, no sample until 250 ms before the deadline) */
 	bool sample_running;
+	/* a thread off every CPU (asleep, or waiting for its turn) is read from the registers the
+	 * kernel saved for it, with a BPF task iterator, not stopped (attach/kregs.h); where bpf() is
+	 * refused, it is stopped (or read as passive) as before */
+	bool kernel_regs;
 };
 
 #define CT_ATTACH_OPTS_DEFAULT { 64 * 1024, 5000000000ull, true, NULL, NULL }

@@ -65,6 +65,7 @@ void ct_cli_snapshot_opts(const struct ct_env *env, struct ct_snapshot_opts *o)
 	/* the wait channel is in --backtraces' JSON only (--threads' reports do not show it) */
 	o->attach.read_wchan = env->mode == CT_MODE_BACKTRACES && env->format == CT_FMT_JSON;
 	o->attach.sample_running = !env->always_stop && !env->core;
+	o->attach.kernel_regs = !env->always_stop && !env->no_bpf && !env->core;
 	o->sym.no_demangle = env->no_demangle;
 	o->sym.debuginfod = env->debuginfod; /* with DEBUGINFOD_URLS set too: main() */
 	o->sym.debuginfod_timeout_ms = (unsigned)(env->timeout_s * 1000);
@@ -147,6 +148,8 @@ int cmd_backtraces(struct ct_env *env)
 		   (double)s->wall_ns / 1e6);
 	if (s->boost[0])
 		ct_verbose(env, "ctrace's priority while capturing: %s", s->boost);
+	if (s->kregs[0])
+		ct_verbose(env, "threads off a CPU: %s", s->kregs);
 	if (s->oncpu[0])
 		ct_verbose(env, "threads on a CPU: %s", s->oncpu);
 

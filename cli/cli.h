@@ -45,6 +45,7 @@ struct ct_env {
 	bool no_interp;
 	bool no_lines;       /* --profile, --top: Python frames by function */
 	bool always_stop;
+	bool no_bpf;          /* --no-bpf: no BPF task iterator (attach/kregs.h) */
 	bool no_demangle;    /* symbols: keep mangled names */
 	bool debuginfod;     /* symbols: --debuginfod given, or DEBUGINFOD_URLS set (main) */
 	int verbose;

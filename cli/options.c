@@ -56,7 +56,9 @@ const char ct_usage_text[] =
 	"      --no-demangle      show C++ and Rust names as the linker sees them\n"
 	"      --no-interp        native frames only: no Python or Ruby frames (PYTHON, RUBY in ctrace(1))\n"
 	"      --debuginfod       download missing debug files from DEBUGINFOD_URLS (off by default)\n"
-	"      --always-stop      stop threads blocked in EINTR-prone calls too (see SAFETY in ctrace(1))\n"
+	"      --always-stop      stop every thread: none read without a stop (see SAFETY in ctrace(1))\n"
+	"      --no-bpf           load no BPF program: threads off a CPU are stopped, not read from the\n"
+	"                         registers the kernel saved (see SAFETY in ctrace(1))\n"
 	"      --snapshots N      --threads: snapshots to compare (default 3)\n"
 	"      --interval MS      --threads: milliseconds between snapshots (default 500)\n"
 	"      --fail-on WHAT     --threads, analyze: exit 3 when a deadlock (WHAT=deadlock) or a\n"
@@ -101,7 +103,7 @@ const char ct_usage_text[] =
 
 enum {
 	OPT_BACKTRACES = 256, OPT_TID, OPT_TIMEOUT, OPT_STACK_BYTES, OPT_UNWINDER, OPT_MAX_FRAMES,
-	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP, OPT_NO_INTERP, OPT_NO_LINES,
+	OPT_DEBUG_DIR, OPT_NO_INLINES, OPT_ALWAYS_STOP, OPT_NO_BPF, OPT_NO_INTERP, OPT_NO_LINES,
 	OPT_THREADS = 400, OPT_SNAPSHOTS, OPT_INTERVAL, OPT_FAIL_ON, OPT_IDLE,
 	OPT_MEMORY, OPT_WATCH, OPT_TOP, OPT_NO_ARENAS, OPT_INJECT = 450,
 	OPT_NO_DEMANGLE = 500, OPT_DEBUGINFOD,
@@ -125,6 +127,7 @@ static const struct option long_options[] = {
 	{ "no-interp", no_argument, NULL, OPT_NO_INTERP },
 	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
 	{ "always-stop", no_argument, NULL, OPT_ALWAYS_STOP },
+	{ "no-bpf", no_argument, NULL, OPT_NO_BPF },
 	{ "threads", no_argument, NULL, OPT_THREADS },
 	{ "snapshots", required_argument, NULL, OPT_SNAPSHOTS },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
@@ -184,6 +187,7 @@ static const struct {
 	{ OPT_NO_DEMANGLE, "--no-demangle", M_STACKS },
 	{ OPT_DEBUGINFOD, "--debuginfod", M_STACKS },
 	{ OPT_ALWAYS_STOP, "--always-stop", M_BT | M_TH | M_PROF | M_TOP },
+	{ OPT_NO_BPF, "--no-bpf", M_BT | M_TH },
 	{ OPT_SNAPSHOTS, "--snapshots", M_TH },
 	{ OPT_INTERVAL, "--interval", M_TH },
 	{ OPT_FAIL_ON, "--fail-on", M_TH | M_AN },
@@ -628,6 +632,9 @@ int ct_cli_parse(int argc, char **argv, struct ct_env *env, struct ct_buf *err)
 			break;
 		case OPT_ALWAYS_STOP:
 			env->always_stop = true;
+			break;
+		case OPT_NO_BPF:
+			env->no_bpf = true;
 			break;
 		case OPT_THREADS:
 			r = set_mode(env, CT_MODE_THREADS, err);

@@ -37,6 +37,7 @@ enum ct_thread_flags {
 	CT_THREAD_GIL_WAITING = 1u << 6,   /* waits for Python's GIL (take_gil on its stack) */
 	CT_THREAD_GVL_HOLDER = 1u << 7,    /* holds Ruby's GVL (read just after the capture) */
 	CT_THREAD_SAMPLED = 1u << 8,       /* read from a perf sample while it ran (with PASSIVE) */
+	CT_THREAD_KREGS = 1u << 9,         /* read from the registers the kernel saved (with PASSIVE) */
 };
 
 #define CT_SYSCALL_NONE (-1)    /* not in a system call (running in user space) */
@@ -78,6 +79,7 @@ struct ct_snapshot {
 	uint64_t capture_ns;   /* from the first seize to the last release */
 	char boost[96];        /* ctrace's own priority during the capture (lib/boost.h), or "" */
 	char oncpu[160];       /* how running threads were read (attach/oncpu.h), or "" */
+	char kregs[192];       /* how threads off a CPU were read (attach/kregs.h), or "" */
 	uint64_t wall_ns;      /* the whole run, unwinding and symbolization included */
 	int signal;            /* a core: the signal that ended the process (0: none, e.g. gcore) */
 	pid_t signal_tid;      /* the thread it was delivered to */

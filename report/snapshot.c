@@ -92,8 +92,8 @@ void ct_text_thread_header(struct ct_buf *out, const struct ct_thread *t)
 	}
 	if (t->flags & CT_THREAD_SAMPLED)
 		ct_buf_puts(out, " [read without stopping: perf sample]");
-	else if (t->flags & CT_THREAD_PASSIVE)
-		ct_buf_puts(out, " [read without stopping]");
+	else if ((t->flags & CT_THREAD_PASSIVE) && !(t->flags & CT_THREAD_KREGS))
+		ct_buf_puts(out, " [read without stopping]"); /* kernel-saved registers: the usual case, unmarked */
 	if (t->flags & CT_THREAD_GIL_HOLDER)
 		ct_buf_puts(out, " [holds the GIL]");
 	if (t->flags & CT_THREAD_GIL_WAITING)
@@ -228,6 +228,8 @@ void ct_json_thread(struct ct_json *j, const struct ct_thread *t)
 	ct_json_bool(j, t->flags & CT_THREAD_PASSIVE);
 	ct_json_key(j, "sampled");
 	ct_json_bool(j, t->flags & CT_THREAD_SAMPLED);
+	ct_json_key(j, "kernel_regs");
+	ct_json_bool(j, t->flags & CT_THREAD_KREGS);
 	ct_json_key(j, "job_stopped");
 	ct_json_bool(j, t->flags & CT_THREAD_GROUP_STOPPED);
 	ct_json_key(j, "gone");

@@ -576,6 +576,7 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 	s->capture_ns = set->wall_ns;
 	memcpy(s->boost, set->boost, sizeof(s->boost));
 	memcpy(s->oncpu, set->oncpu, sizeof(s->oncpu));
+	memcpy(s->kregs, set->kregs, sizeof(s->kregs));
 	struct ct_target tg;
 	int tr = ct_target_open(in->pid, &tg);
 	if (tr == 0 || tr == -CT_ETRACED || tr == -CT_EZOMBIE) {

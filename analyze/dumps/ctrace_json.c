@@ -143,6 +143,8 @@ static int thread_from(struct ct_dump_ctx *c, struct json_object *to, const char
 		t->flags |= CT_THREAD_PASSIVE;
 	if (get_bool(to, "sampled", &bad))
 		t->flags |= CT_THREAD_PASSIVE | CT_THREAD_SAMPLED;
+	if (get_bool(to, "kernel_regs", &bad))
+		t->flags |= CT_THREAD_PASSIVE | CT_THREAD_KREGS;
 	if (get_bool(to, "job_stopped", &bad))
 		t->flags |= CT_THREAD_GROUP_STOPPED;
 	if (get_bool(to, "gone", &bad))

@@ -2,7 +2,9 @@
 # on a saturated machine (attach/oncpu.c): spinners' threads come out sampled, never stopped, with the stacks eu-stack
 # (which stops them) sees; --always-stop, a seccomp filter refusing perf_event_open and a thread
 # spinning under 48 KiB of frames (deeper than a sample's 32 KiB copy) are stopped instead, with
-# the same stacks. Nothing is left traced.
+# the same stacks. Nothing is left traced. --no-bpf throughout: the threads waiting for a CPU are
+# otherwise read from the registers the kernel saved (test_backtraces_kregs), and few are left to
+# the samples.
 # check: alone (saturates the machine on purpose: run without other tests)
 . "$TOP/tests/integration/lib.sh"
 need_ptrace
@@ -64,7 +66,7 @@ N=$(( $(nproc) * 3 ))
 start_fixture spinners $N
 P=$FPID
 sleep 0.3
-expect_exit 0 "$CTRACE" -p $P --backtraces -f json -v -o "$TMP/bt.json"
+expect_exit 0 "$CTRACE" -p $P --backtraces --no-bpf -f json -v -o "$TMP/bt.json"
 echo "$ERR" | grep -q "threads on a CPU: [0-9]* of $N read from perf samples" || fail "-v says nothing of the samples: $ERR"
 funcs "$TMP/bt.json" >"$TMP/ours"
 sampled=$(grep -c ' sampled ' "$TMP/ours")
@@ -79,7 +81,7 @@ same_as_eu "$TMP/ours" "$TMP/eu"
 note "$N spinning threads: $sampled read from perf samples, the rest stopped; stacks as eu-stack's"
 assert_not_traced $P
 # the text report says how each thread was read; analyze reads the dump
-expect_exit 0 "$CTRACE" -p $P --backtraces -o "$TMP/bt.txt"
+expect_exit 0 "$CTRACE" -p $P --backtraces --no-bpf -o "$TMP/bt.txt"
 grep -q '^Thread .* R (running) \[read without stopping: perf sample\]' "$TMP/bt.txt" || fail "text: no sampled thread: $(cat "$TMP/bt.txt")"
 expect_exit 0 "$CTRACE" analyze "$TMP/bt.json" -f json -o "$TMP/an.json"
 json_check "$TMP/an.json" "d['summary']['running'] + d['summary']['spinning'] == $N" ||
@@ -107,7 +109,7 @@ D=$(( $(nproc) + 2 ))
 start_fixture spinners $D 48
 P=$FPID
 sleep 0.3
-expect_exit 0 "$CTRACE" -p $P --backtraces -f json -v -o "$TMP/deep.json"
+expect_exit 0 "$CTRACE" -p $P --backtraces --no-bpf -f json -v -o "$TMP/deep.json"
 echo "$ERR" | grep -Eq "threads on a CPU: 0 of $D read from perf samples .*$D stopped instead, $D of them with a stack deeper" ||
 	note "deep stacks: not every thread was met running or sampled before it was handed back: $ERR"
 funcs "$TMP/deep.json" >"$TMP/deep"
