@@ -182,6 +182,13 @@ static int layout_get(struct ct_kregs_layout *l)
 	if (dir) {
 		snprintf(path, sizeof(path), "%s/kregs-layout", dir);
 		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		struct stat st;
+		/* only a regular file of the user's that no one else may write */
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+				(st.st_mode & 022))) {
+			close(fd);
+			fd = -1;
+		}
 		if (fd >= 0) {
 			ssize_t n = read(fd, text, sizeof(text) - 1);
 			close(fd);

@@ -49,12 +49,14 @@ backtraces() { # N -> lines "wall_ms captured total longest_stop_ms startup_ms c
 		sed -n 's/.*priority while capturing: //p' "$TMP/err" | head -n 1 >"$TMP/boost"
 		# how the running threads were read (attach/oncpu.c: perf samples, or stopped)
 		sed -n 's/.*threads on a CPU: //p' "$TMP/err" | head -n 1 >>"$TMP/oncpu"
+		# and those waiting for one (attach/kregs.c: the registers the kernel saved)
+		sed -n 's/.*threads off a CPU: //p' "$TMP/err" | head -n 1 >>"$TMP/kregs"
 	done
 }
 
 echo "== 150 spinning threads on $(nproc) CPUs (medians of $RUNS)"
 start 150
-: >"$TMP/bt"; : >"$TMP/eu"; : >"$TMP/boost"; : >"$TMP/oncpu"
+: >"$TMP/bt"; : >"$TMP/eu"; : >"$TMP/boost"; : >"$TMP/oncpu"; : >"$TMP/kregs"
 if [ "$PARTS" != profile ]; then
 backtraces
 ctw=$(awk '{print $1}' "$TMP/bt" | median)
@@ -136,6 +138,7 @@ ratio=$(median <"$TMP/pr")
 cps=$(awk '{print $1}' "$TMP/ps" | median); pps=$(awk '{print $1}' "$TMP/pp" | median)
 stop
 [ "$PARTS" != profile ] && echo "ctrace priority while capturing: $(cat "$TMP/boost")"
+[ "$PARTS" != profile ] && [ -s "$TMP/kregs" ] && sed 's/^/threads off a CPU: /' "$TMP/kregs" && : >"$TMP/kregs"
 [ "$PARTS" != profile ] && [ -s "$TMP/oncpu" ] && sed 's/^/running threads: /' "$TMP/oncpu" && : >"$TMP/oncpu"
 awk -v ctw="$ctw" -v euw="$euw" -v cap="$captured" -v eut="$eut" -v st="$ctstop" -v mx="$ctmaxstop" \
     -v parts="$parts" -v cps="$cps" -v pps="$pps" -v ratio="$ratio" -v ps="$(awk '{printf "%d ", $1}' "$TMP/ps")" \
@@ -165,5 +168,6 @@ start 1000
 backtraces
 stop
 awk '{printf "--backtraces: %d of %d captured in %d ms (start-up %d ms, capture %d ms), longest stop %.1f ms\n", $2, $3, $1, $5, $6, $4}' "$TMP/bt"
+[ -s "$TMP/kregs" ] && sed 's/^/threads off a CPU: /' "$TMP/kregs"
 [ -s "$TMP/oncpu" ] && sed 's/^/running threads: /' "$TMP/oncpu"
 awk '$2 != $3 || $3 == 0 {bad = 1} END {print bad ? "NOT every thread captured (goal: all)" : "every thread captured in every run"}' "$TMP/bt"

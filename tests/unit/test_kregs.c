@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* attach/kregs: the layout cache's parser on good, stale and damaged lines; the checks that a
+ * thread did not run between two passes and was inside a system call; and, where bpf() is
+ * permitted, the iterator on this test's own threads, against what the test knows of them. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "attach/kregs.h"
+
+#define KEY "6.1.0-13-amd64/0123456789abcdef/5482185"
+#define GOOD "ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 63693\n"
+
+static void layout_good(void **state)
+{
+	(void)state;
+	struct ct_kregs_layout l;
+	assert_int_equal(ct_kregs_layout_parse(GOOD, KEY, &l), 0);
+	assert_int_equal(l.task_size, 3264);
+	assert_int_equal(l.pid, 1264);
+	assert_int_equal(l.tgid, 1268);
+	assert_int_equal(l.state_size, 4);
+	assert_int_equal(l.fsbase, 3128);
+	assert_int_equal(l.iter_btf_id, 63693);
+	/* without its newline too */
+	char s[256];
+	snprintf(s, sizeof(s), "%s", GOOD);
+	s[strlen(s) - 1] = '\0';
+	assert_int_equal(ct_kregs_layout_parse(s, KEY, &l), 0);
+}
+
+static void layout_rejected(void **state)
+{
+	(void)state;
+	struct ct_kregs_layout l;
+	/* another kernel's line */
+	assert_int_equal(ct_kregs_layout_parse(GOOD, "6.1.0-14-amd64/0123456789abcdef/5482185", &l), -EINVAL);
+	const char *bad[] = {
+		"",
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 63693\n",
+		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128\n",
+		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 63693 7\n",
+		"ctrace-kregs-layout 1 " KEY " 3264 3262 1268 52 24 4 1536 1544 1008 3128 63693\n", /* pid past the end */
+		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 3 1536 1544 1008 3128 63693\n", /* state of 3 bytes */
+		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3260 63693\n", /* fsbase past */
+		"ctrace-kregs-layout 1 " KEY " 100 1264 1268 52 24 4 1536 1544 1008 3128 63693\n",  /* task too small */
+		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 0\n",     /* no iterator */
+		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 -5\n",
+		"ctrace-kregs-layout 1 " KEY " 4294967295 1264 1268 52 24 4 1536 1544 1008 3128 63693\n",
+		"ctrace-kregs-layout 1 " KEY " 3264 x 1268 52 24 4 1536 1544 1008 3128 63693\n",
+		"ctrace-kregs-layout 1\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (ct_kregs_layout_parse(bad[i], KEY, &l) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+	}
+}
+
+static void layout_random_bytes(void **state)
+{
+	(void)state;
+	char buf[160];
+	struct ct_kregs_layout l;
+	srand(7);
+	for (int i = 0; i < 20000; i++) {
+		size_t n = (size_t)rand() % sizeof(buf);
+		snprintf(buf, sizeof(buf), "%s", GOOD);
+		for (size_t k = 0; k < 4; k++)
+			buf[(size_t)rand() % sizeof(buf)] = (char)(rand() % 256);
+		buf[n] = '\0';
+		(void)ct_kregs_layout_parse(buf, KEY, &l); /* must not crash (ASan in make fuzz builds) */
+	}
+}
+
+static struct ct_kregs_rec rec(int32_t tid, uint64_t pcount)
+{
+	struct ct_kregs_rec r;
+	memset(&r, 0, sizeof(r));
+	r.tid = tid;
+	r.tgid = 1;
+	r.pcount = pcount;
+	r.nvcsw = 10;
+	r.nivcsw = 2;
+	r.regs[CT_PTREGS_IP] = 0x401000;
+	r.regs[CT_PTREGS_SP] = 0x7ffc0000;
+	return r;
+}
+
+static void unchanged_rules(void **state)
+{
+	(void)state;
+	struct ct_kregs_rec a = rec(5, 3), b = rec(5, 3);
+	assert_true(ct_kregs_unchanged(&a, &b));
+	b.pcount = 4; /* it came on a CPU in between */
+	assert_false(ct_kregs_unchanged(&a, &b));
+	b = rec(5, 3);
+	b.on_cpu = 1; /* on a CPU now: its saved registers are stale */
+	assert_false(ct_kregs_unchanged(&a, &b));
+	b = rec(5, 3);
+	a.on_cpu = 1;
+	assert_false(ct_kregs_unchanged(&a, &b));
+	a = rec(5, 3);
+	b.nivcsw++;
+	assert_false(ct_kregs_unchanged(&a, &b));
+	b = rec(5, 3);
+	b.regs[CT_PTREGS_SP] += 8;
+	assert_false(ct_kregs_unchanged(&a, &b));
+}
+
+static void syscall_rules(void **state)
+{
+	(void)state;
+	struct ct_kregs_rec r = rec(5, 1);
+	r.regs[CT_PTREGS_ORIG_AX] = SYS_futex;
+	r.regs[CT_PTREGS_AX] = (uint64_t)-ENOSYS;
+	assert_true(ct_kregs_in_syscall(&r));
+	/* preempted in user code: orig_ax -1 */
+	r.regs[CT_PTREGS_ORIG_AX] = (uint64_t)-1;
+	assert_false(ct_kregs_in_syscall(&r));
+	/* a device interrupt's vector, or a page fault's error code, with ax the program's own */
+	r.regs[CT_PTREGS_ORIG_AX] = 0x21;
+	r.regs[CT_PTREGS_AX] = 12345;
+	assert_false(ct_kregs_in_syscall(&r));
+	/* a call that has returned (ax holds its result) */
+	r.regs[CT_PTREGS_ORIG_AX] = SYS_read;
+	r.regs[CT_PTREGS_AX] = 0;
+	assert_false(ct_kregs_in_syscall(&r));
+}
+
+static void find_sorted(void **state)
+{
+	(void)state;
+	struct ct_kregs_rec r[3] = { rec(3, 0), rec(9, 0), rec(40, 0) };
+	assert_ptr_equal(ct_kregs_find(r, 3, 9), &r[1]);
+	assert_ptr_equal(ct_kregs_find(r, 3, 40), &r[2]);
+	assert_null(ct_kregs_find(r, 3, 10));
+	assert_null(ct_kregs_find(NULL, 0, 3));
+}
+
+static volatile pid_t sleeper_tid;
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	sleeper_tid = (pid_t)syscall(SYS_gettid);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* The iterator on this process: the sleeping thread is off its CPU inside pause(), with the thread
+ * pointer pthread gave it; the test's own thread is on a CPU. */
+static void live_self(void **state)
+{
+	(void)state;
+	setenv("CTRACE_CACHE_DIR", "off", 1);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, sleeper, NULL), 0);
+	struct timespec ts = { 0, 20000000 };
+	while (!sleeper_tid)
+		nanosleep(&ts, NULL);
+	nanosleep(&ts, NULL);
+	struct ct_kregs *k = NULL;
+	const char *why = NULL;
+	int r = ct_kregs_open(getpid(), &k, &why);
+	if (r < 0) {
+		fprintf(stderr, "SKIP live_self: the BPF iterator is not available here: %s (%s)\n", why, strerror(-r));
+		pthread_cancel(t);
+		pthread_join(t, NULL);
+		skip();
+	}
+	struct ct_kregs_rec *recs = NULL;
+	size_t n = 0;
+	assert_int_equal(ct_kregs_read(k, &recs, &n), 0);
+	assert_int_equal(n, 2);
+	const struct ct_kregs_rec *me = ct_kregs_find(recs, n, getpid());
+	const struct ct_kregs_rec *s = ct_kregs_find(recs, n, sleeper_tid);
+	assert_non_null(me);
+	assert_non_null(s);
+	assert_int_equal(me->on_cpu, 1);
+	assert_int_equal(s->on_cpu, 0);
+	assert_true(ct_kregs_in_syscall(s));
+	assert_int_equal(s->regs[CT_PTREGS_ORIG_AX], SYS_pause);
+	assert_int_equal(s->fsbase, (uint64_t)t); /* glibc's pthread_t is the thread pointer */
+	struct ct_kregs_rec before = *s;
+	free(recs);
+	assert_int_equal(ct_kregs_read(k, &recs, &n), 0);
+	s = ct_kregs_find(recs, n, sleeper_tid);
+	assert_non_null(s);
+	assert_true(ct_kregs_unchanged(&before, s));
+	free(recs);
+	ct_kregs_close(k);
+	pthread_cancel(t);
+	pthread_join(t, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(layout_good),
+		cmocka_unit_test(layout_rejected),
+		cmocka_unit_test(layout_random_bytes),
+		cmocka_unit_test(unchanged_rules),
+		cmocka_unit_test(syscall_rules),
+		cmocka_unit_test(find_sorted),
+		cmocka_unit_test(live_self),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
