@@ -795,7 +795,7 @@ struct kregs_state {
 	int err;
 	const char *why;
 	bool tried;
-	size_t wanted, read, rejected, passes;
+	size_t wanted, read, rejected, passes, waits;
 	uint64_t ns;
 };
 
@@ -831,6 +831,9 @@ static void drop_copy(struct ct_capture *c)
 	c->interp_len = 0;
 }
 
+/* how long a saturated capture waits for a thread on a CPU to be preempted (kregs_phase) */
+#define KREGS_WAIT_NS 50000000ull
+
 /* 64-bit user code segment: a thread of a 32-bit process is left to the stop */
 #define USER64_CS 0x33
 /* task_struct __state's __TASK_STOPPED and __TASK_TRACED */
@@ -842,7 +845,7 @@ static void drop_copy(struct ct_capture *c)
  * capture is kept (CT_THREAD_PASSIVE | CT_THREAD_KREGS, err 0). A thread that ran meanwhile is tried
  * again in a new pair of passes, up to 4; what is left goes to the batch (stopped, or sampled). */
 static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attach_opts *o, struct ct_capture *caps,
-			size_t first, size_t last, uint64_t deadline)
+			size_t first, size_t last, uint64_t deadline, bool wait_running)
 {
 	if (!ks->tried) {
 		ks->tried = true;
@@ -856,9 +859,15 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 	if (!cand || !before)
 		goto out;
 	ks->wanted += last - first;
-	for (int pass = 0; pass < 4 && ct_now_ns() < deadline; pass++) {
+	/* On a saturated machine a thread on a CPU now is preempted within a scheduler slice: it is
+	 * waited for (1 ms sleeps, KREGS_WAIT_NS at most, never past the deadline) and read then,
+	 * where a stop or a perf sample would need its next turn, far later on such a machine (150
+	 * spinning threads on 2 CPUs: 310-345 ms for the samples of the 2 that were running). */
+	uint64_t wait_until = wait_running ? CT_MIN(t0 + KREGS_WAIT_NS, deadline) : 0;
+	int quick = 0;
+	for (int pass = 0; pass < 256 && ct_now_ns() < deadline; pass++) {
 		struct ct_kregs_rec *r1 = NULL, *r2 = NULL;
-		size_t n1 = 0, n2 = 0, nc = 0;
+		size_t n1 = 0, n2 = 0, nc = 0, oncpu = 0, again = 0;
 		if (ct_kregs_read(ks->k, &r1, &n1) < 0)
 			break;
 		ks->passes++;
@@ -868,8 +877,12 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 				continue;
 			const struct ct_kregs_rec *r = ct_kregs_find(r1, n1, c->tid);
 			/* in a job-control or ptrace stop: left to the batch, which reports and keeps it so */
-			if (!r || r->on_cpu || r->regs[CT_PTREGS_CS] != USER64_CS || (r->state & (TASK_STOPPED_BITS)))
+			if (!r || r->regs[CT_PTREGS_CS] != USER64_CS || (r->state & (TASK_STOPPED_BITS)))
 				continue;
+			if (r->on_cpu) {
+				oncpu++;
+				continue;
+			}
 			if (copy_stack(c->tid, r->regs[CT_PTREGS_SP], o->stack_bytes, c) < 0)
 				continue;
 			if (o->while_stopped) {
@@ -880,15 +893,13 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 			cand[nc++] = i;
 		}
 		free(r1);
-		if (nc == 0)
-			break;
-		if (ct_kregs_read(ks->k, &r2, &n2) < 0) {
+		if (nc > 0 && ct_kregs_read(ks->k, &r2, &n2) < 0) {
 			for (size_t j = 0; j < nc; j++)
 				drop_copy(&caps[cand[j]]);
 			break;
 		}
-		ks->passes++;
-		size_t again = 0;
+		if (nc > 0)
+			ks->passes++;
 		for (size_t j = 0; j < nc; j++) {
 			struct ct_capture *c = &caps[cand[j]];
 			const struct ct_kregs_rec *r = ct_kregs_find(r2, n2, c->tid);
@@ -911,8 +922,15 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 			ks->read++;
 		}
 		free(r2);
-		if (again == 0)
-			break;
+		if (again > 0 && quick++ < 3)
+			continue; /* ran in between: at once again */
+		if (again + oncpu > 0 && ct_now_ns() < wait_until) {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+			ks->waits++;
+			continue;
+		}
+		break;
 	}
 out:
 	free(cand);
@@ -929,8 +947,8 @@ static void describe_kregs(const struct kregs_state *ks, char *buf, size_t n)
 		snprintf(buf, n, "not used: %s (%s)", ks->why ? ks->why : "?", strerror(-ks->err));
 	else
 		snprintf(buf, n, "%zu of %zu threads read from the registers the kernel saved, in %.1f ms (%zu passes, "
-			 "%zu copies dropped because the thread ran)", ks->read, ks->wanted, (double)ks->ns / 1e6,
-			 ks->passes, ks->rejected);
+			 "%zu copies dropped because the thread ran, %zu waits of 1 ms for a thread on a CPU)", ks->read,
+			 ks->wanted, (double)ks->ns / 1e6, ks->passes, ks->rejected, ks->waits);
 }
 
 /* For -v: how the running threads were read. */
@@ -1003,7 +1021,7 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 		sigset_t old;
 		hold_termination(&old);
 		if (o->kernel_regs)
-			kregs_phase(&ks, pid, o, s->caps, first, s->n, deadline);
+			kregs_phase(&ks, pid, o, s->caps, first, s->n, deadline, oc.sample);
 		capture_batch(a, pid, o, deadline, s->caps, first, s->n, &boost, oc.sample ? &oc : NULL, false);
 		release_termination(&old);
 		if (oc.n && oncpu_collect(&oc, pid, o, s->caps, deadline) > 0) {
