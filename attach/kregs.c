@@ -307,6 +307,16 @@ int ct_kregs_open(pid_t pid, struct ct_kregs **ret, const char **ret_why)
 	const char *why_unused;
 	if (!ret_why)
 		ret_why = &why_unused;
+	/* The program reads the kernel's own (initial namespace) thread and process IDs, which are
+	 * those /proc shows only to a ctrace in the initial PID namespace; in a container's the
+	 * tids would not match (and, where the kernel cannot filter by process, another process's
+	 * could). */
+	char ns[64];
+	ssize_t nl = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
+	if (nl <= 0 || (ns[nl] = '\0', strcmp(ns, "pid:[4026531836]") != 0)) {
+		*ret_why = "ctrace runs in a PID namespace of its own";
+		return -EOPNOTSUPP;
+	}
 	struct ct_kregs_layout l;
 	int r = layout_get(&l);
 	if (r < 0) {

@@ -21,6 +21,7 @@
 #include "attach/kregs.h"
 #include "attach/oncpu.h"
 #include "lib/boost.h"
+#include "lib/heap.h"
 #include "lib/model.h"
 #include "lib/procfs.h"
 #include "lib/util.h"
@@ -859,6 +860,8 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 	if (!cand || !before)
 		goto out;
 	ks->wanted += last - first;
+	/* the stack copies are small (a few KiB) and one per thread: their pages made present at once */
+	(void)ct_heap_prefault(CT_MIN((last - first) * 8192, (size_t)16 << 20));
 	/* On a saturated machine a thread on a CPU now is preempted within a scheduler slice: it is
 	 * waited for (1 ms sleeps, KREGS_WAIT_NS at most, never past the deadline) and read then,
 	 * where a stop or a perf sample would need its next turn, far later on such a machine (150

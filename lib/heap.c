@@ -34,3 +34,25 @@ int ct_heap_prepare(void)
 	free(p);
 	return r;
 }
+
+int ct_heap_prefault(size_t bytes)
+{
+	/* a block of the heap's top, its pages made present in one call, then given back: the
+	 * allocations that follow are carved from pages already there (MADV_POPULATE_WRITE costs
+	 * 0.7 us a page here, a first touch 11 us) */
+	if (bytes < 4096)
+		return 0;
+	uint8_t *p = malloc(bytes);
+	if (!p)
+		return -ENOMEM;
+	uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+	int r = 0;
+#ifdef MADV_POPULATE_WRITE
+	if (hi > lo && madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE) < 0)
+		r = -errno;
+#else
+	r = -EOPNOTSUPP;
+#endif
+	free(p);
+	return r;
+}

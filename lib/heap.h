@@ -16,4 +16,10 @@
  * the advice (no THP, an old kernel): the heap then works as before. */
 int ct_heap_prepare(void);
 
+/* Makes the next bytes of heap present before a burst of small allocations (a snapshot's stack
+ * copies), so that they do not fault page by page. Only a hint: 0, or -errno when the kernel does
+ * not know MADV_POPULATE_WRITE (5.14+), and nothing changes. Needs ct_heap_prepare's settings (a
+ * freed top kept in the heap). */
+int ct_heap_prefault(size_t bytes);
+
 #endif

@@ -99,6 +99,19 @@ pcs "$TMP/nob.json" >"$TMP/nob"
 grep -q ' kregs ' "$TMP/nob" && fail "--no-bpf, yet read from kernel registers: $(cat "$TMP/nob")"
 assert_not_traced $P
 kill -KILL $P
+# ctrace in a PID namespace of its own (a container's): the kernel's IDs are not the ones it sees,
+# so the iterator is not used and the threads are stopped, stacks whole
+if command -v unshare >/dev/null && unshare -p -f --mount-proc true 2>/dev/null; then
+	unshare -p -f --mount-proc sh -c "\"$FIXTURES/manythreads\" 4 >/dev/null & sleep 0.5;
+		\"$CTRACE\" -p \$! --backtraces -v -f json -o \"$TMP/ns.json\"" 2>"$TMP/ns.err" ||
+		fail "in a PID namespace: $(cat "$TMP/ns.err")"
+	grep -q "threads off a CPU: not used: ctrace runs in a PID namespace of its own" "$TMP/ns.err" ||
+		fail "in a PID namespace, -v does not say why the iterator was not used: $(cat "$TMP/ns.err")"
+	json_check "$TMP/ns.json" "len(d['threads']) == 4" "not any(t['kernel_regs'] for t in d['threads'])" \
+		"'pool_worker' in funcs(thread('pool-0'))" || fail "in a PID namespace: $(cat "$TMP/ns.json")"
+else
+	skip_case "pid namespace" "unshare -p is not permitted here: ctrace in a container's PID namespace not checked"
+fi
 note "40 sleeping threads read from the kernel-saved registers, stop 0, eu-stack's pcs and --always-stop's calls"
 
 # --- 3. a saturated machine: the spinners waiting for a CPU are read the same way
