@@ -994,7 +994,10 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 	struct ct_boost boost;
 	ct_boost_begin(&boost, o->timeout_ns);
 	struct oncpu_state oc = { NULL, 0, false, false, NULL, 0, 0 };
-	oc.sample = o->sample_running && ct_oncpu_saturated();
+	/* saturated: running threads are sampled (not for Python or Ruby, whose chains are copied
+	 * with the stack) or, with the kernel-saved registers, waited for until preempted (for all) */
+	bool saturated = (o->sample_running || o->kernel_regs) && ct_oncpu_saturated();
+	oc.sample = o->sample_running && saturated;
 	struct kregs_state ks = { 0 };
 
 	int r = 0;
@@ -1024,7 +1027,7 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 		sigset_t old;
 		hold_termination(&old);
 		if (o->kernel_regs)
-			kregs_phase(&ks, pid, o, s->caps, first, s->n, deadline, oc.sample);
+			kregs_phase(&ks, pid, o, s->caps, first, s->n, deadline, saturated);
 		capture_batch(a, pid, o, deadline, s->caps, first, s->n, &boost, oc.sample ? &oc : NULL, false);
 		release_termination(&old);
 		if (oc.n && oncpu_collect(&oc, pid, o, s->caps, deadline) > 0) {

@@ -103,8 +103,10 @@ static void say_stats(const struct ct_env *env, struct ct_allocsites *s, const s
 			st->nfn);
 	if (st->exec)
 		ct_warn("the process executed a new program; sampling stopped there");
+	ct_verbose(env, "sampling ended after %.2f s: %s", (double)prof->duration_ns / 1e9, st->end ? st->end : "?");
 	if (prof->total == 0)
-		ct_warn("no allocation seen: the process did not call the allocator while sampled");
+		ct_warn("no allocation seen: the process did not call the allocator while sampled (%.2f s; %s)",
+			(double)prof->duration_ns / 1e9, st->end ? st->end : "?");
 }
 
 int cmd_memory_sites(struct ct_env *env)

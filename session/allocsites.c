@@ -209,16 +209,24 @@ int ct_allocsites_run(struct ct_allocsites *s)
 	uint64_t t0 = ct_now_ns(), next_scan = t0;
 	uint64_t deadline = s->o.duration_s > 0 ? t0 + (uint64_t)(s->o.duration_s * 1e9) : UINT64_MAX;
 	int r = 0;
+	s->stats.end = "the duration ran out";
 	while (!(s->o.stop && *s->o.stop) && ct_now_ns() < deadline) {
 		if (ct_now_ns() >= next_scan) {
 			next_scan = ct_now_ns() + SCAN_NS;
-			if (scan(s) == -ESRCH)
+			if (scan(s) == -ESRCH) {
+				s->stats.end = s->stats.exec ? "the process executed a new program"
+							     : "the process has no thread left (gone)";
 				break;
+			}
 		}
 		uint64_t left_ms = (deadline - ct_now_ns()) / 1000000ull;
-		if ((r = read_samples(s, (int)CT_MIN(left_ms + 1, 100ull))) < 0)
+		if ((r = read_samples(s, (int)CT_MIN(left_ms + 1, 100ull))) < 0) {
+			s->stats.end = "reading the samples failed";
 			break;
+		}
 	}
+	if (s->o.stop && *s->o.stop)
+		s->stats.end = "stopped by a signal (SIGINT or SIGTERM)";
 	if (r == 0)
 		r = read_samples(s, 0); /* the last samples */
 	s->prof->duration_ns = ct_now_ns() - s->t_open;

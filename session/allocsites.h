@@ -41,6 +41,7 @@ struct ct_allocsites_stats {
 	size_t threads_seen, threads;    /* threads ever followed, followed now */
 	size_t open_failed;              /* threads whose probes could not be opened (EMFILE …) */
 	bool exec;                       /* the process executed a new program: sampling stopped */
+	const char *end;                 /* why sampling ended (static text), after ct_allocsites_run */
 };
 
 struct ct_allocsites;
