@@ -129,8 +129,9 @@ CURSES_LDLIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null)
 # LINK=static (the default): the libraries whose archives are position-independent (Debian's
 # elfutils, json-c, libbpf, zlib, zstd, lz4, xz, bzip2, ncurses) are linked into ctrace, so a
 # run does not map and relocate 16 shared libraries: --version went from 7.8 to 5.7 ms and a
-# --backtraces of 200 threads from 27.7 to 21.5 ms (perf stat -r, this machine). libunwind's
-# archive is not PIC and stays shared. LINK=dynamic links every library shared, as the Debian and
+# --backtraces of 200 threads from 27.7 to 21.5 ms (perf stat -r, this machine). libunwind is
+# not linked at all: unwind/unwind_libunwind.c dlopen()s it for --unwinder libunwind (its archive
+# is not PIC, and linked shared it cost every run 4 libraries). LINK=dynamic links every library shared, as the Debian and
 # RPM packages do (packaging/: a distribution updates its libraries in place). When an archive is
 # missing, the link is dynamic, and so it is for a SANITIZE build (CLANG_BUILD's fuzz targets:
 # LeakSanitizer's suppression of libdw's known leak matches libdw.so.1, tests/fuzz/lsan.supp).
@@ -138,10 +139,10 @@ LINK ?= $(if $(SANITIZE),dynamic,static)
 STATIC_LIBS := bpf dw elf json-c z zstd lz4 lzma bz2 ncursesw tinfo
 STATIC_MISSING := $(strip $(foreach l,$(STATIC_LIBS),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l).a 2>/dev/null)),,$(l))))
 ifeq ($(LINK)$(STATIC_MISSING),static)
-LIBS := -Wl,-Bstatic $(STATIC_LIBS:%=-l%) -Wl,-Bdynamic \
-	$(shell $(PKG_CONFIG) --libs libunwind-ptrace libunwind-generic 2>/dev/null) -liberty -ldl -lpthread
+LIBS := -Wl,-Bstatic $(STATIC_LIBS:%=-l%) -Wl,-Bdynamic -liberty -ldl -lpthread
 else
-LIBS := $(PC_LDLIBS) -liberty -ldl -lpthread $(CURSES_LDLIBS)
+LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out libunwind%,$(PC_LIBS)) 2>/dev/null) -liberty -ldl -lpthread \
+	$(CURSES_LDLIBS)
 endif
 # Goals that build nothing need no library (make deps installs them on a fresh machine)
 ifneq ($(filter-out deps pkg-deps clean uninstall pkg-src deb rpm,$(or $(MAKECMDGOALS),all)),)

@@ -308,7 +308,10 @@ static int frames_from_capture(struct ct_snapshot_session *in, const struct ct_c
 		int r = ct_unwinder_open(in->o.unwinder, in->sym, &in->mem, &in->unw);
 		if (r < 0) {
 			t->error = strdup(r == -EOPNOTSUPP ? "the libunwind unwinder needs a live process; use libdw or fp"
-							   : "cannot start the unwinder (no ELF module found)");
+					  : r == -ENOENT && in->o.unwinder == CT_UNWIND_LIBUNWIND
+						  ? "the libunwind unwinder needs libunwind-ptrace.so.0 (Debian: libunwind8); "
+						    "use libdw or fp"
+						  : "cannot start the unwinder (no ELF module found)");
 			return t->error ? 0 : -ENOMEM;
 		}
 	}

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libunwind backend: a remote address space whose accessors serve the capture. Unwind tables are
  * found by libunwind-ptrace's _UPT_find_proc_info, which reads /proc/PID/maps and the ELF files and
- * never calls ptrace itself; memory and registers come from our accessors only. */
+ * never calls ptrace itself; memory and registers come from our accessors only.
+ * libunwind is loaded with dlopen() when this unwinder is first asked for (--unwinder libunwind),
+ * not linked: every other run of ctrace would map its four libraries (libunwind-ptrace,
+ * libunwind-x86_64, libunwind, liblzma) at start for nothing. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <libunwind-ptrace.h>
 #include <libunwind.h>
@@ -19,6 +23,67 @@
  * length of one lu_unwind(); unwinding is single-threaded. */
 static struct ct_unwinder *current;
 
+/* libunwind's entry points, from dlopen: unw_* are macros naming the architecture's symbols
+ * (_Ux86_64_init_remote…), which LU_NAME spells out. Filled once, then read only. */
+#define LU_STR(f) #f
+#define LU_NAME(f) LU_STR(f)
+static struct {
+	bool tried, ok;
+	__typeof__(&_UPT_find_proc_info) find_proc_info;
+	__typeof__(&_UPT_put_unwind_info) put_unwind_info;
+	__typeof__(&_UPT_create) upt_create;
+	__typeof__(&_UPT_destroy) upt_destroy;
+	__typeof__(&unw_create_addr_space) create_addr_space;
+	__typeof__(&unw_destroy_addr_space) destroy_addr_space;
+	__typeof__(&unw_set_caching_policy) set_caching_policy;
+	__typeof__(&unw_init_remote) init_remote;
+	__typeof__(&unw_get_reg) get_reg;
+	__typeof__(&unw_is_signal_frame) is_signal_frame;
+	__typeof__(&unw_step) step;
+	__typeof__(&unw_strerror) strerror;
+} lu;
+
+static int lu_load(void)
+{
+	if (lu.tried)
+		return lu.ok ? 0 : -ENOENT;
+	lu.tried = true;
+	/* libunwind-ptrace calls libunwind-x86_64 without naming it as a dependency (Debian's 1.6: it
+	 * counts on the program linking both), so that one is loaded first, for everyone */
+	void *arch = dlopen("libunwind-x86_64.so.8", RTLD_NOW | RTLD_GLOBAL);
+	void *h = arch ? dlopen("libunwind-ptrace.so.0", RTLD_NOW | RTLD_GLOBAL) : NULL;
+	if (!h) {
+		if (arch)
+			dlclose(arch);
+		return -ENOENT;
+	}
+	struct {
+		void **slot;
+		const char *name;
+	} syms[] = {
+		{ (void **)&lu.find_proc_info, "_UPT_find_proc_info" },
+		{ (void **)&lu.put_unwind_info, "_UPT_put_unwind_info" },
+		{ (void **)&lu.upt_create, "_UPT_create" },
+		{ (void **)&lu.upt_destroy, "_UPT_destroy" },
+		{ (void **)&lu.create_addr_space, LU_NAME(unw_create_addr_space) },
+		{ (void **)&lu.destroy_addr_space, LU_NAME(unw_destroy_addr_space) },
+		{ (void **)&lu.set_caching_policy, LU_NAME(unw_set_caching_policy) },
+		{ (void **)&lu.init_remote, LU_NAME(unw_init_remote) },
+		{ (void **)&lu.get_reg, LU_NAME(unw_get_reg) },
+		{ (void **)&lu.is_signal_frame, LU_NAME(unw_is_signal_frame) },
+		{ (void **)&lu.step, LU_NAME(unw_step) },
+		{ (void **)&lu.strerror, LU_NAME(unw_strerror) },
+	};
+	for (size_t i = 0; i < CT_ARRAY_SIZE(syms); i++)
+		if (!(*syms[i].slot = dlsym(h, syms[i].name)) && !(*syms[i].slot = dlsym(arch, syms[i].name))) {
+			dlclose(h);
+			dlclose(arch);
+			return -ENOENT;
+		}
+	lu.ok = true; /* the handle stays open: the functions are used until ctrace exits */
+	return 0;
+}
+
 struct lu_priv {
 	unw_addr_space_t as;
 	void *upt;
@@ -27,12 +92,12 @@ struct lu_priv {
 
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
 {
-	return _UPT_find_proc_info(as, ip, pi, need, arg);
+	return lu.find_proc_info(as, ip, pi, need, arg);
 }
 
 static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
 {
-	_UPT_put_unwind_info(as, pi, arg);
+	lu.put_unwind_info(as, pi, arg);
 }
 
 static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg)
@@ -100,15 +165,18 @@ static unw_accessors_t accessors = {
 
 static int lu_init(struct ct_unwinder *u)
 {
+	int r = lu_load();
+	if (r < 0)
+		return r;
 	struct lu_priv *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->as = unw_create_addr_space(&accessors, 0);
+	p->as = lu.create_addr_space(&accessors, 0);
 	if (!p->as) {
 		free(p);
 		return -ENOMEM;
 	}
-	unw_set_caching_policy(p->as, UNW_CACHE_GLOBAL);
+	lu.set_caching_policy(p->as, UNW_CACHE_GLOBAL);
 	u->priv = p;
 	return 0;
 }
@@ -119,18 +187,18 @@ static int lu_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct c
 	struct lu_priv *p = u->priv;
 	if (!p->upt) {
 		/* the maps of the process are the same for every thread: one UPT serves them all */
-		p->upt = _UPT_create(u->pid);
+		p->upt = lu.upt_create(u->pid);
 		if (!p->upt)
 			return -ENOMEM;
 		p->upt_tid = c->tid;
 	}
 	current = u;
 	unw_cursor_t cur;
-	int r = unw_init_remote(&cur, p->as, p->upt);
+	int r = lu.init_remote(&cur, p->as, p->upt);
 	size_t n = 0;
 	if (r < 0) {
 		current = NULL;
-		*ret_err = ct_strdup(unw_strerror(r));
+		*ret_err = ct_strdup(lu.strerror(r));
 		return 0;
 	}
 	bool activation = true;
@@ -138,9 +206,9 @@ static int lu_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct c
 	unsigned repeats = 0;
 	while (n < max) {
 		unw_word_t ip, sp;
-		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
+		if (lu.get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
 			break;
-		uint64_t fsp = unw_get_reg(&cur, UNW_REG_SP, &sp) == 0 ? sp : 0;
+		uint64_t fsp = lu.get_reg(&cur, UNW_REG_SP, &sp) == 0 ? sp : 0;
 		/* no progress: the same pc, the stack pointer not moving up (a recursion moves it) */
 		bool same = n > 0 && ip == last_pc && fsp <= last_sp;
 		if (same && ++repeats >= 16) {
@@ -155,11 +223,11 @@ static int lu_unwind(struct ct_unwinder *u, const struct ct_capture *c, struct c
 		out[n].activation = activation;
 		out[n].sp = fsp;
 		n++;
-		activation = unw_is_signal_frame(&cur) > 0;
-		r = unw_step(&cur);
+		activation = lu.is_signal_frame(&cur) > 0;
+		r = lu.step(&cur);
 		if (r <= 0) {
 			if (r < 0)
-				*ret_err = ct_strdup(unw_strerror(r));
+				*ret_err = ct_strdup(lu.strerror(r));
 			break;
 		}
 	}
@@ -173,8 +241,8 @@ static void lu_fini(struct ct_unwinder *u)
 	if (!p)
 		return;
 	if (p->upt)
-		_UPT_destroy(p->upt);
-	unw_destroy_addr_space(p->as);
+		lu.upt_destroy(p->upt);
+	lu.destroy_addr_space(p->as);
 	free(p);
 }
 

@@ -158,3 +158,11 @@ PY
 }
 
 json_check() { python3 "$TOP/tests/integration/jsoncheck.py" "$@"; }
+
+# eu_stacks FILE FIELD: eu-stack's output, one line "tid a,b,…" per thread from each frame line's
+# FIELD (2: the pc, without 0x and leading zeros; 3: the function)
+eu_stacks() {
+	awk -v f="$2" '/^TID / { if (tid) print tid, s; tid = $2; sub(/:$/, "", tid); s = ""; next }
+	     /^#/ { v = $f; if (f == 2) sub(/^0x0*/, "", v); s = s (s ? "," : "") v }
+	     END { if (tid) print tid, s }' "$1"
+}

@@ -26,21 +26,13 @@ for t in d["threads"]:
     print(t["tid"], ",".join("%x" % p for p in pcs) or "-", sc, how, t["stop_us"], t["name"])
 PY
 }
-eu_pcs() {
-	awk '/^TID / { if (tid) print tid, pcs; tid = $2; sub(/:$/, "", tid); pcs = ""; next }
-	     /^#/ { pc = $2; sub(/^0x0*/, "", pc); pcs = pcs (pcs ? "," : "") pc }
-	     END { if (tid) print tid, pcs }' "$1"
-}
 # same_pcs OURS EU: every thread's innermost pc is eu-stack's, and eu-stack's frames are ours in
 # order, pc for pc (ours may hold more: the frames symbolize/tailcalls.c restores)
 same_pcs() {
 	python3 - "$1" "$2" <<'PY' || fail "stacks differ from eu-stack's: $(cat "$TMP/diff")"
 import sys
-eu = {}
-for line in open(sys.argv[2]):
-    p = line.split()
-    if len(p) == 2:
-        eu[p[0]] = p[1].split(",")
+rows = [line.split() for line in open(sys.argv[2])]
+eu = {r[0]: r[1].split(",") for r in rows if len(r) == 2}
 bad, n = [], 0
 for line in open(sys.argv[1]):
     tid, pcs = line.split()[:2]
@@ -69,7 +61,7 @@ pcs "$TMP/kr.json" >"$TMP/kr"
 awk '$4 != "kregs" || $5 != 0 { exit 1 }' "$TMP/kr" || fail "a sleeping thread was stopped: $(cat "$TMP/kr")"
 json_check "$TMP/kr.json" "d['stats']['max_stop_us'] == 0" || fail "a stop was counted: $(head -c 600 "$TMP/kr.json")"
 eu-stack -p $P >"$TMP/eu.txt" 2>"$TMP/eu.err" || fail "eu-stack failed: $(cat "$TMP/eu.err")"
-eu_pcs "$TMP/eu.txt" >"$TMP/eu"
+eu_stacks "$TMP/eu.txt" 2 >"$TMP/eu"
 same_pcs "$TMP/kr" "$TMP/eu"
 # the system call each thread waits in, as a stop reads it (a stop makes an interrupted sleep
 # restart as restart_syscall, which the stop reads for it after the first: the same wait)

@@ -27,12 +27,6 @@ for t in d["threads"]:
     print(t["tid"], ",".join(fns), "sampled" if t["sampled"] else "stopped", t["stop_us"])
 PY
 }
-# eu_funcs FILE: eu-stack's "tid fn1,fn2,…" for every thread
-eu_funcs() {
-	awk '/^TID / { if (tid) print tid, fns; tid = $2; sub(/:$/, "", tid); fns = ""; next }
-	     /^#/ { fn = $3; fns = fns (fns ? "," : "") fn }
-	     END { if (tid) print tid, fns }' "$1"
-}
 # same_as_eu OURS EU: every spinning thread's functions, as far as eu-stack goes, are ours
 same_as_eu() {
 	python3 - "$1" "$2" <<'PY' || fail "stacks differ from eu-stack's: $(cat "$TMP/diff")"
@@ -76,7 +70,7 @@ awk '$3 == "sampled" && $4 != 0 { exit 1 }' "$TMP/ours" || fail "a sampled threa
 grep ' sampled ' "$TMP/ours" | grep -qv 'spin_inner,spin_mid,spin_outer,start_thread,clone3' &&
 	fail "a sampled thread's stack is not spin_inner < spin_mid < spin_outer < start_thread < clone3: $(cat "$TMP/ours")"
 eu-stack -p $P >"$TMP/eu.txt" 2>"$TMP/eu.err" || fail "eu-stack failed: $(cat "$TMP/eu.err")"
-eu_funcs "$TMP/eu.txt" >"$TMP/eu"
+eu_stacks "$TMP/eu.txt" 3 >"$TMP/eu"
 same_as_eu "$TMP/ours" "$TMP/eu"
 note "$N spinning threads: $sampled read from perf samples, the rest stopped; stacks as eu-stack's"
 assert_not_traced $P
