@@ -34,7 +34,6 @@ struct ct_kregs {
 	pid_t pid;
 	int prog_fd;
 	int link_fd;
-	bool filtered; /* the link iterates only pid's threads (kernel 6.1+) */
 	size_t last_n; /* records of the last pass, to size the next read */
 };
 
@@ -181,14 +180,7 @@ static int layout_get(struct ct_kregs_layout *l)
 	const char *dir = ct_cache_dir();
 	if (dir) {
 		snprintf(path, sizeof(path), "%s/kregs-layout", dir);
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		struct stat st;
-		/* only a regular file of the user's that no one else may write */
-		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-				(st.st_mode & 022))) {
-			close(fd);
-			fd = -1;
-		}
+		int fd = ct_cache_open(path, sizeof(text) - 1);
 		if (fd >= 0) {
 			ssize_t n = read(fd, text, sizeof(text) - 1);
 			close(fd);
@@ -206,18 +198,8 @@ static int layout_get(struct ct_kregs_layout *l)
 	struct ct_kregs_layout check;
 	if (ct_kregs_layout_parse(text, key, &check) < 0)
 		return -EOPNOTSUPP; /* a task_struct this program cannot read */
-	if (dir && ct_cache_dir_ensure(dir) == 0) {
-		char tmp[4300];
-		snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd >= 0) {
-			size_t len = strlen(text);
-			bool ok = write(fd, text, len) == (ssize_t)len;
-			close(fd);
-			if (!ok || rename(tmp, path) < 0)
-				unlink(tmp);
-		}
-	}
+	if (dir && ct_cache_dir_ensure(dir) == 0)
+		(void)ct_cache_write(path, text, strlen(text));
 	return 0;
 }
 
@@ -347,12 +329,9 @@ int ct_kregs_open(pid_t pid, struct ct_kregs **ret, const char **ret_why)
 	memset(&li, 0, sizeof(li));
 	li.task.pid = (uint32_t)pid;
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .iter_info = &li, .iter_info_len = sizeof(li));
-	bool filtered = true;
 	int link = bpf_link_create(prog, 0, BPF_TRACE_ITER, &lo);
-	if (link < 0) {
-		filtered = false;
+	if (link < 0)
 		link = bpf_link_create(prog, 0, BPF_TRACE_ITER, NULL);
-	}
 	if (link < 0) {
 		r = -errno;
 		close(prog);
@@ -365,7 +344,7 @@ int ct_kregs_open(pid_t pid, struct ct_kregs **ret, const char **ret_why)
 		close(prog);
 		return -ENOMEM;
 	}
-	*k = (struct ct_kregs){ pid, prog, link, filtered, 0 };
+	*k = (struct ct_kregs){ pid, prog, link, 0 };
 	*ret = k;
 	return 0;
 }

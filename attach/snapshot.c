@@ -282,6 +282,18 @@ static int read_syscall(pid_t pid, pid_t tid, struct ct_proc_syscall *ret)
 	return ct_parse_proc_syscall(s, ret);
 }
 
+/* Frees what a capture without a stop copied (its stack, the interp hook's copy) that did not
+ * count: the thread ran meanwhile. */
+static void drop_copy(struct ct_capture *c)
+{
+	free(c->stack);
+	c->stack = NULL;
+	c->stack_len = 0;
+	free(c->interp);
+	c->interp = NULL;
+	c->interp_len = 0;
+}
+
 /* A thread blocked in the kernel does not touch its user stack or registers, so both can be copied
  * while it keeps running; the capture counts only if the thread did not run in between (its
  * schedstat run count and syscall position are unchanged). Returns -EAGAIN to ask for a stop. */
@@ -303,13 +315,9 @@ static int capture_passive(pid_t pid, pid_t tid, const struct ct_attach_opts *o,
 			return -EAGAIN;
 		if (memcmp(&s0, &s1, sizeof(s0)) != 0)
 			continue;
-		free(c->stack);
-		c->stack = NULL;
+		drop_copy(c);
 		if (copy_stack(tid, s1.sp, o->stack_bytes, c) < 0)
 			return -EAGAIN;
-		free(c->interp);
-		c->interp = NULL;
-		c->interp_len = 0;
 		if (o->while_stopped)
 			o->while_stopped(o->while_stopped_arg, pid, c);
 		if (read_syscall(pid, tid, &s2) < 0 || read_runs(pid, tid, &runs2) < 0)
@@ -325,11 +333,7 @@ static int capture_passive(pid_t pid, pid_t tid, const struct ct_attach_opts *o,
 		c->flags |= CT_THREAD_PASSIVE;
 		return 0;
 	}
-	free(c->stack);
-	c->stack = NULL;
-	free(c->interp);
-	c->interp = NULL;
-	c->interp_len = 0;
+	drop_copy(c);
 	return -EAGAIN;
 }
 
@@ -467,9 +471,6 @@ static int capture_active(struct ct_attach *a, pid_t pid, pid_t tid, const struc
 	return finish_active(pid, tid, status, o, CT_MAX(t0, quiet), NULL, c);
 }
 
-/* Reads the thread's state and captures it without a stop when it may be. Returns 1 when the
- * capture is complete (passive, or the thread is gone), 0 when it needs a stop, and sets
- * *ret_deadline for that stop. */
 /* The thread's /proc stat (and wchan when asked) into c: -ESRCH when it is gone. */
 static int read_state(pid_t pid, pid_t tid, const struct ct_attach_opts *o, struct ct_capture *c)
 {
@@ -487,6 +488,9 @@ static int read_state(pid_t pid, pid_t tid, const struct ct_attach_opts *o, stru
 	return 0;
 }
 
+/* Reads the thread's state and captures it without a stop when it may be. Returns 1 when the
+ * capture is complete (passive, or the thread is gone), 0 when it needs a stop, and sets
+ * *ret_deadline for that stop. */
 static int capture_prepare(pid_t pid, pid_t tid, const struct ct_attach_opts *o, uint64_t deadline,
 			   struct ct_capture *c, uint64_t *ret_deadline)
 {
@@ -822,16 +826,6 @@ static void regs_from_kregs(const struct ct_kregs_rec *r, struct ct_capture *c)
 	c->fs_base = r->fsbase;
 }
 
-static void drop_copy(struct ct_capture *c)
-{
-	free(c->stack);
-	c->stack = NULL;
-	c->stack_len = 0;
-	free(c->interp);
-	c->interp = NULL;
-	c->interp_len = 0;
-}
-
 /* how long a saturated capture waits for a thread on a CPU to be preempted (kregs_phase) */
 #define KREGS_WAIT_NS 50000000ull
 
@@ -844,7 +838,9 @@ static void drop_copy(struct ct_capture *c)
  * for them, stopping none: one pass of the iterator, each such thread's stack copied, a second pass;
  * a thread whose counters and registers are the same in both did not run in between, and its
  * capture is kept (CT_THREAD_PASSIVE | CT_THREAD_KREGS, err 0). A thread that ran meanwhile is tried
- * again in a new pair of passes, up to 4; what is left goes to the batch (stopped, or sampled). */
+ * again at once, in up to 3 more pairs of passes; on a saturated machine (wait_running) threads on
+ * a CPU are waited for until preempted, below. What is left goes to the batch (stopped, or
+ * sampled). */
 static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attach_opts *o, struct ct_capture *caps,
 			size_t first, size_t last, uint64_t deadline, bool wait_running)
 {
@@ -880,7 +876,7 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 				continue;
 			const struct ct_kregs_rec *r = ct_kregs_find(r1, n1, c->tid);
 			/* in a job-control or ptrace stop: left to the batch, which reports and keeps it so */
-			if (!r || r->regs[CT_PTREGS_CS] != USER64_CS || (r->state & (TASK_STOPPED_BITS)))
+			if (!r || r->regs[CT_PTREGS_CS] != USER64_CS || (r->state & TASK_STOPPED_BITS))
 				continue;
 			if (r->on_cpu) {
 				oncpu++;
@@ -888,10 +884,10 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 			}
 			if (copy_stack(c->tid, r->regs[CT_PTREGS_SP], o->stack_bytes, c) < 0)
 				continue;
-			if (o->while_stopped) {
-				regs_from_kregs(r, c);
+			/* kept only if the second pass finds the same registers */
+			regs_from_kregs(r, c);
+			if (o->while_stopped)
 				o->while_stopped(o->while_stopped_arg, pid, c);
-			}
 			before[nc] = *r;
 			cand[nc++] = i;
 		}
@@ -912,7 +908,6 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 				again += r && !r->on_cpu;
 				continue;
 			}
-			regs_from_kregs(r, c);
 			if (read_state(pid, c->tid, o, c) < 0) {
 				drop_copy(c);
 				c->err = -ESRCH;

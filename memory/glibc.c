@@ -221,7 +221,7 @@ static void groups_of(struct layout *l, struct group_ref g[4])
 
 static void cache_store(Dwfl_Module *mod, struct layout *l)
 {
-	char path[4096], tmp[4200];
+	char path[4096];
 	if (cache_path(mod, path, sizeof(path), true) < 0)
 		return;
 	struct ct_buf b = CT_BUF_INIT;
@@ -236,14 +236,8 @@ static void cache_store(Dwfl_Module *mod, struct layout *l)
 			ct_buf_printf(&b, "%s.%s %zu %zu %zu\n", g[i].prefix, g[i].m[k].name, g[i].m[k].off,
 				      g[i].m[k].size, g[i].m[k].count);
 	}
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0) {
-		bool ok = !b.err && write(fd, b.data, b.len) == (ssize_t)b.len;
-		ok = close(fd) == 0 && ok;
-		if (!ok || rename(tmp, path) < 0)
-			unlink(tmp);
-	}
+	if (!b.err)
+		(void)ct_cache_write(path, b.data, b.len);
 	ct_buf_free(&b);
 }
 
@@ -253,15 +247,13 @@ static int cache_load(Dwfl_Module *mod, struct layout *l)
 	int r = cache_path(mod, path, sizeof(path), false);
 	if (r < 0)
 		return r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
 	char text[4096];
-	ssize_t n = -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) &&
-	    st.st_size < (off_t)sizeof(text))
-		n = read(fd, text, sizeof(text) - 1);
+	int fd = ct_cache_open(path, sizeof(text) - 1);
+	if (fd == -EPERM)
+		return -EINVAL;
+	if (fd < 0)
+		return fd;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
 	close(fd);
 	if (n <= 0)
 		return -EINVAL;

@@ -177,21 +177,6 @@ out_in:
 	return r;
 }
 
-/* A copy in the cache is used only when it is a regular file of ours that nobody else can write
- * (FILES in ctrace(1)); -1 with errno otherwise. */
-static int open_cached(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
-		close(fd);
-		errno = EPERM;
-		return -1;
-	}
-	return fd;
-}
 
 int ct_debugcache_open(int fd, char **ret_path, int *ret_err)
 {
@@ -218,14 +203,14 @@ int ct_debugcache_open(int fd, char **ret_path, int *ret_err)
 	}
 	struct ct_buf path = CT_BUF_INIT;
 	ct_buf_printf(&path, "%s/%s.debug", dir, id);
-	int cfd = open_cached(ct_buf_cstr(&path));
+	int cfd = ct_cache_open(ct_buf_cstr(&path), 0);
 	if (cfd < 0) {
 		r = ct_debugcache_inflate(fd, ct_buf_cstr(&path));
 		if (r == 0)
-			cfd = open_cached(ct_buf_cstr(&path));
+			cfd = ct_cache_open(ct_buf_cstr(&path), 0);
 		/* a file inflate refuses (malformed, too large) is no fault of the cache's */
 		if (cfd < 0 && r != -EINVAL && r != -EFBIG)
-			*ret_err = r < 0 ? r : -errno;
+			*ret_err = r < 0 ? r : cfd;
 	}
 	if (cfd < 0) {
 		ct_buf_free(&path);
@@ -274,7 +259,7 @@ int ct_debugcache_find(struct Dwfl_Module *mod, const char *debuginfo_path, char
 	if (dir && ct_cache_dir_ensure(dir) == 0) {
 		struct ct_buf p = CT_BUF_INIT;
 		ct_buf_printf(&p, "%s/%s.debug", dir, id);
-		int fd = open_cached(ct_buf_cstr(&p));
+		int fd = ct_cache_open(ct_buf_cstr(&p), 0);
 		if (fd >= 0) {
 			*ret_name = ct_buf_steal(&p);
 			return fd;

@@ -289,12 +289,11 @@ int ct_framestore_read(const char *path, struct ct_framestore_debug *ret_dbg, st
 	memset(ret_dbg, 0, sizeof(*ret_dbg));
 	*ret = NULL;
 	*ret_n = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = ct_cache_open(path, CT_FRAMESTORE_MAX_BYTES);
 	if (fd < 0)
-		return errno == ELOOP ? -EPERM : -errno;
+		return fd == -ELOOP ? -EPERM : fd;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) ||
-	    st.st_size > CT_FRAMESTORE_MAX_BYTES) {
+	if (fstat(fd, &st) < 0) {
 		close(fd);
 		return -EPERM;
 	}
@@ -340,32 +339,5 @@ int ct_framestore_write(const char *path, const void *data, size_t len)
 	}
 	if (r < 0)
 		return r;
-	struct ct_buf tmp = CT_BUF_INIT;
-	ct_buf_printf(&tmp, "%s.tmp.%d", path, (int)getpid());
-	if (tmp.err)
-		return tmp.err;
-	int fd = open(ct_buf_cstr(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		ct_buf_free(&tmp);
-		return r;
-	}
-	size_t done = 0;
-	while (done < len && r == 0) {
-		ssize_t k = write(fd, (const char *)data + done, len - done);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			r = k < 0 ? -errno : -EIO;
-		else
-			done += (size_t)k;
-	}
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(ct_buf_cstr(&tmp), path) < 0)
-		r = -errno;
-	if (r < 0)
-		(void)unlink(ct_buf_cstr(&tmp));
-	ct_buf_free(&tmp);
-	return r;
+	return ct_cache_write(path, data, len);
 }
