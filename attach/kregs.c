@@ -11,6 +11,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -26,9 +27,9 @@
 #include "lib/cache.h"
 #include "lib/util.h"
 
-#define LAYOUT_MAGIC "ctrace-kregs-layout 1"
+#define LAYOUT_MAGIC "ctrace-kregs-layout 2"
 #define REC_SIZE ((int)sizeof(struct ct_kregs_rec))
-#define MAX_INSNS 128
+#define MAX_INSNS 192
 
 struct ct_kregs {
 	pid_t pid;
@@ -37,7 +38,7 @@ struct ct_kregs {
 	size_t last_n; /* records of the last pass, to size the next read */
 };
 
-_Static_assert(sizeof(struct ct_kregs_rec) == 224, "the program writes 224-byte records");
+_Static_assert(sizeof(struct ct_kregs_rec) == 272, "the program writes 272-byte records");
 
 /* ---- the kernel's identity and the layout cache ---- */
 
@@ -65,29 +66,51 @@ static int kernel_key(char *buf, size_t n)
 	return 0;
 }
 
+/* the layout's numbers in the cache file's order, after the key */
+#define LAYOUT_FIELDS(l) { &(l)->task_size, &(l)->pid, &(l)->tgid, &(l)->on_cpu, &(l)->state, &(l)->state_size, \
+			   &(l)->nvcsw, &(l)->nivcsw, &(l)->pcount, &(l)->fsbase, &(l)->comm, &(l)->exit_state, \
+			   &(l)->utime, &(l)->stime, &(l)->runtime }
+
 int ct_kregs_layout_parse(const char *text, const char *key, struct ct_kregs_layout *l)
 {
 	char k[256];
-	unsigned v[10];
-	int id, used = 0;
+	int used = 0;
 	if (strncmp(text, LAYOUT_MAGIC " ", sizeof(LAYOUT_MAGIC)) != 0)
 		return -EINVAL;
 	text += sizeof(LAYOUT_MAGIC);
-	if (sscanf(text, "%255s %u %u %u %u %u %u %u %u %u %u %d%n", k, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &v[6], &v[7], &v[8], &v[9], &id, &used) != 12)
+	if (sscanf(text, "%255s%n", k, &used) != 1 || strcmp(k, key) != 0)
 		return -EINVAL;
-	if (strcmp(k, key) != 0 || (text[used] != '\n' && text[used] != '\0'))
-		return -EINVAL;
-	*l = (struct ct_kregs_layout){ v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], id };
-	/* every field inside the task, of the size the program reads */
-	if (l->task_size < 256 || l->task_size > (1u << 20) || l->iter_btf_id <= 0 ||
-	    (l->state_size != 4 && l->state_size != 8))
-		return -EINVAL;
-	const uint32_t f[][2] = { { l->pid, 4 },   { l->tgid, 4 },   { l->on_cpu, 4 }, { l->state, l->state_size },
-				  { l->nvcsw, 8 }, { l->nivcsw, 8 }, { l->pcount, 8 }, { l->fsbase, 8 } };
-	for (size_t i = 0; i < CT_ARRAY_SIZE(f); i++)
-		if (f[i][0] > l->task_size - f[i][1])
+	text += used;
+	struct ct_kregs_layout v;
+	memset(&v, 0, sizeof(v));
+	uint32_t *f[] = LAYOUT_FIELDS(&v);
+	/* each number after one space: what this function writes, nothing looser */
+	for (size_t i = 0; i <= CT_ARRAY_SIZE(f); i++) {
+		unsigned u;
+		if (text[0] != ' ' || !isdigit((unsigned char)text[1]) || sscanf(text, " %u%n", &u, &used) != 1)
 			return -EINVAL;
+		if (i < CT_ARRAY_SIZE(f))
+			*f[i] = u;
+		else if (u > INT32_MAX)
+			return -EINVAL;
+		else
+			v.iter_btf_id = (int32_t)u;
+		text += used;
+	}
+	if (*text != '\n' && *text != '\0')
+		return -EINVAL;
+	/* every field inside the task, of the size the program reads */
+	if (v.task_size < 256 || v.task_size > (1u << 20) || v.iter_btf_id <= 0 ||
+	    (v.state_size != 4 && v.state_size != 8))
+		return -EINVAL;
+	const uint32_t in[][2] = { { v.pid, 4 },   { v.tgid, 4 },   { v.on_cpu, 4 },   { v.state, v.state_size },
+				   { v.nvcsw, 8 }, { v.nivcsw, 8 }, { v.pcount, 8 },   { v.fsbase, 8 },
+				   { v.comm, 16 }, { v.exit_state, 4 }, { v.utime, 8 }, { v.stime, 8 },
+				   { v.runtime, 8 } };
+	for (size_t i = 0; i < CT_ARRAY_SIZE(in); i++)
+		if (in[i][0] > v.task_size - in[i][1])
+			return -EINVAL;
+	*l = v;
 	return 0;
 }
 
@@ -153,7 +176,12 @@ static int layout_from_btf(struct ct_kregs_layout *l)
 	    field(b, task, "nvcsw", NULL, &l->nvcsw, &sz) < 0 || sz != 8 ||
 	    field(b, task, "nivcsw", NULL, &l->nivcsw, &sz) < 0 || sz != 8 ||
 	    field(b, task, "sched_info", "pcount", &l->pcount, &sz) < 0 || sz != 8 ||
-	    field(b, task, "thread", "fsbase", &l->fsbase, &sz) < 0 || sz != 8)
+	    field(b, task, "thread", "fsbase", &l->fsbase, &sz) < 0 || sz != 8 ||
+	    field(b, task, "comm", NULL, &l->comm, &sz) < 0 || sz != 16 ||
+	    field(b, task, "exit_state", NULL, &l->exit_state, &sz) < 0 || sz != 4 ||
+	    field(b, task, "utime", NULL, &l->utime, &sz) < 0 || sz != 8 ||
+	    field(b, task, "stime", NULL, &l->stime, &sz) < 0 || sz != 8 ||
+	    field(b, task, "se", "sum_exec_runtime", &l->runtime, &sz) < 0 || sz != 8)
 		goto out;
 	/* __state since 5.14, state before */
 	if (field(b, task, "__state", NULL, &l->state, &l->state_size) < 0 &&
@@ -167,8 +195,13 @@ out:
 
 static void layout_format(const struct ct_kregs_layout *l, const char *key, char *buf, size_t n)
 {
-	snprintf(buf, n, LAYOUT_MAGIC " %s %u %u %u %u %u %u %u %u %u %u %d\n", key, l->task_size, l->pid, l->tgid,
-		 l->on_cpu, l->state, l->state_size, l->nvcsw, l->nivcsw, l->pcount, l->fsbase, l->iter_btf_id);
+	struct ct_kregs_layout v = *l;
+	uint32_t *f[] = LAYOUT_FIELDS(&v);
+	size_t at = (size_t)snprintf(buf, n, LAYOUT_MAGIC " %s", key);
+	for (size_t i = 0; i < CT_ARRAY_SIZE(f) && at < n; i++)
+		at += (size_t)snprintf(buf + at, n - at, " %u", *f[i]);
+	if (at < n)
+		snprintf(buf + at, n - at, " %d\n", l->iter_btf_id);
 }
 
 static int layout_get(struct ct_kregs_layout *l)
@@ -258,6 +291,11 @@ static int build(const struct ct_kregs_layout *l, pid_t pid, struct prog *p)
 	read_task(p, AT(nivcsw), l->nivcsw, 8);
 	read_task(p, AT(pcount), l->pcount, 8);
 	read_task(p, AT(fsbase), l->fsbase, 8);
+	read_task(p, AT(comm), l->comm, 16);
+	read_task(p, AT(exit_state), l->exit_state, 4);
+	read_task(p, AT(utime), l->utime, 8);
+	read_task(p, AT(stime), l->stime, 8);
+	read_task(p, AT(runtime), l->runtime, 8);
 	/* the user registers: bpf_probe_read_kernel(rec.regs, 168, bpf_task_pt_regs(task)) */
 	emit(p, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_7, 0, 0);
 	emit(p, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_task_pt_regs);
@@ -428,4 +466,41 @@ bool ct_kregs_unchanged(const struct ct_kregs_rec *a, const struct ct_kregs_rec 
 bool ct_kregs_in_syscall(const struct ct_kregs_rec *r)
 {
 	return r->regs[CT_PTREGS_ORIG_AX] < 1024 && r->regs[CT_PTREGS_AX] == (uint64_t)-ENOSYS;
+}
+
+char ct_kregs_state_letter(const struct ct_kregs_rec *r)
+{
+	/* include/linux/sched.h: TASK_REPORT is the bits up to TASK_PARKED; TASK_IDLE is
+	 * TASK_UNINTERRUPTIBLE | TASK_NOLOAD, reported apart; a task in TASK_RTLOCK_WAIT or frozen
+	 * is reported uninterruptible; the letter is "RSDTtXZPI"[fls(state)] */
+	enum { REPORT = 0x7f, IDLE = 0x402, RTLOCK_WAIT = 0x1000, FROZEN = 0x8000, REPORT_IDLE = 0x80 };
+	uint32_t st = (uint32_t)r->state;
+	uint32_t s = (st | r->exit_state) & REPORT;
+	if ((st & IDLE) == IDLE)
+		s = REPORT_IDLE;
+	if (st & (RTLOCK_WAIT | FROZEN))
+		s = 0x2;
+	int i = 0;
+	while (s) {
+		i++;
+		s >>= 1;
+	}
+	return "RSDTtXZPI"[i];
+}
+
+void ct_kregs_cpu_ticks(const struct ct_kregs_rec *r, long ticks_per_s, uint64_t *ret_utime, uint64_t *ret_stime)
+{
+	/* kernel/sched/cputime.c cputime_adjust(): the precise time on a CPU, split as the ticks were */
+	uint64_t rtime = r->runtime, ut = r->utime, st = r->stime;
+	if (st == 0)
+		ut = rtime;
+	else if (ut == 0)
+		st = rtime;
+	else {
+		st = (uint64_t)((unsigned __int128)st * rtime / ((unsigned __int128)st + ut));
+		ut = rtime - CT_MIN(st, rtime);
+	}
+	uint64_t ns_per_tick = ticks_per_s > 0 ? 1000000000ull / (uint64_t)ticks_per_s : 10000000ull;
+	*ret_utime = ut / ns_per_tick;
+	*ret_stime = st / ns_per_tick;
 }

@@ -29,6 +29,11 @@ struct ct_kregs_rec {
 	uint64_t nvcsw, nivcsw;  /* voluntary and involuntary context switches */
 	uint64_t pcount;         /* arrivals on a CPU (sched_info) */
 	uint64_t fsbase;         /* the thread pointer */
+	char comm[16];           /* the task's name, as /proc/TID/stat shows it (NUL-terminated) */
+	uint32_t exit_state;     /* nonzero once the thread has exited (a zombie, or dead) */
+	uint32_t pad2;
+	uint64_t utime, stime;   /* user and system time as the scheduler's ticks charged them, ns */
+	uint64_t runtime;        /* time on a CPU (se.sum_exec_runtime), ns */
 	uint64_t regs[21];       /* r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss */
 };
 
@@ -56,11 +61,19 @@ bool ct_kregs_unchanged(const struct ct_kregs_rec *a, const struct ct_kregs_rec 
  * interrupt): its orig_ax is the call's number and ax still holds -ENOSYS, as the kernel's entry
  * set it. */
 bool ct_kregs_in_syscall(const struct ct_kregs_rec *r);
+/* The state letter /proc/TID/stat shows for the thread (R S D T t X Z P I), from its __state and
+ * exit_state as the kernel's task_state_index() maps them. */
+char ct_kregs_state_letter(const struct ct_kregs_rec *r);
+/* Its user and system time in clock ticks as /proc/TID/stat shows them: the time on a CPU split in
+ * the proportion the ticks charged, as the kernel's cputime_adjust() does (without the clamp that
+ * keeps each part from going down between two reads of /proc, which a single read does not see). */
+void ct_kregs_cpu_ticks(const struct ct_kregs_rec *r, long ticks_per_s, uint64_t *ret_utime, uint64_t *ret_stime);
 
 /* For tests: the layout cache's text for the running kernel is parsed by this. 0 or -EINVAL. */
 struct ct_kregs_layout {
 	uint32_t task_size;
 	uint32_t pid, tgid, on_cpu, state, state_size, nvcsw, nivcsw, pcount, fsbase;
+	uint32_t comm, exit_state, utime, stime, runtime;
 	int32_t iter_btf_id;
 };
 int ct_kregs_layout_parse(const char *text, const char *key, struct ct_kregs_layout *ret);

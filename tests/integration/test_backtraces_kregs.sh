@@ -3,7 +3,7 @@
 # (attach/kregs.c), and stops none of them:
 #  - 40 sleeping threads of manythreads: every one read so, with a stop of 0, and each stack is
 #    eu-stack's to the program counter (eu-stack stops the threads: an independent truth), with
-#    the same system calls as --always-stop sees;
+#    the same system calls, names and states as --always-stop sees (from /proc);
 #  - 3 x nproc spinning threads (a saturated machine): every one read without a stop (registers
 #    the kernel saved, or a perf sample for the few on a CPU), with eu-stack's spin functions;
 #  - bpf() refused by a seccomp filter (as in a container) or --no-bpf: stopped as before, the same
@@ -23,7 +23,7 @@ for t in d["threads"]:
     pcs = [int(f["pc"], 16) for f in t["frames"] if not f.get("inlined") and f.get("pc")]
     sc = (t.get("syscall") or {}).get("name") or "-"
     how = "kregs" if t["kernel_regs"] else "sampled" if t["sampled"] else "passive" if t["passive"] else "stopped"
-    print(t["tid"], ",".join("%x" % p for p in pcs) or "-", sc, how, t["stop_us"], t["name"])
+    print(t["tid"], ",".join("%x" % p for p in pcs) or "-", sc, how, t["stop_us"], t["name"], t["state"])
 PY
 }
 # same_pcs OURS EU: every thread's innermost pc is eu-stack's, and eu-stack's frames are ours in
@@ -67,8 +67,9 @@ same_pcs "$TMP/kr" "$TMP/eu"
 # restart as restart_syscall, which the stop reads for it after the first: the same wait)
 expect_exit 0 "$CTRACE" -p $P --backtraces --always-stop -f json -o "$TMP/st.json"
 pcs "$TMP/st.json" >"$TMP/st"
-awk '{ if ($3 == "restart_syscall") $3 = "clock_nanosleep"; print $1, $2, $3, $6 }' "$TMP/kr" >"$TMP/kr.cmp"
-awk '{ if ($3 == "restart_syscall") $3 = "clock_nanosleep"; print $1, $2, $3, $6 }' "$TMP/st" >"$TMP/st.cmp"
+# (the name and state letter too: the iterator's, against those the stop read from /proc)
+awk '{ if ($3 == "restart_syscall") $3 = "clock_nanosleep"; print $1, $2, $3, $6, $7 }' "$TMP/kr" >"$TMP/kr.cmp"
+awk '{ if ($3 == "restart_syscall") $3 = "clock_nanosleep"; print $1, $2, $3, $6, $7 }' "$TMP/st" >"$TMP/st.cmp"
 cmp -s "$TMP/kr.cmp" "$TMP/st.cmp" || fail "not what --always-stop sees: $(diff "$TMP/kr.cmp" "$TMP/st.cmp" | head -5)"
 grep -q ' stopped ' "$TMP/st" || fail "--always-stop stopped nothing: $(cat "$TMP/st")"
 # text: the usual report, no marker on every thread; analyze reads the JSON back

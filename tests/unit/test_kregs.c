@@ -19,7 +19,7 @@
 #include "attach/kregs.h"
 
 #define KEY "6.1.0-13-amd64/0123456789abcdef/5482185"
-#define GOOD "ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 63693\n"
+#define GOOD "ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n"
 
 static void layout_good(void **state)
 {
@@ -31,6 +31,11 @@ static void layout_good(void **state)
 	assert_int_equal(l.tgid, 1268);
 	assert_int_equal(l.state_size, 4);
 	assert_int_equal(l.fsbase, 3128);
+	assert_int_equal(l.comm, 1752);
+	assert_int_equal(l.exit_state, 1160);
+	assert_int_equal(l.utime, 1488);
+	assert_int_equal(l.stime, 1496);
+	assert_int_equal(l.runtime, 232);
 	assert_int_equal(l.iter_btf_id, 63693);
 	/* without its newline too */
 	char s[256];
@@ -47,18 +52,21 @@ static void layout_rejected(void **state)
 	assert_int_equal(ct_kregs_layout_parse(GOOD, "6.1.0-14-amd64/0123456789abcdef/5482185", &l), -EINVAL);
 	const char *bad[] = {
 		"",
-		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 63693\n",
-		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128\n",
-		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 63693 7\n",
-		"ctrace-kregs-layout 1 " KEY " 3264 3262 1268 52 24 4 1536 1544 1008 3128 63693\n", /* pid past the end */
-		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 3 1536 1544 1008 3128 63693\n", /* state of 3 bytes */
-		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3260 63693\n", /* fsbase past */
-		"ctrace-kregs-layout 1 " KEY " 100 1264 1268 52 24 4 1536 1544 1008 3128 63693\n",  /* task too small */
-		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 0\n",     /* no iterator */
-		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 -5\n",
-		"ctrace-kregs-layout 1 " KEY " 4294967295 1264 1268 52 24 4 1536 1544 1008 3128 63693\n",
-		"ctrace-kregs-layout 1 " KEY " 3264 x 1268 52 24 4 1536 1544 1008 3128 63693\n",
-		"ctrace-kregs-layout 1\n",
+		"ctrace-kregs-layout 1 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 63693\n", /* the layout before comm and the CPU times */
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232\n",
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693 7\n",
+		"ctrace-kregs-layout 2 " KEY " 3264 3262 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n", /* pid past the end */
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 3 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n", /* state of 3 bytes */
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3260 1752 1160 1488 1496 232 63693\n", /* fsbase past */
+		"ctrace-kregs-layout 2 " KEY " 100 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n",  /* task too small */
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 0\n",     /* no iterator */
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 -5\n",
+		"ctrace-kregs-layout 2 " KEY " 4294967295 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n",
+		"ctrace-kregs-layout 2 " KEY " 3264 x 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n",
+		"ctrace-kregs-layout 2\n",
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 3250 1160 1488 1496 232 63693\n", /* comm past */
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 3260 63693\n", /* runtime past */
+		"ctrace-kregs-layout 2 " KEY "  3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n", /* two spaces */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (ct_kregs_layout_parse(bad[i], KEY, &l) != -EINVAL)
@@ -147,11 +155,66 @@ static void find_sorted(void **state)
 	assert_null(ct_kregs_find(NULL, 0, 3));
 }
 
+/* The state letters and CPU times /proc shows, from the task's fields as the kernel maps them. */
+static void state_and_times(void **state)
+{
+	(void)state;
+	struct ct_kregs_rec r;
+	memset(&r, 0, sizeof(r));
+	const struct { uint64_t state; uint32_t exit_state; char letter; } cases[] = {
+		{ 0x0, 0, 'R' },    { 0x1, 0, 'S' },  { 0x2, 0, 'D' },    { 0x4, 0, 'T' },
+		{ 0x8, 0, 't' },    { 0x40, 0, 'P' }, { 0x402, 0, 'I' },  { 0x2001, 0, 'S' }, /* freezable sleep */
+		{ 0x1000, 0, 'D' }, /* an rtlock wait */ { 0x8000, 0, 'D' }, /* frozen */
+		{ 0x0, 0x20, 'Z' }, { 0x0, 0x10, 'X' }, { 0x81, 0, 'S' }, /* TASK_WAKEKILL|INTERRUPTIBLE */
+		{ 0x102, 0, 'D' }, /* TASK_KILLABLE */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r.state = cases[i].state;
+		r.exit_state = cases[i].exit_state;
+		if (ct_kregs_state_letter(&r) != cases[i].letter)
+			fail_msg("state 0x%llx exit 0x%x: '%c', not '%c'", (unsigned long long)r.state, r.exit_state,
+				 ct_kregs_state_letter(&r), cases[i].letter);
+	}
+	uint64_t ut, st;
+	/* 3 s on a CPU, the ticks charging 1 of every 4 to the kernel: 2.25 s user, 0.75 s system */
+	r.runtime = 3000000000ull;
+	r.utime = 300000000ull;
+	r.stime = 100000000ull;
+	ct_kregs_cpu_ticks(&r, 100, &ut, &st);
+	assert_int_equal(ut, 225);
+	assert_int_equal(st, 75);
+	r.stime = 0; /* never in the kernel at a tick: all of it user time */
+	ct_kregs_cpu_ticks(&r, 100, &ut, &st);
+	assert_int_equal(ut, 300);
+	assert_int_equal(st, 0);
+	r.utime = 0;
+	r.stime = 5; /* the other way */
+	ct_kregs_cpu_ticks(&r, 100, &ut, &st);
+	assert_int_equal(ut, 0);
+	assert_int_equal(st, 300);
+	r.utime = UINT64_MAX / 2; /* no overflow in the product */
+	r.stime = UINT64_MAX / 2;
+	r.runtime = UINT64_MAX / 4;
+	ct_kregs_cpu_ticks(&r, 100, &ut, &st);
+	assert_true(ut + st <= UINT64_MAX / 4 / 10000000 + 1);
+}
+
 static volatile pid_t sleeper_tid;
 
 static void *sleeper(void *arg)
 {
 	(void)arg;
+	/* some CPU time, in user mode and in the kernel, for the times to compare with /proc's */
+	pthread_setname_np(pthread_self(), "kregs-sleeper");
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	volatile uint64_t x = 0;
+	do {
+		for (int i = 0; i < 100000; i++)
+			x += (uint64_t)i * 7;
+		(void)getppid();
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) < 80000000L);
 	sleeper_tid = (pid_t)syscall(SYS_gettid);
 	for (;;)
 		pause();
@@ -192,6 +255,28 @@ static void live_self(void **state)
 	assert_true(ct_kregs_in_syscall(s));
 	assert_int_equal(s->regs[CT_PTREGS_ORIG_AX], SYS_pause);
 	assert_int_equal(s->fsbase, (uint64_t)t); /* glibc's pthread_t is the thread pointer */
+	/* its name, state and CPU times as /proc shows them (an independent reading), asleep since */
+	assert_string_equal(s->comm, "kregs-sleeper");
+	assert_int_equal(ct_kregs_state_letter(s), 'S');
+	char path[64], text[1024];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)sleeper_tid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	const char *p = strrchr(text, ')');
+	assert_non_null(p);
+	char pstate;
+	unsigned long long put, pst;
+	assert_int_equal(sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &pstate, &put, &pst), 3);
+	uint64_t ut, st;
+	ct_kregs_cpu_ticks(s, sysconf(_SC_CLK_TCK), &ut, &st);
+	assert_int_equal(pstate, 'S');
+	if (ut != put || st != pst)
+		fail_msg("utime/stime %llu/%llu ticks, /proc says %llu/%llu", (unsigned long long)ut,
+			 (unsigned long long)st, put, pst);
+	assert_true(ut + st >= 5); /* the 80 ms it ran */
 	struct ct_kregs_rec before = *s;
 	free(recs);
 	assert_int_equal(ct_kregs_read(k, &recs, &n), 0);
@@ -213,6 +298,7 @@ int main(void)
 		cmocka_unit_test(unchanged_rules),
 		cmocka_unit_test(syscall_rules),
 		cmocka_unit_test(find_sorted),
+		cmocka_unit_test(state_and_times),
 		cmocka_unit_test(live_self),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
