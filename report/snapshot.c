@@ -47,17 +47,25 @@ static void text_python_frame(struct ct_buf *out, size_t index, const struct ct_
 	ct_buf_putc(out, '\n');
 }
 
+/* "  #3  0x00007f0c2f1e4a3b in poll+0x4b [inlined] (libc.so.6) poll.c:29": formatted by hand, the
+ * report's hottest lines (200 threads at depth 20: 4400 lines, 1.3 ms with a printf per field) */
 void ct_text_frame(struct ct_buf *out, size_t index, const struct ct_frame *f)
 {
 	if (f->python || f->ruby) {
 		text_python_frame(out, index, f);
 		return;
 	}
-	ct_buf_printf(out, "  #%-2zu 0x%016" PRIx64 " in ", index, f->pc);
+	ct_buf_puts(out, "  #");
+	ct_buf_put_dec(out, index);
+	ct_buf_puts(out, index < 10 ? "  0x" : " 0x"); /* "%-2zu " */
+	ct_buf_put_hex(out, f->pc, 16);
+	ct_buf_puts(out, " in ");
 	if (f->function) {
 		ct_buf_puts(out, f->function);
-		if (!f->inlined && f->offset)
-			ct_buf_printf(out, "+0x%" PRIx64, f->offset);
+		if (!f->inlined && f->offset) {
+			ct_buf_puts(out, "+0x");
+			ct_buf_put_hex(out, f->offset, 1);
+		}
 	} else {
 		ct_buf_puts(out, "??");
 	}
@@ -65,12 +73,18 @@ void ct_text_frame(struct ct_buf *out, size_t index, const struct ct_frame *f)
 		ct_buf_puts(out, " [inlined]");
 	if (f->jit)
 		ct_buf_puts(out, " [jit]");
-	if (f->module)
-		ct_buf_printf(out, " (%s%s)", ct_basename(f->module), f->deleted ? " (deleted)" : "");
+	if (f->module) {
+		ct_buf_puts(out, " (");
+		ct_buf_puts(out, ct_basename(f->module));
+		ct_buf_puts(out, f->deleted ? " (deleted))" : ")");
+	}
 	if (f->file) {
-		ct_buf_printf(out, " %s", ct_basename(f->file));
-		if (f->line > 0)
-			ct_buf_printf(out, ":%d", f->line);
+		ct_buf_putc(out, ' ');
+		ct_buf_puts(out, ct_basename(f->file));
+		if (f->line > 0) {
+			ct_buf_putc(out, ':');
+			ct_buf_put_dec(out, (uint64_t)f->line);
+		}
 	}
 	ct_buf_putc(out, '\n');
 }

@@ -38,6 +38,8 @@ struct ct_unwinder {
 	pid_t pid;
 	struct ct_memsrc mem;          /* where memory outside the stack copy is read */
 	const struct ct_capture *cur; /* the capture being unwound */
+	bool no_rule_cache;           /* libdw: every thread through libdwfl (tests compare the two) */
+	uint64_t cached_walks, fallbacks; /* libdw: threads walked by the rule cache, and by libdwfl after it gave up */
 	void *priv;
 };
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <inttypes.h>
+#include <stdio.h>
 
 #include "report/report.h"
 
@@ -88,6 +90,71 @@ static void test_json(void **state)
 	ct_snapshot_free(s);
 }
 
+/* The frame line is formatted by hand: the same as the printf formats it replaced, for every kind
+ * of frame (an index past 9 and past 99, no function, offsets, inlined, jit, deleted, no line). */
+static void printf_frame(char *buf, size_t n, size_t index, const struct ct_frame *f)
+{
+	size_t at = (size_t)snprintf(buf, n, "  #%-2zu 0x%016" PRIx64 " in ", index, f->pc);
+	if (f->function) {
+		at += (size_t)snprintf(buf + at, n - at, "%s", f->function);
+		if (!f->inlined && f->offset)
+			at += (size_t)snprintf(buf + at, n - at, "+0x%" PRIx64, f->offset);
+	} else {
+		at += (size_t)snprintf(buf + at, n - at, "??");
+	}
+	if (f->inlined)
+		at += (size_t)snprintf(buf + at, n - at, " [inlined]");
+	if (f->jit)
+		at += (size_t)snprintf(buf + at, n - at, " [jit]");
+	if (f->module) {
+		const char *slash = strrchr(f->module, '/');
+		at += (size_t)snprintf(buf + at, n - at, " (%s%s)", slash && slash[1] ? slash + 1 : f->module,
+				       f->deleted ? " (deleted)" : "");
+	}
+	if (f->file) {
+		const char *slash = strrchr(f->file, '/');
+		at += (size_t)snprintf(buf + at, n - at, " %s", slash && slash[1] ? slash + 1 : f->file);
+		if (f->line > 0)
+			at += (size_t)snprintf(buf + at, n - at, ":%d", f->line);
+	}
+	snprintf(buf + at, n - at, "\n");
+}
+
+static void test_frame_line(void **state)
+{
+	(void)state;
+	char *fn[] = { NULL, "main", "std::vector<int>::push_back(int const&)" };
+	char *mod[] = { NULL, "/usr/lib/x86_64-linux-gnu/libc.so.6", "[vdso]", "plain" };
+	char *file[] = { NULL, "/build/src/poll.c", "x.c" };
+	const uint64_t pcs[] = { 0, 0x1, 0x7f1c2a8f7d36, UINT64_MAX };
+	const uint64_t offs[] = { 0, 0xa, 0x123456789abcdef0ull };
+	const size_t idx[] = { 0, 9, 10, 99, 100, 12345 };
+	size_t n = 0;
+	for (size_t a = 0; a < 3; a++)
+		for (size_t b = 0; b < 4; b++)
+			for (size_t c = 0; c < 3; c++)
+				for (size_t d = 0; d < 4; d++)
+					for (size_t e = 0; e < 3; e++)
+						for (unsigned bits = 0; bits < 16; bits++) {
+							struct ct_frame f = { .pc = pcs[d], .function = fn[a],
+									      .offset = offs[e], .module = mod[b],
+									      .file = file[c] };
+							f.inlined = bits & 1;
+							f.jit = bits & 2;
+							f.deleted = bits & 4;
+							f.line = bits & 8 ? 0 : (int)(bits * 1000 + 7);
+							size_t i = idx[(a + b + c + d + e + bits) % 6];
+							char want[512];
+							printf_frame(want, sizeof(want), i, &f);
+							struct ct_buf out = CT_BUF_INIT;
+							ct_text_frame(&out, i, &f);
+							assert_string_equal(ct_buf_cstr(&out), want);
+							ct_buf_free(&out);
+							n++;
+						}
+	assert_int_equal(n, 3 * 4 * 3 * 4 * 3 * 16);
+}
+
 static void test_formats(void **state)
 {
 	(void)state;
@@ -104,6 +171,7 @@ static void test_formats(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_text), cmocka_unit_test(test_json),
-					    cmocka_unit_test(test_formats) };
+					    cmocka_unit_test(test_formats),
+					    cmocka_unit_test(test_frame_line) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

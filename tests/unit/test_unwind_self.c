@@ -18,6 +18,7 @@
 #include "attach/snapshot.h"
 #include "symbolize/symbolizer.h"
 #include "unwind/unwind.h"
+#include "lib/util.h"
 #include "tests/unit/proc_helpers.h"
 
 static int ready_pipe[2];
@@ -110,6 +111,63 @@ static void check_backend(enum ct_unwinder_kind kind, bool expect_leaf)
 static void test_libdw(void **state) { (void)state; check_backend(CT_UNWIND_LIBDW, true); }
 static void test_libunwind(void **state) { (void)state; check_backend(CT_UNWIND_LIBUNWIND, true); }
 
+/* The libdw backend's rule cache walks what libdwfl would, frame for frame: with every register,
+ * with only SP and PC (a thread read from /proc: the frame-pointer guesses run through it too), cut
+ * short by max, and with a stack copy too short (the rest read from the live child). */
+static void test_rule_cache(void **state)
+{
+	(void)state;
+	struct ct_attach_opts o = CT_ATTACH_OPTS_DEFAULT;
+	struct ct_capture c;
+	int r = ct_attach_thread(&att, child, child, &o, UINT64_MAX, &c);
+	if (r == -EPERM) {
+		fprintf(stderr, "SKIP: ptrace of a child refused (EPERM): not tested\n");
+		skip();
+	}
+	assert_int_equal(r, 0);
+	struct ct_symbolizer *sym;
+	assert_int_equal(ct_sym_open(child, NULL, &sym), 0);
+	struct ct_unwinder *u; /* one per symbolizer: libdwfl attaches its state once */
+	assert_int_equal(ct_unwinder_open(CT_UNWIND_LIBDW, sym, NULL, &u), 0);
+	for (int variant = 0; variant < 4; variant++) {
+		struct ct_capture v = c;
+		size_t max = 64;
+		if (variant == 1)
+			v.regs_valid = (1u << CT_REG_RIP) | (1u << CT_REG_RSP);
+		if (variant == 2)
+			max = 2;
+		if (variant == 3)
+			v.stack_len = CT_MIN(v.stack_len, (size_t)64);
+		for (int pass = 0; pass < 2; pass++) { /* the second from the cache */
+			struct ct_upc a[64], b[64];
+			char *wa = NULL, *wb = NULL;
+			u->no_rule_cache = false;
+			uint64_t walks = u->cached_walks;
+			int na = ct_unwinder_run(u, &v, a, max, &wa);
+			assert_true(u->cached_walks > walks); /* no fall back: the comparison would be trivial */
+			u->no_rule_cache = true;
+			walks = u->cached_walks;
+			int nb = ct_unwinder_run(u, &v, b, max, &wb);
+			assert_int_equal(u->cached_walks, walks);
+			assert_int_equal(na, nb);
+			assert_true(na >= (max < 4 ? (int)max : 4));
+			for (int i = 0; i < na; i++) {
+				assert_int_equal(a[i].pc, b[i].pc);
+				assert_int_equal(a[i].activation, b[i].activation);
+				assert_int_equal(a[i].sp, b[i].sp);
+			}
+			assert_true((wa == NULL) == (wb == NULL));
+			if (wa)
+				assert_string_equal(wa, wb);
+			free(wa);
+			free(wb);
+		}
+	}
+	ct_unwinder_close(u);
+	ct_sym_close(sym);
+	free(c.stack);
+}
+
 static void test_bad_capture(void **state)
 {
 	(void)state;
@@ -146,7 +204,8 @@ static void test_bad_capture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_libdw), cmocka_unit_test(test_libunwind), cmocka_unit_test(test_bad_capture),
+		cmocka_unit_test(test_libdw), cmocka_unit_test(test_libunwind), cmocka_unit_test(test_rule_cache),
+		cmocka_unit_test(test_bad_capture),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
