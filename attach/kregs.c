@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -352,9 +353,22 @@ int ct_kregs_open(pid_t pid, struct ct_kregs **ret, const char **ret_why)
 		*ret_why = "program too long";
 		return r;
 	}
-	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_TRACE_ITER,
-		    .attach_btf_id = (uint32_t)l.iter_btf_id);
-	int prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "ctrace_kregs", "GPL", p->in, (size_t)p->n, &po);
+	/* bpf(BPF_PROG_LOAD) itself: libbpf's bpf_prog_load first probes the kernel with two loads of
+	 * its own (whether programs may be named, how their memory is charged), 0.37 ms measured,
+	 * for answers every kernel with BTF iterators has */
+	union bpf_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_TRACING;
+	attr.expected_attach_type = BPF_TRACE_ITER;
+	attr.attach_btf_id = (uint32_t)l.iter_btf_id;
+	attr.insns = (uint64_t)(uintptr_t)p->in;
+	attr.insn_cnt = (uint32_t)p->n;
+	attr.license = (uint64_t)(uintptr_t)"GPL";
+	memcpy(attr.prog_name, "ctrace_kregs", sizeof("ctrace_kregs"));
+	int prog;
+	do
+		prog = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	while (prog < 0 && errno == EAGAIN); /* the verifier asks again, as libbpf retries */
 	r = prog < 0 ? -errno : 0;
 	free(p);
 	if (prog < 0) {

@@ -853,8 +853,10 @@ static int state_from_kregs(pid_t pid, const struct ct_kregs_rec *r, const struc
 	return 0;
 }
 
-/* how long a saturated capture waits for a thread on a CPU to be preempted (kregs_phase) */
+/* how long a saturated capture waits for a thread on a CPU to be preempted (kregs_phase), and for
+ * how long without any thread read before it stops waiting */
 #define KREGS_WAIT_NS 50000000ull
+#define KREGS_IDLE_NS 10000000ull
 
 /* 64-bit user code segment: a thread of a 32-bit process is left to the stop */
 #define USER64_CS 0x33
@@ -869,12 +871,9 @@ static int state_from_kregs(pid_t pid, const struct ct_kregs_rec *r, const struc
  * a CPU are waited for until preempted, below. What is left goes to the batch (stopped, or
  * sampled). */
 static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attach_opts *o, struct ct_capture *caps,
-			size_t first, size_t last, uint64_t deadline, bool wait_running)
+			size_t first, size_t last, uint64_t deadline, bool wait_running, struct ct_kregs_rec **first_pass,
+			size_t nfirst)
 {
-	if (!ks->tried) {
-		ks->tried = true;
-		ks->err = ct_kregs_open(pid, &ks->k, &ks->why);
-	}
 	if (!ks->k || first == last)
 		return;
 	uint64_t t0 = ct_now_ns();
@@ -890,13 +889,24 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 	 * where a stop or a perf sample would need its next turn, far later on such a machine (150
 	 * spinning threads on 2 CPUs: 310-345 ms for the samples of the 2 that were running). */
 	uint64_t wait_until = wait_running ? CT_MIN(t0 + KREGS_WAIT_NS, deadline) : 0;
+	/* ... but only while the machine does preempt them: a thread on a CPU no one else wants is
+	 * not preempted at all (the runnable count that said "saturated" may have been other work's
+	 * moment), so the waiting ends when KREGS_IDLE_NS pass without a thread read */
+	uint64_t progress = t0;
 	int quick = 0;
 	for (int pass = 0; pass < 256 && ct_now_ns() < deadline; pass++) {
 		struct ct_kregs_rec *r1 = NULL, *r2 = NULL;
-		size_t n1 = 0, n2 = 0, nc = 0, oncpu = 0, again = 0;
-		if (ct_kregs_read(ks->k, &r1, &n1) < 0)
-			break;
-		ks->passes++;
+		size_t n1 = 0, n2 = 0, nc = 0, oncpu = 0, again = 0, read_before = ks->read;
+		if (first_pass && *first_pass) {
+			r1 = *first_pass; /* the pass that listed the threads (ct_attach_snapshot) */
+			n1 = nfirst;
+			*first_pass = NULL;
+		} else {
+			if (ct_kregs_read(ks->k, &r1, &n1) < 0)
+				break;
+			ks->passes++;
+		}
+
 		for (size_t i = first; i < last; i++) {
 			struct ct_capture *c = &caps[i];
 			if (c->flags & CT_THREAD_KREGS)
@@ -949,7 +959,10 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 		free(r2);
 		if (again > 0 && quick++ < 3)
 			continue; /* ran in between: at once again */
-		if (again + oncpu > 0 && ct_now_ns() < wait_until) {
+		uint64_t now = ct_now_ns();
+		if (ks->read > read_before)
+			progress = now;
+		if (again + oncpu > 0 && now < wait_until && now - progress < KREGS_IDLE_NS) {
 			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
 			ks->waits++;
@@ -992,6 +1005,24 @@ static void describe_oncpu(const struct oncpu_state *oc, char *buf, size_t n)
 		 st->sampled, st->wanted, (double)st->wait_ns / 1e6, st->left, st->incomplete, st->samples, st->lost);
 }
 
+/* The threads of a pass, in the order /proc/PID/task lists them as far as it matters here: the
+ * leader first, then by thread ID. */
+static int kregs_tids(pid_t pid, const struct ct_kregs_rec *recs, size_t n, pid_t **ret, size_t *ret_n)
+{
+	pid_t *tids = malloc(n * sizeof(*tids));
+	if (!tids)
+		return -ENOMEM;
+	size_t k = 0;
+	if (ct_kregs_find(recs, n, pid))
+		tids[k++] = pid;
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].tid != pid)
+			tids[k++] = recs[i].tid;
+	*ret = tids;
+	*ret_n = k;
+	return 0;
+}
+
 static bool contains(const struct ct_capture_set *s, pid_t tid)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -1019,15 +1050,38 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 	/* saturated: running threads are sampled (not for Python or Ruby, whose chains are copied
 	 * with the stack) or, with the kernel-saved registers, waited for until preempted (for all) */
 	bool saturated = (o->sample_running || o->kernel_regs) && ct_oncpu_saturated();
-	oc.sample = o->sample_running && saturated;
 	struct kregs_state ks = { 0 };
+	/* With the kernel-saved registers, their first pass lists the threads too (the same thread
+	 * group /proc/PID/task lists; 0.3 ms for 200 threads there) and is kregs_phase's first */
+	struct ct_kregs_rec *first_pass = NULL;
+	size_t nfirst = 0;
+	if (o->kernel_regs) {
+		ks.tried = true;
+		ks.err = ct_kregs_open(pid, &ks.k, &ks.why);
+		if (ks.k && ct_kregs_read(ks.k, &first_pass, &nfirst) == 0)
+			ks.passes++;
+	}
+	/* The run queues' count says saturated, but runnable tasks may be of a moment (a pipe's
+	 * reader starting, a kworker): with the pass in hand, the machine counts as saturated only
+	 * when a thread of the target itself waits in a run queue, runnable and on no CPU (else a
+	 * running thread is stopped, at once, rather than waited for or sampled: 6-10 ms each) */
+	if (saturated && first_pass) {
+		bool queued = false;
+		for (size_t i = 0; i < nfirst && !queued; i++)
+			queued = first_pass[i].state == 0 && !first_pass[i].on_cpu && !first_pass[i].exit_state;
+		saturated = queued;
+	}
+	oc.sample = o->sample_running && saturated;
 
 	int r = 0;
 	/* Threads born while we capture are caught by listing again; churn cannot keep us forever. */
 	for (int round = 0; round < 64; round++) {
 		pid_t *tids = NULL;
 		size_t n = 0;
-		r = ct_proc_list_tasks(pid, &tids, &n);
+		if (round == 0 && first_pass && nfirst > 0)
+			r = kregs_tids(pid, first_pass, nfirst, &tids, &n);
+		else
+			r = ct_proc_list_tasks(pid, &tids, &n);
 		if (r < 0)
 			break;
 		size_t first = s->n;
@@ -1049,7 +1103,9 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 		sigset_t old;
 		hold_termination(&old);
 		if (o->kernel_regs)
-			kregs_phase(&ks, pid, o, s->caps, first, s->n, deadline, saturated);
+			kregs_phase(&ks, pid, o, s->caps, first, s->n, deadline, saturated, &first_pass, nfirst);
+		free(first_pass); /* not taken: no thread to read */
+		first_pass = NULL;
 		capture_batch(a, pid, o, deadline, s->caps, first, s->n, &boost, oc.sample ? &oc : NULL, false);
 		release_termination(&old);
 		if (oc.n && oncpu_collect(&oc, pid, o, s->caps, deadline) > 0) {
