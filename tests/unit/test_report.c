@@ -123,14 +123,17 @@ static void printf_frame(char *buf, size_t n, size_t index, const struct ct_fram
 static void test_frame_line(void **state)
 {
 	(void)state;
-	char *fn[] = { NULL, "main", "std::vector<int>::push_back(int const&)" };
+	char longname[700]; /* past the line's own buffer: the fallback through ct_buf */
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	char *fn[] = { NULL, "main", "std::vector<int>::push_back(int const&)", longname };
 	char *mod[] = { NULL, "/usr/lib/x86_64-linux-gnu/libc.so.6", "[vdso]", "plain" };
 	char *file[] = { NULL, "/build/src/poll.c", "x.c" };
 	const uint64_t pcs[] = { 0, 0x1, 0x7f1c2a8f7d36, UINT64_MAX };
 	const uint64_t offs[] = { 0, 0xa, 0x123456789abcdef0ull };
 	const size_t idx[] = { 0, 9, 10, 99, 100, 12345 };
 	size_t n = 0;
-	for (size_t a = 0; a < 3; a++)
+	for (size_t a = 0; a < 4; a++)
 		for (size_t b = 0; b < 4; b++)
 			for (size_t c = 0; c < 3; c++)
 				for (size_t d = 0; d < 4; d++)
@@ -144,7 +147,7 @@ static void test_frame_line(void **state)
 							f.deleted = bits & 4;
 							f.line = bits & 8 ? 0 : (int)(bits * 1000 + 7);
 							size_t i = idx[(a + b + c + d + e + bits) % 6];
-							char want[512];
+							char want[1024];
 							printf_frame(want, sizeof(want), i, &f);
 							struct ct_buf out = CT_BUF_INIT;
 							ct_text_frame(&out, i, &f);
@@ -152,7 +155,7 @@ static void test_frame_line(void **state)
 							ct_buf_free(&out);
 							n++;
 						}
-	assert_int_equal(n, 3 * 4 * 3 * 4 * 3 * 16);
+	assert_int_equal(n, 4 * 4 * 3 * 4 * 3 * 16);
 }
 
 static void test_formats(void **state)
