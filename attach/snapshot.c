@@ -800,7 +800,7 @@ struct kregs_state {
 	int err;
 	const char *why;
 	bool tried;
-	size_t wanted, read, rejected, passes, waits;
+	size_t wanted, read, rejected, passes, waits, copied, reads;
 	uint64_t ns;
 };
 
@@ -851,6 +851,65 @@ static int state_from_kregs(pid_t pid, const struct ct_kregs_rec *r, const struc
 	if (o->read_wchan && ct_proc_read(pid, c->tid, "wchan", 256, &wchan) == 0)
 		snprintf(c->wchan_before, sizeof(c->wchan_before), "%s", wchan);
 	return 0;
+}
+
+/* The stacks of caps[cand[0..n)] (their registers in recs), each from its SP: in one
+ * process_vm_readv where o->maps gives each stack's mapping (each copy up to its end, or to the
+ * thread pointer below it: the thread's control block and what lies above it are no frames), one
+ * ct_mem_read each otherwise, and for those a read that came short did not reach (a mapping
+ * changed since the session read them). Threads whose stack cannot be read keep c->stack NULL.
+ * Returns how many were copied; *ret_reads counts the reads made. */
+static size_t copy_stacks(pid_t pid, const struct ct_attach_opts *o, struct ct_capture *caps, const size_t *cand,
+			  const struct ct_kregs_rec *recs, size_t n, size_t *ret_reads)
+{
+	size_t done = 0, copied = 0;
+	struct iovec local[256], remote[256];
+	while (o->maps && done < n) {
+		size_t k = 0;
+		for (; done + k < n && k < CT_ARRAY_SIZE(local); k++) {
+			struct ct_capture *c = &caps[cand[done + k]];
+			uint64_t sp = recs[done + k].regs[CT_PTREGS_SP], fs = recs[done + k].fsbase;
+			const struct ct_proc_map *m = ct_proc_map_find(o->maps, o->nmaps, sp);
+			if (!m)
+				break;
+			size_t len = (size_t)CT_MIN(m->end - sp, (uint64_t)o->stack_bytes);
+			if (fs > sp && fs - sp < len)
+				len = (size_t)(fs - sp);
+			drop_copy(c);
+			c->stack = len ? malloc(len) : NULL;
+			if (!c->stack)
+				break;
+			c->stack_start = sp;
+			c->stack_len = len;
+			local[k] = (struct iovec){ c->stack, len };
+			remote[k] = (struct iovec){ (void *)(uintptr_t)sp, len };
+		}
+		if (k == 0)
+			break;
+		ssize_t got;
+		do
+			got = process_vm_readv(pid, local, k, remote, k, 0);
+		while (got < 0 && errno == EINTR);
+		size_t whole = 0;
+		for (size_t left = got > 0 ? (size_t)got : 0; whole < k && local[whole].iov_len <= left; whole++)
+			left -= local[whole].iov_len;
+		for (size_t j = whole; j < k; j++)
+			drop_copy(&caps[cand[done + j]]); /* read one by one, below */
+		(*ret_reads)++;
+		copied += whole;
+		done += whole;
+		if (whole < k)
+			break;
+	}
+	for (size_t j = done; j < n; j++) {
+		struct ct_capture *c = &caps[cand[j]];
+		(*ret_reads)++;
+		if (copy_stack(c->tid, recs[j].regs[CT_PTREGS_SP], o->stack_bytes, c) == 0)
+			copied++;
+		else
+			drop_copy(c);
+	}
+	return copied;
 }
 
 /* how long a saturated capture waits for a thread on a CPU to be preempted (kregs_phase), and for
@@ -919,15 +978,24 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 				oncpu++;
 				continue;
 			}
-			if (copy_stack(c->tid, r->regs[CT_PTREGS_SP], o->stack_bytes, c) < 0)
-				continue;
-			/* kept only if the second pass finds the same registers */
-			regs_from_kregs(r, c);
-			if (o->while_stopped)
-				o->while_stopped(o->while_stopped_arg, pid, c);
 			before[nc] = *r;
 			cand[nc++] = i;
 		}
+		/* the candidates' stacks, all in one read where the mappings are known */
+		ks->copied += copy_stacks(pid, o, caps, cand, before, nc, &ks->reads);
+		size_t nk = 0;
+		for (size_t j = 0; j < nc; j++) {
+			struct ct_capture *c = &caps[cand[j]];
+			if (!c->stack)
+				continue; /* unreadable: left to the batch */
+			/* kept only if the second pass finds the same registers */
+			regs_from_kregs(&before[j], c);
+			if (o->while_stopped)
+				o->while_stopped(o->while_stopped_arg, pid, c);
+			before[nk] = before[j];
+			cand[nk++] = cand[j];
+		}
+		nc = nk;
 		free(r1);
 		if (nc > 0 && ct_kregs_read(ks->k, &r2, &n2) < 0) {
 			for (size_t j = 0; j < nc; j++)
@@ -985,8 +1053,9 @@ static void describe_kregs(const struct kregs_state *ks, char *buf, size_t n)
 		snprintf(buf, n, "not used: %s (%s)", ks->why ? ks->why : "?", strerror(-ks->err));
 	else
 		snprintf(buf, n, "%zu of %zu threads read from the registers the kernel saved, in %.1f ms (%zu passes, "
-			 "%zu copies dropped because the thread ran, %zu waits of 1 ms for a thread on a CPU)", ks->read,
-			 ks->wanted, (double)ks->ns / 1e6, ks->passes, ks->rejected, ks->waits);
+			 "%zu stacks copied in %zu reads, %zu copies dropped because the thread ran, %zu waits of 1 ms "
+			 "for a thread on a CPU)", ks->read, ks->wanted, (double)ks->ns / 1e6, ks->passes, ks->copied,
+			 ks->reads, ks->rejected, ks->waits);
 }
 
 /* For -v: how the running threads were read. */

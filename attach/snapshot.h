@@ -31,6 +31,12 @@ struct ct_attach_opts {
 	 * kernel saved for it, with a BPF task iterator, not stopped (attach/kregs.h); where bpf() is
 	 * refused, it is stopped (or read as passive) as before */
 	bool kernel_regs;
+	/* The target's mappings (sorted), as the session read them before the capture: the stacks of
+	 * the threads read from kernel-saved registers are then copied in one process_vm_readv, each
+	 * up to its mapping's end. A mapping since changed only makes the read come short, and the
+	 * threads from there are copied one by one. NULL: one read per thread. */
+	const struct ct_proc_map *maps;
+	size_t nmaps;
 };
 
 #define CT_ATTACH_OPTS_DEFAULT { 64 * 1024, 5000000000ull, true, NULL, NULL }

@@ -51,7 +51,7 @@ struct ct_capture_set {
 	bool timed_out;       /* the deadline passed before every thread was captured */
 	char boost[96];       /* ctrace's own priority during the capture (lib/boost.h), for -v */
 	char oncpu[160];      /* how running threads were read (attach/oncpu.h), for -v; "" when none was */
-	char kregs[192];      /* how threads off a CPU were read (attach/kregs.h), for -v; "" when not asked */
+	char kregs[256];      /* how threads off a CPU were read (attach/kregs.h), for -v; "" when not asked */
 };
 
 void ct_capture_set_free(struct ct_capture_set *s);

@@ -79,7 +79,7 @@ struct ct_snapshot {
 	uint64_t capture_ns;   /* from the first seize to the last release */
 	char boost[96];        /* ctrace's own priority during the capture (lib/boost.h), or "" */
 	char oncpu[160];       /* how running threads were read (attach/oncpu.h), or "" */
-	char kregs[192];       /* how threads off a CPU were read (attach/kregs.h), or "" */
+	char kregs[256];       /* how threads off a CPU were read (attach/kregs.h), or "" */
 	uint64_t wall_ns;      /* the whole run, unwinding and symbolization included */
 	int signal;            /* a core: the signal that ended the process (0: none, e.g. gcore) */
 	pid_t signal_tid;      /* the thread it was delivered to */

@@ -521,6 +521,7 @@ static int snapshot_take(struct ct_snapshot_session *in, struct ct_snapshot **re
 	struct ct_capture_set *set = NULL;
 	struct ct_capture one;
 	struct ct_attach_opts ao = in->o.attach;
+	ao.maps = ct_sym_maps(in->sym, &ao.nmaps); /* the stacks copied in one read (attach/snapshot.h) */
 	int r;
 	if (in->py && ct_py_threads_refresh(in->py) == 0) {
 		/* the frame chains are copied while each thread is stopped; before 3.11 a thread state

@@ -232,7 +232,9 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 static ssize_t file_build_id(int fd, void **ret)
 {
 	*ret = NULL;
-	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* read, not mapped: the note is a few bytes of a file of megabytes, and unmapping it again
+	 * costs a TLB shootdown (0.1 ms or more each on a VM) */
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
 	if (!e)
 		return -1;
 	const void *id = NULL;
@@ -569,6 +571,12 @@ bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end)
 	return m->perms[0] == 'r' && m->perms[1] == 'w';
 }
 pid_t ct_sym_pid(struct ct_symbolizer *s) { return s->pid; }
+
+const struct ct_proc_map *ct_sym_maps(struct ct_symbolizer *s, size_t *ret_n)
+{
+	*ret_n = s->nmaps;
+	return s->maps;
+}
 
 void ct_sym_get_stats(struct ct_symbolizer *s, struct ct_sym_stats *ret)
 {

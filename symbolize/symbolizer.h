@@ -54,6 +54,9 @@ Dwfl_Module *ct_sym_module(struct ct_symbolizer *s, const char *path);
 bool ct_sym_is_exec(struct ct_symbolizer *s, uint64_t addr);
 /* True when addr lies in a readable, writable mapping; *ret_end is that mapping's end. */
 bool ct_sym_is_stack(struct ct_symbolizer *s, uint64_t addr, uint64_t *ret_end);
+/* The process's mappings as read when the symbolizer was opened (sorted by address; NULL for an ELF
+ * file's symbolizer). */
+const struct ct_proc_map *ct_sym_maps(struct ct_symbolizer *s, size_t *ret_n);
 
 /* Appends the frames for pc to t: the inline chain innermost first, then the function that holds it.
  * File-backed code is looked up once per run: every symbolizer open at the same time shares the

@@ -17,6 +17,11 @@
 #include <cmocka.h>
 
 #include "attach/kregs.h"
+#include "attach/snapshot.h"
+#include "lib/model.h"
+#include "lib/procfs.h"
+#include <signal.h>
+#include <sys/wait.h>
 
 #define KEY "6.1.0-13-amd64/0123456789abcdef/5482185"
 #define GOOD "ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n"
@@ -289,6 +294,135 @@ static void live_self(void **state)
 	pthread_join(t, NULL);
 }
 
+/* A child with sleeping threads, captured from kernel-saved registers with its mappings given (the
+ * stacks in one read), without (one read each), and with every stack mapping said to end 64 KiB
+ * too high (the read comes short at the first thread's true end: the rest are read one by one):
+ * the same threads, the same stack bytes. */
+static void *child_sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static struct ct_capture_set *capture(pid_t pid, const struct ct_proc_map *maps, size_t nmaps)
+{
+	struct ct_attach a = CT_ATTACH_INIT;
+	struct ct_attach_opts o = CT_ATTACH_OPTS_DEFAULT;
+	o.kernel_regs = true;
+	o.maps = maps;
+	o.nmaps = nmaps;
+	struct ct_capture_set *set = NULL;
+	assert_int_equal(ct_attach_snapshot(&a, pid, &o, &set), 0);
+	return set;
+}
+
+static const struct ct_capture *find_cap(const struct ct_capture_set *s, pid_t tid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->caps[i].tid == tid)
+			return &s->caps[i];
+	return NULL;
+}
+
+static pid_t bulk_child;
+
+static int bulk_teardown(void **state)
+{
+	(void)state;
+	if (bulk_child > 0) {
+		kill(bulk_child, SIGKILL);
+		waitpid(bulk_child, NULL, 0);
+	}
+	bulk_child = 0;
+	return 0;
+}
+
+static void bulk_copy(void **state)
+{
+	(void)state;
+	setenv("CTRACE_CACHE_DIR", "off", 1);
+	struct ct_kregs *k = NULL;
+	const char *why = NULL;
+	int r = ct_kregs_open(getpid(), &k, &why);
+	if (r < 0) {
+		fprintf(stderr, "SKIP bulk_copy: the BPF iterator is not available here: %s (%s)\n", why, strerror(-r));
+		skip();
+	}
+	ct_kregs_close(k);
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid > 0)
+		bulk_child = pid; /* killed by bulk_teardown, even when an assertion fails */
+	if (pid == 0) {
+		for (int i = 0; i < 8; i++) {
+			pthread_t t;
+			if (pthread_create(&t, NULL, child_sleeper, NULL) != 0)
+				_exit(1);
+		}
+		char c = 1;
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		child_sleeper(NULL);
+	}
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	struct timespec ts = { 0, 100000000 }; /* every thread into pause() */
+	nanosleep(&ts, NULL);
+	char path[64], *text = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t cap = 1 << 20, len;
+	text = calloc(1, cap);
+	len = fread(text, 1, cap - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	struct ct_proc_map *maps = NULL, *wrong = NULL;
+	size_t nmaps = 0;
+	assert_int_equal(ct_parse_proc_maps(text, 1 << 20, &maps, &nmaps), 0);
+	wrong = calloc(nmaps, sizeof(*wrong));
+	memcpy(wrong, maps, nmaps * sizeof(*wrong));
+	/* the main thread's stack said to go on 64 KiB past its end (the other threads' copies end at
+	 * their thread pointers, below their mappings' ends) */
+	for (size_t i = 0; i < nmaps; i++)
+		if (wrong[i].path && strcmp(wrong[i].path, "[stack]") == 0)
+			wrong[i].end += 64 << 10;
+	struct ct_capture_set *bulk = capture(pid, maps, nmaps), *one = capture(pid, NULL, 0),
+			      *shortread = capture(pid, wrong, nmaps);
+	assert_int_equal(bulk->n, 9);
+	if (!strstr(bulk->kregs, "9 stacks copied in 1 reads") || !strstr(one->kregs, "9 stacks copied in 9 reads"))
+		fail_msg("the stacks' reads: with the mappings \"%s\", without \"%s\"", bulk->kregs, one->kregs);
+	/* the main thread is first: the one read comes short at once, and all 9 are read one by one */
+	if (!strstr(shortread->kregs, "9 stacks copied in 10 reads"))
+		fail_msg("a read past a stack's end: %s", shortread->kregs);
+	for (size_t i = 0; i < bulk->n; i++) {
+		const struct ct_capture *b = &bulk->caps[i], *o1 = find_cap(one, b->tid), *s1 = find_cap(shortread, b->tid);
+		assert_non_null(o1);
+		assert_non_null(s1);
+		assert_int_equal(b->err, 0);
+		assert_int_equal(o1->err, 0);
+		assert_int_equal(s1->err, 0);
+		assert_true(b->flags & CT_THREAD_KREGS);
+		assert_true(s1->flags & CT_THREAD_KREGS);
+		assert_int_equal(b->stack_start, o1->stack_start);
+		/* one by one reads to the mapping's end; the bulk read stops at the thread pointer */
+		assert_true(b->stack_len > 0 && b->stack_len <= o1->stack_len);
+		assert_int_equal(s1->stack_len >= b->stack_len, 1);
+		assert_memory_equal(b->stack, o1->stack, b->stack_len);
+		assert_memory_equal(b->stack, s1->stack, b->stack_len);
+	}
+	ct_capture_set_free(bulk);
+	ct_capture_set_free(one);
+	ct_capture_set_free(shortread);
+	ct_proc_maps_free(maps, nmaps);
+	free(wrong); /* its paths are maps' */
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +434,7 @@ int main(void)
 		cmocka_unit_test(find_sorted),
 		cmocka_unit_test(state_and_times),
 		cmocka_unit_test(live_self),
+		cmocka_unit_test_teardown(bulk_copy, bulk_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
