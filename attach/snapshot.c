@@ -965,7 +965,6 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 				break;
 			ks->passes++;
 		}
-
 		for (size_t i = first; i < last; i++) {
 			struct ct_capture *c = &caps[i];
 			if (c->flags & CT_THREAD_KREGS)

@@ -52,30 +52,6 @@ int ct_buf_putc(struct ct_buf *b, char c)
 	return ct_buf_append(b, &c, 1);
 }
 
-int ct_buf_put_hex(struct ct_buf *b, uint64_t v, int width)
-{
-	char d[16];
-	int n = 0;
-	do {
-		d[15 - n++] = "0123456789abcdef"[v & 0xf];
-		v >>= 4;
-	} while (v);
-	while (n < width && n < 16)
-		d[15 - n++] = '0';
-	return ct_buf_append(b, d + 16 - n, (size_t)n);
-}
-
-int ct_buf_put_dec(struct ct_buf *b, uint64_t v)
-{
-	char d[20];
-	int n = 0;
-	do {
-		d[19 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return ct_buf_append(b, d + 20 - n, (size_t)n);
-}
-
 int ct_buf_vprintf(struct ct_buf *b, const char *fmt, va_list ap)
 {
 	va_list aq;

@@ -38,10 +38,6 @@ int ct_buf_puts(struct ct_buf *b, const char *s);
 /* Appends n bytes as lowercase hex (a build-id in a file name or a message). */
 int ct_buf_hex(struct ct_buf *b, const void *bytes, size_t n);
 int ct_buf_putc(struct ct_buf *b, char c);
-/* v in lowercase hex, zero-padded to at least width digits (no prefix), and in decimal: the
- * printf("%0*" PRIx64) and ("%" PRIu64) of a report's hot lines, without printf's parsing */
-int ct_buf_put_hex(struct ct_buf *b, uint64_t v, int width);
-int ct_buf_put_dec(struct ct_buf *b, uint64_t v);
 int ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ct_buf_vprintf(struct ct_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 const char *ct_buf_cstr(struct ct_buf *b);

@@ -29,11 +29,12 @@ skipped="$logdir/skipped"
 
 # The cases of a cmocka log that called skip(), one "case NAME: REASON" line each; the reason is
 # the last line the test printed before it skipped.
+# (its loop variable is its own: sh has no locals, and the callers' loop runs over $t)
 cmocka_skips() {
-	for t in $(sed -n 's/^\[  SKIPPED \] \([A-Za-z_][A-Za-z0-9_]*\)$/\1/p' "$1" | sort -u); do
-		why=$(sed -n "/^\[ RUN      \] $t\$/,/^\[  SKIPPED \] $t\$/p" "$1" | sed '1d;$d' |
-			grep -v '^[[:space:]]*$' | tail -n 1 | sed 's/^SKIP: //')
-		echo "case $t: ${why:-skip() without a reason (see $1)}"
+	for skipped_case in $(sed -n 's/^\[  SKIPPED \] \([A-Za-z_][A-Za-z0-9_]*\)$/\1/p' "$1" | sort -u); do
+		why=$(sed -n "/^\[ RUN      \] $skipped_case\$/,/^\[  SKIPPED \] $skipped_case\$/p" "$1" | sed '1d;$d' |
+			grep -v '^[[:space:]]*$' | tail -n 1 | sed 's/^SKIP: //; s/^SKIP [A-Za-z0-9_]*: //')
+		echo "case $skipped_case: ${why:-skip() without a reason (see $1)}"
 	done
 }
 

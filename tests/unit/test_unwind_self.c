@@ -64,16 +64,22 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void check_backend(enum ct_unwinder_kind kind, bool expect_leaf)
+/* The child stopped and copied into c; the test skips loudly where ptrace is refused. */
+static void capture_child(struct ct_capture *c)
 {
 	struct ct_attach_opts o = CT_ATTACH_OPTS_DEFAULT;
-	struct ct_capture c;
-	int r = ct_attach_thread(&att, child, child, &o, UINT64_MAX, &c);
+	int r = ct_attach_thread(&att, child, child, &o, UINT64_MAX, c);
 	if (r == -EPERM) {
 		fprintf(stderr, "SKIP: ptrace of a child refused (EPERM): not tested\n");
 		skip();
 	}
 	assert_int_equal(r, 0);
+}
+
+static void check_backend(enum ct_unwinder_kind kind, bool expect_leaf)
+{
+	struct ct_capture c;
+	capture_child(&c);
 	assert_true(c.stop_ns > 0);
 	assert_int_equal(c.syscall_nr, 34); /* pause */
 	struct ct_symbolizer *sym;
@@ -117,14 +123,8 @@ static void test_libunwind(void **state) { (void)state; check_backend(CT_UNWIND_
 static void test_rule_cache(void **state)
 {
 	(void)state;
-	struct ct_attach_opts o = CT_ATTACH_OPTS_DEFAULT;
 	struct ct_capture c;
-	int r = ct_attach_thread(&att, child, child, &o, UINT64_MAX, &c);
-	if (r == -EPERM) {
-		fprintf(stderr, "SKIP: ptrace of a child refused (EPERM): not tested\n");
-		skip();
-	}
-	assert_int_equal(r, 0);
+	capture_child(&c);
 	struct ct_symbolizer *sym;
 	assert_int_equal(ct_sym_open(child, NULL, &sym), 0);
 	struct ct_unwinder *u; /* one per symbolizer: libdwfl attaches its state once */
