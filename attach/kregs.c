@@ -87,16 +87,18 @@ int ct_kregs_layout_parse(const char *text, const char *key, struct ct_kregs_lay
 	uint32_t *f[] = LAYOUT_FIELDS(&v);
 	/* each number after one space: what this function writes, nothing looser */
 	for (size_t i = 0; i <= CT_ARRAY_SIZE(f); i++) {
-		unsigned u;
-		if (text[0] != ' ' || !isdigit((unsigned char)text[1]) || sscanf(text, " %u%n", &u, &used) != 1)
+		if (text[0] != ' ' || !isdigit((unsigned char)text[1]))
+			return -EINVAL;
+		char *end;
+		errno = 0;
+		unsigned long u = strtoul(text + 1, &end, 10);
+		if (errno || u > (i < CT_ARRAY_SIZE(f) ? UINT32_MAX : INT32_MAX))
 			return -EINVAL;
 		if (i < CT_ARRAY_SIZE(f))
-			*f[i] = u;
-		else if (u > INT32_MAX)
-			return -EINVAL;
+			*f[i] = (uint32_t)u;
 		else
 			v.iter_btf_id = (int32_t)u;
-		text += used;
+		text = end;
 	}
 	if (*text != '\n' && *text != '\0')
 		return -EINVAL;
@@ -365,10 +367,10 @@ int ct_kregs_open(pid_t pid, struct ct_kregs **ret, const char **ret_why)
 	attr.insn_cnt = (uint32_t)p->n;
 	attr.license = (uint64_t)(uintptr_t)"GPL";
 	memcpy(attr.prog_name, "ctrace_kregs", sizeof("ctrace_kregs"));
-	int prog;
-	do
+	int prog, attempts = 0;
+	do /* the verifier asks again (a signal pending): as libbpf, 5 attempts */
 		prog = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-	while (prog < 0 && errno == EAGAIN); /* the verifier asks again, as libbpf retries */
+	while (prog < 0 && errno == EAGAIN && ++attempts < 5);
 	r = prog < 0 ? -errno : 0;
 	free(p);
 	if (prog < 0) {

@@ -857,12 +857,21 @@ static int state_from_kregs(pid_t pid, const struct ct_kregs_rec *r, const struc
  * process_vm_readv where o->maps gives each stack's mapping (each copy up to its end, or to the
  * thread pointer below it: the thread's control block and what lies above it are no frames), one
  * ct_mem_read each otherwise, and for those a read that came short did not reach (a mapping
- * changed since the session read them). Threads whose stack cannot be read keep c->stack NULL.
- * Returns how many were copied; *ret_reads counts the reads made. */
+ * changed since the session read them). ok[j] says whether candidate j was copied (with
+ * --stack-bytes 0, every one, with no stack). Returns how many were; *ret_reads counts the reads. */
 static size_t copy_stacks(pid_t pid, const struct ct_attach_opts *o, struct ct_capture *caps, const size_t *cand,
-			  const struct ct_kregs_rec *recs, size_t n, size_t *ret_reads)
+			  const struct ct_kregs_rec *recs, size_t n, bool *ok, size_t *ret_reads)
 {
 	size_t done = 0, copied = 0;
+	for (size_t j = 0; j < n; j++)
+		ok[j] = false;
+	if (o->stack_bytes == 0) { /* --stack-bytes 0: the registers only */
+		for (size_t j = 0; j < n; j++) {
+			drop_copy(&caps[cand[j]]);
+			ok[j] = true;
+		}
+		return n;
+	}
 	struct iovec local[256], remote[256];
 	while (o->maps && done < n) {
 		size_t k = 0;
@@ -893,6 +902,8 @@ static size_t copy_stacks(pid_t pid, const struct ct_attach_opts *o, struct ct_c
 		size_t whole = 0;
 		for (size_t left = got > 0 ? (size_t)got : 0; whole < k && local[whole].iov_len <= left; whole++)
 			left -= local[whole].iov_len;
+		for (size_t j = 0; j < whole; j++)
+			ok[done + j] = true;
 		for (size_t j = whole; j < k; j++)
 			drop_copy(&caps[cand[done + j]]); /* read one by one, below */
 		(*ret_reads)++;
@@ -904,10 +915,12 @@ static size_t copy_stacks(pid_t pid, const struct ct_attach_opts *o, struct ct_c
 	for (size_t j = done; j < n; j++) {
 		struct ct_capture *c = &caps[cand[j]];
 		(*ret_reads)++;
-		if (copy_stack(c->tid, recs[j].regs[CT_PTREGS_SP], o->stack_bytes, c) == 0)
+		if (copy_stack(c->tid, recs[j].regs[CT_PTREGS_SP], o->stack_bytes, c) == 0) {
+			ok[j] = true;
 			copied++;
-		else
+		} else {
 			drop_copy(c);
+		}
 	}
 	return copied;
 }
@@ -938,7 +951,8 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 	uint64_t t0 = ct_now_ns();
 	size_t *cand = malloc((last - first) * sizeof(*cand));
 	struct ct_kregs_rec *before = malloc((last - first) * sizeof(*before));
-	if (!cand || !before)
+	bool *copied_ok = malloc((last - first) * sizeof(*copied_ok));
+	if (!cand || !before || !copied_ok)
 		goto out;
 	ks->wanted += last - first;
 	/* the stack copies are small (a few KiB) and one per thread: their pages made present at once */
@@ -981,11 +995,11 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 			cand[nc++] = i;
 		}
 		/* the candidates' stacks, all in one read where the mappings are known */
-		ks->copied += copy_stacks(pid, o, caps, cand, before, nc, &ks->reads);
+		ks->copied += copy_stacks(pid, o, caps, cand, before, nc, copied_ok, &ks->reads);
 		size_t nk = 0;
 		for (size_t j = 0; j < nc; j++) {
 			struct ct_capture *c = &caps[cand[j]];
-			if (!c->stack)
+			if (!copied_ok[j])
 				continue; /* unreadable: left to the batch */
 			/* kept only if the second pass finds the same registers */
 			regs_from_kregs(&before[j], c);
@@ -1024,11 +1038,11 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 			ks->read++;
 		}
 		free(r2);
-		if (again > 0 && quick++ < 3)
-			continue; /* ran in between: at once again */
 		uint64_t now = ct_now_ns();
 		if (ks->read > read_before)
 			progress = now;
+		if (again > 0 && quick++ < 3)
+			continue; /* ran in between: at once again */
 		if (again + oncpu > 0 && now < wait_until && now - progress < KREGS_IDLE_NS) {
 			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
@@ -1040,6 +1054,7 @@ static void kregs_phase(struct kregs_state *ks, pid_t pid, const struct ct_attac
 out:
 	free(cand);
 	free(before);
+	free(copied_ok);
 	ks->ns += ct_now_ns() - t0;
 }
 
@@ -1192,6 +1207,7 @@ int ct_attach_snapshot(struct ct_attach *a, pid_t pid, const struct ct_attach_op
 		if (r < 0 || added == 0 || s->timed_out)
 			break;
 	}
+	free(first_pass); /* the loop left before round 0 took it (the process gone, no memory) */
 	ct_boost_end(&boost);
 	ct_boost_describe(&boost, s->boost, sizeof(s->boost));
 	describe_oncpu(&oc, s->oncpu, sizeof(s->oncpu));

@@ -38,10 +38,15 @@ struct rules {
 	int64_t off[NREGS];
 };
 
+/* at most this many pcs kept (about 350 bytes each): a long profile of a large program meets
+ * hundreds of thousands; past it, a pc's rules are asked of libdw each time, into scratch */
+#define RULES_MAX (1u << 16)
+
 struct rulecache {
 	struct rules *v;
 	size_t cap, n;     /* cap a power of two, n <= cap / 2 */
 	uint64_t hits, misses;
+	struct rules scratch;
 };
 
 struct walk {
@@ -238,8 +243,18 @@ out:
 
 static const struct rules *rules_for(struct ct_unwinder *u, struct rulecache *rc, uint64_t pc)
 {
-	if (rc->n + 1 > rc->cap / 2 && cache_grow(rc) < 0)
-		return NULL;
+	if (rc->n + 1 > rc->cap / 2 && (rc->n >= RULES_MAX || cache_grow(rc) < 0)) {
+		if (rc->cap) {
+			struct rules *r = &rc->v[slot_of(rc, pc)];
+			if (r->used) {
+				rc->hits++;
+				return r;
+			}
+		}
+		rc->misses++;
+		rules_build(ct_sym_dwfl(u->sym), pc, &rc->scratch);
+		return &rc->scratch;
+	}
 	struct rules *r = &rc->v[slot_of(rc, pc)];
 	if (r->used) {
 		rc->hits++;
@@ -275,8 +290,12 @@ static int fast_unwind(struct ct_unwinder *u, struct rulecache *rc, const struct
 		w.last_pc = pc;
 		w.last_sp = sp;
 		out[w.n] = (struct ct_upc){ pc, w.n == 0, sp };
-		if (++w.n >= max)
-			return (int)w.n;
+		if (++w.n >= max) {
+			/* libdwfl tells this frame's activation by unwinding it: true when its own rules
+			 * are a signal frame's (__restore_rt), which are not plain */
+			const struct rules *last = w.n == 1 ? NULL : rules_for(u, rc, pc - 1);
+			return !last || last->plain ? (int)w.n : -1;
+		}
 		const struct rules *r = rules_for(u, rc, w.n == 1 ? pc : pc - 1);
 		if (!r || !r->plain || !(valid & (1u << r->cfa_reg)))
 			return -1;

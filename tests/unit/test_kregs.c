@@ -72,6 +72,8 @@ static void layout_rejected(void **state)
 		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 3250 1160 1488 1496 232 63693\n", /* comm past */
 		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 3260 63693\n", /* runtime past */
 		"ctrace-kregs-layout 2 " KEY "  3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n", /* two spaces */
+		"ctrace-kregs-layout 2 " KEY " 3264 4294967297 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 63693\n", /* 2^32 + 1, not 1 */
+		"ctrace-kregs-layout 2 " KEY " 3264 1264 1268 52 24 4 1536 1544 1008 3128 1752 1160 1488 1496 232 2147483648\n", /* id past int32 */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (ct_kregs_layout_parse(bad[i], KEY, &l) != -EINVAL)
