@@ -140,10 +140,13 @@ crash_core() { # crash_core HOW: runs the crasher in crash_dir; sets CPID and CO
 	out=$TMP/crasher.out
 	(cd "$crash_dir" && ulimit -c unlimited && exec "$FIXTURES/crasher" "$1" 1.5) >"$out" 2>&1 &
 	cpid=$!
+	# up to 30 s: under make check's lanes it once took more than 5 (twice in a day, cause not
+	# found: it is ready in 0.05-0.1 s with the CPUs saturated by hand); if it does not, say where
+	# it stands
 	i=0
-	while ! grep -q '^ready' "$out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	while ! grep -q '^ready' "$out" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 	CPID=$(sed -n 's/^ready //p' "$out")
-	[ -n "$CPID" ] || fail "the crasher did not get ready: $(cat "$out")"
+	[ -n "$CPID" ] || fail "the crasher did not get ready in $i polls: '$(cat "$out")'; its threads:$(for t in /proc/$cpid/task/*/stat; do [ -r "$t" ] && printf ' %s' "$(cut -d' ' -f1-3 "$t")"; done) $(cat /proc/$cpid/wchan 2>/dev/null)"
 	"$CTRACE" -p "$CPID" --backtraces >"$TMP/crash-live.txt" 2>"$TMP/crash-live.err" ||
 		fail "live capture of the crasher: $(cat "$TMP/crash-live.err")"
 	wait $cpid 2>/dev/null
