@@ -46,7 +46,11 @@ for line in open(folded):
         if not m:
             continue
         got[k] += n
-        wrong = [w for w in m if not w.endswith("%s:%d" % (fixture, lines[k]))]
+        # a Python frame sampled on entry, at its RESUME instruction before the first line runs,
+        # names its def line (3.11+ give RESUME the def's line): pysplit.py's work_X are "def",
+        # then the spin() call on the next line (0.17% of one run's samples, Python 3.12)
+        ok_lines = (lines[k], lines[k] - 1) if fixture.endswith(".py") else (lines[k],)
+        wrong = [w for w in m if not any(w.endswith("%s:%d" % (fixture, l)) for l in ok_lines)]
         for where in wrong:
             bad.append("%s at %s (its spin() call is line %d)" % (k, where, lines[k]))
         if wrong:

@@ -138,11 +138,12 @@ esac
 crash_core() { # crash_core HOW: runs the crasher in crash_dir; sets CPID and CORE (or empty)
 	rm -f "$crash_dir"/core*
 	out=$TMP/crasher.out
+	# emptied first: the subshell's redirection truncates it only once the subshell runs, and
+	# under load the loop below read the last crasher's "ready" before that (then an empty file)
+	: >"$out"
 	(cd "$crash_dir" && ulimit -c unlimited && exec "$FIXTURES/crasher" "$1" 1.5) >"$out" 2>&1 &
 	cpid=$!
-	# up to 30 s: under make check's lanes it once took more than 5 (twice in a day, cause not
-	# found: it is ready in 0.05-0.1 s with the CPUs saturated by hand); if it does not, say where
-	# it stands
+	# up to 30 s; if it does not get ready, say where it stands
 	i=0
 	while ! grep -q '^ready' "$out" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 	CPID=$(sed -n 's/^ready //p' "$out")
