@@ -154,17 +154,22 @@ static int read_stack_scratch(pid_t tid, uint64_t sp, size_t len, uint8_t *scrat
 	return 0;
 }
 
+/* The bytes of a stack copy from sp worth keeping: a thread's pointer (fs_base) is, for the threads
+ * glibc and musl start, its control block at the top of its stack mapping, above its static TLS
+ * and every frame, so what lies past it is no frame. len when fs_base is not above sp within it. */
+static size_t below_thread_pointer(uint64_t sp, size_t len, uint64_t fs_base)
+{
+	return fs_base > sp && fs_base - sp < len ? (size_t)(fs_base - sp) : len;
+}
+
 static int keep_stack(uint8_t *scratch, struct ct_capture *c)
 {
 	if (!c->stack || c->stack != scratch)
 		return 0;
-	/* A thread's pointer (fs_base) is, for the threads glibc and musl start, its control block at
-	 * the top of its stack mapping, above its static TLS and every frame: what the read took past
-	 * it is no frame and is not kept (an idle glibc thread: 2368 of 5136 bytes, the pages of 200
-	 * such copies being the largest memory a snapshot touches). An unwinder reads what a copy
-	 * lacks from the target, as it does past stack_bytes. */
-	if (c->fs_base > c->stack_start && c->fs_base - c->stack_start < c->stack_len)
-		c->stack_len = (size_t)(c->fs_base - c->stack_start);
+	/* what the read took past the thread pointer is not kept (an idle glibc thread: 2368 of 5136
+	 * bytes, the pages of 200 such copies being the largest memory a snapshot touches). An
+	 * unwinder reads what a copy lacks from the target, as it does past stack_bytes. */
+	c->stack_len = below_thread_pointer(c->stack_start, c->stack_len, c->fs_base);
 	c->stack = malloc(c->stack_len);
 	if (!c->stack) {
 		c->stack_len = 0;
@@ -471,6 +476,14 @@ static int capture_active(struct ct_attach *a, pid_t pid, pid_t tid, const struc
 	return finish_active(pid, tid, status, o, CT_MAX(t0, quiet), NULL, c);
 }
 
+/* The thread's wait channel into c, when asked (--backtraces' JSON). */
+static void read_wchan(pid_t pid, pid_t tid, const struct ct_attach_opts *o, struct ct_capture *c)
+{
+	_cleanup_free_ char *wchan = NULL;
+	if (o->read_wchan && ct_proc_read(pid, tid, "wchan", 256, &wchan) == 0)
+		snprintf(c->wchan_before, sizeof(c->wchan_before), "%s", wchan);
+}
+
 /* The thread's /proc stat (and wchan when asked) into c: -ESRCH when it is gone. */
 static int read_state(pid_t pid, pid_t tid, const struct ct_attach_opts *o, struct ct_capture *c)
 {
@@ -482,9 +495,7 @@ static int read_state(pid_t pid, pid_t tid, const struct ct_attach_opts *o, stru
 	c->state_before = st.state;
 	c->stat_before = st;
 	c->have_stat = true;
-	_cleanup_free_ char *wchan = NULL;
-	if (o->read_wchan && ct_proc_read(pid, tid, "wchan", 256, &wchan) == 0)
-		snprintf(c->wchan_before, sizeof(c->wchan_before), "%s", wchan);
+	read_wchan(pid, tid, o, c);
 	return 0;
 }
 
@@ -847,15 +858,13 @@ static int state_from_kregs(pid_t pid, const struct ct_kregs_rec *r, const struc
 	ct_kregs_cpu_ticks(r, ticks_per_s, &st->utime, &st->stime);
 	c->state_before = state;
 	c->have_stat = true;
-	_cleanup_free_ char *wchan = NULL;
-	if (o->read_wchan && ct_proc_read(pid, c->tid, "wchan", 256, &wchan) == 0)
-		snprintf(c->wchan_before, sizeof(c->wchan_before), "%s", wchan);
+	read_wchan(pid, c->tid, o, c);
 	return 0;
 }
 
 /* The stacks of caps[cand[0..n)] (their registers in recs), each from its SP: in one
  * process_vm_readv where o->maps gives each stack's mapping (each copy up to its end, or to the
- * thread pointer below it: the thread's control block and what lies above it are no frames), one
+ * thread pointer below it: below_thread_pointer), one
  * ct_mem_read each otherwise, and for those a read that came short did not reach (a mapping
  * changed since the session read them). ok[j] says whether candidate j was copied (with
  * --stack-bytes 0, every one, with no stack). Returns how many were; *ret_reads counts the reads. */
@@ -881,9 +890,7 @@ static size_t copy_stacks(pid_t pid, const struct ct_attach_opts *o, struct ct_c
 			const struct ct_proc_map *m = ct_proc_map_find(o->maps, o->nmaps, sp);
 			if (!m)
 				break;
-			size_t len = (size_t)CT_MIN(m->end - sp, (uint64_t)o->stack_bytes);
-			if (fs > sp && fs - sp < len)
-				len = (size_t)(fs - sp);
+			size_t len = below_thread_pointer(sp, (size_t)CT_MIN(m->end - sp, (uint64_t)o->stack_bytes), fs);
 			drop_copy(c);
 			c->stack = len ? malloc(len) : NULL;
 			if (!c->stack)

@@ -47,18 +47,23 @@ static void text_python_frame(struct ct_buf *out, size_t index, const struct ct_
 	ct_buf_putc(out, '\n');
 }
 
-/* A line assembled in a local buffer, appended once (ct_buf's append per field was half the cost) */
+/* A line assembled in a local buffer and appended to out at once (ct_buf's append per field was
+ * half the cost); what does not fit (a long C++ name) flushes it first */
 struct line {
+	struct ct_buf *out;
 	char b[512];
 	size_t n;
-	bool over; /* did not fit: the caller formats it through ct_buf instead */
 };
 
 static void line_put(struct line *l, const char *s, size_t n)
 {
-	if (l->over || n > sizeof(l->b) - l->n) {
-		l->over = true;
-		return;
+	if (n > sizeof(l->b) - l->n) {
+		ct_buf_append(l->out, l->b, l->n);
+		l->n = 0;
+		if (n > sizeof(l->b)) {
+			ct_buf_append(l->out, s, n);
+			return;
+		}
 	}
 	memcpy(l->b + l->n, s, n);
 	l->n += n;
@@ -99,8 +104,8 @@ void ct_text_frame(struct ct_buf *out, size_t index, const struct ct_frame *f)
 		return;
 	}
 	struct line l;
+	l.out = out;
 	l.n = 0;
-	l.over = false;
 	line_put(&l, "  #", 3);
 	line_dec(&l, index);
 	line_puts(&l, index < 10 ? "  0x" : " 0x"); /* "%-2zu " */
@@ -133,26 +138,7 @@ void ct_text_frame(struct ct_buf *out, size_t index, const struct ct_frame *f)
 		}
 	}
 	line_put(&l, "\n", 1);
-	if (!l.over) {
-		ct_buf_append(out, l.b, l.n);
-		return;
-	}
-	/* a long name (C++ templates): the same fields through the buffer */
-	ct_buf_printf(out, "  #%-2zu 0x%016" PRIx64 " in %s", index, f->pc, f->function ? f->function : "??");
-	if (f->function && !f->inlined && f->offset)
-		ct_buf_printf(out, "+0x%" PRIx64, f->offset);
-	if (f->inlined)
-		ct_buf_puts(out, " [inlined]");
-	if (f->jit)
-		ct_buf_puts(out, " [jit]");
-	if (f->module)
-		ct_buf_printf(out, " (%s%s)", ct_basename(f->module), f->deleted ? " (deleted)" : "");
-	if (f->file) {
-		ct_buf_printf(out, " %s", ct_basename(f->file));
-		if (f->line > 0)
-			ct_buf_printf(out, ":%d", f->line);
-	}
-	ct_buf_putc(out, '\n');
+	ct_buf_append(out, l.b, l.n);
 }
 
 void ct_text_thread_header(struct ct_buf *out, const struct ct_thread *t)

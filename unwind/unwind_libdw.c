@@ -113,6 +113,29 @@ static const Dwfl_Thread_Callbacks callbacks = {
 	.set_initial_registers = set_initial_registers,
 };
 
+enum step { STEP_MORE, STEP_FULL, STEP_LOOPED };
+
+/* One frame into the walk, as both walks (libdwfl's callback, the rule cache's) take it. A frame
+ * that repeats with no progress (the same pc, the stack pointer not moving up) means a CFI loop:
+ * stop, and say so, rather than fill the budget. A recursion repeats its pc with the stack pointer
+ * moving up at each frame: that is progress (a 48-deep recursion was cut at 17 frames, with no
+ * word, when only the pc was compared). */
+static enum step walk_add(struct walk *w, uint64_t pc, bool activation, uint64_t sp)
+{
+	bool same = w->n > 0 && pc == w->last_pc && sp <= w->last_sp;
+	if (same && ++w->repeats >= 16) {
+		w->looped = true;
+		return STEP_LOOPED;
+	}
+	if (!same)
+		w->repeats = 0;
+	w->last_pc = pc;
+	w->last_sp = sp;
+	w->out[w->n] = (struct ct_upc){ pc, activation, sp };
+	w->n++;
+	return w->n >= w->max ? STEP_FULL : STEP_MORE;
+}
+
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
 	struct walk *w = arg;
@@ -124,24 +147,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	Dwarf_Word sp;
 	uint64_t fsp = dwfl_frame_reg(state, 7, &sp) == 0 ? sp : 0; /* DWARF register 7: rsp */
-	/* A frame that repeats with no progress (the same pc, the stack pointer not moving up) means
-	 * a CFI loop: stop, and say so, rather than fill the budget. A recursion repeats its pc with
-	 * the stack pointer moving up at each frame: that is progress (a 48-deep recursion was cut
-	 * at 17 frames, with no word, when only the pc was compared). */
-	bool same = w->n > 0 && pc == w->last_pc && fsp <= w->last_sp;
-	if (same && ++w->repeats >= 16) {
-		w->looped = true;
-		return DWARF_CB_ABORT;
-	}
-	if (!same)
-		w->repeats = 0;
-	w->last_pc = pc;
-	w->last_sp = fsp;
-	w->out[w->n].pc = pc;
-	w->out[w->n].activation = activation;
-	w->out[w->n].sp = fsp;
-	w->n++;
-	return w->n >= w->max ? DWARF_CB_ABORT : DWARF_CB_OK;
+	return walk_add(w, pc, activation, fsp) == STEP_MORE ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
 static size_t slot_of(const struct rulecache *rc, uint64_t pc)
@@ -243,26 +249,18 @@ out:
 
 static const struct rules *rules_for(struct ct_unwinder *u, struct rulecache *rc, uint64_t pc)
 {
-	if (rc->n + 1 > rc->cap / 2 && (rc->n >= RULES_MAX || cache_grow(rc) < 0)) {
-		if (rc->cap) {
-			struct rules *r = &rc->v[slot_of(rc, pc)];
-			if (r->used) {
-				rc->hits++;
-				return r;
-			}
-		}
-		rc->misses++;
-		rules_build(ct_sym_dwfl(u->sym), pc, &rc->scratch);
-		return &rc->scratch;
-	}
-	struct rules *r = &rc->v[slot_of(rc, pc)];
-	if (r->used) {
+	bool room = rc->n + 1 <= rc->cap / 2 || (rc->n < RULES_MAX && cache_grow(rc) == 0);
+	struct rules *r = rc->cap ? &rc->v[slot_of(rc, pc)] : NULL;
+	if (r && r->used) {
 		rc->hits++;
 		return r;
 	}
 	rc->misses++;
+	if (!room || !r)
+		r = &rc->scratch; /* full: asked of libdw again next time */
 	rules_build(ct_sym_dwfl(u->sym), pc, r);
-	rc->n++;
+	if (r != &rc->scratch)
+		rc->n++;
 	return r;
 }
 
@@ -282,15 +280,10 @@ static int fast_unwind(struct ct_unwinder *u, struct rulecache *rc, const struct
 		if (pc == 0)
 			return -1;
 		uint64_t sp = valid & (1u << SP_REG) ? regs[SP_REG] : 0;
-		bool same = w.n > 0 && pc == w.last_pc && sp <= w.last_sp;
-		if (same && ++w.repeats >= 16)
+		enum step st = walk_add(&w, pc, w.n == 0, sp);
+		if (st == STEP_LOOPED)
 			return -1; /* libdwfl's walk says so, with its message */
-		if (!same)
-			w.repeats = 0;
-		w.last_pc = pc;
-		w.last_sp = sp;
-		out[w.n] = (struct ct_upc){ pc, w.n == 0, sp };
-		if (++w.n >= max) {
+		if (st == STEP_FULL) {
 			/* libdwfl tells this frame's activation by unwinding it: true when its own rules
 			 * are a signal frame's (__restore_rt), which are not plain */
 			const struct rules *last = w.n == 1 ? NULL : rules_for(u, rc, pc - 1);
